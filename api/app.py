@@ -1,0 +1,40 @@
+"""The FastAPI application: every face mounted on one core, built in the lifespan."""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import BodyLimitMiddleware, install_error_handlers
+from api.faces import astralbody, cerebro, memory_v0
+from api.health import VERSION
+from api.requestinfo import RequestIdMiddleware
+from api.v1 import auth, health, memory
+from infra.bootstrap import System, open_system
+from infra.settings import Settings
+
+DESCRIPTION = """Event-sourced backend for AI applications. One core, five faces:
+ARQIUM (`/api/v1`), CEREBRO (`/api/memory`, `/ping`), Memory Service v0 (`/v0`),
+Admin API (`/api/auth`, ...) and AstralBody (`/health`, ...). Command responses carry
+`X-Event-Position`; send it back as `X-Min-Position` on a query to read your own write."""
+
+
+def create_app(settings: Settings, open_system: Callable[[Settings], System] = open_system
+               ) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.system = open_system(settings)
+        try:
+            yield
+        finally:
+            app.state.system.close()
+
+    app = FastAPI(title="ARQIUM", version=VERSION, description=DESCRIPTION,
+                  lifespan=lifespan)
+    install_error_handlers(app)
+    for router in (auth.router, memory.router, health.router, cerebro.router,
+                   memory_v0.router, astralbody.router):
+        app.include_router(router)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    return app

@@ -1,0 +1,129 @@
+"""Errors rendered once, in the shape of the face the request came through."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.faces.shapes import face_for
+from domain.shared import (AuthenticationFailed, Conflict, DomainError, Forbidden,
+                           Invalid, NotFound)
+
+log = logging.getLogger("arqium.api")
+
+_DOMAIN_KINDS: tuple[tuple[type[DomainError], int, str], ...] = (
+    (NotFound, 404, "not_found"),
+    (Conflict, 409, "conflict"),
+    (Invalid, 400, "validation"),
+    (AuthenticationFailed, 401, "unauthenticated"),
+    (Forbidden, 403, "forbidden"),
+)
+_HTTP_KINDS = {400: "malformed", 401: "unauthenticated", 403: "forbidden",
+               404: "not_found", 405: "method_not_allowed", 409: "conflict",
+               503: "unavailable"}
+
+
+class ReadModelBehind(Exception):
+    """A query asked for a position its read model did not reach in time."""
+
+
+def error_response(request: Request, status: int, kind: str, message: str,
+                   details: dict | None = None, code: str | None = None,
+                   headers: dict | None = None) -> JSONResponse:
+    face = face_for(request.url.path)
+    body = face.body(status, kind, message, details or {}, code)
+    response = JSONResponse(body, status_code=status, headers=headers)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+async def _domain_error(request: Request, error: DomainError) -> JSONResponse:
+    status, kind = next((s, k) for cls, s, k in _DOMAIN_KINDS if isinstance(error, cls))
+    return error_response(request, status, kind, error.message, error.details,
+                          code=getattr(error, "code", None))
+
+
+async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+    problems = [_describe(problem) for problem in error.errors()]
+    if any(p["type"] == "json_invalid" for p in problems):
+        return error_response(request, 400, "malformed",
+                              "request body is not valid JSON", {"errors": problems})
+    first = problems[0]
+    message = f"{first['field'] or 'body'}: {first['message']}"
+    return error_response(request, 400, "validation", message, {"errors": problems})
+
+
+def _describe(problem: dict[str, Any]) -> dict[str, str]:
+    location = [str(part) for part in problem.get("loc", ()) if part not in ("body",)]
+    if location and location[0] in ("query", "path", "header"):
+        location = location[1:]
+    return {"field": ".".join(location), "message": problem.get("msg", "invalid"),
+            "type": problem.get("type", "")}
+
+
+async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    kind = _HTTP_KINDS.get(error.status_code, "malformed")
+    message = error.detail if isinstance(error.detail, str) else "request failed"
+    if error.status_code == 404 and message == "Not Found":
+        message = f"no route for {request.method} {request.url.path}; see /docs"
+    return error_response(request, error.status_code, kind, message,
+                          headers=getattr(error, "headers", None))
+
+
+async def _read_model_behind(request: Request, error: ReadModelBehind) -> JSONResponse:
+    return error_response(request, 503, "unavailable", str(error),
+                          headers={"Retry-After": "1"})
+
+
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(request, 500, "internal",
+                          "internal error; quote the X-Request-ID header when reporting it")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(ReadModelBehind, _read_model_behind)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+class BodyLimitMiddleware:
+    """Refuses bodies over `limit` bytes with a 400 in the face's shape, before parsing."""
+
+    def __init__(self, app: ASGIApp, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise Invalid(f"request body is larger than {self.limit} bytes")
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        response = error_response(request, 400, "too_large",
+                                  f"request body is larger than {self.limit} bytes",
+                                  {"limit_bytes": self.limit})
+        await response(scope, receive, send)

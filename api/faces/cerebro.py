@@ -1,0 +1,80 @@
+"""CEREBRO face (seed 001): bare bodies, errors {error, message, details}."""
+
+import json
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, field_validator
+
+from api.deps import POSITION_HEADER, CurrentCaller, SystemDep, position_token
+from api.faces.shapes import iso, now_iso
+from api.health import VERSION
+from domain.memory.application import MemoryDraft
+from domain.memory.domainmodel import MAX_CONTENT_BYTES, MAX_KEY_LENGTH, MemoryItem
+from domain.shared import Forbidden, acting
+
+router = APIRouter(tags=["CEREBRO"])
+
+
+class ForbiddenOwner(Forbidden):
+    code = "forbidden_owner"
+
+
+class UpsertRequest(BaseModel):
+    # Clients of this face may send fields the seed does not name: ignore them.
+    model_config = ConfigDict(extra="ignore", strict=True)
+    key: str = Field(min_length=1, max_length=MAX_KEY_LENGTH)
+    content: dict[str, Any]
+    layer: Literal["context", "temporary", "permanent"] = "temporary"
+    confidence: StrictFloat | StrictInt | None = Field(default=None, ge=0, le=1)
+    sensitivity: Literal["public", "confidential", "secret", "pii"] = "public"
+    ttlMinutes: StrictInt | None = Field(default=None, gt=0)
+    ttlSeconds: StrictInt | None = Field(default=None, gt=0)
+    tags: list[str] = Field(default_factory=list, max_length=100)
+    ownerId: str | None = None
+
+    @field_validator("key")
+    @classmethod
+    def _key_not_blank(cls, key: str) -> str:
+        if not key.strip():
+            raise ValueError("key must not be blank")
+        return key
+
+    @field_validator("content")
+    @classmethod
+    def _content_size(cls, content: dict) -> dict:
+        if len(json.dumps(content).encode()) > MAX_CONTENT_BYTES:
+            raise ValueError(f"content must be at most {MAX_CONTENT_BYTES} bytes of JSON")
+        return content
+
+    def ttl_seconds(self) -> int | None:
+        if self.ttlSeconds is not None:
+            return self.ttlSeconds
+        return None if self.ttlMinutes is None else self.ttlMinutes * 60
+
+
+def memory_body(item: MemoryItem) -> dict:
+    return {"id": str(item.id), "key": item.key, "content": item.content,
+            "layer": item.layer, "confidence": item.confidence,
+            "sensitivity": item.sensitivity, "tags": item.tags,
+            "createdAt": iso(item.created_at), "updatedAt": iso(item.updated_at),
+            "expiresAt": iso(item.expires_at)}
+
+
+@router.get("/ping", summary="Health check (CEREBRO)")
+def ping():
+    return {"status": "ok", "timestamp": now_iso(), "version": VERSION}
+
+
+@router.post("/api/memory/upsert", summary="Create or update a memory (CEREBRO)")
+def upsert(body: UpsertRequest, caller: CurrentCaller, system: SystemDep):
+    if body.ownerId is not None and body.ownerId != caller.user_id:
+        raise ForbiddenOwner("ownerId must be the authenticated user", field="ownerId")
+    draft = MemoryDraft(key=body.key, content=body.content, layer=body.layer,
+                        confidence=body.confidence, sensitivity=body.sensitivity,
+                        tags=body.tags, ttl_seconds=body.ttl_seconds())
+    with acting(caller.cause):
+        item, position = system.memory.upsert(caller.user_id, draft)
+    return JSONResponse({"memory": memory_body(item)},
+                        headers={POSITION_HEADER: position_token(system.memory.name, position)})

@@ -1,0 +1,118 @@
+"""Each face's error shape and error codes, chosen by the request path (DESIGN.md §1)."""
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from api.requestinfo import request_id_var, trace_id_var
+
+# Kinds of failure every face can report; each face names them in its own words.
+KINDS = ("validation", "malformed", "unauthenticated", "forbidden", "not_found",
+         "method_not_allowed", "conflict", "too_large", "unavailable", "internal")
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def meta() -> dict:
+    return {"timestamp": now_iso(), "request_id": request_id_var.get(),
+            "trace_id": trace_id_var.get()}
+
+
+@dataclass(frozen=True)
+class Face:
+    name: str
+    prefixes: tuple[str, ...]
+    codes: dict[str, str]
+    shape: Callable[[int, str, str, dict], dict]
+
+    def matches(self, path: str) -> bool:
+        return any(path == p or path.startswith(p.rstrip("/") + "/") for p in self.prefixes)
+
+    def body(self, status: int, kind: str, message: str, details: dict,
+             code: str | None = None) -> dict:
+        return self.shape(status, code or self.codes[kind], message, details)
+
+
+def _arqium(status: int, code: str, message: str, details: dict) -> dict:
+    return {"status": "error", "code": status, "data": None,
+            "error": {"code": code, "message": message, "details": details},
+            "meta": meta()}
+
+
+def _cerebro(status: int, code: str, message: str, details: dict) -> dict:
+    return {"error": code, "message": message, "details": details}
+
+
+def _memory_v0(status: int, code: str, message: str, details: dict) -> dict:
+    return {"error": _reason(status), "message": message, "code": code}
+
+
+def _admin(status: int, code: str, message: str, details: dict) -> dict:
+    return {"error": {"code": code, "message": message, "details": details},
+            "status": status}
+
+
+def _astralbody(status: int, code: str, message: str, details: dict) -> dict:
+    return {"error": {"code": code, "message": message, "details": details,
+                      "timestamp": now_iso()}}
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+    return HTTPStatus(status).phrase
+
+
+ARQIUM = Face("arqium", ("/api/v1", "/ws", "/graphql"), {
+    "validation": "VALIDATION_ERROR", "malformed": "VALIDATION_ERROR",
+    "unauthenticated": "AUTH_FAILED", "forbidden": "FORBIDDEN",
+    "not_found": "NOT_FOUND", "method_not_allowed": "METHOD_NOT_ALLOWED",
+    "conflict": "CONFLICT", "too_large": "VALIDATION_ERROR",
+    "unavailable": "SERVICE_UNAVAILABLE", "internal": "SERVER_ERROR"}, _arqium)
+
+CEREBRO = Face("cerebro", ("/api/memory", "/api/ledger", "/api/chat", "/api/files",
+                           "/api/history", "/ping"), {
+    "validation": "validation_error", "malformed": "bad_request",
+    "unauthenticated": "authentication_error", "forbidden": "authorization_error",
+    "not_found": "not_found", "method_not_allowed": "bad_request",
+    "conflict": "conflict", "too_large": "bad_request",
+    "unavailable": "service_unavailable", "internal": "internal_error"}, _cerebro)
+
+MEMORY_V0 = Face("memory-v0", ("/v0",), {
+    "validation": "VALIDATION_ERROR", "malformed": "INVALID_JSON",
+    "unauthenticated": "UNAUTHORIZED", "forbidden": "FORBIDDEN",
+    "not_found": "NOT_FOUND", "method_not_allowed": "METHOD_NOT_ALLOWED",
+    "conflict": "CONFLICT", "too_large": "PAYLOAD_TOO_LARGE",
+    "unavailable": "SERVICE_UNAVAILABLE", "internal": "INTERNAL_ERROR"}, _memory_v0)
+
+ADMIN = Face("admin", ("/api/auth", "/api/config", "/api/modules", "/api/status",
+                       "/api/activity"), {
+    "validation": "VALIDATION_ERROR", "malformed": "VALIDATION_ERROR",
+    "unauthenticated": "AUTH_REQUIRED", "forbidden": "PERMISSION_DENIED",
+    "not_found": "NOT_FOUND", "method_not_allowed": "METHOD_NOT_ALLOWED",
+    "conflict": "CONFLICT", "too_large": "VALIDATION_ERROR",
+    "unavailable": "SYSTEM_ERROR", "internal": "SYSTEM_ERROR"}, _admin)
+
+ASTRALBODY = Face("astralbody", ("/health", "/auth", "/upload", "/download", "/sessions",
+                                 "/components", "/user", "/agents"), {
+    "validation": "validation_error", "malformed": "validation_error",
+    "unauthenticated": "invalid_token", "forbidden": "permission_denied",
+    "not_found": "not_found", "method_not_allowed": "method_not_allowed",
+    "conflict": "conflict", "too_large": "file_too_large",
+    "unavailable": "service_unavailable", "internal": "internal_error"}, _astralbody)
+
+# Most specific first: /api/v1 before the CEREBRO and Admin /api/* prefixes.
+FACES = (ARQIUM, MEMORY_V0, ADMIN, CEREBRO, ASTRALBODY)
+
+
+def face_for(path: str) -> Face:
+    """The face a path belongs to; anything unclaimed answers in the native shape."""
+    return next((face for face in FACES if face.matches(path)), ARQIUM)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z, as the seeds write their timestamps."""
+    if moment is None:
+        return None
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")

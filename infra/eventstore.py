@@ -1,0 +1,42 @@
+"""Turns Settings into the eventsourcing `env` mapping (PostgreSQL persistence)."""
+
+import psycopg.conninfo
+
+from infra.settings import Settings
+
+GROUP_COMMIT_RECORDER = "infra.group_commit:GroupCommitRecorder"
+
+
+def connection_params(database_url: str) -> dict[str, str]:
+    """host, port, dbname, user, password of a postgresql:// URL (socket dirs work)."""
+    params = psycopg.conninfo.conninfo_to_dict(database_url)
+    return {
+        "host": str(params.get("host") or "localhost"),
+        "port": str(params.get("port") or "5432"),
+        "dbname": str(params.get("dbname") or "postgres"),
+        "user": str(params.get("user") or "postgres"),
+        "password": str(params.get("password") or ""),
+    }
+
+
+def eventsourcing_env(settings: Settings, create_tables: bool = False) -> dict[str, str]:
+    """Tables are created by `arqium migrate` only: concurrent DDL from several
+    processes starting at once conflicts in PostgreSQL."""
+    params = connection_params(settings.database_url or "")
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": params["dbname"],
+        "POSTGRES_HOST": params["host"],
+        "POSTGRES_PORT": params["port"],
+        "POSTGRES_USER": params["user"],
+        "POSTGRES_PASSWORD": params["password"],
+        "POSTGRES_POOL_SIZE": str(settings.db_pool_size),
+        "POSTGRES_MAX_OVERFLOW": "10",
+        "POSTGRES_PRE_PING": "y",
+        # Generous: concurrent commands queue behind the event table lock.
+        "POSTGRES_LOCK_TIMEOUT": "10",
+        "CREATE_TABLE": "yes" if create_tables else "no",
+    }
+    if settings.group_commit:
+        env["APPLICATION_RECORDER_TOPIC"] = GROUP_COMMIT_RECORDER
+    return env

@@ -1,0 +1,88 @@
+"""An application recorder that coalesces concurrent appends into one transaction.
+
+The library's recorder takes an exclusive table lock and sends a NOTIFY in every
+inserting transaction, so concurrent commands queue behind each other and each pays
+for its own commit. Here, while one thread commits, the others queue their events;
+the next leader writes everything queued in one transaction. If that transaction
+fails on a uniqueness violation (some aggregate's version was taken by a concurrent
+writer), each queued append is retried in its own transaction, so every caller gets
+its own outcome: each aggregate's version is still checked on its own.
+"""
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+
+
+class _Append:
+    def __init__(self, stored_events: Sequence[StoredEvent], kwargs: dict[str, Any]):
+        self.stored_events = stored_events
+        self.kwargs = kwargs
+        self.done = False
+        self.notification_ids: Sequence[int] | None = None
+        self.error: BaseException | None = None
+
+    def result(self) -> Sequence[int] | None:
+        if self.error is not None:
+            raise self.error
+        return self.notification_ids
+
+
+class GroupCommitRecorder(PostgresApplicationRecorder):
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._queue: list[_Append] = []
+        self._leading = False
+        self._changed = threading.Condition()
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any
+                      ) -> Sequence[int] | None:
+        append = _Append(stored_events, kwargs)
+        with self._changed:
+            self._queue.append(append)
+            while self._leading and not append.done:
+                self._changed.wait()
+            if append.done:
+                return append.result()
+            self._leading = True
+            batch, self._queue = self._queue, []
+        try:
+            self._commit(batch)
+        finally:
+            with self._changed:
+                self._leading = False
+                self._changed.notify_all()
+        return append.result()
+
+    def _commit(self, batch: list[_Append]) -> None:
+        if len(batch) == 1 or any(a.kwargs for a in batch):
+            for append in batch:
+                self._commit_alone(append)
+            return
+        events = [e for append in batch for e in append.stored_events]
+        try:
+            ids = super().insert_events(events)
+        except IntegrityError:
+            for append in batch:
+                self._commit_alone(append)
+            return
+        except BaseException as error:
+            for append in batch:
+                append.error, append.done = error, True
+            return
+        start = 0
+        for append in batch:
+            end = start + len(append.stored_events)
+            append.notification_ids = ids[start:end] if ids is not None else None
+            append.done, start = True, end
+
+    def _commit_alone(self, append: _Append) -> None:
+        try:
+            append.notification_ids = super().insert_events(
+                append.stored_events, **append.kwargs)
+        except BaseException as error:
+            append.error = error
+        append.done = True

@@ -1,0 +1,102 @@
+"""Password hashing (Argon2) and JWT access/refresh tokens (HS256, verified strictly)."""
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from domain.shared import AuthenticationFailed, Clock
+
+ALGORITHM = "HS256"
+REQUIRED_CLAIMS = ["exp", "iat", "sub", "iss", "typ", "jti"]
+CLOCK_SKEW_SECONDS = 30
+
+
+class PasswordHashing:
+    def __init__(self) -> None:
+        self._hasher = PasswordHasher()
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "Bearer"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a verified token speaks for."""
+
+    user_id: str
+    roles: tuple[str, ...]
+    expires_at: datetime
+
+    @property
+    def actor(self) -> str:
+        return f"user:{self.user_id}"
+
+
+class TokenService:
+    def __init__(self, secret: str, issuer: str, access_ttl: timedelta,
+                 refresh_ttl: timedelta, clock: Clock):
+        self._secret = secret
+        self._issuer = issuer
+        self._access_ttl = access_ttl
+        self._refresh_ttl = refresh_ttl
+        self._clock = clock
+
+    def issue(self, user_id: str, roles: list[str]) -> TokenPair:
+        access = self._encode(user_id, roles, "access", self._access_ttl)
+        refresh = self._encode(user_id, roles, "refresh", self._refresh_ttl)
+        return TokenPair(access, refresh, int(self._access_ttl.total_seconds()))
+
+    def verify_access(self, token: str) -> Principal:
+        claims = self._decode(token)
+        if claims["typ"] != "access":
+            raise AuthenticationFailed("not an access token")
+        return Principal(
+            user_id=claims["sub"],
+            roles=tuple(claims.get("roles", [])),
+            expires_at=datetime.fromtimestamp(claims["exp"], tz=self._clock().tzinfo),
+        )
+
+    def _encode(self, user_id: str, roles: list[str], kind: str, ttl: timedelta) -> str:
+        now = self._clock()
+        claims = {"sub": user_id, "roles": roles, "typ": kind, "iss": self._issuer,
+                  "iat": now, "exp": now + ttl, "jti": uuid.uuid4().hex}
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def _decode(self, token: str) -> dict:
+        now = self._clock().timestamp()
+        try:
+            # Times are checked against the injected clock, not the wall clock.
+            claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM],
+                                issuer=self._issuer,
+                                options={"require": REQUIRED_CLAIMS, "verify_exp": False,
+                                         "verify_iat": False, "verify_nbf": False})
+        except jwt.PyJWTError as error:
+            raise AuthenticationFailed(f"invalid token: {error}") from None
+        if claims["exp"] <= now:
+            raise AuthenticationFailed("token has expired; log in again or refresh it")
+        if claims["iat"] > now + CLOCK_SKEW_SECONDS:
+            raise AuthenticationFailed("token was issued in the future")
+        return claims
+
+
+def new_secret() -> str:
+    return secrets.token_hex(32)

@@ -1,0 +1,78 @@
+"""What every Postgres read model shares: tables named after its tracking table,
+batches written with their tracking position in one transaction, a prompt wait."""
+
+import time
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from eventsourcing.persistence import InfrastructureFactory, Tracking
+from eventsourcing.postgres import PostgresTrackingRecorder
+from eventsourcing.projection import Projection
+from eventsourcing.utils import Environment
+from psycopg import Cursor
+from psycopg.sql import SQL, Composed, Identifier
+
+TRACKING_SUFFIX = "_tracking"
+
+
+class ReadModel(PostgresTrackingRecorder):
+    """A read model's tables are `<name>...`, its tracking table `<name>_tracking`,
+    where name is the projection's name (or a shadow name while rebuilding)."""
+
+    def __init__(self, datastore: Any, *, tracking_table_name: str, **kwargs: Any):
+        super().__init__(datastore, tracking_table_name=tracking_table_name, **kwargs)
+        self.name = tracking_table_name.removesuffix(TRACKING_SUFFIX)
+
+    def sql(self, template: str, **names: str) -> Composed:
+        """SQL with {table} and any other named identifiers filled in."""
+        identifiers = {key: Identifier(value) for key, value in names.items()}
+        return SQL(template).format(table=Identifier(self.datastore.schema, self.name),
+                                    **identifiers)
+
+    def position(self, application_name: str) -> int:
+        return self.max_tracking_id(application_name) or 0
+
+    def wait(self, application_name: str, notification_id: int | None,
+             timeout: float = 1.0, interrupt: Any = None) -> None:
+        """Block until the read model has reached `notification_id`; TimeoutError if not.
+        Polls briskly: read-your-writes waits are usually a few milliseconds."""
+        deadline = time.monotonic() + timeout
+        pause = 0.002
+        while not self.has_tracking_id(application_name, notification_id):
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"read model {self.name!r} has not reached "
+                                   f"{application_name} position {notification_id}")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
+    def table_names(self) -> list[str]:
+        """Every table this read model owns, tracking included (for drop and swap)."""
+        return [self.name, self.tracking_table_name]
+
+
+class BatchProjection(Projection[Any]):
+    """A projection that writes a batch of events and its tracking in one transaction."""
+
+    application: ClassVar[type]
+    view_class: ClassVar[type[ReadModel]]
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        self.process_batch([(domain_event, tracking)])
+
+    def process_batch(self, batch: Sequence[tuple[Any, Tracking]]) -> None:
+        """Apply events in order; record the last one's position in the same transaction."""
+        with self.view.datastore.transaction(commit=True) as curs:
+            for domain_event, tracking in batch:
+                self.apply(domain_event, tracking.notification_id, curs)
+            self.view._insert_tracking(curs, batch[-1][1])
+
+    def apply(self, domain_event: Any, position: int, curs: Cursor) -> None:
+        """Write one event's effect on the read model (default: none)."""
+
+
+def open_view(projection_class: type[BatchProjection], env: dict[str, str],
+              name: str | None = None) -> ReadModel:
+    """The projection's read model (created if missing); `name` picks a shadow copy."""
+    factory = InfrastructureFactory.construct(
+        env=Environment(name or projection_class.name, env))
+    return factory.tracking_recorder(projection_class.view_class)

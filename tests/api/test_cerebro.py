@@ -1,0 +1,95 @@
+import pytest
+
+UPSERT = {"key": "user:123:preference:theme", "content": {"theme": "dark"},
+          "layer": "temporary", "confidence": 0.9, "sensitivity": "public",
+          "ttlMinutes": 10080, "tags": ["preference", "ui"]}
+
+
+def upsert(client, user, **changes):
+    return client.post("/api/memory/upsert", headers=user["headers"], json={**UPSERT, **changes})
+
+
+def test_upsert_answers_the_seed_shape(client, user):
+    response = upsert(client, user)
+    assert response.status_code == 200
+    memory = response.json()["memory"]
+    assert {"id", "key", "content", "layer", "confidence", "createdAt"} <= set(memory)
+    assert (memory["key"], memory["content"], memory["layer"], memory["confidence"]) == (
+        UPSERT["key"], {"theme": "dark"}, "temporary", 0.9)
+
+
+def test_upsert_of_the_same_key_updates_the_same_memory(client, user):
+    first = upsert(client, user).json()["memory"]
+    second = upsert(client, user, content={"theme": "light"}).json()["memory"]
+    assert second["id"] == first["id"] and second["content"] == {"theme": "light"}
+
+
+def test_upsert_and_native_store_are_one_memory_aggregate(client, user):
+    native = client.post("/api/v1/memory/store", headers=user["headers"], json={
+        "key": UPSERT["key"], "content": {"theme": "dark"}, "layer": "temporary"})
+    assert upsert(client, user).json()["memory"]["id"] == native.json()["data"]["id"]
+
+
+def test_upsert_into_another_layer_is_a_409_conflict(client, user):
+    upsert(client, user)
+    response = upsert(client, user, layer="permanent")
+    assert response.status_code == 409
+    assert response.json()["error"] == "conflict"
+
+
+def test_owner_id_of_someone_else_is_forbidden(client, user):
+    response = upsert(client, user, ownerId="someone-else")
+    assert response.status_code == 403
+    assert response.json()["error"] == "forbidden_owner"
+
+
+def test_owner_id_of_the_caller_is_accepted(client, user):
+    assert upsert(client, user, ownerId=user["user"]["id"]).status_code == 200
+
+
+def test_ttl_seconds_sets_the_expiry(client, user):
+    memory = upsert(client, user, ttlMinutes=None, ttlSeconds=90).json()["memory"]
+    assert memory["expiresAt"] is not None
+
+
+def test_fields_the_seed_does_not_name_are_ignored(client, user):
+    assert upsert(client, user, clientVersion="3.1").status_code == 200
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"key": ""}, "key"),
+    ({"key": "k" * 256}, "key"),
+    ({"content": "not an object"}, "content"),
+    ({"confidence": 1.5}, "confidence"),
+    ({"layer": "forever"}, "layer"),
+    ({"sensitivity": "top"}, "sensitivity"),
+    ({"ttlMinutes": 0}, "ttlMinutes"),
+    ({"ttlMinutes": "60"}, "ttlMinutes"),
+    ({"tags": [1, 2]}, "tags.0"),
+])
+def test_invalid_fields_are_a_400_validation_error_naming_the_field(client, user, changes, field):
+    response = upsert(client, user, **changes)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "validation_error"
+    assert body["details"]["errors"][0]["field"] == field
+
+
+def test_content_over_one_megabyte_is_refused(client, user):
+    response = upsert(client, user, content={"blob": "x" * (1024 * 1024)})
+    assert response.status_code == 400
+    assert response.json()["details"]["errors"][0]["field"] == "content"
+
+
+def test_upsert_without_authentication_is_401_in_the_seed_shape(client):
+    response = client.post("/api/memory/upsert", json=UPSERT)
+    assert response.status_code == 401
+    assert response.json()["error"] == "authentication_error"
+    assert set(response.json()) == {"error", "message", "details"}
+
+
+def test_malformed_json_is_a_bad_request(client, user):
+    response = client.post("/api/memory/upsert", content=b"{oops",
+                           headers={**user["headers"], "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["error"] == "bad_request"

@@ -1,0 +1,73 @@
+import time
+
+import pytest
+
+
+def test_ping_answers_the_cerebro_shape(client):
+    body = client.get("/ping").json()
+    assert body["status"] == "ok" and body["timestamp"] and body["version"]
+
+
+def test_v0_health_answers_healthy(client):
+    body = client.get("/v0/health").json()
+    assert body["status"] == "healthy" and body["timestamp"]
+
+
+def test_astralbody_health_answers_healthy(client):
+    body = client.get("/health").json()
+    assert set(body) == {"status", "version", "timestamp"} and body["status"] == "healthy"
+
+
+def test_native_health_checks_every_dependency_and_worker_lag(client):
+    body = client.get("/api/v1/health").json()
+    checks = body["data"]["checks"]
+    assert checks["postgres"]["status"] == "up"
+    assert checks["nats"]["status"] == "up"
+    assert checks["memory_items:memory"]["lag"] == 0
+    assert "nats_relay:memory" in checks
+
+
+def test_health_is_degraded_while_a_worker_is_not_running(client, workers):
+    assert client.get("/api/v1/health").json()["data"]["status"] == "degraded"
+    workers("memory_items", "nats_relay")
+    deadline = time.monotonic() + 10
+    while client.get("/api/v1/health").json()["data"]["status"] != "healthy":
+        assert time.monotonic() < deadline
+
+
+@pytest.mark.parametrize("path, shape", [
+    ("/api/v1/nowhere", {"status", "code", "data", "error", "meta"}),
+    ("/api/memory/nowhere", {"error", "message", "details"}),
+    ("/v0/nowhere", {"error", "message", "code"}),
+    ("/api/auth/nowhere", {"error", "status"}),
+    ("/agents/nowhere/else", {"error"}),
+])
+def test_unknown_routes_are_404_in_each_faces_error_shape(client, path, shape):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert set(response.json()) == shape
+
+
+def test_astralbody_errors_carry_a_timestamp(client):
+    error = client.get("/agents/nowhere/else").json()["error"]
+    assert set(error) == {"code", "message", "details", "timestamp"}
+
+
+def test_admin_errors_carry_the_status(client):
+    assert client.get("/api/auth/nowhere").json()["status"] == 404
+
+
+def test_every_response_carries_a_request_id_that_matches_meta(client):
+    response = client.get("/api/v1/health")
+    assert response.headers["X-Request-ID"] == response.json()["meta"]["request_id"]
+    assert response.json()["meta"]["trace_id"]
+
+
+def test_a_well_formed_incoming_request_id_is_kept(client):
+    response = client.get("/ping", headers={"X-Request-ID": "abc-123"})
+    assert response.headers["X-Request-ID"] == "abc-123"
+
+
+def test_openapi_docs_are_served(client):
+    assert client.get("/docs").status_code == 200
+    assert "/api/v1/memory/store" in client.get("/openapi.json").json()["paths"]

@@ -1,0 +1,110 @@
+import time
+
+from tests.conftest import bearer, register
+
+
+def store(client, headers, **body):
+    return client.post("/api/v1/memory/store", headers=headers,
+                       json={"content": "likes dark mode", **body})
+
+
+def test_store_answers_201_with_the_memory_and_its_event_position(client, user):
+    response = store(client, user["headers"], key="theme", tags=["ui"], layer="permanent")
+    assert response.status_code == 201
+    data = response.json()["data"]
+    assert (data["key"], data["content"], data["layer"], data["tags"]) == (
+        "theme", "likes dark mode", "permanent", ["ui"])
+    assert data["id"] and data["created_at"].endswith("Z")
+    assert response.headers["X-Event-Position"].startswith("memory.")
+
+
+def test_store_without_a_key_generates_one(client, user):
+    assert store(client, user["headers"]).json()["data"]["key"]
+
+
+def test_recent_reads_your_write_when_given_the_position(client, user, workers):
+    workers("memory_items")
+    written = store(client, user["headers"], key="theme")
+    response = client.get("/api/v1/memory/recent", headers={
+        **user["headers"], "X-Min-Position": written.headers["X-Event-Position"]})
+    assert response.status_code == 200
+    assert [item["key"] for item in response.json()["data"]["items"]] == ["theme"]
+
+
+def test_recent_lists_newest_first_and_honours_limit(client, user, workers, clock):
+    workers("memory_items")
+    for key in ("a", "b", "c"):
+        written = store(client, user["headers"], key=key)
+        clock.advance(seconds=1)
+    response = client.get("/api/v1/memory/recent?limit=2", headers={
+        **user["headers"], "X-Min-Position": written.headers["X-Event-Position"]})
+    assert [i["key"] for i in response.json()["data"]["items"]] == ["c", "b"]
+
+
+def test_recent_is_not_visible_before_the_projector_runs(client, user):
+    store(client, user["headers"], key="theme")
+    response = client.get("/api/v1/memory/recent", headers=user["headers"])
+    assert response.json()["data"]["items"] == []
+
+
+def test_waiting_for_a_position_never_reached_is_a_bounded_503(client, user, settings):
+    settings.read_wait_seconds = 0.2
+    written = store(client, user["headers"], key="theme")
+    started = time.monotonic()
+    response = client.get("/api/v1/memory/recent", headers={
+        **user["headers"], "X-Min-Position": written.headers["X-Event-Position"]})
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert time.monotonic() - started < 2
+
+
+def test_a_malformed_position_token_is_a_400(client, user):
+    response = client.get("/api/v1/memory/recent",
+                          headers={**user["headers"], "X-Min-Position": "nonsense"})
+    assert response.status_code == 400
+
+
+def test_one_user_never_sees_another_users_memories(client, user, workers):
+    workers("memory_items")
+    other = register(client, email="eve@example.com")
+    written = store(client, user["headers"], key="secret-plan")
+    response = client.get("/api/v1/memory/recent", headers={
+        **bearer(other["access_token"]), "X-Min-Position": written.headers["X-Event-Position"]})
+    assert response.json()["data"]["items"] == []
+
+
+def test_expired_memories_are_not_listed(client, user, workers, clock):
+    workers("memory_items")
+    written = store(client, user["headers"], key="fleeting", layer="context")
+    clock.advance(minutes=16)
+    token = client.post("/api/v1/auth/login", json={
+        "email": "ada@example.com", "password": "correct horse"}).json()["data"]["access_token"]
+    response = client.get("/api/v1/memory/recent", headers={
+        **bearer(token), "X-Min-Position": written.headers["X-Event-Position"]})
+    assert response.json()["data"]["items"] == []
+
+
+def test_unknown_fields_are_refused_on_the_native_face(client, user):
+    response = store(client, user["headers"], colour="blue")
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["errors"][0]["field"] == "colour"
+
+
+def test_wrong_types_are_a_400_naming_the_field(client, user):
+    response = store(client, user["headers"], tags="not-a-list")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert response.json()["error"]["details"]["errors"][0]["field"] == "tags"
+
+
+def test_malformed_json_is_a_400(client, user):
+    response = client.post("/api/v1/memory/store", content=b'{"content": ',
+                           headers={**user["headers"], "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "request body is not valid JSON"
+
+
+def test_an_oversize_body_is_a_400_and_stores_nothing(client, user, system):
+    response = store(client, user["headers"], key="big", metadata={"blob": "x" * 3_000_000})
+    assert response.status_code == 400
+    assert system.memory.recorder.max_notification_id() is None

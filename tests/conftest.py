@@ -1,0 +1,151 @@
+"""Real PostgreSQL and nats-server for the suite: embedded ones started once per
+session (or ARQIUM_DATABASE_URL / ARQIUM_NATS_URL when set), and a fresh database
+per test, copied from a migrated template."""
+
+import itertools
+import os
+import warnings
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+
+import psycopg
+import pytest
+from psycopg.conninfo import make_conninfo
+
+from infra.bootstrap import migrate, open_system
+from infra.settings import Settings
+
+warnings.filterwarnings("ignore", module="platformdirs")
+
+TEMPLATE = "arqium_test_template"
+JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
+_numbers = itertools.count()
+
+
+def database_url(server_url: str, dbname: str) -> str:
+    return make_conninfo(server_url, dbname=dbname)
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory) -> Iterator[dict]:
+    """Server URLs: from the environment, else embedded servers for this session."""
+    started = []
+    server_url = os.environ.get("ARQIUM_DATABASE_URL")
+    nats_url = os.environ.get("ARQIUM_NATS_URL")
+    root = tmp_path_factory.mktemp("services")
+    if not server_url:
+        from infra.embedded import EmbeddedPostgres
+        postgres = EmbeddedPostgres(root)
+        postgres.start()
+        server_url = postgres.url("postgres")
+        started.append(postgres)
+    if not nats_url:
+        from infra.embedded import EmbeddedNats
+        nats = EmbeddedNats(root)
+        nats_url = nats.start()
+        started.append(nats)
+    admin_url = database_url(server_url, "postgres")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{TEMPLATE}"')
+    migrate(Settings(database_url=database_url(server_url, TEMPLATE), jwt_secret=JWT_SECRET))
+    try:
+        yield {"postgres": admin_url, "nats": nats_url}
+    finally:
+        for service in reversed(started):
+            service.stop()
+
+
+@pytest.fixture
+def database(services) -> Iterator[str]:
+    """A fresh, migrated database for one test."""
+    name = f"arqium_test_{os.getpid()}_{next(_numbers)}"
+    with psycopg.connect(services["postgres"], autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+    try:
+        yield database_url(services["postgres"], name)
+    finally:
+        with psycopg.connect(services["postgres"], autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def settings(database, services, tmp_path) -> Settings:
+    return Settings(database_url=database, nats_url=services["nats"], jwt_secret=JWT_SECRET,
+                    data_dir=tmp_path / "data", read_wait_seconds=5.0)
+
+
+class FakeClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, start: datetime | None = None):
+        self.now = start or datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime.now(timezone.utc))
+
+
+@pytest.fixture
+def system(settings, clock):
+    system = open_system(settings, clock=clock)
+    try:
+        yield system
+    finally:
+        system.close()
+
+
+@pytest.fixture
+def client(settings, clock):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    app = create_app(settings, open_system=lambda s: open_system(s, clock=clock))
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def workers(settings):
+    """Starts named workers in threads; stops them after the test."""
+    from workers.runner import WorkerGroup
+
+    groups = []
+
+    def start(*names: str) -> WorkerGroup:
+        group = WorkerGroup(list(names), settings)
+        group.start()
+        groups.append(group)
+        return group
+
+    yield start
+    for group in groups:
+        group.stop()
+        assert not group.failures, group.failures
+
+
+def register(client, email: str = "ada@example.com", password: str = "correct horse",
+             name: str = "Ada") -> dict:
+    response = client.post("/api/v1/auth/register",
+                           json={"email": email, "password": password, "name": name})
+    assert response.status_code == 201, response.text
+    return response.json()["data"]
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def user(client) -> dict:
+    """A registered user: its data and ready-made auth headers."""
+    data = register(client)
+    return {**data, "headers": bearer(data["access_token"])}

@@ -1,0 +1,87 @@
+"""`arqium up` as a newcomer runs it: one command, real embedded services, Ctrl-C."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from infra.embedded import free_port
+
+READY_TIMEOUT = 90
+
+
+class Up:
+    def __init__(self, data_dir: Path, port: int):
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("ARQIUM_DATABASE_URL", "ARQIUM_NATS_URL")}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "infra.cli", "up", "--data-dir", str(data_dir),
+             "--port", str(port)], env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+        self.url = f"http://127.0.0.1:{port}"
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            self.lines.append(line)
+            if line.startswith("arqium: ready"):
+                return
+        self.process.kill()
+        pytest.fail("arqium up did not get ready:\n" + "".join(self.lines))
+
+    def interrupt(self) -> int:
+        children = psutil.Process(self.process.pid).children(recursive=True)
+        self.process.send_signal(signal.SIGINT)
+        self.lines += self.process.communicate(timeout=60)[0].splitlines(keepends=True)
+        self.children = children
+        return self.process.returncode
+
+
+def postgres_pid(data_dir: Path) -> int:
+    return int((data_dir / "postgres" / "postmaster.pid").read_text().split()[0])
+
+
+def test_up_runs_everything_and_ctrl_c_leaves_no_process_behind(tmp_path):
+    data_dir, port = tmp_path / "data", free_port()
+    up = Up(data_dir, port)
+    up.wait_ready()
+    components = {line.split()[1] for line in up.lines if line.startswith("arqium: ")}
+    assert {"postgres", "nats", "workers", "api", "ready"} <= components
+    pg_pid = postgres_pid(data_dir)
+    with httpx.Client(base_url=up.url, timeout=10) as http:
+        assert http.get("/api/v1/health").json()["data"]["status"] == "healthy"
+        token = http.post("/api/v1/auth/register", json={
+            "email": "ada@example.com", "password": "correct horse", "name": "Ada"}
+        ).json()["data"]["access_token"]
+        stored = http.post("/api/v1/memory/store", json={"key": "theme", "content": "dark"},
+                           headers={"Authorization": f"Bearer {token}"})
+        assert stored.status_code == 201
+    assert up.interrupt() == 0
+    time.sleep(0.5)
+    survivors = [p for p in up.children if p.is_running() and p.status() != "zombie"]
+    assert survivors == []
+    assert not psutil.pid_exists(pg_pid) or psutil.Process(pg_pid).status() == "zombie"
+
+    again = Up(data_dir, port)
+    again.wait_ready()
+    try:
+        with httpx.Client(base_url=again.url, timeout=10) as http:
+            login = http.post("/api/v1/auth/login", json={
+                "email": "ada@example.com", "password": "correct horse"})
+            assert login.status_code == 200
+            headers = {"Authorization": f"Bearer {login.json()['data']['access_token']}",
+                       "X-Min-Position": stored.headers["X-Event-Position"]}
+            items = http.get("/api/v1/memory/recent", headers=headers).json()["data"]["items"]
+            assert [item["key"] for item in items] == ["theme"]
+    finally:
+        assert again.interrupt() == 0

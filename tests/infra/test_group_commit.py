@@ -1,0 +1,62 @@
+from concurrent.futures import ThreadPoolExecutor
+
+from eventsourcing.persistence import IntegrityError
+
+from domain.memory.application import MemoryDraft
+from domain.memory.domainmodel import MemoryItem
+from domain.shared import Conflict
+from infra.group_commit import GroupCommitRecorder
+
+
+def test_the_applications_use_the_coalescing_recorder(system):
+    assert isinstance(system.memory.recorder, GroupCommitRecorder)
+
+
+def test_concurrent_commands_each_get_their_own_gap_free_position(system):
+    def store(n: int) -> int:
+        return system.memory.upsert("u1", MemoryDraft(key=f"k{n}", content=n))[1]
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        positions = list(pool.map(store, range(200)))
+    assert sorted(positions) == list(range(1, 201))
+
+
+def test_a_version_conflict_fails_only_the_conflicting_command(system):
+    system.memory.upsert("u1", MemoryDraft(key="shared", content=0))
+    stale = [system.memory.repository.get(MemoryItem.create_id("u1", "shared"))
+             for _ in range(8)]
+    for n, item in enumerate(stale):
+        item.revise(content=n, layer="temporary", confidence=None, sensitivity="public",
+                    tags=[], metadata={}, expires_at=None, at=system.clock())
+
+    def save(item) -> str:
+        try:
+            system.memory.save(item)
+            return "saved"
+        except IntegrityError:
+            return "conflict"
+
+    def store(n: int):
+        return system.memory.upsert("u1", MemoryDraft(key=f"other{n}", content=n))[1]
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        outcomes = list(pool.map(save, stale))
+        others = list(pool.map(store, range(8)))
+    assert outcomes.count("saved") == 1 and outcomes.count("conflict") == 7
+    assert len(set(others)) == 8
+    assert system.memory.repository.get(MemoryItem.create_id("u1", "shared")).version == 2
+
+
+def test_a_concurrent_upsert_of_a_new_key_is_a_conflict_not_a_crash(system):
+    def store(n: int) -> str:
+        try:
+            system.memory.upsert("u1", MemoryDraft(key="same", content=n))
+            return "stored"
+        except Conflict:
+            return "conflict"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(store, range(8)))
+    assert outcomes.count("stored") >= 1
+    assert system.memory.repository.get(MemoryItem.create_id("u1", "same")).version == \
+        outcomes.count("stored")

@@ -1,0 +1,54 @@
+import threading
+
+from domain.memory.application import MemoryDraft
+from workers.projector import Projector
+from projections.memory_items import MemoryItemsProjection
+
+
+def write(system, count: int, prefix: str = "k") -> int:
+    position = 0
+    for n in range(count):
+        _, position = system.memory.upsert("u1", MemoryDraft(key=f"{prefix}{n}", content=n))
+    return position
+
+
+def run_projector(settings) -> tuple[threading.Event, threading.Thread]:
+    stopping = threading.Event()
+    thread = threading.Thread(target=Projector(MemoryItemsProjection, settings, stopping).run)
+    thread.start()
+    return stopping, thread
+
+
+def test_write_is_invisible_until_the_projector_has_run(system, settings, clock):
+    position = write(system, 1)
+    view = system.views["memory_items"]
+    assert view.recent("u1", 10, clock()) == []
+    stopping, thread = run_projector(settings)
+    view.wait("memory", position, timeout=5)
+    stopping.set(), thread.join()
+    assert [row["key"] for row in view.recent("u1", 10, clock())] == ["k0"]
+
+
+def test_a_stopped_projector_resumes_from_its_position_without_duplicates(system, settings, clock):
+    view = system.views["memory_items"]
+    stopping, thread = run_projector(settings)
+    view.wait("memory", write(system, 30, "a"), timeout=5)
+    stopping.set(), thread.join()
+    position = write(system, 30, "b")
+    stopping, thread = run_projector(settings)
+    view.wait("memory", position, timeout=5)
+    stopping.set(), thread.join()
+    rows = view.recent("u1", 100, clock())
+    assert len(rows) == len({row["key"] for row in rows}) == 60
+    assert view.position("memory") == position
+
+
+def test_a_second_projector_is_a_hot_standby(system, settings):
+    first_stop, first = run_projector(settings)
+    view = system.views["memory_items"]
+    view.wait("memory", write(system, 1, "a"), timeout=5)
+    second_stop, second = run_projector(settings)
+    first_stop.set(), first.join()
+    view.wait("memory", write(system, 1, "b"), timeout=5)
+    second_stop.set(), second.join()
+    assert view.position("memory") == system.memory.recorder.max_notification_id()

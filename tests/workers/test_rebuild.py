@@ -1,0 +1,39 @@
+from domain.memory.application import MemoryDraft
+from workers.rebuild import rebuild
+from projections.memory_items import MemoryItemsProjection
+
+
+def write(system, count: int, prefix: str) -> int:
+    position = 0
+    for n in range(count):
+        _, position = system.memory.upsert("u1", MemoryDraft(key=f"{prefix}{n}", content=n))
+        system.clock.advance(seconds=1)
+    return position
+
+
+def test_rebuild_gives_back_exactly_the_same_query_results(system, settings, workers, clock):
+    workers("memory_items")
+    position = write(system, 20, "k")
+    write(system, 5, "k")  # revisions of existing keys
+    view = system.views["memory_items"]
+    view.wait("memory", system.memory.recorder.max_notification_id(), timeout=5)
+    before = view.recent("u1", 100, clock())
+    rebuilt_to = rebuild(MemoryItemsProjection, settings, show_progress=False)
+    assert rebuilt_to == system.memory.recorder.max_notification_id() > position
+    assert view.recent("u1", 100, clock()) == before
+
+
+def test_the_live_projector_resumes_after_a_rebuild(system, settings, workers, clock):
+    workers("memory_items")
+    write(system, 10, "a")
+    rebuild(MemoryItemsProjection, settings, show_progress=False)
+    position = write(system, 10, "b")
+    view = system.views["memory_items"]
+    view.wait("memory", position, timeout=5)
+    assert len(view.recent("u1", 100, clock())) == 20
+
+
+def test_rebuild_works_when_no_projector_is_running(system, settings, clock):
+    write(system, 3, "k")
+    rebuild(MemoryItemsProjection, settings, show_progress=False)
+    assert len(system.views["memory_items"].recent("u1", 10, clock())) == 3

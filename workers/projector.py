@@ -1,0 +1,75 @@
+"""Runs one projection: elected by advisory lock, batched, stepping aside for rebuilds."""
+
+import logging
+import threading
+import time
+
+from infra.eventstore import eventsourcing_env
+from infra.settings import Settings
+from projections.base import BatchProjection, open_view
+from workers.feed import EventFeed
+from workers.locks import ACTIVE, REBUILD, AdvisoryLocks, worker_lock_name
+
+log = logging.getLogger("arqium.projector")
+
+STANDBY_POLL_SECONDS = 0.5
+REBUILD_CHECK_SECONDS = 0.2
+
+
+class Projector:
+    """The projection worker for `projection_class`; a second copy is a hot standby."""
+
+    def __init__(self, projection_class: type[BatchProjection], settings: Settings,
+                 stopping: threading.Event):
+        self.projection_class = projection_class
+        self.settings = settings
+        self.stopping = stopping
+        self.name = projection_class.name
+
+    def run(self) -> None:
+        env = eventsourcing_env(self.settings)
+        app = self.projection_class.application(env)
+        view = open_view(self.projection_class, env)
+        projection = self.projection_class(view=view)
+        locks = AdvisoryLocks(self.settings.database_url,
+                              worker_lock_name(self.name, app.name))
+        try:
+            while not self.stopping.is_set():
+                if locks.held_elsewhere(REBUILD) or not locks.try_acquire(ACTIVE):
+                    self.stopping.wait(STANDBY_POLL_SECONDS)
+                    continue
+                try:
+                    self._project(app, view, projection, locks)
+                finally:
+                    locks.release(ACTIVE)
+        finally:
+            locks.close()
+            view.datastore.close()
+            app.close()
+
+    def _project(self, app, view, projection, locks: AdvisoryLocks) -> None:
+        log.info("projector %s active from position %s", self.name, view.position(app.name))
+        rebuild_wanted = _Throttled(lambda: locks.held_elsewhere(REBUILD),
+                                    REBUILD_CHECK_SECONDS)
+        feed = EventFeed(app, view.position(app.name),
+                         lambda: self.stopping.is_set() or rebuild_wanted())
+        for batch in feed.batches():
+            projection.process_batch(batch)
+        if not self.stopping.is_set():
+            log.info("projector %s steps aside for a rebuild", self.name)
+
+
+class _Throttled:
+    """Calls an expensive check at most once per `interval` seconds."""
+
+    def __init__(self, check, interval: float):
+        self.check = check
+        self.interval = interval
+        self.last_at = 0.0
+        self.last_result = False
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if now - self.last_at >= self.interval:
+            self.last_at, self.last_result = now, self.check()
+        return self.last_result

@@ -1,0 +1,93 @@
+"""Rebuilds a read model from the first event, beside the live one, then swaps it in.
+
+Queries keep reading the old, complete model while the new one is built in shadow
+tables; the live projector steps aside only for the final catch-up and the swap,
+which happens in one transaction."""
+
+import logging
+
+from psycopg.sql import SQL, Identifier
+from tqdm import tqdm
+
+from infra.eventstore import eventsourcing_env
+from infra.settings import Settings
+from projections.base import BatchProjection, ReadModel, open_view
+from workers.feed import EventFeed
+from workers.locks import ACTIVE, REBUILD, AdvisoryLocks, worker_lock_name
+
+log = logging.getLogger("arqium.rebuild")
+
+SHADOW_SUFFIX = "__rebuild"
+
+
+def rebuild(projection_class: type[BatchProjection], settings: Settings,
+            show_progress: bool = True) -> int:
+    """Replay every event into a fresh copy of the read model; return the position."""
+    app = projection_class.application(eventsourcing_env(settings))
+    env = eventsourcing_env(settings, create_tables=True)  # for the shadow tables
+    shadow = _fresh_shadow(projection_class, env)
+    locks = AdvisoryLocks(settings.database_url,
+                          worker_lock_name(projection_class.name, app.name))
+    try:
+        projection = projection_class(view=shadow)
+        feed = EventFeed(app, 0, lambda: False)
+        head = app.recorder.max_notification_id() or 0
+        with tqdm(total=head, unit="event", desc=f"rebuild {projection_class.name}",
+                  disable=not show_progress) as bar:
+            _replay(feed, projection, bar)
+            locks.acquire(REBUILD)  # asks the live projector to step aside
+            locks.acquire(ACTIVE)
+            try:
+                bar.total = app.recorder.max_notification_id() or 0
+                _replay(feed, projection, bar)
+                live = open_view(projection_class, env)
+                _swap_in(shadow, live)
+                live.datastore.close()
+            finally:
+                locks.release(ACTIVE)
+                locks.release(REBUILD)
+        return feed.after
+    finally:
+        locks.close()
+        shadow.datastore.close()
+        app.close()
+
+
+def _replay(feed: EventFeed, projection: BatchProjection, bar: tqdm) -> None:
+    while batch := feed.next_batch():
+        projection.process_batch(batch)
+        bar.update(len(batch))
+
+
+def _fresh_shadow(projection_class: type[BatchProjection], env: dict) -> ReadModel:
+    name = projection_class.name + SHADOW_SUFFIX
+    leftover = open_view(projection_class, env, name=name)
+    _drop(leftover)
+    leftover.datastore.close()
+    return open_view(projection_class, env, name=name)
+
+
+def _drop(view: ReadModel) -> None:
+    with view.datastore.transaction(commit=True) as curs:
+        for table in view.table_names():
+            curs.execute(SQL("DROP TABLE IF EXISTS {0}").format(
+                Identifier(view.datastore.schema, table)))
+
+
+def _swap_in(shadow: ReadModel, live: ReadModel) -> None:
+    """Replace the live tables by the shadow ones, indexes renamed to match."""
+    schema = live.datastore.schema
+    with live.datastore.transaction(commit=True) as curs:
+        for live_table, shadow_table in zip(live.table_names(), shadow.table_names()):
+            curs.execute(SQL("DROP TABLE IF EXISTS {0}").format(
+                Identifier(schema, live_table)))
+            curs.execute(SQL("ALTER TABLE {0} RENAME TO {1}").format(
+                Identifier(schema, shadow_table), Identifier(live_table)))
+            curs.execute("SELECT indexname FROM pg_indexes WHERE schemaname = %s "
+                         "AND tablename = %s", (schema, live_table))
+            for row in curs.fetchall():
+                index = row["indexname"]
+                if index.startswith(shadow.name):
+                    renamed = live.name + index[len(shadow.name):]
+                    curs.execute(SQL("ALTER INDEX {0} RENAME TO {1}").format(
+                        Identifier(schema, index), Identifier(renamed)))

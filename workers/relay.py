@@ -1,0 +1,151 @@
+"""Publishes every stored event to NATS JetStream, from the notification log.
+
+At-least-once from the log, exactly-once in the stream: each message carries
+Nats-Msg-Id = <application>:<position> (JetStream drops duplicates in its window),
+and the relay's position is recorded only after JetStream acknowledged the batch.
+"""
+
+import asyncio
+import json
+import logging
+import re
+import threading
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import nats
+import nats.errors
+from eventsourcing.application import Application
+from eventsourcing.persistence import Tracking
+from nats.js.errors import NotFoundError
+from tenacity import retry, retry_if_exception_type, wait_exponential
+
+from infra.bootstrap import RELAY_NAME, open_relay_tracking
+from infra.eventstore import eventsourcing_env
+from infra.settings import Settings
+from workers.feed import EventFeed
+from workers.locks import ACTIVE, AdvisoryLocks, worker_lock_name
+
+log = logging.getLogger("arqium.relay")
+
+TRANSIENT = (nats.errors.Error, OSError, asyncio.TimeoutError)
+
+SUBJECT_ROOT = "arqium"
+DUPLICATE_WINDOW_SECONDS = 120
+PUBLISH_TIMEOUT_SECONDS = 5.0
+STANDBY_POLL_SECONDS = 0.5
+ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic",
+                   "actor", "correlation_id", "causation_id"}
+# Never leave the event store: credentials stay out of every downstream consumer.
+UNPUBLISHED_FIELDS = {"password_hash"}
+
+
+def snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def envelope(app_name: str, domain_event: Any, position: int) -> tuple[str, dict]:
+    """The NATS subject and JSON envelope of one stored event."""
+    aggregate, _, event_name = type(domain_event).__qualname__.rpartition(".")
+    subject = f"{SUBJECT_ROOT}.{app_name}.{snake(aggregate)}.{snake(event_name)}"
+    fields = vars(domain_event)
+    return subject, {
+        "id": f"{app_name}:{position}",
+        "type": type(domain_event).__qualname__,
+        "subject": str(domain_event.originator_id),
+        "position": position,
+        "application": app_name,
+        "originator_version": domain_event.originator_version,
+        "time": domain_event.timestamp.isoformat(),
+        "actor": fields.get("actor", "system"),
+        "correlation_id": fields.get("correlation_id", ""),
+        "causation_id": fields.get("causation_id", ""),
+        "data": {k: v for k, v in fields.items()
+                 if k not in ENVELOPE_FIELDS | UNPUBLISHED_FIELDS},
+    }
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+async def ensure_stream(js: Any, stream: str) -> None:
+    try:
+        await js.stream_info(stream)
+    except NotFoundError:
+        await js.add_stream(name=stream, subjects=[f"{SUBJECT_ROOT}.>"],
+                            duplicate_window=DUPLICATE_WINDOW_SECONDS)
+        log.info("created JetStream stream %s", stream)
+
+
+class Relay:
+    """Relays one application's events; run one per application (threads)."""
+
+    def __init__(self, application_class: type[Application], settings: Settings,
+                 stopping: threading.Event):
+        self.application_class = application_class
+        self.settings = settings
+        self.stopping = stopping
+
+    def run(self) -> None:
+        """Relay while this copy holds the active lock; otherwise stand by."""
+        locks = AdvisoryLocks(self.settings.database_url,
+                              worker_lock_name(RELAY_NAME, self.application_class.name))
+        try:
+            while not self.stopping.is_set():
+                if locks.try_acquire(ACTIVE):
+                    asyncio.run(self._run())
+                    return
+                self.stopping.wait(STANDBY_POLL_SECONDS)
+        finally:
+            locks.close()
+
+    async def _run(self) -> None:
+        env = eventsourcing_env(self.settings)
+        app = self.application_class(env)
+        tracking = open_relay_tracking(env)
+        nc = await self._connect()
+        try:
+            js = nc.jetstream(timeout=PUBLISH_TIMEOUT_SECONDS)
+            await self._retrying(ensure_stream)(js, self.settings.nats_stream)
+            after = tracking.max_tracking_id(app.name) or 0
+            feed = EventFeed(app, after, self.stopping.is_set)
+            batches = feed.batches()
+            while batch := await asyncio.to_thread(next, batches, None):
+                await self._retrying(self._publish)(js, app.name, batch)
+                tracking.insert_tracking(batch[-1][1])
+        finally:
+            await nc.close()
+            tracking.datastore.close()
+            app.close()
+
+    async def _connect(self) -> Any:
+        async def on_error(error: Exception) -> None:
+            log.warning("NATS connection problem: %s", error)
+
+        return await self._retrying(nats.connect)(
+            self.settings.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+            error_cb=on_error, name=f"arqium-relay-{self.application_class.name}")
+
+    def _retrying(self, operation: Any) -> Any:
+        """Retry transient NATS failures until they pass or the relay is stopped."""
+        def log_and_check_stop(state: Any) -> None:
+            log.warning("NATS not available (%s); retrying", state.outcome.exception())
+            if self.stopping.is_set():
+                raise state.outcome.exception()
+        return retry(retry=retry_if_exception_type(TRANSIENT),
+                     wait=wait_exponential(multiplier=0.1, max=2.0),
+                     before_sleep=log_and_check_stop)(operation)
+
+    async def _publish(self, js: Any, app_name: str, batch: list[tuple[Any, Tracking]]) -> None:
+        publishes = []
+        for domain_event, tracking in batch:
+            subject, body = envelope(app_name, domain_event, tracking.notification_id)
+            payload = json.dumps(body, default=_json_default).encode()
+            publishes.append(js.publish(subject, payload, headers={"Nats-Msg-Id": body["id"]}))
+        await asyncio.gather(*publishes)

@@ -1,0 +1,73 @@
+"""Starts workers by name, each in its own thread; one crash stops them all (so a
+supervisor restarts the process and every worker resumes from its tracked position)."""
+
+import logging
+import threading
+from collections.abc import Callable
+
+from infra.bootstrap import APPLICATIONS, RELAY_NAME
+from infra.settings import Settings
+from projections import PROJECTIONS
+from workers.projector import Projector
+from workers.relay import Relay
+
+log = logging.getLogger("arqium.workers")
+
+
+def worker_names() -> list[str]:
+    return [p.name for p in PROJECTIONS] + [RELAY_NAME]
+
+
+def build_workers(names: list[str], settings: Settings, stopping: threading.Event
+                  ) -> dict[str, Callable[[], None]]:
+    unknown = set(names) - set(worker_names())
+    if unknown:
+        raise SystemExit(f"unknown worker {', '.join(sorted(unknown))}; "
+                         f"known workers: {', '.join(worker_names())}, all")
+    workers: dict[str, Callable[[], None]] = {}
+    for projection in PROJECTIONS:
+        if projection.name in names:
+            workers[projection.name] = Projector(projection, settings, stopping).run
+    if RELAY_NAME in names:
+        for application in APPLICATIONS:
+            workers[f"{RELAY_NAME}:{application.name}"] = Relay(
+                application, settings, stopping).run
+    return workers
+
+
+class WorkerGroup:
+    """Runs workers in threads until stopped or until one of them fails."""
+
+    def __init__(self, names: list[str], settings: Settings):
+        self.stopping = threading.Event()
+        self.failures: list[tuple[str, BaseException]] = []
+        self._threads = [
+            threading.Thread(target=self._guard, args=(name, run), name=name, daemon=True)
+            for name, run in build_workers(names, settings, self.stopping).items()]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stopping.set()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def wait(self) -> None:
+        """Block until stopped; raise if a worker failed."""
+        while not self.stopping.wait(0.5):
+            pass
+        self.stop()
+        if self.failures:
+            name, error = self.failures[0]
+            raise RuntimeError(f"worker {name} failed: {error!r}") from error
+
+    def _guard(self, name: str, run: Callable[[], None]) -> None:
+        try:
+            run()
+        except BaseException as error:
+            if not self.stopping.is_set():
+                log.exception("worker %s failed; stopping all workers", name)
+                self.failures.append((name, error))
+            self.stopping.set()
