@@ -1,0 +1,12 @@
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY domain domain
+COPY projections projections
+COPY api api
+COPY workers workers
+COPY infra infra
+RUN pip install --no-cache-dir . && useradd --create-home arqium
+USER arqium
+EXPOSE 8000
+CMD ["arqium", "serve", "--host", "0.0.0.0", "--port", "8000"]
