@@ -250,10 +250,9 @@ class LoadPlan:
 
 
 def store_loop(base_url: str, token: str, client_id: int, run_id: str, plan: LoadPlan,
-               ready: threading.Barrier, out: list[Request]) -> None:
+               out: list[Request]) -> None:
     """One client: store memories back to back until the plan says stop."""
     client = HttpClient(base_url)
-    ready.wait()
     try:
         for n in itertools.count():
             start = now()
@@ -286,10 +285,9 @@ def run_http_load(base_url: str, tokens: list[str], run_id: str, warmup: float,
     measuring began."""
     start = now()
     plan = LoadPlan(start + warmup, start + warmup + (duration or MAX_RUN_SECONDS), requests)
-    ready = threading.Barrier(len(tokens))
     results: list[list[Request]] = [[] for _ in tokens]
     threads = [threading.Thread(target=store_loop, daemon=True,
-                                args=(base_url, token, i, run_id, plan, ready, results[i]))
+                                args=(base_url, token, i, run_id, plan, results[i]))
                for i, token in enumerate(tokens)]
     for thread in threads:
         thread.start()
@@ -482,28 +480,16 @@ def measure(args: argparse.Namespace, url: str, database_url: str | None,
     requests, measure_start = run_http_load(url, tokens, run_id, args.warmup,
                                             None if args.requests else args.duration,
                                             args.requests)
-    measured = [r for r in requests if r.start >= measure_start]
-    ok = [r for r in measured if r.status == 201 and r.position is not None]
+    result, ok = summarize_load(requests, measure_start, args.clients)
     commits = [(r.end, r.position) for r in ok]
     last = max((p for _, p in commits), default=0)
-    elapsed = (max(r.end for r in measured) - measure_start) if measured else 0.0
-
-    result = {"clients": args.clients, "requests": len(measured), "ok": len(ok),
-              "elapsed_s": elapsed,
-              "throughput_rps": len(ok) / elapsed if elapsed else 0.0,
-              "latency_ms": summary_ms([r.end - r.start for r in ok]),
-              "errors": len(measured) - len(ok),
-              "error_statuses": dict(Counter(
-                  str(r.status) if r.status != 201 else "no position" for r in measured
-                  if r.status != 201 or r.position is None)),
-              "warmup_requests": len(requests) - len(measured)}
 
     progress("waiting for the read model and NATS to catch up")
     result["lag_read_model_ms"] = observe_read_model(sampler, commits, last)
     result["lag_nats_ms"] = observe_nats(watcher, commits)
 
     if database_url:
-        raw_seconds = args.duration if not args.requests else max(elapsed, 1.0)
+        raw_seconds = args.duration if not args.requests else max(result["elapsed_s"], 1.0)
         progress(f"raw INSERT baseline: {args.clients} connections, {raw_seconds:g} s")
         raw_rate, raw_errors = run_raw_inserts(database_url, args.clients,
                                                min(args.warmup, 2.0), raw_seconds)
@@ -514,6 +500,24 @@ def measure(args: argparse.Namespace, url: str, database_url: str | None,
         result["raw_inserts_per_s"] = result["ratio_to_raw"] = None
     result["targets_met"] = targets_met(result)
     return result
+
+
+def summarize_load(requests: list[Request], measure_start: float, clients: int
+                   ) -> tuple[dict, list[Request]]:
+    """Throughput, latency and errors of the measured requests; and the good ones."""
+    measured = [r for r in requests if r.start >= measure_start]
+    ok = [r for r in measured if r.status == 201 and r.position is not None]
+    elapsed = (max(r.end for r in measured) - measure_start) if measured else 0.0
+    result = {"clients": clients, "requests": len(measured), "ok": len(ok),
+              "elapsed_s": elapsed,
+              "throughput_rps": len(ok) / elapsed if elapsed else 0.0,
+              "latency_ms": summary_ms([r.end - r.start for r in ok]),
+              "errors": len(measured) - len(ok),
+              "error_statuses": dict(Counter(
+                  str(r.status) if r.status != 201 else "no position" for r in measured
+                  if r.status != 201 or r.position is None)),
+              "warmup_requests": len(requests) - len(measured)}
+    return result, ok
 
 
 def targets_met(r: dict) -> dict:

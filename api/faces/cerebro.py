@@ -1,6 +1,5 @@
 """CEREBRO face (seed 001): bare bodies, errors {error, message, details}."""
 
-import json
 from typing import Any, Literal
 
 from fastapi import APIRouter
@@ -11,7 +10,8 @@ from api.deps import POSITION_HEADER, CurrentCaller, SystemDep, position_token
 from api.faces.shapes import iso, now_iso
 from api.health import VERSION
 from domain.memory.application import MemoryDraft
-from domain.memory.domainmodel import MAX_CONTENT_BYTES, MAX_KEY_LENGTH, MemoryItem
+from api.validation import content_within_limit
+from domain.memory.domainmodel import MAX_KEY_LENGTH, MemoryItem
 from domain.shared import Forbidden, acting
 
 router = APIRouter(tags=["CEREBRO"])
@@ -41,12 +41,7 @@ class UpsertRequest(BaseModel):
             raise ValueError("key must not be blank")
         return key
 
-    @field_validator("content")
-    @classmethod
-    def _content_size(cls, content: dict) -> dict:
-        if len(json.dumps(content).encode()) > MAX_CONTENT_BYTES:
-            raise ValueError(f"content must be at most {MAX_CONTENT_BYTES} bytes of JSON")
-        return content
+    _content_size = field_validator("content")(content_within_limit)
 
     def ttl_seconds(self) -> int | None:
         if self.ttlSeconds is not None:

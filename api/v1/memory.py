@@ -1,7 +1,7 @@
 """ARQIUM memory: store a memory, list the recent ones."""
 
-import json
 import uuid
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -11,19 +11,14 @@ from api.deps import CurrentCaller, SystemDep, caught_up
 from api.faces.shapes import iso
 from api.v1.envelope import ok
 from domain.memory.application import MemoryDraft
-from domain.memory.domainmodel import MAX_CONTENT_BYTES, MAX_KEY_LENGTH, MemoryItem
+from api.validation import content_within_limit
+from domain.memory.domainmodel import MAX_KEY_LENGTH
 from domain.shared import acting
 from projections.memory_items import MemoryItemsView
 
 router = APIRouter(prefix="/api/v1/memory", tags=["ARQIUM: memory"])
 
 MemoryItems = Annotated[MemoryItemsView, Depends(caught_up("memory_items"))]
-
-
-def check_content_size(content: Any) -> Any:
-    if len(json.dumps(content).encode()) > MAX_CONTENT_BYTES:
-        raise ValueError(f"content must be at most {MAX_CONTENT_BYTES} bytes of JSON")
-    return content
 
 
 class StoreMemoryRequest(BaseModel):
@@ -36,16 +31,16 @@ class StoreMemoryRequest(BaseModel):
     session_id: str | None = Field(default=None, max_length=255)
     context_id: str | None = Field(default=None, max_length=255)
 
-    _content_size = field_validator("content")(check_content_size)
+    _content_size = field_validator("content")(content_within_limit)
 
 
-def memory_view(item: MemoryItem | dict) -> dict:
-    row = item if isinstance(item, dict) else vars(item) | {"id": item.id}
-    return {"id": str(row["id"]), "key": row["key"], "content": row["content"],
-            "layer": row["layer"], "tags": row["tags"], "metadata": row["metadata"],
-            "confidence": row["confidence"], "session_id": row.get("session_id"),
-            "context_id": row.get("context_id"), "created_at": iso(row["created_at"]),
-            "updated_at": iso(row["updated_at"]), "expires_at": iso(row["expires_at"])}
+def memory_view(fields: Mapping[str, Any]) -> dict:
+    """A memory as the native face shows it, from an aggregate's fields or a row."""
+    return {"id": str(fields["id"]), "key": fields["key"], "content": fields["content"],
+            "layer": fields["layer"], "tags": fields["tags"], "metadata": fields["metadata"],
+            "confidence": fields["confidence"], "session_id": fields["session_id"],
+            "context_id": fields["context_id"], "created_at": iso(fields["created_at"]),
+            "updated_at": iso(fields["updated_at"]), "expires_at": iso(fields["expires_at"])}
 
 
 @router.post("/store", status_code=201, summary="Store a memory item")
@@ -55,7 +50,8 @@ def store(body: StoreMemoryRequest, caller: CurrentCaller, system: SystemDep):
                         session_id=body.session_id, context_id=body.context_id)
     with acting(caller.cause):
         item, position = system.memory.upsert(caller.user_id, draft)
-    return ok(memory_view(item), status=201, position=(system.memory.name, position))
+    return ok(memory_view({**vars(item), "id": item.id}), status=201,
+              position=(system.memory.name, position))
 
 
 @router.get("/recent", summary="Recent memories, newest first")

@@ -33,6 +33,8 @@ class MemoryItem(ArqiumAggregate):
         self.owner_id = owner_id
         self.key = key
         self.layer = layer
+        self.session_id = session_id
+        self.context_id = context_id
         self.created_at = at
         self._apply_revision(content, confidence, sensitivity, tags, metadata, expires_at, at)
 
