@@ -123,14 +123,11 @@ class WorkerProcess:
                 self._spawn()
 
     def stop(self) -> None:
+        from infra.embedded import terminate
+
         self._stopping.set()
-        if self._process and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        if self._process:
+            terminate(self._process, timeout=15)
         say("workers", "stopped")
 
 
