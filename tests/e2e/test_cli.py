@@ -1,0 +1,38 @@
+import pytest
+
+from domain.memory.application import MemoryDraft
+from infra.cli import main
+
+
+@pytest.fixture
+def cli_env(monkeypatch, settings):
+    monkeypatch.setenv("ARQIUM_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("ARQIUM_NATS_URL", settings.nats_url)
+    monkeypatch.setenv("ARQIUM_JWT_SECRET", settings.jwt_secret.get_secret_value())
+
+
+def test_projections_status_shows_each_workers_position_and_lag(cli_env, system, capsys):
+    system.memory.upsert("u1", MemoryDraft(key="k", content="v"))
+    assert main(["projections", "status"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    memory_items = next(line.split() for line in lines if line.startswith("memory_items"))
+    assert memory_items == ["memory_items", "memory", "no", "0", "1", "1"]
+
+
+def test_projections_rebuild_replays_and_reports_the_position(cli_env, system, capsys, clock):
+    system.memory.upsert("u1", MemoryDraft(key="k", content="v"))
+    assert main(["projections", "rebuild", "memory_items", "--no-progress"]) == 0
+    assert "rebuilt up to position 1" in capsys.readouterr().out
+    assert [row["key"] for row in system.views["memory_items"].recent("u1", 5, clock())] == ["k"]
+
+
+def test_rebuilding_an_unknown_projection_names_the_known_ones(cli_env):
+    with pytest.raises(SystemExit, match="known projections: memory_items"):
+        main(["projections", "rebuild", "nonsense"])
+
+
+def test_worker_commands_refuse_to_start_without_services(monkeypatch):
+    monkeypatch.delenv("ARQIUM_DATABASE_URL", raising=False)
+    monkeypatch.delenv("ARQIUM_NATS_URL", raising=False)
+    with pytest.raises(SystemExit, match="ARQIUM_DATABASE_URL and ARQIUM_NATS_URL"):
+        main(["worker", "all"])
