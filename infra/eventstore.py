@@ -32,7 +32,6 @@ def eventsourcing_env(settings: Settings, create_tables: bool = False) -> dict[s
         "POSTGRES_PASSWORD": params["password"],
         "POSTGRES_POOL_SIZE": str(settings.db_pool_size),
         "POSTGRES_MAX_OVERFLOW": "10",
-        "POSTGRES_PRE_PING": "y",
         # Generous: concurrent commands queue behind the event table lock.
         "POSTGRES_LOCK_TIMEOUT": "10",
         "CREATE_TABLE": "yes" if create_tables else "no",

@@ -25,6 +25,9 @@ class _Append:
         self.notification_ids: Sequence[int] | None = None
         self.error: BaseException | None = None
 
+    def has_extras(self) -> bool:
+        return any(value is not None for value in self.kwargs.values())
+
     def result(self) -> Sequence[int] | None:
         if self.error is not None:
             raise self.error
@@ -36,6 +39,7 @@ class GroupCommitRecorder(PostgresApplicationRecorder):
         super().__init__(*args, **kwargs)
         self._queue: list[_Append] = []
         self._leading = False
+        self.transactions = 0  # how many inserting transactions were committed
         self._changed = threading.Condition()
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -58,13 +62,15 @@ class GroupCommitRecorder(PostgresApplicationRecorder):
         return append.result()
 
     def _commit(self, batch: list[_Append]) -> None:
-        if len(batch) == 1 or any(a.kwargs for a in batch):
+        # Appends that carry extras (a process application's tracking) commit alone.
+        if len(batch) == 1 or any(a.has_extras() for a in batch):
             for append in batch:
                 self._commit_alone(append)
             return
         events = [e for append in batch for e in append.stored_events]
         try:
             ids = super().insert_events(events)
+            self.transactions += 1
         except IntegrityError:
             for append in batch:
                 self._commit_alone(append)
@@ -83,6 +89,7 @@ class GroupCommitRecorder(PostgresApplicationRecorder):
         try:
             append.notification_ids = super().insert_events(
                 append.stored_events, **append.kwargs)
+            self.transactions += 1
         except BaseException as error:
             append.error = error
         append.done = True

@@ -21,6 +21,15 @@ def test_concurrent_commands_each_get_their_own_gap_free_position(system):
     assert sorted(positions) == list(range(1, 201))
 
 
+def test_concurrent_commands_share_transactions(system):
+    def store(n: int) -> int:
+        return system.memory.upsert("u1", MemoryDraft(key=f"k{n}", content=n))[1]
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(store, range(320)))
+    assert system.memory.recorder.transactions < 320
+
+
 def test_a_version_conflict_fails_only_the_conflicting_command(system):
     system.memory.upsert("u1", MemoryDraft(key="shared", content=0))
     stale = [system.memory.repository.get(MemoryItem.create_id("u1", "shared"))

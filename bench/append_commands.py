@@ -1,0 +1,57 @@
+"""Commands per second straight through the memory Application (no HTTP), with and
+without group commit, on an embedded PostgreSQL: what the write path itself can do.
+
+    python bench/append_commands.py --threads 16 --commands 200
+"""
+
+import argparse
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from domain.memory.application import MemoryDraft
+from infra.bootstrap import migrate, open_system
+from infra.embedded import EmbeddedPostgres
+from infra.settings import Settings
+
+
+def commands_per_second(settings: Settings, threads: int, commands: int) -> float:
+    """Each thread upserts `commands` new memories; returns the overall rate."""
+    system = open_system(settings)
+    try:
+        def work(_: int) -> None:
+            for _ in range(commands):
+                system.memory.upsert("bench", MemoryDraft(key=uuid.uuid4().hex, content="x"))
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(work, range(threads)))
+        return threads * commands / (time.perf_counter() - started)
+    finally:
+        system.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--commands", type=int, default=200, help="per thread")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as data_dir:
+        postgres = EmbeddedPostgres(Path(data_dir))
+        url = postgres.start()
+        try:
+            migrate(Settings(database_url=url, jwt_secret="b" * 40))
+            for group_commit in (False, True):
+                settings = Settings(database_url=url, jwt_secret="b" * 40,
+                                    group_commit=group_commit)
+                rate = commands_per_second(settings, args.threads, args.commands)
+                label = "group commit" if group_commit else "one transaction each"
+                print(f"{label:<22} {args.threads:>3} threads  {rate:8.1f} commands/s")
+        finally:
+            postgres.stop()
+
+
+if __name__ == "__main__":
+    main()
