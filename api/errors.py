@@ -3,9 +3,11 @@
 import logging
 from typing import Any
 
+from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -80,6 +82,13 @@ async def _read_model_behind(request: Request, error: ReadModelBehind) -> JSONRe
                           headers={"Retry-After": "1"})
 
 
+async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
+    return error_response(request, 503, "unavailable",
+                          "the database is not reachable right now; retry shortly",
+                          headers={"Retry-After": "1"})
+
+
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(request, 500, "internal",
@@ -91,6 +100,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(ReadModelBehind, _read_model_behind)
+    for unavailable in (OperationalError, InterfaceError, PoolTimeout):
+        app.add_exception_handler(unavailable, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)
 
 

@@ -1,6 +1,8 @@
 import time
 
+import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 
 def test_ping_answers_the_cerebro_shape(client):
@@ -71,3 +73,15 @@ def test_a_well_formed_incoming_request_id_is_kept(client):
 def test_openapi_docs_are_served(client):
     assert client.get("/docs").status_code == 200
     assert "/api/v1/memory/store" in client.get("/openapi.json").json()["paths"]
+
+
+def test_a_database_outage_is_a_503_in_the_faces_shape(client, database, services):
+    name = conninfo_to_dict(database)["dbname"]
+    with psycopg.connect(services["postgres"], autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE datname = %s", (name,))
+    response = client.post("/api/v1/auth/login", json={
+        "email": "ada@example.com", "password": "correct horse"})
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
