@@ -47,7 +47,7 @@ def error_response(request: Request, status: int, kind: str, message: str,
 async def _domain_error(request: Request, error: DomainError) -> JSONResponse:
     status, kind = next((s, k) for cls, s, k in _DOMAIN_KINDS if isinstance(error, cls))
     return error_response(request, status, kind, error.message, error.details,
-                          code=getattr(error, "code", None))
+                          code=error.code)
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -67,7 +67,10 @@ def _with_cause(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 class DomainError(Exception):
-    """Base of the errors a command can raise; faces map them to HTTP once."""
+    """Base of the errors a command can raise; faces map them to HTTP once.
+    `code`, when set, overrides the face's code for the error's kind."""
+
+    code: str | None = None
 
     def __init__(self, message: str, **details: Any):
         super().__init__(message)

@@ -4,7 +4,6 @@ import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-
 from typing import Any
 
 import psycopg
@@ -22,6 +21,7 @@ from projections.base import ReadModel, open_view
 
 APPLICATIONS = (IdentityApplication, MemoryApplication)
 RELAY_NAME = "nats_relay"
+MIGRATION_LOCK = 73000
 
 
 @dataclass
@@ -84,9 +84,6 @@ def jwt_secret(settings: Settings) -> str:
         finally:
             draft.unlink()
     return path.read_text().strip()
-
-
-MIGRATION_LOCK = 73000
 
 
 def migrate(settings: Settings) -> None:

@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, field
 from api.deps import POSITION_HEADER, CurrentCaller, SystemDep, position_token
 from api.faces.shapes import iso, now_iso
 from api.health import VERSION
-from domain.memory.application import MemoryDraft
 from api.validation import content_within_limit
+from domain.memory.application import MemoryDraft
 from domain.memory.domainmodel import MAX_KEY_LENGTH, MemoryItem
 from domain.shared import Forbidden, acting
 

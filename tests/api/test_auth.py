@@ -1,3 +1,5 @@
+from uuid import UUID
+
 from tests.conftest import bearer, register
 
 
@@ -68,5 +70,5 @@ def test_protected_route_with_a_forged_token_is_401(client):
 
 def test_registering_is_an_event_in_the_store(client, system):
     user = register(client)
-    events = system.identity.recorder.select_events(__import__("uuid").UUID(user["user"]["id"]))
+    events = system.identity.recorder.select_events(UUID(user["user"]["id"]))
     assert [e.topic.rsplit(".", 1)[-1] for e in events] == ["Registered"]

@@ -2,9 +2,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from domain.memory.domainmodel import LayerConflict, MemoryItem, expiry_for, memory_id_for
+from domain.memory.domainmodel import (LayerConflict, MemoryItem, check_layer, expiry_for,
+                                       memory_id_for)
 from domain.shared import Cause, Invalid, acting
-from domain.memory.domainmodel import check_layer
 
 AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
 TTLS = {"context": 15, "temporary": 10080}
