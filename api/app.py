@@ -6,11 +6,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import BodyLimitMiddleware, install_error_handlers
-from api.faces import astralbody, cerebro, memory_v0
+from api.faces import admin, astralbody, cerebro, memory_v0
 from api.health import VERSION
 from api.requestinfo import RequestIdMiddleware
-from api.v1 import auth, health, memory
-from infra.bootstrap import System, open_system
+from api.v1 import api_keys, auth, health, memory, users
+from infra.bootstrap import System, ensure_admin, open_system
 from infra.settings import Settings
 
 DESCRIPTION = """Event-sourced backend for AI applications. One core, five faces:
@@ -24,6 +24,7 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.system = open_system(settings)
+        ensure_admin(app.state.system)
         try:
             yield
         finally:
@@ -32,8 +33,9 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
     app = FastAPI(title="ARQIUM", version=VERSION, description=DESCRIPTION,
                   lifespan=lifespan)
     install_error_handlers(app)
-    for router in (auth.router, memory.router, health.router, cerebro.router,
-                   memory_v0.router, astralbody.router):
+    for router in (auth.router, users.router, api_keys.router, memory.router,
+                   health.router, cerebro.router, memory_v0.router, admin.router,
+                   astralbody.router):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)

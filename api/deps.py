@@ -7,7 +7,8 @@ from fastapi import Depends, Request
 
 from api.errors import ReadModelBehind
 from api.requestinfo import request_id_var
-from domain.shared import AuthenticationFailed, Cause, Invalid
+from domain.identity.application import hash_api_key
+from domain.shared import AuthenticationFailed, Cause, Forbidden, Invalid
 from infra.bootstrap import System
 from infra.security import Principal
 from projections import projection_named
@@ -37,17 +38,61 @@ class Caller:
 
 
 def current_caller(request: Request, system: SystemDep) -> Caller:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise AuthenticationFailed(
-            "authentication required: send 'Authorization: Bearer <access_token>' "
-            "(get one from POST /api/v1/auth/login)")
-    principal = system.tokens.verify_access(token.strip())
+    """The caller of a bearer access token (of a live session) or of an X-API-Key."""
+    api_key = request.headers.get("x-api-key")
+    if api_key:
+        principal = api_key_principal(system, api_key)
+    else:
+        principal = system.tokens.verify_access(bearer_token(request))
+        if system.views["login_sessions"].has_ended(principal.session_id):
+            raise AuthenticationFailed("this login session has ended; log in again")
     return Caller(principal, Cause(actor=principal.actor,
                                    correlation_id=request_id_var.get()))
 
 
+def bearer_token(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationFailed(
+            "authentication required: send 'Authorization: Bearer <access_token>' "
+            "(get one from POST /api/v1/auth/login) or 'X-API-Key: <key>'")
+    return token.strip()
+
+
+def api_key_principal(system: System, api_key: str) -> Principal:
+    """API keys act as their owner with the plain user role, whatever the owner's roles."""
+    row = system.views["api_keys"].active_by_hash(hash_api_key(api_key))
+    if row is None:
+        raise AuthenticationFailed("unknown or revoked API key")
+    return Principal(user_id=row["user_id"], roles=("user",), expires_at=None,
+                     api_key_id=str(row["id"]))
+
+
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
+
+
+def client_of(request: Request) -> tuple[str, str]:
+    """The client's address and user agent, as a login session records them."""
+    address = request.client.host if request.client else ""
+    return address, request.headers.get("user-agent", "")
+
+
+def require_admin(caller: Caller) -> None:
+    if not caller.principal.is_admin:
+        raise Forbidden("this needs the admin role")
+
+
+def wait_for(system: System, projection_name: str, position: int | None) -> bool:
+    """Give a read model that a command depends on a moment to catch up; True if it did."""
+    if position is None:
+        return True
+    application_name = projection_named(projection_name).application.name
+    try:
+        system.views[projection_name].wait(application_name, position,
+                                           system.settings.read_wait_seconds)
+    except TimeoutError:
+        return False
+    return True
 
 
 def anonymous_cause() -> Cause:
@@ -72,17 +117,13 @@ def caught_up(projection_name: str) -> Callable[..., ReadModel]:
     application_name = projection_named(projection_name).application.name
 
     def dependency(request: Request, system: SystemDep) -> ReadModel:
-        view = system.views[projection_name]
         token = request.headers.get(MIN_POSITION_HEADER)
         if token:
             wanted_app, position = parse_position(token)
-            if wanted_app == application_name:
-                try:
-                    view.wait(application_name, position, system.settings.read_wait_seconds)
-                except TimeoutError:
-                    raise ReadModelBehind(
-                        f"read model {projection_name!r} has not reached position "
-                        f"{token} yet; retry shortly") from None
-        return view
+            if wanted_app == application_name and not wait_for(
+                    system, projection_name, position):
+                raise ReadModelBehind(f"read model {projection_name!r} has not reached "
+                                      f"position {token} yet; retry shortly")
+        return system.views[projection_name]
 
     return dependency

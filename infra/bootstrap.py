@@ -12,7 +12,8 @@ from eventsourcing.utils import Environment
 
 from domain.identity.application import IdentityApplication
 from domain.memory.application import MemoryApplication
-from domain.shared import Clock, system_clock
+from domain.identity.domainmodel import EmailAlreadyRegistered
+from domain.shared import Cause, Clock, acting, system_clock
 from infra.eventstore import eventsourcing_env
 from infra.security import PasswordHashing, TokenService, new_secret
 from infra.settings import Settings
@@ -55,7 +56,8 @@ def open_system(settings: Settings, clock: Clock = system_clock,
     tokens = TokenService(
         secret=jwt_secret(settings), issuer=settings.jwt_issuer,
         access_ttl=timedelta(minutes=settings.access_token_minutes),
-        refresh_ttl=timedelta(days=settings.refresh_token_days), clock=clock)
+        refresh_ttl=timedelta(hours=settings.refresh_token_hours),
+        remember_me_ttl=timedelta(days=settings.remember_me_days), clock=clock)
     views = {p.name: open_view(p, env) for p in PROJECTIONS}
     return System(settings, clock, env, identity, memory, tokens, views,
                   open_relay_tracking(env))
@@ -94,3 +96,19 @@ def migrate(settings: Settings) -> None:
         for extension in ("vector", "pg_trgm"):
             conn.execute(f"CREATE EXTENSION IF NOT EXISTS {extension}")
         open_system(settings, create_tables=True).close()
+
+
+def ensure_admin(system: System) -> None:
+    """Make ARQIUM_ADMIN_EMAIL an admin (registering it with ARQIUM_ADMIN_PASSWORD)."""
+    settings = system.settings
+    if settings.admin_email and settings.admin_password:
+        make_admin(system, settings.admin_email, settings.admin_password.get_secret_value())
+
+
+def make_admin(system: System, email: str, password: str, name: str = "Administrator"
+               ) -> None:
+    with acting(Cause(actor="system:admin-bootstrap")):
+        try:
+            system.identity.register(email, name, password, roles=("user", "admin"))
+        except EmailAlreadyRegistered:
+            system.identity.grant_role(email, "admin")

@@ -246,6 +246,38 @@ def cmd_projections_rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- users -------------------------------------------------------------------------
+
+def cmd_users_create_admin(args: argparse.Namespace) -> int:
+    from infra.bootstrap import make_admin, open_system
+
+    settings = load_settings()
+    settings.require_services()
+    system = open_system(settings)
+    try:
+        make_admin(system, args.email, args.password, args.name)
+    finally:
+        system.close()
+    say("users", f"{args.email} is an admin")
+    return 0
+
+
+def cmd_users_grant_role(args: argparse.Namespace) -> int:
+    from domain.shared import Cause, acting
+    from infra.bootstrap import open_system
+
+    settings = load_settings()
+    settings.require_services()
+    system = open_system(settings)
+    try:
+        with acting(Cause(actor="system:cli")):
+            system.identity.grant_role(args.email, args.role)
+    finally:
+        system.close()
+    say("users", f"{args.email} has the role {args.role}")
+    return 0
+
+
 # --- parser ------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -295,6 +327,20 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument("name", help="projection name, e.g. memory_items")
     rebuild.add_argument("--no-progress", action="store_true", help="no progress bar")
     rebuild.set_defaults(func=cmd_projections_rebuild)
+    users = commands.add_parser("users", help="manage users and roles")
+    user_actions = users.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create_admin = user_actions.add_parser(
+        "create-admin", help="register an admin, or make an existing user one",
+        description="Register E as an admin with password P; if E is already registered, "
+                    "grant it the admin role (its password is left as it is).")
+    create_admin.add_argument("--email", required=True)
+    create_admin.add_argument("--password", required=True, help="at least 8 characters")
+    create_admin.add_argument("--name", default="Administrator")
+    create_admin.set_defaults(func=cmd_users_create_admin)
+    grant = user_actions.add_parser("grant-role", help="grant a role (admin, auditor)")
+    grant.add_argument("--email", required=True)
+    grant.add_argument("--role", required=True, help="admin or auditor")
+    grant.set_defaults(func=cmd_users_grant_role)
     return parser
 
 

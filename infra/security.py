@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from domain.shared import AuthenticationFailed, Clock
 
 ALGORITHM = "HS256"
-REQUIRED_CLAIMS = ["exp", "iat", "sub", "iss", "typ", "jti"]
+REQUIRED_CLAIMS = ["exp", "iat", "sub", "iss", "typ", "jti", "sid"]
 CLOCK_SKEW_SECONDS = 30
 
 
@@ -40,48 +40,73 @@ class TokenPair:
 
 @dataclass(frozen=True)
 class Principal:
-    """Who a verified token speaks for."""
+    """Who a verified token or API key speaks for."""
 
     user_id: str
     roles: tuple[str, ...]
-    expires_at: datetime
+    expires_at: datetime | None
+    session_id: str | None = None
+    api_key_id: str | None = None
 
     @property
     def actor(self) -> str:
+        if self.api_key_id:
+            return f"api_key:{self.api_key_id}"
         return f"user:{self.user_id}"
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+
+@dataclass(frozen=True)
+class RefreshClaims:
+    user_id: str
+    session_id: str
+    token_id: str
 
 
 class TokenService:
     def __init__(self, secret: str, issuer: str, access_ttl: timedelta,
-                 refresh_ttl: timedelta, clock: Clock):
+                 refresh_ttl: timedelta, clock: Clock,
+                 remember_me_ttl: timedelta | None = None):
         self._secret = secret
         self._issuer = issuer
         self._access_ttl = access_ttl
         self._refresh_ttl = refresh_ttl
+        self._remember_me_ttl = remember_me_ttl or refresh_ttl
         self._clock = clock
 
-    def issue(self, user_id: str, roles: list[str]) -> TokenPair:
-        access = self._encode(user_id, roles, "access", self._access_ttl)
-        refresh = self._encode(user_id, roles, "refresh", self._refresh_ttl)
+    def issue(self, user_id: str, roles: list[str], session_id: str,
+              refresh_token_id: str, remember_me: bool = False) -> TokenPair:
+        """An access token and a refresh token for one login session."""
+        common = {"sub": user_id, "roles": roles, "sid": session_id}
+        access = self._encode({**common, "typ": "access", "jti": uuid.uuid4().hex},
+                              self._access_ttl)
+        refresh_ttl = self._remember_me_ttl if remember_me else self._refresh_ttl
+        refresh = self._encode({**common, "typ": "refresh", "jti": refresh_token_id},
+                               refresh_ttl)
         return TokenPair(access, refresh, int(self._access_ttl.total_seconds()))
 
     def verify_access(self, token: str) -> Principal:
-        claims = self._decode(token)
-        if claims["typ"] != "access":
-            raise AuthenticationFailed("not an access token")
+        claims = self._decode(token, "access")
         return Principal(
             user_id=claims["sub"],
             roles=tuple(claims.get("roles", [])),
             expires_at=datetime.fromtimestamp(claims["exp"], tz=self._clock().tzinfo),
+            session_id=claims["sid"],
         )
 
-    def _encode(self, user_id: str, roles: list[str], kind: str, ttl: timedelta) -> str:
-        now = self._clock()
-        claims = {"sub": user_id, "roles": roles, "typ": kind, "iss": self._issuer,
-                  "iat": now, "exp": now + ttl, "jti": uuid.uuid4().hex}
-        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+    def verify_refresh(self, token: str) -> RefreshClaims:
+        claims = self._decode(token, "refresh")
+        return RefreshClaims(claims["sub"], claims["sid"], claims["jti"])
 
-    def _decode(self, token: str) -> dict:
+    def _encode(self, claims: dict, ttl: timedelta) -> str:
+        now = self._clock()
+        return jwt.encode({**claims, "iss": self._issuer, "iat": now, "exp": now + ttl},
+                          self._secret, algorithm=ALGORITHM)
+
+    def _decode(self, token: str, kind: str) -> dict:
         now = self._clock().timestamp()
         try:
             # Times are checked against the injected clock, not the wall clock.
@@ -95,6 +120,8 @@ class TokenService:
             raise AuthenticationFailed("token has expired; log in again or refresh it")
         if claims["iat"] > now + CLOCK_SKEW_SECONDS:
             raise AuthenticationFailed("token was issued in the future")
+        if claims["typ"] != kind:
+            raise AuthenticationFailed(f"wrong kind of token: {kind} token expected")
         return claims
 
 

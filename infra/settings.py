@@ -21,7 +21,16 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = None
     jwt_issuer: str = "arqium"
     access_token_minutes: int = Field(default=15, gt=0)
-    refresh_token_days: int = Field(default=30, gt=0)
+    refresh_token_hours: int = Field(default=24, gt=0)
+    remember_me_days: int = Field(default=30, gt=0)
+
+    admin_email: str | None = None
+    admin_password: SecretStr | None = None
+
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_scope: str = "openid profile email"
+    oidc_redirect_uri: str | None = None
 
     nats_stream: str = "ARQIUM_EVENTS"
     read_wait_seconds: float = Field(default=5.0, gt=0)

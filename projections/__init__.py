@@ -1,8 +1,12 @@
 """Read models, each in one module with its projection, view and SQL."""
 
+from projections.api_keys import ApiKeysProjection
+from projections.login_sessions import LoginSessionsProjection
 from projections.memory_items import MemoryItemsProjection
+from projections.users import UsersProjection
 
-PROJECTIONS = (MemoryItemsProjection,)
+PROJECTIONS = (MemoryItemsProjection, UsersProjection, LoginSessionsProjection,
+               ApiKeysProjection)
 
 
 def projection_named(name: str) -> type:

@@ -29,6 +29,12 @@ class ReadModel(PostgresTrackingRecorder):
         return SQL(template).format(table=Identifier(self.datastore.schema, self.name),
                                     **identifiers)
 
+    def query(self, template: str, **params: Any) -> list[dict]:
+        """Rows of a read-only query on this read model's table."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self.sql(template), params)
+            return curs.fetchall()
+
     def position(self, application_name: str) -> int:
         return self.max_tracking_id(application_name) or 0
 

@@ -68,10 +68,7 @@ class MemoryItemsView(ReadModel):
         self.sql_create_statements.append(self.sql(CREATE_RECENT_INDEX, index=index))
 
     def recent(self, owner_id: str, limit: int, now: datetime) -> list[dict]:
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(self.sql(SELECT_RECENT),
-                         {"owner_id": owner_id, "limit": limit, "now": now})
-            return curs.fetchall()
+        return self.query(SELECT_RECENT, owner_id=owner_id, limit=limit, now=now)
 
 
 class MemoryItemsProjection(BatchProjection):

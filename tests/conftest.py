@@ -137,7 +137,7 @@ def register(client, email: str = "ada@example.com", password: str = "correct ho
     response = client.post("/api/v1/auth/register",
                            json={"email": email, "password": password, "name": name})
     assert response.status_code == 201, response.text
-    return response.json()["data"]
+    return {**response.json()["data"], "position": response.headers["X-Event-Position"]}
 
 
 def bearer(token: str) -> dict:

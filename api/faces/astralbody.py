@@ -1,13 +1,32 @@
 """AstralBody face (seed 004): bare bodies, errors {error{code,message,details,timestamp}}."""
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from typing import Annotated, Any
 
-from api.deps import SystemDep
-from api.faces.shapes import now_iso
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import CurrentCaller, SystemDep, caught_up
+from api.faces.shapes import iso, now_iso
 from api.health import VERSION, check_postgres
+from api.v1.users import ProfileUpdate, apply_profile_update, user_row
+from projections.users import UsersView
 
 router = APIRouter(tags=["AstralBody"])
+
+Users = Annotated[UsersView, Depends(caught_up("users"))]
+
+
+class AstralProfileUpdate(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    preferences: dict[str, Any] | None = None
+
+
+def astral_profile(fields: dict) -> dict:
+    return {"id": str(fields["id"]), "email": fields["email"], "name": fields["name"],
+            "roles": list(fields["roles"]), "created_at": iso(fields["created_at"]),
+            "last_login": iso(fields.get("last_login"))}
 
 
 @router.get("/health", summary="Backend health (AstralBody)")
@@ -16,3 +35,23 @@ def health(system: SystemDep):
     return JSONResponse({"status": "healthy" if healthy else "unhealthy",
                          "version": VERSION, "timestamp": now_iso()},
                         status_code=200 if healthy else 503)
+
+
+@router.get("/auth/config", summary="OIDC configuration for the client")
+def auth_config(system: SystemDep):
+    settings = system.settings
+    return {"issuer": settings.oidc_issuer, "client_id": settings.oidc_client_id,
+            "scope": settings.oidc_scope, "redirect_uri": settings.oidc_redirect_uri}
+
+
+@router.get("/user/profile", summary="Your profile (AstralBody)")
+def get_profile(caller: CurrentCaller, users: Users):
+    return astral_profile(user_row(users, caller.user_id))
+
+
+@router.put("/user/profile", summary="Change your name or preferences (AstralBody)")
+def put_profile(body: AstralProfileUpdate, caller: CurrentCaller, system: SystemDep):
+    user, _ = apply_profile_update(system, caller, ProfileUpdate(**body.model_dump()))
+    return astral_profile({"id": user.id, "email": user.email, "name": user.name,
+                           "roles": user.roles, "created_at": user.registered_at,
+                           "last_login": None})

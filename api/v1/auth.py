@@ -1,13 +1,14 @@
-"""ARQIUM identity: register and log in."""
+"""ARQIUM identity: register, log in, refresh, log out, validate."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import SystemDep, anonymous_cause
+from api.deps import CurrentCaller, SystemDep, anonymous_cause
 from api.faces.shapes import iso
+from api.sessions import end_session, open_session, refresh_session
 from api.v1.envelope import ok
 from domain.identity.domainmodel import User
-from domain.shared import acting
+from domain.shared import AuthenticationFailed, acting
 from infra.security import TokenPair
 
 router = APIRouter(prefix="/api/v1/auth", tags=["ARQIUM: auth"])
@@ -26,6 +27,16 @@ class LoginRequest(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
 
 
+class RefreshRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    refresh_token: str = Field(min_length=1, max_length=4096)
+
+
+class ValidateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    token: str = Field(max_length=4096)
+
+
 def user_view(user: User) -> dict:
     return {"id": str(user.id), "email": user.email, "name": user.name,
             "roles": list(user.roles), "created_at": iso(user.registered_at)}
@@ -37,16 +48,42 @@ def token_fields(tokens: TokenPair) -> dict:
 
 
 @router.post("/register", status_code=201, summary="Register a user")
-def register(body: RegisterRequest, system: SystemDep):
+def register(body: RegisterRequest, request: Request, system: SystemDep):
     with acting(anonymous_cause()):
-        user, position = system.identity.register(body.email, body.name, body.password)
-    tokens = system.tokens.issue(str(user.id), list(user.roles))
+        user, _ = system.identity.register(body.email, body.name, body.password)
+    tokens, position = open_session(system, user, request)
     return ok({"user": user_view(user), **token_fields(tokens)}, status=201,
               position=(system.identity.name, position))
 
 
 @router.post("/login", summary="Log in with e-mail and password")
-def login(body: LoginRequest, system: SystemDep):
+def login(body: LoginRequest, request: Request, system: SystemDep):
     user = system.identity.authenticate(body.email, body.password)
-    tokens = system.tokens.issue(str(user.id), list(user.roles))
-    return ok({"user": user_view(user), **token_fields(tokens)})
+    tokens, position = open_session(system, user, request)
+    return ok({"user": user_view(user), **token_fields(tokens)},
+              position=(system.identity.name, position))
+
+
+@router.post("/refresh", summary="Exchange a refresh token for a new token pair")
+def refresh(body: RefreshRequest, system: SystemDep):
+    return ok(token_fields(refresh_session(system, body.refresh_token)))
+
+
+@router.post("/logout", summary="End this login session; its tokens stop working")
+def logout(caller: CurrentCaller, system: SystemDep):
+    if caller.principal.session_id is None:
+        raise AuthenticationFailed("log out with the session's bearer token, not an API key")
+    end_session(system, caller.principal.session_id, caller.user_id, "logout")
+    return ok({"logged_out": True})
+
+
+@router.post("/validate", summary="Tell whether an access token is valid now")
+def validate(body: ValidateRequest, system: SystemDep):
+    try:
+        principal = system.tokens.verify_access(body.token)
+    except AuthenticationFailed:
+        principal = None
+    if principal is None or system.views["login_sessions"].has_ended(principal.session_id):
+        return ok({"valid": False, "user_id": None, "roles": [], "expires_at": None})
+    return ok({"valid": True, "user_id": principal.user_id, "roles": list(principal.roles),
+               "expires_at": iso(principal.expires_at)})

@@ -1,14 +1,25 @@
-"""The identity context's service layer: register and authenticate users."""
+"""The identity context's service layer: users, login sessions, API keys."""
 
+import hashlib
+import secrets
+import uuid
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
 from domain.identity.domainmodel import (
-    EmailAlreadyRegistered, InvalidCredentials, User, check_email,
-    check_password_strength, normalize_email, user_id_for)
-from domain.shared import Clock, system_clock
+    ApiKey, EmailAlreadyRegistered, InvalidCredentials, LoginSession, RefreshTokenReused,
+    SessionEnded, User, check_email, check_password_strength, normalize_email, user_id_for)
+from domain.shared import Clock, NotFound, system_clock
+
+API_KEY_PREFIX = "arq_"
+
+
+def hash_api_key(key: str) -> str:
+    """API keys are long random secrets: a plain SHA-256 is enough to store them."""
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 class IdentityApplication(Application):
@@ -20,7 +31,10 @@ class IdentityApplication(Application):
         self.clock = clock
         self.passwords = passwords
 
-    def register(self, email: str, name: str, password: str) -> tuple[User, int]:
+    # --- users ------------------------------------------------------------------
+
+    def register(self, email: str, name: str, password: str,
+                 roles: tuple[str, ...] = ("user",)) -> tuple[User, int]:
         email = normalize_email(email)
         check_email(email)
         check_password_strength(password)
@@ -28,7 +42,7 @@ class IdentityApplication(Application):
             raise EmailAlreadyRegistered("this e-mail address is already registered",
                                          field="email")
         user = User(email=email, name=name, password_hash=self.passwords.hash(password),
-                    roles=["user"], registered_at=self.clock())
+                    roles=list(roles), registered_at=self.clock())
         try:
             recordings = self.save(user)
         except IntegrityError:
@@ -46,6 +60,88 @@ class IdentityApplication(Application):
         if not self.passwords.verify(user.password_hash, password):
             raise InvalidCredentials("wrong e-mail address or password")
         return user
+
+    def user(self, user_id: str | UUID) -> User:
+        return self._get(user_id, User, NotFound("no such user"))
+
+    def update_profile(self, user_id: str, name: str | None,
+                       preferences: dict | None) -> tuple[User, int]:
+        user = self.user(user_id)
+        user.update_profile(name=user.name if name is None else name,
+                            preferences=user.preferences if preferences is None
+                            else preferences, at=self.clock())
+        return user, self.save(user)[-1].notification.id
+
+    def grant_role(self, email: str, role: str) -> int | None:
+        user = self.user(user_id_for(email))
+        user.grant_role(role, self.clock())
+        recordings = self.save(user)
+        return recordings[-1].notification.id if recordings else None
+
+    # --- login sessions -------------------------------------------------------------
+
+    def start_session(self, user: User, ip_address: str, user_agent: str,
+                      remember_me: bool = False) -> tuple[LoginSession, int]:
+        session = LoginSession(user_id=str(user.id), ip_address=ip_address,
+                               user_agent=user_agent, refresh_token_id=uuid.uuid4().hex,
+                               remember_me=remember_me, at=self.clock())
+        return session, self.save(session)[-1].notification.id
+
+    def refresh_session(self, session_id: str, presented_token_id: str
+                        ) -> tuple[LoginSession, User, int]:
+        """Rotate the refresh token; a spent one ends the whole session (theft)."""
+        session = self._session(session_id)
+        if session.is_spent(presented_token_id):
+            session.end(reason="refresh_token_reused", at=self.clock())
+            error = RefreshTokenReused("refresh token was already used; the session is ended")
+            error.position = self.save(session)[-1].notification.id
+            raise error
+        session.rotate(presented_token_id, uuid.uuid4().hex, self.clock())
+        position = self.save(session)[-1].notification.id
+        return session, self.user(session.user_id), position
+
+    def end_session(self, session_id: str, user_id: str, reason: str) -> int | None:
+        """End one of `user_id`'s sessions; ending an ended one changes nothing."""
+        session = self._session(session_id)
+        if session.user_id != user_id:
+            raise NotFound("no such session")
+        if session.ended:
+            return None
+        session.end(reason=reason, at=self.clock())
+        return self.save(session)[-1].notification.id
+
+    def _session(self, session_id: str) -> LoginSession:
+        return self._get(session_id, LoginSession,
+                         SessionEnded("no such login session; log in again"))
+
+    # --- API keys --------------------------------------------------------------------
+
+    def issue_api_key(self, user_id: str, name: str, scopes: list[str]
+                      ) -> tuple[ApiKey, str, int]:
+        """A new key: the secret is returned here once and stored only as a hash."""
+        secret = API_KEY_PREFIX + secrets.token_urlsafe(32)
+        key = ApiKey(user_id=user_id, name=name, scopes=scopes,
+                     prefix=secret[:len(API_KEY_PREFIX) + 8], key_hash=hash_api_key(secret),
+                     at=self.clock())
+        return key, secret, self.save(key)[-1].notification.id
+
+    def revoke_api_key(self, user_id: str, key_id: str) -> int:
+        key = self._get(key_id, ApiKey, NotFound("no such API key"))
+        if key.user_id != user_id or key.revoked:
+            raise NotFound("no such API key")
+        key.revoke(at=self.clock())
+        return self.save(key)[-1].notification.id
+
+
+    def _get(self, aggregate_id: str | UUID, kind: type, missing: Exception) -> Any:
+        """The aggregate of that kind with that id, or `missing` raised."""
+        try:
+            aggregate = self.repository.get(UUID(str(aggregate_id)))
+        except (AggregateNotFoundError, ValueError):
+            raise missing from None
+        if not isinstance(aggregate, kind):
+            raise missing
+        return aggregate
 
 
 _DUMMY_HASH = ("$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA"

@@ -1,7 +1,8 @@
-"""Users: registration and credentials."""
+"""Users, their login sessions and their API keys."""
 
 import re
 from datetime import datetime
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
@@ -20,6 +21,19 @@ class InvalidCredentials(AuthenticationFailed):
     pass
 
 
+class SessionEnded(AuthenticationFailed):
+    pass
+
+
+class RefreshTokenReused(AuthenticationFailed):
+    """Carries the position of the session's end, which the refusal recorded."""
+
+    position: int | None = None
+
+
+ROLES = ("user", "admin", "auditor")
+
+
 class User(ArqiumAggregate):
     """A person or service that owns data. Its id is derived from its e-mail address."""
 
@@ -35,6 +49,80 @@ class User(ArqiumAggregate):
         self.password_hash = password_hash
         self.roles = roles
         self.registered_at = registered_at
+        self.preferences: dict[str, Any] = {}
+
+    @event("ProfileUpdated")
+    def update_profile(self, name: str, preferences: dict[str, Any], at: datetime) -> None:
+        self.name = name
+        self.preferences = preferences
+
+    def grant_role(self, role: str, at: datetime) -> None:
+        check_role(role)
+        if role not in self.roles:
+            self._role_granted(role=role, at=at)
+
+    @event("RoleGranted")
+    def _role_granted(self, role: str, at: datetime) -> None:
+        self.roles = [*self.roles, role]
+
+
+class LoginSession(ArqiumAggregate):
+    """One login: its refresh token rotates; presenting a spent one ends the session."""
+
+    @event("Started")
+    def __init__(self, user_id: str, ip_address: str, user_agent: str,
+                 refresh_token_id: str, remember_me: bool, at: datetime):
+        self.user_id = user_id
+        self.refresh_token_id = refresh_token_id
+        self.remember_me = remember_me
+        self.ended = False
+
+    def rotate(self, presented_token_id: str, new_token_id: str, at: datetime) -> None:
+        self.check_active()
+        self.check_current(presented_token_id)
+        self._refreshed(refresh_token_id=new_token_id, at=at)
+
+    @event("Refreshed")
+    def _refreshed(self, refresh_token_id: str, at: datetime) -> None:
+        self.refresh_token_id = refresh_token_id
+
+    def is_spent(self, presented_token_id: str) -> bool:
+        return not self.ended and presented_token_id != self.refresh_token_id
+
+    @event("Ended")
+    def end(self, reason: str, at: datetime) -> None:
+        self.ended = True
+
+    def check_active(self) -> None:
+        if self.ended:
+            raise SessionEnded("this login session has ended; log in again")
+
+    def check_current(self, presented_token_id: str) -> None:
+        if presented_token_id != self.refresh_token_id:
+            raise RefreshTokenReused("refresh token was already used; the session is ended")
+
+
+class ApiKey(ArqiumAggregate):
+    """A secret that authenticates as its owner; only its hash is kept."""
+
+    @event("Issued")
+    def __init__(self, user_id: str, name: str, scopes: list[str], prefix: str,
+                 key_hash: str, at: datetime):
+        self.user_id = user_id
+        self.name = name
+        self.scopes = scopes
+        self.prefix = prefix
+        self.created_at = at
+        self.revoked = False
+
+    @event("Revoked")
+    def revoke(self, at: datetime) -> None:
+        self.revoked = True
+
+
+def check_role(role: str) -> None:
+    if role not in ROLES:
+        raise Invalid(f"role must be one of {', '.join(ROLES)}", field="role")
 
 
 def user_id_for(email: str) -> UUID:

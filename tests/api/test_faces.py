@@ -4,6 +4,8 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
+from workers.runner import worker_names
+
 
 def test_ping_answers_the_cerebro_shape(client):
     body = client.get("/ping").json()
@@ -31,7 +33,7 @@ def test_native_health_checks_every_dependency_and_worker_lag(client):
 
 def test_health_is_degraded_while_a_worker_is_not_running(client, workers):
     assert client.get("/api/v1/health").json()["data"]["status"] == "degraded"
-    workers("memory_items", "nats_relay")
+    workers(*worker_names())
     deadline = time.monotonic() + 10
     while client.get("/api/v1/health").json()["data"]["status"] != "healthy":
         assert time.monotonic() < deadline

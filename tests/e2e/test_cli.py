@@ -36,3 +36,17 @@ def test_worker_commands_refuse_to_start_without_services(monkeypatch):
     monkeypatch.delenv("ARQIUM_NATS_URL", raising=False)
     with pytest.raises(SystemExit, match="ARQIUM_DATABASE_URL and ARQIUM_NATS_URL"):
         main(["worker", "all"])
+
+
+def test_create_admin_registers_an_admin_who_can_log_in(cli_env, system):
+    assert main(["users", "create-admin", "--email", "root@example.com",
+                 "--password", "admin password"]) == 0
+    user = system.identity.authenticate("root@example.com", "admin password")
+    assert user.roles == ["user", "admin"]
+
+
+def test_grant_role_makes_an_existing_user_an_auditor(cli_env, system):
+    system.identity.register("ada@example.com", "Ada", "correct horse")
+    assert main(["users", "grant-role", "--email", "ada@example.com", "--role", "auditor"]) == 0
+    assert system.identity.authenticate("ada@example.com", "correct horse").roles == [
+        "user", "auditor"]

@@ -1,0 +1,74 @@
+"""Admin API face (seed 003): auth tokens and login sessions; errors
+{error{code,message,details}, status}."""
+
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from fastapi.responses import JSONResponse
+
+from api.deps import POSITION_HEADER, CurrentCaller, SystemDep, position_token
+from api.faces.shapes import iso
+from api.sessions import end_session, open_session, refresh_session, session_of_any_token
+from infra.security import TokenPair
+
+router = APIRouter(prefix="/api/auth", tags=["Admin API"])
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+    email: str = Field(min_length=1, max_length=254)
+    password: str = Field(min_length=1, max_length=1024)
+    remember_me: bool = False
+
+
+class RefreshRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+    refresh_token: str = Field(min_length=1, max_length=4096)
+
+
+class LogoutRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+    token: str = Field(min_length=1, max_length=4096)
+
+
+def auth_token(tokens: TokenPair) -> dict:
+    return {"access_token": tokens.access_token, "refresh_token": tokens.refresh_token,
+            "expires_in": tokens.expires_in, "token_type": tokens.token_type}
+
+
+@router.post("/login", summary="Log in (AuthToken)")
+def login(body: LoginRequest, request: Request, system: SystemDep):
+    user = system.identity.authenticate(body.email, body.password)
+    tokens, position = open_session(system, user, request, body.remember_me)
+    return JSONResponse(auth_token(tokens), headers={
+        POSITION_HEADER: position_token(system.identity.name, position)})
+
+
+@router.post("/refresh", summary="Exchange a refresh token (AuthToken)")
+def refresh(body: RefreshRequest, system: SystemDep):
+    return auth_token(refresh_session(system, body.refresh_token))
+
+
+@router.post("/logout", summary="End the session of an access or refresh token")
+def logout(body: LogoutRequest, system: SystemDep):
+    user_id, session_id = session_of_any_token(system, body.token)
+    end_session(system, session_id, user_id, "logout")
+    return {"success": True}
+
+
+@router.get("/sessions", summary="Your live login sessions")
+def sessions(caller: CurrentCaller, system: SystemDep):
+    rows = system.views["login_sessions"].active_for_user(caller.user_id)
+    return {"sessions": [{"id": str(row["id"]), "user_id": row["user_id"],
+                          "ip_address": row["ip_address"], "user_agent": row["user_agent"],
+                          "last_activity": iso(row["last_activity"]),
+                          "created_at": iso(row["created_at"])} for row in rows],
+            "current_session_id": caller.principal.session_id}
+
+
+@router.delete("/sessions/{session_id}", summary="End one of your sessions")
+def delete_session(session_id: UUID, caller: CurrentCaller, system: SystemDep):
+    end_session(system, str(session_id), caller.user_id, "revoked")
+    return {"success": True}

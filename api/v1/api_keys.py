@@ -1,0 +1,50 @@
+"""ARQIUM API keys: issue (the secret is shown once), list, revoke."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import CurrentCaller, SystemDep, caught_up, wait_for
+from api.faces.shapes import iso
+from api.v1.envelope import PageDep, ok
+from domain.shared import acting
+from projections.api_keys import ApiKeysView
+
+router = APIRouter(prefix="/api/v1/api-keys", tags=["ARQIUM: API keys"])
+
+ApiKeys = Annotated[ApiKeysView, Depends(caught_up("api_keys"))]
+
+
+class IssueApiKey(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[str] = Field(default_factory=list, max_length=50)
+
+
+@router.post("", status_code=201, summary="Issue an API key (its secret is shown only now)")
+def issue(body: IssueApiKey, caller: CurrentCaller, system: SystemDep):
+    with acting(caller.cause):
+        key, secret, position = system.identity.issue_api_key(
+            caller.user_id, body.name, body.scopes)
+    wait_for(system, "api_keys", position)  # so the key works from the first request
+    return ok({"id": str(key.id), "name": key.name, "key": secret, "prefix": key.prefix,
+               "scopes": key.scopes, "created_at": iso(key.created_at)},
+              status=201, position=(system.identity.name, position))
+
+
+@router.get("", summary="Your API keys (never their secrets)")
+def list_keys(caller: CurrentCaller, keys: ApiKeys, page: PageDep):
+    rows, total = keys.for_user(caller.user_id, page.limit, page.offset)
+    return ok({"items": [{"id": str(row["id"]), "name": row["name"], "prefix": row["prefix"],
+                          "scopes": row["scopes"], "created_at": iso(row["created_at"])}
+                         for row in rows]}, pagination=page.meta(total))
+
+
+@router.delete("/{key_id}", summary="Revoke one of your API keys")
+def revoke(key_id: UUID, caller: CurrentCaller, system: SystemDep):
+    with acting(caller.cause):
+        position = system.identity.revoke_api_key(caller.user_id, str(key_id))
+    wait_for(system, "api_keys", position)  # so the key is refused from now on
+    return ok({"id": str(key_id), "revoked": True}, position=(system.identity.name, position))

@@ -1,0 +1,68 @@
+"""ARQIUM users: your profile, and users by id (yourself, or anyone for admins)."""
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import CurrentCaller, SystemDep, caught_up, require_admin
+from api.faces.shapes import iso
+from api.v1.envelope import ok
+from domain.identity.domainmodel import User
+from domain.shared import Forbidden, NotFound, acting
+from projections.users import UsersView
+
+router = APIRouter(prefix="/api/v1/users", tags=["ARQIUM: users"])
+
+Users = Annotated[UsersView, Depends(caught_up("users"))]
+
+
+class ProfileUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    preferences: dict[str, Any] | None = None
+
+
+def profile_view(fields: dict) -> dict:
+    """A user as the native face shows it, from a read-model row."""
+    return {"id": str(fields["id"]), "email": fields["email"], "name": fields["name"],
+            "roles": fields["roles"], "preferences": fields["preferences"],
+            "created_at": iso(fields["created_at"]), "last_login": iso(fields["last_login"])}
+
+
+def profile_from_user(user: User) -> dict:
+    return {"id": str(user.id), "email": user.email, "name": user.name,
+            "roles": list(user.roles), "preferences": user.preferences,
+            "created_at": iso(user.registered_at)}
+
+
+def user_row(users: UsersView, user_id: str) -> dict:
+    row = users.get(user_id)
+    if row is None:
+        raise NotFound("no such user (if it was just registered, send the "
+                       "X-Event-Position you got back as X-Min-Position)")
+    return row
+
+
+def apply_profile_update(system, caller, body: ProfileUpdate) -> tuple[User, int]:
+    with acting(caller.cause):
+        return system.identity.update_profile(caller.user_id, body.name, body.preferences)
+
+
+@router.get("/profile", summary="Your profile")
+def get_profile(caller: CurrentCaller, users: Users):
+    return ok(profile_view(user_row(users, caller.user_id)))
+
+
+@router.put("/profile", summary="Change your name or preferences")
+def put_profile(body: ProfileUpdate, caller: CurrentCaller, system: SystemDep):
+    user, position = apply_profile_update(system, caller, body)
+    return ok(profile_from_user(user), position=(system.identity.name, position))
+
+
+@router.get("/{user_id}", summary="A user by id: yourself, or anyone if you are an admin")
+def get_user(user_id: UUID, caller: CurrentCaller, users: Users):
+    if str(user_id) != caller.user_id and not caller.principal.is_admin:
+        raise Forbidden("you may only read your own user unless you are an admin")
+    return ok(profile_view(user_row(users, str(user_id))))

@@ -1,0 +1,84 @@
+"""Login sessions: listed per user, and the deny-list that refuses ended sessions' tokens."""
+
+from typing import Any
+
+from eventsourcing.dispatch import singledispatchmethod
+from psycopg import Cursor
+
+from domain.identity.application import IdentityApplication
+from domain.identity.domainmodel import LoginSession
+from projections.base import BatchProjection, ReadModel
+
+CREATE_TABLE = """
+CREATE TABLE IF NOT EXISTS {table} (
+    id uuid PRIMARY KEY,
+    user_id text NOT NULL,
+    ip_address text NOT NULL,
+    user_agent text NOT NULL,
+    remember_me boolean NOT NULL,
+    created_at timestamptz NOT NULL,
+    last_activity timestamptz NOT NULL,
+    ended_at timestamptz,
+    end_reason text
+)"""
+CREATE_USER_INDEX = "CREATE INDEX IF NOT EXISTS {index} ON {table} (user_id, created_at)"
+
+INSERT_SESSION = """
+INSERT INTO {table} (id, user_id, ip_address, user_agent, remember_me, created_at,
+    last_activity)
+VALUES (%(id)s, %(user_id)s, %(ip_address)s, %(user_agent)s, %(remember_me)s, %(at)s, %(at)s)
+ON CONFLICT (id) DO NOTHING"""
+TOUCH_SESSION = "UPDATE {table} SET last_activity = %(at)s WHERE id = %(id)s"
+END_SESSION = """
+UPDATE {table} SET ended_at = %(at)s, end_reason = %(reason)s
+WHERE id = %(id)s AND ended_at IS NULL"""
+
+SELECT_ENDED = "SELECT ended_at IS NOT NULL AS ended FROM {table} WHERE id = %(id)s"
+SELECT_ACTIVE_FOR_USER = """
+SELECT id, user_id, ip_address, user_agent, last_activity, created_at
+FROM {table} WHERE user_id = %(user_id)s AND ended_at IS NULL
+ORDER BY created_at, id"""
+
+
+class LoginSessionsView(ReadModel):
+    def __init__(self, datastore: Any, **kwargs: Any):
+        super().__init__(datastore, **kwargs)
+        self.sql_create_statements.append(self.sql(CREATE_TABLE))
+        self.sql_create_statements.append(
+            self.sql(CREATE_USER_INDEX, index=f"{self.name}_user_idx"))
+
+    def has_ended(self, session_id: str) -> bool:
+        """True once the session's end is projected; unknown sessions are not ended."""
+        rows = self.query(SELECT_ENDED, id=session_id)
+        return bool(rows and rows[0]["ended"])
+
+    def active_for_user(self, user_id: str) -> list[dict]:
+        return self.query(SELECT_ACTIVE_FOR_USER, user_id=user_id)
+
+
+class LoginSessionsProjection(BatchProjection):
+    name = "login_sessions"
+    application = IdentityApplication
+    view_class = LoginSessionsView
+
+    @singledispatchmethod
+    def apply(self, domain_event: Any, position: int, curs: Cursor) -> None:
+        """Other identity events do not change this read model."""
+
+    @apply.register
+    def _(self, domain_event: LoginSession.Started, position: int, curs: Cursor) -> None:
+        curs.execute(self.view.sql(INSERT_SESSION), {
+            "id": domain_event.originator_id, "user_id": domain_event.user_id,
+            "ip_address": domain_event.ip_address, "user_agent": domain_event.user_agent,
+            "remember_me": domain_event.remember_me, "at": domain_event.at})
+
+    @apply.register
+    def _(self, domain_event: LoginSession.Refreshed, position: int, curs: Cursor) -> None:
+        curs.execute(self.view.sql(TOUCH_SESSION),
+                     {"id": domain_event.originator_id, "at": domain_event.at})
+
+    @apply.register
+    def _(self, domain_event: LoginSession.Ended, position: int, curs: Cursor) -> None:
+        curs.execute(self.view.sql(END_SESSION), {
+            "id": domain_event.originator_id, "at": domain_event.at,
+            "reason": domain_event.reason})

@@ -1,0 +1,83 @@
+"""Users as the profile endpoints show them, with their last login."""
+
+from typing import Any
+
+from eventsourcing.dispatch import singledispatchmethod
+from psycopg import Cursor
+from psycopg.types.json import Jsonb
+
+from domain.identity.application import IdentityApplication
+from domain.identity.domainmodel import LoginSession, User
+from projections.base import BatchProjection, ReadModel
+
+CREATE_TABLE = """
+CREATE TABLE IF NOT EXISTS {table} (
+    id uuid PRIMARY KEY,
+    email text NOT NULL,
+    name text NOT NULL,
+    roles jsonb NOT NULL,
+    preferences jsonb NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    last_login timestamptz
+)"""
+
+INSERT_USER = """
+INSERT INTO {table} (id, email, name, roles, preferences, created_at, updated_at)
+VALUES (%(id)s, %(email)s, %(name)s, %(roles)s, '{{}}', %(at)s, %(at)s)
+ON CONFLICT (id) DO NOTHING"""
+UPDATE_PROFILE = """
+UPDATE {table} SET name = %(name)s, preferences = %(preferences)s, updated_at = %(at)s
+WHERE id = %(id)s"""
+GRANT_ROLE = """
+UPDATE {table} SET roles = roles || %(role)s, updated_at = %(at)s
+WHERE id = %(id)s AND NOT roles ? %(role_name)s"""
+RECORD_LOGIN = "UPDATE {table} SET last_login = %(at)s WHERE id = %(id)s"
+
+SELECT_USER = """
+SELECT id, email, name, roles, preferences, created_at, updated_at, last_login
+FROM {table} WHERE id = %(id)s"""
+
+
+class UsersView(ReadModel):
+    def __init__(self, datastore: Any, **kwargs: Any):
+        super().__init__(datastore, **kwargs)
+        self.sql_create_statements.append(self.sql(CREATE_TABLE))
+
+    def get(self, user_id: str) -> dict | None:
+        rows = self.query(SELECT_USER, id=user_id)
+        return rows[0] if rows else None
+
+
+class UsersProjection(BatchProjection):
+    name = "users"
+    application = IdentityApplication
+    view_class = UsersView
+
+    @singledispatchmethod
+    def apply(self, domain_event: Any, position: int, curs: Cursor) -> None:
+        """Other identity events do not change this read model."""
+
+    @apply.register
+    def _(self, domain_event: User.Registered, position: int, curs: Cursor) -> None:
+        curs.execute(self.view.sql(INSERT_USER), {
+            "id": domain_event.originator_id, "email": domain_event.email,
+            "name": domain_event.name, "roles": Jsonb(domain_event.roles),
+            "at": domain_event.registered_at})
+
+    @apply.register
+    def _(self, domain_event: User.ProfileUpdated, position: int, curs: Cursor) -> None:
+        curs.execute(self.view.sql(UPDATE_PROFILE), {
+            "id": domain_event.originator_id, "name": domain_event.name,
+            "preferences": Jsonb(domain_event.preferences), "at": domain_event.at})
+
+    @apply.register
+    def _(self, domain_event: User.RoleGranted, position: int, curs: Cursor) -> None:
+        curs.execute(self.view.sql(GRANT_ROLE), {
+            "id": domain_event.originator_id, "role": Jsonb([domain_event.role]),
+            "role_name": domain_event.role, "at": domain_event.at})
+
+    @apply.register
+    def _(self, domain_event: LoginSession.Started, position: int, curs: Cursor) -> None:
+        curs.execute(self.view.sql(RECORD_LOGIN),
+                     {"id": domain_event.user_id, "at": domain_event.at})

@@ -1,0 +1,74 @@
+"""API keys: shown once, stored hashed, authenticate as X-API-Key, revocable."""
+
+import hashlib
+
+import pytest
+
+from tests.conftest import bearer, register
+
+
+@pytest.fixture(autouse=True)
+def projectors(workers):
+    workers("api_keys", "login_sessions")
+
+
+def issue(client, user, name="ci"):
+    return client.post("/api/v1/api-keys", headers=user["headers"], json={"name": name})
+
+
+def test_issuing_a_key_shows_its_secret_once(client, user):
+    response = issue(client, user)
+    assert response.status_code == 201
+    key = response.json()["data"]
+    assert set(key) >= {"id", "name", "key", "prefix", "created_at"}
+    assert key["key"].startswith(key["prefix"])
+    listed = client.get("/api/v1/api-keys", headers=user["headers"]).json()
+    assert [k["id"] for k in listed["data"]["items"]] == [key["id"]]
+    assert "key" not in listed["data"]["items"][0]
+    assert listed["meta"]["pagination"] == {"page": 1, "per_page": 20, "total": 1}
+
+
+def test_a_key_authenticates_as_its_owner(client, user):
+    secret = issue(client, user).json()["data"]["key"]
+    stored = client.post("/api/v1/memory/store", headers={"X-API-Key": secret},
+                         json={"key": "via-key", "content": "x"})
+    assert stored.status_code == 201
+
+
+def test_keys_are_stored_only_as_hashes(client, user, system):
+    secret = issue(client, user).json()["data"]["key"]
+    with system.identity.recorder.datastore.transaction(commit=False) as curs:
+        curs.execute("SELECT state FROM identity_events")
+        states = b"".join(bytes(row["state"]) for row in curs.fetchall())
+    assert secret.encode() not in states
+    assert hashlib.sha256(secret.encode()).hexdigest().encode() in states
+
+
+def test_a_revoked_key_is_refused(client, user):
+    key = issue(client, user).json()["data"]
+    assert client.delete(f"/api/v1/api-keys/{key['id']}",
+                         headers=user["headers"]).status_code == 200
+    response = client.get("/api/v1/memory/recent", headers={"X-API-Key": key["key"]})
+    assert response.status_code == 401
+
+
+def test_an_unknown_key_is_refused(client):
+    response = client.get("/api/v1/memory/recent", headers={"X-API-Key": "arq_nope"})
+    assert response.status_code == 401
+
+
+def test_nobody_revokes_another_users_key(client, user):
+    key = issue(client, user).json()["data"]
+    eve = register(client, email="eve@example.com")
+    response = client.delete(f"/api/v1/api-keys/{key['id']}",
+                             headers=bearer(eve["access_token"]))
+    assert response.status_code == 404
+    assert client.get("/api/v1/memory/recent",
+                      headers={"X-API-Key": key["key"]}).status_code == 200
+
+
+def test_keys_are_listed_per_user(client, user):
+    issue(client, user)
+    eve = register(client, email="eve@example.com")
+    listed = client.get("/api/v1/api-keys", headers=bearer(eve["access_token"])).json()
+    assert listed["data"]["items"] == []
