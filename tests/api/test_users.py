@@ -94,3 +94,17 @@ def test_astralbody_auth_config_comes_from_settings(client, settings):
 def test_first_user_is_not_an_admin(client):
     first = register(client, email="first@example.com")
     assert first["user"]["roles"] == ["user"]
+
+
+def test_the_admin_named_in_settings_exists_from_start_up(settings, clock):
+    from fastapi.testclient import TestClient
+    from pydantic import SecretStr
+
+    from api.app import create_app
+    from infra.bootstrap import open_system
+
+    settings.admin_email, settings.admin_password = "boot@example.com", SecretStr("boot pass")
+    app = create_app(settings, open_system=lambda s: open_system(s, clock=clock))
+    with TestClient(app) as booted:
+        assert login(booted, "boot@example.com", "boot pass")["user"]["roles"] == [
+            "user", "admin"]
