@@ -3,11 +3,12 @@
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from api.errors import BodyLimitMiddleware, install_error_handlers
 from api.faces import admin, astralbody, cerebro, memory_v0
 from api.health import VERSION
+from api.ratelimit import RateLimitHeadersMiddleware, RateLimits, limited
 from api.requestinfo import RequestIdMiddleware
 from api.v1 import api_keys, auth, health, memory, users
 from infra.bootstrap import System, ensure_admin, open_system
@@ -24,6 +25,7 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.system = open_system(settings)
+        app.state.rate_limits = RateLimits(settings)
         ensure_admin(app.state.system)
         try:
             yield
@@ -33,10 +35,12 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
     app = FastAPI(title="ARQIUM", version=VERSION, description=DESCRIPTION,
                   lifespan=lifespan)
     install_error_handlers(app)
-    for router in (auth.router, users.router, api_keys.router, memory.router,
-                   health.router, cerebro.router, memory_v0.router, admin.router,
-                   astralbody.router):
-        app.include_router(router)
+    per_user = [Depends(limited("arqium_user", "arqium_api_key"))]
+    for router in (auth.router, users.router, api_keys.router, memory.router, admin.router):
+        app.include_router(router, dependencies=per_user)
+    for router in (health.router, cerebro.router, memory_v0.router, astralbody.router):
+        app.include_router(router)  # these faces limit route by route, as their seeds say
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app

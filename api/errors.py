@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.faces.shapes import face_for
+from api.ratelimit import RateLimited
 from domain.shared import (AuthenticationFailed, Conflict, DomainError, Forbidden,
                            Invalid, NotFound)
 
@@ -82,6 +83,13 @@ async def _read_model_behind(request: Request, error: ReadModelBehind) -> JSONRe
                           headers={"Retry-After": "1"})
 
 
+async def _rate_limited(request: Request, error: RateLimited) -> JSONResponse:
+    return error_response(request, 429, "rate_limited", str(error),
+                          {"retry_after_seconds": error.retry_after},
+                          headers={**error.verdict.headers(),
+                                   "Retry-After": str(error.retry_after)})
+
+
 async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
     log.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
     return error_response(request, 503, "unavailable",
@@ -100,6 +108,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(ReadModelBehind, _read_model_behind)
+    app.add_exception_handler(RateLimited, _rate_limited)
     for unavailable in (OperationalError, InterfaceError, PoolTimeout):
         app.add_exception_handler(unavailable, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)

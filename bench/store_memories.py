@@ -106,6 +106,8 @@ class ArqiumProcess:
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items()
                if k not in ("ARQIUM_DATABASE_URL", "ARQIUM_NATS_URL")}
+        # The bench measures the write path, not the per-user limits of seed 000.
+        env["ARQIUM_RATE_LIMITS"] = "off"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "infra.cli", "up", "--data-dir", str(self.data_dir),
              "--port", str(self.port)],

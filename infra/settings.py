@@ -32,6 +32,19 @@ class Settings(BaseSettings):
     oidc_scope: str = "openid profile email"
     oidc_redirect_uri: str | None = None
 
+    rate_limits: Literal["on", "off"] = "on"
+    rate_limit_storage: str = "memory://"
+    limit_arqium_user: str = "1000/minute"
+    limit_arqium_api_key: str = "10000/minute"
+    limit_cerebro_auth: str = "5/minute"
+    limit_cerebro_chat: str = "30/minute"
+    limit_cerebro_general: str = "100/minute"
+    limit_cerebro_expensive: str = "20/minute"
+    limit_astralbody_user: str = "100/minute"
+    limit_astralbody_upload: str = "10/hour"
+    limit_login_account: str = "5/minute"
+    limit_login_address: str = "30/minute"
+
     nats_stream: str = "ARQIUM_EVENTS"
     read_wait_seconds: float = Field(default=5.0, gt=0)
     max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
@@ -50,6 +63,11 @@ class Settings(BaseSettings):
                     "when ARQIUM_ENVIRONMENT=production (try: openssl rand -hex 32)"
                 )
         return self
+
+    def rate_limit_items(self) -> dict[str, str]:
+        """Each named limit (ARQIUM_LIMIT_<NAME>), e.g. {"arqium_user": "1000/minute"}."""
+        return {name.removeprefix("limit_"): value for name, value in self.model_dump().items()
+                if name.startswith("limit_")}
 
     def require_services(self) -> tuple[str, str]:
         """The database and NATS URLs, or a clear error naming what to set."""

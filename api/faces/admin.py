@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fastapi.responses import JSONResponse
 
+from api.ratelimit import guard_login
 from api.deps import POSITION_HEADER, CurrentCaller, SystemDep, position_token
 from api.faces.shapes import iso
 from api.sessions import end_session, open_session, refresh_session, session_of_any_token
@@ -40,6 +41,7 @@ def auth_token(tokens: TokenPair) -> dict:
 
 @router.post("/login", summary="Log in (AuthToken)")
 def login(body: LoginRequest, request: Request, system: SystemDep):
+    guard_login(request, body.email)
     user = system.identity.authenticate(body.email, body.password)
     tokens, position = open_session(system, user, request, body.remember_me)
     return JSONResponse(auth_token(tokens), headers={

@@ -9,10 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import CurrentCaller, SystemDep, caught_up
 from api.faces.shapes import iso, now_iso
 from api.health import VERSION, check_postgres
+from api.ratelimit import limited
 from api.v1.users import ProfileUpdate, apply_profile_update, user_row
 from projections.users import UsersView
 
 router = APIRouter(tags=["AstralBody"])
+per_user = [Depends(limited("astralbody_user"))]
 
 Users = Annotated[UsersView, Depends(caught_up("users"))]
 
@@ -37,19 +39,20 @@ def health(system: SystemDep):
                         status_code=200 if healthy else 503)
 
 
-@router.get("/auth/config", summary="OIDC configuration for the client")
+@router.get("/auth/config", summary="OIDC configuration for the client", dependencies=per_user)
 def auth_config(system: SystemDep):
     settings = system.settings
     return {"issuer": settings.oidc_issuer, "client_id": settings.oidc_client_id,
             "scope": settings.oidc_scope, "redirect_uri": settings.oidc_redirect_uri}
 
 
-@router.get("/user/profile", summary="Your profile (AstralBody)")
+@router.get("/user/profile", summary="Your profile (AstralBody)", dependencies=per_user)
 def get_profile(caller: CurrentCaller, users: Users):
     return astral_profile(user_row(users, caller.user_id))
 
 
-@router.put("/user/profile", summary="Change your name or preferences (AstralBody)")
+@router.put("/user/profile", summary="Change your name or preferences (AstralBody)",
+            dependencies=per_user)
 def put_profile(body: AstralProfileUpdate, caller: CurrentCaller, system: SystemDep):
     user, _ = apply_profile_update(system, caller, ProfileUpdate(**body.model_dump()))
     return astral_profile({"id": user.id, "email": user.email, "name": user.name,

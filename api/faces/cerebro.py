@@ -2,13 +2,14 @@
 
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, field_validator
 
 from api.deps import POSITION_HEADER, CurrentCaller, SystemDep, position_token
 from api.faces.shapes import iso, now_iso
 from api.health import VERSION
+from api.ratelimit import limited
 from api.validation import content_within_limit
 from domain.memory.application import MemoryDraft
 from domain.memory.domainmodel import MAX_KEY_LENGTH, MemoryItem
@@ -62,7 +63,8 @@ def ping():
     return {"status": "ok", "timestamp": now_iso(), "version": VERSION}
 
 
-@router.post("/api/memory/upsert", summary="Create or update a memory (CEREBRO)")
+@router.post("/api/memory/upsert", summary="Create or update a memory (CEREBRO)",
+             dependencies=[Depends(limited("cerebro_general"))])
 def upsert(body: UpsertRequest, caller: CurrentCaller, system: SystemDep):
     if body.ownerId is not None and body.ownerId != caller.user_id:
         raise ForbiddenOwner("ownerId must be the authenticated user", field="ownerId")

@@ -8,7 +8,8 @@ from api.requestinfo import request_id_var, trace_id_var
 
 # Kinds of failure every face can report; each face names them in its own words.
 KINDS = ("validation", "malformed", "unauthenticated", "forbidden", "not_found",
-         "method_not_allowed", "conflict", "too_large", "unavailable", "internal")
+         "method_not_allowed", "conflict", "too_large", "rate_limited", "unavailable",
+         "internal")
 
 
 def now_iso() -> str:
@@ -68,7 +69,7 @@ ARQIUM = Face("arqium", ("/api/v1", "/ws", "/graphql"), {
     "validation": "VALIDATION_ERROR", "malformed": "VALIDATION_ERROR",
     "unauthenticated": "AUTH_FAILED", "forbidden": "FORBIDDEN",
     "not_found": "NOT_FOUND", "method_not_allowed": "METHOD_NOT_ALLOWED",
-    "conflict": "CONFLICT", "too_large": "VALIDATION_ERROR",
+    "conflict": "CONFLICT", "too_large": "VALIDATION_ERROR", "rate_limited": "RATE_LIMITED",
     "unavailable": "SERVICE_UNAVAILABLE", "internal": "SERVER_ERROR"}, _arqium)
 
 CEREBRO = Face("cerebro", ("/api/memory", "/api/ledger", "/api/chat", "/api/files",
@@ -76,14 +77,14 @@ CEREBRO = Face("cerebro", ("/api/memory", "/api/ledger", "/api/chat", "/api/file
     "validation": "validation_error", "malformed": "bad_request",
     "unauthenticated": "authentication_error", "forbidden": "authorization_error",
     "not_found": "not_found", "method_not_allowed": "bad_request",
-    "conflict": "conflict", "too_large": "bad_request",
+    "conflict": "conflict", "too_large": "bad_request", "rate_limited": "rate_limit_exceeded",
     "unavailable": "service_unavailable", "internal": "internal_error"}, _cerebro)
 
 MEMORY_V0 = Face("memory-v0", ("/v0",), {
     "validation": "VALIDATION_ERROR", "malformed": "INVALID_JSON",
     "unauthenticated": "UNAUTHORIZED", "forbidden": "FORBIDDEN",
     "not_found": "NOT_FOUND", "method_not_allowed": "METHOD_NOT_ALLOWED",
-    "conflict": "CONFLICT", "too_large": "PAYLOAD_TOO_LARGE",
+    "conflict": "CONFLICT", "too_large": "PAYLOAD_TOO_LARGE", "rate_limited": "RATE_LIMITED",
     "unavailable": "SERVICE_UNAVAILABLE", "internal": "INTERNAL_ERROR"}, _memory_v0)
 
 ADMIN = Face("admin", ("/api/auth", "/api/config", "/api/modules", "/api/status",
@@ -91,7 +92,7 @@ ADMIN = Face("admin", ("/api/auth", "/api/config", "/api/modules", "/api/status"
     "validation": "VALIDATION_ERROR", "malformed": "VALIDATION_ERROR",
     "unauthenticated": "AUTH_REQUIRED", "forbidden": "PERMISSION_DENIED",
     "not_found": "NOT_FOUND", "method_not_allowed": "METHOD_NOT_ALLOWED",
-    "conflict": "CONFLICT", "too_large": "VALIDATION_ERROR",
+    "conflict": "CONFLICT", "too_large": "VALIDATION_ERROR", "rate_limited": "RATE_LIMITED",
     "unavailable": "SYSTEM_ERROR", "internal": "SYSTEM_ERROR"}, _admin)
 
 ASTRALBODY = Face("astralbody", ("/health", "/auth", "/upload", "/download", "/sessions",
@@ -99,7 +100,7 @@ ASTRALBODY = Face("astralbody", ("/health", "/auth", "/upload", "/download", "/s
     "validation": "validation_error", "malformed": "validation_error",
     "unauthenticated": "invalid_token", "forbidden": "permission_denied",
     "not_found": "not_found", "method_not_allowed": "method_not_allowed",
-    "conflict": "conflict", "too_large": "file_too_large",
+    "conflict": "conflict", "too_large": "file_too_large", "rate_limited": "rate_limited",
     "unavailable": "service_unavailable", "internal": "internal_error"}, _astralbody)
 
 # Most specific first: /api/v1 before the CEREBRO and Admin /api/* prefixes.

@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.ratelimit import guard_login
 from api.deps import CurrentCaller, SystemDep, anonymous_cause
 from api.faces.shapes import iso
 from api.sessions import end_session, open_session, refresh_session
@@ -58,6 +59,7 @@ def register(body: RegisterRequest, request: Request, system: SystemDep):
 
 @router.post("/login", summary="Log in with e-mail and password")
 def login(body: LoginRequest, request: Request, system: SystemDep):
+    guard_login(request, body.email)
     user = system.identity.authenticate(body.email, body.password)
     tokens, position = open_session(system, user, request)
     return ok({"user": user_view(user), **token_fields(tokens)},
