@@ -13,8 +13,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.faces.shapes import face_for
 from api.ratelimit import RateLimited
-from domain.shared import (AuthenticationFailed, Conflict, DomainError, Forbidden,
-                           Invalid, NotFound)
+from domain.shared import (
+    AuthenticationFailed,
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+)
 
 log = logging.getLogger("arqium.api")
 

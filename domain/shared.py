@@ -66,6 +66,14 @@ def _with_cause(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {**dataclasses.asdict(current_cause()), **kwargs}
 
 
+SEALED = "$sealed"
+
+
+def is_sealed(value: Any) -> bool:
+    """Content sealed with its owner's data key (see infra/keys.py)."""
+    return isinstance(value, dict) and SEALED in value
+
+
 class DomainError(Exception):
     """Base of the errors a command can raise; faces map them to HTTP once.
     `code`, when set, overrides the face's code for the error's kind."""
@@ -96,3 +104,7 @@ class AuthenticationFailed(DomainError):
 
 class Forbidden(DomainError):
     pass
+
+
+class Gone(DomainError):
+    """What was asked for existed but has been destroyed (for instance crypto-shredded)."""

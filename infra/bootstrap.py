@@ -11,10 +11,11 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
 from domain.identity.application import IdentityApplication
-from domain.memory.application import MemoryApplication
 from domain.identity.domainmodel import EmailAlreadyRegistered
+from domain.memory.application import MemoryApplication
 from domain.shared import Cause, Clock, acting, system_clock
 from infra.eventstore import eventsourcing_env
+from infra.keys import OwnerKeys
 from infra.security import PasswordHashing, TokenService, new_secret
 from infra.settings import Settings
 from projections import PROJECTIONS
@@ -53,6 +54,9 @@ def open_system(settings: Settings, clock: Clock = system_clock,
     memory = MemoryApplication(env, clock=clock, default_ttls={
         "context": settings.context_ttl_minutes,
         "temporary": settings.temporary_ttl_minutes})
+    identity.keys = memory.keys = OwnerKeys(identity.recorder.datastore.get_connection)
+    if create_tables:
+        identity.keys.create_table()
     tokens = TokenService(
         secret=jwt_secret(settings), issuer=settings.jwt_issuer,
         access_ttl=timedelta(minutes=settings.access_token_minutes),

@@ -7,7 +7,7 @@ from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
 from domain.identity.application import IdentityApplication
-from domain.identity.domainmodel import ApiKey
+from domain.identity.domainmodel import ApiKey, User
 from projections.base import BatchProjection, ReadModel
 
 CREATE_TABLE = """
@@ -28,6 +28,7 @@ INSERT INTO {table} (id, user_id, name, scopes, prefix, key_hash, created_at)
 VALUES (%(id)s, %(user_id)s, %(name)s, %(scopes)s, %(prefix)s, %(key_hash)s, %(at)s)
 ON CONFLICT (id) DO NOTHING"""
 REVOKE_KEY = "UPDATE {table} SET revoked_at = %(at)s WHERE id = %(id)s"
+DELETE_USERS_KEYS = "DELETE FROM {table} WHERE user_id = %(user_id)s"
 
 SELECT_BY_HASH = """
 SELECT id, user_id, scopes FROM {table} WHERE key_hash = %(key_hash)s AND revoked_at IS NULL"""
@@ -81,3 +82,8 @@ class ApiKeysProjection(BatchProjection):
     def _(self, domain_event: ApiKey.Revoked, position: int, curs: Cursor) -> None:
         curs.execute(self.view.sql(REVOKE_KEY),
                      {"id": domain_event.originator_id, "at": domain_event.at})
+
+    @apply.register
+    def _(self, domain_event: User.Deleted, position: int, curs: Cursor) -> None:
+        curs.execute(self.view.sql(DELETE_USERS_KEYS),
+                     {"user_id": str(domain_event.originator_id)})

@@ -6,7 +6,7 @@ from eventsourcing.dispatch import singledispatchmethod
 from psycopg import Cursor
 
 from domain.identity.application import IdentityApplication
-from domain.identity.domainmodel import LoginSession
+from domain.identity.domainmodel import LoginSession, User
 from projections.base import BatchProjection, ReadModel
 
 CREATE_TABLE = """
@@ -32,6 +32,12 @@ TOUCH_SESSION = "UPDATE {table} SET last_activity = %(at)s WHERE id = %(id)s"
 END_SESSION = """
 UPDATE {table} SET ended_at = %(at)s, end_reason = %(reason)s
 WHERE id = %(id)s AND ended_at IS NULL"""
+
+# Rows stay as tombstones (what refuses the sessions' tokens), stripped of personal data.
+END_USERS_SESSIONS = """
+UPDATE {table} SET ended_at = coalesce(ended_at, %(at)s),
+    end_reason = coalesce(end_reason, 'user_deleted'), ip_address = '', user_agent = ''
+WHERE user_id = %(user_id)s"""
 
 SELECT_ENDED = "SELECT ended_at IS NOT NULL AS ended FROM {table} WHERE id = %(id)s"
 SELECT_ACTIVE_FOR_USER = """
@@ -82,3 +88,8 @@ class LoginSessionsProjection(BatchProjection):
         curs.execute(self.view.sql(END_SESSION), {
             "id": domain_event.originator_id, "at": domain_event.at,
             "reason": domain_event.reason})
+
+    @apply.register
+    def _(self, domain_event: User.Deleted, position: int, curs: Cursor) -> None:
+        curs.execute(self.view.sql(END_USERS_SESSIONS), {
+            "user_id": str(domain_event.originator_id), "at": domain_event.at})

@@ -1,5 +1,6 @@
 """The memory read model: one row per live memory item, newest first."""
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -8,7 +9,9 @@ from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
 from domain.memory.application import MemoryApplication
-from domain.memory.domainmodel import MemoryItem
+from domain.memory.domainmodel import MemoryItem, MemoryOwner
+from domain.shared import Gone, is_sealed
+from infra.keys import OwnerKeys
 from projections.base import BatchProjection, ReadModel
 
 CREATE_TABLE = """
@@ -51,6 +54,10 @@ UPDATE {table} SET content = %(content)s, confidence = %(confidence)s,
     position = %(position)s, actor = %(actor)s, correlation_id = %(correlation_id)s
 WHERE id = %(id)s AND version < %(version)s"""
 
+FORGET_OWNER = "DELETE FROM {table} WHERE owner_id = %(owner_id)s"
+
+SELECT_OWNER = "SELECT owner_id FROM {table} WHERE id = %(id)s"
+
 SELECT_RECENT = """
 SELECT id, key, content, layer, confidence, sensitivity, tags, metadata, session_id,
     context_id, created_at, updated_at, expires_at
@@ -76,6 +83,10 @@ class MemoryItemsProjection(BatchProjection):
     application = MemoryApplication
     view_class = MemoryItemsView
 
+    def __init__(self, view: MemoryItemsView):
+        super().__init__(view)
+        self.keys = OwnerKeys(view.datastore.get_connection)
+
     @singledispatchmethod
     def apply(self, domain_event: Any, position: int, curs: Cursor) -> None:
         """Other memory events do not change this read model."""
@@ -83,18 +94,44 @@ class MemoryItemsProjection(BatchProjection):
     @apply.register
     def _(self, domain_event: MemoryItem.Upserted, position: int, curs: Cursor) -> None:
         curs.execute(self.view.sql(INSERT_ITEM), {
-            **_revision(domain_event, position), "owner_id": domain_event.owner_id,
-            "key": domain_event.key, "layer": domain_event.layer,
-            "session_id": domain_event.session_id, "context_id": domain_event.context_id})
+            **self._revision(domain_event, position, domain_event.owner_id),
+            "owner_id": domain_event.owner_id, "key": domain_event.key,
+            "layer": domain_event.layer, "session_id": domain_event.session_id,
+            "context_id": domain_event.context_id})
 
     @apply.register
     def _(self, domain_event: MemoryItem.Revised, position: int, curs: Cursor) -> None:
-        curs.execute(self.view.sql(REVISE_ITEM), _revision(domain_event, position))
+        owner_id = self._owner_of(domain_event.originator_id, curs)
+        curs.execute(self.view.sql(REVISE_ITEM),
+                     self._revision(domain_event, position, owner_id))
+
+    @apply.register
+    def _(self, domain_event: MemoryOwner.Forgotten, position: int, curs: Cursor) -> None:
+        curs.execute(self.view.sql(FORGET_OWNER), {"owner_id": domain_event.owner_id})
+
+    def _revision(self, domain_event: Any, position: int, owner_id: str | None) -> dict:
+        return {**_revision(domain_event, position),
+                "content": Jsonb(self._readable(owner_id, domain_event.content))}
+
+    def _readable(self, owner_id: str | None, content: Any) -> Any:
+        """Sealed content is opened for the read model; once its owner's key is
+        destroyed it stays unreadable (null) here too."""
+        if not is_sealed(content):
+            return content
+        try:
+            return json.loads(self.keys.open(owner_id, content))
+        except Gone:
+            return None
+
+    def _owner_of(self, item_id: Any, curs: Cursor) -> str | None:
+        curs.execute(self.view.sql(SELECT_OWNER), {"id": item_id})
+        row = curs.fetchone()
+        return row["owner_id"] if row else None
 
 
 def _revision(domain_event: Any, position: int) -> dict:
     return {
-        "id": domain_event.originator_id, "content": Jsonb(domain_event.content),
+        "id": domain_event.originator_id,
         "confidence": domain_event.confidence, "sensitivity": domain_event.sensitivity,
         "tags": Jsonb(domain_event.tags), "metadata": Jsonb(domain_event.metadata),
         "at": domain_event.at, "expires_at": domain_event.expires_at,

@@ -33,6 +33,7 @@ GRANT_ROLE = """
 UPDATE {table} SET roles = roles || %(role)s, updated_at = %(at)s
 WHERE id = %(id)s AND NOT roles ? %(role_name)s"""
 RECORD_LOGIN = "UPDATE {table} SET last_login = %(at)s WHERE id = %(id)s"
+DELETE_USER = "DELETE FROM {table} WHERE id = %(id)s"
 
 SELECT_USER = """
 SELECT id, email, name, roles, preferences, created_at, updated_at, last_login
@@ -81,3 +82,7 @@ class UsersProjection(BatchProjection):
     def _(self, domain_event: LoginSession.Started, position: int, curs: Cursor) -> None:
         curs.execute(self.view.sql(RECORD_LOGIN),
                      {"id": domain_event.user_id, "at": domain_event.at})
+
+    @apply.register
+    def _(self, domain_event: User.Deleted, position: int, curs: Cursor) -> None:
+        curs.execute(self.view.sql(DELETE_USER), {"id": domain_event.originator_id})

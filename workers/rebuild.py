@@ -78,7 +78,7 @@ def _swap_in(shadow: ReadModel, live: ReadModel) -> None:
     """Replace the live tables by the shadow ones, indexes renamed to match."""
     schema = live.datastore.schema
     with live.datastore.transaction(commit=True) as curs:
-        for live_table, shadow_table in zip(live.table_names(), shadow.table_names()):
+        for live_table, shadow_table in zip(live.table_names(), shadow.table_names(), strict=True):
             curs.execute(SQL("DROP TABLE IF EXISTS {0}").format(
                 Identifier(schema, live_table)))
             curs.execute(SQL("ALTER TABLE {0} RENAME TO {1}").format(

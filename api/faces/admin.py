@@ -4,14 +4,18 @@
 from uuid import UUID
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from fastapi.responses import JSONResponse
-
-from api.ratelimit import guard_login
 from api.deps import POSITION_HEADER, CurrentCaller, SystemDep, position_token
 from api.faces.shapes import iso
-from api.sessions import end_session, open_session, refresh_session, session_of_any_token
+from api.ratelimit import guard_login
+from api.sessions import (
+    end_session,
+    open_session,
+    refresh_session,
+    session_of_any_token,
+)
 from infra.security import TokenPair
 
 router = APIRouter(prefix="/api/auth", tags=["Admin API"])

@@ -4,7 +4,14 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    field_validator,
+)
 
 from api.deps import POSITION_HEADER, CurrentCaller, SystemDep, position_token
 from api.faces.shapes import iso, now_iso
@@ -50,8 +57,8 @@ class UpsertRequest(BaseModel):
         return None if self.ttlMinutes is None else self.ttlMinutes * 60
 
 
-def memory_body(item: MemoryItem) -> dict:
-    return {"id": str(item.id), "key": item.key, "content": item.content,
+def memory_body(item: MemoryItem, content: Any) -> dict:
+    return {"id": str(item.id), "key": item.key, "content": content,
             "layer": item.layer, "confidence": item.confidence,
             "sensitivity": item.sensitivity, "tags": item.tags,
             "createdAt": iso(item.created_at), "updatedAt": iso(item.updated_at),
@@ -73,5 +80,5 @@ def upsert(body: UpsertRequest, caller: CurrentCaller, system: SystemDep):
                         tags=body.tags, ttl_seconds=body.ttl_seconds())
     with acting(caller.cause):
         item, position = system.memory.upsert(caller.user_id, draft)
-    return JSONResponse({"memory": memory_body(item)},
+    return JSONResponse({"memory": memory_body(item, system.memory.readable_content(item))},
                         headers={POSITION_HEADER: position_token(system.memory.name, position)})

@@ -3,9 +3,9 @@
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.ratelimit import guard_login
 from api.deps import CurrentCaller, SystemDep, anonymous_cause
 from api.faces.shapes import iso
+from api.ratelimit import guard_login
 from api.sessions import end_session, open_session, refresh_session
 from api.v1.envelope import ok
 from domain.identity.domainmodel import User

@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from api.deps import CurrentCaller, SystemDep, caught_up
 from api.faces.shapes import iso
 from api.v1.envelope import ok
-from domain.memory.application import MemoryDraft
 from api.validation import content_within_limit
+from domain.memory.application import MemoryDraft
 from domain.memory.domainmodel import MAX_KEY_LENGTH
 from domain.shared import acting
 from projections.memory_items import MemoryItemsView
@@ -26,6 +26,7 @@ class StoreMemoryRequest(BaseModel):
     content: str | dict[str, Any] | list[Any]
     key: str | None = Field(default=None, min_length=1, max_length=MAX_KEY_LENGTH)
     layer: Literal["context", "temporary", "permanent"] = "temporary"
+    sensitivity: Literal["public", "confidential", "secret", "pii"] = "public"
     tags: list[str] = Field(default_factory=list, max_length=100)
     metadata: dict[str, Any] = Field(default_factory=dict)
     session_id: str | None = Field(default=None, max_length=255)
@@ -46,11 +47,13 @@ def memory_view(fields: Mapping[str, Any]) -> dict:
 @router.post("/store", status_code=201, summary="Store a memory item")
 def store(body: StoreMemoryRequest, caller: CurrentCaller, system: SystemDep):
     draft = MemoryDraft(key=body.key or str(uuid.uuid4()), content=body.content,
-                        layer=body.layer, tags=body.tags, metadata=body.metadata,
+                        layer=body.layer, sensitivity=body.sensitivity, tags=body.tags,
+                        metadata=body.metadata,
                         session_id=body.session_id, context_id=body.context_id)
     with acting(caller.cause):
         item, position = system.memory.upsert(caller.user_id, draft)
-    return ok(memory_view({**vars(item), "id": item.id}), status=201,
+    shown = {**vars(item), "id": item.id, "content": system.memory.readable_content(item)}
+    return ok(memory_view(shown), status=201,
               position=(system.memory.name, position))
 
 

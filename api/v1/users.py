@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import CurrentCaller, SystemDep, caught_up, require_admin
+from api.deps import CurrentCaller, SystemDep, caught_up, require_admin, wait_for
 from api.faces.shapes import iso
 from api.v1.envelope import ok
 from domain.identity.domainmodel import User
@@ -59,6 +59,20 @@ def get_profile(caller: CurrentCaller, users: Users):
 def put_profile(body: ProfileUpdate, caller: CurrentCaller, system: SystemDep):
     user, position = apply_profile_update(system, caller, body)
     return ok(profile_from_user(user), position=(system.identity.name, position))
+
+
+@router.delete("/{user_id}", summary="Delete a user (admin only)")
+def delete_user(user_id: UUID, caller: CurrentCaller, system: SystemDep):
+    """Ends the user's sessions and keys, removes its rows from every read model and
+    destroys its data key: its sensitive history becomes unreadable."""
+    require_admin(caller)
+    with acting(caller.cause):
+        position = system.identity.delete_user(str(user_id))
+        system.memory.forget_owner(str(user_id))
+    for projection in ("login_sessions", "api_keys"):  # its credentials die now
+        wait_for(system, projection, position)
+    return ok({"id": str(user_id), "deleted": True},
+              position=(system.identity.name, position))
 
 
 @router.get("/{user_id}", summary="A user by id: yourself, or anyone if you are an admin")

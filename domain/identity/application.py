@@ -10,8 +10,18 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
 from domain.identity.domainmodel import (
-    ApiKey, EmailAlreadyRegistered, InvalidCredentials, LoginSession, RefreshTokenReused,
-    SessionEnded, User, check_email, check_password_strength, normalize_email, user_id_for)
+    ApiKey,
+    EmailAlreadyRegistered,
+    InvalidCredentials,
+    LoginSession,
+    RefreshTokenReused,
+    SessionEnded,
+    User,
+    check_email,
+    check_password_strength,
+    normalize_email,
+    user_id_for,
+)
 from domain.shared import Clock, NotFound, system_clock
 
 API_KEY_PREFIX = "arq_"
@@ -26,10 +36,11 @@ class IdentityApplication(Application):
     name = "identity"
 
     def __init__(self, env: Any = None, *, clock: Clock = system_clock,
-                 passwords: Any = None):
+                 passwords: Any = None, keys: Any = None):
         super().__init__(env)
         self.clock = clock
         self.passwords = passwords
+        self.keys = keys  # owners' data-encryption keys, kept apart from the events
 
     # --- users ------------------------------------------------------------------
 
@@ -48,6 +59,7 @@ class IdentityApplication(Application):
         except IntegrityError:
             raise EmailAlreadyRegistered("this e-mail address is already registered",
                                          field="email") from None
+        self.keys.create(str(user.id))
         return user, recordings[-1].notification.id
 
     def authenticate(self, email: str, password: str) -> User:
@@ -57,12 +69,27 @@ class IdentityApplication(Application):
             # Spend the same time as a real check so timing does not reveal accounts.
             self.passwords.verify(_DUMMY_HASH, password)
             raise InvalidCredentials("wrong e-mail address or password") from None
-        if not self.passwords.verify(user.password_hash, password):
+        if not self.passwords.verify(user.password_hash, password) or user.deleted:
             raise InvalidCredentials("wrong e-mail address or password")
         return user
 
     def user(self, user_id: str | UUID) -> User:
-        return self._get(user_id, User, NotFound("no such user"))
+        user = self._get(user_id, User, NotFound("no such user"))
+        if user.deleted:
+            raise NotFound("no such user")
+        return user
+
+    def delete_user(self, user_id: str) -> int:
+        """Delete the user and destroy its data key (again, if a first attempt stopped
+        between the two): its sensitive history becomes unreadable."""
+        user = self._get(user_id, User, NotFound("no such user"))
+        if user.deleted:
+            self.keys.destroy(str(user.id))
+            raise NotFound("no such user")
+        user.delete(at=self.clock())
+        position = self.save(user)[-1].notification.id
+        self.keys.destroy(str(user.id))
+        return position
 
     def update_profile(self, user_id: str, name: str | None,
                        preferences: dict | None) -> tuple[User, int]:
@@ -96,9 +123,12 @@ class IdentityApplication(Application):
             error = RefreshTokenReused("refresh token was already used; the session is ended")
             error.position = self.save(session)[-1].notification.id
             raise error
+        user = self._get(session.user_id, User, SessionEnded("no such user"))
+        if user.deleted:
+            raise SessionEnded("the user was deleted")
         session.rotate(presented_token_id, uuid.uuid4().hex, self.clock())
         position = self.save(session)[-1].notification.id
-        return session, self.user(session.user_id), position
+        return session, user, position
 
     def end_session(self, session_id: str, user_id: str, reason: str) -> int | None:
         """End one of `user_id`'s sessions; ending an ended one changes nothing."""

@@ -50,6 +50,7 @@ class User(ArqiumAggregate):
         self.roles = roles
         self.registered_at = registered_at
         self.preferences: dict[str, Any] = {}
+        self.deleted = False
 
     @event("ProfileUpdated")
     def update_profile(self, name: str, preferences: dict[str, Any], at: datetime) -> None:
@@ -64,6 +65,10 @@ class User(ArqiumAggregate):
     @event("RoleGranted")
     def _role_granted(self, role: str, at: datetime) -> None:
         self.roles = [*self.roles, role]
+
+    @event("Deleted")
+    def delete(self, at: datetime) -> None:
+        self.deleted = True
 
 
 class LoginSession(ArqiumAggregate):

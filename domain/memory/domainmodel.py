@@ -10,6 +10,7 @@ from domain.shared import ArqiumAggregate, Conflict, Invalid
 
 LAYERS = ("context", "temporary", "permanent")
 SENSITIVITIES = ("public", "confidential", "secret", "pii")
+SEALED_SENSITIVITIES = ("secret", "pii")  # stored encrypted with the owner's data key
 MAX_KEY_LENGTH = 255
 MAX_CONTENT_BYTES = 1024 * 1024
 
@@ -68,6 +69,18 @@ class MemoryItem(ArqiumAggregate):
                 f"key {self.key!r} already exists in layer {self.layer!r}; "
                 "promote it instead of upserting it into another layer",
                 key=self.key, existing_layer=self.layer, requested_layer=layer)
+
+
+class MemoryOwner(ArqiumAggregate):
+    """An owner's memory as a whole: forgetting it removes it from every read model."""
+
+    @staticmethod
+    def create_id(owner_id: str) -> UUID:
+        return uuid5(NAMESPACE_URL, f"arqium:memory-owner:{owner_id}")
+
+    @event("Forgotten")
+    def __init__(self, owner_id: str, at: datetime):
+        self.owner_id = owner_id
 
 
 def memory_id_for(owner_id: str, key: str) -> UUID:

@@ -1,6 +1,6 @@
 import time
 
-from tests.conftest import bearer, register
+from tests.conftest import bearer
 
 
 def store(client, headers, **body):
@@ -63,14 +63,6 @@ def test_a_malformed_position_token_is_a_400(client, user):
                           headers={**user["headers"], "X-Min-Position": "nonsense"})
     assert response.status_code == 400
 
-
-def test_one_user_never_sees_another_users_memories(client, user, workers):
-    workers("memory_items")
-    other = register(client, email="eve@example.com")
-    written = store(client, user["headers"], key="secret-plan")
-    response = client.get("/api/v1/memory/recent", headers={
-        **bearer(other["access_token"]), "X-Min-Position": written.headers["X-Event-Position"]})
-    assert response.json()["data"]["items"] == []
 
 
 def test_expired_memories_are_not_listed(client, user, workers, clock):

@@ -1,7 +1,10 @@
 import pytest
 
-from domain.identity.domainmodel import (check_email, check_password_strength,
-                                         user_id_for)
+from domain.identity.domainmodel import (
+    check_email,
+    check_password_strength,
+    user_id_for,
+)
 from domain.shared import Invalid
 
 

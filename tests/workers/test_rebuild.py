@@ -1,6 +1,6 @@
 from domain.memory.application import MemoryDraft
-from workers.rebuild import rebuild
 from projections.memory_items import MemoryItemsProjection
+from workers.rebuild import rebuild
 
 
 def write(system, count: int, prefix: str) -> int:

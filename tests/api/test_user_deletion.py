@@ -1,0 +1,101 @@
+"""Deleting a user (admin only): credentials die, read models forget, data key destroyed."""
+
+import pytest
+
+from domain.memory.domainmodel import memory_id_for
+from domain.shared import Gone
+from infra.bootstrap import make_admin
+from projections.memory_items import MemoryItemsProjection
+from tests.conftest import bearer, register
+from workers.rebuild import rebuild
+from workers.runner import worker_names
+
+SECRET = "my bank PIN is 4321"
+
+
+@pytest.fixture(autouse=True)
+def all_workers(workers):
+    workers(*[name for name in worker_names() if name != "nats_relay"])
+
+
+@pytest.fixture
+def admin(client, system):
+    make_admin(system, "root@example.com", "admin password")
+    data = client.post("/api/v1/auth/login", json={
+        "email": "root@example.com", "password": "admin password"}).json()["data"]
+    return bearer(data["access_token"])
+
+
+def store(client, user, key: str, sensitivity: str):
+    return client.post("/api/v1/memory/store", headers=user["headers"], json={
+        "key": key, "content": SECRET, "sensitivity": sensitivity})
+
+
+def raw_memory_events(system) -> bytes:
+    with system.memory.recorder.datastore.transaction(commit=False) as curs:
+        curs.execute("SELECT state FROM memory_events ORDER BY notification_id")
+        return b"".join(bytes(row["state"]) for row in curs.fetchall())
+
+
+def delete(client, headers, user_id: str):
+    return client.delete(f"/api/v1/users/{user_id}", headers=headers)
+
+
+def test_only_admins_delete_users(client, user):
+    eve = register(client, email="eve@example.com")
+    response = delete(client, bearer(eve["access_token"]), user["user"]["id"])
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "FORBIDDEN"
+
+
+def test_deleting_an_unknown_user_is_404(client, admin):
+    assert delete(client, admin, "00000000-0000-0000-0000-000000000000").status_code == 404
+
+
+def test_a_deleted_users_credentials_stop_working_at_once(client, user, admin):
+    api_key = client.post("/api/v1/api-keys", headers=user["headers"],
+                          json={"name": "k"}).json()["data"]["key"]
+    assert delete(client, admin, user["user"]["id"]).status_code == 200
+    assert client.get("/api/v1/memory/recent", headers=user["headers"]).status_code == 401
+    assert client.get("/api/v1/memory/recent", headers={"X-API-Key": api_key}).status_code == 401
+    assert client.post("/api/v1/auth/refresh", json={
+        "refresh_token": user["refresh_token"]}).status_code == 401
+    assert client.post("/api/v1/auth/login", json={
+        "email": "ada@example.com", "password": "correct horse"}).status_code == 401
+
+
+def test_a_deleted_user_is_gone_from_the_read_models(client, user, admin, system, clock):
+    written = store(client, user, "plain", "public")
+    deleted = delete(client, admin, user["user"]["id"])
+    position = {"X-Min-Position": deleted.headers["X-Event-Position"]}
+    assert client.get(f"/api/v1/users/{user['user']['id']}",
+                      headers={**admin, **position}).status_code == 404
+    memory_position = system.memory.recorder.max_notification_id()
+    system.views["memory_items"].wait("memory", memory_position, timeout=5)
+    assert written.status_code == 201
+    assert system.views["memory_items"].recent(user["user"]["id"], 10, clock()) == []
+
+
+def test_sensitive_content_is_sealed_in_the_event_store(client, user, system):
+    response = store(client, user, "pin", "secret")
+    assert response.json()["data"]["content"] == SECRET
+    raw = raw_memory_events(system)
+    assert SECRET.encode() not in raw and b"$sealed" in raw
+    assert store(client, user, "pin-public", "public").status_code == 201
+    assert SECRET.encode() in raw_memory_events(system)  # public content is not sealed
+
+
+def test_deleting_the_owner_shreds_its_sensitive_history(client, user, admin, system,
+                                                       settings, clock):
+    store(client, user, "pin", "secret")
+    store(client, user, "passport", "pii")
+    before = raw_memory_events(system)
+    item = system.memory.repository.get(memory_id_for(user["user"]["id"], "pin"))
+    assert system.memory.readable_content(item) == SECRET
+    delete(client, admin, user["user"]["id"])
+    assert raw_memory_events(system).startswith(before)  # the history is untouched...
+    with pytest.raises(Gone):
+        system.memory.readable_content(item)  # ...but unreadable by anyone
+    rebuild(MemoryItemsProjection, settings, show_progress=False)
+    rows = system.views["memory_items"].recent(user["user"]["id"], 10, clock())
+    assert rows == []
