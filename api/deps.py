@@ -1,6 +1,7 @@
 """Dependencies handed to routes: the system, the caller, read models caught up."""
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Annotated, Callable
 
 from fastapi import Depends, Request
@@ -8,7 +9,7 @@ from fastapi import Depends, Request
 from api.errors import ReadModelBehind
 from api.requestinfo import request_id_var
 from domain.identity.application import hash_api_key
-from domain.shared import AuthenticationFailed, Cause, Forbidden, Invalid
+from domain.shared import AuthenticationFailed, Cause, Forbidden, Invalid, acting
 from infra.bootstrap import System
 from infra.security import Principal
 from projections import projection_named
@@ -43,11 +44,24 @@ def current_caller(request: Request, system: SystemDep) -> Caller:
     if api_key:
         principal = api_key_principal(system, api_key)
     else:
-        principal = system.tokens.verify_access(bearer_token(request))
-        if system.views["login_sessions"].has_ended(principal.session_id):
-            raise AuthenticationFailed("this login session has ended; log in again")
+        principal = bearer_principal(system, bearer_token(request))
     return Caller(principal, Cause(actor=principal.actor,
                                    correlation_id=request_id_var.get()))
+
+
+def bearer_principal(system: System, token: str) -> Principal:
+    """Our own access token of a live session, or the configured OIDC issuer's token."""
+    if system.oidc and system.oidc.names_issuer(token):
+        identity = system.oidc.verify(token)
+        with acting(Cause(actor=f"oidc:{identity.subject}",
+                          correlation_id=request_id_var.get())):
+            user = system.identity.provision_external(identity.email, identity.name)
+        return Principal(user_id=str(user.id), roles=tuple(user.roles),
+                         expires_at=datetime.fromtimestamp(identity.expires_at, timezone.utc))
+    principal = system.tokens.verify_access(token)
+    if system.views["login_sessions"].has_ended(principal.session_id):
+        raise AuthenticationFailed("this login session has ended; log in again")
+    return principal
 
 
 def bearer_token(request: Request) -> str:

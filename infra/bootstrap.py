@@ -16,6 +16,7 @@ from domain.memory.application import MemoryApplication
 from domain.shared import Cause, Clock, acting, system_clock
 from infra.eventstore import eventsourcing_env
 from infra.keys import OwnerKeys
+from infra.oidc import OidcVerifier
 from infra.security import PasswordHashing, TokenService, new_secret
 from infra.settings import Settings
 from projections import PROJECTIONS
@@ -36,6 +37,7 @@ class System:
     tokens: TokenService
     views: dict[str, ReadModel] = field(default_factory=dict)
     relay_tracking: Any = None
+    oidc: OidcVerifier | None = None
 
     def applications(self) -> list:
         return [self.identity, self.memory]
@@ -63,8 +65,12 @@ def open_system(settings: Settings, clock: Clock = system_clock,
         refresh_ttl=timedelta(hours=settings.refresh_token_hours),
         remember_me_ttl=timedelta(days=settings.remember_me_days), clock=clock)
     views = {p.name: open_view(p, env) for p in PROJECTIONS}
+    oidc = None
+    if settings.oidc_issuer and settings.oidc_jwks_url:
+        oidc = OidcVerifier(settings.oidc_issuer, settings.oidc_jwks_url,
+                            settings.oidc_audience, clock)
     return System(settings, clock, env, identity, memory, tokens, views,
-                  open_relay_tracking(env))
+                  open_relay_tracking(env), oidc)
 
 
 def open_relay_tracking(env: dict[str, str]) -> Any:

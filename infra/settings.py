@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     admin_password: SecretStr | None = None
 
     oidc_issuer: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_audience: str | None = None
     oidc_client_id: str | None = None
     oidc_scope: str = "openid profile email"
     oidc_redirect_uri: str | None = None

@@ -62,6 +62,20 @@ class IdentityApplication(Application):
         self.keys.create(str(user.id))
         return user, recordings[-1].notification.id
 
+    def provision_external(self, email: str, name: str) -> User:
+        """The user an external identity provider vouches for, registered on first
+        sight (with no usable password: it signs in through its provider)."""
+        try:
+            user = self._get(user_id_for(email), User, NotFound("no such user"))
+        except NotFound:
+            try:
+                user, _ = self.register(email, name, secrets.token_urlsafe(32))
+            except EmailAlreadyRegistered:  # a concurrent first request provisioned it
+                user = self._get(user_id_for(email), User, NotFound("no such user"))
+        if user.deleted:
+            raise InvalidCredentials("this user was deleted")
+        return user
+
     def authenticate(self, email: str, password: str) -> User:
         try:
             user: User = self.repository.get(user_id_for(email))
