@@ -53,8 +53,11 @@ def error_response(request: Request, status: int, kind: str, message: str,
 
 async def _domain_error(request: Request, error: DomainError) -> JSONResponse:
     status, kind = next((s, k) for cls, s, k in _DOMAIN_KINDS if isinstance(error, cls))
-    return error_response(request, status, kind, error.message, error.details,
-                          code=error.code)
+    details = dict(error.details)
+    if "field" in details:  # the same details as a request validation error
+        details["errors"] = [{"field": details.pop("field"), "message": error.message,
+                              "type": "invalid"}]
+    return error_response(request, status, kind, error.message, details, code=error.code)
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -52,7 +52,8 @@ class System:
 def open_system(settings: Settings, clock: Clock = system_clock,
                 create_tables: bool = False) -> System:
     env = eventsourcing_env(settings, create_tables)
-    identity = IdentityApplication(env, clock=clock, passwords=PasswordHashing())
+    identity = IdentityApplication(env, clock=clock, passwords=PasswordHashing(),
+                                   password_min_length=settings.password_min_length)
     memory = MemoryApplication(env, clock=clock, default_ttls={
         "context": settings.context_ttl_minutes,
         "temporary": settings.temporary_ttl_minutes})

@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     refresh_token_hours: int = Field(default=24, gt=0)
     remember_me_days: int = Field(default=30, gt=0)
 
+    password_min_length: int = Field(default=8, ge=8)
     admin_email: str | None = None
     admin_password: SecretStr | None = None
 

@@ -4,6 +4,7 @@ from typing import Any
 
 from eventsourcing.dispatch import singledispatchmethod
 from psycopg import Cursor
+from psycopg.sql import Composed
 
 from domain.identity.application import IdentityApplication
 from domain.identity.domainmodel import LoginSession, User
@@ -22,6 +23,9 @@ CREATE TABLE IF NOT EXISTS {table} (
     end_reason text
 )"""
 CREATE_USER_INDEX = "CREATE INDEX IF NOT EXISTS {index} ON {table} (user_id, created_at)"
+# Sessions of deleted users: their rows are removed, only these bare ids stay to refuse
+# their tokens.
+CREATE_REVOKED_TABLE = "CREATE TABLE IF NOT EXISTS {revoked} (id uuid PRIMARY KEY)"
 
 INSERT_SESSION = """
 INSERT INTO {table} (id, user_id, ip_address, user_agent, remember_me, created_at,
@@ -33,13 +37,14 @@ END_SESSION = """
 UPDATE {table} SET ended_at = %(at)s, end_reason = %(reason)s
 WHERE id = %(id)s AND ended_at IS NULL"""
 
-# Rows stay as tombstones (what refuses the sessions' tokens), stripped of personal data.
-END_USERS_SESSIONS = """
-UPDATE {table} SET ended_at = coalesce(ended_at, %(at)s),
-    end_reason = coalesce(end_reason, 'user_deleted'), ip_address = '', user_agent = ''
-WHERE user_id = %(user_id)s"""
+REVOKE_USERS_SESSIONS = """
+INSERT INTO {revoked} (id) SELECT id FROM {table} WHERE user_id = %(user_id)s
+ON CONFLICT (id) DO NOTHING"""
+DELETE_USERS_SESSIONS = "DELETE FROM {table} WHERE user_id = %(user_id)s"
 
-SELECT_ENDED = "SELECT ended_at IS NOT NULL AS ended FROM {table} WHERE id = %(id)s"
+SELECT_ENDED = """
+SELECT EXISTS (SELECT 1 FROM {table} WHERE id = %(id)s AND ended_at IS NOT NULL)
+    OR EXISTS (SELECT 1 FROM {revoked} WHERE id = %(id)s) AS ended"""
 SELECT_ACTIVE_FOR_USER = """
 SELECT id, user_id, ip_address, user_agent, last_activity, created_at
 FROM {table} WHERE user_id = %(user_id)s AND ended_at IS NULL
@@ -49,14 +54,22 @@ ORDER BY created_at, id"""
 class LoginSessionsView(ReadModel):
     def __init__(self, datastore: Any, **kwargs: Any):
         super().__init__(datastore, **kwargs)
+        self.revoked = f"{self.name}_revoked"
         self.sql_create_statements.append(self.sql(CREATE_TABLE))
         self.sql_create_statements.append(
             self.sql(CREATE_USER_INDEX, index=f"{self.name}_user_idx"))
+        self.sql_create_statements.append(self.sql(CREATE_REVOKED_TABLE))
+
+    def sql(self, template: str, **names: str) -> Composed:
+        """Its templates may also name {revoked}, the table of revoked session ids."""
+        return super().sql(template, revoked=self.revoked, **names)
+
+    def table_names(self) -> list[str]:
+        return [*super().table_names(), self.revoked]
 
     def has_ended(self, session_id: str) -> bool:
         """True once the session's end is projected; unknown sessions are not ended."""
-        rows = self.query(SELECT_ENDED, id=session_id)
-        return bool(rows and rows[0]["ended"])
+        return self.query(SELECT_ENDED, id=session_id)[0]["ended"]
 
     def active_for_user(self, user_id: str) -> list[dict]:
         return self.query(SELECT_ACTIVE_FOR_USER, user_id=user_id)
@@ -91,5 +104,6 @@ class LoginSessionsProjection(BatchProjection):
 
     @apply.register
     def _(self, domain_event: User.Deleted, position: int, curs: Cursor) -> None:
-        curs.execute(self.view.sql(END_USERS_SESSIONS), {
-            "user_id": str(domain_event.originator_id), "at": domain_event.at})
+        user = {"user_id": str(domain_event.originator_id)}
+        curs.execute(self.view.sql(REVOKE_USERS_SESSIONS), user)
+        curs.execute(self.view.sql(DELETE_USERS_SESSIONS), user)

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/v1/auth", tags=["ARQIUM: auth"])
 class RegisterRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=8, max_length=1024)
+    password: str = Field(min_length=1, max_length=1024)  # the policy is the domain's
     name: str = Field(min_length=1, max_length=200)
 
 

@@ -61,6 +61,20 @@ def put_profile(body: ProfileUpdate, caller: CurrentCaller, system: SystemDep):
     return ok(profile_from_user(user), position=(system.identity.name, position))
 
 
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+@router.put("/password", summary="Change your password")
+def change_password(body: PasswordChange, caller: CurrentCaller, system: SystemDep):
+    with acting(caller.cause):
+        position = system.identity.change_password(caller.user_id, body.current_password,
+                                                   body.new_password)
+    return ok({"password_changed": True}, position=(system.identity.name, position))
+
+
 @router.delete("/{user_id}", summary="Delete a user (admin only)")
 def delete_user(user_id: UUID, caller: CurrentCaller, system: SystemDep):
     """Ends the user's sessions and keys, removes its rows from every read model and

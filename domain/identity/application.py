@@ -10,6 +10,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
 from domain.identity.domainmodel import (
+    MIN_PASSWORD_LENGTH,
     ApiKey,
     EmailAlreadyRegistered,
     InvalidCredentials,
@@ -36,10 +37,12 @@ class IdentityApplication(Application):
     name = "identity"
 
     def __init__(self, env: Any = None, *, clock: Clock = system_clock,
-                 passwords: Any = None, keys: Any = None):
+                 passwords: Any = None, keys: Any = None,
+                 password_min_length: int = MIN_PASSWORD_LENGTH):
         super().__init__(env)
         self.clock = clock
         self.passwords = passwords
+        self.password_min_length = password_min_length
         self.keys = keys  # owners' data-encryption keys, kept apart from the events
 
     # --- users ------------------------------------------------------------------
@@ -48,7 +51,7 @@ class IdentityApplication(Application):
                  roles: tuple[str, ...] = ("user",)) -> tuple[User, int]:
         email = normalize_email(email)
         check_email(email)
-        check_password_strength(password)
+        check_password_strength(password, self.password_min_length)
         if user_id_for(email) in self.repository:
             raise EmailAlreadyRegistered("this e-mail address is already registered",
                                          field="email")
@@ -104,6 +107,14 @@ class IdentityApplication(Application):
         position = self.save(user)[-1].notification.id
         self.keys.destroy(str(user.id))
         return position
+
+    def change_password(self, user_id: str, current: str, new: str) -> int:
+        user = self.user(user_id)
+        if not self.passwords.verify(user.password_hash, current):
+            raise InvalidCredentials("the current password is wrong")
+        check_password_strength(new, self.password_min_length)
+        user.change_password(password_hash=self.passwords.hash(new), at=self.clock())
+        return self.save(user)[-1].notification.id
 
     def update_profile(self, user_id: str, name: str | None,
                        preferences: dict | None) -> tuple[User, int]:

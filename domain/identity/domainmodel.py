@@ -66,6 +66,10 @@ class User(ArqiumAggregate):
     def _role_granted(self, role: str, at: datetime) -> None:
         self.roles = [*self.roles, role]
 
+    @event("PasswordChanged")
+    def change_password(self, password_hash: str, at: datetime) -> None:
+        self.password_hash = password_hash
+
     @event("Deleted")
     def delete(self, at: datetime) -> None:
         self.deleted = True
@@ -143,7 +147,7 @@ def check_email(email: str) -> None:
         raise Invalid("email is not a valid e-mail address", field="email")
 
 
-def check_password_strength(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid(f"password must have at least {MIN_PASSWORD_LENGTH} characters",
+def check_password_strength(password: str, min_length: int = MIN_PASSWORD_LENGTH) -> None:
+    if len(password) < min_length:
+        raise Invalid(f"password must have at least {min_length} characters",
                       field="password")

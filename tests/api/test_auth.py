@@ -72,3 +72,53 @@ def test_registering_is_an_event_in_the_store(client, system):
     user = register(client)
     events = system.identity.recorder.select_events(UUID(user["user"]["id"]))
     assert [e.topic.rsplit(".", 1)[-1] for e in events] == ["Registered"]
+
+
+def test_wrong_password_and_unknown_email_answer_exactly_alike(client):
+    register(client)
+    wrong = client.post("/api/v1/auth/login", json={
+        "email": "ada@example.com", "password": "wrong horse"})
+    unknown = client.post("/api/v1/auth/login", json={
+        "email": "nobody@example.com", "password": "wrong horse"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json()["error"] == unknown.json()["error"]
+
+
+def test_the_password_policy_is_configurable(settings, clock):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from infra.bootstrap import open_system
+
+    settings.password_min_length = 12
+    app = create_app(settings, open_system=lambda s: open_system(s, clock=clock))
+    with TestClient(app) as strict:
+        response = strict.post("/api/v1/auth/register", json={
+            "email": "ada@example.com", "password": "eleven char", "name": "Ada"})
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["errors"][0]["field"] == "password"
+    assert "12" in response.json()["error"]["message"]
+
+
+def test_a_malformed_email_is_a_400_naming_the_field(client):
+    response = client.post("/api/v1/auth/register", json={
+        "email": "not-an-email", "password": "correct horse", "name": "Ada"})
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["errors"][0]["field"] == "email"
+
+
+def test_a_changed_password_replaces_the_old_one(client, user):
+    response = client.put("/api/v1/users/password", headers=user["headers"], json={
+        "current_password": "correct horse", "new_password": "battery staple"})
+    assert response.status_code == 200
+    old = client.post("/api/v1/auth/login", json={
+        "email": "ada@example.com", "password": "correct horse"})
+    new = client.post("/api/v1/auth/login", json={
+        "email": "ada@example.com", "password": "battery staple"})
+    assert (old.status_code, new.status_code) == (401, 200)
+
+
+def test_changing_the_password_needs_the_current_one(client, user):
+    response = client.put("/api/v1/users/password", headers=user["headers"], json={
+        "current_password": "guess", "new_password": "battery staple"})
+    assert response.status_code == 401

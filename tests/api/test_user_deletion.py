@@ -5,6 +5,7 @@ import pytest
 from domain.memory.domainmodel import memory_id_for
 from domain.shared import Gone
 from infra.bootstrap import make_admin
+from projections.login_sessions import LoginSessionsProjection
 from projections.memory_items import MemoryItemsProjection
 from tests.conftest import bearer, register
 from workers.rebuild import rebuild
@@ -64,6 +65,12 @@ def test_a_deleted_users_credentials_stop_working_at_once(client, user, admin):
         "email": "ada@example.com", "password": "correct horse"}).status_code == 401
 
 
+def test_a_deleted_users_tokens_stay_refused_after_a_rebuild(client, user, admin, settings):
+    delete(client, admin, user["user"]["id"])
+    rebuild(LoginSessionsProjection, settings, show_progress=False)
+    assert client.get("/api/v1/memory/recent", headers=user["headers"]).status_code == 401
+
+
 def test_a_deleted_user_is_gone_from_the_read_models(client, user, admin, system, clock):
     written = store(client, user, "plain", "public")
     deleted = delete(client, admin, user["user"]["id"])
@@ -74,6 +81,7 @@ def test_a_deleted_user_is_gone_from_the_read_models(client, user, admin, system
     system.views["memory_items"].wait("memory", memory_position, timeout=5)
     assert written.status_code == 201
     assert system.views["memory_items"].recent(user["user"]["id"], 10, clock()) == []
+    assert system.views["login_sessions"].active_for_user(user["user"]["id"]) == []
 
 
 def test_sensitive_content_is_sealed_in_the_event_store(client, user, system):
