@@ -11,8 +11,9 @@ from fastapi import Request
 from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.requestinfo import adding_headers
 from domain.shared import AuthenticationFailed
 from infra.settings import Settings
 
@@ -112,14 +113,5 @@ class RateLimitHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = scope.get("state", {}).get(STATE_KEY)
-                if headers:
-                    message["headers"] = [*message.get("headers", []),
-                                          *((k.lower().encode(), v.encode())
-                                            for k, v in headers.items())]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, receive,
+                       adding_headers(send, lambda: scope.get("state", {}).get(STATE_KEY)))

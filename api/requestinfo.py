@@ -3,6 +3,7 @@
 import contextvars
 import re
 import uuid
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -37,12 +38,17 @@ class RequestIdMiddleware:
         request_id_var.set(request_id)
         trace_id_var.set(trace_id)
 
-        async def send_with_ids(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
-                headers.append((b"x-trace-id", trace_id.encode()))
-                message["headers"] = headers
-            await send(message)
+        ids = {"X-Request-ID": request_id, "X-Trace-ID": trace_id}
+        await self.app(scope, receive, adding_headers(send, lambda: ids))
 
-        await self.app(scope, receive, send_with_ids)
+
+def adding_headers(send: Send, headers: Callable[[], dict[str, str] | None]) -> Send:
+    """`send` that adds `headers()` (asked at the response's start) to the response."""
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            extra = headers() or {}
+            message["headers"] = [*message.get("headers", []),
+                                  *((k.lower().encode(), v.encode()) for k, v in extra.items())]
+        await send(message)
+
+    return send_with_headers

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 from infra.settings import Settings
@@ -215,22 +216,30 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 # --- projections -------------------------------------------------------------------
 
-def cmd_projections_status(args: argparse.Namespace) -> int:
+@contextmanager
+def external_system():
+    """The system over ARQIUM_DATABASE_URL and ARQIUM_NATS_URL, for one command."""
     from infra.bootstrap import open_system
-    from workers.status import worker_positions
 
     settings = load_settings()
     settings.require_services()
     system = open_system(settings)
     try:
+        yield system
+    finally:
+        system.close()
+
+
+def cmd_projections_status(args: argparse.Namespace) -> int:
+    from workers.status import worker_positions
+
+    with external_system() as system:
         print(f"{'worker':<16} {'application':<12} {'running':<8} {'position':>10} "
               f"{'head':>10} {'lag':>8}")
         for row in worker_positions(system):
             running = "yes" if row["running"] else "no"
             print(f"{row['worker']:<16} {row['application']:<12} {running:<8} "
                   f"{row['position']:>10} {row['head']:>10} {row['lag']:>8}")
-    finally:
-        system.close()
     return 0
 
 
@@ -249,31 +258,19 @@ def cmd_projections_rebuild(args: argparse.Namespace) -> int:
 # --- users -------------------------------------------------------------------------
 
 def cmd_users_create_admin(args: argparse.Namespace) -> int:
-    from infra.bootstrap import make_admin, open_system
+    from infra.bootstrap import make_admin
 
-    settings = load_settings()
-    settings.require_services()
-    system = open_system(settings)
-    try:
+    with external_system() as system:
         make_admin(system, args.email, args.password, args.name)
-    finally:
-        system.close()
     say("users", f"{args.email} is an admin")
     return 0
 
 
 def cmd_users_grant_role(args: argparse.Namespace) -> int:
     from domain.shared import Cause, acting
-    from infra.bootstrap import open_system
 
-    settings = load_settings()
-    settings.require_services()
-    system = open_system(settings)
-    try:
-        with acting(Cause(actor="system:cli")):
-            system.identity.grant_role(args.email, args.role)
-    finally:
-        system.close()
+    with external_system() as system, acting(Cause(actor="system:cli")):
+        system.identity.grant_role(args.email, args.role)
     say("users", f"{args.email} has the role {args.role}")
     return 0
 
