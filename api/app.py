@@ -8,10 +8,12 @@ from fastapi import Depends, FastAPI
 from api.errors import BodyLimitMiddleware, install_error_handlers
 from api.faces import admin, astralbody, cerebro, memory_v0
 from api.health import VERSION
+from api.idempotency import IdempotencyMiddleware
 from api.ratelimit import RateLimitHeadersMiddleware, RateLimits, limited
 from api.requestinfo import RequestIdMiddleware
 from api.v1 import api_keys, auth, health, memory, users
 from infra.bootstrap import System, ensure_admin, open_system
+from infra.idempotency import IdempotencyStore
 from infra.settings import Settings
 
 DESCRIPTION = """Event-sourced backend for AI applications. One core, five faces:
@@ -26,6 +28,8 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.system = open_system(settings)
         app.state.rate_limits = RateLimits(settings)
+        app.state.idempotency = IdempotencyStore(
+            app.state.system.memory.recorder.datastore.get_connection)
         ensure_admin(app.state.system)
         try:
             yield
@@ -40,6 +44,7 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
         app.include_router(router, dependencies=per_user)
     for router in (health.router, cerebro.router, memory_v0.router, astralbody.router):
         app.include_router(router)  # these faces limit route by route, as their seeds say
+    app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware)

@@ -54,10 +54,14 @@ def error_response(request: Request, status: int, kind: str, message: str,
 async def _domain_error(request: Request, error: DomainError) -> JSONResponse:
     status, kind = next((s, k) for cls, s, k in _DOMAIN_KINDS if isinstance(error, cls))
     details = dict(error.details)
-    if "field" in details:  # the same details as a request validation error
-        details["errors"] = [{"field": details.pop("field"), "message": error.message,
-                              "type": "invalid"}]
+    if "field" in details:
+        details.update(field_details(details.pop("field"), error.message))
     return error_response(request, status, kind, error.message, details, code=error.code)
+
+
+def field_details(field: str, message: str) -> dict:
+    """Details naming the field at fault, as request validation errors name it."""
+    return {"errors": [{"field": field, "message": message, "type": "invalid"}]}
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

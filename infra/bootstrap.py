@@ -15,6 +15,7 @@ from domain.identity.domainmodel import EmailAlreadyRegistered
 from domain.memory.application import MemoryApplication
 from domain.shared import Cause, Clock, acting, system_clock
 from infra.eventstore import eventsourcing_env
+from infra.idempotency import IdempotencyStore
 from infra.keys import OwnerKeys
 from infra.oidc import OidcVerifier
 from infra.security import PasswordHashing, TokenService, new_secret
@@ -60,6 +61,7 @@ def open_system(settings: Settings, clock: Clock = system_clock,
     identity.keys = memory.keys = OwnerKeys(identity.recorder.datastore.get_connection)
     if create_tables:
         identity.keys.create_table()
+        IdempotencyStore(identity.recorder.datastore.get_connection).create_table()
     tokens = TokenService(
         secret=jwt_secret(settings), issuer=settings.jwt_issuer,
         access_ttl=timedelta(minutes=settings.access_token_minutes),

@@ -1,0 +1,117 @@
+"""Idempotency-Key on every command: a retried request gets the first response again
+and nothing new is stored (DESIGN.md §5)."""
+
+import hashlib
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import error_response, field_details
+from api.ratelimit import client_identity
+
+HEADER = b"idempotency-key"
+COMMAND_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+MAX_KEY_LENGTH = 255
+REPLAYED_HEADER = ("idempotent-replayed", "true")
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = dict(scope.get("headers", [])).get(HEADER) if scope["type"] == "http" else None
+        if key is None or scope["method"] not in COMMAND_METHODS:
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        request = Request(scope)
+        if len(key) > MAX_KEY_LENGTH:
+            message = f"Idempotency-Key must be at most {MAX_KEY_LENGTH} characters"
+            await error_response(request, 400, "validation", message,
+                                 field_details("Idempotency-Key", message)
+                                 )(scope, receive, send)
+            return
+        store = request.app.state.idempotency
+        caller = ":".join(await run_in_threadpool(client_identity, request))
+        fingerprint = _fingerprint(scope, body)
+        stored = await run_in_threadpool(store.claim, caller, key.decode(), fingerprint)
+        if stored is None:
+            await self._first(scope, body, send, store, caller, key.decode())
+        elif stored.fingerprint != fingerprint:
+            message = ("this Idempotency-Key was already used for a different request; "
+                       "use a new key")
+            await error_response(request, 400, "validation", message,
+                                 field_details("Idempotency-Key", message)
+                                 )(scope, receive, send)
+        elif stored.status is None:
+            await error_response(request, 409, "conflict",
+                                 "a request with this Idempotency-Key is still being "
+                                 "answered; retry shortly", headers={"Retry-After": "1"}
+                                 )(scope, receive, send)
+        else:
+            await _replay(send, stored)
+
+    async def _first(self, scope: Scope, body: bytes, send: Send, store, caller: str,
+                     key: str) -> None:
+        """Run the command, pass its response on, and keep it for retries."""
+        started: dict = {}
+        chunks: list[bytes] = []
+
+        async def capturing_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                started.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, _replaying(body), capturing_send)
+        except BaseException:
+            await run_in_threadpool(store.release, caller, key)
+            raise
+        status = started.get("status", 500)
+        if status >= 500:
+            await run_in_threadpool(store.release, caller, key)
+            return
+        headers = [(k.decode("latin-1"), v.decode("latin-1"))
+                   for k, v in started.get("headers", [])]
+        await run_in_threadpool(store.complete, caller, key, status, headers, b"".join(chunks))
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replaying(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+def _fingerprint(scope: Scope, body: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in (scope["method"].encode(), scope["path"].encode(),
+                 scope.get("query_string", b""), body):
+        digest.update(len(part).to_bytes(8, "big") + part)
+    return digest.hexdigest()
+
+
+async def _replay(send: Send, stored) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in stored.headers]
+    headers.append(tuple(part.encode() for part in REPLAYED_HEADER))
+    await send({"type": "http.response.start", "status": stored.status, "headers": headers})
+    await send({"type": "http.response.body", "body": stored.body})
