@@ -4,6 +4,7 @@ Sensitive content is sealed with its owner's key (AES-256-GCM) before it enters 
 event; destroying the key leaves the immutable history in place but unreadable."""
 
 import base64
+import json
 import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -12,7 +13,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from domain.shared import SEALED, Gone
+from domain.shared import SEALED, Gone, is_sealed
 
 TABLE = "owner_data_keys"
 CREATE_TABLE = f"""
@@ -65,6 +66,15 @@ class OwnerKeys:
                 blob[:NONCE_BYTES], blob[NONCE_BYTES:], owner_id.encode()).decode()
         except InvalidTag:
             raise Gone("sealed content does not match its owner's key") from None
+
+    def readable(self, owner_id: str | None, content: Any) -> Any:
+        """Content as its owner wrote it: sealed content opened, or None once shredded."""
+        if not is_sealed(content):
+            return content
+        try:
+            return json.loads(self.open(owner_id or "", content))
+        except Gone:
+            return None
 
     def _key(self, owner_id: str) -> bytes:
         with self._connect() as conn:

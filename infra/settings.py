@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
     context_ttl_minutes: int = Field(default=15, gt=0)
     temporary_ttl_minutes: int = Field(default=10080, gt=0)
+    expiry_interval_seconds: float = Field(default=10.0, gt=0)
     db_pool_size: int = Field(default=10, gt=0)
     group_commit: bool = True
 

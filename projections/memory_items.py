@@ -1,6 +1,5 @@
 """The memory read model: one row per live memory item, newest first."""
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +9,6 @@ from psycopg.types.json import Jsonb
 
 from domain.memory.application import MemoryApplication
 from domain.memory.domainmodel import MemoryItem, MemoryOwner
-from domain.shared import Gone, is_sealed
 from infra.keys import OwnerKeys
 from projections.base import BatchProjection, ReadModel
 
@@ -33,7 +31,8 @@ CREATE TABLE IF NOT EXISTS {table} (
     version bigint NOT NULL,
     position bigint NOT NULL,
     actor text NOT NULL,
-    correlation_id text NOT NULL
+    correlation_id text NOT NULL,
+    gone_at timestamptz
 )"""
 CREATE_RECENT_INDEX = """
 CREATE INDEX IF NOT EXISTS {index} ON {table} (owner_id, updated_at DESC, position DESC)"""
@@ -54,15 +53,41 @@ UPDATE {table} SET content = %(content)s, confidence = %(confidence)s,
     position = %(position)s, actor = %(actor)s, correlation_id = %(correlation_id)s
 WHERE id = %(id)s AND version < %(version)s"""
 
+RECREATE_ITEM = """
+UPDATE {table} SET content = %(content)s, layer = %(layer)s, confidence = %(confidence)s,
+    sensitivity = %(sensitivity)s, tags = %(tags)s, metadata = %(metadata)s,
+    session_id = %(session_id)s, context_id = %(context_id)s, created_at = %(at)s,
+    updated_at = %(at)s, expires_at = %(expires_at)s, version = %(version)s,
+    position = %(position)s, actor = %(actor)s, correlation_id = %(correlation_id)s,
+    gone_at = NULL
+WHERE id = %(id)s AND version < %(version)s"""
+# Deleted and expired memories keep their row (owner and key) for a later new life.
+MARK_GONE = "UPDATE {table} SET gone_at = %(at)s, version = %(version)s WHERE id = %(id)s"
 FORGET_OWNER = "DELETE FROM {table} WHERE owner_id = %(owner_id)s"
 
 SELECT_OWNER = "SELECT owner_id FROM {table} WHERE id = %(id)s"
+
+LIVE = "gone_at IS NULL AND (expires_at IS NULL OR expires_at > %(now)s)"
+SELECT_ONE = """
+SELECT id, key, content, layer, confidence, sensitivity, tags, metadata, session_id,
+    context_id, created_at, updated_at, expires_at
+FROM {table} WHERE id = %(id)s AND owner_id = %(owner_id)s AND """ + LIVE
+SELECT_DUE = """
+SELECT id FROM {table} WHERE gone_at IS NULL AND expires_at <= %(now)s
+ORDER BY expires_at, id LIMIT %(limit)s"""
+SELECT_CLEARABLE = """
+SELECT id FROM {table}
+WHERE owner_id = %(owner_id)s AND """ + LIVE + """
+    AND (%(older_than)s::timestamptz IS NULL OR updated_at < %(older_than)s)
+    AND (%(layer)s::text IS NULL OR layer = %(layer)s)
+ORDER BY updated_at, id"""
 
 SELECT_RECENT = """
 SELECT id, key, content, layer, confidence, sensitivity, tags, metadata, session_id,
     context_id, created_at, updated_at, expires_at
 FROM {table}
-WHERE owner_id = %(owner_id)s AND (expires_at IS NULL OR expires_at > %(now)s)
+WHERE owner_id = %(owner_id)s AND gone_at IS NULL
+    AND (expires_at IS NULL OR expires_at > %(now)s)
 ORDER BY updated_at DESC, position DESC
 LIMIT %(limit)s"""
 
@@ -76,6 +101,22 @@ class MemoryItemsView(ReadModel):
 
     def recent(self, owner_id: str, limit: int, now: datetime) -> list[dict]:
         return self.query(SELECT_RECENT, owner_id=owner_id, limit=limit, now=now)
+
+    def get(self, owner_id: str, item_id: Any, now: datetime) -> dict | None:
+        """The owner's live memory with that id (None for anyone else's)."""
+        rows = self.query(SELECT_ONE, owner_id=owner_id, id=item_id, now=now)
+        return rows[0] if rows else None
+
+    def due(self, now: datetime, limit: int) -> list[Any]:
+        """Ids of memories whose expiry is due and not yet recorded."""
+        return [row["id"] for row in self.query(SELECT_DUE, now=now, limit=limit)]
+
+    def clearable(self, owner_id: str, older_than: datetime | None, layer: str | None,
+                  now: datetime) -> list[Any]:
+        """Ids of the owner's live memories last changed before `older_than` (in `layer`)."""
+        rows = self.query(SELECT_CLEARABLE, owner_id=owner_id, older_than=older_than,
+                          layer=layer, now=now)
+        return [row["id"] for row in rows]
 
 
 class MemoryItemsProjection(BatchProjection):
@@ -106,22 +147,33 @@ class MemoryItemsProjection(BatchProjection):
                      self._revision(domain_event, position, owner_id))
 
     @apply.register
+    def _(self, domain_event: MemoryItem.Recreated, position: int, curs: Cursor) -> None:
+        owner_id = self._owner_of(domain_event.originator_id, curs)
+        curs.execute(self.view.sql(RECREATE_ITEM), {
+            **self._revision(domain_event, position, owner_id), "layer": domain_event.layer,
+            "session_id": domain_event.session_id, "context_id": domain_event.context_id})
+
+    @apply.register
+    def _(self, domain_event: MemoryItem.Deleted, position: int, curs: Cursor) -> None:
+        self._mark_gone(domain_event, curs)
+
+    @apply.register
+    def _(self, domain_event: MemoryItem.Expired, position: int, curs: Cursor) -> None:
+        self._mark_gone(domain_event, curs)
+
+    def _mark_gone(self, domain_event: Any, curs: Cursor) -> None:
+        curs.execute(self.view.sql(MARK_GONE), {
+            "id": domain_event.originator_id, "at": domain_event.at,
+            "version": domain_event.originator_version})
+
+    @apply.register
     def _(self, domain_event: MemoryOwner.Forgotten, position: int, curs: Cursor) -> None:
         curs.execute(self.view.sql(FORGET_OWNER), {"owner_id": domain_event.owner_id})
 
     def _revision(self, domain_event: Any, position: int, owner_id: str | None) -> dict:
+        """Sealed content is opened for the read model (null once shredded)."""
         return {**_revision(domain_event, position),
-                "content": Jsonb(self._readable(owner_id, domain_event.content))}
-
-    def _readable(self, owner_id: str | None, content: Any) -> Any:
-        """Sealed content is opened for the read model; once its owner's key is
-        destroyed it stays unreadable (null) here too."""
-        if not is_sealed(content):
-            return content
-        try:
-            return json.loads(self.keys.open(owner_id, content))
-        except Gone:
-            return None
+                "content": Jsonb(self.keys.readable(owner_id, domain_event.content))}
 
     def _owner_of(self, item_id: Any, curs: Cursor) -> str | None:
         curs.execute(self.view.sql(SELECT_OWNER), {"id": item_id})

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from infra.bootstrap import APPLICATIONS, RELAY_NAME
 from infra.settings import Settings
 from projections import PROJECTIONS
+from workers.expiry import EXPIRY_NAME, Expirer
 from workers.projector import Projector
 from workers.relay import Relay
 
@@ -15,7 +16,7 @@ log = logging.getLogger("arqium.workers")
 
 
 def worker_names() -> list[str]:
-    return [p.name for p in PROJECTIONS] + [RELAY_NAME]
+    return [p.name for p in PROJECTIONS] + [RELAY_NAME, EXPIRY_NAME]
 
 
 def build_workers(names: list[str], settings: Settings, stopping: threading.Event
@@ -28,6 +29,8 @@ def build_workers(names: list[str], settings: Settings, stopping: threading.Even
     for projection in PROJECTIONS:
         if projection.name in names:
             workers[projection.name] = Projector(projection, settings, stopping).run
+    if EXPIRY_NAME in names:
+        workers[EXPIRY_NAME] = Expirer(settings, stopping).run
     if RELAY_NAME in names:
         for application in APPLICATIONS:
             workers[f"{RELAY_NAME}:{application.name}"] = Relay(

@@ -1,6 +1,7 @@
 """CEREBRO face (seed 001): bare bodies, errors {error, message, details}."""
 
 from typing import Any, Literal
+from uuid import UUID
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
@@ -11,6 +12,7 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     field_validator,
+    model_validator,
 )
 
 from api.deps import POSITION_HEADER, CurrentCaller, SystemDep, position_token
@@ -19,7 +21,7 @@ from api.health import VERSION
 from api.ratelimit import limited
 from api.validation import content_within_limit
 from domain.memory.application import MemoryDraft
-from domain.memory.domainmodel import MAX_KEY_LENGTH, MemoryItem
+from domain.memory.domainmodel import MAX_KEY_LENGTH, MemoryItem, memory_id_for
 from domain.shared import Forbidden, acting
 
 router = APIRouter(tags=["CEREBRO"])
@@ -65,6 +67,12 @@ def memory_body(item: MemoryItem, content: Any) -> dict:
             "expiresAt": iso(item.expires_at)}
 
 
+def check_owner(owner_id: str | None, caller) -> None:
+    """Seed 001's own client sends ownerId: it must be the caller."""
+    if owner_id is not None and owner_id != caller.user_id:
+        raise ForbiddenOwner("ownerId must be the authenticated user", field="ownerId")
+
+
 @router.get("/ping", summary="Health check (CEREBRO)")
 def ping():
     return {"status": "ok", "timestamp": now_iso(), "version": VERSION}
@@ -73,12 +81,35 @@ def ping():
 @router.post("/api/memory/upsert", summary="Create or update a memory (CEREBRO)",
              dependencies=[Depends(limited("cerebro_general"))])
 def upsert(body: UpsertRequest, caller: CurrentCaller, system: SystemDep):
-    if body.ownerId is not None and body.ownerId != caller.user_id:
-        raise ForbiddenOwner("ownerId must be the authenticated user", field="ownerId")
+    check_owner(body.ownerId, caller)
     draft = MemoryDraft(key=body.key, content=body.content, layer=body.layer,
                         confidence=body.confidence, sensitivity=body.sensitivity,
                         tags=body.tags, ttl_seconds=body.ttl_seconds())
     with acting(caller.cause):
         item, position = system.memory.upsert(caller.user_id, draft)
     return JSONResponse({"memory": memory_body(item, system.memory.readable_content(item))},
+                        headers={POSITION_HEADER: position_token(system.memory.name, position)})
+
+
+class DeleteRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+    key: str | None = Field(default=None, min_length=1, max_length=MAX_KEY_LENGTH)
+    id: UUID | None = Field(default=None, strict=False)  # a UUID in a JSON string
+    ownerId: str | None = None
+
+    @model_validator(mode="after")
+    def _key_or_id(self) -> "DeleteRequest":
+        if (self.key is None) == (self.id is None):
+            raise ValueError("send either key or id")
+        return self
+
+
+@router.post("/api/memory/delete", summary="Delete a memory by key or id (CEREBRO)",
+             dependencies=[Depends(limited("cerebro_general"))])
+def delete(body: DeleteRequest, caller: CurrentCaller, system: SystemDep):
+    check_owner(body.ownerId, caller)
+    item_id = body.id or memory_id_for(caller.user_id, body.key)
+    with acting(caller.cause):
+        item, position = system.memory.delete(caller.user_id, item_id)
+    return JSONResponse({"deleted": True, "key": item.key},
                         headers={POSITION_HEADER: position_token(system.memory.name, position)})

@@ -2,7 +2,9 @@
 
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -12,7 +14,7 @@ from api.faces.shapes import iso
 from api.v1.envelope import ok
 from api.validation import content_within_limit
 from domain.memory.application import MemoryDraft
-from domain.memory.domainmodel import MAX_KEY_LENGTH
+from domain.memory.domainmodel import MAX_KEY_LENGTH, MemoryNotFound
 from domain.shared import acting
 from projections.memory_items import MemoryItemsView
 
@@ -62,3 +64,42 @@ def recent(caller: CurrentCaller, view: MemoryItems, system: SystemDep,
            limit: int = Query(default=20, ge=1, le=100)):
     rows = view.recent(caller.user_id, limit, system.clock())
     return ok({"items": [memory_view(row) for row in rows]})
+
+
+class ClearRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    older_than: datetime | None = None
+    layer: Literal["context", "temporary", "permanent"] | None = None
+
+
+@router.post("/clear", summary="Delete your memories older than a time (or of a layer)")
+def clear(body: ClearRequest, caller: CurrentCaller, view: MemoryItems, system: SystemDep):
+    """Each cleared memory gets its own Deleted event."""
+    ids = view.clearable(caller.user_id, body.older_than, body.layer, system.clock())
+    with acting(caller.cause):
+        cleared, position = system.memory.clear(caller.user_id, ids)
+    return ok({"cleared": cleared},
+              position=(system.memory.name, position) if position else None)
+
+
+@router.get("/{item_id}", summary="One of your memories")
+def get_memory(item_id: UUID, caller: CurrentCaller, view: MemoryItems, system: SystemDep):
+    row = view.get(caller.user_id, item_id, system.clock())
+    if row is None:
+        raise MemoryNotFound("no such memory (if it was just stored, send the "
+                             "X-Event-Position you got back as X-Min-Position)")
+    return ok(memory_view(row))
+
+
+@router.get("/{item_id}/history", summary="Every version of one of your memories")
+def history(item_id: UUID, caller: CurrentCaller, system: SystemDep):
+    versions = system.memory.history(caller.user_id, item_id)
+    return ok({"items": [{**version, "at": iso(version["at"])} for version in versions]})
+
+
+@router.delete("/{item_id}", summary="Delete one of your memories")
+def delete_memory(item_id: UUID, caller: CurrentCaller, system: SystemDep):
+    with acting(caller.cause):
+        item, position = system.memory.delete(caller.user_id, item_id)
+    return ok({"id": str(item.id), "key": item.key, "deleted": True},
+              position=(system.memory.name, position))

@@ -3,6 +3,7 @@
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
@@ -10,12 +11,13 @@ from eventsourcing.persistence import IntegrityError
 from domain.memory.domainmodel import (
     SEALED_SENSITIVITIES,
     MemoryItem,
+    MemoryNotFound,
     MemoryOwner,
     check_layer,
     expiry_for,
     memory_id_for,
 )
-from domain.shared import Clock, Conflict, is_sealed, system_clock
+from domain.shared import Clock, Conflict, system_clock
 
 
 @dataclass
@@ -59,10 +61,17 @@ class MemoryApplication(Application):
                 tags=draft.tags, metadata=draft.metadata, session_id=draft.session_id,
                 context_id=draft.context_id, expires_at=expires_at, at=now)
         else:
-            item.revise(content=content, layer=draft.layer,
-                        confidence=draft.confidence, sensitivity=draft.sensitivity,
-                        tags=draft.tags, metadata=draft.metadata,
-                        expires_at=expires_at, at=now)
+            if item.is_live(now):
+                item.revise(content=content, layer=draft.layer,
+                            confidence=draft.confidence, sensitivity=draft.sensitivity,
+                            tags=draft.tags, metadata=draft.metadata,
+                            expires_at=expires_at, at=now)
+            else:
+                item.recreate(content=content, layer=draft.layer,
+                              confidence=draft.confidence, sensitivity=draft.sensitivity,
+                              tags=draft.tags, metadata=draft.metadata,
+                              session_id=draft.session_id, context_id=draft.context_id,
+                              expires_at=expires_at, at=now)
         try:
             recordings = self.save(item)
         except IntegrityError:
@@ -70,11 +79,64 @@ class MemoryApplication(Application):
                            "retry the request", key=draft.key) from None
         return item, recordings[-1].notification.id
 
+    def delete(self, owner_id: str, item_id: UUID, reason: str = "deleted"
+               ) -> tuple[MemoryItem, int]:
+        """Delete one of the owner's live memories (by id; see memory_id_for for keys)."""
+        item = self.owned_item(owner_id, item_id)
+        item.delete(reason=reason, at=self.clock())
+        return item, self.save(item)[-1].notification.id
+
+    def clear(self, owner_id: str, item_ids: list[UUID]) -> tuple[int, int | None]:
+        """Delete each of these memories that is still live, each with its own event;
+        how many were deleted and the last position."""
+        now, position, cleared = self.clock(), None, 0
+        for item_id in item_ids:
+            item = self.repository.get(item_id)
+            if item.owner_id == owner_id and item.is_live(now):
+                item.delete(reason="cleared", at=now)
+                position, cleared = self.save(item)[-1].notification.id, cleared + 1
+        return cleared, position
+
+    def expire(self, item_id: UUID) -> int | None:
+        """Record a due expiry (the expiry worker's command); None if none was due."""
+        item: MemoryItem = self.repository.get(item_id)
+        if not item.expire(self.clock()):
+            return None
+        return self.save(item)[-1].notification.id
+
+    def owned_item(self, owner_id: str, item_id: UUID) -> MemoryItem:
+        """The owner's live memory with that id; anyone else's is not found."""
+        try:
+            item = self.repository.get(item_id)
+        except AggregateNotFoundError:
+            raise MemoryNotFound("no such memory") from None
+        if not isinstance(item, MemoryItem) or item.owner_id != owner_id:
+            raise MemoryNotFound("no such memory")
+        item.check_live(self.clock())
+        return item
+
+    def history(self, owner_id: str, item_id: UUID) -> list[dict]:
+        """Every version of the owner's memory, oldest first, read from its events."""
+        versions, layer = [], None
+        for domain_event in self.events.get(item_id):
+            if getattr(domain_event, "owner_id", owner_id) != owner_id:
+                raise MemoryNotFound("no such memory")
+            layer = getattr(domain_event, "layer", layer)
+            versions.append({
+                "version": domain_event.originator_version,
+                "type": type(domain_event).__name__, "layer": layer,
+                "content": self.keys.readable(owner_id, getattr(domain_event, "content",
+                                                                None)),
+                "confidence": getattr(domain_event, "confidence", None),
+                "actor": domain_event.actor, "correlation_id": domain_event.correlation_id,
+                "at": domain_event.at})
+        if not versions:
+            raise MemoryNotFound("no such memory")
+        return versions
+
     def readable_content(self, item: MemoryItem) -> Any:
-        """The item's content as its owner wrote it (sealed content opened)."""
-        if is_sealed(item.content):
-            return json.loads(self.keys.open(item.owner_id, item.content))
-        return item.content
+        """The item's content as its owner wrote it (None once crypto-shredded)."""
+        return self.keys.readable(item.owner_id, item.content)
 
     def forget_owner(self, owner_id: str) -> int | None:
         """Remove the owner's memories from every read model (their history stays)."""

@@ -6,7 +6,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
 
-from domain.shared import ArqiumAggregate, Conflict, Invalid
+from domain.shared import ArqiumAggregate, Conflict, Invalid, NotFound
 
 LAYERS = ("context", "temporary", "permanent")
 SENSITIVITIES = ("public", "confidential", "secret", "pii")
@@ -16,6 +16,10 @@ MAX_CONTENT_BYTES = 1024 * 1024
 
 
 class LayerConflict(Conflict):
+    pass
+
+
+class MemoryNotFound(NotFound):
     pass
 
 
@@ -37,7 +41,49 @@ class MemoryItem(ArqiumAggregate):
         self.session_id = session_id
         self.context_id = context_id
         self.created_at = at
+        self.gone = False
         self._apply_revision(content, confidence, sensitivity, tags, metadata, expires_at, at)
+
+    def is_live(self, now: datetime) -> bool:
+        """Neither deleted nor expired (an expiry is due from its time on, even before
+        the expiry worker records it)."""
+        return not self.gone and (self.expires_at is None or self.expires_at > now)
+
+    @event("Recreated")
+    def recreate(self, content: Any, layer: str, confidence: float | None,
+                 sensitivity: str, tags: list[str], metadata: dict,
+                 session_id: str | None, context_id: str | None,
+                 expires_at: datetime | None, at: datetime) -> None:
+        """A new life under the same key after the memory was deleted or expired."""
+        self.layer = layer
+        self.session_id = session_id
+        self.context_id = context_id
+        self.created_at = at
+        self.gone = False
+        self._apply_revision(content, confidence, sensitivity, tags, metadata, expires_at, at)
+
+    def delete(self, reason: str, at: datetime) -> None:
+        self.check_live(at)
+        self._deleted(reason=reason, at=at)
+
+    @event("Deleted")
+    def _deleted(self, reason: str, at: datetime) -> None:
+        self.gone = True
+
+    def expire(self, at: datetime) -> bool:
+        """Record the expiry if it is due; False if there is nothing to expire."""
+        if self.gone or self.expires_at is None or self.expires_at > at:
+            return False
+        self._expired(at=at)
+        return True
+
+    @event("Expired")
+    def _expired(self, at: datetime) -> None:
+        self.gone = True
+
+    def check_live(self, now: datetime) -> None:
+        if not self.is_live(now):
+            raise MemoryNotFound(f"no memory with key {self.key!r}", key=self.key)
 
     def revise(self, *, content: Any, layer: str, confidence: float | None,
                sensitivity: str, tags: list[str], metadata: dict,

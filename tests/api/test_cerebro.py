@@ -93,3 +93,26 @@ def test_malformed_json_is_a_bad_request(client, user):
                            headers={**user["headers"], "Content-Type": "application/json"})
     assert response.status_code == 400
     assert response.json()["error"] == "bad_request"
+
+
+def test_delete_by_key_answers_the_seed_shape(client, user):
+    upsert(client, user)
+    response = client.post("/api/memory/delete", headers=user["headers"],
+                           json={"key": UPSERT["key"]})
+    assert response.json() == {"deleted": True, "key": UPSERT["key"]}
+    again = client.post("/api/memory/delete", headers=user["headers"],
+                        json={"key": UPSERT["key"]})
+    assert again.status_code == 404 and again.json()["error"] == "not_found"
+
+
+def test_delete_by_id_works_too(client, user):
+    memory_id = upsert(client, user).json()["memory"]["id"]
+    response = client.post("/api/memory/delete", headers=user["headers"],
+                           json={"id": memory_id})
+    assert response.status_code == 200
+
+
+def test_delete_needs_a_key_or_an_id(client, user):
+    response = client.post("/api/memory/delete", headers=user["headers"], json={})
+    assert response.status_code == 400
+    assert response.json()["error"] == "validation_error"

@@ -1,6 +1,7 @@
 import time
+from datetime import timedelta
 
-from tests.conftest import bearer
+from tests.conftest import bearer, register
 
 
 def store(client, headers, **body):
@@ -100,3 +101,59 @@ def test_an_oversize_body_is_a_400_and_stores_nothing(client, user, system):
     response = store(client, user["headers"], key="big", metadata={"blob": "x" * 3_000_000})
     assert response.status_code == 400
     assert system.memory.recorder.max_notification_id() is None
+
+
+def test_get_returns_one_of_your_memories_and_hides_others(client, user, workers):
+    workers("memory_items")
+    written = store(client, user["headers"], key="theme")
+    item_id = written.json()["data"]["id"]
+    position = {"X-Min-Position": written.headers["X-Event-Position"]}
+    mine = client.get(f"/api/v1/memory/{item_id}", headers={**user["headers"], **position})
+    assert mine.json()["data"]["key"] == "theme"
+    eve = register(client, email="eve@example.com")
+    assert client.get(f"/api/v1/memory/{item_id}", headers={
+        **bearer(eve["access_token"]), **position}).status_code == 404
+
+
+def test_history_lists_every_version_in_order(client, user):
+    first = store(client, user["headers"], key="theme", content="dark")
+    store(client, user["headers"], key="theme", content="light")
+    item_id = first.json()["data"]["id"]
+    versions = client.get(f"/api/v1/memory/{item_id}/history",
+                          headers=user["headers"]).json()["data"]["items"]
+    assert [(v["version"], v["type"], v["content"]) for v in versions] == [
+        (1, "Upserted", "dark"), (2, "Revised", "light")]
+    assert versions[0]["actor"] == f"user:{user['user']['id']}"
+
+
+def test_delete_removes_a_memory_from_queries_but_not_from_history(client, user, workers):
+    workers("memory_items")
+    item_id = store(client, user["headers"], key="theme").json()["data"]["id"]
+    deleted = client.delete(f"/api/v1/memory/{item_id}", headers=user["headers"])
+    assert deleted.json()["data"]["deleted"] is True
+    recent = client.get("/api/v1/memory/recent", headers={
+        **user["headers"], "X-Min-Position": deleted.headers["X-Event-Position"]})
+    assert recent.json()["data"]["items"] == []
+    versions = client.get(f"/api/v1/memory/{item_id}/history", headers=user["headers"])
+    assert [v["type"] for v in versions.json()["data"]["items"]] == ["Upserted", "Deleted"]
+    assert client.delete(f"/api/v1/memory/{item_id}",
+                         headers=user["headers"]).status_code == 404
+
+
+def test_clear_deletes_each_older_memory_with_its_own_event(client, user, workers, clock,
+                                                            system):
+    workers("memory_items")
+    store(client, user["headers"], key="old-1")
+    store(client, user["headers"], key="old-2")
+    clock.advance(minutes=10)
+    kept = store(client, user["headers"], key="new")
+    cutoff = (clock() - timedelta(minutes=5)).isoformat()
+    head = system.memory.recorder.max_notification_id()
+    cleared = client.post("/api/v1/memory/clear", headers={
+        **user["headers"], "X-Min-Position": kept.headers["X-Event-Position"]},
+        json={"older_than": cutoff})
+    assert cleared.json()["data"] == {"cleared": 2}
+    assert system.memory.recorder.max_notification_id() == head + 2
+    recent = client.get("/api/v1/memory/recent", headers={
+        **user["headers"], "X-Min-Position": cleared.headers["X-Event-Position"]})
+    assert [i["key"] for i in recent.json()["data"]["items"]] == ["new"]

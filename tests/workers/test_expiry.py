@@ -1,0 +1,46 @@
+import threading
+import time
+
+from domain.memory.application import MemoryDraft
+from domain.memory.domainmodel import memory_id_for
+from workers.expiry import Expirer
+
+
+def run_once(system, settings) -> int:
+    return Expirer(settings, threading.Event(), clock=system.clock).expire_due(
+        system.memory, system.views["memory_items"])
+
+
+def test_a_due_memory_gets_an_expired_event_by_the_worker(system, settings, workers):
+    workers("memory_items")
+    item, position = system.memory.upsert("u1", MemoryDraft(key="k", content="v",
+                                                             ttl_seconds=60))
+    system.views["memory_items"].wait("memory", position, timeout=5)
+    assert run_once(system, settings) == 0
+    system.clock.advance(seconds=61)
+    assert run_once(system, settings) == 1
+    history = system.memory.history("u1", item.id)
+    assert [v["type"] for v in history] == ["Upserted", "Expired"]
+    assert history[-1]["actor"] == "worker:memory_expiry"
+
+
+def test_an_expired_key_can_be_stored_again_as_a_new_life(system, settings, workers):
+    workers("memory_items")
+    system.memory.upsert("u1", MemoryDraft(key="k", content="v", layer="context"))
+    system.clock.advance(minutes=16)
+    item, position = system.memory.upsert("u1", MemoryDraft(key="k", content="again",
+                                                            layer="permanent"))
+    system.views["memory_items"].wait("memory", position, timeout=5)
+    rows = system.views["memory_items"].recent("u1", 10, system.clock())
+    assert [(r["content"], r["layer"]) for r in rows] == [("again", "permanent")]
+    assert item.version == 2
+
+
+def test_the_expiry_worker_runs_in_the_worker_group(system, settings, workers):
+    settings.expiry_interval_seconds = 0.1
+    system.memory.upsert("u1", MemoryDraft(key="k", content="v", ttl_seconds=1))
+    workers("memory_items", "memory_expiry")  # on the wall clock: expiry due in 1 s
+    deadline = time.monotonic() + 10
+    while system.memory.history("u1", memory_id_for("u1", "k"))[-1]["type"] != "Expired":
+        assert time.monotonic() < deadline, "the expiry worker did not expire the memory"
+        time.sleep(0.1)

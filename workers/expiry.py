@@ -1,0 +1,57 @@
+"""Records an Expired event for every memory whose time is up, so expiry is in the
+audit trail and on NATS (queries already hide expired memories before this runs)."""
+
+import logging
+import threading
+
+from domain.memory.application import MemoryApplication
+from domain.shared import Cause, Clock, acting, system_clock
+from infra.eventstore import eventsourcing_env
+from infra.settings import Settings
+from projections.base import open_view
+from projections.memory_items import MemoryItemsProjection, MemoryItemsView
+from workers.locks import ACTIVE, AdvisoryLocks, worker_lock_name
+
+log = logging.getLogger("arqium.expiry")
+
+EXPIRY_NAME = "memory_expiry"
+BATCH = 500
+
+
+class Expirer:
+    """The expiry worker; a second copy is a hot standby."""
+
+    def __init__(self, settings: Settings, stopping: threading.Event,
+                 clock: Clock = system_clock):
+        self.settings = settings
+        self.stopping = stopping
+        self.clock = clock
+
+    def run(self) -> None:
+        env = eventsourcing_env(self.settings)
+        app = MemoryApplication(env, clock=self.clock)
+        view = open_view(MemoryItemsProjection, env)
+        locks = AdvisoryLocks(self.settings.database_url,
+                              worker_lock_name(EXPIRY_NAME, app.name))
+        try:
+            while not self.stopping.is_set():
+                if locks.try_acquire(ACTIVE):
+                    self.expire_due(app, view)
+                    locks.release(ACTIVE)
+                self.stopping.wait(self.settings.expiry_interval_seconds)
+        finally:
+            locks.close()
+            view.datastore.close()
+            app.close()
+
+    def expire_due(self, app: MemoryApplication, view: MemoryItemsView) -> int:
+        """Expire what is due now; how many memories expired."""
+        expired = 0
+        with acting(Cause(actor=f"worker:{EXPIRY_NAME}")):
+            while due := view.due(self.clock(), BATCH):
+                expired += sum(app.expire(item_id) is not None for item_id in due)
+                if len(due) < BATCH:
+                    break
+        if expired:
+            log.info("expired %d memories", expired)
+        return expired
