@@ -66,6 +66,20 @@ def _with_cause(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {**dataclasses.asdict(current_cause()), **kwargs}
 
 
+def merge_patch(target: Any, patch: Any) -> Any:
+    """JSON merge patch (RFC 7396): objects merge key by key, null removes a key,
+    anything else replaces the target."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged
+
+
 SEALED = "$sealed"
 
 

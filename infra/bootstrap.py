@@ -57,7 +57,8 @@ def open_system(settings: Settings, clock: Clock = system_clock,
                                    password_min_length=settings.password_min_length)
     memory = MemoryApplication(env, clock=clock, default_ttls={
         "context": settings.context_ttl_minutes,
-        "temporary": settings.temporary_ttl_minutes})
+        "temporary": settings.temporary_ttl_minutes},
+        promotion_threshold=settings.promotion_threshold)
     identity.keys = memory.keys = OwnerKeys(identity.recorder.datastore.get_connection)
     if create_tables:
         identity.keys.create_table()

@@ -61,6 +61,11 @@ UPDATE {table} SET content = %(content)s, layer = %(layer)s, confidence = %(conf
     position = %(position)s, actor = %(actor)s, correlation_id = %(correlation_id)s,
     gone_at = NULL
 WHERE id = %(id)s AND version < %(version)s"""
+PROMOTE_ITEM = """
+UPDATE {table} SET layer = %(layer)s, content = %(content)s, expires_at = %(expires_at)s,
+    updated_at = %(at)s, version = %(version)s, position = %(position)s, actor = %(actor)s,
+    correlation_id = %(correlation_id)s
+WHERE id = %(id)s AND version < %(version)s"""
 # Deleted and expired memories keep their row (owner and key) for a later new life.
 MARK_GONE = "UPDATE {table} SET gone_at = %(at)s, version = %(version)s WHERE id = %(id)s"
 FORGET_OWNER = "DELETE FROM {table} WHERE owner_id = %(owner_id)s"
@@ -152,6 +157,16 @@ class MemoryItemsProjection(BatchProjection):
         curs.execute(self.view.sql(RECREATE_ITEM), {
             **self._revision(domain_event, position, owner_id), "layer": domain_event.layer,
             "session_id": domain_event.session_id, "context_id": domain_event.context_id})
+
+    @apply.register
+    def _(self, domain_event: MemoryItem.Promoted, position: int, curs: Cursor) -> None:
+        owner_id = self._owner_of(domain_event.originator_id, curs)
+        curs.execute(self.view.sql(PROMOTE_ITEM), {
+            "id": domain_event.originator_id, "layer": domain_event.to_layer,
+            "content": Jsonb(self.keys.readable(owner_id, domain_event.content)),
+            "expires_at": domain_event.expires_at, "at": domain_event.at,
+            "version": domain_event.originator_version, "position": position,
+            "actor": domain_event.actor, "correlation_id": domain_event.correlation_id})
 
     @apply.register
     def _(self, domain_event: MemoryItem.Deleted, position: int, curs: Cursor) -> None:

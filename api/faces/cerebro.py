@@ -91,6 +91,27 @@ def upsert(body: UpsertRequest, caller: CurrentCaller, system: SystemDep):
                         headers={POSITION_HEADER: position_token(system.memory.name, position)})
 
 
+class PromoteRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+    key: str = Field(min_length=1, max_length=MAX_KEY_LENGTH)
+    force: bool = False
+    merge: bool = False
+    reason: str = Field(default="requested", max_length=500)
+    ownerId: str | None = None
+
+
+@router.post("/api/memory/promote", summary="Promote a memory one layer up (CEREBRO)",
+             dependencies=[Depends(limited("cerebro_general"))])
+def promote(body: PromoteRequest, caller: CurrentCaller, system: SystemDep):
+    check_owner(body.ownerId, caller)
+    with acting(caller.cause):
+        item, position = system.memory.promote(caller.user_id, body.key, force=body.force,
+                                               merge=body.merge, reason=body.reason)
+    return JSONResponse({"memory": {"id": str(item.id), "key": item.key, "layer": item.layer,
+                                    "promotedAt": iso(item.promoted_at)}},
+                        headers={POSITION_HEADER: position_token(system.memory.name, position)})
+
+
 class DeleteRequest(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)
     key: str | None = Field(default=None, min_length=1, max_length=MAX_KEY_LENGTH)

@@ -17,7 +17,7 @@ from domain.memory.domainmodel import (
     expiry_for,
     memory_id_for,
 )
-from domain.shared import Clock, Conflict, system_clock
+from domain.shared import Clock, Conflict, merge_patch, system_clock
 
 
 @dataclass
@@ -40,9 +40,11 @@ class MemoryApplication(Application):
     name = "memory"
 
     def __init__(self, env: Any = None, *, clock: Clock = system_clock,
-                 default_ttls: dict[str, int] | None = None, keys: Any = None):
+                 default_ttls: dict[str, int] | None = None, keys: Any = None,
+                 promotion_threshold: float = 0.8):
         super().__init__(env)
         self.clock = clock
+        self.promotion_threshold = promotion_threshold
         self.default_ttls = default_ttls or {"context": 15, "temporary": 10080}
         self.keys = keys  # owners' data-encryption keys, kept apart from the events
 
@@ -78,6 +80,26 @@ class MemoryApplication(Application):
             raise Conflict(f"memory {draft.key!r} was changed by a concurrent request; "
                            "retry the request", key=draft.key) from None
         return item, recordings[-1].notification.id
+
+    def promote(self, owner_id: str, key: str, force: bool = False, merge: bool = False,
+                reason: str = "requested") -> tuple[MemoryItem, int]:
+        """Promote the owner's memory one layer up. With merge, its content is merged
+        (JSON merge patch) onto what the memory held when it was last in the target
+        layer, if it ever was; the event records whether a merge happened."""
+        item = self.owned_item(owner_id, memory_id_for(owner_id, key))
+        to_layer = item.check_promotable(self.promotion_threshold, force)
+        base = item.content_in_layer(to_layer) if merge else None
+        content, merged = item.content, False
+        if base is not None:
+            current = self.keys.readable(owner_id, item.content)
+            merged_content = merge_patch(self.keys.readable(owner_id, base), current)
+            content, merged = self._protected(owner_id, MemoryDraft(
+                key=key, content=merged_content, sensitivity=item.sensitivity)), True
+        now = self.clock()
+        item.promote(threshold=self.promotion_threshold, force=force, reason=reason,
+                     content=content, merged=merged,
+                     expires_at=expiry_for(to_layer, now, None, self.default_ttls), at=now)
+        return item, self.save(item)[-1].notification.id
 
     def delete(self, owner_id: str, item_id: UUID, reason: str = "deleted"
                ) -> tuple[MemoryItem, int]:

@@ -23,6 +23,13 @@ class MemoryNotFound(NotFound):
     pass
 
 
+class PromotionRefused(Invalid):
+    pass
+
+
+PROMOTIONS = {"context": "temporary", "temporary": "permanent"}
+
+
 class MemoryItem(ArqiumAggregate):
     """A memory. Upserting it again supersedes its content; the old stays in history."""
 
@@ -42,6 +49,8 @@ class MemoryItem(ArqiumAggregate):
         self.context_id = context_id
         self.created_at = at
         self.gone = False
+        self.promoted_at: datetime | None = None
+        self.contents_by_layer: dict[str, Any] = {}
         self._apply_revision(content, confidence, sensitivity, tags, metadata, expires_at, at)
 
     def is_live(self, now: datetime) -> bool:
@@ -98,10 +107,47 @@ class MemoryItem(ArqiumAggregate):
                  at: datetime) -> None:
         self._apply_revision(content, confidence, sensitivity, tags, metadata, expires_at, at)
 
+    def promote(self, *, threshold: float, force: bool, reason: str,
+                content: Any, merged: bool, expires_at: datetime | None, at: datetime) -> None:
+        """Move one layer up (context → temporary → permanent)."""
+        self.check_live(at)
+        to_layer = self.check_promotable(threshold, force)
+        self._promoted(from_layer=self.layer, to_layer=to_layer, reason=reason,
+                       forced=force, merged=merged, content=content,
+                       expires_at=expires_at, at=at)
+
+    @event("Promoted")
+    def _promoted(self, from_layer: str, to_layer: str, reason: str, forced: bool,
+                  merged: bool, content: Any, expires_at: datetime | None,
+                  at: datetime) -> None:
+        self.layer = to_layer
+        self.content = content
+        self.contents_by_layer[to_layer] = content
+        self.expires_at = expires_at
+        self.promoted_at = at
+        self.updated_at = at
+
+    def check_promotable(self, threshold: float, force: bool) -> str:
+        """The layer it would be promoted to; PromotionRefused if the rules say no."""
+        if self.layer not in PROMOTIONS:
+            raise PromotionRefused(f"memory {self.key!r} is already permanent",
+                                   rule="already_permanent", field="key")
+        if not force and (self.confidence or 0.0) < threshold:
+            raise PromotionRefused(
+                f"confidence {self.confidence} is below the promotion threshold "
+                f"{threshold}; send force: true to promote anyway",
+                rule="confidence_threshold", threshold=threshold, field="key")
+        return PROMOTIONS[self.layer]
+
+    def content_in_layer(self, layer: str) -> Any:
+        """What this memory held the last time it was in `layer` (None if never)."""
+        return self.contents_by_layer.get(layer)
+
     def _apply_revision(self, content: Any, confidence: float | None, sensitivity: str,
                         tags: list[str], metadata: dict, expires_at: datetime | None,
                         at: datetime) -> None:
         self.content = content
+        self.contents_by_layer[self.layer] = content
         self.confidence = confidence
         self.sensitivity = sensitivity
         self.tags = tags

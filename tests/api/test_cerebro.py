@@ -116,3 +116,55 @@ def test_delete_needs_a_key_or_an_id(client, user):
     response = client.post("/api/memory/delete", headers=user["headers"], json={})
     assert response.status_code == 400
     assert response.json()["error"] == "validation_error"
+
+
+def promote(client, user, **body):
+    return client.post("/api/memory/promote", headers=user["headers"],
+                       json={"key": UPSERT["key"], **body})
+
+
+def test_promote_answers_the_seed_shape(client, user):
+    upsert(client, user)
+    response = promote(client, user)
+    assert response.status_code == 200
+    memory = response.json()["memory"]
+    assert (memory["key"], memory["layer"]) == (UPSERT["key"], "permanent")
+    assert memory["promotedAt"] and memory["id"]
+
+
+def test_promote_below_the_threshold_is_400_naming_the_rule(client, user):
+    upsert(client, user, confidence=0.3)
+    response = promote(client, user)
+    assert response.status_code == 400
+    assert response.json()["details"]["rule"] == "confidence_threshold"
+    assert promote(client, user, force=True).status_code == 200
+
+
+def test_promote_of_a_permanent_memory_is_400(client, user):
+    upsert(client, user, layer="permanent")
+    assert promote(client, user).status_code == 400
+
+
+def test_promote_of_an_unknown_key_is_404(client, user):
+    assert promote(client, user).status_code == 404
+
+
+def test_merge_merges_onto_what_the_target_layer_held_before(client, user):
+    upsert(client, user, layer="permanent", content={"theme": "dark", "font": "serif"})
+    client.post("/api/memory/delete", headers=user["headers"], json={"key": UPSERT["key"]})
+    upsert(client, user, layer="temporary", content={"theme": "light", "font": None})
+    history_id = promote(client, user, merge=True).json()["memory"]["id"]
+    versions = client.get(f"/api/v1/memory/{history_id}/history",
+                          headers=user["headers"]).json()["data"]["items"]
+    assert versions[-1]["type"] == "Promoted"
+    assert versions[-1]["content"] == {"theme": "light"}
+
+
+def test_a_promotion_reaches_the_read_model(client, user, workers):
+    workers("memory_items")
+    upsert(client, user)
+    promoted = promote(client, user)
+    recent = client.get("/api/v1/memory/recent", headers={
+        **user["headers"], "X-Min-Position": promoted.headers["X-Event-Position"]})
+    [item] = recent.json()["data"]["items"]
+    assert (item["layer"], item["expires_at"]) == ("permanent", None)
