@@ -126,18 +126,19 @@ def parse_position(token: str) -> tuple[str, int]:
     return application_name, int(number)
 
 
-def caught_up(projection_name: str) -> Callable[..., ReadModel]:
-    """A read model that has reached the caller's X-Min-Position (bounded wait)."""
-    application_name = projection_named(projection_name).application.name
+def caught_up(*projection_names: str) -> Callable[..., ReadModel]:
+    """The (last named) read model, once all named have reached the caller's
+    X-Min-Position (bounded wait)."""
 
     def dependency(request: Request, system: SystemDep) -> ReadModel:
         token = request.headers.get(MIN_POSITION_HEADER)
         if token:
             wanted_app, position = parse_position(token)
-            if wanted_app == application_name and not wait_for(
-                    system, projection_name, position):
-                raise ReadModelBehind(f"read model {projection_name!r} has not reached "
-                                      f"position {token} yet; retry shortly")
-        return system.views[projection_name]
+            for name in projection_names:
+                if (wanted_app == projection_named(name).application.name
+                        and not wait_for(system, name, position)):
+                    raise ReadModelBehind(f"read model {name!r} has not reached "
+                                          f"position {token} yet; retry shortly")
+        return system.views[projection_names[-1]]
 
     return dependency

@@ -74,9 +74,13 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
     return error_response(request, 400, "validation", message, {"errors": problems})
 
 
+_SOURCES = ("body", "query", "path", "header", "cookie")
+
+
 def _describe(problem: dict[str, Any]) -> dict[str, str]:
-    location = [str(part) for part in problem.get("loc", ()) if part not in ("body",)]
-    if location and location[0] in ("query", "path", "header"):
+    """One problem with the field it concerns, without where the field came from."""
+    location = [str(part) for part in problem.get("loc", ())]
+    if location and location[0] in _SOURCES:
         location = location[1:]
     return {"field": ".".join(location), "message": problem.get("msg", "invalid"),
             "type": problem.get("type", "")}

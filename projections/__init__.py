@@ -2,11 +2,12 @@
 
 from projections.api_keys import ApiKeysProjection
 from projections.login_sessions import LoginSessionsProjection
+from projections.memory_embeddings import MemoryEmbeddingsProjection
 from projections.memory_items import MemoryItemsProjection
 from projections.users import UsersProjection
 
-PROJECTIONS = (MemoryItemsProjection, UsersProjection, LoginSessionsProjection,
-               ApiKeysProjection)
+PROJECTIONS = (MemoryItemsProjection, MemoryEmbeddingsProjection, UsersProjection,
+               LoginSessionsProjection, ApiKeysProjection)
 
 
 def projection_named(name: str) -> type:

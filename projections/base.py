@@ -29,10 +29,12 @@ class ReadModel(PostgresTrackingRecorder):
         return SQL(template).format(table=Identifier(self.datastore.schema, self.name),
                                     **identifiers)
 
-    def query(self, template: str, **params: Any) -> list[dict]:
-        """Rows of a read-only query on this read model's table."""
+    def query(self, template: str, /, identifiers: dict[str, str] | None = None,
+              **params: Any) -> list[dict]:
+        """Rows of a read-only query on this read model's table (and the tables named
+        in `identifiers`)."""
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(self.sql(template), params)
+            curs.execute(self.sql(template, **(identifiers or {})), params)
             return curs.fetchall()
 
     def position(self, application_name: str) -> int:

@@ -8,7 +8,7 @@ from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
 from domain.memory.application import MemoryApplication
-from domain.memory.domainmodel import MemoryItem, MemoryOwner
+from domain.memory.domainmodel import MemoryItem, MemoryOwner, searchable_text
 from infra.keys import OwnerKeys
 from projections.base import BatchProjection, ReadModel
 
@@ -32,25 +32,32 @@ CREATE TABLE IF NOT EXISTS {table} (
     position bigint NOT NULL,
     actor text NOT NULL,
     correlation_id text NOT NULL,
-    gone_at timestamptz
+    gone_at timestamptz,
+    search_text text NOT NULL DEFAULT '',
+    tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', search_text)) STORED
 )"""
 CREATE_RECENT_INDEX = """
 CREATE INDEX IF NOT EXISTS {index} ON {table} (owner_id, updated_at DESC, position DESC)"""
+CREATE_TSV_INDEX = "CREATE INDEX IF NOT EXISTS {index} ON {table} USING gin (tsv)"
+CREATE_TRIGRAM_INDEX = """
+CREATE INDEX IF NOT EXISTS {index} ON {table} USING gin (search_text gin_trgm_ops)"""
 
 INSERT_ITEM = """
 INSERT INTO {table} (id, owner_id, key, content, layer, confidence, sensitivity, tags,
     metadata, session_id, context_id, created_at, updated_at, expires_at, version,
-    position, actor, correlation_id)
+    position, actor, correlation_id, search_text)
 VALUES (%(id)s, %(owner_id)s, %(key)s, %(content)s, %(layer)s, %(confidence)s,
     %(sensitivity)s, %(tags)s, %(metadata)s, %(session_id)s, %(context_id)s, %(at)s,
-    %(at)s, %(expires_at)s, %(version)s, %(position)s, %(actor)s, %(correlation_id)s)
+    %(at)s, %(expires_at)s, %(version)s, %(position)s, %(actor)s, %(correlation_id)s,
+    %(search_text)s)
 ON CONFLICT (id) DO NOTHING"""
 
 REVISE_ITEM = """
 UPDATE {table} SET content = %(content)s, confidence = %(confidence)s,
     sensitivity = %(sensitivity)s, tags = %(tags)s, metadata = %(metadata)s,
     updated_at = %(at)s, expires_at = %(expires_at)s, version = %(version)s,
-    position = %(position)s, actor = %(actor)s, correlation_id = %(correlation_id)s
+    position = %(position)s, actor = %(actor)s, correlation_id = %(correlation_id)s,
+    search_text = %(search_text)s
 WHERE id = %(id)s AND version < %(version)s"""
 
 RECREATE_ITEM = """
@@ -59,18 +66,18 @@ UPDATE {table} SET content = %(content)s, layer = %(layer)s, confidence = %(conf
     session_id = %(session_id)s, context_id = %(context_id)s, created_at = %(at)s,
     updated_at = %(at)s, expires_at = %(expires_at)s, version = %(version)s,
     position = %(position)s, actor = %(actor)s, correlation_id = %(correlation_id)s,
-    gone_at = NULL
+    gone_at = NULL, search_text = %(search_text)s
 WHERE id = %(id)s AND version < %(version)s"""
 PROMOTE_ITEM = """
 UPDATE {table} SET layer = %(layer)s, content = %(content)s, expires_at = %(expires_at)s,
     updated_at = %(at)s, version = %(version)s, position = %(position)s, actor = %(actor)s,
-    correlation_id = %(correlation_id)s
+    correlation_id = %(correlation_id)s, search_text = %(search_text)s
 WHERE id = %(id)s AND version < %(version)s"""
 # Deleted and expired memories keep their row (owner and key) for a later new life.
 MARK_GONE = "UPDATE {table} SET gone_at = %(at)s, version = %(version)s WHERE id = %(id)s"
 FORGET_OWNER = "DELETE FROM {table} WHERE owner_id = %(owner_id)s"
 
-SELECT_OWNER = "SELECT owner_id FROM {table} WHERE id = %(id)s"
+SELECT_ROW = "SELECT owner_id, key, tags FROM {table} WHERE id = %(id)s"
 
 LIVE = "gone_at IS NULL AND (expires_at IS NULL OR expires_at > %(now)s)"
 SELECT_ONE = """
@@ -103,6 +110,10 @@ class MemoryItemsView(ReadModel):
         index = f"{self.name}_recent_idx"
         self.sql_create_statements.append(self.sql(CREATE_TABLE))
         self.sql_create_statements.append(self.sql(CREATE_RECENT_INDEX, index=index))
+        self.sql_create_statements.append(
+            self.sql(CREATE_TSV_INDEX, index=f"{self.name}_tsv_idx"))
+        self.sql_create_statements.append(
+            self.sql(CREATE_TRIGRAM_INDEX, index=f"{self.name}_trgm_idx"))
 
     def recent(self, owner_id: str, limit: int, now: datetime) -> list[dict]:
         return self.query(SELECT_RECENT, owner_id=owner_id, limit=limit, now=now)
@@ -139,34 +150,37 @@ class MemoryItemsProjection(BatchProjection):
 
     @apply.register
     def _(self, domain_event: MemoryItem.Upserted, position: int, curs: Cursor) -> None:
+        row = {"owner_id": domain_event.owner_id, "key": domain_event.key}
         curs.execute(self.view.sql(INSERT_ITEM), {
-            **self._revision(domain_event, position, domain_event.owner_id),
-            "owner_id": domain_event.owner_id, "key": domain_event.key,
+            **self._revision(domain_event, position, row, domain_event.tags), **row,
             "layer": domain_event.layer, "session_id": domain_event.session_id,
             "context_id": domain_event.context_id})
 
     @apply.register
     def _(self, domain_event: MemoryItem.Revised, position: int, curs: Cursor) -> None:
-        owner_id = self._owner_of(domain_event.originator_id, curs)
+        row = self._row(domain_event.originator_id, curs)
         curs.execute(self.view.sql(REVISE_ITEM),
-                     self._revision(domain_event, position, owner_id))
+                     self._revision(domain_event, position, row, domain_event.tags))
 
     @apply.register
     def _(self, domain_event: MemoryItem.Recreated, position: int, curs: Cursor) -> None:
-        owner_id = self._owner_of(domain_event.originator_id, curs)
+        row = self._row(domain_event.originator_id, curs)
         curs.execute(self.view.sql(RECREATE_ITEM), {
-            **self._revision(domain_event, position, owner_id), "layer": domain_event.layer,
-            "session_id": domain_event.session_id, "context_id": domain_event.context_id})
+            **self._revision(domain_event, position, row, domain_event.tags),
+            "layer": domain_event.layer, "session_id": domain_event.session_id,
+            "context_id": domain_event.context_id})
 
     @apply.register
     def _(self, domain_event: MemoryItem.Promoted, position: int, curs: Cursor) -> None:
-        owner_id = self._owner_of(domain_event.originator_id, curs)
+        row = self._row(domain_event.originator_id, curs)
+        content = self.keys.readable(row["owner_id"], domain_event.content)
         curs.execute(self.view.sql(PROMOTE_ITEM), {
             "id": domain_event.originator_id, "layer": domain_event.to_layer,
-            "content": Jsonb(self.keys.readable(owner_id, domain_event.content)),
-            "expires_at": domain_event.expires_at, "at": domain_event.at,
-            "version": domain_event.originator_version, "position": position,
-            "actor": domain_event.actor, "correlation_id": domain_event.correlation_id})
+            "content": Jsonb(content), "expires_at": domain_event.expires_at,
+            "at": domain_event.at, "version": domain_event.originator_version,
+            "position": position, "actor": domain_event.actor,
+            "correlation_id": domain_event.correlation_id,
+            "search_text": searchable_text(row["key"], content, row["tags"])})
 
     @apply.register
     def _(self, domain_event: MemoryItem.Deleted, position: int, curs: Cursor) -> None:
@@ -185,15 +199,17 @@ class MemoryItemsProjection(BatchProjection):
     def _(self, domain_event: MemoryOwner.Forgotten, position: int, curs: Cursor) -> None:
         curs.execute(self.view.sql(FORGET_OWNER), {"owner_id": domain_event.owner_id})
 
-    def _revision(self, domain_event: Any, position: int, owner_id: str | None) -> dict:
+    def _revision(self, domain_event: Any, position: int, row: dict,
+                  tags: list[str]) -> dict:
         """Sealed content is opened for the read model (null once shredded)."""
-        return {**_revision(domain_event, position),
-                "content": Jsonb(self.keys.readable(owner_id, domain_event.content))}
+        content = self.keys.readable(row["owner_id"], domain_event.content)
+        return {**_revision(domain_event, position), "content": Jsonb(content),
+                "search_text": searchable_text(row["key"], content, tags)}
 
-    def _owner_of(self, item_id: Any, curs: Cursor) -> str | None:
-        curs.execute(self.view.sql(SELECT_OWNER), {"id": item_id})
-        row = curs.fetchone()
-        return row["owner_id"] if row else None
+    def _row(self, item_id: Any, curs: Cursor) -> dict:
+        """Owner, key and tags of a memory already in the read model."""
+        curs.execute(self.view.sql(SELECT_ROW), {"id": item_id})
+        return curs.fetchone() or {"owner_id": None, "key": "", "tags": []}
 
 
 def _revision(domain_event: Any, position: int) -> dict:

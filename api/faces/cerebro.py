@@ -1,6 +1,6 @@
 """CEREBRO face (seed 001): bare bodies, errors {error, message, details}."""
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends
@@ -15,16 +15,27 @@ from pydantic import (
     model_validator,
 )
 
-from api.deps import POSITION_HEADER, CurrentCaller, SystemDep, position_token
+from api.deps import (
+    POSITION_HEADER,
+    CurrentCaller,
+    SystemDep,
+    caught_up,
+    position_token,
+)
 from api.faces.shapes import iso, now_iso
 from api.health import VERSION
 from api.ratelimit import limited
+from api.search import relevance, search_memories
 from api.validation import content_within_limit
 from domain.memory.application import MemoryDraft
 from domain.memory.domainmodel import MAX_KEY_LENGTH, MemoryItem, memory_id_for
 from domain.shared import Forbidden, acting
+from projections.memory_embeddings import MemoryEmbeddingsView
 
 router = APIRouter(tags=["CEREBRO"])
+
+MemorySearch = Annotated[MemoryEmbeddingsView,
+                         Depends(caught_up("memory_items", "memory_embeddings"))]
 
 
 class ForbiddenOwner(Forbidden):
@@ -110,6 +121,29 @@ def promote(body: PromoteRequest, caller: CurrentCaller, system: SystemDep):
     return JSONResponse({"memory": {"id": str(item.id), "key": item.key, "layer": item.layer,
                                     "promotedAt": iso(item.promoted_at)}},
                         headers={POSITION_HEADER: position_token(system.memory.name, position)})
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+    query: str = Field(min_length=1, max_length=1000)
+    layer: Literal["context", "temporary", "permanent"] | None = None
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    minConfidence: StrictFloat | StrictInt | None = Field(default=None, ge=0, le=1)
+    limit: StrictInt = Field(default=10, ge=1, le=100)
+    ownerId: str | None = None
+
+
+@router.post("/api/memory/search", summary="Search memories (CEREBRO)",
+             dependencies=[Depends(limited("cerebro_general"))])
+def search(body: SearchRequest, caller: CurrentCaller, view: MemorySearch, system: SystemDep):
+    check_owner(body.ownerId, caller)
+    rows, total = search_memories(system, view, caller.user_id, body.query, layer=body.layer,
+                                  tags=body.tags, min_confidence=body.minConfidence,
+                                  limit=body.limit)
+    return {"memories": [{"id": str(row["id"]), "key": row["key"], "content": row["content"],
+                          "confidence": row["confidence"], "layer": row["layer"],
+                          "relevanceScore": relevance(row["score"])} for row in rows],
+            "total": total}
 
 
 class DeleteRequest(BaseModel):

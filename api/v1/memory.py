@@ -11,16 +11,20 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.deps import CurrentCaller, SystemDep, caught_up
 from api.faces.shapes import iso
+from api.search import relevance, search_memories, split_tags
 from api.v1.envelope import ok
 from api.validation import content_within_limit
 from domain.memory.application import MemoryDraft
 from domain.memory.domainmodel import MAX_KEY_LENGTH, MemoryNotFound
 from domain.shared import acting
+from projections.memory_embeddings import MemoryEmbeddingsView
 from projections.memory_items import MemoryItemsView
 
 router = APIRouter(prefix="/api/v1/memory", tags=["ARQIUM: memory"])
 
 MemoryItems = Annotated[MemoryItemsView, Depends(caught_up("memory_items"))]
+MemorySearch = Annotated[MemoryEmbeddingsView,
+                         Depends(caught_up("memory_items", "memory_embeddings"))]
 
 
 class StoreMemoryRequest(BaseModel):
@@ -40,10 +44,11 @@ class StoreMemoryRequest(BaseModel):
 def memory_view(fields: Mapping[str, Any]) -> dict:
     """A memory as the native face shows it, from an aggregate's fields or a row."""
     return {"id": str(fields["id"]), "key": fields["key"], "content": fields["content"],
-            "layer": fields["layer"], "tags": fields["tags"], "metadata": fields["metadata"],
-            "confidence": fields["confidence"], "session_id": fields["session_id"],
-            "context_id": fields["context_id"], "created_at": iso(fields["created_at"]),
-            "updated_at": iso(fields["updated_at"]), "expires_at": iso(fields["expires_at"])}
+            "layer": fields["layer"], "tags": fields["tags"],
+            "metadata": fields.get("metadata", {}), "confidence": fields["confidence"],
+            "session_id": fields.get("session_id"), "context_id": fields.get("context_id"),
+            "created_at": iso(fields.get("created_at")),
+            "updated_at": iso(fields["updated_at"]), "expires_at": iso(fields.get("expires_at"))}
 
 
 @router.post("/store", status_code=201, summary="Store a memory item")
@@ -57,6 +62,20 @@ def store(body: StoreMemoryRequest, caller: CurrentCaller, system: SystemDep):
     shown = {**vars(item), "id": item.id, "content": system.memory.readable_content(item)}
     return ok(memory_view(shown), status=201,
               position=(system.memory.name, position))
+
+
+@router.get("/search", summary="Search your memories (semantic + keyword)")
+def search(caller: CurrentCaller, view: MemorySearch, system: SystemDep,
+           q: str = Query(min_length=1, max_length=1000),
+           mode: Literal["hybrid", "semantic", "keyword"] = "hybrid",
+           layer: Literal["context", "temporary", "permanent"] | None = None,
+           tags: list[str] = Query(default=[]),
+           limit: int = Query(default=10, ge=1, le=100)):
+    rows, total = search_memories(system, view, caller.user_id, q, mode=mode, layer=layer,
+                                  tags=split_tags(tags), limit=limit)
+    return ok({"items": [{**memory_view(row), "score": relevance(row["score"])}
+                         for row in rows]}, pagination={"page": 1, "per_page": limit,
+                                                        "total": total})
 
 
 @router.get("/recent", summary="Recent memories, newest first")

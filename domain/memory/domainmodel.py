@@ -192,3 +192,19 @@ def expiry_for(layer: str, at: datetime, ttl_seconds: int | None,
         return at + timedelta(seconds=ttl_seconds)
     minutes = default_ttl_minutes.get(layer)
     return None if minutes is None else at + timedelta(minutes=minutes)
+
+
+def searchable_text(key: str, content: Any, tags: list[str]) -> str:
+    """The words a memory is found by: its key, every string in its content (object
+    keys included) and its tags."""
+    return " ".join([key, *_strings(content), *tags])
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [part for k, v in value.items() for part in [str(k), *_strings(v)]]
+    if isinstance(value, list):
+        return [part for v in value for part in _strings(v)]
+    return [] if value is None else [str(value)]
