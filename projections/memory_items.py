@@ -84,6 +84,10 @@ SELECT_ONE = """
 SELECT id, key, content, layer, confidence, sensitivity, tags, metadata, session_id,
     context_id, created_at, updated_at, expires_at
 FROM {table} WHERE id = %(id)s AND owner_id = %(owner_id)s AND """ + LIVE
+SELECT_CANDIDATES = """
+SELECT id, key, content, layer, confidence, sensitivity, updated_at, version
+FROM {table} WHERE owner_id = %(owner_id)s AND """ + LIVE + """
+ORDER BY updated_at DESC, id LIMIT %(limit)s"""
 SELECT_DUE = """
 SELECT id FROM {table} WHERE gone_at IS NULL AND expires_at <= %(now)s
 ORDER BY expires_at, id LIMIT %(limit)s"""
@@ -122,6 +126,10 @@ class MemoryItemsView(ReadModel):
         """The owner's live memory with that id (None for anyone else's)."""
         rows = self.query(SELECT_ONE, owner_id=owner_id, id=item_id, now=now)
         return rows[0] if rows else None
+
+    def live_for_owner(self, owner_id: str, now: datetime, limit: int) -> list[dict]:
+        """The owner's live memories, newest first (working-set candidates)."""
+        return self.query(SELECT_CANDIDATES, owner_id=owner_id, now=now, limit=limit)
 
     def due(self, now: datetime, limit: int) -> list[Any]:
         """Ids of memories whose expiry is due and not yet recorded."""

@@ -29,11 +29,16 @@ from api.search import relevance, search_memories
 from api.validation import content_within_limit
 from domain.memory.application import MemoryDraft
 from domain.memory.domainmodel import MAX_KEY_LENGTH, MemoryItem, memory_id_for
+from domain.memory.workingset import Candidate, prompt_text
 from domain.shared import Forbidden, acting
+from infra.tokens import shared_token_counter
 from projections.memory_embeddings import MemoryEmbeddingsView
+from projections.memory_items import MemoryItemsView
 
 router = APIRouter(tags=["CEREBRO"])
 
+WORKING_SET_CANDIDATES = 1000
+MemoryItems = Annotated[MemoryItemsView, Depends(caught_up("memory_items"))]
 MemorySearch = Annotated[MemoryEmbeddingsView,
                          Depends(caught_up("memory_items", "memory_embeddings"))]
 
@@ -144,6 +149,37 @@ def search(body: SearchRequest, caller: CurrentCaller, view: MemorySearch, syste
                           "confidence": row["confidence"], "layer": row["layer"],
                           "relevanceScore": relevance(row["score"])} for row in rows],
             "total": total}
+
+
+class ContextRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+    chatId: str = Field(min_length=1, max_length=255)
+    maxTokens: StrictInt = Field(default=2000, gt=0, le=200_000)
+    ownerId: str | None = None
+
+
+@router.post("/api/memory/context", summary="The working set of memories for a chat (CEREBRO)",
+             dependencies=[Depends(limited("cerebro_general"))])
+def working_set(body: ContextRequest, caller: CurrentCaller, view: MemoryItems,
+                system: SystemDep):
+    """Ranked by layer, confidence and recency, packed within maxTokens (counted with
+    the WordPiece tokenizer on `key: content`); secret memories are left out; each
+    assembly is recorded as an event."""
+    check_owner(body.ownerId, caller)
+    rows = view.live_for_owner(caller.user_id, system.clock(), WORKING_SET_CANDIDATES)
+    tokens = shared_token_counter().count_many(
+        [prompt_text(row["key"], row["content"]) for row in rows])
+    candidates = [Candidate(**row, tokens=count) for row, count in zip(rows, tokens,
+                                                                         strict=True)]
+    with acting(caller.cause):
+        chosen, total, position = system.memory.assemble_working_set(
+            caller.user_id, body.chatId, candidates, body.maxTokens)
+    memories = [{"id": str(c.id), "key": c.key, "content": c.content, "layer": c.layer,
+                 "confidence": c.confidence, "createdAt": iso(c.updated_at),
+                 "tokens": c.tokens} for c in chosen]
+    return JSONResponse({"memories": memories, "items": memories, "totalTokens": total,
+                         "count": len(memories), "budget": body.maxTokens},
+                        headers={POSITION_HEADER: position_token(system.memory.name, position)})
 
 
 class DeleteRequest(BaseModel):

@@ -10,6 +10,7 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.memory.domainmodel import (
     SEALED_SENSITIVITIES,
+    ChatWorkingSet,
     MemoryItem,
     MemoryNotFound,
     MemoryOwner,
@@ -17,6 +18,7 @@ from domain.memory.domainmodel import (
     expiry_for,
     memory_id_for,
 )
+from domain.memory.workingset import Candidate, pack
 from domain.shared import Clock, Conflict, merge_patch, system_clock
 
 
@@ -136,6 +138,23 @@ class MemoryApplication(Application):
             raise MemoryNotFound("no such memory")
         item.check_live(self.clock())
         return item
+
+    def assemble_working_set(self, owner_id: str, chat_id: str,
+                             candidates: list[Candidate], max_tokens: int
+                             ) -> tuple[list[Candidate], int, int]:
+        """Pack the best memories within the budget and record what was chosen; the
+        chosen memories, their exact token total and the event's position."""
+        now = self.clock()
+        chosen, total = pack(candidates, max_tokens, now)
+        working_set_id = ChatWorkingSet.create_id(owner_id, chat_id)
+        try:
+            working_set = self.repository.get(working_set_id)
+        except AggregateNotFoundError:
+            working_set = ChatWorkingSet(owner_id=owner_id, chat_id=chat_id, at=now)
+        working_set.assemble(memory_ids=[str(c.id) for c in chosen],
+                             memory_versions=[c.version for c in chosen],
+                             total_tokens=total, max_tokens=max_tokens, at=now)
+        return chosen, total, self.save(working_set)[-1].notification.id
 
     def history(self, owner_id: str, item_id: UUID) -> list[dict]:
         """Every version of the owner's memory, oldest first, read from its events."""

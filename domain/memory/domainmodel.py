@@ -175,6 +175,25 @@ class MemoryOwner(ArqiumAggregate):
         self.owner_id = owner_id
 
 
+class ChatWorkingSet(ArqiumAggregate):
+    """What a model was shown for one chat: every assembly is recorded, so an auditor
+    can reproduce exactly which memories went into a prompt."""
+
+    @staticmethod
+    def create_id(owner_id: str, chat_id: str) -> UUID:
+        return uuid5(NAMESPACE_URL, f"arqium:working-set:{owner_id}:{chat_id}")
+
+    @event("Opened")
+    def __init__(self, owner_id: str, chat_id: str, at: datetime):
+        self.owner_id = owner_id
+        self.chat_id = chat_id
+
+    @event("Assembled")
+    def assemble(self, memory_ids: list[str], memory_versions: list[int],
+                 total_tokens: int, max_tokens: int, at: datetime) -> None:
+        self.last_memory_ids = memory_ids
+
+
 def memory_id_for(owner_id: str, key: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"arqium:memory:{owner_id}:{key}")
 

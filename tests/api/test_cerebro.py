@@ -1,5 +1,7 @@
 import pytest
 
+from domain.memory.domainmodel import ChatWorkingSet
+
 UPSERT = {"key": "user:123:preference:theme", "content": {"theme": "dark"},
           "layer": "temporary", "confidence": 0.9, "sensitivity": "public",
           "ttlMinutes": 10080, "tags": ["preference", "ui"]}
@@ -168,3 +170,30 @@ def test_a_promotion_reaches_the_read_model(client, user, workers):
         **user["headers"], "X-Min-Position": promoted.headers["X-Event-Position"]})
     [item] = recent.json()["data"]["items"]
     assert (item["layer"], item["expires_at"]) == ("permanent", None)
+
+
+def test_working_set_answers_the_seed_shape_within_the_budget(client, user, workers, system):
+    workers("memory_items")
+    for n in range(5):
+        last = upsert(client, user, key=f"fact-{n}", content={"fact": "word " * 20 * (n + 1)})
+    upsert(client, user, key="pin", content={"pin": "1234"}, sensitivity="secret")
+    response = client.post("/api/memory/context", json={"chatId": "chat-1", "maxTokens": 120},
+                           headers={**user["headers"],
+                                    "X-Min-Position": last.headers["X-Event-Position"]})
+    body = response.json()
+    assert response.status_code == 200
+    assert body["totalTokens"] <= 120 and body["budget"] == 120
+    assert body["count"] == len(body["memories"]) == len(body["items"]) > 0
+    assert sum(m["tokens"] for m in body["memories"]) == body["totalTokens"]
+    assert "pin" not in {m["key"] for m in body["memories"]}
+    events = system.memory.events.get(ChatWorkingSet.create_id(user["user"]["id"], "chat-1"))
+    assembled = [e for e in events if type(e).__name__ == "Assembled"]
+    assert assembled[0].memory_ids == [m["id"] for m in body["memories"]]
+    assert assembled[0].total_tokens == body["totalTokens"]
+
+
+def test_working_set_needs_a_positive_budget(client, user):
+    response = client.post("/api/memory/context", headers=user["headers"],
+                           json={"chatId": "c", "maxTokens": 0})
+    assert response.status_code == 400
+    assert response.json()["details"]["errors"][0]["field"] == "maxTokens"
