@@ -9,6 +9,7 @@ from api.errors import BodyLimitMiddleware, install_error_handlers
 from api.faces import admin, astralbody, cerebro, memory_v0
 from api.health import VERSION
 from api.idempotency import IdempotencyMiddleware
+from api.latency import LatencyMiddleware, LatencySamples
 from api.ratelimit import RateLimitHeadersMiddleware, RateLimits, limited
 from api.requestinfo import RequestIdMiddleware
 from api.v1 import api_keys, auth, health, memory, users
@@ -44,6 +45,8 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
         app.include_router(router, dependencies=per_user)
     for router in (health.router, cerebro.router, memory_v0.router, astralbody.router):
         app.include_router(router)  # these faces limit route by route, as their seeds say
+    app.state.latency = LatencySamples()
+    app.add_middleware(LatencyMiddleware, samples=app.state.latency)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(RateLimitHeadersMiddleware)

@@ -88,6 +88,7 @@ SELECT_CANDIDATES = """
 SELECT id, key, content, layer, confidence, sensitivity, updated_at, version
 FROM {table} WHERE owner_id = %(owner_id)s AND """ + LIVE + """
 ORDER BY updated_at DESC, id LIMIT %(limit)s"""
+COUNT_BY_LAYER = "SELECT layer, count(*) AS n FROM {table} WHERE " + LIVE + " GROUP BY layer"
 SELECT_DUE = """
 SELECT id FROM {table} WHERE gone_at IS NULL AND expires_at <= %(now)s
 ORDER BY expires_at, id LIMIT %(limit)s"""
@@ -130,6 +131,10 @@ class MemoryItemsView(ReadModel):
     def live_for_owner(self, owner_id: str, now: datetime, limit: int) -> list[dict]:
         """The owner's live memories, newest first (working-set candidates)."""
         return self.query(SELECT_CANDIDATES, owner_id=owner_id, now=now, limit=limit)
+
+    def count_by_layer(self, now: datetime) -> dict[str, int]:
+        """Live memories of all owners per layer (for operators)."""
+        return {row["layer"]: row["n"] for row in self.query(COUNT_BY_LAYER, now=now)}
 
     def due(self, now: datetime, limit: int) -> list[Any]:
         """Ids of memories whose expiry is due and not yet recorded."""

@@ -3,7 +3,7 @@
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import (
     BaseModel,
@@ -21,6 +21,7 @@ from api.deps import (
     SystemDep,
     caught_up,
     position_token,
+    require_admin,
 )
 from api.faces.shapes import iso, now_iso
 from api.health import VERSION
@@ -28,9 +29,10 @@ from api.ratelimit import limited
 from api.search import relevance, search_memories
 from api.validation import content_within_limit
 from domain.memory.application import MemoryDraft
-from domain.memory.domainmodel import MAX_KEY_LENGTH, MemoryItem, memory_id_for
+from domain.memory.domainmodel import LAYERS, MAX_KEY_LENGTH, MemoryItem, memory_id_for
 from domain.memory.workingset import Candidate, prompt_text
 from domain.shared import Forbidden, acting
+from infra.embeddings import shared_embedder
 from infra.tokens import shared_token_counter
 from projections.memory_embeddings import MemoryEmbeddingsView
 from projections.memory_items import MemoryItemsView
@@ -38,6 +40,7 @@ from projections.memory_items import MemoryItemsView
 router = APIRouter(tags=["CEREBRO"])
 
 WORKING_SET_CANDIDATES = 1000
+HIGH_LATENCY_MS = 100
 MemoryItems = Annotated[MemoryItemsView, Depends(caught_up("memory_items"))]
 MemorySearch = Annotated[MemoryEmbeddingsView,
                          Depends(caught_up("memory_items", "memory_embeddings"))]
@@ -180,6 +183,30 @@ def working_set(body: ContextRequest, caller: CurrentCaller, view: MemoryItems,
     return JSONResponse({"memories": memories, "items": memories, "totalTokens": total,
                          "count": len(memories), "budget": body.maxTokens},
                         headers={POSITION_HEADER: position_token(system.memory.name, position)})
+
+
+@router.get("/api/memory/metrics", summary="Memory system metrics (CEREBRO, admin only)")
+def metrics(request: Request, caller: CurrentCaller, view: MemoryItems, system: SystemDep):
+    require_admin(caller)
+    latency = request.app.state.latency
+    p95, p99 = latency.percentile(0.95), latency.percentile(0.99)
+    by_layer = view.count_by_layer(system.clock())
+    cache = shared_embedder().query.cache_info()
+    lookups = cache.hits + cache.misses
+    alerts = []
+    if p95 is not None and p95 > HIGH_LATENCY_MS:
+        alerts.append({"type": "high_latency", "threshold": HIGH_LATENCY_MS, "current": p95})
+    return {"metrics": {
+                # L1: the in-process cache of query embeddings. There is no second level.
+                "cacheHitRatioL1": round(cache.hits / lookups, 4) if lookups else 0.0,
+                "cacheHitRatioL2": None,
+                "avgLatencyMs": {"p95": p95, "p99": p99},
+                "totalMemories": {layer: by_layer.get(layer, 0) for layer in LAYERS}},
+            "alerts": alerts,
+            "config": {"tokenBudget": ContextRequest.model_fields["maxTokens"].default,
+                       "ttls": {"context": system.settings.context_ttl_minutes,
+                                "temporary": system.settings.temporary_ttl_minutes},
+                       "promotionThreshold": system.settings.promotion_threshold}}
 
 
 class DeleteRequest(BaseModel):

@@ -197,3 +197,27 @@ def test_working_set_needs_a_positive_budget(client, user):
                            json={"chatId": "c", "maxTokens": 0})
     assert response.status_code == 400
     assert response.json()["details"]["errors"][0]["field"] == "maxTokens"
+
+
+def test_metrics_are_for_admins_only(client, user):
+    response = client.get("/api/memory/metrics", headers=user["headers"])
+    assert response.status_code == 403
+    assert response.json()["error"] == "authorization_error"
+
+
+def test_metrics_answer_the_seed_fields(client, user, system, workers):
+    from infra.bootstrap import make_admin
+
+    workers("memory_items")
+    written = upsert(client, user)
+    make_admin(system, "root@example.com", "admin password")
+    token = client.post("/api/v1/auth/login", json={
+        "email": "root@example.com", "password": "admin password"}).json()["data"]["access_token"]
+    body = client.get("/api/memory/metrics", headers={
+        "Authorization": f"Bearer {token}",
+        "X-Min-Position": written.headers["X-Event-Position"]}).json()
+    assert body["metrics"]["totalMemories"] == {"context": 0, "temporary": 1, "permanent": 0}
+    assert body["metrics"]["avgLatencyMs"]["p95"] > 0
+    assert {"cacheHitRatioL1", "cacheHitRatioL2"} <= set(body["metrics"])
+    assert body["config"]["ttls"] == {"context": 15, "temporary": 10080}
+    assert isinstance(body["alerts"], list)
