@@ -1,13 +1,14 @@
 """Read models, each in one module with its projection, view and SQL."""
 
 from projections.api_keys import ApiKeysProjection
+from projections.contexts import ContextsProjection
 from projections.login_sessions import LoginSessionsProjection
 from projections.memory_embeddings import MemoryEmbeddingsProjection
 from projections.memory_items import MemoryItemsProjection
 from projections.users import UsersProjection
 
-PROJECTIONS = (MemoryItemsProjection, MemoryEmbeddingsProjection, UsersProjection,
-               LoginSessionsProjection, ApiKeysProjection)
+PROJECTIONS = (MemoryItemsProjection, MemoryEmbeddingsProjection, ContextsProjection,
+               UsersProjection, LoginSessionsProjection, ApiKeysProjection)
 
 
 def projection_named(name: str) -> type:

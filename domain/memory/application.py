@@ -8,6 +8,14 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
+from domain.memory.contexts import (
+    Context,
+    ContextNotFound,
+    ContextSyncConflict,
+    StaleVersion,
+    diff_patch,
+    overlapping,
+)
 from domain.memory.domainmodel import (
     SEALED_SENSITIVITIES,
     ChatWorkingSet,
@@ -155,6 +163,59 @@ class MemoryApplication(Application):
                              memory_versions=[c.version for c in chosen],
                              total_tokens=total, max_tokens=max_tokens, at=now)
         return chosen, total, self.save(working_set)[-1].notification.id
+
+    # --- contexts ------------------------------------------------------------------
+
+    def create_context(self, owner_id: str, name: str, state: dict,
+                       session_id: str | None) -> tuple[Context, int]:
+        context = Context(owner_id=owner_id, name=name, state=state, session_id=session_id,
+                          at=self.clock())
+        return context, self.save(context)[-1].notification.id
+
+    def replace_context(self, owner_id: str, context_id: UUID, name: str | None,
+                        state: dict | None, expected_version: int | None
+                        ) -> tuple[Context, int]:
+        context = self.owned_context(owner_id, context_id)
+        context.replace(name, state, expected_version, self.clock())
+        return context, self._save_context(context)
+
+    def sync_context(self, owner_id: str, context_id: UUID, client_state: dict,
+                     base_version: int) -> tuple[Context, int]:
+        """Merge the client's changes since `base_version` unless they touch what
+        changed on the server since then (ContextSyncConflict, with the current state)."""
+        context = self.owned_context(owner_id, context_id)
+        context.check_base_version(base_version)
+        base = self.repository.get(context.id, version=base_version)
+        changes = diff_patch(base.state, client_state)
+        clashes = overlapping(changes, diff_patch(base.state, context.state))
+        if clashes:
+            raise ContextSyncConflict(
+                "the context changed since base_version in the same places: "
+                + ", ".join(sorted(clashes)), state=context.state, version=context.version,
+                conflicts=sorted(clashes))
+        context.sync(changes=changes, base_version=base_version, at=self.clock())
+        return context, self._save_context(context)
+
+    def delete_context(self, owner_id: str, context_id: UUID) -> int:
+        context = self.owned_context(owner_id, context_id)
+        context.delete(at=self.clock())
+        return self._save_context(context)
+
+    def owned_context(self, owner_id: str, context_id: UUID) -> Context:
+        try:
+            context = self.repository.get(context_id)
+        except AggregateNotFoundError:
+            raise ContextNotFound("no such context") from None
+        if not isinstance(context, Context) or context.owner_id != owner_id or context.deleted:
+            raise ContextNotFound("no such context")
+        return context
+
+    def _save_context(self, context: Context) -> int:
+        try:
+            return self.save(context)[-1].notification.id
+        except IntegrityError:
+            raise StaleVersion("the context was changed by a concurrent request; "
+                               "read it again and retry") from None
 
     def history(self, owner_id: str, item_id: UUID) -> list[dict]:
         """Every version of the owner's memory, oldest first, read from its events."""

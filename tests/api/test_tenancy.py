@@ -8,7 +8,7 @@ from tests.conftest import bearer, register
 
 @pytest.fixture(autouse=True)
 def projectors(workers):
-    workers("memory_items", "api_keys", "login_sessions", "users")
+    workers("memory_items", "api_keys", "login_sessions", "users", "contexts")
 
 
 @pytest.fixture
@@ -63,3 +63,14 @@ def test_users_cannot_read_or_delete_each_other(client, user, eve):
                          headers=eve["headers"]).status_code == 403
     assert client.post("/api/v1/auth/login", json={
         "email": "ada@example.com", "password": "correct horse"}).status_code == 200
+
+def test_contexts_cannot_be_read_changed_or_deleted_by_others(client, user, eve):
+    created = client.post("/api/v1/contexts", headers=user["headers"],
+                          json={"name": "plan", "state": {"a": 1}})
+    context_id = created.json()["data"]["id"]
+    eve = eve["headers"]
+    assert client.get(f"/api/v1/contexts/{context_id}", headers={
+        **eve, "X-Min-Position": created.headers["X-Event-Position"]}).status_code == 404
+    assert client.put(f"/api/v1/contexts/{context_id}", headers=eve,
+                      json={"state": {}}).status_code == 404
+    assert client.delete(f"/api/v1/contexts/{context_id}", headers=eve).status_code == 404

@@ -1,0 +1,94 @@
+"""ARQIUM contexts: named state, optimistic versions, and merge-on-sync."""
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import CurrentCaller, SystemDep, caught_up
+from api.faces.shapes import iso
+from api.v1.envelope import PageDep, ok
+from domain.memory.contexts import Context, ContextNotFound
+from domain.shared import acting
+from projections.contexts import ContextsView
+
+router = APIRouter(prefix="/api/v1/contexts", tags=["ARQIUM: contexts"])
+
+Contexts = Annotated[ContextsView, Depends(caught_up("contexts"))]
+
+
+class CreateContext(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    name: str = Field(min_length=1, max_length=200)
+    state: dict[str, Any] = Field(default_factory=dict)
+    session_id: str | None = Field(default=None, max_length=255)
+
+
+class ReplaceContext(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    state: dict[str, Any] | None = None
+    version: int | None = Field(default=None, ge=1)
+
+
+class SyncContext(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    state: dict[str, Any]
+    base_version: int = Field(ge=1)
+
+
+def context_view(fields: dict) -> dict:
+    return {"id": str(fields["id"]), "name": fields["name"], "state": fields["state"],
+            "session_id": fields["session_id"], "version": fields["version"],
+            "created_at": iso(fields["created_at"]), "updated_at": iso(fields["updated_at"])}
+
+
+def from_aggregate(context: Context) -> dict:
+    return context_view({**vars(context), "id": context.id, "version": context.version})
+
+
+@router.post("", status_code=201, summary="Create a context")
+def create(body: CreateContext, caller: CurrentCaller, system: SystemDep):
+    with acting(caller.cause):
+        context, position = system.memory.create_context(caller.user_id, body.name,
+                                                         body.state, body.session_id)
+    return ok(from_aggregate(context), status=201, position=(system.memory.name, position))
+
+
+@router.get("", summary="Your contexts, oldest first")
+def list_contexts(caller: CurrentCaller, contexts: Contexts, page: PageDep):
+    rows, total = contexts.page(caller.user_id, page.limit, page.offset)
+    return ok({"items": [context_view(row) for row in rows]}, pagination=page.meta(total))
+
+
+@router.get("/{context_id}", summary="One of your contexts")
+def get(context_id: UUID, caller: CurrentCaller, contexts: Contexts):
+    row = contexts.get(caller.user_id, context_id)
+    if row is None:
+        raise ContextNotFound("no such context (if it was just created, send the "
+                              "X-Event-Position you got back as X-Min-Position)")
+    return ok(context_view(row))
+
+
+@router.put("/{context_id}", summary="Replace a context's name or state (optionally at a version)")
+def replace(context_id: UUID, body: ReplaceContext, caller: CurrentCaller, system: SystemDep):
+    with acting(caller.cause):
+        context, position = system.memory.replace_context(
+            caller.user_id, context_id, body.name, body.state, body.version)
+    return ok(from_aggregate(context), position=(system.memory.name, position))
+
+
+@router.delete("/{context_id}", summary="Delete a context")
+def delete(context_id: UUID, caller: CurrentCaller, system: SystemDep):
+    with acting(caller.cause):
+        position = system.memory.delete_context(caller.user_id, context_id)
+    return ok({"id": str(context_id), "deleted": True}, position=(system.memory.name, position))
+
+
+@router.post("/{context_id}/sync", summary="Merge your changes made since base_version")
+def sync(context_id: UUID, body: SyncContext, caller: CurrentCaller, system: SystemDep):
+    with acting(caller.cause):
+        context, position = system.memory.sync_context(caller.user_id, context_id,
+                                                       body.state, body.base_version)
+    return ok(from_aggregate(context), position=(system.memory.name, position))
