@@ -21,13 +21,16 @@ CREATE TABLE IF NOT EXISTS {table} (
     session_id text,
     version bigint NOT NULL,
     created_at timestamptz NOT NULL,
-    updated_at timestamptz NOT NULL
+    updated_at timestamptz NOT NULL,
+    created_position bigint NOT NULL
 )"""
 CREATE_OWNER_INDEX = "CREATE INDEX IF NOT EXISTS {index} ON {table} (owner_id, created_at)"
 
 INSERT_CONTEXT = """
-INSERT INTO {table} (id, owner_id, name, state, session_id, version, created_at, updated_at)
-VALUES (%(id)s, %(owner_id)s, %(name)s, %(state)s, %(session_id)s, %(version)s, %(at)s, %(at)s)
+INSERT INTO {table} (id, owner_id, name, state, session_id, version, created_at, updated_at,
+    created_position)
+VALUES (%(id)s, %(owner_id)s, %(name)s, %(state)s, %(session_id)s, %(version)s, %(at)s, %(at)s,
+    %(position)s)
 ON CONFLICT (id) DO NOTHING"""
 REPLACE_CONTEXT = """
 UPDATE {table} SET name = %(name)s, state = %(state)s, version = %(version)s,
@@ -42,7 +45,7 @@ FORGET_OWNER = "DELETE FROM {table} WHERE owner_id = %(owner_id)s"
 SELECT_PAGE = """
 SELECT id, name, state, session_id, version, created_at, updated_at,
     count(*) OVER () AS total
-FROM {table} WHERE owner_id = %(owner_id)s ORDER BY created_at, id
+FROM {table} WHERE owner_id = %(owner_id)s ORDER BY created_at, created_position
 LIMIT %(limit)s OFFSET %(offset)s"""
 COUNT = "SELECT count(*) AS total FROM {table} WHERE owner_id = %(owner_id)s"
 SELECT_ONE = """
@@ -81,7 +84,7 @@ class ContextsProjection(BatchProjection):
         curs.execute(self.view.sql(INSERT_CONTEXT), {
             "id": domain_event.originator_id, "owner_id": domain_event.owner_id,
             "name": domain_event.name, "state": Jsonb(domain_event.state),
-            "session_id": domain_event.session_id,
+            "session_id": domain_event.session_id, "position": position,
             "version": domain_event.originator_version, "at": domain_event.at})
 
     @apply.register
