@@ -22,7 +22,6 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 import psycopg
-
 from store_memories import ArqiumProcess, HttpClient, percentile, progress
 
 WORDS = ("project deadline meeting customer invoice travel flight hotel dinner recipe "

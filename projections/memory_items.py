@@ -9,7 +9,9 @@ from psycopg.types.json import Jsonb
 
 from domain.memory.application import MemoryApplication
 from domain.memory.domainmodel import MemoryItem, MemoryOwner, searchable_text
+from domain.memory.workingset import prompt_text
 from infra.keys import OwnerKeys
+from infra.tokens import shared_token_counter
 from projections.base import BatchProjection, ReadModel
 
 CREATE_TABLE = """
@@ -34,6 +36,7 @@ CREATE TABLE IF NOT EXISTS {table} (
     correlation_id text NOT NULL,
     gone_at timestamptz,
     search_text text NOT NULL DEFAULT '',
+    tokens integer NOT NULL DEFAULT 0,
     tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', search_text)) STORED
 )"""
 CREATE_RECENT_INDEX = """
@@ -45,11 +48,11 @@ CREATE INDEX IF NOT EXISTS {index} ON {table} USING gin (search_text gin_trgm_op
 INSERT_ITEM = """
 INSERT INTO {table} (id, owner_id, key, content, layer, confidence, sensitivity, tags,
     metadata, session_id, context_id, created_at, updated_at, expires_at, version,
-    position, actor, correlation_id, search_text)
+    position, actor, correlation_id, search_text, tokens)
 VALUES (%(id)s, %(owner_id)s, %(key)s, %(content)s, %(layer)s, %(confidence)s,
     %(sensitivity)s, %(tags)s, %(metadata)s, %(session_id)s, %(context_id)s, %(at)s,
     %(at)s, %(expires_at)s, %(version)s, %(position)s, %(actor)s, %(correlation_id)s,
-    %(search_text)s)
+    %(search_text)s, %(tokens)s)
 ON CONFLICT (id) DO NOTHING"""
 
 REVISE_ITEM = """
@@ -57,7 +60,7 @@ UPDATE {table} SET content = %(content)s, confidence = %(confidence)s,
     sensitivity = %(sensitivity)s, tags = %(tags)s, metadata = %(metadata)s,
     updated_at = %(at)s, expires_at = %(expires_at)s, version = %(version)s,
     position = %(position)s, actor = %(actor)s, correlation_id = %(correlation_id)s,
-    search_text = %(search_text)s
+    search_text = %(search_text)s, tokens = %(tokens)s
 WHERE id = %(id)s AND version < %(version)s"""
 
 RECREATE_ITEM = """
@@ -66,12 +69,12 @@ UPDATE {table} SET content = %(content)s, layer = %(layer)s, confidence = %(conf
     session_id = %(session_id)s, context_id = %(context_id)s, created_at = %(at)s,
     updated_at = %(at)s, expires_at = %(expires_at)s, version = %(version)s,
     position = %(position)s, actor = %(actor)s, correlation_id = %(correlation_id)s,
-    gone_at = NULL, search_text = %(search_text)s
+    gone_at = NULL, search_text = %(search_text)s, tokens = %(tokens)s
 WHERE id = %(id)s AND version < %(version)s"""
 PROMOTE_ITEM = """
 UPDATE {table} SET layer = %(layer)s, content = %(content)s, expires_at = %(expires_at)s,
     updated_at = %(at)s, version = %(version)s, position = %(position)s, actor = %(actor)s,
-    correlation_id = %(correlation_id)s, search_text = %(search_text)s
+    correlation_id = %(correlation_id)s, search_text = %(search_text)s, tokens = %(tokens)s
 WHERE id = %(id)s AND version < %(version)s"""
 # Deleted and expired memories keep their row (owner and key) for a later new life.
 MARK_GONE = "UPDATE {table} SET gone_at = %(at)s, version = %(version)s WHERE id = %(id)s"
@@ -85,7 +88,7 @@ SELECT id, key, content, layer, confidence, sensitivity, tags, metadata, session
     context_id, created_at, updated_at, expires_at
 FROM {table} WHERE id = %(id)s AND owner_id = %(owner_id)s AND """ + LIVE
 SELECT_CANDIDATES = """
-SELECT id, key, content, layer, confidence, sensitivity, updated_at, version
+SELECT id, key, content, layer, confidence, sensitivity, updated_at, version, tokens
 FROM {table} WHERE owner_id = %(owner_id)s AND """ + LIVE + """
 ORDER BY updated_at DESC, id LIMIT %(limit)s"""
 COUNT_BY_LAYER = "SELECT layer, count(*) AS n FROM {table} WHERE " + LIVE + " GROUP BY layer"
@@ -156,6 +159,7 @@ class MemoryItemsProjection(BatchProjection):
     def __init__(self, view: MemoryItemsView):
         super().__init__(view)
         self.keys = OwnerKeys(view.datastore.get_connection)
+        self.tokens = shared_token_counter()  # what each memory costs in a prompt
 
     @singledispatchmethod
     def apply(self, domain_event: Any, position: int, curs: Cursor) -> None:
@@ -193,7 +197,8 @@ class MemoryItemsProjection(BatchProjection):
             "at": domain_event.at, "version": domain_event.originator_version,
             "position": position, "actor": domain_event.actor,
             "correlation_id": domain_event.correlation_id,
-            "search_text": searchable_text(row["key"], content, row["tags"])})
+            "search_text": searchable_text(row["key"], content, row["tags"]),
+            "tokens": self.tokens.count(prompt_text(row["key"], content))})
 
     @apply.register
     def _(self, domain_event: MemoryItem.Deleted, position: int, curs: Cursor) -> None:
@@ -217,7 +222,8 @@ class MemoryItemsProjection(BatchProjection):
         """Sealed content is opened for the read model (null once shredded)."""
         content = self.keys.readable(row["owner_id"], domain_event.content)
         return {**_revision(domain_event, position), "content": Jsonb(content),
-                "search_text": searchable_text(row["key"], content, tags)}
+                "search_text": searchable_text(row["key"], content, tags),
+                "tokens": self.tokens.count(prompt_text(row["key"], content))}
 
     def _row(self, item_id: Any, curs: Cursor) -> dict:
         """Owner, key and tags of a memory already in the read model."""

@@ -30,10 +30,9 @@ from api.search import relevance, search_memories
 from api.validation import content_within_limit
 from domain.memory.application import MemoryDraft
 from domain.memory.domainmodel import LAYERS, MAX_KEY_LENGTH, MemoryItem, memory_id_for
-from domain.memory.workingset import Candidate, prompt_text
+from domain.memory.workingset import Candidate
 from domain.shared import Forbidden, acting
 from infra.embeddings import shared_embedder
-from infra.tokens import shared_token_counter
 from projections.memory_embeddings import MemoryEmbeddingsView
 from projections.memory_items import MemoryItemsView
 
@@ -166,14 +165,11 @@ class ContextRequest(BaseModel):
 def working_set(body: ContextRequest, caller: CurrentCaller, view: MemoryItems,
                 system: SystemDep):
     """Ranked by layer, confidence and recency, packed within maxTokens (counted with
-    the WordPiece tokenizer on `key: content`); secret memories are left out; each
-    assembly is recorded as an event."""
+    the WordPiece tokenizer on `key: content` when the memory was projected); secret
+    memories are left out; each assembly is recorded as an event."""
     check_owner(body.ownerId, caller)
     rows = view.live_for_owner(caller.user_id, system.clock(), WORKING_SET_CANDIDATES)
-    tokens = shared_token_counter().count_many(
-        [prompt_text(row["key"], row["content"]) for row in rows])
-    candidates = [Candidate(**row, tokens=count) for row, count in zip(rows, tokens,
-                                                                         strict=True)]
+    candidates = [Candidate(**row) for row in rows]  # tokens counted by the projection
     with acting(caller.cause):
         chosen, total, position = system.memory.assemble_working_set(
             caller.user_id, body.chatId, candidates, body.maxTokens)
