@@ -3,7 +3,7 @@
 import logging
 from typing import Any
 
-from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -100,6 +100,12 @@ async def _read_model_behind(request: Request, error: ReadModelBehind) -> JSONRe
                           headers={"Retry-After": "1"})
 
 
+async def _concurrent_write(request: Request, error: IntegrityError) -> JSONResponse:
+    return error_response(request, 409, "conflict",
+                          "the resource was changed by a concurrent request; read it again "
+                          "and retry")
+
+
 async def _rate_limited(request: Request, error: RateLimited) -> JSONResponse:
     return error_response(request, 429, "rate_limited", str(error),
                           {"retry_after_seconds": error.retry_after},
@@ -126,6 +132,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(ReadModelBehind, _read_model_behind)
     app.add_exception_handler(RateLimited, _rate_limited)
+    app.add_exception_handler(IntegrityError, _concurrent_write)
     for unavailable in (OperationalError, InterfaceError, PoolTimeout):
         app.add_exception_handler(unavailable, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)

@@ -4,6 +4,8 @@ audit trail and on NATS (queries already hide expired memories before this runs)
 import logging
 import threading
 
+from eventsourcing.persistence import IntegrityError
+
 from domain.memory.application import MemoryApplication
 from domain.shared import Cause, Clock, acting, system_clock
 from infra.eventstore import eventsourcing_env
@@ -49,9 +51,17 @@ class Expirer:
         expired = 0
         with acting(Cause(actor=f"worker:{EXPIRY_NAME}")):
             while due := view.due(self.clock(), BATCH):
-                expired += sum(app.expire(item_id) is not None for item_id in due)
-                if len(due) < BATCH:
+                done = sum(self._expire(app, item_id) for item_id in due)
+                expired += done
+                if len(due) < BATCH or not done:  # the rest waits for the read model
                     break
         if expired:
             log.info("expired %d memories", expired)
         return expired
+
+    @staticmethod
+    def _expire(app: MemoryApplication, item_id) -> bool:
+        try:
+            return app.expire(item_id) is not None
+        except IntegrityError:  # changed by a concurrent command: looked at again next round
+            return False
