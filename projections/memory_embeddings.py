@@ -41,42 +41,42 @@ ON CONFLICT (id) DO UPDATE SET tags = excluded.tags, embedding = excluded.embedd
 SELECT_ROW = "SELECT owner_id, key, tags FROM {table} WHERE id = %(id)s"
 FORGET_OWNER = "DELETE FROM {table} WHERE owner_id = %(owner_id)s"
 
-# What a memory must be to be found; applied inside each ranking, so neither side drops
-# the other's matches.
-FILTERS = """m.owner_id = %(owner_id)s AND m.gone_at IS NULL
-        AND (m.expires_at IS NULL OR m.expires_at > %(now)s)
-        AND (%(layer)s::text IS NULL OR m.layer = %(layer)s)
-        AND (%(min_confidence)s::float8 IS NULL OR m.confidence >= %(min_confidence)s)
-        AND (cardinality(%(tags)s::text[]) = 0 OR m.tags ?| %(tags)s::text[])"""
+# Filters apply inside each ranking, so neither side drops the other's matches.
 SEARCH = """
-WITH keyword AS (
-    SELECT m.id, row_number() OVER (ORDER BY
-        ts_rank_cd(m.tsv, websearch_to_tsquery('english', %(query)s))
-        + similarity(m.search_text, %(query)s) DESC, m.id) AS rank
-    FROM {memory_items} m
-    WHERE %(use_keyword)s AND """ + FILTERS + """
-        AND (m.tsv @@ websearch_to_tsquery('english', %(query)s)
-            OR m.search_text %% %(query)s)
+WITH live AS (
+    SELECT id, key, content, layer, confidence, tags, updated_at, search_text, tsv
+    FROM {memory_items}
+    WHERE owner_id = %(owner_id)s AND gone_at IS NULL
+        AND (expires_at IS NULL OR expires_at > %(now)s)
+        AND (%(layer)s::text IS NULL OR layer = %(layer)s)
+        AND (%(min_confidence)s::float8 IS NULL OR confidence >= %(min_confidence)s)
+        AND (cardinality(%(tags)s::text[]) = 0 OR tags ?| %(tags)s::text[])
+),
+keyword AS (
+    SELECT id, row_number() OVER (ORDER BY
+        ts_rank_cd(tsv, websearch_to_tsquery('english', %(query)s))
+        + similarity(search_text, %(query)s) DESC, id) AS rank
+    FROM live
+    WHERE %(use_keyword)s AND (tsv @@ websearch_to_tsquery('english', %(query)s)
+        OR search_text %% %(query)s)
     ORDER BY rank
     LIMIT %(candidates)s
 ),
 meaning AS (
     SELECT e.id, row_number() OVER (ORDER BY e.embedding <=> %(vector)s::vector, e.id) AS rank
-    FROM {table} e JOIN {memory_items} m USING (id)
-    WHERE %(use_meaning)s AND e.owner_id = %(owner_id)s AND """ + FILTERS + """
-        AND 1 - (e.embedding <=> %(vector)s::vector) >= %(min_similarity)s
+    FROM {table} e JOIN live USING (id)
+    WHERE %(use_meaning)s AND 1 - (e.embedding <=> %(vector)s::vector) >= %(min_similarity)s
     ORDER BY e.embedding <=> %(vector)s::vector
     LIMIT %(candidates)s
-),
-fused AS (
-    SELECT id, sum(1.0 / (%(k)s + rank)) AS score
-    FROM (SELECT * FROM keyword UNION ALL SELECT * FROM meaning) AS ranks
-    GROUP BY id
 )
-SELECT m.id, m.key, m.content, m.layer, m.confidence, m.tags, m.updated_at, fused.score,
+SELECT live.id, live.key, live.content, live.layer, live.confidence, live.tags,
+    live.updated_at,
+    coalesce(1.0 / (%(k)s + keyword.rank), 0) + coalesce(1.0 / (%(k)s + meaning.rank), 0)
+        AS score,
     count(*) OVER () AS total
-FROM fused JOIN {memory_items} m USING (id)
-ORDER BY fused.score DESC, m.updated_at DESC, m.id
+FROM live LEFT JOIN keyword USING (id) LEFT JOIN meaning USING (id)
+WHERE keyword.id IS NOT NULL OR meaning.id IS NOT NULL
+ORDER BY score DESC, live.updated_at DESC, live.id
 LIMIT %(limit)s"""
 
 MODES = ("hybrid", "semantic", "keyword")
