@@ -16,10 +16,6 @@ class TokenCounter:
     def count(self, text: str) -> int:
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
-    def count_many(self, texts: list[str]) -> list[int]:
-        encodings = self._tokenizer.encode_batch(texts, add_special_tokens=False)
-        return [len(encoding.ids) for encoding in encodings]
-
 
 @lru_cache(maxsize=1)
 def shared_token_counter() -> TokenCounter:

@@ -79,8 +79,6 @@ WHERE keyword.id IS NOT NULL OR meaning.id IS NOT NULL
 ORDER BY score DESC, live.updated_at DESC, live.id
 LIMIT %(limit)s"""
 
-MODES = ("hybrid", "semantic", "keyword")
-
 
 class MemoryEmbeddingsView(ReadModel):
     def __init__(self, datastore: Any, **kwargs: Any):

@@ -6,11 +6,6 @@ from typing import Callable
 
 from api.requestinfo import request_id_var, trace_id_var
 
-# Kinds of failure every face can report; each face names them in its own words.
-KINDS = ("validation", "malformed", "unauthenticated", "forbidden", "not_found",
-         "method_not_allowed", "conflict", "too_large", "rate_limited", "unavailable",
-         "internal")
-
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
@@ -23,6 +18,9 @@ def meta() -> dict:
 
 @dataclass(frozen=True)
 class Face:
+    """A seed's API: the paths it owns, its error shape, and its own words (`codes`)
+    for each kind of failure."""
+
     name: str
     prefixes: tuple[str, ...]
     codes: dict[str, str]

@@ -9,7 +9,6 @@ from eventsourcing.domain import event
 from domain.shared import ArqiumAggregate, Conflict, Invalid, NotFound
 
 LAYERS = ("context", "temporary", "permanent")
-SENSITIVITIES = ("public", "confidential", "secret", "pii")
 SEALED_SENSITIVITIES = ("secret", "pii")  # stored encrypted with the owner's data key
 MAX_KEY_LENGTH = 255
 MAX_CONTENT_BYTES = 1024 * 1024
@@ -191,7 +190,7 @@ class ChatWorkingSet(ArqiumAggregate):
     @event("Assembled")
     def assemble(self, memory_ids: list[str], memory_versions: list[int],
                  total_tokens: int, max_tokens: int, at: datetime) -> None:
-        self.last_memory_ids = memory_ids
+        """Nothing to remember: the event itself is the record of what was shown."""
 
 
 def memory_id_for(owner_id: str, key: str) -> UUID:
