@@ -6,7 +6,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
+from uuid import UUID
 
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 Clock = Callable[[], datetime]
@@ -64,6 +66,18 @@ class ArqiumAggregate(Aggregate):
 
 def _with_cause(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {**dataclasses.asdict(current_cause()), **kwargs}
+
+
+def get_aggregate(repository: Any, aggregate_id: Any, kind: type, missing: Exception) -> Any:
+    """The aggregate of that kind with that id, or `missing` raised (for a malformed id,
+    an unknown one, or one of another kind alike)."""
+    try:
+        aggregate = repository.get(UUID(str(aggregate_id)))
+    except (AggregateNotFoundError, ValueError):
+        raise missing from None
+    if not isinstance(aggregate, kind):
+        raise missing
+    return aggregate
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

@@ -23,7 +23,7 @@ from domain.identity.domainmodel import (
     normalize_email,
     user_id_for,
 )
-from domain.shared import Clock, NotFound, system_clock
+from domain.shared import Clock, NotFound, get_aggregate, system_clock
 
 API_KEY_PREFIX = "arq_"
 
@@ -69,12 +69,12 @@ class IdentityApplication(Application):
         """The user an external identity provider vouches for, registered on first
         sight (with no usable password: it signs in through its provider)."""
         try:
-            user = self._get(user_id_for(email), User, NotFound("no such user"))
+            user = get_aggregate(self.repository, user_id_for(email), User, NotFound("no such user"))
         except NotFound:
             try:
                 user, _ = self.register(email, name, secrets.token_urlsafe(32))
             except EmailAlreadyRegistered:  # a concurrent first request provisioned it
-                user = self._get(user_id_for(email), User, NotFound("no such user"))
+                user = get_aggregate(self.repository, user_id_for(email), User, NotFound("no such user"))
         if user.deleted:
             raise InvalidCredentials("this user was deleted")
         return user
@@ -91,7 +91,7 @@ class IdentityApplication(Application):
         return user
 
     def user(self, user_id: str | UUID) -> User:
-        user = self._get(user_id, User, NotFound("no such user"))
+        user = get_aggregate(self.repository, user_id, User, NotFound("no such user"))
         if user.deleted:
             raise NotFound("no such user")
         return user
@@ -99,7 +99,7 @@ class IdentityApplication(Application):
     def delete_user(self, user_id: str) -> int:
         """Delete the user and destroy its data key (again, if a first attempt stopped
         between the two): its sensitive history becomes unreadable."""
-        user = self._get(user_id, User, NotFound("no such user"))
+        user = get_aggregate(self.repository, user_id, User, NotFound("no such user"))
         if user.deleted:
             self.keys.destroy(str(user.id))
             raise NotFound("no such user")
@@ -148,7 +148,7 @@ class IdentityApplication(Application):
             error = RefreshTokenReused("refresh token was already used; the session is ended")
             error.position = self.save(session)[-1].notification.id
             raise error
-        user = self._get(session.user_id, User, SessionEnded("no such user"))
+        user = get_aggregate(self.repository, session.user_id, User, SessionEnded("no such user"))
         if user.deleted:
             raise SessionEnded("the user was deleted")
         session.rotate(presented_token_id, uuid.uuid4().hex, self.clock())
@@ -166,7 +166,7 @@ class IdentityApplication(Application):
         return self.save(session)[-1].notification.id
 
     def _session(self, session_id: str) -> LoginSession:
-        return self._get(session_id, LoginSession,
+        return get_aggregate(self.repository, session_id, LoginSession,
                          SessionEnded("no such login session; log in again"))
 
     # --- API keys --------------------------------------------------------------------
@@ -181,22 +181,11 @@ class IdentityApplication(Application):
         return key, secret, self.save(key)[-1].notification.id
 
     def revoke_api_key(self, user_id: str, key_id: str) -> int:
-        key = self._get(key_id, ApiKey, NotFound("no such API key"))
+        key = get_aggregate(self.repository, key_id, ApiKey, NotFound("no such API key"))
         if key.user_id != user_id or key.revoked:
             raise NotFound("no such API key")
         key.revoke(at=self.clock())
         return self.save(key)[-1].notification.id
-
-
-    def _get(self, aggregate_id: str | UUID, kind: type, missing: Exception) -> Any:
-        """The aggregate of that kind with that id, or `missing` raised."""
-        try:
-            aggregate = self.repository.get(UUID(str(aggregate_id)))
-        except (AggregateNotFoundError, ValueError):
-            raise missing from None
-        if not isinstance(aggregate, kind):
-            raise missing
-        return aggregate
 
 
 _DUMMY_HASH = ("$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA"

@@ -27,7 +27,7 @@ from domain.memory.domainmodel import (
     memory_id_for,
 )
 from domain.memory.workingset import Candidate, pack
-from domain.shared import Clock, Conflict, merge_patch, system_clock
+from domain.shared import Clock, Conflict, get_aggregate, merge_patch, system_clock
 
 
 @dataclass
@@ -138,11 +138,9 @@ class MemoryApplication(Application):
 
     def owned_item(self, owner_id: str, item_id: UUID) -> MemoryItem:
         """The owner's live memory with that id; anyone else's is not found."""
-        try:
-            item = self.repository.get(item_id)
-        except AggregateNotFoundError:
-            raise MemoryNotFound("no such memory") from None
-        if not isinstance(item, MemoryItem) or item.owner_id != owner_id:
+        item = get_aggregate(self.repository, item_id, MemoryItem,
+                             MemoryNotFound("no such memory"))
+        if item.owner_id != owner_id:
             raise MemoryNotFound("no such memory")
         item.check_live(self.clock())
         return item
@@ -202,11 +200,9 @@ class MemoryApplication(Application):
         return self._save_context(context)
 
     def owned_context(self, owner_id: str, context_id: UUID) -> Context:
-        try:
-            context = self.repository.get(context_id)
-        except AggregateNotFoundError:
-            raise ContextNotFound("no such context") from None
-        if not isinstance(context, Context) or context.owner_id != owner_id or context.deleted:
+        context = get_aggregate(self.repository, context_id, Context,
+                                ContextNotFound("no such context"))
+        if context.owner_id != owner_id or context.deleted:
             raise ContextNotFound("no such context")
         return context
 
