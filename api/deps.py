@@ -7,6 +7,7 @@ from typing import Annotated, Callable
 from fastapi import Depends, Request
 
 from api.errors import ReadModelBehind
+from api.principals import verified_access
 from api.requestinfo import request_id_var
 from domain.identity.application import hash_api_key
 from domain.shared import AuthenticationFailed, Cause, Forbidden, Invalid, acting
@@ -44,12 +45,12 @@ def current_caller(request: Request, system: SystemDep) -> Caller:
     if api_key:
         principal = api_key_principal(system, api_key)
     else:
-        principal = bearer_principal(system, bearer_token(request))
+        principal = bearer_principal(request, system, bearer_token(request))
     return Caller(principal, Cause(actor=principal.actor,
                                    correlation_id=request_id_var.get()))
 
 
-def bearer_principal(system: System, token: str) -> Principal:
+def bearer_principal(request: Request, system: System, token: str) -> Principal:
     """Our own access token of a live session, or the configured OIDC issuer's token."""
     if system.oidc and system.oidc.names_issuer(token):
         identity = system.oidc.verify(token)
@@ -58,7 +59,7 @@ def bearer_principal(system: System, token: str) -> Principal:
             user = system.identity.provision_external(identity.email, identity.name)
         return Principal(user_id=str(user.id), roles=tuple(user.roles),
                          expires_at=datetime.fromtimestamp(identity.expires_at, timezone.utc))
-    principal = system.tokens.verify_access(token)
+    principal = verified_access(request, token)
     if system.views["login_sessions"].has_ended(principal.session_id):
         raise AuthenticationFailed("this login session has ended; log in again")
     return principal

@@ -13,6 +13,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.principals import verified_access
 from api.requestinfo import adding_headers
 from domain.shared import AuthenticationFailed
 from infra.settings import Settings
@@ -63,14 +64,13 @@ class RateLimited(Exception):
 
 def client_identity(request: Request) -> tuple[str, str]:
     """(kind, id) a request is counted against: its API key, its user, or its address."""
-    system = request.app.state.system
     api_key = request.headers.get("x-api-key")
     if api_key:
         return "api_key", hashlib.sha256(api_key.encode()).hexdigest()
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         try:
-            return "user", system.tokens.verify_access(token.strip()).user_id
+            return "user", verified_access(request, token.strip()).user_id
         except AuthenticationFailed:
             pass
     return "address", request.client.host if request.client else "unknown"
