@@ -1,22 +1,20 @@
 """AstralBody face (seed 004): bare bodies, errors {error{code,message,details,timestamp}}."""
 
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import CurrentCaller, SystemDep, caught_up
+from api.deps import CurrentCaller, SystemDep
 from api.faces.shapes import iso, now_iso
 from api.health import VERSION, check_postgres
 from api.ratelimit import limited
-from api.v1.users import ProfileUpdate, apply_profile_update, user_row
-from projections.users import UsersView
+from api.v1.users import ProfileUpdate, Users, apply_profile_update, user_row
 
 router = APIRouter(tags=["AstralBody"])
 per_user = [Depends(limited("astralbody_user"))]
 
-Users = Annotated[UsersView, Depends(caught_up("users"))]
 
 
 class AstralProfileUpdate(BaseModel):
