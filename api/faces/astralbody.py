@@ -16,7 +16,6 @@ router = APIRouter(tags=["AstralBody"])
 per_user = [Depends(limited("astralbody_user"))]
 
 
-
 class AstralProfileUpdate(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)
     name: str | None = Field(default=None, min_length=1, max_length=200)
