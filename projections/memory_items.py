@@ -190,15 +190,12 @@ class MemoryItemsProjection(BatchProjection):
     @apply.register
     def _(self, domain_event: MemoryItem.Promoted, position: int, curs: Cursor) -> None:
         row = self._row(domain_event.originator_id, curs)
-        content = self.keys.readable(row["owner_id"], domain_event.content)
         curs.execute(self.view.sql(PROMOTE_ITEM), {
             "id": domain_event.originator_id, "layer": domain_event.to_layer,
-            "content": Jsonb(content), "expires_at": domain_event.expires_at,
-            "at": domain_event.at, "version": domain_event.originator_version,
-            "position": position, "actor": domain_event.actor,
-            "correlation_id": domain_event.correlation_id,
-            "search_text": searchable_text(row["key"], content, row["tags"]),
-            "tokens": self.tokens.count(prompt_text(row["key"], content))})
+            "expires_at": domain_event.expires_at, "at": domain_event.at,
+            "version": domain_event.originator_version, "position": position,
+            "actor": domain_event.actor, "correlation_id": domain_event.correlation_id,
+            **self._content_fields(domain_event.content, row, row["tags"])})
 
     @apply.register
     def _(self, domain_event: MemoryItem.Deleted, position: int, curs: Cursor) -> None:
@@ -219,9 +216,14 @@ class MemoryItemsProjection(BatchProjection):
 
     def _revision(self, domain_event: Any, position: int, row: dict,
                   tags: list[str]) -> dict:
-        """Sealed content is opened for the read model (null once shredded)."""
-        content = self.keys.readable(row["owner_id"], domain_event.content)
-        return {**_revision(domain_event, position), "content": Jsonb(content),
+        return {**_event_fields(domain_event, position),
+                **self._content_fields(domain_event.content, row, tags)}
+
+    def _content_fields(self, content: Any, row: dict, tags: list[str]) -> dict:
+        """Content (sealed content opened, null once shredded), its search text and
+        its prompt tokens."""
+        content = self.keys.readable(row["owner_id"], content)
+        return {"content": Jsonb(content),
                 "search_text": searchable_text(row["key"], content, tags),
                 "tokens": self.tokens.count(prompt_text(row["key"], content))}
 
@@ -231,7 +233,8 @@ class MemoryItemsProjection(BatchProjection):
         return curs.fetchone() or {"owner_id": None, "key": "", "tags": []}
 
 
-def _revision(domain_event: Any, position: int) -> dict:
+def _event_fields(domain_event: Any, position: int) -> dict:
+    """The columns every content-setting event writes, apart from content and text."""
     return {
         "id": domain_event.originator_id,
         "confidence": domain_event.confidence, "sensitivity": domain_event.sensitivity,
