@@ -2,9 +2,10 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Annotated, Callable
+from typing import Annotated, Any, Callable
 
 from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
 
 from api.errors import ReadModelBehind
 from api.principals import verified_access
@@ -117,6 +118,12 @@ def anonymous_cause() -> Cause:
 def position_token(application_name: str, notification_id: int) -> str:
     """Opaque to clients: hand it back in X-Min-Position to read your own writes."""
     return f"{application_name}.{notification_id}"
+
+
+def with_position(body: Any, application_name: str, notification_id: int) -> JSONResponse:
+    """A compatibility face's bare body, with the command's X-Event-Position."""
+    return JSONResponse(body, headers={
+        POSITION_HEADER: position_token(application_name, notification_id)})
 
 
 def parse_position(token: str) -> tuple[str, int]:

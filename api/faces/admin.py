@@ -4,10 +4,9 @@
 from uuid import UUID
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import POSITION_HEADER, CurrentCaller, SystemDep, position_token
+from api.deps import CurrentCaller, SystemDep, with_position
 from api.faces.shapes import iso
 from api.ratelimit import guard_login
 from api.sessions import (
@@ -48,8 +47,7 @@ def login(body: LoginRequest, request: Request, system: SystemDep):
     guard_login(request, body.email)
     user = system.identity.authenticate(body.email, body.password)
     tokens, position = open_session(system, user, request, body.remember_me)
-    return JSONResponse(auth_token(tokens), headers={
-        POSITION_HEADER: position_token(system.identity.name, position)})
+    return with_position(auth_token(tokens), system.identity.name, position)
 
 
 @router.post("/refresh", summary="Exchange a refresh token (AuthToken)")

@@ -4,7 +4,6 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -16,12 +15,11 @@ from pydantic import (
 )
 
 from api.deps import (
-    POSITION_HEADER,
     CurrentCaller,
     SystemDep,
     caught_up,
-    position_token,
     require_admin,
+    with_position,
 )
 from api.faces.shapes import iso, now_iso
 from api.health import VERSION
@@ -105,8 +103,8 @@ def upsert(body: UpsertRequest, caller: CurrentCaller, system: SystemDep):
                         tags=body.tags, ttl_seconds=body.ttl_seconds())
     with acting(caller.cause):
         item, position = system.memory.upsert(caller.user_id, draft)
-    return JSONResponse({"memory": memory_body(item, system.memory.readable_content(item))},
-                        headers={POSITION_HEADER: position_token(system.memory.name, position)})
+    answer = {"memory": memory_body(item, system.memory.readable_content(item))}
+    return with_position(answer, system.memory.name, position)
 
 
 class PromoteRequest(BaseModel):
@@ -125,9 +123,9 @@ def promote(body: PromoteRequest, caller: CurrentCaller, system: SystemDep):
     with acting(caller.cause):
         item, position = system.memory.promote(caller.user_id, body.key, force=body.force,
                                                merge=body.merge, reason=body.reason)
-    return JSONResponse({"memory": {"id": str(item.id), "key": item.key, "layer": item.layer,
-                                    "promotedAt": iso(item.promoted_at)}},
-                        headers={POSITION_HEADER: position_token(system.memory.name, position)})
+    answer = {"memory": {"id": str(item.id), "key": item.key, "layer": item.layer,
+                         "promotedAt": iso(item.promoted_at)}}
+    return with_position(answer, system.memory.name, position)
 
 
 class SearchRequest(BaseModel):
@@ -176,9 +174,9 @@ def working_set(body: ContextRequest, caller: CurrentCaller, view: MemoryItems,
     memories = [{"id": str(c.id), "key": c.key, "content": c.content, "layer": c.layer,
                  "confidence": c.confidence, "createdAt": iso(c.updated_at),
                  "tokens": c.tokens} for c in chosen]
-    return JSONResponse({"memories": memories, "items": memories, "totalTokens": total,
-                         "count": len(memories), "budget": body.maxTokens},
-                        headers={POSITION_HEADER: position_token(system.memory.name, position)})
+    return with_position({"memories": memories, "items": memories, "totalTokens": total,
+                          "count": len(memories), "budget": body.maxTokens},
+                         system.memory.name, position)
 
 
 @router.get("/api/memory/metrics", summary="Memory system metrics (CEREBRO, admin only)")
@@ -225,5 +223,4 @@ def delete(body: DeleteRequest, caller: CurrentCaller, system: SystemDep):
     item_id = body.id or memory_id_for(caller.user_id, body.key)
     with acting(caller.cause):
         item, position = system.memory.delete(caller.user_id, item_id)
-    return JSONResponse({"deleted": True, "key": item.key},
-                        headers={POSITION_HEADER: position_token(system.memory.name, position)})
+    return with_position({"deleted": True, "key": item.key}, system.memory.name, position)
