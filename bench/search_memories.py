@@ -110,15 +110,16 @@ def wait_for_projections(database_url: str) -> dict:
 
 def load(base_url: str, users: list[tuple[str, str]], clients: int, seconds: float,
          request) -> tuple[list[float], int]:
-    """`clients` threads calling request(http, token, rng) for `seconds`; latencies, errors."""
+    """`clients` threads calling request(http, token, rng) for `seconds`, each request as
+    a user drawn at random; latencies, errors."""
     latencies, errors, lock = [], [0], threading.Lock()
     stop_at = time.monotonic() + seconds
 
     def client_loop(index: int) -> None:
         http, rng = HttpClient(base_url), random.Random(1000 + index)
-        token = users[index % len(users)][1]
         try:
             while time.monotonic() < stop_at:
+                token = rng.choice(users)[1]
                 started = time.perf_counter()
                 status = request(http, token, rng)
                 elapsed = time.perf_counter() - started

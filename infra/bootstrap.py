@@ -107,7 +107,7 @@ def migrate(settings: Settings) -> None:
     process at a time."""
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
-        for extension in ("vector", "pg_trgm"):
+        for extension in ("vector", "pg_trgm", "btree_gin"):
             conn.execute(f"CREATE EXTENSION IF NOT EXISTS {extension}")
         open_system(settings, create_tables=True).close()
 

@@ -17,6 +17,7 @@ from infra.keys import OwnerKeys
 from projections.base import BatchProjection, ReadModel
 
 MEMORY_ITEMS = "memory_items"  # the live name of the memory read model this one joins
+MEMORY_WORDS = f"{MEMORY_ITEMS}_words"  # and of its owners' vocabularies
 RRF_K = 60  # reciprocal-rank fusion constant
 CANDIDATES = 50  # how deep each side (keyword, meaning) ranks before fusion
 
@@ -41,11 +42,20 @@ ON CONFLICT (id) DO UPDATE SET tags = excluded.tags, embedding = excluded.embedd
 SELECT_ROW = "SELECT owner_id, key, tags FROM {table} WHERE id = %(id)s"
 FORGET_OWNER = "DELETE FROM {table} WHERE owner_id = %(owner_id)s"
 
-# Filters apply inside each ranking, so neither side drops the other's matches.
+# The keyword side matches the query's words, and the owner's words that are spelt like
+# them (pg_trgm), by full text; the meaning side ranks by cosine distance. Filters apply
+# inside each ranking, so neither side drops the other's matches; the page's rows are
+# read last, for the fused top only.
 SEARCH = """
-WITH live AS (
-    SELECT id, key, content, layer, confidence, tags, updated_at, search_text, tsv
-    FROM {memory_items}
+WITH terms AS MATERIALIZED (
+    SELECT websearch_to_tsquery('english', %(query)s) || coalesce((
+        SELECT to_tsquery('english', string_agg(DISTINCT known.word, ' | '))
+        FROM regexp_split_to_table(lower(%(query)s), '[^[:alpha:]]+') AS term
+        JOIN {words} known ON known.owner_id = %(owner_id)s AND known.word %% term
+        WHERE length(term) >= 3), ''::tsquery) AS query
+),
+live AS (
+    SELECT id, tsv FROM {memory_items}
     WHERE owner_id = %(owner_id)s AND gone_at IS NULL
         AND (expires_at IS NULL OR expires_at > %(now)s)
         AND (%(layer)s::text IS NULL OR layer = %(layer)s)
@@ -53,30 +63,29 @@ WITH live AS (
         AND (cardinality(%(tags)s::text[]) = 0 OR tags ?| %(tags)s::text[])
 ),
 keyword AS (
-    SELECT id, row_number() OVER (ORDER BY
-        ts_rank_cd(tsv, websearch_to_tsquery('english', %(query)s))
-        + similarity(search_text, %(query)s) DESC, id) AS rank
-    FROM live
-    WHERE %(use_keyword)s AND (tsv @@ websearch_to_tsquery('english', %(query)s)
-        OR search_text %% %(query)s)
+    SELECT id, row_number() OVER (ORDER BY ts_rank(tsv, terms.query) DESC, id) AS rank
+    FROM live, terms
+    WHERE %(use_keyword)s AND tsv @@ terms.query
     ORDER BY rank
     LIMIT %(candidates)s
 ),
 meaning AS (
     SELECT e.id, row_number() OVER (ORDER BY e.embedding <=> %(vector)s::vector, e.id) AS rank
-    FROM {table} e JOIN live USING (id)
-    WHERE %(use_meaning)s AND 1 - (e.embedding <=> %(vector)s::vector) >= %(min_similarity)s
+    FROM {table} e
+    WHERE %(use_meaning)s AND e.owner_id = %(owner_id)s AND e.id IN (SELECT id FROM live)
+        AND e.embedding <=> %(vector)s::vector <= 1 - %(min_similarity)s
     ORDER BY e.embedding <=> %(vector)s::vector
     LIMIT %(candidates)s
+),
+fused AS (
+    SELECT id, coalesce(1.0 / (%(k)s + keyword.rank), 0)
+        + coalesce(1.0 / (%(k)s + meaning.rank), 0) AS score, count(*) OVER () AS total
+    FROM keyword FULL JOIN meaning USING (id)
 )
-SELECT live.id, live.key, live.content, live.layer, live.confidence, live.tags,
-    live.updated_at,
-    coalesce(1.0 / (%(k)s + keyword.rank), 0) + coalesce(1.0 / (%(k)s + meaning.rank), 0)
-        AS score,
-    count(*) OVER () AS total
-FROM live LEFT JOIN keyword USING (id) LEFT JOIN meaning USING (id)
-WHERE keyword.id IS NOT NULL OR meaning.id IS NOT NULL
-ORDER BY score DESC, live.updated_at DESC, live.id
+SELECT m.id, m.key, m.content, m.layer, m.confidence, m.tags, m.updated_at, fused.score,
+    fused.total
+FROM fused JOIN {memory_items} m USING (id)
+ORDER BY fused.score DESC, m.updated_at DESC, m.id
 LIMIT %(limit)s"""
 
 
@@ -94,7 +103,8 @@ class MemoryEmbeddingsView(ReadModel):
         """The owner's live memories ranked by keyword and meaning, fused by reciprocal
         rank; each row has a `score`. Also how many matched in all."""
         rows = self.query(
-            SEARCH, identifiers={"memory_items": MEMORY_ITEMS}, owner_id=owner_id, query=query,
+            SEARCH, identifiers={"memory_items": MEMORY_ITEMS, "words": MEMORY_WORDS},
+            owner_id=owner_id, query=query,
             vector=vector_literal(vector) if vector else None, layer=layer, tags=list(tags),
             min_confidence=min_confidence, limit=limit, candidates=CANDIDATES, k=RRF_K,
             use_keyword=mode in ("hybrid", "keyword"),

@@ -5,11 +5,19 @@ from typing import Any
 
 from eventsourcing.dispatch import singledispatchmethod
 from psycopg import Cursor
+from psycopg.sql import Composed
 from psycopg.types.json import Jsonb
 
 from domain.memory.application import MemoryApplication
 from domain.memory.domainmodel import MemoryItem, MemoryOwner, searchable_text
-from domain.memory.workingset import prompt_text
+from domain.memory.workingset import (
+    LAYER_WEIGHT,
+    LEFT_OUT,
+    RECENCY_HALF_LIFE_DAYS,
+    UNKNOWN_CONFIDENCE,
+    pack,
+    prompt_text,
+)
 from infra.keys import OwnerKeys
 from infra.tokens import shared_token_counter
 from projections.base import BatchProjection, ReadModel
@@ -41,9 +49,25 @@ CREATE TABLE IF NOT EXISTS {table} (
 )"""
 CREATE_RECENT_INDEX = """
 CREATE INDEX IF NOT EXISTS {index} ON {table} (owner_id, updated_at DESC, position DESC)"""
-CREATE_TSV_INDEX = "CREATE INDEX IF NOT EXISTS {index} ON {table} USING gin (tsv)"
-CREATE_TRIGRAM_INDEX = """
-CREATE INDEX IF NOT EXISTS {index} ON {table} USING gin (search_text gin_trgm_ops)"""
+# Keyword search is always within one owner: the index narrows by owner and words at once.
+CREATE_TSV_INDEX = "CREATE INDEX IF NOT EXISTS {index} ON {table} USING gin (owner_id, tsv)"
+# Each owner's vocabulary, which pg_trgm matches a misspelt query word against (the
+# spelling-suggestion use of trigrams the pg_trgm docs describe for full-text search).
+CREATE_WORDS_TABLE = """
+CREATE TABLE IF NOT EXISTS {words} (
+    owner_id text NOT NULL,
+    word text NOT NULL,
+    PRIMARY KEY (owner_id, word)
+)"""
+CREATE_WORDS_INDEX = """
+CREATE INDEX IF NOT EXISTS {index} ON {words} USING gin (owner_id, word gin_trgm_ops)"""
+LEARN_WORDS = """
+INSERT INTO {words} (owner_id, word)
+SELECT DISTINCT %(owner_id)s, word
+FROM regexp_split_to_table(lower(%(text)s), '[^[:alpha:]]+') AS word
+WHERE length(word) BETWEEN 3 AND 40
+ON CONFLICT DO NOTHING"""
+FORGET_WORDS = "DELETE FROM {words} WHERE owner_id = %(owner_id)s"
 
 INSERT_ITEM = """
 INSERT INTO {table} (id, owner_id, key, content, layer, confidence, sensitivity, tags,
@@ -87,10 +111,24 @@ SELECT_ONE = """
 SELECT id, key, content, layer, confidence, sensitivity, tags, metadata, session_id,
     context_id, created_at, updated_at, expires_at
 FROM {table} WHERE id = %(id)s AND owner_id = %(owner_id)s AND """ + LIVE
-SELECT_CANDIDATES = """
-SELECT id, key, content, layer, confidence, sensitivity, updated_at, version, tokens
-FROM {table} WHERE owner_id = %(owner_id)s AND """ + LIVE + """
-ORDER BY updated_at DESC, id LIMIT %(limit)s"""
+# The working-set ranking (see domain.memory.workingset): layer weight, then confidence
+# and a recency bonus that halves every half-life; memories left out of prompts and those
+# larger than the whole budget are not candidates.
+SELECT_RANKED = """
+SELECT id, version, tokens FROM {table}
+WHERE owner_id = %(owner_id)s AND """ + LIVE + """
+    AND sensitivity <> ALL(%(left_out)s) AND tokens <= %(max_tokens)s
+ORDER BY coalesce((%(layer_weights)s::jsonb ->> layer)::float8, 0)
+    + coalesce(confidence, %(unknown_confidence)s)
+    + exp(-ln(2) * greatest(extract(epoch FROM %(now)s - updated_at)::float8, 0)
+        / (86400 * %(half_life_days)s)) DESC, id
+LIMIT %(limit)s"""
+# Only the versions that were ranked: one changed since is left out rather than shown
+# in a version the record does not name.
+SELECT_SHOWN = """
+SELECT id, key, content, layer, confidence, updated_at, version, tokens FROM {table}
+WHERE owner_id = %(owner_id)s
+    AND (id, version) IN (SELECT * FROM unnest(%(ids)s::uuid[], %(versions)s::bigint[]))"""
 COUNT_BY_LAYER = "SELECT layer, count(*) AS n FROM {table} WHERE " + LIVE + " GROUP BY layer"
 SELECT_DUE = """
 SELECT id FROM {table} WHERE gone_at IS NULL AND expires_at <= %(now)s
@@ -115,13 +153,20 @@ LIMIT %(limit)s"""
 class MemoryItemsView(ReadModel):
     def __init__(self, datastore: Any, **kwargs: Any):
         super().__init__(datastore, **kwargs)
-        index = f"{self.name}_recent_idx"
-        self.sql_create_statements.append(self.sql(CREATE_TABLE))
-        self.sql_create_statements.append(self.sql(CREATE_RECENT_INDEX, index=index))
-        self.sql_create_statements.append(
-            self.sql(CREATE_TSV_INDEX, index=f"{self.name}_tsv_idx"))
-        self.sql_create_statements.append(
-            self.sql(CREATE_TRIGRAM_INDEX, index=f"{self.name}_trgm_idx"))
+        self.words = f"{self.name}_words"
+        self.sql_create_statements.extend([
+            self.sql(CREATE_TABLE),
+            self.sql(CREATE_RECENT_INDEX, index=f"{self.name}_recent_idx"),
+            self.sql(CREATE_TSV_INDEX, index=f"{self.name}_owner_tsv_idx"),
+            self.sql(CREATE_WORDS_TABLE),
+            self.sql(CREATE_WORDS_INDEX, index=f"{self.words}_trgm_idx")])
+
+    def sql(self, template: str, **names: str) -> Composed:
+        """Its templates may also name {words}, the owners' vocabularies."""
+        return super().sql(template, words=self.words, **names)
+
+    def table_names(self) -> list[str]:
+        return [*super().table_names(), self.words]
 
     def recent(self, owner_id: str, limit: int, now: datetime) -> list[dict]:
         return self.query(SELECT_RECENT, owner_id=owner_id, limit=limit, now=now)
@@ -131,9 +176,20 @@ class MemoryItemsView(ReadModel):
         rows = self.query(SELECT_ONE, owner_id=owner_id, id=item_id, now=now)
         return rows[0] if rows else None
 
-    def live_for_owner(self, owner_id: str, now: datetime, limit: int) -> list[dict]:
-        """The owner's live memories, newest first (working-set candidates)."""
-        return self.query(SELECT_CANDIDATES, owner_id=owner_id, now=now, limit=limit)
+    def working_set(self, owner_id: str, now: datetime, max_tokens: int,
+                    candidates: int) -> list[dict]:
+        """The owner's memories for a prompt, best first, packed within max_tokens,
+        with their content."""
+        ranked = self.query(
+            SELECT_RANKED, owner_id=owner_id, now=now, max_tokens=max_tokens,
+            left_out=list(LEFT_OUT), layer_weights=Jsonb(LAYER_WEIGHT),
+            unknown_confidence=UNKNOWN_CONFIDENCE, half_life_days=RECENCY_HALF_LIFE_DAYS,
+            limit=candidates)
+        chosen, _ = pack(ranked, max_tokens)
+        rows = {row["id"]: row for row in self.query(
+            SELECT_SHOWN, owner_id=owner_id, ids=[row["id"] for row in chosen],
+            versions=[row["version"] for row in chosen])}
+        return [rows[row["id"]] for row in chosen if row["id"] in rows]
 
     def count_by_layer(self, now: datetime) -> dict[str, int]:
         """Live memories of all owners per layer (for operators)."""
@@ -169,7 +225,7 @@ class MemoryItemsProjection(BatchProjection):
     def _(self, domain_event: MemoryItem.Upserted, position: int, curs: Cursor) -> None:
         row = {"owner_id": domain_event.owner_id, "key": domain_event.key}
         curs.execute(self.view.sql(INSERT_ITEM), {
-            **self._revision(domain_event, position, row, domain_event.tags), **row,
+            **self._revision(domain_event, position, row, domain_event.tags, curs), **row,
             "layer": domain_event.layer, "session_id": domain_event.session_id,
             "context_id": domain_event.context_id})
 
@@ -177,13 +233,13 @@ class MemoryItemsProjection(BatchProjection):
     def _(self, domain_event: MemoryItem.Revised, position: int, curs: Cursor) -> None:
         row = self._row(domain_event.originator_id, curs)
         curs.execute(self.view.sql(REVISE_ITEM),
-                     self._revision(domain_event, position, row, domain_event.tags))
+                     self._revision(domain_event, position, row, domain_event.tags, curs))
 
     @apply.register
     def _(self, domain_event: MemoryItem.Recreated, position: int, curs: Cursor) -> None:
         row = self._row(domain_event.originator_id, curs)
         curs.execute(self.view.sql(RECREATE_ITEM), {
-            **self._revision(domain_event, position, row, domain_event.tags),
+            **self._revision(domain_event, position, row, domain_event.tags, curs),
             "layer": domain_event.layer, "session_id": domain_event.session_id,
             "context_id": domain_event.context_id})
 
@@ -195,7 +251,7 @@ class MemoryItemsProjection(BatchProjection):
             "expires_at": domain_event.expires_at, "at": domain_event.at,
             "version": domain_event.originator_version, "position": position,
             "actor": domain_event.actor, "correlation_id": domain_event.correlation_id,
-            **self._content_fields(domain_event.content, row, row["tags"])})
+            **self._content_fields(domain_event.content, row, row["tags"], curs)})
 
     @apply.register
     def _(self, domain_event: MemoryItem.Deleted, position: int, curs: Cursor) -> None:
@@ -213,18 +269,23 @@ class MemoryItemsProjection(BatchProjection):
     @apply.register
     def _(self, domain_event: MemoryOwner.Forgotten, position: int, curs: Cursor) -> None:
         curs.execute(self.view.sql(FORGET_OWNER), {"owner_id": domain_event.owner_id})
+        curs.execute(self.view.sql(FORGET_WORDS), {"owner_id": domain_event.owner_id})
 
     def _revision(self, domain_event: Any, position: int, row: dict,
-                  tags: list[str]) -> dict:
+                  tags: list[str], curs: Cursor) -> dict:
         return {**_event_fields(domain_event, position),
-                **self._content_fields(domain_event.content, row, tags)}
+                **self._content_fields(domain_event.content, row, tags, curs)}
 
-    def _content_fields(self, content: Any, row: dict, tags: list[str]) -> dict:
+    def _content_fields(self, content: Any, row: dict, tags: list[str],
+                        curs: Cursor) -> dict:
         """Content (sealed content opened, null once shredded), its search text and
-        its prompt tokens."""
+        its prompt tokens; the words of the text join the owner's vocabulary."""
         content = self.keys.readable(row["owner_id"], content)
-        return {"content": Jsonb(content),
-                "search_text": searchable_text(row["key"], content, tags),
+        search_text = searchable_text(row["key"], content, tags)
+        if row["owner_id"] is not None:
+            curs.execute(self.view.sql(LEARN_WORDS),
+                         {"owner_id": row["owner_id"], "text": search_text})
+        return {"content": Jsonb(content), "search_text": search_text,
                 "tokens": self.tokens.count(prompt_text(row["key"], content))}
 
     def _row(self, item_id: Any, curs: Cursor) -> dict:

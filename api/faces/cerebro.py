@@ -28,7 +28,6 @@ from api.search import relevance, search_memories
 from api.validation import content_within_limit
 from domain.memory.application import MemoryDraft
 from domain.memory.domainmodel import LAYERS, MAX_KEY_LENGTH, MemoryItem, memory_id_for
-from domain.memory.workingset import Candidate
 from domain.shared import Forbidden, acting
 from infra.embeddings import shared_embedder
 from projections.memory_embeddings import MemoryEmbeddingsView
@@ -164,16 +163,16 @@ def working_set(body: ContextRequest, caller: CurrentCaller, view: MemoryItems,
                 system: SystemDep):
     """Ranked by layer, confidence and recency, packed within maxTokens (counted with
     the WordPiece tokenizer on `key: content` when the memory was projected); secret
-    memories are left out; each assembly is recorded as an event."""
+    memories are left out; each assembly is recorded as an event (X-Event-Position)."""
     check_owner(body.ownerId, caller)
-    rows = view.live_for_owner(caller.user_id, system.clock(), WORKING_SET_CANDIDATES)
-    candidates = [Candidate(**row) for row in rows]  # tokens counted by the projection
+    shown = view.working_set(caller.user_id, system.clock(), body.maxTokens,
+                             WORKING_SET_CANDIDATES)
     with acting(caller.cause):
-        chosen, total, position = system.memory.assemble_working_set(
-            caller.user_id, body.chatId, candidates, body.maxTokens)
-    memories = [{"id": str(c.id), "key": c.key, "content": c.content, "layer": c.layer,
-                 "confidence": c.confidence, "createdAt": iso(c.updated_at),
-                 "tokens": c.tokens} for c in chosen]
+        total, position = system.memory.record_working_set(
+            caller.user_id, body.chatId, shown, body.maxTokens)
+    memories = [{"id": str(m["id"]), "key": m["key"], "content": m["content"],
+                 "layer": m["layer"], "confidence": m["confidence"],
+                 "createdAt": iso(m["updated_at"]), "tokens": m["tokens"]} for m in shown]
     return with_position({"memories": memories, "items": memories, "totalTokens": total,
                           "count": len(memories), "budget": body.maxTokens},
                          system.memory.name, position)

@@ -18,15 +18,14 @@ from domain.memory.contexts import (
 )
 from domain.memory.domainmodel import (
     SEALED_SENSITIVITIES,
-    ChatWorkingSet,
     MemoryItem,
     MemoryNotFound,
     MemoryOwner,
+    WorkingSet,
     check_layer,
     expiry_for,
     memory_id_for,
 )
-from domain.memory.workingset import Candidate, pack
 from domain.shared import Clock, Conflict, get_aggregate, merge_patch, system_clock
 
 
@@ -145,22 +144,17 @@ class MemoryApplication(Application):
         item.check_live(self.clock())
         return item
 
-    def assemble_working_set(self, owner_id: str, chat_id: str,
-                             candidates: list[Candidate], max_tokens: int
-                             ) -> tuple[list[Candidate], int, int]:
-        """Pack the best memories within the budget and record what was chosen; the
-        chosen memories, their exact token total and the event's position."""
-        now = self.clock()
-        chosen, total = pack(candidates, max_tokens, now)
-        working_set_id = ChatWorkingSet.create_id(owner_id, chat_id)
-        try:
-            working_set = self.repository.get(working_set_id)
-        except AggregateNotFoundError:
-            working_set = ChatWorkingSet(owner_id=owner_id, chat_id=chat_id, at=now)
-        working_set.assemble(memory_ids=[str(c.id) for c in chosen],
-                             memory_versions=[c.version for c in chosen],
-                             total_tokens=total, max_tokens=max_tokens, at=now)
-        return chosen, total, self.save(working_set)[-1].notification.id
+    def record_working_set(self, owner_id: str, chat_id: str, shown: list[dict],
+                           max_tokens: int) -> tuple[int, int]:
+        """Record which memories (`id`, `version`, `tokens`) a model is shown for a
+        chat; their exact token total and the record's position."""
+        total = sum(memory["tokens"] for memory in shown)
+        working_set = WorkingSet(
+            owner_id=owner_id, chat_id=chat_id,
+            memory_ids=[str(memory["id"]) for memory in shown],
+            memory_versions=[memory["version"] for memory in shown],
+            total_tokens=total, max_tokens=max_tokens, at=self.clock())
+        return total, self.save(working_set)[-1].notification.id
 
     # --- contexts ------------------------------------------------------------------
 

@@ -174,23 +174,27 @@ class MemoryOwner(ArqiumAggregate):
         self.owner_id = owner_id
 
 
-class ChatWorkingSet(ArqiumAggregate):
-    """What a model was shown for one chat: every assembly is recorded, so an auditor
-    can reproduce exactly which memories went into a prompt."""
-
-    @staticmethod
-    def create_id(owner_id: str, chat_id: str) -> UUID:
-        return uuid5(NAMESPACE_URL, f"arqium:working-set:{owner_id}:{chat_id}")
-
-    @event("Opened")
-    def __init__(self, owner_id: str, chat_id: str, at: datetime):
-        self.owner_id = owner_id
-        self.chat_id = chat_id
+class WorkingSet(ArqiumAggregate):
+    """What a model was shown for a chat: one record per assembly, never changed, so an
+    auditor can reproduce exactly which memories, at which versions, went into a
+    prompt (the response's X-Event-Position points at it)."""
 
     @event("Assembled")
-    def assemble(self, memory_ids: list[str], memory_versions: list[int],
-                 total_tokens: int, max_tokens: int, at: datetime) -> None:
-        """Nothing to remember: the event itself is the record of what was shown."""
+    def __init__(self, owner_id: str, chat_id: str, memory_ids: list[str],
+                 memory_versions: list[int], total_tokens: int, max_tokens: int,
+                 at: datetime):
+        check_within_budget(total_tokens, max_tokens)
+        self.owner_id = owner_id
+        self.chat_id = chat_id
+        self.memory_ids = memory_ids
+        self.memory_versions = memory_versions
+        self.total_tokens = total_tokens
+
+
+def check_within_budget(total_tokens: int, max_tokens: int) -> None:
+    if total_tokens > max_tokens:
+        raise Invalid(f"a working set of {total_tokens} tokens exceeds maxTokens "
+                      f"({max_tokens})", field="maxTokens")
 
 
 def memory_id_for(owner_id: str, key: str) -> UUID:

@@ -1,6 +1,6 @@
 import pytest
 
-from domain.memory.domainmodel import ChatWorkingSet
+from tests.conftest import bearer
 
 UPSERT = {"key": "user:123:preference:theme", "content": {"theme": "dark"},
           "layer": "temporary", "confidence": 0.9, "sensitivity": "public",
@@ -186,10 +186,36 @@ def test_working_set_answers_the_seed_shape_within_the_budget(client, user, work
     assert body["count"] == len(body["memories"]) == len(body["items"]) > 0
     assert sum(m["tokens"] for m in body["memories"]) == body["totalTokens"]
     assert "pin" not in {m["key"] for m in body["memories"]}
-    events = system.memory.events.get(ChatWorkingSet.create_id(user["user"]["id"], "chat-1"))
-    assembled = [e for e in events if type(e).__name__ == "Assembled"]
-    assert assembled[0].memory_ids == [m["id"] for m in body["memories"]]
-    assert assembled[0].total_tokens == body["totalTokens"]
+    record = recorded_event(system, response.headers["X-Event-Position"])
+    assert type(record).__name__ == "Assembled" and record.chat_id == "chat-1"
+    assert record.memory_ids == [m["id"] for m in body["memories"]]
+    assert record.total_tokens == body["totalTokens"]
+
+
+def recorded_event(system, position: str):
+    """The memory event at an X-Event-Position (`memory.N`), as an auditor reads it."""
+    notification_id = int(position.removeprefix("memory."))
+    [notification] = system.memory.recorder.select_notifications(notification_id, 1)
+    return system.memory.mapper.to_domain_event(notification)
+
+
+def test_working_set_ranks_by_layer_then_confidence_and_recency(client, user, workers,
+                                                                clock):
+    workers("memory_items")
+    upsert(client, user, key="old", confidence=0.5, ttlMinutes=60 * 24 * 90)
+    clock.advance(days=30)
+    login = client.post("/api/v1/auth/login", json={
+        "email": "ada@example.com", "password": "correct horse"}).json()["data"]
+    user = {**user, "headers": bearer(login["access_token"])}
+    for key, layer, confidence in [("ctx", "context", 1.0), ("new", "temporary", 0.5),
+                                   ("sure", "temporary", 1.0), ("perm", "permanent", 0.1)]:
+        last = upsert(client, user, key=key, layer=layer, confidence=confidence)
+        assert last.status_code == 200, last.text
+    response = client.post("/api/memory/context", json={"chatId": "c", "maxTokens": 1000},
+                           headers={**user["headers"],
+                                    "X-Min-Position": last.headers["X-Event-Position"]})
+    assert [m["key"] for m in response.json()["memories"]] == [
+        "perm", "sure", "new", "ctx", "old"]
 
 
 def test_working_set_needs_a_positive_budget(client, user):

@@ -81,6 +81,9 @@ def test_a_deleted_user_is_gone_from_the_read_models(client, user, admin, system
     system.views["memory_items"].wait("memory", memory_position, timeout=5)
     assert written.status_code == 201
     assert system.views["memory_items"].recent(user["user"]["id"], 10, clock()) == []
+    assert system.views["memory_items"].query(  # nor is its search vocabulary kept
+        "SELECT word FROM {words} WHERE owner_id = %(owner_id)s",
+        owner_id=user["user"]["id"]) == []
     assert system.views["login_sessions"].active_for_user(user["user"]["id"]) == []
 
 
