@@ -53,3 +53,9 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one of several API processes (`ARQIUM_API_PROCESSES`), configured from
+    the environment its parent exported."""
+    return create_app(Settings())

@@ -5,7 +5,8 @@ from datetime import datetime, timezone
 from typing import Annotated, Any, Callable
 
 from fastapi import Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
+from pydantic_core import to_json
 
 from api.errors import ReadModelBehind
 from api.principals import verified_access
@@ -120,9 +121,10 @@ def position_token(application_name: str, notification_id: int) -> str:
     return f"{application_name}.{notification_id}"
 
 
-def with_position(body: Any, application_name: str, notification_id: int) -> JSONResponse:
-    """A compatibility face's bare body, with the command's X-Event-Position."""
-    return JSONResponse(body, headers={
+def with_position(body: Any, application_name: str, notification_id: int) -> Response:
+    """A compatibility face's bare body, with the command's X-Event-Position (encoded by
+    pydantic-core, as FastAPI encodes typed responses: several times faster than json)."""
+    return Response(to_json(body), media_type="application/json", headers={
         POSITION_HEADER: position_token(application_name, notification_id)})
 
 

@@ -1,21 +1,51 @@
-"""Memory search as every face asks for it: query embedding (cached), hybrid ranking."""
+"""Memory search as every face asks for it: query embedding (cached twice), hybrid
+ranking; in Elasticsearch when a cluster is configured, else in Postgres."""
 
 from collections.abc import Sequence
+from typing import Annotated, Any
 
+from fastapi import Depends, Request
+
+from api.deps import MIN_POSITION_HEADER, SystemDep, caught_up, parse_position
+from api.errors import ReadModelBehind
 from infra.bootstrap import System
-from infra.embeddings import shared_embedder
 from projections.memory_embeddings import RRF_K, MemoryEmbeddingsView
 
 BEST_SCORE = 2 / (RRF_K + 1)  # first on both the keyword and the meaning ranking
 
+PostgresSearch = Annotated[MemoryEmbeddingsView,
+                           Depends(caught_up("memory_items", "memory_embeddings"))]
 
-def search_memories(system: System, view: MemoryEmbeddingsView, owner_id: str, query: str,
+
+def searched_index(request: Request, system: SystemDep, view: PostgresSearch) -> Any:
+    """Where a search runs: the Elasticsearch index when one is configured (once it has
+    reached the caller's X-Min-Position too), else the Postgres read models."""
+    index = system.memory_search
+    if index is None:
+        return view
+    token = request.headers.get(MIN_POSITION_HEADER)
+    if token:
+        application_name, position = parse_position(token)
+        if application_name == system.memory.name:
+            try:
+                index.wait(application_name, position, system.settings.read_wait_seconds)
+            except TimeoutError:
+                raise ReadModelBehind(f"the memory search index has not reached {token} "
+                                      "yet; retry shortly") from None
+    return index
+
+
+MemorySearch = Annotated[Any, Depends(searched_index)]
+
+
+def search_memories(system: System, index: Any, owner_id: str, query: str,
                     *, mode: str = "hybrid", layer: str | None = None,
                     tags: Sequence[str] = (), min_confidence: float | None = None,
                     limit: int = 10) -> tuple[list[dict], int]:
-    vector = shared_embedder().query(query) if mode in ("hybrid", "semantic") else None
-    return view.search(owner_id, query, vector, mode=mode, layer=layer, tags=tags,
-                       min_confidence=min_confidence, limit=limit, now=system.clock())
+    vector = (system.query_embeddings.vector(query) if mode in ("hybrid", "semantic")
+              else None)
+    return index.search(owner_id, query, vector, mode=mode, layer=layer, tags=tags,
+                        min_confidence=min_confidence, limit=limit, now=system.clock())
 
 
 def relevance(score: float) -> float:

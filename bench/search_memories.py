@@ -8,6 +8,7 @@ HTTP clients against CEREBRO `/api/memory/search`, ARQIUM
 p50/p95 latency per endpoint. Targets: p95 < 50 ms.
 
     python bench/search_memories.py --memories 100000 --users 100 --clients 8
+    python bench/search_memories.py --api-processes 2   # one API process per core
 """
 
 import argparse
@@ -162,8 +163,11 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=15, help="per endpoint")
+    parser.add_argument("--api-processes", type=int, default=1,
+                        help="ARQIUM_API_PROCESSES for the server (one per core scales reads)")
     args = parser.parse_args()
     os.environ["ARQIUM_ACCESS_TOKEN_MINUTES"] = "600"  # the seeding takes a while
+    os.environ["ARQIUM_API_PROCESSES"] = str(args.api_processes)
     server = ArqiumProcess()
     try:
         progress("starting arqium up")
@@ -173,6 +177,7 @@ def main() -> None:
         progress(f"seeded {args.memories} memories in {seed_seconds:.1f} s")
         embedding = wait_for_projections(server.database_url)
         print(f"{'memories':<40} {args.memories} across {args.users} users")
+        print(f"{'API processes':<40} {args.api_processes}")
         print(f"{'seeding (commands/s)':<40} {args.memories / seed_seconds:.1f}")
         print(f"{'embedding throughput (memories/s)':<40} "
               f"{embedding['embeddings_per_second'] or 0:.1f}")

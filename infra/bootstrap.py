@@ -18,6 +18,7 @@ from infra.eventstore import eventsourcing_env
 from infra.idempotency import IdempotencyStore
 from infra.keys import OwnerKeys
 from infra.oidc import OidcVerifier
+from infra.query_embeddings import QueryEmbeddings
 from infra.security import PasswordHashing, TokenService, new_secret
 from infra.settings import Settings
 from projections import PROJECTIONS
@@ -39,6 +40,8 @@ class System:
     views: dict[str, ReadModel] = field(default_factory=dict)
     relay_tracking: Any = None
     oidc: OidcVerifier | None = None
+    query_embeddings: QueryEmbeddings | None = None
+    memory_search: Any = None  # the Elasticsearch memory search, when one is configured
 
     def applications(self) -> list:
         return [self.identity, self.memory]
@@ -48,6 +51,8 @@ class System:
             app.close()
         for recorder in [*self.views.values(), self.relay_tracking]:
             recorder.datastore.close()
+        if self.memory_search is not None:
+            self.memory_search.close()  # its Elasticsearch client and its tracking
 
 
 def open_system(settings: Settings, clock: Clock = system_clock,
@@ -63,6 +68,9 @@ def open_system(settings: Settings, clock: Clock = system_clock,
     if create_tables:
         identity.keys.create_table()
         IdempotencyStore(identity.recorder.datastore.get_connection).create_table()
+    query_embeddings = QueryEmbeddings(identity.recorder.datastore.get_connection)
+    if create_tables:
+        query_embeddings.create_table()
     tokens = TokenService(
         secret=jwt_secret(settings), issuer=settings.jwt_issuer,
         access_ttl=timedelta(minutes=settings.access_token_minutes),
@@ -73,8 +81,22 @@ def open_system(settings: Settings, clock: Clock = system_clock,
     if settings.oidc_issuer and settings.oidc_jwks_url:
         oidc = OidcVerifier(settings.oidc_issuer, settings.oidc_jwks_url,
                             settings.oidc_audience, clock)
+    memory_search = None
+    if settings.elasticsearch_url:
+        memory_search = open_memory_search(settings, env)
     return System(settings, clock, env, identity, memory, tokens, views,
-                  open_relay_tracking(env), oidc)
+                  open_relay_tracking(env), oidc, query_embeddings, memory_search)
+
+
+def open_memory_search(settings: Settings, env: dict[str, str]) -> Any:
+    """The Elasticsearch memory search with its client (its index is created by the
+    indexer's worker, which starts once the cluster is up)."""
+    # Imported here: without a cluster the Elasticsearch client is never loaded.
+    from projections.memory_search_es import EsMemorySearchProjection, open_client
+
+    view = open_view(EsMemorySearchProjection, env)
+    return view.connect(open_client(settings.elasticsearch_url),
+                        settings.elasticsearch_index)
 
 
 def open_relay_tracking(env: dict[str, str]) -> Any:

@@ -99,9 +99,7 @@ class WorkerProcess:
     """`arqium worker all` as a child process, restarted if it crashes."""
 
     def __init__(self, settings: Settings):
-        self.env = {**os.environ, "ARQIUM_DATABASE_URL": settings.database_url,
-                    "ARQIUM_NATS_URL": settings.nats_url,
-                    "ARQIUM_DATA_DIR": str(settings.data_dir)}
+        self.env = {**os.environ, **service_env(settings)}
         self._process: subprocess.Popen | None = None
         self._stopping = threading.Event()
         self._watcher = threading.Thread(target=self._watch, daemon=True)
@@ -151,6 +149,8 @@ def _redact(url: str) -> str:
 # --- serve, worker, migrate --------------------------------------------------------
 
 def _serve(settings: Settings, on_started=None) -> int:
+    if settings.api_processes > 1:
+        return _serve_processes(settings, on_started)
     import uvicorn
 
     from api.app import create_app
@@ -173,6 +173,48 @@ def _serve(settings: Settings, on_started=None) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _serve_processes(settings: Settings, on_started=None) -> int:
+    """The API in several processes on one port (uvicorn's supervisor restarts any that
+    dies); each builds its own app from the settings this process exports to them."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    os.environ.update(service_env(settings))
+    config = uvicorn.Config("api.app:app_from_environment", factory=True,
+                            host=settings.host, port=settings.port,
+                            workers=settings.api_processes, log_level="warning",
+                            access_log=False)
+    if on_started:
+        threading.Thread(target=_announce_when_listening, args=(settings, on_started),
+                         daemon=True).start()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _announce_when_listening(settings: Settings, on_started) -> None:
+    url = f"http://{settings.host}:{settings.port}"
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while _health_status(url) == "unreachable" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    on_started()
+
+
+def service_env(settings: Settings) -> dict[str, str]:
+    """The settings a child process needs that may exist only in this one (embedded
+    services started here, command-line options)."""
+    env = {"ARQIUM_DATA_DIR": str(settings.data_dir), "ARQIUM_HOST": settings.host,
+           "ARQIUM_PORT": str(settings.port)}
+    if settings.database_url:
+        env["ARQIUM_DATABASE_URL"] = settings.database_url
+    if settings.nats_url:
+        env["ARQIUM_NATS_URL"] = settings.nats_url
+    return env
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

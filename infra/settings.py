@@ -14,9 +14,13 @@ class Settings(BaseSettings):
     database_url: str | None = None
     nats_url: str | None = None
     elasticsearch_url: str | None = None
+    elasticsearch_index: str = "arqium-memories"
     data_dir: Path = Path(".arqium")
     host: str = "127.0.0.1"
     port: int = 8000
+    # API processes sharing the port: they are stateless, one per core scales reads (rate
+    # limits are then per process unless ARQIUM_RATE_LIMIT_STORAGE is shared).
+    api_processes: int = Field(default=1, ge=1, le=64)
 
     jwt_secret: SecretStr | None = None
     jwt_issuer: str = "arqium"

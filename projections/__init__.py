@@ -1,5 +1,6 @@
 """Read models, each in one module with its projection, view and SQL."""
 
+from infra.settings import Settings
 from projections.api_keys import ApiKeysProjection
 from projections.contexts import ContextsProjection
 from projections.login_sessions import LoginSessionsProjection
@@ -9,6 +10,15 @@ from projections.users import UsersProjection
 
 PROJECTIONS = (MemoryItemsProjection, MemoryEmbeddingsProjection, ContextsProjection,
                UsersProjection, LoginSessionsProjection, ApiKeysProjection)
+
+
+def active_projections(settings: Settings) -> tuple[type, ...]:
+    """The projections workers run: PROJECTIONS, and the Elasticsearch memory search
+    when a cluster is configured (only then is its client imported)."""
+    if not settings.elasticsearch_url:
+        return PROJECTIONS
+    from projections.memory_search_es import projection_for
+    return (*PROJECTIONS, projection_for(settings))
 
 
 def projection_named(name: str) -> type:

@@ -113,22 +113,26 @@ SELECT id, key, content, layer, confidence, sensitivity, tags, metadata, session
 FROM {table} WHERE id = %(id)s AND owner_id = %(owner_id)s AND """ + LIVE
 # The working-set ranking (see domain.memory.workingset): layer weight, then confidence
 # and a recency bonus that halves every half-life; memories left out of prompts and those
-# larger than the whole budget are not candidates.
+# larger than the whole budget are not candidates. One row of two arrays, best first:
+# cheap to read however many candidates there are.
 SELECT_RANKED = """
-SELECT id, version, tokens FROM {table}
-WHERE owner_id = %(owner_id)s AND """ + LIVE + """
-    AND sensitivity <> ALL(%(left_out)s) AND tokens <= %(max_tokens)s
-ORDER BY coalesce((%(layer_weights)s::jsonb ->> layer)::float8, 0)
-    + coalesce(confidence, %(unknown_confidence)s)
-    + exp(-ln(2) * greatest(extract(epoch FROM %(now)s - updated_at)::float8, 0)
-        / (86400 * %(half_life_days)s)) DESC, id
-LIMIT %(limit)s"""
-# Only the versions that were ranked: one changed since is left out rather than shown
-# in a version the record does not name.
+SELECT coalesce(array_agg(id::text ORDER BY rank), ARRAY[]::text[]) AS ids,
+    coalesce(array_agg(tokens ORDER BY rank), ARRAY[]::integer[]) AS tokens
+FROM (
+    SELECT id, tokens, row_number() OVER (ORDER BY
+        coalesce((%(layer_weights)s::jsonb ->> layer)::float8, 0)
+        + coalesce(confidence, %(unknown_confidence)s)
+        + exp(-ln(2) * greatest(extract(epoch FROM %(now)s - updated_at)::float8, 0)
+            / (86400 * %(half_life_days)s)) DESC, id) AS rank
+    FROM {table}
+    WHERE owner_id = %(owner_id)s AND """ + LIVE + """
+        AND sensitivity <> ALL(%(left_out)s) AND tokens <= %(max_tokens)s
+    ORDER BY rank
+    LIMIT %(limit)s
+) AS ranked"""
 SELECT_SHOWN = """
 SELECT id, key, content, layer, confidence, updated_at, version, tokens FROM {table}
-WHERE owner_id = %(owner_id)s
-    AND (id, version) IN (SELECT * FROM unnest(%(ids)s::uuid[], %(versions)s::bigint[]))"""
+WHERE id = ANY(%(ids)s::uuid[])"""
 COUNT_BY_LAYER = "SELECT layer, count(*) AS n FROM {table} WHERE " + LIVE + " GROUP BY layer"
 SELECT_DUE = """
 SELECT id FROM {table} WHERE gone_at IS NULL AND expires_at <= %(now)s
@@ -179,17 +183,20 @@ class MemoryItemsView(ReadModel):
     def working_set(self, owner_id: str, now: datetime, max_tokens: int,
                     candidates: int) -> list[dict]:
         """The owner's memories for a prompt, best first, packed within max_tokens,
-        with their content."""
-        ranked = self.query(
-            SELECT_RANKED, owner_id=owner_id, now=now, max_tokens=max_tokens,
-            left_out=list(LEFT_OUT), layer_weights=Jsonb(LAYER_WEIGHT),
-            unknown_confidence=UNKNOWN_CONFIDENCE, half_life_days=RECENCY_HALF_LIFE_DAYS,
-            limit=candidates)
-        chosen, _ = pack(ranked, max_tokens)
-        rows = {row["id"]: row for row in self.query(
-            SELECT_SHOWN, owner_id=owner_id, ids=[row["id"] for row in chosen],
-            versions=[row["version"] for row in chosen])}
-        return [rows[row["id"]] for row in chosen if row["id"] in rows]
+        with their content; ranked and read in one snapshot."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            curs.execute(self.sql(SELECT_RANKED), {
+                "owner_id": owner_id, "now": now, "max_tokens": max_tokens,
+                "left_out": list(LEFT_OUT), "layer_weights": Jsonb(LAYER_WEIGHT),
+                "unknown_confidence": UNKNOWN_CONFIDENCE,
+                "half_life_days": RECENCY_HALF_LIFE_DAYS, "limit": candidates})
+            ranked = curs.fetchone()
+            chosen, _ = pack(ranked["tokens"], max_tokens)
+            ids = [ranked["ids"][index] for index in chosen]
+            curs.execute(self.sql(SELECT_SHOWN), {"ids": ids})
+            rows = {str(row["id"]): row for row in curs.fetchall()}
+        return [rows[memory_id] for memory_id in ids]
 
     def count_by_layer(self, now: datetime) -> dict[str, int]:
         """Live memories of all owners per layer (for operators)."""

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from infra.bootstrap import APPLICATIONS, RELAY_NAME
 from infra.settings import Settings
-from projections import PROJECTIONS
+from projections import active_projections
 from workers.expiry import EXPIRY_NAME, Expirer
 from workers.projector import Projector
 from workers.relay import Relay
@@ -15,18 +15,21 @@ from workers.relay import Relay
 log = logging.getLogger("arqium.workers")
 
 
-def worker_names() -> list[str]:
-    return [p.name for p in PROJECTIONS] + [RELAY_NAME, EXPIRY_NAME]
+def worker_names(settings: Settings | None = None) -> list[str]:
+    """Every worker `all` starts, for `settings` (default: from the environment)."""
+    projections = active_projections(settings or Settings())
+    return [p.name for p in projections] + [RELAY_NAME, EXPIRY_NAME]
 
 
 def build_workers(names: list[str], settings: Settings, stopping: threading.Event
                   ) -> dict[str, Callable[[], None]]:
-    unknown = set(names) - set(worker_names())
+    known = worker_names(settings)
+    unknown = set(names) - set(known)
     if unknown:
         raise SystemExit(f"unknown worker {', '.join(sorted(unknown))}; "
-                         f"known workers: {', '.join(worker_names())}, all")
+                         f"known workers: {', '.join(known)}, all")
     workers: dict[str, Callable[[], None]] = {}
-    for projection in PROJECTIONS:
+    for projection in active_projections(settings):
         if projection.name in names:
             workers[projection.name] = Projector(projection, settings, stopping).run
     if EXPIRY_NAME in names:

@@ -24,13 +24,11 @@ from api.deps import (
 from api.faces.shapes import iso, now_iso
 from api.health import VERSION
 from api.ratelimit import limited
-from api.search import relevance, search_memories
+from api.search import MemorySearch, relevance, search_memories
 from api.validation import content_within_limit
 from domain.memory.application import MemoryDraft
 from domain.memory.domainmodel import LAYERS, MAX_KEY_LENGTH, MemoryItem, memory_id_for
 from domain.shared import Forbidden, acting
-from infra.embeddings import shared_embedder
-from projections.memory_embeddings import MemoryEmbeddingsView
 from projections.memory_items import MemoryItemsView
 
 router = APIRouter(tags=["CEREBRO"])
@@ -38,8 +36,6 @@ router = APIRouter(tags=["CEREBRO"])
 WORKING_SET_CANDIDATES = 1000
 HIGH_LATENCY_MS = 100
 MemoryItems = Annotated[MemoryItemsView, Depends(caught_up("memory_items"))]
-MemorySearch = Annotated[MemoryEmbeddingsView,
-                         Depends(caught_up("memory_items", "memory_embeddings"))]
 
 
 class ForbiddenOwner(Forbidden):
@@ -184,15 +180,14 @@ def metrics(request: Request, caller: CurrentCaller, view: MemoryItems, system: 
     latency = request.app.state.latency
     p95, p99 = latency.percentile(0.95), latency.percentile(0.99)
     by_layer = view.count_by_layer(system.clock())
-    cache = shared_embedder().query.cache_info()
-    lookups = cache.hits + cache.misses
+    cache = system.query_embeddings
     alerts = []
     if p95 is not None and p95 > HIGH_LATENCY_MS:
         alerts.append({"type": "high_latency", "threshold": HIGH_LATENCY_MS, "current": p95})
     return {"metrics": {
-                # L1: the in-process cache of query embeddings. There is no second level.
-                "cacheHitRatioL1": round(cache.hits / lookups, 4) if lookups else 0.0,
-                "cacheHitRatioL2": None,
+                # Query embeddings: L1 in this process, L2 in Postgres (all processes).
+                "cacheHitRatioL1": cache.l1.ratio or 0.0,
+                "cacheHitRatioL2": cache.l2.ratio or 0.0,
                 "avgLatencyMs": {"p95": p95, "p99": p99},
                 "totalMemories": {layer: by_layer.get(layer, 0) for layer in LAYERS}},
             "alerts": alerts,

@@ -11,20 +11,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.deps import CurrentCaller, SystemDep, caught_up
 from api.faces.shapes import iso
-from api.search import relevance, search_memories, split_tags
+from api.search import MemorySearch, relevance, search_memories, split_tags
 from api.v1.envelope import ok
 from api.validation import content_within_limit
 from domain.memory.application import MemoryDraft
 from domain.memory.domainmodel import MAX_KEY_LENGTH, MemoryNotFound
 from domain.shared import acting
-from projections.memory_embeddings import MemoryEmbeddingsView
 from projections.memory_items import MemoryItemsView
 
 router = APIRouter(prefix="/api/v1/memory", tags=["ARQIUM: memory"])
 
 MemoryItems = Annotated[MemoryItemsView, Depends(caught_up("memory_items"))]
-MemorySearch = Annotated[MemoryEmbeddingsView,
-                         Depends(caught_up("memory_items", "memory_embeddings"))]
 
 
 class StoreMemoryRequest(BaseModel):

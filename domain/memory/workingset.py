@@ -4,7 +4,7 @@ The ranking (layer first, then confidence and recency) is computed by the memory
 model with these weights; packing and recording what was chosen happen here."""
 
 import json
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
 LAYER_WEIGHT = {"permanent": 3.0, "temporary": 2.0, "context": 1.0}
@@ -19,13 +19,13 @@ def prompt_text(key: str, content: Any) -> str:
     return f"{key}: {body}"
 
 
-def pack(ranked: Iterable[dict], max_tokens: int) -> tuple[list[dict], int]:
-    """The best-ranked memories (each with its `tokens`) that fit the budget together,
-    and their exact total. One too large for what is left is skipped: smaller ones
-    further down may still fit."""
+def pack(tokens: Sequence[int], max_tokens: int) -> tuple[list[int], int]:
+    """Which of the ranked memories (given best first by their token counts) fit the
+    budget together, as indices, and their exact total. One too large for what is left
+    is skipped: smaller ones further down may still fit."""
     chosen, total = [], 0
-    for candidate in ranked:
-        if total + candidate["tokens"] <= max_tokens:
-            chosen.append(candidate)
-            total += candidate["tokens"]
+    for index, count in enumerate(tokens):
+        if total + count <= max_tokens:
+            chosen.append(index)
+            total += count
     return chosen, total

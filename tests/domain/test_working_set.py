@@ -1,24 +1,17 @@
 from domain.memory.workingset import pack, prompt_text
 
 
-def ranked(*tokens: int) -> list[dict]:
-    return [{"id": n, "tokens": count} for n, count in enumerate(tokens)]
-
-
 def test_memories_are_taken_in_rank_order_while_they_fit():
-    chosen, total = pack(ranked(10, 20, 30), 100)
-    assert [c["id"] for c in chosen] == [0, 1, 2] and total == 60
+    assert pack([10, 20, 30], 100) == ([0, 1, 2], 60)
 
 
 def test_a_memory_too_large_for_what_is_left_is_skipped_for_smaller_ones():
-    chosen, total = pack(ranked(60, 50, 30), 100)
-    assert [c["id"] for c in chosen] == [0, 2] and total == 90
+    assert pack([60, 50, 30], 100) == ([0, 2], 90)
 
 
 def test_the_total_never_exceeds_the_budget():
-    chosen, total = pack(ranked(101, 100), 100)
-    assert [c["id"] for c in chosen] == [1] and total == 100
-    assert pack(ranked(5), 4) == ([], 0)
+    assert pack([101, 100], 100) == ([1], 100)
+    assert pack([5], 4) == ([], 0)
 
 
 def test_a_memory_is_written_into_a_prompt_as_key_and_content():
