@@ -13,6 +13,7 @@ from eventsourcing.utils import Environment
 from domain.identity.application import IdentityApplication
 from domain.identity.domainmodel import EmailAlreadyRegistered
 from domain.memory.application import MemoryApplication
+from domain.sessions.application import SessionsApplication
 from domain.shared import Cause, Clock, acting, system_clock
 from infra.eventstore import eventsourcing_env
 from infra.idempotency import IdempotencyStore
@@ -22,9 +23,9 @@ from infra.query_embeddings import QueryEmbeddings
 from infra.security import PasswordHashing, TokenService, new_secret
 from infra.settings import Settings
 from projections import PROJECTIONS
-from projections.base import ReadModel, open_view
+from projections.base import ReadModel, open_view, shared_datastore
 
-APPLICATIONS = (IdentityApplication, MemoryApplication)
+APPLICATIONS = (IdentityApplication, MemoryApplication, SessionsApplication)
 RELAY_NAME = "nats_relay"
 MIGRATION_LOCK = 73000
 
@@ -36,6 +37,7 @@ class System:
     env: dict[str, str]
     identity: IdentityApplication
     memory: MemoryApplication
+    sessions: SessionsApplication
     tokens: TokenService
     views: dict[str, ReadModel] = field(default_factory=dict)
     relay_tracking: Any = None
@@ -44,7 +46,7 @@ class System:
     memory_search: Any = None  # the Elasticsearch memory search, when one is configured
 
     def applications(self) -> list:
-        return [self.identity, self.memory]
+        return [self.identity, self.memory, self.sessions]
 
     def close(self) -> None:
         for app in self.applications():
@@ -64,6 +66,7 @@ def open_system(settings: Settings, clock: Clock = system_clock,
         "context": settings.context_ttl_minutes,
         "temporary": settings.temporary_ttl_minutes},
         promotion_threshold=settings.promotion_threshold)
+    sessions = SessionsApplication(env, clock=clock)
     identity.keys = memory.keys = OwnerKeys(identity.recorder.datastore.get_connection)
     if create_tables:
         identity.keys.create_table()
@@ -76,7 +79,8 @@ def open_system(settings: Settings, clock: Clock = system_clock,
         access_ttl=timedelta(minutes=settings.access_token_minutes),
         refresh_ttl=timedelta(hours=settings.refresh_token_hours),
         remember_me_ttl=timedelta(days=settings.remember_me_days), clock=clock)
-    views = {p.name: open_view(p, env) for p in PROJECTIONS}
+    read_models = shared_datastore(env)
+    views = {p.name: open_view(p, env, datastore=read_models) for p in PROJECTIONS}
     oidc = None
     if settings.oidc_issuer and settings.oidc_jwks_url:
         oidc = OidcVerifier(settings.oidc_issuer, settings.oidc_jwks_url,
@@ -84,7 +88,7 @@ def open_system(settings: Settings, clock: Clock = system_clock,
     memory_search = None
     if settings.elasticsearch_url:
         memory_search = open_memory_search(settings, env)
-    return System(settings, clock, env, identity, memory, tokens, views,
+    return System(settings, clock, env, identity, memory, sessions, tokens, views,
                   open_relay_tracking(env), oidc, query_embeddings, memory_search)
 
 

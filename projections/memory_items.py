@@ -1,5 +1,6 @@
 """The memory read model: one row per live memory item, newest first."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,10 +15,12 @@ from domain.memory.workingset import (
     LAYER_WEIGHT,
     LEFT_OUT,
     RECENCY_HALF_LIFE_DAYS,
+    RELEVANCE_WEIGHT,
     UNKNOWN_CONFIDENCE,
     pack,
     prompt_text,
 )
+from infra.embeddings import vector_literal
 from infra.keys import OwnerKeys
 from infra.tokens import shared_token_counter
 from projections.base import BatchProjection, ReadModel
@@ -106,27 +109,33 @@ FORGET_OWNER = "DELETE FROM {table} WHERE owner_id = %(owner_id)s"
 
 SELECT_ROW = "SELECT owner_id, key, tags FROM {table} WHERE id = %(id)s"
 
+MEMORY_EMBEDDINGS = "memory_embeddings"  # the live name of the read model of meanings
 LIVE = "gone_at IS NULL AND (expires_at IS NULL OR expires_at > %(now)s)"
 SELECT_ONE = """
 SELECT id, key, content, layer, confidence, sensitivity, tags, metadata, session_id,
     context_id, created_at, updated_at, expires_at
 FROM {table} WHERE id = %(id)s AND owner_id = %(owner_id)s AND """ + LIVE
-# The working-set ranking (see domain.memory.workingset): layer weight, then confidence
-# and a recency bonus that halves every half-life; memories left out of prompts and those
-# larger than the whole budget are not candidates. One row of two arrays, best first:
-# cheap to read however many candidates there are.
+# The working-set ranking (see domain.memory.workingset): layer weight, then confidence,
+# a recency bonus that halves every half-life and, when the chat's recent messages are
+# known, the cosine similarity of the memory's embedding to theirs; memories left out of
+# prompts and those larger than the whole budget are not candidates. One row of two
+# arrays, best first: cheap to read however many candidates there are.
 SELECT_RANKED = """
 SELECT coalesce(array_agg(id::text ORDER BY rank), ARRAY[]::text[]) AS ids,
     coalesce(array_agg(tokens ORDER BY rank), ARRAY[]::integer[]) AS tokens
 FROM (
-    SELECT id, tokens, row_number() OVER (ORDER BY
-        coalesce((%(layer_weights)s::jsonb ->> layer)::float8, 0)
-        + coalesce(confidence, %(unknown_confidence)s)
-        + exp(-ln(2) * greatest(extract(epoch FROM %(now)s - updated_at)::float8, 0)
-            / (86400 * %(half_life_days)s)) DESC, id) AS rank
-    FROM {table}
-    WHERE owner_id = %(owner_id)s AND """ + LIVE + """
-        AND sensitivity <> ALL(%(left_out)s) AND tokens <= %(max_tokens)s
+    SELECT m.id, m.tokens, row_number() OVER (ORDER BY
+        coalesce((%(layer_weights)s::jsonb ->> m.layer)::float8, 0)
+        + coalesce(m.confidence, %(unknown_confidence)s)
+        + exp(-ln(2) * greatest(extract(epoch FROM %(now)s - m.updated_at)::float8, 0)
+            / (86400 * %(half_life_days)s))
+        + %(relevance_weight)s
+            * greatest(1 - (e.embedding <=> %(messages)s::halfvec), 0) DESC, m.id) AS rank
+    FROM {table} m
+    LEFT JOIN {embeddings} e ON e.id = m.id AND %(messages)s::halfvec IS NOT NULL
+    WHERE m.owner_id = %(owner_id)s AND m.gone_at IS NULL
+        AND (m.expires_at IS NULL OR m.expires_at > %(now)s)
+        AND m.sensitivity <> ALL(%(left_out)s) AND m.tokens <= %(max_tokens)s
     ORDER BY rank
     LIMIT %(limit)s
 ) AS ranked"""
@@ -180,17 +189,20 @@ class MemoryItemsView(ReadModel):
         rows = self.query(SELECT_ONE, owner_id=owner_id, id=item_id, now=now)
         return rows[0] if rows else None
 
-    def working_set(self, owner_id: str, now: datetime, max_tokens: int,
-                    candidates: int) -> list[dict]:
+    def working_set(self, owner_id: str, now: datetime, max_tokens: int, candidates: int,
+                    messages: Sequence[float] | None = None) -> list[dict]:
         """The owner's memories for a prompt, best first, packed within max_tokens,
-        with their content; ranked and read in one snapshot."""
+        with their content; ranked and read in one snapshot. `messages`: the embedding
+        of the chat's recent messages, when there are any."""
         with self.datastore.transaction(commit=False) as curs:
             curs.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            curs.execute(self.sql(SELECT_RANKED), {
+            curs.execute(self.sql(SELECT_RANKED, embeddings=MEMORY_EMBEDDINGS), {
                 "owner_id": owner_id, "now": now, "max_tokens": max_tokens,
                 "left_out": list(LEFT_OUT), "layer_weights": Jsonb(LAYER_WEIGHT),
                 "unknown_confidence": UNKNOWN_CONFIDENCE,
-                "half_life_days": RECENCY_HALF_LIFE_DAYS, "limit": candidates})
+                "half_life_days": RECENCY_HALF_LIFE_DAYS, "limit": candidates,
+                "relevance_weight": RELEVANCE_WEIGHT,
+                "messages": vector_literal(messages) if messages else None})
             ranked = curs.fetchone()
             chosen, _ = pack(ranked["tokens"], max_tokens)
             ids = [ranked["ids"][index] for index in chosen]

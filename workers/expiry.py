@@ -8,7 +8,7 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.memory.application import MemoryApplication
 from domain.shared import Cause, Clock, acting, system_clock
-from infra.eventstore import eventsourcing_env
+from infra.eventstore import WORKER_POOL_SIZE, eventsourcing_env
 from infra.settings import Settings
 from projections.base import open_view
 from projections.memory_items import MemoryItemsProjection, MemoryItemsView
@@ -30,7 +30,7 @@ class Expirer:
         self.clock = clock
 
     def run(self) -> None:
-        env = eventsourcing_env(self.settings)
+        env = eventsourcing_env(self.settings, pool_size=WORKER_POOL_SIZE)
         app = MemoryApplication(env, clock=self.clock)
         view = open_view(MemoryItemsProjection, env)
         locks = AdvisoryLocks(self.settings.database_url,

@@ -4,7 +4,7 @@ import logging
 import threading
 import time
 
-from infra.eventstore import eventsourcing_env
+from infra.eventstore import WORKER_POOL_SIZE, eventsourcing_env
 from infra.settings import Settings
 from projections.base import BatchProjection, open_view
 from workers.feed import EventFeed
@@ -27,7 +27,7 @@ class Projector:
         self.name = projection_class.name
 
     def run(self) -> None:
-        env = eventsourcing_env(self.settings)
+        env = eventsourcing_env(self.settings, pool_size=WORKER_POOL_SIZE)
         app = self.projection_class.application(env)
         view = open_view(self.projection_class, env)
         projection = self.projection_class(view=view)

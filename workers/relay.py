@@ -22,7 +22,7 @@ from nats.js.errors import NotFoundError
 from tenacity import retry, retry_if_exception_type, wait_exponential
 
 from infra.bootstrap import RELAY_NAME, open_relay_tracking
-from infra.eventstore import eventsourcing_env
+from infra.eventstore import WORKER_POOL_SIZE, eventsourcing_env
 from infra.settings import Settings
 from workers.feed import EventFeed
 from workers.locks import ACTIVE, AdvisoryLocks, worker_lock_name
@@ -106,7 +106,7 @@ class Relay:
             locks.close()
 
     async def _run(self) -> None:
-        env = eventsourcing_env(self.settings)
+        env = eventsourcing_env(self.settings, pool_size=WORKER_POOL_SIZE)
         app = self.application_class(env)
         tracking = open_relay_tracking(env)
         nc = await self._connect()

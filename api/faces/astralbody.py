@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CurrentCaller, SystemDep
+from api.faces import astralbody_sessions
 from api.faces.shapes import iso, now_iso
 from api.health import VERSION, check_postgres
 from api.ratelimit import limited
@@ -55,3 +56,6 @@ def put_profile(body: AstralProfileUpdate, caller: CurrentCaller, system: System
     return astral_profile({"id": user.id, "email": user.email, "name": user.name,
                            "roles": user.roles, "created_at": user.registered_at,
                            "last_login": None})
+
+
+router.include_router(astralbody_sessions.router, dependencies=per_user)

@@ -83,6 +83,7 @@ def delete_user(user_id: UUID, caller: CurrentCaller, system: SystemDep):
     with acting(caller.cause):
         position = system.identity.delete_user(str(user_id))
         system.memory.forget_owner(str(user_id))
+        system.sessions.forget_owner(str(user_id))
     for projection in ("login_sessions", "api_keys"):  # its credentials die now
         wait_for(system, projection, position)
     return ok({"id": str(user_id), "deleted": True},

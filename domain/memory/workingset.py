@@ -1,6 +1,7 @@
 """Which memories go into a model's prompt for a chat, packed within a token budget.
 
-The ranking (layer first, then confidence and recency) is computed by the memory read
+The ranking (layer first, then confidence, recency and relevance to the chat's recent
+messages) is computed by the memory read
 model with these weights; packing and recording what was chosen happen here."""
 
 import json
@@ -10,6 +11,7 @@ from typing import Any
 LAYER_WEIGHT = {"permanent": 3.0, "temporary": 2.0, "context": 1.0}
 RECENCY_HALF_LIFE_DAYS = 7.0  # a memory's recency bonus halves every week
 UNKNOWN_CONFIDENCE = 0.5
+RELEVANCE_WEIGHT = 2.0  # times the cosine similarity to the chat's recent messages
 LEFT_OUT = ("secret",)  # never shown to a model
 
 

@@ -3,12 +3,14 @@ Later resource kinds (contexts, sessions, ledger objects, files) add theirs here
 
 import pytest
 
+from domain.sessions.domainmodel import SessionConflict, session_id_for
 from tests.conftest import bearer, register
 
 
 @pytest.fixture(autouse=True)
 def projectors(workers):
-    workers("memory_items", "api_keys", "login_sessions", "users", "contexts")
+    workers("memory_items", "api_keys", "login_sessions", "users", "contexts",
+            "chat_sessions", "session_messages")
 
 
 @pytest.fixture
@@ -74,3 +76,36 @@ def test_contexts_cannot_be_read_changed_or_deleted_by_others(client, user, eve)
     assert client.put(f"/api/v1/contexts/{context_id}", headers=eve,
                       json={"state": {}}).status_code == 404
     assert client.delete(f"/api/v1/contexts/{context_id}", headers=eve).status_code == 404
+
+
+def test_chat_sessions_are_404_to_others_on_every_route(client, user, eve):
+    created = client.post("/api/v1/sessions", headers=user["headers"], json={"title": "mine"})
+    session_id = created.json()["data"]["id"]
+    written = client.post(f"/api/v1/sessions/{session_id}/checkpoint",
+                          headers=user["headers"], json={})
+    checkpoint_id = written.json()["data"]["checkpoint_id"]
+    eve = {**eve["headers"], "X-Min-Position": written.headers["X-Event-Position"]}
+    path = f"/api/v1/sessions/{session_id}"
+    answers = [
+        client.get(path, headers=eve),
+        client.get(f"{path}/messages", headers=eve),
+        client.post(f"{path}/messages", headers=eve, json={"role": "user", "content": "x"}),
+        client.post(f"{path}/checkpoint", headers=eve, json={}),
+        client.post(f"{path}/resume", headers=eve, json={"checkpoint_id": checkpoint_id}),
+        client.post(f"{path}/archive", headers=eve),
+        client.delete(path, headers=eve),
+        client.get(f"/sessions/{session_id}/messages", headers=eve),
+        client.delete(f"/sessions/{session_id}", headers=eve)]
+    assert [a.status_code for a in answers] == [404] * len(answers)
+    assert client.get("/api/v1/sessions", headers=eve).json()["data"]["items"] == []
+    assert client.get("/sessions", headers=eve).json() == {"sessions": [], "total": 0}
+    assert client.get(path, headers=user["headers"]).json()["data"]["title"] == "mine"
+
+
+def test_a_session_id_in_use_by_another_user_cannot_be_taken(system, user, eve):
+    chat_id = "0b4c3f9e-5d6a-4b7c-8d9e-0f1a2b3c4d5e"
+    ada, eves = user["user"]["id"], eve["user"]["id"]
+    session, _ = system.sessions.create_session(ada, session_id=session_id_for(ada, chat_id))
+    with pytest.raises(SessionConflict):
+        system.sessions.create_session(eves, session_id=session_id_for(eves, chat_id))
+    assert system.sessions.repository.get(session.id).owner_id == ada

@@ -87,6 +87,25 @@ def test_a_deleted_user_is_gone_from_the_read_models(client, user, admin, system
     assert system.views["login_sessions"].active_for_user(user["user"]["id"]) == []
 
 
+def test_a_deleted_users_chat_sessions_are_gone_from_the_read_models(client, user, admin,
+                                                                     system):
+    session = client.post("/api/v1/sessions", headers=user["headers"], json={})
+    session_id = session.json()["data"]["id"]
+    client.post(f"/api/v1/sessions/{session_id}/messages", headers=user["headers"],
+                json={"role": "user", "content": "hi"})
+    saved = client.post(f"/api/v1/sessions/{session_id}/checkpoint", headers=user["headers"])
+    assert saved.status_code == 201
+    delete(client, admin, user["user"]["id"])
+    position = system.sessions.recorder.max_notification_id()
+    owner = user["user"]["id"]
+    for name in ("chat_sessions", "session_messages"):
+        system.views[name].wait("sessions", position, timeout=5)
+    assert system.views["chat_sessions"].page(owner, 10, 0) == ([], 0)
+    assert system.views["chat_sessions"].checkpoints_of(owner, session_id) == []
+    assert not system.views["session_messages"].has_session(owner, session_id)
+    assert system.views["session_messages"].page(owner, session_id, 10, 0, True) == ([], 0)
+
+
 def test_sensitive_content_is_sealed_in_the_event_store(client, user, system):
     response = store(client, user, "pin", "secret")
     assert response.json()["data"]["content"] == SECRET

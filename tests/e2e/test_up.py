@@ -90,21 +90,23 @@ def test_up_runs_everything_and_ctrl_c_leaves_no_process_behind(tmp_path):
 def test_up_can_serve_the_api_from_several_processes(tmp_path):
     up = Up(tmp_path / "data", free_port(), ARQIUM_API_PROCESSES="2")
     up.wait_ready()
-    api_processes = [p for p in psutil.Process(up.process.pid).children(recursive=True)
-                     if "spawn_main" in " ".join(p.cmdline())]
-    assert len(api_processes) == 2
-    with httpx.Client(base_url=up.url, timeout=10) as http:
-        token = http.post("/api/v1/auth/register", json={
-            "email": "ada@example.com", "password": "correct horse", "name": "Ada"}
-        ).json()["data"]["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
-        for n in range(10):  # spread over both processes by the kernel
-            stored = http.post("/api/v1/memory/store", headers=headers,
-                               json={"key": f"k{n}", "content": "x"})
-            assert stored.status_code == 201
-        recent = http.get("/api/v1/memory/recent", headers={
-            **headers, "X-Min-Position": stored.headers["X-Event-Position"]})
-        assert len(recent.json()["data"]["items"]) == 10
-    assert up.interrupt() == 0
+    try:
+        api_processes = [p for p in psutil.Process(up.process.pid).children(recursive=True)
+                         if "spawn_main" in " ".join(p.cmdline())]
+        assert len(api_processes) == 2
+        with httpx.Client(base_url=up.url, timeout=10) as http:
+            token = http.post("/api/v1/auth/register", json={
+                "email": "ada@example.com", "password": "correct horse", "name": "Ada"}
+            ).json()["data"]["access_token"]
+            headers = {"Authorization": f"Bearer {token}"}
+            for n in range(10):  # spread over both processes by the kernel
+                stored = http.post("/api/v1/memory/store", headers=headers,
+                                   json={"key": f"k{n}", "content": "x"})
+                assert stored.status_code == 201
+            recent = http.get("/api/v1/memory/recent", headers={
+                **headers, "X-Min-Position": stored.headers["X-Event-Position"]})
+            assert len(recent.json()["data"]["items"]) == 10
+    finally:
+        assert up.interrupt() == 0
     time.sleep(0.5)
     assert [p for p in up.children if p.is_running() and p.status() != "zombie"] == []

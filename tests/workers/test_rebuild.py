@@ -1,4 +1,6 @@
 from domain.memory.application import MemoryDraft
+from domain.sessions.application import MessageDraft
+from projections.chat_sessions import ChatSessionsProjection
 from projections.memory_items import MemoryItemsProjection
 from workers.rebuild import rebuild
 
@@ -37,3 +39,16 @@ def test_rebuild_works_when_no_projector_is_running(system, settings, clock):
     write(system, 3, "k")
     rebuild(MemoryItemsProjection, settings, show_progress=False)
     assert len(system.views["memory_items"].recent("u1", 10, clock())) == 3
+
+
+def test_a_rebuilt_sessions_read_model_keeps_its_checkpoints(system, settings, workers):
+    workers("chat_sessions")
+    session, _ = system.sessions.create_session("u1", "chat")
+    system.sessions.append_message("u1", session.id, MessageDraft(role="user", content="a"))
+    _, position = system.sessions.checkpoint("u1", session.id, "one", {})
+    view = system.views["chat_sessions"]
+    view.wait("sessions", position, timeout=5)
+    before = view.page("u1", 10, 0), view.checkpoints_of("u1", session.id)
+    assert rebuild(ChatSessionsProjection, settings, show_progress=False) == position
+    assert (view.page("u1", 10, 0), view.checkpoints_of("u1", session.id)) == before
+    assert len(before[1]) == 1

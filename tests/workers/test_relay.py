@@ -6,6 +6,7 @@ import nats
 import pytest
 
 from domain.memory.application import MemoryDraft
+from domain.sessions.application import MessageDraft
 from infra.embedded import EmbeddedNats, free_port
 from workers.runner import WorkerGroup
 
@@ -75,6 +76,19 @@ def test_credentials_never_leave_the_event_store(system, settings, relay):
     assert message.subject == "arqium.identity.user.registered"
     assert "password_hash" not in json.loads(message.data)["data"]
     assert b"argon2" not in message.data
+
+
+def test_session_events_are_published_under_the_sessions_context(system, settings, relay):
+    session, _ = system.sessions.create_session("u1", "chat")
+    _, position = system.sessions.append_message("u1", session.id,
+                                                 MessageDraft(role="user", content="hi"))
+    wait_until_relayed(system, "sessions", position)
+    messages = stream_messages(settings.nats_url)
+    assert [m.subject for m in messages] == ["arqium.sessions.chat_session.created",
+                                             "arqium.sessions.chat_session.message_appended"]
+    envelope = json.loads(messages[1].data)
+    assert (envelope["id"], envelope["subject"]) == (f"sessions:{position}", str(session.id))
+    assert (envelope["data"]["role"], envelope["data"]["content"]) == ("user", "hi")
 
 
 def test_a_nats_outage_loses_nothing_and_duplicates_nothing(system, settings, nats_server, relay):

@@ -1,0 +1,73 @@
+"""AstralBody chat history (seed 004): sessions, their messages, deleting one."""
+
+from datetime import datetime, timezone
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from api.deps import (
+    POSITION_HEADER,
+    CurrentCaller,
+    SystemDep,
+    caught_up,
+    position_token,
+    wait_for,
+)
+from api.faces.shapes import iso
+from api.v1.chat_sessions import check_session
+from domain.sessions.domainmodel import ARCHIVED
+from domain.shared import acting
+from projections.chat_sessions import ChatSessionsView
+from projections.session_messages import SessionMessagesView
+
+router = APIRouter(prefix="/sessions", tags=["AstralBody"])
+
+Sessions = Annotated[ChatSessionsView, Depends(caught_up("chat_sessions"))]
+Messages = Annotated[SessionMessagesView, Depends(caught_up("session_messages"))]
+SESSION_READ_MODELS = ("chat_sessions", "session_messages")
+
+
+def astral_session(row: dict) -> dict:
+    return {"id": str(row["id"]), "title": row["title"], "created_at": iso(row["created_at"]),
+            "updated_at": iso(row["updated_at"]), "message_count": row["message_count"],
+            "is_archived": row["status"] == ARCHIVED}
+
+
+def astral_message(row: dict) -> dict:
+    return {"id": str(row["id"]), "role": row["role"], "content": row["content"],
+            "timestamp": iso(row["created_at"]), "components": row["components"] or []}
+
+
+@router.get("", summary="Your chat sessions (AstralBody)")
+def list_sessions(caller: CurrentCaller, sessions: Sessions,
+                  limit: int = Query(default=50, ge=1, le=200),
+                  offset: int = Query(default=0, ge=0),
+                  archived: bool = Query(default=False)):
+    rows, total = sessions.page(caller.user_id, limit, offset, archived=archived)
+    return {"sessions": [astral_session(row) for row in rows], "total": total}
+
+
+@router.get("/{session_id}/messages", summary="A session's messages (AstralBody)")
+def list_messages(session_id: UUID, caller: CurrentCaller, messages: Messages,
+                  limit: int = Query(default=100, ge=1, le=500),
+                  before: datetime | None = None):
+    check_session(messages, caller.user_id, session_id)
+    if before is not None and before.tzinfo is None:
+        before = before.replace(tzinfo=timezone.utc)  # a timestamp without zone is UTC
+    rows, has_more = messages.before(caller.user_id, session_id, before, limit)
+    return {"session_id": str(session_id), "messages": [astral_message(r) for r in rows],
+            "has_more": has_more}
+
+
+@router.delete("/{session_id}", status_code=204, summary="Delete a chat session (AstralBody)")
+def delete(session_id: UUID, caller: CurrentCaller, system: SystemDep):
+    """Answers once the session is gone from the lists too (bounded wait): this face's
+    clients reload their list right after and know nothing of X-Min-Position."""
+    with acting(caller.cause):
+        position = system.sessions.delete_session(caller.user_id, session_id)
+    for read_model in SESSION_READ_MODELS:
+        wait_for(system, read_model, position)
+    return Response(status_code=204, headers={
+        POSITION_HEADER: position_token(system.sessions.name, position)})

@@ -1,0 +1,140 @@
+"""The sessions context's service layer."""
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError
+
+from domain.sessions.domainmodel import (
+    DEFAULT_TITLE,
+    ChatSession,
+    CheckpointNotFound,
+    SessionConflict,
+    SessionNotFound,
+    SessionsOwner,
+    check_title,
+)
+from domain.shared import Clock, get_aggregate, system_clock
+
+# A command on a busy session is decided again on its new state this many times, after
+# a random pause that doubles each time (so clashing writers spread apart, none starves).
+SAVE_ATTEMPTS = 10
+FIRST_PAUSE_SECONDS = 0.002
+
+
+@dataclass
+class MessageDraft:
+    """What a caller asks to append to a session."""
+
+    role: str
+    content: str
+    components: Any = None
+    incomplete: bool = False
+    id: UUID | None = None
+
+
+class SessionsApplication(Application):
+    name = "sessions"
+
+    def __init__(self, env: Any = None, *, clock: Clock = system_clock,
+                 new_id: Callable[[], UUID] = uuid4):
+        super().__init__(env)
+        self.clock = clock
+        self.new_id = new_id
+
+    def create_session(self, owner_id: str, title: str | None = None,
+                       metadata: dict | None = None, session_id: UUID | None = None
+                       ) -> tuple[ChatSession, int]:
+        """A new session; `session_id` picks its id (a chat id, see session_id_for),
+        which must not be in use by anyone, this owner included."""
+        check_title(title)
+        if session_id is not None and session_id in self.repository:
+            raise _id_in_use()
+        session = ChatSession(id=session_id or self.new_id(), owner_id=owner_id,
+                              title=title or DEFAULT_TITLE, metadata=metadata or {},
+                              at=self.clock())
+        try:
+            recordings = self.save(session)
+        except IntegrityError:  # a concurrent request created it first
+            raise _id_in_use() from None
+        return session, recordings[-1].notification.id
+
+    def append_message(self, owner_id: str, session_id: UUID, draft: MessageDraft
+                       ) -> tuple[dict, int]:
+        message_id = draft.id or self.new_id()
+        session, position = self._decide(owner_id, session_id, lambda s: s.append(
+            message_id, draft.role, draft.content, draft.components, draft.incomplete,
+            self.clock()))
+        return session.message(message_id), position
+
+    def checkpoint(self, owner_id: str, session_id: UUID, label: str | None,
+                   context: dict) -> tuple[dict, int]:
+        checkpoint_id = self.new_id()
+        session, position = self._decide(owner_id, session_id, lambda s: s.checkpoint(
+            checkpoint_id, label, context, self.clock()))
+        return session.checkpoints[checkpoint_id], position
+
+    def resume(self, owner_id: str, session_id: UUID, checkpoint_id: str | None
+               ) -> tuple[ChatSession, int | None]:
+        """The session continued from the checkpoint (None: reopened if archived); the
+        position is None when nothing changed."""
+        checkpoint = None if checkpoint_id is None else checkpoint_uuid(checkpoint_id)
+        return self._decide(owner_id, session_id,
+                            lambda s: s.resume(checkpoint, self.clock()))
+
+    def archive(self, owner_id: str, session_id: UUID) -> tuple[ChatSession, int | None]:
+        return self._decide(owner_id, session_id, lambda s: s.archive(self.clock()))
+
+    def delete_session(self, owner_id: str, session_id: UUID) -> int:
+        _, position = self._decide(owner_id, session_id, lambda s: s.delete(self.clock()))
+        return position
+
+    def owned_session(self, owner_id: str, session_id: Any) -> ChatSession:
+        """The owner's session; anyone else's, or a deleted one, is not found."""
+        session = get_aggregate(self.repository, session_id, ChatSession,
+                                SessionNotFound("no such session"))
+        if session.owner_id != owner_id or session.deleted:
+            raise SessionNotFound("no such session")
+        return session
+
+    def forget_owner(self, owner_id: str) -> int | None:
+        """Remove the owner's sessions from every read model (their history stays)."""
+        if SessionsOwner.create_id(owner_id) in self.repository:
+            return None
+        owner = SessionsOwner(owner_id=owner_id, at=self.clock())
+        return self.save(owner)[-1].notification.id
+
+    def _decide(self, owner_id: str, session_id: Any, decide: Callable[[ChatSession], Any]
+                ) -> tuple[ChatSession, int | None]:
+        """Load the session, decide, save. When a concurrent command took the next
+        version, load and decide again: no client sent an expected version, so two
+        appends at once must both land, in order, rather than one failing."""
+        for attempt in range(SAVE_ATTEMPTS):
+            session = self.owned_session(owner_id, session_id)
+            decide(session)
+            if not session.pending_events:
+                return session, None
+            try:
+                recordings = self.save(session)
+            except IntegrityError:
+                time.sleep(random.uniform(0, FIRST_PAUSE_SECONDS * 2 ** attempt))
+                continue
+            return session, recordings[-1].notification.id
+        raise SessionConflict("this session is too busy right now; retry the request")
+
+
+def checkpoint_uuid(checkpoint_id: str) -> UUID:
+    try:
+        return UUID(checkpoint_id)
+    except ValueError:
+        raise CheckpointNotFound("checkpoint_id is not a checkpoint of this session",
+                                 field="checkpoint_id") from None
+
+
+def _id_in_use() -> SessionConflict:
+    return SessionConflict("a session with this id already exists", field="id")
