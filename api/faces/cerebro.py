@@ -28,14 +28,19 @@ from api.search import MemorySearch, relevance, search_memories
 from api.validation import content_within_limit
 from domain.memory.application import MemoryDraft
 from domain.memory.domainmodel import LAYERS, MAX_KEY_LENGTH, MemoryItem, memory_id_for
+from domain.memory.workingset import conversation_text
+from domain.sessions.domainmodel import session_id_for
 from domain.shared import Forbidden, acting
 from projections.memory_items import MemoryItemsView
+from projections.session_messages import SessionMessagesView
 
 router = APIRouter(tags=["CEREBRO"])
 
 WORKING_SET_CANDIDATES = 1000
+RECENT_MESSAGES = 6  # what a working set's relevance is measured against
 HIGH_LATENCY_MS = 100
 MemoryItems = Annotated[MemoryItemsView, Depends(caught_up("memory_items"))]
+SessionMessages = Annotated[SessionMessagesView, Depends(caught_up("session_messages"))]
 
 
 class ForbiddenOwner(Forbidden):
@@ -156,13 +161,18 @@ class ContextRequest(BaseModel):
 @router.post("/api/memory/context", summary="The working set of memories for a chat (CEREBRO)",
              dependencies=[Depends(limited("cerebro_general"))])
 def working_set(body: ContextRequest, caller: CurrentCaller, view: MemoryItems,
-                system: SystemDep):
-    """Ranked by layer, confidence and recency, packed within maxTokens (counted with
+                messages: SessionMessages, system: SystemDep):
+    """Ranked by layer, confidence, recency and, when the chat is a session with
+    messages, relevance to its recent messages; packed within maxTokens (counted with
     the WordPiece tokenizer on `key: content` when the memory was projected); secret
     memories are left out; each assembly is recorded as an event (X-Event-Position)."""
     check_owner(body.ownerId, caller)
-    shown = view.working_set(caller.user_id, system.clock(), body.maxTokens,
-                             WORKING_SET_CANDIDATES)
+    recent, _ = messages.before(caller.user_id, session_id_for(caller.user_id, body.chatId),
+                                None, RECENT_MESSAGES)
+    conversation = conversation_text(recent)
+    shown = view.working_set(
+        caller.user_id, system.clock(), body.maxTokens, WORKING_SET_CANDIDATES,
+        messages=system.query_embeddings.vector(conversation) if conversation else None)
     with acting(caller.cause):
         total, position = system.memory.record_working_set(
             caller.user_id, body.chatId, shown, body.maxTokens)

@@ -21,6 +21,15 @@ def prompt_text(key: str, content: Any) -> str:
     return f"{key}: {body}"
 
 
+def conversation_text(messages: Sequence[dict]) -> str:
+    """A chat's messages (oldest first, each with `role` and `content`) as the text a
+    working set's relevance is measured against: what the user and the assistant said,
+    newest first, so that truncation drops the oldest."""
+    said = [m["content"] for m in reversed(messages)
+            if m["role"] in ("user", "assistant") and isinstance(m["content"], str)]
+    return "\n".join(said).strip()
+
+
 def pack(tokens: Sequence[int], max_tokens: int) -> tuple[list[int], int]:
     """Which of the ranked memories (given best first by their token counts) fit the
     budget together, as indices, and their exact total. One too large for what is left

@@ -218,6 +218,31 @@ def test_working_set_ranks_by_layer_then_confidence_and_recency(client, user, wo
         "perm", "sure", "new", "ctx", "old"]
 
 
+def test_working_set_favours_memories_relevant_to_the_chats_recent_messages(
+        client, user, workers, clock, system):
+    workers("memory_items", "memory_embeddings", "session_messages")
+    upsert(client, user, key="dentist", content={"note": "dentist appointment on Tuesday"},
+           confidence=0.5)
+    clock.advance(minutes=1)  # the other memory is newer: first on recency alone
+    last = upsert(client, user, key="colour", content={"note": "favourite colour is blue"},
+                  confidence=0.5)
+    session = client.post("/api/v1/sessions", headers=user["headers"], json={}).json()["data"]
+    said = client.post(f"/api/v1/sessions/{session['id']}/messages", headers=user["headers"],
+                       json={"role": "user", "content": "When do I see the dentist?"})
+    assert said.status_code == 201, said.text
+
+    def keys(chat_id: str, position: str) -> list[str]:
+        response = client.post("/api/memory/context", headers={
+            **user["headers"], "X-Min-Position": position},
+            json={"chatId": chat_id, "maxTokens": 1000})
+        return [m["key"] for m in response.json()["memories"]]
+
+    memory_position = last.headers["X-Event-Position"]
+    assert keys("a-chat-without-messages", memory_position) == ["colour", "dentist"]
+    system.views["memory_embeddings"].wait("memory", int(memory_position.split(".")[1]), 10)
+    assert keys(session["id"], said.headers["X-Event-Position"]) == ["dentist", "colour"]
+
+
 def test_working_set_needs_a_positive_budget(client, user):
     response = client.post("/api/memory/context", headers=user["headers"],
                            json={"chatId": "c", "maxTokens": 0})

@@ -1,4 +1,4 @@
-from domain.memory.workingset import pack, prompt_text
+from domain.memory.workingset import conversation_text, pack, prompt_text
 
 
 def test_memories_are_taken_in_rank_order_while_they_fit():
@@ -17,3 +17,12 @@ def test_the_total_never_exceeds_the_budget():
 def test_a_memory_is_written_into_a_prompt_as_key_and_content():
     assert prompt_text("editor", {"theme": "dark"}) == 'editor: {"theme": "dark"}'
     assert prompt_text("name", "Ada") == "name: Ada"
+
+
+def test_a_conversation_is_what_the_user_and_the_assistant_said_newest_first():
+    messages = [{"role": "system", "content": "be brief"},
+                {"role": "user", "content": "when is my dentist appointment?"},
+                {"role": "assistant", "content": "on Tuesday"},
+                {"role": "tool", "content": "calendar lookup"}]
+    assert conversation_text(messages) == "on Tuesday\nwhen is my dentist appointment?"
+    assert conversation_text([]) == ""
