@@ -1,31 +1,25 @@
 """AstralBody chat history (seed 004): sessions, their messages, deleting one."""
 
 from datetime import datetime, timezone
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.deps import (
     POSITION_HEADER,
     CurrentCaller,
     SystemDep,
-    caught_up,
     position_token,
     wait_for,
 )
 from api.faces.shapes import iso
-from api.v1.chat_sessions import check_session
+from api.v1.chat_sessions import Messages, Sessions, check_session
 from domain.sessions.domainmodel import ARCHIVED
 from domain.shared import acting
-from projections.chat_sessions import ChatSessionsView
-from projections.session_messages import SessionMessagesView
 
 router = APIRouter(prefix="/sessions", tags=["AstralBody"])
 
-Sessions = Annotated[ChatSessionsView, Depends(caught_up("chat_sessions"))]
-Messages = Annotated[SessionMessagesView, Depends(caught_up("session_messages"))]
 SESSION_READ_MODELS = ("chat_sessions", "session_messages")
 
 

@@ -25,6 +25,7 @@ from api.faces.shapes import iso, now_iso
 from api.health import VERSION
 from api.ratelimit import limited
 from api.search import MemorySearch, relevance, search_memories
+from api.v1.chat_sessions import Messages
 from api.validation import content_within_limit
 from domain.memory.application import MemoryDraft
 from domain.memory.domainmodel import LAYERS, MAX_KEY_LENGTH, MemoryItem, memory_id_for
@@ -32,7 +33,6 @@ from domain.memory.workingset import conversation_text
 from domain.sessions.domainmodel import session_id_for
 from domain.shared import Forbidden, acting
 from projections.memory_items import MemoryItemsView
-from projections.session_messages import SessionMessagesView
 
 router = APIRouter(tags=["CEREBRO"])
 
@@ -40,7 +40,6 @@ WORKING_SET_CANDIDATES = 1000
 RECENT_MESSAGES = 6  # what a working set's relevance is measured against
 HIGH_LATENCY_MS = 100
 MemoryItems = Annotated[MemoryItemsView, Depends(caught_up("memory_items"))]
-SessionMessages = Annotated[SessionMessagesView, Depends(caught_up("session_messages"))]
 
 
 class ForbiddenOwner(Forbidden):
@@ -161,7 +160,7 @@ class ContextRequest(BaseModel):
 @router.post("/api/memory/context", summary="The working set of memories for a chat (CEREBRO)",
              dependencies=[Depends(limited("cerebro_general"))])
 def working_set(body: ContextRequest, caller: CurrentCaller, view: MemoryItems,
-                messages: SessionMessages, system: SystemDep):
+                messages: Messages, system: SystemDep):
     """Ranked by layer, confidence, recency and, when the chat is a session with
     messages, relevance to its recent messages; packed within maxTokens (counted with
     the WordPiece tokenizer on `key: content` when the memory was projected); secret
