@@ -12,6 +12,7 @@ from eventsourcing.utils import Environment
 
 from domain.identity.application import IdentityApplication
 from domain.identity.domainmodel import EmailAlreadyRegistered
+from domain.ledger.application import LedgerApplication
 from domain.memory.application import MemoryApplication
 from domain.sessions.application import SessionsApplication
 from domain.shared import Cause, Clock, acting, system_clock
@@ -25,7 +26,8 @@ from infra.settings import Settings
 from projections import PROJECTIONS
 from projections.base import ReadModel, open_view, shared_datastore
 
-APPLICATIONS = (IdentityApplication, MemoryApplication, SessionsApplication)
+APPLICATIONS = (IdentityApplication, MemoryApplication, SessionsApplication,
+                LedgerApplication)
 RELAY_NAME = "nats_relay"
 MIGRATION_LOCK = 73000
 
@@ -38,6 +40,7 @@ class System:
     identity: IdentityApplication
     memory: MemoryApplication
     sessions: SessionsApplication
+    ledger: LedgerApplication
     tokens: TokenService
     views: dict[str, ReadModel] = field(default_factory=dict)
     relay_tracking: Any = None
@@ -46,7 +49,7 @@ class System:
     memory_search: Any = None  # the Elasticsearch memory search, when one is configured
 
     def applications(self) -> list:
-        return [self.identity, self.memory, self.sessions]
+        return [self.identity, self.memory, self.sessions, self.ledger]
 
     def close(self) -> None:
         for app in self.applications():
@@ -67,6 +70,7 @@ def open_system(settings: Settings, clock: Clock = system_clock,
         "temporary": settings.temporary_ttl_minutes},
         promotion_threshold=settings.promotion_threshold)
     sessions = SessionsApplication(env, clock=clock)
+    ledger = LedgerApplication(env, clock=clock)
     identity.keys = memory.keys = OwnerKeys(identity.recorder.datastore.get_connection)
     if create_tables:
         identity.keys.create_table()
@@ -88,7 +92,7 @@ def open_system(settings: Settings, clock: Clock = system_clock,
     memory_search = None
     if settings.elasticsearch_url:
         memory_search = open_memory_search(settings, env)
-    return System(settings, clock, env, identity, memory, sessions, tokens, views,
+    return System(settings, clock, env, identity, memory, sessions, ledger, tokens, views,
                   open_relay_tracking(env), oidc, query_embeddings, memory_search)
 
 

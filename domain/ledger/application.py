@@ -1,0 +1,95 @@
+"""The ledger context's service layer."""
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError
+
+from domain.ledger.domainmodel import LedgerObject, LedgerObjectNotFound, entry
+from domain.shared import Conflict, Invalid, get_aggregate, system_clock
+
+# Transactions without an expected version are decided again on the object's new state
+# when a concurrent one took the next version, after a random pause that doubles.
+SAVE_ATTEMPTS = 10
+FIRST_PAUSE_SECONDS = 0.002
+READ_BATCH = 1000  # events read at a time by audits
+
+
+class LedgerApplication(Application):
+    name = "ledger"
+
+    def __init__(self, env: Any = None, *, clock: Callable = system_clock,
+                 new_id: Callable[[], UUID] = uuid4):
+        super().__init__(env)
+        self.clock = clock
+        self.new_id = new_id
+
+    def create_object(self, owner_id: str, type_name: str, data: dict
+                      ) -> tuple[LedgerObject, int]:
+        ledger_object = LedgerObject.open(owner_id, type_name, data, self.clock())
+        return ledger_object, self.save(ledger_object)[-1].notification.id
+
+    def transact(self, owner_id: str, object_id: Any, action: str, data: dict,
+                 metadata: dict, expected_version: int | None = None
+                 ) -> tuple[LedgerObject, UUID, int]:
+        """Apply a transaction to one of the owner's objects; the object after it, the
+        transaction id and the event's position. With `expected_version`, a concurrent
+        change is a conflict; without, the transaction is applied after it."""
+        transaction_id = self.new_id()
+        for attempt in range(SAVE_ATTEMPTS):
+            ledger_object = self.owned_object(owner_id, object_id)
+            ledger_object.transact(transaction_id, action, data, metadata, expected_version,
+                                   self.clock())
+            try:
+                return ledger_object, transaction_id, self.save(ledger_object)[-1].notification.id
+            except IntegrityError:
+                if expected_version is not None:
+                    raise Conflict("the object changed meanwhile; read it again and retry",
+                                   current_version=expected_version + 1) from None
+                time.sleep(random.uniform(0, FIRST_PAUSE_SECONDS * 2 ** attempt))
+        raise Conflict("this object is too busy right now; retry the transaction")
+
+    def owned_object(self, owner_id: str, object_id: Any) -> LedgerObject:
+        """The owner's object; anyone else's is not found."""
+        ledger_object = self.any_object(object_id)
+        if ledger_object.owner_id != owner_id:
+            raise LedgerObjectNotFound("no such ledger object")
+        return ledger_object
+
+    def any_object(self, object_id: Any) -> LedgerObject:
+        return get_aggregate(self.repository, object_id, LedgerObject,
+                             LedgerObjectNotFound("no such ledger object"))
+
+    def object_at(self, object_id: Any, version: int) -> LedgerObject:
+        """The object exactly as it was at `version`, rebuilt from its events."""
+        current = self.any_object(object_id)
+        if not 1 <= version <= current.version:
+            raise Invalid(f"version must be 1 to {current.version}", field="version")
+        return self.repository.get(current.id, version=version)
+
+    def entries(self, start: int = 1, stop: int | None = None) -> Iterator[dict]:
+        """Every ledger event from the store, in position order, as auditors see it."""
+        type_names: dict[str, str] = {}
+        while True:
+            notifications = self.recorder.select_notifications(
+                start, READ_BATCH, stop=stop, topics=())
+            for notification in notifications:
+                try:
+                    domain_event = self.mapper.to_domain_event(notification)
+                except (ValueError, KeyError, TypeError) as error:  # a damaged row
+                    yield {"position": notification.id,
+                           "object_id": str(notification.originator_id),
+                           "version": notification.originator_version,
+                           "unreadable": f"the stored event cannot be read ({error})"}
+                    continue
+                object_id = str(domain_event.originator_id)
+                if isinstance(domain_event, LedgerObject.Created):
+                    type_names[object_id] = domain_event.type_name
+                yield entry(domain_event, type_names.get(object_id, ""), notification.id)
+            if len(notifications) < READ_BATCH:
+                return
+            start = notifications[-1].id + 1

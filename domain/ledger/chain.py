@@ -1,0 +1,87 @@
+"""The ledger's tamper evidence, as an auditor recomputes it (offline too): each event
+of an object is hashed with the hash of the object's previous event,
+
+    hash = SHA-256(prev_hash ‖ canonical JSON of the event's record)
+
+where the record is the event's meaning (below), canonical JSON has sorted keys, no
+spaces, UTF-8, and numbers written exactly as they were sent (decimals, never floats).
+The first event of an object chains to GENESIS. A digest chains the objects together:
+SHA-256 of the previous digest and every object's latest hash, in object id order."""
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import simplejson
+
+GENESIS = "0" * 64
+RECORD_FIELDS = ("object_id", "type_name", "version", "type", "transaction_id", "action",
+                 "data", "metadata", "actor", "recorded_at")  # an entry's hashed part
+
+
+def canonical_json(value: Any) -> str:
+    return simplejson.dumps(value, sort_keys=True, separators=(",", ":"),
+                            ensure_ascii=False, use_decimal=True)
+
+
+def exact_json(text: str | bytes) -> Any:
+    """JSON whose numbers stay exactly as written (decimals, not floats)."""
+    return simplejson.loads(text, use_decimal=True)
+
+
+def record(*, object_id: Any, type_name: str, version: int, type: str,
+           transaction_id: Any, action: str, data: Any, metadata: Any, actor: str,
+           recorded_at: datetime | str) -> dict:
+    """What an event's hash covers."""
+    return {"object_id": str(object_id), "type_name": type_name, "version": version,
+            "type": type, "transaction_id": None if transaction_id is None else str(
+                transaction_id), "action": action, "data": data, "metadata": metadata,
+            "actor": actor, "recorded_at": recorded_at if isinstance(recorded_at, str)
+            else recorded_at.isoformat()}
+
+
+def chain_hash(prev_hash: str, event_record: dict) -> str:
+    return hashlib.sha256((prev_hash + canonical_json(event_record)).encode()).hexdigest()
+
+
+def digest_hash(prev_digest: str, heads: Iterable[tuple[str, str]]) -> str:
+    """The digest over (object id, latest hash) pairs, chained to the previous digest."""
+    body = canonical_json([[object_id, head] for object_id, head in sorted(heads)])
+    return hashlib.sha256((prev_digest + body).encode()).hexdigest()
+
+
+def verify(entries: Iterable[dict]) -> dict:
+    """Recompute every hash of a ledger's entries (events as exported: the record fields,
+    `hash` and `prev_hash`, in position order): `{ok, checked_events, digest}`, or
+    `{ok: false, checked_events, first_failure: {object_id, version, reason}}`."""
+    heads: dict[str, tuple[int, str]] = {}
+    checked = 0
+    for entry in entries:
+        reason = failure(entry, heads.get(str(entry.get("object_id")), (0, GENESIS)))
+        if reason:
+            return {"ok": False, "checked_events": checked, "first_failure": {
+                "object_id": entry.get("object_id"), "version": entry.get("version"),
+                "reason": reason}}
+        heads[str(entry["object_id"])] = (entry["version"], entry["hash"])
+        checked += 1
+    return {"ok": True, "checked_events": checked,
+            "digest": digest_hash(GENESIS, [(oid, head) for oid, (_, head) in heads.items()])}
+
+
+def failure(entry: dict, previous: tuple[int, str]) -> str | None:
+    """Why an entry breaks its object's chain (None if it does not)."""
+    if "unreadable" in entry:
+        return entry["unreadable"]
+    missing = [name for name in (*RECORD_FIELDS, "hash", "prev_hash") if name not in entry]
+    if missing:
+        return f"missing fields: {', '.join(missing)}"
+    version, head = previous
+    if entry["version"] != version + 1:
+        return f"version {entry['version']} follows version {version}"
+    if entry["prev_hash"] != head:
+        return "prev_hash is not the hash of the object's previous event"
+    if chain_hash(entry["prev_hash"], {name: entry[name] for name in RECORD_FIELDS}) != entry[
+            "hash"]:
+        return "hash does not match the event's content"
+    return None

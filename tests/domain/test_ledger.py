@@ -1,0 +1,84 @@
+"""Ledger objects and their hash chain, recomputed as an auditor would."""
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from uuid import uuid4
+
+import pytest
+
+from domain.ledger import chain
+from domain.ledger.domainmodel import LedgerObject, StaleLedgerVersion, entry
+from domain.shared import Invalid
+
+AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def entries_of(ledger_object: LedgerObject) -> list[dict]:
+    events = ledger_object.collect_events()
+    return [entry(e, ledger_object.type_name, n) for n, e in enumerate(events, start=1)]
+
+
+def contract() -> LedgerObject:
+    ledger_object = LedgerObject.open("ada", "contract", {"amount": Decimal("10.10")}, AT)
+    ledger_object.transact(uuid4(), "sign", {"status": "signed"}, {"by": "ada"}, None, AT)
+    ledger_object.transact(uuid4(), "amend", {"amount": None, "total": 3}, {}, 2, AT)
+    return ledger_object
+
+
+def test_transactions_merge_into_the_data():
+    assert contract().data == {"status": "signed", "total": 3}
+
+
+def test_every_event_chains_to_the_one_before():
+    entries = entries_of(contract())
+    assert entries[0]["prev_hash"] == chain.GENESIS
+    assert [e["prev_hash"] for e in entries[1:]] == [e["hash"] for e in entries[:-1]]
+    assert chain.verify(entries)["ok"] and chain.verify(entries)["checked_events"] == 3
+
+
+@pytest.mark.parametrize("change", [
+    lambda e: e["data"].update(status="unsigned"),
+    lambda e: e.update(actor="mallory"),
+    lambda e: e.update(recorded_at="2026-01-02T00:00:00+00:00"),
+    lambda e: e.update(hash="f" * 64),
+])
+def test_any_change_to_an_event_is_caught(change):
+    entries = entries_of(contract())
+    change(entries[1])
+    result = chain.verify(entries)
+    assert not result["ok"]
+    assert result["first_failure"]["version"] in (2, 3)
+
+
+def test_a_missing_event_is_caught():
+    entries = entries_of(contract())
+    result = chain.verify([entries[0], entries[2]])
+    assert result["first_failure"] == {"object_id": entries[2]["object_id"], "version": 3,
+                                       "reason": "version 3 follows version 1"}
+
+
+def test_numbers_are_hashed_exactly_as_sent():
+    assert chain.canonical_json({"b": Decimal("1.10"), "a": 1}) == '{"a":1,"b":1.10}'
+    assert chain.exact_json('{"x": 0.1}') == {"x": Decimal("0.1")}
+
+
+def test_the_digest_depends_on_every_object():
+    one, two = entries_of(contract()), entries_of(contract())
+    both = chain.verify(one + two)["digest"]
+    assert both != chain.verify(one)["digest"] and len(both) == 64
+
+
+def test_a_stale_expected_version_is_a_conflict():
+    with pytest.raises(StaleLedgerVersion):
+        contract().transact(uuid4(), "x", {}, {}, 1, AT)
+
+
+@pytest.mark.parametrize("type_name", ["", "x" * 101, 5])
+def test_the_type_name_is_checked(type_name):
+    with pytest.raises(Invalid):
+        LedgerObject.open("ada", type_name, {}, AT)
+
+
+def test_data_must_be_an_object():
+    with pytest.raises(Invalid):
+        LedgerObject.open("ada", "contract", [1, 2], AT)
