@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     context_ttl_minutes: int = Field(default=15, gt=0)
     temporary_ttl_minutes: int = Field(default=10080, gt=0)
     expiry_interval_seconds: float = Field(default=10.0, gt=0)
+    ledger_digest_seconds: float = Field(default=300.0, gt=0)  # between ledger seals
     promotion_threshold: float = Field(default=0.8, ge=0, le=1)
     db_pool_size: int = Field(default=10, gt=0)
     group_commit: bool = True

@@ -4,6 +4,7 @@ from infra.settings import Settings
 from projections.api_keys import ApiKeysProjection
 from projections.chat_sessions import ChatSessionsProjection
 from projections.contexts import ContextsProjection
+from projections.ledger_objects import LedgerObjectsProjection
 from projections.login_sessions import LoginSessionsProjection
 from projections.memory_embeddings import MemoryEmbeddingsProjection
 from projections.memory_items import MemoryItemsProjection
@@ -12,7 +13,7 @@ from projections.users import UsersProjection
 
 PROJECTIONS = (MemoryItemsProjection, MemoryEmbeddingsProjection, ContextsProjection,
                UsersProjection, LoginSessionsProjection, ApiKeysProjection,
-               ChatSessionsProjection, SessionMessagesProjection)
+               ChatSessionsProjection, SessionMessagesProjection, LedgerObjectsProjection)
 
 
 def active_projections(settings: Settings) -> tuple[type, ...]:

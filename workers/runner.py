@@ -9,6 +9,7 @@ from infra.bootstrap import APPLICATIONS, RELAY_NAME
 from infra.settings import Settings
 from projections import active_projections
 from workers.expiry import EXPIRY_NAME, Expirer
+from workers.ledger_digest import LEDGER_DIGEST_NAME, DigestSealer
 from workers.projector import Projector
 from workers.relay import Relay
 
@@ -18,7 +19,7 @@ log = logging.getLogger("arqium.workers")
 def worker_names(settings: Settings | None = None) -> list[str]:
     """Every worker `all` starts, for `settings` (default: from the environment)."""
     projections = active_projections(settings or Settings())
-    return [p.name for p in projections] + [RELAY_NAME, EXPIRY_NAME]
+    return [p.name for p in projections] + [RELAY_NAME, EXPIRY_NAME, LEDGER_DIGEST_NAME]
 
 
 def build_workers(names: list[str], settings: Settings, stopping: threading.Event
@@ -34,6 +35,8 @@ def build_workers(names: list[str], settings: Settings, stopping: threading.Even
             workers[projection.name] = Projector(projection, settings, stopping).run
     if EXPIRY_NAME in names:
         workers[EXPIRY_NAME] = Expirer(settings, stopping).run
+    if LEDGER_DIGEST_NAME in names:
+        workers[LEDGER_DIGEST_NAME] = DigestSealer(settings, stopping).run
     if RELAY_NAME in names:
         for application in APPLICATIONS:
             workers[f"{RELAY_NAME}:{application.name}"] = Relay(

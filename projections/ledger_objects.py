@@ -1,0 +1,214 @@
+"""The ledger as its readers see it: each object's current state, and every event of
+every object (history, states as of a time or version). JSON is kept as canonical text:
+numbers stay exactly as they were sent."""
+
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.dispatch import singledispatchmethod
+from psycopg import Cursor
+from psycopg.sql import Composed
+
+from domain.ledger.application import LedgerApplication
+from domain.ledger.chain import canonical_json, exact_json
+from domain.ledger.domainmodel import LedgerObject, entry
+from domain.shared import merge_patch
+from projections.base import BatchProjection, ReadModel
+
+CREATE_TABLE = """
+CREATE TABLE IF NOT EXISTS {table} (
+    id uuid PRIMARY KEY,
+    owner_id text NOT NULL,
+    type_name text NOT NULL,
+    data text NOT NULL,
+    status text,
+    version bigint NOT NULL,
+    transactions bigint NOT NULL DEFAULT 0,
+    created_at timestamptz NOT NULL,
+    created_by text NOT NULL,  -- the owner's user id, as seed 001 shows it
+    updated_at timestamptz NOT NULL,
+    position bigint NOT NULL
+)"""
+CREATE_OWNER_INDEX = """
+CREATE INDEX IF NOT EXISTS {index} ON {table} (owner_id, type_name, created_at)"""
+CREATE_EVENTS_TABLE = """
+CREATE TABLE IF NOT EXISTS {events} (
+    object_id uuid NOT NULL,
+    version bigint NOT NULL,
+    position bigint NOT NULL,
+    owner_id text NOT NULL,
+    type_name text NOT NULL,
+    type text NOT NULL,
+    transaction_id uuid,
+    action text NOT NULL,
+    data text NOT NULL,
+    metadata text NOT NULL,
+    actor text NOT NULL,
+    recorded_at timestamptz NOT NULL,
+    recorded_at_text text NOT NULL,
+    hash text NOT NULL,
+    prev_hash text NOT NULL,
+    PRIMARY KEY (object_id, version)
+)"""
+CREATE_EVENTS_TIME_INDEX = """
+CREATE INDEX IF NOT EXISTS {index} ON {events} (recorded_at, type_name)"""
+
+INSERT_OBJECT = """
+INSERT INTO {table} (id, owner_id, type_name, data, status, version, created_at, created_by,
+    updated_at, position)
+VALUES (%(id)s, %(owner_id)s, %(type_name)s, %(data)s, %(status)s, 1, %(at)s,
+    %(owner_id)s, %(at)s, %(position)s)
+ON CONFLICT (id) DO NOTHING"""
+SELECT_DATA = "SELECT owner_id, type_name, data FROM {table} WHERE id = %(id)s"
+TRANSACT_OBJECT = """
+UPDATE {table} SET data = %(data)s, status = %(status)s, version = %(version)s,
+    transactions = transactions + 1, updated_at = %(at)s, position = %(position)s
+WHERE id = %(id)s AND version < %(version)s"""
+INSERT_EVENT = """
+INSERT INTO {events} (object_id, version, position, owner_id, type_name, type,
+    transaction_id, action, data, metadata, actor, recorded_at, recorded_at_text, hash,
+    prev_hash)
+VALUES (%(object_id)s, %(version)s, %(position)s, %(owner_id)s, %(type_name)s, %(type)s,
+    %(transaction_id)s, %(action)s, %(data)s, %(metadata)s, %(actor)s,
+    %(recorded_at)s::text::timestamptz, %(recorded_at)s::text, %(hash)s, %(prev_hash)s)
+ON CONFLICT (object_id, version) DO NOTHING"""
+
+# Readers: None as owner means the whole ledger (auditors and admins).
+VISIBLE = "(%(owner_id)s::text IS NULL OR owner_id = %(owner_id)s)"
+OBJECT_COLUMNS = """id, owner_id, type_name, data, status, version, transactions,
+    created_at, created_by, updated_at"""
+SELECT_OBJECT = f"SELECT {OBJECT_COLUMNS} FROM {{table}} WHERE id = %(id)s AND {VISIBLE}"
+SELECT_OBJECTS = f"""
+SELECT {OBJECT_COLUMNS}, count(*) OVER () AS total FROM {{table}}
+WHERE {VISIBLE} AND (%(type_name)s::text IS NULL OR type_name = %(type_name)s)
+ORDER BY created_at, position LIMIT %(limit)s OFFSET %(offset)s"""
+EVENT_COLUMNS = """object_id, version, position, type_name, type, transaction_id, action,
+    data, metadata, actor, recorded_at_text AS recorded_at, hash, prev_hash"""
+SELECT_HISTORY = f"""
+SELECT {EVENT_COLUMNS} FROM {{events}}
+WHERE object_id = %(id)s AND {VISIBLE}
+    AND (%(version)s::bigint IS NULL OR version <= %(version)s)
+    AND (%(as_of)s::timestamptz IS NULL OR recorded_at <= %(as_of)s)
+ORDER BY version"""
+WINDOW = """(%(type_name)s::text IS NULL OR type_name = %(type_name)s)
+    AND (%(since)s::timestamptz IS NULL OR {created} >= %(since)s)
+    AND (%(until)s::timestamptz IS NULL OR {created} <= %(until)s)"""
+COUNT_BY_TYPE_AND_STATUS = f"""
+SELECT type_name, coalesce(status, 'none') AS status, count(*) AS n FROM {{table}}
+WHERE {VISIBLE} AND {WINDOW.format(created="created_at")}
+GROUP BY type_name, status"""
+COUNT_TRANSACTIONS = f"""
+SELECT count(*) AS n FROM {{events}}
+WHERE type = 'Transacted' AND {VISIBLE} AND {WINDOW.format(created="recorded_at")}"""
+
+
+class LedgerObjectsView(ReadModel):
+    def __init__(self, datastore: Any, **kwargs: Any):
+        super().__init__(datastore, **kwargs)
+        self.events = f"{self.name}_events"
+        self.sql_create_statements.extend([
+            self.sql(CREATE_TABLE),
+            self.sql(CREATE_OWNER_INDEX, index=f"{self.name}_owner_idx"),
+            self.sql(CREATE_EVENTS_TABLE),
+            self.sql(CREATE_EVENTS_TIME_INDEX, index=f"{self.events}_time_idx")])
+
+    def sql(self, template: str, **names: str) -> Composed:
+        """Its templates may also name {events}, every event of every object."""
+        return super().sql(template, events=self.events, **names)
+
+    def table_names(self) -> list[str]:
+        return [*super().table_names(), self.events]
+
+    def get(self, reader: str | None, object_id: Any) -> dict | None:
+        """The object, if `reader` may see it (None: any object)."""
+        rows = self.query(SELECT_OBJECT, id=object_id, owner_id=reader)
+        return _with_exact_data(rows[0]) if rows else None
+
+    def page(self, reader: str | None, type_name: str | None, limit: int, offset: int
+             ) -> tuple[list[dict], int]:
+        rows = self.query(SELECT_OBJECTS, owner_id=reader, type_name=type_name,
+                          limit=limit, offset=offset)
+        return [_with_exact_data(row) for row in rows], rows[0]["total"] if rows else 0
+
+    def history(self, reader: str | None, object_id: Any, version: int | None = None,
+                as_of: datetime | None = None) -> list[dict]:
+        """The object's events in order (up to a version or a time)."""
+        rows = self.query(SELECT_HISTORY, id=object_id, owner_id=reader, version=version,
+                          as_of=as_of)
+        return [{**row, "object_id": str(row["object_id"]),
+                 "transaction_id": row["transaction_id"] and str(row["transaction_id"]),
+                 "data": exact_json(row["data"]), "metadata": exact_json(row["metadata"])}
+                for row in rows]
+
+    def aggregates(self, reader: str | None, type_name: str | None,
+                   since: datetime | None, until: datetime | None) -> dict:
+        """Objects created in the window by type and by current status, and the
+        transactions recorded in it."""
+        window = {"owner_id": reader, "type_name": type_name, "since": since, "until": until}
+        counts = self.query(COUNT_BY_TYPE_AND_STATUS, **window)
+        by_type: dict[str, int] = {}
+        by_status: dict[str, int] = {}
+        for row in counts:
+            by_type[row["type_name"]] = by_type.get(row["type_name"], 0) + row["n"]
+            by_status[row["status"]] = by_status.get(row["status"], 0) + row["n"]
+        return {"totalObjects": sum(by_type.values()),
+                "totalTransactions": self.query(COUNT_TRANSACTIONS, **window)[0]["n"],
+                "byType": by_type, "byStatus": by_status}
+
+
+def state_from(history: list[dict]) -> dict | None:
+    """An object's data after the given events (None before its creation)."""
+    if not history:
+        return None
+    data: Any = {}
+    for event in history:
+        data = event["data"] if event["type"] == "Created" else merge_patch(data, event["data"])
+    return data
+
+
+def _with_exact_data(row: dict) -> dict:
+    return {**row, "data": exact_json(row["data"])}
+
+
+def status_of(data: Any) -> str | None:
+    status = data.get("status") if isinstance(data, dict) else None
+    return None if status is None else str(status)
+
+
+class LedgerObjectsProjection(BatchProjection):
+    name = "ledger_objects"
+    application = LedgerApplication
+    view_class = LedgerObjectsView
+
+    @singledispatchmethod
+    def apply(self, domain_event: Any, position: int, curs: Cursor) -> None:
+        """Other ledger events do not change these read models."""
+
+    @apply.register
+    def _(self, domain_event: LedgerObject.Created, position: int, curs: Cursor) -> None:
+        curs.execute(self.view.sql(INSERT_OBJECT), {
+            "id": domain_event.originator_id, "owner_id": domain_event.owner_id,
+            "type_name": domain_event.type_name, "data": canonical_json(domain_event.data),
+            "status": status_of(domain_event.data), "at": domain_event.at,
+            "position": position})
+        self._record(domain_event, domain_event.owner_id, domain_event.type_name, position,
+                     curs)
+
+    @apply.register
+    def _(self, domain_event: LedgerObject.Transacted, position: int, curs: Cursor) -> None:
+        curs.execute(self.view.sql(SELECT_DATA), {"id": domain_event.originator_id})
+        row = curs.fetchone()
+        data = merge_patch(exact_json(row["data"]), domain_event.data)
+        curs.execute(self.view.sql(TRANSACT_OBJECT), {
+            "id": domain_event.originator_id, "data": canonical_json(data),
+            "status": status_of(data), "version": domain_event.originator_version,
+            "at": domain_event.at, "position": position})
+        self._record(domain_event, row["owner_id"], row["type_name"], position, curs)
+
+    def _record(self, domain_event: Any, owner_id: str, type_name: str, position: int,
+                curs: Cursor) -> None:
+        """The event as auditors read it, in the history table."""
+        event = entry(domain_event, type_name, position)
+        curs.execute(self.view.sql(INSERT_EVENT), {
+            **event, "owner_id": owner_id, "data": canonical_json(event["data"]),
+            "metadata": canonical_json(event["metadata"])})

@@ -1,0 +1,163 @@
+"""CEREBRO's Ledger API (seed 001): objects, transactions, aggregates, exact numbers."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from infra.bootstrap import make_admin
+from tests.conftest import bearer, register
+
+CONTRACT = {"typeName": "contract",
+            "data": {"title": "Service Agreement", "amount": 10000, "currency": "USD"}}
+
+
+@pytest.fixture(autouse=True)
+def projector(workers):
+    workers("ledger_objects")
+
+
+def create(client, user, body=None):
+    return client.post("/api/ledger/objects", headers=user["headers"], json=body or CONTRACT)
+
+
+def transact(client, user, object_id, **body):
+    return client.post("/api/ledger/transactions", headers=user["headers"],
+                       json={"objectId": object_id, "action": "update", **body})
+
+
+def after(user, response) -> dict:
+    return {**user["headers"], "X-Min-Position": response.headers["X-Event-Position"]}
+
+
+def test_create_answers_the_seed_shape(client, user):
+    response = create(client, user)
+    assert response.status_code == 200
+    created = response.json()["object"]
+    assert {"id", "typeName", "data", "createdAt", "createdBy"} <= set(created)
+    assert (created["typeName"], created["data"], created["createdBy"]) == (
+        "contract", CONTRACT["data"], user["user"]["id"])
+
+
+def test_a_transaction_merges_its_data_into_the_object(client, user):
+    object_id = create(client, user).json()["object"]["id"]
+    response = transact(client, user, object_id, data={"status": "signed", "currency": None},
+                        metadata={"ip": "127.0.0.1"})
+    assert response.status_code == 200
+    transaction = response.json()["transaction"]
+    assert (transaction["objectId"], transaction["action"]) == (object_id, "update")
+    assert {"id", "createdAt", "createdBy"} <= set(transaction)
+    read = client.get(f"/api/ledger/objects/{object_id}", headers=after(user, response))
+    assert read.json()["object"]["data"] == {"title": "Service Agreement", "amount": 10000,
+                                             "status": "signed"}
+    assert read.json()["object"]["version"] == 2
+
+
+def test_amounts_are_kept_exactly_as_sent(client, user):
+    raw = b'{"typeName": "invoice", "data": {"amount": 1234.50, "rate": 0.1000000000000000055}}'
+    response = client.post("/api/ledger/objects", headers={
+        **user["headers"], "Content-Type": "application/json"}, content=raw)
+    assert b'"amount": 1234.50' in response.content
+    object_id = response.json()["object"]["id"]
+    read = client.get(f"/api/ledger/objects/{object_id}", headers=after(user, response))
+    assert b"1234.50" in read.content and b"0.1000000000000000055" in read.content
+
+
+def test_unknown_object_is_404_and_another_users_object_too(client, user):
+    unknown = transact(client, user, "00000000-0000-0000-0000-000000000001")
+    assert unknown.status_code == 404 and unknown.json()["error"] == "not_found"
+    object_id = create(client, user).json()["object"]["id"]
+    eve = register(client, email="eve@example.com")
+    eve = {"headers": bearer(eve["access_token"])}
+    assert transact(client, eve, object_id).status_code == 404
+    assert client.get(f"/api/ledger/objects/{object_id}",
+                      headers=eve["headers"]).status_code == 404
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"typeName": "", "data": {}}, "typeName"),
+    ({"typeName": "x" * 101, "data": {}}, "typeName"),
+    ({"typeName": "contract", "data": [1]}, "data"),
+    ({"typeName": "contract"}, "data"),
+    ({"typeName": "contract", "data": {"blob": "x" * 1_000_001}}, "data"),
+])
+def test_a_bad_object_is_a_400_naming_the_field(client, user, body, field):
+    response = create(client, user, body)
+    assert response.status_code == 400
+    assert response.json()["error"] == "validation_error"
+    assert response.json()["details"]["errors"][0]["field"] == field
+
+
+def test_a_bad_transaction_is_a_400_and_stores_nothing(client, user, system):
+    object_id = create(client, user).json()["object"]["id"]
+    before = system.ledger.recorder.max_notification_id()
+    for body in ({"action": ""}, {"data": "signed"}, {"metadata": [1]},
+                 {"expectedVersion": "2"}):
+        assert transact(client, user, object_id, **body).status_code == 400
+    assert client.post("/api/ledger/transactions", headers={
+        **user["headers"], "Content-Type": "application/json"},
+        content=b'{"objectId": ').json()["error"] == "bad_request"
+    assert system.ledger.recorder.max_notification_id() == before
+
+
+def test_a_stale_expected_version_is_a_409(client, user):
+    object_id = create(client, user).json()["object"]["id"]
+    assert transact(client, user, object_id, expectedVersion=1).status_code == 200
+    response = transact(client, user, object_id, expectedVersion=1)
+    assert response.status_code == 409 and response.json()["error"] == "conflict"
+
+
+def test_an_idempotency_key_returns_the_first_transaction_and_stores_nothing_new(
+        client, user, system):
+    object_id = create(client, user).json()["object"]["id"]
+    headers = {**user["headers"], "Idempotency-Key": "tx-1"}
+    body = {"objectId": object_id, "action": "pay", "data": {"paid": 5}}
+    first = client.post("/api/ledger/transactions", headers=headers, json=body)
+    stored = system.ledger.recorder.max_notification_id()
+    again = client.post("/api/ledger/transactions", headers=headers, json=body)
+    assert again.json() == first.json()
+    assert system.ledger.recorder.max_notification_id() == stored
+
+
+def test_concurrent_transactions_on_one_object_are_all_kept(client, user, system):
+    object_id = create(client, user).json()["object"]["id"]
+    with ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(
+            lambda n: transact(client, user, object_id, data={f"k{n}": n}), range(24)))
+    assert [r.status_code for r in responses] == [200] * 24
+    current = system.ledger.any_object(object_id)
+    assert current.version == 25 and len(current.data) == 3 + 24
+
+
+def test_aggregates_count_objects_by_type_and_status_within_the_window(client, user, clock):
+    first = create(client, user).json()["object"]["id"]
+    clock.advance(minutes=10)
+    create(client, user, {"typeName": "invoice", "data": {"status": "open"}})
+    last = transact(client, user, first, data={"status": "signed"})
+    response = client.get("/api/ledger/aggregates", headers=after(user, last))
+    assert response.json()["aggregates"] == {
+        "totalObjects": 2, "totalTransactions": 1,
+        "byType": {"contract": 1, "invoice": 1}, "byStatus": {"signed": 1, "open": 1}}
+    since = clock().replace(microsecond=0).isoformat()
+    windowed = client.get("/api/ledger/aggregates", params={"from": since},
+                          headers=after(user, last)).json()["aggregates"]
+    assert (windowed["totalObjects"], windowed["byType"]) == (1, {"invoice": 1})
+    typed = client.get("/api/ledger/aggregates", params={"typeName": "contract"},
+                       headers=after(user, last)).json()["aggregates"]
+    assert typed["totalObjects"] == 1 and typed["totalTransactions"] == 1
+
+
+def test_auditors_and_admins_read_the_whole_ledger_but_users_only_their_own(
+        client, user, system):
+    mine = create(client, user)
+    eve = register(client, email="eve@example.com")
+    eve_headers = bearer(eve["access_token"])
+    listed = client.get("/api/ledger/objects", headers={
+        **eve_headers, "X-Min-Position": mine.headers["X-Event-Position"]}).json()
+    assert listed["objects"] == [] and listed["total"] == 0
+    make_admin(system, "root@example.com", "admin password")
+    token = client.post("/api/v1/auth/login", json={
+        "email": "root@example.com", "password": "admin password"}).json()["data"]
+    listed = client.get("/api/ledger/objects", headers={
+        **bearer(token["access_token"]),
+        "X-Min-Position": mine.headers["X-Event-Position"]}).json()
+    assert listed["total"] == 1

@@ -1,0 +1,60 @@
+"""Seals a ledger digest every ARQIUM_LEDGER_DIGEST_SECONDS when the ledger moved since
+the last seal (see domain/ledger/digest.py); a second copy is a hot standby."""
+
+import logging
+import threading
+
+from eventsourcing.persistence import IntegrityError
+
+from domain.ledger.application import LedgerApplication
+from domain.ledger.digest import LedgerDamaged, LedgerDigest, LedgerHeads, seal_digest
+from domain.shared import Cause, Clock, acting, system_clock
+from infra.eventstore import WORKER_POOL_SIZE, eventsourcing_env
+from infra.settings import Settings
+from workers.locks import ACTIVE, AdvisoryLocks, worker_lock_name
+
+log = logging.getLogger("arqium.ledger_digest")
+
+LEDGER_DIGEST_NAME = "ledger_digest"
+
+
+class DigestSealer:
+    """The digest worker. It keeps every object's head between rounds, so a round reads
+    only the events stored since the previous one."""
+
+    def __init__(self, settings: Settings, stopping: threading.Event,
+                 clock: Clock = system_clock):
+        self.settings = settings
+        self.stopping = stopping
+        self.clock = clock
+        self.heads = LedgerHeads()
+
+    def run(self) -> None:
+        app = LedgerApplication(eventsourcing_env(self.settings, pool_size=WORKER_POOL_SIZE),
+                                clock=self.clock)
+        locks = AdvisoryLocks(self.settings.database_url,
+                              worker_lock_name(LEDGER_DIGEST_NAME, app.name))
+        try:
+            while not self.stopping.is_set():
+                if locks.try_acquire(ACTIVE):
+                    self.seal(app)
+                    locks.release(ACTIVE)
+                self.stopping.wait(self.settings.ledger_digest_seconds)
+        finally:
+            locks.close()
+            app.close()
+
+    def seal(self, app: LedgerApplication) -> LedgerDigest | None:
+        """Seal what is new, if anything; the digest sealed."""
+        with acting(Cause(actor=f"worker:{LEDGER_DIGEST_NAME}")):
+            try:
+                digest = seal_digest(app, self.clock(), self.heads)
+            except LedgerDamaged as error:  # verification reports it too; no seal over it
+                log.error("not sealing: the ledger does not verify (%s)", error)
+                return None
+            except IntegrityError:  # sealed meanwhile by a standby that took over
+                return None
+        if digest:
+            log.info("ledger sealed up to position %d: %s", digest.up_to_position,
+                     digest.digest)
+        return digest
