@@ -12,7 +12,16 @@ from api.idempotency import IdempotencyMiddleware
 from api.latency import LatencyMiddleware, LatencySamples
 from api.ratelimit import RateLimitHeadersMiddleware, RateLimits, limited
 from api.requestinfo import RequestIdMiddleware
-from api.v1 import api_keys, auth, chat_sessions, contexts, health, memory, users
+from api.v1 import (
+    api_keys,
+    auth,
+    chat_sessions,
+    contexts,
+    health,
+    ledger,
+    memory,
+    users,
+)
 from infra.bootstrap import System, ensure_admin, open_system
 from infra.idempotency import IdempotencyStore
 from infra.settings import Settings
@@ -42,7 +51,7 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
     install_error_handlers(app)
     per_user = [Depends(limited("arqium_user", "arqium_api_key"))]
     for router in (auth.router, users.router, api_keys.router, memory.router,
-                   contexts.router, chat_sessions.router, admin.router):
+                   contexts.router, chat_sessions.router, ledger.router, admin.router):
         app.include_router(router, dependencies=per_user)
     for router in (health.router, cerebro.router, cerebro_ledger.router, memory_v0.router,
                    astralbody.router):

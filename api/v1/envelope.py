@@ -39,7 +39,11 @@ PageDep = Annotated[Page, Depends(page_params)]
 
 def ok(data: Any, status: int = 200, position: tuple[str, int] | None = None,
        pagination: dict | None = None) -> JSONResponse:
-    body = {"status": "success", "code": status, "data": data, "error": None,
-            "meta": meta() if pagination is None else {**meta(), "pagination": pagination}}
     headers = {POSITION_HEADER: position_token(*position)} if position else None
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(envelope(data, status, pagination), status_code=status,
+                        headers=headers)
+
+
+def envelope(data: Any, status: int = 200, pagination: dict | None = None) -> dict:
+    return {"status": "success", "code": status, "data": data, "error": None,
+            "meta": meta() if pagination is None else {**meta(), "pagination": pagination}}

@@ -86,6 +86,9 @@ class LedgerApplication(Application):
                            "version": notification.originator_version,
                            "unreadable": f"the stored event cannot be read ({error})"}
                     continue
+                if not isinstance(domain_event, (LedgerObject.Created,
+                                                 LedgerObject.Transacted)):
+                    continue  # e.g. digests: not links of an object's chain
                 object_id = str(domain_event.originator_id)
                 if isinstance(domain_event, LedgerObject.Created):
                     type_names[object_id] = domain_event.type_name

@@ -1,0 +1,96 @@
+"""The ledger for auditors (ARQIUM face): every event with its hash, objects as they were,
+verification of every chain, NDJSON export. Owners read their own objects; auditors and
+admins the whole ledger. Nothing here changes the ledger."""
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
+
+from api.deps import Caller, CurrentCaller, SystemDep, caught_up
+from api.exact_json import exact_response
+from api.faces.cerebro_ledger import reader
+from api.v1.envelope import envelope
+from domain.ledger.chain import canonical_json, verify
+from domain.ledger.domainmodel import LedgerObjectNotFound
+from domain.shared import Forbidden, Invalid
+from projections.ledger_objects import LedgerObjectsView, state_from
+
+router = APIRouter(prefix="/api/v1/ledger", tags=["ARQIUM: ledger audit"])
+
+LedgerObjects = Annotated[LedgerObjectsView, Depends(caught_up("ledger_objects"))]
+
+
+def whole_ledger_reader(caller: CurrentCaller) -> Caller:
+    """Verification and export cover everyone's objects: auditors and admins only."""
+    if reader(caller.principal) is not None:
+        raise Forbidden("verifying or exporting the ledger needs the auditor or admin role; "
+                        "an admin grants it with `arqium users grant-role --role auditor`")
+    return caller
+
+
+Auditor = Annotated[Caller, Depends(whole_ledger_reader)]
+
+
+def history_of(objects: LedgerObjectsView, caller: Caller, object_id: UUID,
+               version: int | None = None, as_of: datetime | None = None) -> list[dict]:
+    """The object's events the caller may read (404 when none)."""
+    if objects.get(reader(caller.principal), object_id) is None:
+        raise LedgerObjectNotFound("no such ledger object")
+    return objects.history(reader(caller.principal), object_id, version, as_of)
+
+
+@router.get("/objects/{object_id}/history", summary="Every event of an object, hashed")
+def history(object_id: UUID, caller: CurrentCaller, objects: LedgerObjects):
+    """In order: version, position, type, action, data, metadata, actor, recorded_at,
+    hash, prev_hash."""
+    return exact_response(envelope({"items": history_of(objects, caller, object_id)}))
+
+
+@router.get("/objects/{object_id}", summary="An object now, or as it was")
+def get_object(object_id: UUID, caller: CurrentCaller, objects: LedgerObjects,
+               as_of: datetime | None = None,
+               version: int | None = Query(default=None, ge=1)):
+    """With `as_of` (ISO 8601) or `version`, the object exactly as it was then, rebuilt
+    from its events; 404 if it did not exist yet."""
+    if as_of is not None and version is not None:
+        raise Invalid("give as_of or version, not both", field="as_of")
+    events = history_of(objects, caller, object_id, version, as_of)
+    if not events:
+        raise LedgerObjectNotFound("the object did not exist at that time")
+    if version is not None and events[-1]["version"] != version:
+        raise Invalid(f"the object has no version {version} (latest: "
+                      f"{events[-1]['version']})", field="version")
+    last = events[-1]
+    return exact_response(envelope({
+        "id": str(object_id), "type_name": last["type_name"], "data": state_from(events),
+        "version": last["version"], "updated_at": last["recorded_at"],
+        "created_at": events[0]["recorded_at"], "hash": last["hash"]}))
+
+
+@router.get("/verify", summary="Recompute every hash of the ledger from the event store")
+def verify_ledger(caller: Auditor, system: SystemDep):
+    """`{ok, checked_events, digest}`, or `{ok: false, checked_events, first_failure:
+    {object_id, version, reason}}`."""
+    return exact_response(envelope(verify(system.ledger.entries())))
+
+
+@router.get("/export", summary="The ledger's events with their hashes, as NDJSON")
+def export(caller: Auditor, system: SystemDep, since: Annotated[
+        datetime | None, Query(alias="from")] = None, until: Annotated[
+        datetime | None, Query(alias="to")] = None):
+    """One event per line, in position order, between `from` and `to` (recorded_at);
+    `arqium ledger verify --file` checks a whole export offline."""
+    return StreamingResponse(ndjson(system, since, until), media_type="application/x-ndjson")
+
+
+def ndjson(system, since: datetime | None, until: datetime | None) -> Iterator[str]:
+    for entry in system.ledger.entries():
+        recorded = datetime.fromisoformat(entry["recorded_at"]) if "recorded_at" in entry \
+            else None
+        if recorded is None or ((since is None or recorded >= since)
+                                and (until is None or recorded <= until)):
+            yield canonical_json(entry) + "\n"
