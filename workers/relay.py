@@ -6,7 +6,6 @@ and the relay's position is recorded only after JetStream acknowledged the batch
 """
 
 import asyncio
-import json
 import logging
 import re
 import threading
@@ -16,6 +15,7 @@ from uuid import UUID
 
 import nats
 import nats.errors
+import simplejson
 from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
 from nats.js.errors import NotFoundError
@@ -146,6 +146,7 @@ class Relay:
         publishes = []
         for domain_event, tracking in batch:
             subject, body = envelope(app_name, domain_event, tracking.notification_id)
-            payload = json.dumps(body, default=_json_default).encode()
+            # Decimals (ledger amounts) are written digit for digit, never as floats.
+            payload = simplejson.dumps(body, default=_json_default, use_decimal=True).encode()
             publishes.append(js.publish(subject, payload, headers={"Nats-Msg-Id": body["id"]}))
         await asyncio.gather(*publishes)

@@ -1,6 +1,7 @@
 import asyncio
 import json
 import time
+from decimal import Decimal
 
 import nats
 import pytest
@@ -114,3 +115,17 @@ def test_a_restarted_relay_resumes_without_republishing(system, settings, nats_s
     second.stop()
     positions = [json.loads(m.data)["position"] for m in stream_messages(settings.nats_url)]
     assert positions == list(range(1, 11))
+
+
+def test_ledger_events_are_published_under_the_ledger_context(system, settings, relay):
+    contract, _ = system.ledger.create_object("u1", "contract", {"amount": Decimal("10.10")})
+    _, _, position = system.ledger.transact("u1", contract.id, "sign", {"status": "signed"},
+                                            {})
+    wait_until_relayed(system, "ledger", position)
+    messages = stream_messages(settings.nats_url)
+    assert [m.subject for m in messages] == ["arqium.ledger.ledger_object.created",
+                                             "arqium.ledger.ledger_object.transacted"]
+    assert b'"amount": 10.10' in messages[0].data or b'"amount":10.10' in messages[0].data
+    envelope = json.loads(messages[1].data)
+    assert envelope["data"]["prev_hash"] == contract.head  # consumers can follow the chain
+    assert len(envelope["data"]["hash"]) == 64
