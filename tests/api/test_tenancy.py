@@ -10,7 +10,7 @@ from tests.conftest import bearer, register
 @pytest.fixture(autouse=True)
 def projectors(workers):
     workers("memory_items", "api_keys", "login_sessions", "users", "contexts",
-            "chat_sessions", "session_messages")
+            "chat_sessions", "session_messages", "ledger_objects")
 
 
 @pytest.fixture
@@ -109,3 +109,19 @@ def test_a_session_id_in_use_by_another_user_cannot_be_taken(system, user, eve):
     with pytest.raises(SessionConflict):
         system.sessions.create_session(eves, session_id=session_id_for(eves, chat_id))
     assert system.sessions.repository.get(session.id).owner_id == ada
+
+
+def test_ledger_objects_are_invisible_and_unchangeable_by_other_users(client, user, eve):
+    created = client.post("/api/ledger/objects", headers=user["headers"], json={
+        "typeName": "contract", "data": {"amount": 5}})
+    object_id = created.json()["object"]["id"]
+    seen = {**eve["headers"], "X-Min-Position": created.headers["X-Event-Position"]}
+    assert client.get("/api/ledger/objects", headers=seen).json()["total"] == 0
+    assert client.get("/api/ledger/aggregates", headers=seen).json()["aggregates"][
+        "totalObjects"] == 0
+    for path in (f"/api/ledger/objects/{object_id}", f"/api/v1/ledger/objects/{object_id}",
+                 f"/api/v1/ledger/objects/{object_id}/history"):
+        assert client.get(path, headers=seen).status_code == 404
+    changed = client.post("/api/ledger/transactions", headers=eve["headers"], json={
+        "objectId": object_id, "action": "void", "data": {"amount": 0}})
+    assert changed.status_code == 404
