@@ -102,7 +102,8 @@ def recorded_between(entries: Iterable[dict], start: datetime | None = None,
 def state_at(entries: Iterable[dict], until: datetime) -> dict[str, dict]:
     """Every object as it was at `until`: {object_id: {type_name, version, data}},
     folded from its events recorded at or before then."""
-    from domain.shared import merge_patch  # here: verify_file must not load eventsourcing
+    # Imported here: verify_file must not load eventsourcing.
+    from domain.shared import merge_patch
 
     objects: dict[str, dict] = {}
     for item in recorded_between(entries, end=until):
@@ -156,15 +157,3 @@ def with_progress(entries: Iterable[dict], total: int, desc: str, show: bool
             bar.update(max(0, (item.get("position") or 0) - bar.n))
             yield item
         bar.update(max(0, total - bar.n))
-
-
-def parse_times(values: dict[str, str | None]) -> dict[str, datetime | None]:
-    """Optional ISO times by option name; a bad one stops with a message naming it."""
-    parsed = {}
-    for name, text in values.items():
-        try:
-            parsed[name] = parse_time(text) if text else None
-        except ValueError:
-            raise SystemExit(f"{name} must be an ISO 8601 time, e.g. "
-                             f"2026-01-31T12:00:00+00:00 (got {text!r})") from None
-    return parsed
