@@ -78,8 +78,8 @@ def digest_up_to(entries: Iterable[dict], up_to_position: int, prev_digest: str)
     """What a seal at `up_to_position` chained to `prev_digest` must say, recomputed
     from an export (see domain/ledger/digest.py)."""
     heads = {}
-    for item in entries:
-        if item["position"] <= up_to_position:
+    for item in entries:  # an unreadable entry has no hash: verification reports it
+        if "hash" in item and item["position"] <= up_to_position:
             heads[str(item["object_id"])] = item["hash"]
     return chain.digest_hash(prev_digest, heads.items())
 
@@ -92,8 +92,12 @@ def parse_time(text: str) -> datetime:
 
 def recorded_between(entries: Iterable[dict], start: datetime | None = None,
                      end: datetime | None = None) -> Iterator[dict]:
-    """The entries recorded from `start` to `end`, both included (None: unbounded)."""
+    """The entries recorded from `start` to `end`, both included (None: unbounded), and
+    every unreadable one: damage is never filtered out of an audit."""
     for item in entries:
+        if "recorded_at" not in item:
+            yield item
+            continue
         at = datetime.fromisoformat(item["recorded_at"])
         if (start is None or at >= start) and (end is None or at <= end):
             yield item
