@@ -21,6 +21,9 @@ READ_BATCH = 1000  # events read at a time by audits
 
 class LedgerApplication(Application):
     name = "ledger"
+    # Objects accumulate transactions: keep them in memory and read only the events
+    # stored since (another process may have written some), rather than all of them.
+    env = {"AGGREGATE_CACHE_MAXSIZE": "10000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
 
     def __init__(self, env: Any = None, *, clock: Callable = system_clock,
                  new_id: Callable[[], UUID] = uuid4):
