@@ -114,6 +114,29 @@ def verify_stored(system) -> tuple[dict, float]:
     return result, now() - started
 
 
+def verify_http(server: ArqiumProcess, system) -> tuple[dict, float]:
+    """`GET /api/v1/ledger/verify` as an admin: the result and its duration."""
+    import json
+    import urllib.request
+
+    from infra.bootstrap import make_admin
+
+    make_admin(system, "bench-auditor@example.com", "bench-password")
+    login = urllib.request.Request(
+        f"{server.url}/api/v1/auth/login", method="POST",
+        data=json.dumps({"email": "bench-auditor@example.com",
+                         "password": "bench-password"}).encode(),
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(login) as response:
+        token = json.load(response)["data"]["access_token"]
+    request = urllib.request.Request(f"{server.url}/api/v1/ledger/verify",
+                                     headers={"Authorization": f"Bearer {token}"})
+    started = now()
+    with urllib.request.urlopen(request, timeout=600) as response:
+        result = json.load(response)["data"]
+    return result, now() - started
+
+
 def verify_export(system, directory: Path) -> tuple[dict, float, float]:
     """Export to a file, then verify the file offline; the result and both durations."""
     from infra.ledger_audit import export_lines, verify_file
@@ -174,6 +197,10 @@ def run(args: argparse.Namespace, server: ArqiumProcess) -> None:
         stored, seconds = verify_stored(system)
         print(f"{'verify: store + chain':<32} {rate(stored['checked_events'], seconds)}"
               f"{'' if stored['ok'] else ' FAILED: ' + str(stored['first_failure'])}")
+        progress("verify, GET /api/v1/ledger/verify")
+        served, seconds = verify_http(server, system)
+        print(f"{'verify: GET /ledger/verify':<32} {rate(served['checked_events'], seconds)}"
+              f"{'' if served['ok'] else ' FAILED: ' + str(served['first_failure'])}")
         with tempfile.TemporaryDirectory() as directory:
             progress("export and offline verify")
             offline, exported, seconds = verify_export(system, Path(directory))

@@ -112,3 +112,17 @@ def check_action(action: Any) -> None:
 def check_object(field: str, value: Any) -> None:
     if not isinstance(value, dict):
         raise Invalid(f"{field} must be a JSON object", field=field)
+    if has_float(value):
+        raise Invalid(f"{field} holds a binary float: ledger numbers are exact decimals "
+                      "(JSON numbers parsed as decimals), so hashes verify anywhere",
+                      field=field)
+
+
+def has_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, dict):
+        return any(has_float(item) for item in value.values())
+    if isinstance(value, list):
+        return any(has_float(item) for item in value)
+    return False

@@ -82,3 +82,10 @@ def test_the_type_name_is_checked(type_name):
 def test_data_must_be_an_object():
     with pytest.raises(Invalid):
         LedgerObject.open("ada", "contract", [1, 2], AT)
+
+
+def test_binary_floats_are_refused_so_hashes_verify_anywhere():
+    with pytest.raises(Invalid):
+        LedgerObject.open("ada", "invoice", {"lines": [{"amount": 1e-07}]}, AT)
+    with pytest.raises(Invalid):
+        contract().transact(uuid4(), "pay", {"paid": 0.5}, {}, None, AT)
