@@ -2,7 +2,6 @@
 verification of every chain, NDJSON export. Owners read their own objects; auditors and
 admins the whole ledger. Nothing here changes the ledger."""
 
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
@@ -14,9 +13,11 @@ from api.deps import Caller, CurrentCaller, SystemDep, caught_up
 from api.exact_json import exact_response
 from api.faces.cerebro_ledger import reader
 from api.v1.envelope import envelope
-from domain.ledger.chain import canonical_json, verify
+from domain.ledger.chain import verify
+from domain.ledger.digest import sealed
 from domain.ledger.domainmodel import LedgerObjectNotFound
 from domain.shared import Forbidden, Invalid
+from infra.ledger_audit import export_lines, recorded_between
 from projections.ledger_objects import LedgerObjectsView, state_from
 
 router = APIRouter(prefix="/api/v1/ledger", tags=["ARQIUM: ledger audit"])
@@ -73,9 +74,10 @@ def get_object(object_id: UUID, caller: CurrentCaller, objects: LedgerObjects,
 
 @router.get("/verify", summary="Recompute every hash of the ledger from the event store")
 def verify_ledger(caller: Auditor, system: SystemDep):
-    """`{ok, checked_events, digest}`, or `{ok: false, checked_events, first_failure:
-    {object_id, version, reason}}`."""
-    return exact_response(envelope(verify(system.ledger.entries())))
+    """Every object's chain and every sealed digest: `{ok, checked_events, checked_seals,
+    digest}`, or `{ok: false, checked_events, first_failure: {object_id, version,
+    reason}}` (object and version are null when a sealed digest is what fails)."""
+    return exact_response(envelope(verify(system.ledger.entries(), sealed(system.ledger))))
 
 
 @router.get("/export", summary="The ledger's events with their hashes, as NDJSON")
@@ -84,13 +86,6 @@ def export(caller: Auditor, system: SystemDep, since: Annotated[
         datetime | None, Query(alias="to")] = None):
     """One event per line, in position order, between `from` and `to` (recorded_at);
     `arqium ledger verify --file` checks a whole export offline."""
-    return StreamingResponse(ndjson(system, since, until), media_type="application/x-ndjson")
-
-
-def ndjson(system, since: datetime | None, until: datetime | None) -> Iterator[str]:
-    for entry in system.ledger.entries():
-        recorded = datetime.fromisoformat(entry["recorded_at"]) if "recorded_at" in entry \
-            else None
-        if recorded is None or ((since is None or recorded >= since)
-                                and (until is None or recorded <= until)):
-            yield canonical_json(entry) + "\n"
+    return StreamingResponse(
+        export_lines(recorded_between(system.ledger.entries(), since, until)),
+        media_type="application/x-ndjson")

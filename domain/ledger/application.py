@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import TopicError
 
 from domain.ledger.domainmodel import LedgerObject, LedgerObjectNotFound, entry
 from domain.shared import Conflict, Invalid, get_aggregate, system_clock
@@ -74,28 +75,32 @@ class LedgerApplication(Application):
             raise Invalid(f"version must be 1 to {current.version}", field="version")
         return self.repository.get(current.id, version=version)
 
-    def entries(self, start: int = 1, stop: int | None = None) -> Iterator[dict]:
-        """Every ledger event from the store, in position order, as auditors see it."""
-        type_names: dict[str, str] = {}
+    def entries(self, start: int = 1, stop: int | None = None,
+                type_names: dict[str, str] | None = None) -> Iterator[dict]:
+        """Every object event from the store, in position order, as auditors see it
+        (a damaged row as an `unreadable` entry); `type_names` carries each object's type
+        from an earlier call that started before it."""
+        type_names = {} if type_names is None else type_names
         while True:
             notifications = self.recorder.select_notifications(
                 start, READ_BATCH, stop=stop, topics=())
             for notification in notifications:
-                try:
-                    domain_event = self.mapper.to_domain_event(notification)
-                except (ValueError, KeyError, TypeError) as error:  # a damaged row
-                    yield {"position": notification.id,
-                           "object_id": str(notification.originator_id),
-                           "version": notification.originator_version,
-                           "unreadable": f"the stored event cannot be read ({error})"}
-                    continue
-                if not isinstance(domain_event, (LedgerObject.Created,
-                                                 LedgerObject.Transacted)):
-                    continue  # e.g. digests: not links of an object's chain
-                object_id = str(domain_event.originator_id)
-                if isinstance(domain_event, LedgerObject.Created):
-                    type_names[object_id] = domain_event.type_name
-                yield entry(domain_event, type_names.get(object_id, ""), notification.id)
+                yield from self._entry(notification, type_names)
             if len(notifications) < READ_BATCH:
                 return
             start = notifications[-1].id + 1
+
+    def _entry(self, notification: Any, type_names: dict[str, str]) -> Iterator[dict]:
+        try:
+            domain_event = self.mapper.to_domain_event(notification)
+        except (ValueError, KeyError, TypeError, TopicError) as error:  # a damaged row
+            yield {"position": notification.id, "object_id": str(notification.originator_id),
+                   "version": notification.originator_version,
+                   "unreadable": f"the stored event cannot be read ({error})"}
+            return
+        if not isinstance(domain_event, (LedgerObject.Created, LedgerObject.Transacted)):
+            return  # e.g. digests: not links of an object's chain
+        object_id = str(domain_event.originator_id)
+        if isinstance(domain_event, LedgerObject.Created):
+            type_names[object_id] = domain_event.type_name
+        yield entry(domain_event, type_names.get(object_id, ""), notification.id)

@@ -51,22 +51,53 @@ def digest_hash(prev_digest: str, heads: Iterable[tuple[str, str]]) -> str:
     return hashlib.sha256((prev_digest + body).encode()).hexdigest()
 
 
-def verify(entries: Iterable[dict]) -> dict:
+def verify(entries: Iterable[dict], seals: Iterable[dict] = ()) -> dict:
     """Recompute every hash of a ledger's entries (events as exported: the record fields,
-    `hash` and `prev_hash`, in position order): `{ok, checked_events, digest}`, or
+    `hash` and `prev_hash`, in position order) and every sealed digest (`up_to_position`,
+    `digest`, `prev_digest`): `{ok, checked_events, checked_seals, digest}`, or
     `{ok: false, checked_events, first_failure: {object_id, version, reason}}`."""
     heads: dict[str, tuple[int, str]] = {}
-    checked = 0
+    pending = sorted(seals, key=lambda seal: seal["up_to_position"])
+    checked = sealed = 0
+    prev_digest = GENESIS
     for entry in entries:
+        while pending and entry.get("position", 0) > pending[0]["up_to_position"]:
+            reason = seal_failure(pending.pop(0), heads, prev_digest)
+            if reason:
+                return failed(checked, {"object_id": None, "version": None, "reason": reason})
+            prev_digest, sealed = heads_digest(prev_digest, heads), sealed + 1
         reason = failure(entry, heads.get(str(entry.get("object_id")), (0, GENESIS)))
         if reason:
-            return {"ok": False, "checked_events": checked, "first_failure": {
-                "object_id": entry.get("object_id"), "version": entry.get("version"),
-                "reason": reason}}
+            return failed(checked, {"object_id": entry.get("object_id"),
+                                    "version": entry.get("version"), "reason": reason})
         heads[str(entry["object_id"])] = (entry["version"], entry["hash"])
         checked += 1
-    return {"ok": True, "checked_events": checked,
-            "digest": digest_hash(GENESIS, [(oid, head) for oid, (_, head) in heads.items()])}
+    for seal in pending:
+        reason = seal_failure(seal, heads, prev_digest)
+        if reason:
+            return failed(checked, {"object_id": None, "version": None, "reason": reason})
+        prev_digest, sealed = heads_digest(prev_digest, heads), sealed + 1
+    return {"ok": True, "checked_events": checked, "checked_seals": sealed,
+            "digest": heads_digest(GENESIS, heads)}
+
+
+def heads_digest(prev_digest: str, heads: dict[str, tuple[int, str]]) -> str:
+    return digest_hash(prev_digest, [(oid, head) for oid, (_, head) in heads.items()])
+
+
+def seal_failure(seal: dict, heads: dict[str, tuple[int, str]], prev_digest: str
+                 ) -> str | None:
+    """Why a sealed digest does not match the ledger up to its position (None if it does)."""
+    where = f"the digest sealed up to position {seal['up_to_position']}"
+    if seal["prev_digest"] != prev_digest:
+        return f"{where} does not chain to the digest sealed before it"
+    if seal["digest"] != heads_digest(prev_digest, heads):
+        return f"{where} does not match the ledger's hashes at that position"
+    return None
+
+
+def failed(checked: int, first_failure: dict) -> dict:
+    return {"ok": False, "checked_events": checked, "first_failure": first_failure}
 
 
 def failure(entry: dict, previous: tuple[int, str]) -> str | None:

@@ -8,22 +8,16 @@ last `hash`, and compute `chain.digest_hash(prev_digest, heads)`; it must equal 
 seal's `digest`, and `prev_digest` must be the previous seal's `digest` (GENESIS for
 the first). `infra.ledger_audit.digest_up_to` does exactly that."""
 
-from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import event
-from eventsourcing.utils import TopicError
 
 from domain.ledger import chain
-from domain.ledger.domainmodel import LedgerObject, entry
 from domain.shared import ArqiumAggregate, Conflict
 
 DIGEST_ID = uuid5(NAMESPACE_URL, "arqium:ledger:digest")  # one digest chain per ledger
-READ_BATCH = 1000
-OBJECT_EVENTS = (LedgerObject.Created, LedgerObject.Transacted)
 
 
 class LedgerDamaged(Conflict):
@@ -74,7 +68,7 @@ class LedgerHeads:
         self.type_names: dict[str, str] = {}  # a Transacted event's hash covers it
 
     def catch_up(self, ledger_app: Application) -> None:
-        for item in object_entries(ledger_app, self.position + 1, self.type_names):
+        for item in ledger_app.entries(self.position + 1, type_names=self.type_names):
             previous = self.latest.get(item["object_id"], (0, chain.GENESIS))
             if reason := chain.failure(item, previous):
                 raise LedgerDamaged(f"position {item['position']}: {reason}",
@@ -113,30 +107,3 @@ def sealed(ledger_app: Application) -> list[dict]:
     return [{"up_to_position": e.up_to_position, "heads_count": e.heads_count,
              "digest": e.digest, "prev_digest": e.prev_digest, "at": e.at.isoformat()}
             for e in ledger_app.events.get(DIGEST_ID) if isinstance(e, LedgerDigest.Sealed)]
-
-
-def object_entries(ledger_app: Application, start: int, type_names: dict[str, str]
-                   ) -> Iterator[dict]:
-    """The ledger objects' events from position `start` on, as auditors see them, seals
-    left out; `type_names` carries each object's type from earlier calls."""
-    while notifications := ledger_app.recorder.select_notifications(start, READ_BATCH,
-                                                                     topics=()):
-        for notification in notifications:
-            yield from object_entry(ledger_app, notification, type_names)
-        start = notifications[-1].id + 1
-
-
-def object_entry(ledger_app: Application, notification: Any, type_names: dict[str, str]
-                 ) -> Iterator[dict]:
-    try:
-        domain_event = ledger_app.mapper.to_domain_event(notification)
-    except (ValueError, KeyError, TypeError, TopicError) as error:  # a damaged row
-        yield {"position": notification.id, "object_id": str(notification.originator_id),
-               "version": notification.originator_version,
-               "unreadable": f"the stored event cannot be read ({error})"}
-        return
-    if isinstance(domain_event, LedgerObject.Created):
-        type_names[str(domain_event.originator_id)] = domain_event.type_name
-    if isinstance(domain_event, OBJECT_EVENTS):
-        yield entry(domain_event, type_names.get(str(domain_event.originator_id), ""),
-                    notification.id)

@@ -6,6 +6,8 @@ import json
 import pytest
 
 from domain.ledger import chain
+from domain.ledger.digest import DIGEST_ID, seal_digest
+from domain.shared import Cause, acting
 from infra.bootstrap import make_admin
 from tests.conftest import bearer, register
 
@@ -153,3 +155,22 @@ def test_another_user_cannot_read_an_objects_history(client, contract):
                           headers={**bearer(eve["access_token"]),
                                    "X-Min-Position": contract["headers"]["X-Min-Position"]})
     assert response.status_code == 404
+
+
+def test_verify_checks_the_sealed_digests_too(client, contract, auditor, system, clock):
+    with acting(Cause(actor="ledger_digest")):
+        seal_digest(system.ledger, clock())
+    result = client.get("/api/v1/ledger/verify", headers=auditor).json()["data"]
+    assert result["ok"] and result["checked_seals"] == 1
+    with system.ledger.recorder.datastore.transaction(commit=True) as curs:
+        curs.execute("SELECT notification_id, state FROM ledger_events "
+                     "WHERE originator_id = %s AND topic LIKE %s", (DIGEST_ID, "%Sealed"))
+        row = curs.fetchone()
+        state = bytes(row["state"])
+        at = state.index(b'"digest":"') + len(b'"digest":"')
+        forged = state[:at] + (b"a" if state[at:at + 1] != b"a" else b"b") + state[at + 1:]
+        curs.execute("UPDATE ledger_events SET state = %s WHERE notification_id = %s",
+                     (forged, row["notification_id"]))
+    failure = client.get("/api/v1/ledger/verify", headers=auditor).json()["data"][
+        "first_failure"]
+    assert "does not match the ledger" in failure["reason"]

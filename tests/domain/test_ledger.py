@@ -89,3 +89,19 @@ def test_binary_floats_are_refused_so_hashes_verify_anywhere():
         LedgerObject.open("ada", "invoice", {"lines": [{"amount": 1e-07}]}, AT)
     with pytest.raises(Invalid):
         contract().transact(uuid4(), "pay", {"paid": 0.5}, {}, None, AT)
+
+
+def test_sealed_digests_are_checked_against_the_chains():
+    entries = entries_of(contract())
+    first = {"up_to_position": 2, "prev_digest": chain.GENESIS,
+             "digest": chain.verify(entries[:2])["digest"]}
+    second = {"up_to_position": 3, "prev_digest": first["digest"],
+              "digest": chain.digest_hash(first["digest"], [
+                  (entries[2]["object_id"], entries[2]["hash"])])}
+    result = chain.verify(entries, [first, second])
+    assert result["ok"] and result["checked_seals"] == 2
+    forged = {**second, "digest": "0" * 64}
+    failure = chain.verify(entries, [first, forged])["first_failure"]
+    assert "up to position 3 does not match" in failure["reason"]
+    unchained = {**second, "prev_digest": "f" * 64}
+    assert "does not chain" in chain.verify(entries, [unchained])["first_failure"]["reason"]
