@@ -6,7 +6,14 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from api.errors import BodyLimitMiddleware, install_error_handlers
-from api.faces import admin, astralbody, cerebro, cerebro_ledger, memory_v0
+from api.faces import (
+    admin,
+    astralbody,
+    cerebro,
+    cerebro_chat,
+    cerebro_ledger,
+    memory_v0,
+)
 from api.health import VERSION
 from api.idempotency import IdempotencyMiddleware
 from api.latency import LatencyMiddleware, LatencySamples
@@ -53,8 +60,8 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
     for router in (auth.router, users.router, api_keys.router, memory.router,
                    contexts.router, chat_sessions.router, ledger.router, admin.router):
         app.include_router(router, dependencies=per_user)
-    for router in (health.router, cerebro.router, cerebro_ledger.router, memory_v0.router,
-                   astralbody.router):
+    for router in (health.router, cerebro.router, cerebro_chat.router, cerebro_ledger.router,
+                   memory_v0.router, astralbody.router):
         app.include_router(router)  # these faces limit route by route, as their seeds say
     app.state.latency = LatencySamples()
     app.add_middleware(LatencyMiddleware, samples=app.state.latency)

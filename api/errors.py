@@ -20,6 +20,7 @@ from domain.shared import (
     Forbidden,
     Invalid,
     NotFound,
+    Unavailable,
 )
 
 log = logging.getLogger("arqium.api")
@@ -30,6 +31,7 @@ _DOMAIN_KINDS: tuple[tuple[type[DomainError], int, str], ...] = (
     (Invalid, 400, "validation"),
     (AuthenticationFailed, 401, "unauthenticated"),
     (Forbidden, 403, "forbidden"),
+    (Unavailable, 503, "unavailable"),
 )
 _HTTP_KINDS = {400: "malformed", 401: "unauthenticated", 403: "forbidden",
                404: "not_found", 405: "method_not_allowed", 409: "conflict",

@@ -130,6 +130,10 @@ class AuthenticationFailed(DomainError):
     pass
 
 
+class Unavailable(DomainError):
+    """Something the command needs is not there right now (e.g. no model configured)."""
+
+
 class Forbidden(DomainError):
     pass
 

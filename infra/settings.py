@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     oidc_scope: str = "openid profile email"
     oidc_redirect_uri: str | None = None
 
+    # An OpenAI-compatible chat-completions endpoint for CEREBRO's /api/chat (none: 503).
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_seconds: float = Field(default=120, gt=0)
+    chat_memory_tokens: int = Field(default=1000, ge=0)  # the working set in a chat prompt
+
     rate_limits: Literal["on", "off"] = "on"
     rate_limit_storage: str = "memory://"
     limit_arqium_user: str = "1000/minute"

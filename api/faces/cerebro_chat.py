@@ -1,0 +1,156 @@
+"""CEREBRO's chat (seed 001): `POST /api/chat` streams a model's reply as Server-Sent
+Events, and `GET /api/history` lists the chats. A chat is a session: its id is the
+session's (see session_id_for), the user's message and the whole reply are session
+events, and the prompt is the session's thread plus the user's memory working set."""
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from api.deps import Caller, CurrentCaller, SystemDep, caught_up
+from api.faces.shapes import iso
+from api.ratelimit import limited
+from domain.memory.workingset import conversation_text, prompt_text
+from domain.sessions.application import MessageDraft
+from domain.sessions.domainmodel import SessionNotFound, session_id_for
+from domain.shared import acting
+from infra.bootstrap import System
+from infra.llm import ChatModel, ModelUnavailable
+from infra.tokens import shared_token_counter
+from projections.chat_sessions import ChatSessionsView
+from projections.memory_items import MemoryItemsView
+
+router = APIRouter(tags=["CEREBRO: chat"], dependencies=[Depends(limited("cerebro_general"))])
+
+Sessions = Annotated[ChatSessionsView, Depends(caught_up("chat_sessions"))]
+MemoryItems = Annotated[MemoryItemsView, Depends(caught_up("memory_items"))]
+TITLE_LENGTH = 80
+WORKING_SET_CANDIDATES = 1000
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    role: Literal["user", "assistant", "system", "tool"]
+    content: str = Field(max_length=1_000_000)
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: str = Field(min_length=1, max_length=255)
+    messages: list[ChatMessage] = Field(min_length=1)
+    modelId: str | None = Field(default=None, max_length=200)
+
+    @field_validator("messages")
+    @classmethod
+    def ends_with_the_users_message(cls, messages: list[ChatMessage]) -> list[ChatMessage]:
+        if messages[-1].role != "user":
+            raise ValueError("the last message must be the user's")
+        return messages
+
+
+@router.get("/api/history", summary="Your chats, most recent first (CEREBRO)")
+def history(caller: CurrentCaller, sessions: Sessions, limit: int = Query(50, ge=1, le=100),
+            offset: int = Query(0, ge=0)):
+    rows, total = sessions.page(caller.user_id, limit, offset)
+    return {"chats": [{"id": str(row["id"]), "title": row["title"],
+                       "createdAt": iso(row["created_at"]),
+                       "messageCount": row["message_count"], "visibility": "private"}
+                      for row in rows],
+            "total": total, "hasMore": offset + len(rows) < total}
+
+
+@router.post("/api/chat", summary="Stream a model's reply as Server-Sent Events (CEREBRO)")
+def chat(body: ChatRequest, caller: CurrentCaller, system: SystemDep, memories: MemoryItems):
+    """The last message (the user's) is stored in the chat's session (created by the
+    first message), the model sees the session's thread and the user's memories, and
+    its reply is stored when it ends — marked incomplete if the client left before."""
+    model = chat_model(system)
+    session_id = session_id_for(caller.user_id, body.id)
+    with acting(caller.cause):
+        open_session(system, caller, session_id, body.messages[-1].content)
+        system.sessions.append_message(caller.user_id, session_id, MessageDraft(
+            role="user", content=body.messages[-1].content))
+        thread = system.sessions.owned_session(caller.user_id, session_id).active_messages()
+        prompt = prompt_messages(system, caller, memories, body.id, thread)
+    return StreamingResponse(reply_events(system, caller, model, session_id, prompt,
+                                          body.modelId),
+                             media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache"})
+
+
+def chat_model(system: System) -> ChatModel:
+    settings = system.settings
+    if not settings.llm_base_url:
+        raise ModelUnavailable(
+            "no language model is configured: set ARQIUM_LLM_BASE_URL to an OpenAI-"
+            "compatible endpoint (and ARQIUM_LLM_API_KEY, ARQIUM_LLM_MODEL)")
+    api_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    return ChatModel(settings.llm_base_url, api_key, settings.llm_model,
+                     settings.llm_timeout_seconds)
+
+
+def open_session(system: System, caller: Caller, session_id: UUID, first_words: str) -> None:
+    """The chat's session, created by its first message."""
+    try:
+        system.sessions.owned_session(caller.user_id, session_id)
+    except SessionNotFound:
+        system.sessions.create_session(caller.user_id, first_words[:TITLE_LENGTH] or None,
+                                       session_id=session_id)
+
+
+def prompt_messages(system: System, caller: Caller, memories: MemoryItemsView, chat_id: str,
+                    thread: list[dict]) -> list[dict]:
+    """The user's working set (recorded, as every assembly is) as a system message, then
+    the session's active thread."""
+    conversation = conversation_text(thread[-6:])
+    shown = memories.working_set(
+        caller.user_id, system.clock(), system.settings.chat_memory_tokens,
+        WORKING_SET_CANDIDATES,
+        messages=system.query_embeddings.vector(conversation) if conversation else None)
+    system.memory.record_working_set(caller.user_id, chat_id, shown,
+                                     system.settings.chat_memory_tokens)
+    history = [{"role": m["role"], "content": m["content"]} for m in thread]
+    if not shown:
+        return history
+    known = "\n".join(prompt_text(m["key"], m["content"]) for m in shown)
+    return [{"role": "system", "content": f"What you know about the user:\n{known}"},
+            *history]
+
+
+async def reply_events(system: System, caller: Caller, model: ChatModel, session_id: UUID,
+                       prompt: list[dict], model_id: str | None) -> AsyncIterator[str]:
+    """SSE: `message` events with text chunks, then `done` with the token usage. The
+    reply is stored whatever happens, incomplete unless the stream ended."""
+    reply, usage, complete = [], None, False
+    try:
+        async for chunk in model.stream(prompt, model_id):
+            if "text" in chunk:
+                reply.append(chunk["text"])
+                yield sse("message", {"type": "text", "content": chunk["text"]})
+            else:
+                usage = chunk["usage"]
+        complete = True
+        tokens = usage or shared_token_counter().count("".join(reply))
+        yield sse("done", {"usage": {"tokens": tokens}})
+    except ModelUnavailable as error:
+        yield sse("error", {"type": "error", "message": error.message})
+    finally:
+        store_reply(system, caller, session_id, "".join(reply), complete)
+
+
+def store_reply(system: System, caller: Caller, session_id: UUID, reply: str,
+                complete: bool) -> None:
+    if not reply:
+        return
+    with acting(caller.cause):
+        system.sessions.append_message(caller.user_id, session_id, MessageDraft(
+            role="assistant", content=reply, incomplete=not complete))
+
+
+def sse(event: str, data: dict) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
