@@ -1,10 +1,14 @@
 """The FastAPI application: every face mounted on one core, built in the lifespan."""
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+import nats.errors
 from fastapi import Depends, FastAPI
 
+from api import realtime
 from api.errors import BodyLimitMiddleware, install_error_handlers
 from api.faces import (
     admin,
@@ -18,6 +22,7 @@ from api.health import VERSION
 from api.idempotency import IdempotencyMiddleware
 from api.latency import LatencyMiddleware, LatencySamples
 from api.ratelimit import RateLimitHeadersMiddleware, RateLimits, limited
+from api.realtime import SyncHub
 from api.requestinfo import RequestIdMiddleware
 from api.v1 import (
     api_keys,
@@ -32,6 +37,8 @@ from api.v1 import (
 from infra.bootstrap import System, ensure_admin, open_system
 from infra.idempotency import IdempotencyStore
 from infra.settings import Settings
+
+log = logging.getLogger("arqium.api")
 
 DESCRIPTION = """Event-sourced backend for AI applications. One core, five faces:
 ARQIUM (`/api/v1`), CEREBRO (`/api/memory`, `/ping`), Memory Service v0 (`/v0`),
@@ -48,9 +55,11 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
         app.state.idempotency = IdempotencyStore(
             app.state.system.memory.recorder.datastore.get_connection)
         ensure_admin(app.state.system)
+        app.state.sync_hub = await start_sync_hub(settings, app.state.system)
         try:
             yield
         finally:
+            await app.state.sync_hub.stop()
             app.state.system.close()
 
     app = FastAPI(title="ARQIUM", version=VERSION, description=DESCRIPTION,
@@ -61,7 +70,7 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
                    contexts.router, chat_sessions.router, ledger.router, admin.router):
         app.include_router(router, dependencies=per_user)
     for router in (health.router, cerebro.router, cerebro_chat.router, cerebro_ledger.router,
-                   memory_v0.router, astralbody.router):
+                   memory_v0.router, astralbody.router, realtime.router):
         app.include_router(router)  # these faces limit route by route, as their seeds say
     app.state.latency = LatencySamples()
     app.add_middleware(LatencyMiddleware, samples=app.state.latency)
@@ -70,6 +79,19 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app
+
+
+async def start_sync_hub(settings: Settings, system: System) -> SyncHub:
+    """The stream subscription behind /ws/sync; without NATS the API still serves the
+    rest (health reports NATS down) and sockets wait for nothing."""
+    hub = SyncHub(settings.nats_url, settings.nats_stream, system.views["contexts"])
+    if settings.nats_url:
+        try:
+            await hub.start()
+        except (OSError, asyncio.TimeoutError, nats.errors.Error) as error:
+            log.warning("real-time sync is off: NATS at %s is unreachable (%s)",
+                        settings.nats_url, error)
+    return hub
 
 
 def app_from_environment() -> FastAPI:

@@ -51,6 +51,7 @@ COUNT = "SELECT count(*) AS total FROM {table} WHERE owner_id = %(owner_id)s"
 SELECT_ONE = """
 SELECT id, name, state, session_id, version, created_at, updated_at
 FROM {table} WHERE id = %(id)s AND owner_id = %(owner_id)s"""
+SELECT_BINDING = "SELECT owner_id, session_id FROM {table} WHERE id = %(id)s"
 SELECT_FOR_SESSION = """
 SELECT id, name, state, version FROM {table}
 WHERE owner_id = %(owner_id)s AND session_id = %(session_id)s
@@ -71,6 +72,11 @@ class ContextsView(ReadModel):
 
     def get(self, owner_id: str, context_id: Any) -> dict | None:
         rows = self.query(SELECT_ONE, owner_id=owner_id, id=context_id)
+        return rows[0] if rows else None
+
+    def binding(self, context_id: Any) -> dict | None:
+        """Whose context it is and the session it is bound to (None if unknown)."""
+        rows = self.query(SELECT_BINDING, id=context_id)
         return rows[0] if rows else None
 
     def for_session(self, owner_id: str, session_id: str) -> list[dict]:
