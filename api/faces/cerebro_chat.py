@@ -5,16 +5,18 @@ events, and the prompt is the session's thread plus the user's memory working se
 
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Literal
+from typing import Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.deps import Caller, CurrentCaller, SystemDep, caught_up
+from api.deps import Caller, CurrentCaller, SystemDep
+from api.faces.cerebro import RECENT_MESSAGES, WORKING_SET_CANDIDATES, MemoryItems
 from api.faces.shapes import iso
 from api.ratelimit import limited
+from api.v1.chat_sessions import Sessions
 from domain.memory.workingset import conversation_text, prompt_text
 from domain.sessions.application import MessageDraft
 from domain.sessions.domainmodel import SessionNotFound, session_id_for
@@ -22,15 +24,11 @@ from domain.shared import acting
 from infra.bootstrap import System
 from infra.llm import ChatModel, ModelUnavailable
 from infra.tokens import shared_token_counter
-from projections.chat_sessions import ChatSessionsView
 from projections.memory_items import MemoryItemsView
 
 router = APIRouter(tags=["CEREBRO: chat"], dependencies=[Depends(limited("cerebro_general"))])
 
-Sessions = Annotated[ChatSessionsView, Depends(caught_up("chat_sessions"))]
-MemoryItems = Annotated[MemoryItemsView, Depends(caught_up("memory_items"))]
 TITLE_LENGTH = 80
-WORKING_SET_CANDIDATES = 1000
 
 
 class ChatMessage(BaseModel):
@@ -107,7 +105,7 @@ def prompt_messages(system: System, caller: Caller, memories: MemoryItemsView, c
                     thread: list[dict]) -> list[dict]:
     """The user's working set (recorded, as every assembly is) as a system message, then
     the session's active thread."""
-    conversation = conversation_text(thread[-6:])
+    conversation = conversation_text(thread[-RECENT_MESSAGES:])
     shown = memories.working_set(
         caller.user_id, system.clock(), system.settings.chat_memory_tokens,
         WORKING_SET_CANDIDATES,
