@@ -2,14 +2,17 @@
 
 import contextvars
 import dataclasses
+import random
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
 
 Clock = Callable[[], datetime]
 
@@ -140,3 +143,20 @@ class Forbidden(DomainError):
 
 class Gone(DomainError):
     """What was asked for existed but has been destroyed (for instance crypto-shredded)."""
+
+
+SAVE_ATTEMPTS = 10
+FIRST_PAUSE_SECONDS = 0.002
+Decided = TypeVar("Decided")
+
+
+def until_saved(attempt: Callable[[], Decided], too_busy: Conflict) -> Decided:
+    """Run `attempt` (load, decide, save) again when a concurrent command took the
+    aggregate's next version, after a random pause that doubles each time, so clashing
+    writers spread apart and none starves; `too_busy` raised after SAVE_ATTEMPTS."""
+    for number in range(SAVE_ATTEMPTS):
+        try:
+            return attempt()
+        except IntegrityError:
+            time.sleep(random.uniform(0, FIRST_PAUSE_SECONDS * 2 ** number))
+    raise too_busy

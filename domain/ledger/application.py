@@ -1,7 +1,5 @@
 """The ledger context's service layer."""
 
-import random
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from uuid import UUID, uuid4
@@ -11,12 +9,8 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import TopicError
 
 from domain.ledger.domainmodel import LedgerObject, LedgerObjectNotFound, entry
-from domain.shared import Conflict, Invalid, get_aggregate, system_clock
+from domain.shared import Conflict, Invalid, get_aggregate, system_clock, until_saved
 
-# Transactions without an expected version are decided again on the object's new state
-# when a concurrent one took the next version, after a random pause that doubles.
-SAVE_ATTEMPTS = 10
-FIRST_PAUSE_SECONDS = 0.002
 READ_BATCH = 1000  # events read at a time by audits
 
 
@@ -44,18 +38,21 @@ class LedgerApplication(Application):
         transaction id and the event's position. With `expected_version`, a concurrent
         change is a conflict; without, the transaction is applied after it."""
         transaction_id = self.new_id()
-        for attempt in range(SAVE_ATTEMPTS):
+
+        def attempt() -> tuple[LedgerObject, UUID, int]:
             ledger_object = self.owned_object(owner_id, object_id)
             ledger_object.transact(transaction_id, action, data, metadata, expected_version,
                                    self.clock())
             try:
                 return ledger_object, transaction_id, self.save(ledger_object)[-1].notification.id
             except IntegrityError:
-                if expected_version is not None:
-                    raise Conflict("the object changed meanwhile; read it again and retry",
-                                   current_version=expected_version + 1) from None
-                time.sleep(random.uniform(0, FIRST_PAUSE_SECONDS * 2 ** attempt))
-        raise Conflict("this object is too busy right now; retry the transaction")
+                if expected_version is None:
+                    raise  # decided again on the new version by until_saved
+                raise Conflict("the object changed meanwhile; read it again and retry",
+                               current_version=expected_version + 1) from None
+
+        return until_saved(attempt, Conflict(
+            "this object is too busy right now; retry the transaction"))
 
     def owned_object(self, owner_id: str, object_id: Any) -> LedgerObject:
         """The owner's object; anyone else's is not found."""

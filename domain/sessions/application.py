@@ -1,7 +1,5 @@
 """The sessions context's service layer."""
 
-import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,12 +17,7 @@ from domain.sessions.domainmodel import (
     SessionsOwner,
     check_title,
 )
-from domain.shared import Clock, get_aggregate, system_clock
-
-# A command on a busy session is decided again on its new state this many times, after
-# a random pause that doubles each time (so clashing writers spread apart, none starves).
-SAVE_ATTEMPTS = 10
-FIRST_PAUSE_SECONDS = 0.002
+from domain.shared import Clock, get_aggregate, system_clock, until_saved
 
 
 @dataclass
@@ -111,22 +104,18 @@ class SessionsApplication(Application):
 
     def _decide(self, owner_id: str, session_id: Any, decide: Callable[[ChatSession], Any]
                 ) -> tuple[ChatSession, int | None]:
-        """Load the session, decide, save. When a concurrent command took the next
-        version, load and decide again: no client sent an expected version, so two
+        """Load the session, decide, save. No client sent an expected version, so two
         appends at once must both land, in order, rather than one failing."""
-        for attempt in range(SAVE_ATTEMPTS):
+
+        def attempt() -> tuple[ChatSession, int | None]:
             session = self.owned_session(owner_id, session_id)
             decide(session)
             if not session.pending_events:
                 return session, None
-            try:
-                recordings = self.save(session)
-            except IntegrityError:
-                time.sleep(random.uniform(0, FIRST_PAUSE_SECONDS * 2 ** attempt))
-                continue
-            return session, recordings[-1].notification.id
-        raise SessionConflict("this session is too busy right now; retry the request")
+            return session, self.save(session)[-1].notification.id
 
+        return until_saved(attempt, SessionConflict(
+            "this session is too busy right now; retry the request"))
 
 def checkpoint_uuid(checkpoint_id: str) -> UUID:
     try:
