@@ -53,8 +53,14 @@ def error_response(request: Request, status: int, kind: str, message: str,
     return response
 
 
+def domain_kind(error: DomainError) -> tuple[int, str]:
+    """The HTTP status and the kind of failure a domain error stands for."""
+    return next(((status, kind) for cls, status, kind in _DOMAIN_KINDS
+                 if isinstance(error, cls)), (500, "internal"))
+
+
 async def _domain_error(request: Request, error: DomainError) -> JSONResponse:
-    status, kind = next((s, k) for cls, s, k in _DOMAIN_KINDS if isinstance(error, cls))
+    status, kind = domain_kind(error)
     details = dict(error.details)
     if "field" in details:
         details.update(field_details(details.pop("field"), error.message))
@@ -67,7 +73,7 @@ def field_details(field: str, message: str) -> dict:
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-    problems = [_describe(problem) for problem in error.errors()]
+    problems = [describe_problem(problem) for problem in error.errors()]
     if any(p["type"] == "json_invalid" for p in problems):
         return error_response(request, 400, "malformed",
                               "request body is not valid JSON", {"errors": problems})
@@ -79,7 +85,7 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
 _SOURCES = ("body", "query", "path", "header", "cookie")
 
 
-def _describe(problem: dict[str, Any]) -> dict[str, str]:
+def describe_problem(problem: dict[str, Any]) -> dict[str, str]:
     """One problem with the field it concerns, without where the field came from."""
     location = [str(part) for part in problem.get("loc", ())]
     if location and location[0] in _SOURCES:

@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.deps import CurrentCaller, SystemDep, caught_up
+from api.deps import Caller, CurrentCaller, SystemDep, caught_up
 from api.faces.shapes import iso
 from api.search import MemorySearch, relevance, search_memories, split_tags
 from api.v1.envelope import ok
@@ -17,6 +17,7 @@ from api.validation import content_within_limit
 from domain.memory.application import MemoryDraft
 from domain.memory.domainmodel import MAX_KEY_LENGTH, MemoryNotFound
 from domain.shared import acting
+from infra.bootstrap import System
 from projections.memory_items import MemoryItemsView
 
 router = APIRouter(prefix="/api/v1/memory", tags=["ARQIUM: memory"])
@@ -48,8 +49,9 @@ def memory_view(fields: Mapping[str, Any]) -> dict:
             "updated_at": iso(fields["updated_at"]), "expires_at": iso(fields.get("expires_at"))}
 
 
-@router.post("/store", status_code=201, summary="Store a memory item")
-def store(body: StoreMemoryRequest, caller: CurrentCaller, system: SystemDep):
+def store_memory(system: System, caller: Caller, body: StoreMemoryRequest
+                 ) -> tuple[dict, int]:
+    """Store the caller's memory: its view and the position of the stored event."""
     draft = MemoryDraft(key=body.key or str(uuid.uuid4()), content=body.content,
                         layer=body.layer, sensitivity=body.sensitivity, tags=body.tags,
                         metadata=body.metadata,
@@ -57,8 +59,13 @@ def store(body: StoreMemoryRequest, caller: CurrentCaller, system: SystemDep):
     with acting(caller.cause):
         item, position = system.memory.upsert(caller.user_id, draft)
     shown = {**vars(item), "id": item.id, "content": system.memory.readable_content(item)}
-    return ok(memory_view(shown), status=201,
-              position=(system.memory.name, position))
+    return memory_view(shown), position
+
+
+@router.post("/store", status_code=201, summary="Store a memory item")
+def store(body: StoreMemoryRequest, caller: CurrentCaller, system: SystemDep):
+    data, position = store_memory(system, caller, body)
+    return ok(data, status=201, position=(system.memory.name, position))
 
 
 @router.get("/search", summary="Search your memories (semantic + keyword)")

@@ -1,27 +1,18 @@
 """/ws/sync: a session's changes reach its sockets through NATS, whichever API process
 the change was written through."""
 
-from concurrent.futures import ThreadPoolExecutor
+import asyncio
+import json
 
+import nats
 import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from api.app import create_app
 from infra.bootstrap import open_system
-from infra.embedded import EmbeddedNats, free_port
-
-WAIT_SECONDS = 20
-
-
-@pytest.fixture(autouse=True)
-def own_nats(tmp_path, settings):
-    """A NATS server of this test's own: the relay's message ids restart with each test's
-    database, and JetStream would drop them as duplicates of an earlier test's."""
-    server = EmbeddedNats(tmp_path, port=free_port())
-    settings.nats_url = server.start()
-    yield server
-    server.stop()
+from tests.api.conftest import next_message as next_update
+from tests.conftest import bearer, register
 
 
 @pytest.fixture
@@ -35,18 +26,6 @@ def other_instance(settings, clock, own_nats):
 @pytest.fixture(autouse=True)
 def relay_and_projectors(own_nats, workers):
     workers("nats_relay", "contexts")
-
-
-def next_update(socket) -> dict:
-    """The socket's next message, or a failure after WAIT_SECONDS (never a hang)."""
-    pool = ThreadPoolExecutor(1)
-    try:
-        return pool.submit(socket.receive_json).result(timeout=WAIT_SECONDS)
-    except TimeoutError:
-        socket.close()
-        pytest.fail(f"nothing arrived on the socket within {WAIT_SECONDS} s")
-    finally:
-        pool.shutdown(wait=False)
 
 
 def test_a_memory_written_through_one_instance_reaches_a_socket_on_another(
@@ -84,11 +63,86 @@ def test_a_socket_without_a_valid_token_is_refused(client):
     assert refused.value.code == 1008
 
 
-def test_updates_are_routed_to_the_owners_session_only(client):
-    hub = client.app.state.sync_hub
-    envelope = {"type": "MemoryItem.Upserted", "subject": "m-1", "id": "memory:7",
-                "originator_version": 1,
-                "data": {"owner_id": "ada", "session_id": "s-1", "key": "k", "layer": "temporary"}}
-    (owner, session), update = hub.route(envelope)
+MEMORY_UPSERTED = {
+    "type": "MemoryItem.Upserted", "subject": "m-1", "id": "memory:7", "application": "memory",
+    "originator_version": 1,
+    "data": {"owner_id": "ada", "session_id": "s-1", "key": "k", "layer": "temporary"}}
+
+
+def test_updates_are_routed_to_the_owners_session(client):
+    (owner, session), update = client.app.state.sync_hub.route(MEMORY_UPSERTED)
     assert (owner, session, update["event"]) == ("ada", "s-1", "memory_added")
-    assert hub.route({**envelope, "data": {**envelope["data"], "session_id": None}}) is None
+
+
+def test_an_update_outside_any_session_is_routed_to_the_owner_alone(client):
+    envelope = {**MEMORY_UPSERTED, "data": {**MEMORY_UPSERTED["data"], "session_id": None}}
+    (owner, session), _ = client.app.state.sync_hub.route(envelope)
+    assert (owner, session) == ("ada", None)
+
+
+def test_a_platform_event_about_a_session_is_routed_as_a_plugin_event(client):
+    envelope = {"type": "Plugin.Installed", "subject": "p-1", "id": "platform:3",
+                "application": "platform", "originator_version": 1,
+                "data": {"owner_id": "ada", "session_id": "s-1", "plugin": "weather"}}
+    (owner, session), update = client.app.state.sync_hub.route(envelope)
+    assert (owner, session, update["event"]) == ("ada", "s-1", "plugin_event")
+    assert update["data"]["type"] == "Plugin.Installed"
+    assert update["data"]["data"]["plugin"] == "weather"
+
+
+def test_a_platform_event_without_a_session_is_not_routed(client):
+    envelope = {"type": "Plugin.Installed", "subject": "p-1", "id": "platform:3",
+                "application": "platform", "originator_version": 1,
+                "data": {"owner_id": "ada", "plugin": "weather"}}
+    assert client.app.state.sync_hub.route(envelope) is None
+
+
+def test_a_memory_stored_again_after_its_deletion_arrives_as_memory_added(
+        client, user, workers):
+    workers("memory_items")
+    with client.websocket_connect(f"/ws/sync/s-3?token={user['access_token']}") as socket:
+        first = client.post("/api/v1/memory/store", headers=user["headers"], json={
+            "key": "note", "content": "one", "session_id": "s-3"})
+        next_update(socket)
+        memory_id = first.json()["data"]["id"]
+        client.get(f"/api/v1/memory/{memory_id}", headers={
+            **user["headers"], "X-Min-Position": first.headers["X-Event-Position"]})
+        client.delete(f"/api/v1/memory/{memory_id}", headers=user["headers"])
+        client.post("/api/v1/memory/store", headers=user["headers"], json={
+            "key": "note", "content": "two", "session_id": "s-3"})
+        again = next_update(socket)
+    assert (again["event"], again["data"]["id"], again["data"]["key"]) == (
+        "memory_added", memory_id, "note")
+
+
+def test_another_users_memory_in_a_session_of_the_same_name_does_not_arrive(client, user):
+    eve = register(client, email="eve@example.com", name="Eve")
+    with client.websocket_connect(f"/ws/sync/shared?token={eve['access_token']}") as socket:
+        client.post("/api/v1/memory/store", headers=user["headers"], json={
+            "key": "ada's", "content": "x", "session_id": "shared"})
+        client.post("/api/v1/memory/store", headers=bearer(eve["access_token"]), json={
+            "key": "eve's", "content": "y", "session_id": "shared"})
+        update = next_update(socket)
+    assert update["data"]["key"] == "eve's"
+
+
+def test_a_platform_event_on_the_stream_arrives_as_plugin_event(client, user, settings):
+    envelope = {"id": "platform:1", "type": "Plugin.Installed", "subject": "p-1",
+                "position": 1, "application": "platform", "originator_version": 1,
+                "data": {"owner_id": user["user"]["id"], "session_id": "s-4",
+                         "plugin": "weather"}}
+    with client.websocket_connect(f"/ws/sync/s-4?token={user['access_token']}") as socket:
+        asyncio.run(publish(settings.nats_url, "arqium.platform.plugin.installed",
+                            envelope))
+        update = next_update(socket)
+    assert update["event"] == "plugin_event"
+    assert (update["data"]["type"], update["data"]["data"]["plugin"]) == (
+        "Plugin.Installed", "weather")
+
+
+async def publish(nats_url: str, subject: str, envelope: dict) -> None:
+    connection = await nats.connect(nats_url)
+    try:
+        await connection.jetstream().publish(subject, json.dumps(envelope).encode())
+    finally:
+        await connection.close()

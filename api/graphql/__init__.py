@@ -1,0 +1,58 @@
+"""`/graphql`: the ARQIUM queries, mutations and subscriptions (strawberry), over the
+same commands, read models and credentials as /api/v1."""
+
+from datetime import timedelta
+from typing import Any
+
+import strawberry
+from cross_web import HTTPException  # what strawberry's views raise
+from starlette.responses import JSONResponse
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.fastapi import GraphQLRouter
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types.unset import UNSET
+
+from api.faces.shapes import ARQIUM
+from api.graphql.context import GraphQLContext, graphql_context
+from api.graphql.errors import ArqiumSchema
+from api.graphql.schema import Mutation, Query
+from api.graphql.subscriptions import Subscription
+from api.graphql.types import DATETIME_SCALAR, DateTime
+from domain.shared import DomainError
+
+CONNECTION_INIT_WAIT = timedelta(seconds=10)
+HTTP_KINDS = {404: "not_found", 405: "method_not_allowed"}
+
+
+class ArqiumGraphQLRouter(GraphQLRouter):
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET
+                  ) -> Any:
+        """A request strawberry cannot take (body not JSON, no query, a mutation over
+        GET) is answered as a GraphQL error in JSON, not plain text."""
+        try:
+            return await super().run(request, context=context, root_value=root_value)
+        except HTTPException as error:
+            kind = HTTP_KINDS.get(error.status_code, "validation")
+            return JSONResponse({"data": None, "errors": [{
+                "message": error.reason, "extensions": {"code": ARQIUM.codes[kind]}}]},
+                status_code=error.status_code)
+
+    async def on_ws_connect(self, context: GraphQLContext) -> None:
+        """A socket's credentials are checked once, at connection_init (4403 if
+        refused)."""
+        try:
+            await context.authenticate_socket()
+        except DomainError as error:
+            raise ConnectionRejectionError({"message": error.message}) from None
+
+
+def build_schema() -> strawberry.Schema:
+    return ArqiumSchema(query=Query, mutation=Mutation, subscription=Subscription,
+                        config=StrawberryConfig(scalar_map={DateTime: DATETIME_SCALAR}))
+
+
+def graphql_router() -> GraphQLRouter:
+    return ArqiumGraphQLRouter(build_schema(), path="/graphql",
+                               context_getter=graphql_context,
+                               connection_init_wait_timeout=CONNECTION_INIT_WAIT,
+                               tags=["ARQIUM: GraphQL"])

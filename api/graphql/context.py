@@ -1,0 +1,97 @@
+"""Who is asking /graphql: the REST credentials, read per HTTP request or once per
+socket (connection_init payload, else the socket's headers or `?token=`)."""
+
+import asyncio
+import uuid
+from typing import Any
+
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+from strawberry.fastapi import BaseContext
+
+from api.deps import (
+    POSITION_HEADER,
+    Caller,
+    api_key_principal,
+    bearer_principal,
+    caught_up,
+    current_caller,
+    position_token,
+)
+from api.ratelimit import limited
+from domain.shared import AuthenticationFailed, Cause
+from infra.bootstrap import System
+from projections.base import ReadModel
+
+NO_CREDENTIALS = ("authentication required: send 'Authorization: Bearer <access_token>' "
+                  "or 'X-API-Key: <key>' (over WebSocket: in the connection_init payload "
+                  "as {\"Authorization\": \"Bearer ...\"} or {\"token\": ...}, or ?token=)")
+
+
+class GraphQLContext(BaseContext):
+    """The request or socket, with its caller authenticated when a field first asks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._caller: Caller | None = None
+        self._authenticating = asyncio.Lock()
+
+    @property
+    def system(self) -> System:
+        return self.request.app.state.system
+
+    async def caller(self) -> Caller:
+        async with self._authenticating:
+            if self._caller is None:
+                self._caller = await asyncio.to_thread(current_caller, self.request,
+                                                       self.system)
+        return self._caller
+
+    async def authenticate_socket(self) -> None:
+        params = self.connection_params if isinstance(self.connection_params, dict) else {}
+        self._caller = await asyncio.to_thread(socket_caller, self.request, self.system,
+                                               params)
+
+    def view(self, *projection_names: str) -> ReadModel:
+        """The read model, once it reached the request's X-Min-Position (bounded wait)."""
+        return caught_up(*projection_names)(self.request, self.system)
+
+    def record_position(self, application_name: str, notification_id: int) -> None:
+        """Tell an HTTP client where its write landed (X-Event-Position), as REST does."""
+        if isinstance(self.response, Response):
+            self.response.headers[POSITION_HEADER] = position_token(application_name,
+                                                                    notification_id)
+
+
+count_request = limited("arqium_user", "arqium_api_key")
+
+
+def graphql_context(connection: HTTPConnection) -> GraphQLContext:
+    """Each HTTP request counts against the caller's ARQIUM rate limit."""
+    if connection.scope["type"] == "http":
+        count_request(connection)
+    return GraphQLContext()
+
+
+def socket_caller(websocket: HTTPConnection, system: System, params: dict) -> Caller:
+    params = {str(name).lower(): value for name, value in params.items()}
+    api_key = params.get("x-api-key") or websocket.headers.get("x-api-key")
+    if api_key:
+        principal = api_key_principal(system, str(api_key))
+    else:
+        principal = bearer_principal(websocket, system, socket_token(websocket, params))
+    return Caller(principal, Cause(actor=principal.actor,
+                                   correlation_id=f"ws-{uuid.uuid4()}"))
+
+
+def socket_token(websocket: HTTPConnection, params: dict[str, Any]) -> str:
+    for authorization in (params.get("authorization"),
+                          websocket.headers.get("authorization")):
+        if isinstance(authorization, str):
+            scheme, _, token = authorization.partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+    for token in (params.get("token"), websocket.query_params.get("token")):
+        if isinstance(token, str) and token.strip():
+            return token.strip()
+    raise AuthenticationFailed(NO_CREDENTIALS)

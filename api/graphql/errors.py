@@ -1,0 +1,69 @@
+"""GraphQL errors carry the ARQIUM error codes in `extensions.code` (and `details`);
+an unexpected failure is logged and reaches the client only as SERVER_ERROR."""
+
+import logging
+from typing import Any
+
+import strawberry
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
+from graphql import GraphQLError
+from psycopg_pool import PoolTimeout
+from pydantic import ValidationError
+from strawberry.utils.str_converters import to_camel_case
+
+from api.errors import ReadModelBehind, describe_problem, domain_kind, field_details
+from api.faces.shapes import ARQIUM
+from domain.shared import DomainError
+
+log = logging.getLogger("arqium.graphql")
+
+UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+
+
+class ArqiumSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None
+                       ) -> None:
+        for error in errors:
+            explain(error)
+
+
+def explain(error: GraphQLError) -> None:
+    """Give the error its code, details and a message fit for the client (once)."""
+    if error.extensions and "code" in error.extensions:
+        return
+    original = error.original_error
+    details: dict = {}
+    if isinstance(original, DomainError):
+        kind = domain_kind(original)[1]
+        code = original.code or ARQIUM.codes[kind]
+        details = dict(original.details)
+        if "field" in details:
+            details.update(field_details(to_camel_case(details.pop("field")),
+                                         original.message))
+    elif isinstance(original, ValidationError):
+        problems = [camel(describe_problem(problem)) for problem in original.errors()]
+        code, details = ARQIUM.codes["validation"], {"errors": problems}
+        error.message = f"{problems[0]['field'] or 'input'}: {problems[0]['message']}"
+    elif isinstance(original, ReadModelBehind):
+        code = ARQIUM.codes["unavailable"]
+    elif isinstance(original, IntegrityError):
+        code = ARQIUM.codes["conflict"]
+        error.message = ("the resource was changed by a concurrent request; read it "
+                         "again and retry")
+    elif isinstance(original, UNAVAILABLE):
+        code = ARQIUM.codes["unavailable"]
+        error.message = "the database is not reachable right now; retry shortly"
+    elif original is None or isinstance(original, GraphQLError) or error.path is None:
+        code = ARQIUM.codes["validation"]  # the document, its variables or arguments
+    else:
+        log.error("unexpected error in GraphQL field %s", error.path, exc_info=original)
+        code = ARQIUM.codes["internal"]
+        error.message = "internal error"
+    error.extensions = {**(error.extensions or {}), "code": code,
+                        **({"details": details} if details else {})}
+
+
+def camel(problem: dict[str, str]) -> dict[str, str]:
+    """A validation problem naming the argument as GraphQL spells it."""
+    return {**problem, "field": ".".join(to_camel_case(part)
+                                         for part in problem["field"].split("."))}

@@ -1,0 +1,104 @@
+"""Subscriptions: the caller's updates from the NATS stream, through this process's
+SyncHub (the subscription /ws/sync uses), by session or all of the caller's."""
+
+import asyncio
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from api.deps import wait_for
+from api.errors import ReadModelBehind
+from api.graphql.schema import GraphQLInfo
+from api.graphql.types import Context, MemoryItem, MemoryLayer
+from api.realtime import SyncHub
+from api.v1.contexts import context_view
+from api.v1.memory import memory_view
+
+
+def position_number(position: str) -> int:
+    """The notification id in a stream position (`memory:42`)."""
+    return int(position.rpartition(":")[2])
+
+
+def caught_up_view(info: GraphQLInfo, projection_name: str, position: str):
+    """The read model once it has applied the update (ReadModelBehind if it is late)."""
+    system = info.context.system
+    if not wait_for(system, projection_name, position_number(position)):
+        raise ReadModelBehind(f"read model {projection_name!r} has not reached "
+                              f"{position} yet")
+    return system.views[projection_name]
+
+
+@strawberry.type(description="A memory was stored (/ws/sync's memory_added).")
+class MemoryAdded:
+    id: strawberry.ID
+    key: str | None
+    layer: MemoryLayer | None
+    session_id: str | None
+    position: str
+
+    @strawberry.field(description="The memory as it is now, once the read model has "
+                                  "this update (null if it is gone since).")
+    async def memory(self, info: GraphQLInfo) -> MemoryItem | None:
+        caller = await info.context.caller()
+
+        def read() -> MemoryItem | None:
+            view = caught_up_view(info, "memory_items", self.position)
+            row = view.get(caller.user_id, self.id, info.context.system.clock())
+            return MemoryItem(**memory_view(row)) if row else None
+
+        return await asyncio.to_thread(read)
+
+
+@strawberry.type(description="A context was created, updated, synced or deleted "
+                             "(/ws/sync's context_updated).")
+class ContextUpdate:
+    id: strawberry.ID
+    change: str
+    version: int
+    session_id: str | None
+    position: str
+
+    @strawberry.field(description="The context as it is now, once the read model has "
+                                  "this update (null once deleted).")
+    async def context(self, info: GraphQLInfo) -> Context | None:
+        caller = await info.context.caller()
+
+        def read() -> Context | None:
+            row = caught_up_view(info, "contexts", self.position).get(caller.user_id,
+                                                                      self.id)
+            return Context(**context_view(row)) if row else None
+
+        return await asyncio.to_thread(read)
+
+
+async def updates(info: GraphQLInfo, event: str, session_id: str | None
+                  ) -> AsyncGenerator[dict, None]:
+    """The data of the caller's `event` updates, as they arrive."""
+    caller = await info.context.caller()
+    hub: SyncHub = info.context.request.app.state.sync_hub
+    queue = hub.listen(caller.user_id, session_id)
+    try:
+        while True:
+            update = await queue.get()
+            if update["event"] == event:
+                yield update["data"]
+    finally:
+        hub.leave(caller.user_id, session_id, queue)
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(description="Memories you store: those of one session, or "
+                                         "all of yours without `sessionId`.")
+    async def on_memory_added(self, info: GraphQLInfo, session_id: str | None = None
+                              ) -> AsyncGenerator[MemoryAdded, None]:
+        async for data in updates(info, "memory_added", session_id):
+            yield MemoryAdded(**data)
+
+    @strawberry.subscription(description="Changes to your contexts: those bound to one "
+                                         "session, or all of yours without `sessionId`.")
+    async def on_context_update(self, info: GraphQLInfo, session_id: str | None = None
+                                ) -> AsyncGenerator[ContextUpdate, None]:
+        async for data in updates(info, "context_updated", session_id):
+            yield ContextUpdate(**data)

@@ -1,0 +1,32 @@
+"""What the real-time tests share: a NATS server of each test's own, and reading a
+socket without ever hanging."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from infra.embedded import EmbeddedNats, free_port
+
+WAIT_SECONDS = 20
+
+
+@pytest.fixture
+def own_nats(tmp_path, settings):
+    """A NATS server of this test's own: the relay's message ids restart with each test's
+    database, and JetStream would drop them as duplicates of an earlier test's."""
+    server = EmbeddedNats(tmp_path, port=free_port())
+    settings.nats_url = server.start()
+    yield server
+    server.stop()
+
+
+def next_message(socket) -> dict:
+    """The socket's next JSON message, or a failure after WAIT_SECONDS (never a hang)."""
+    pool = ThreadPoolExecutor(1)
+    try:
+        return pool.submit(socket.receive_json).result(timeout=WAIT_SECONDS)
+    except TimeoutError:
+        socket.close()
+        pytest.fail(f"nothing arrived on the socket within {WAIT_SECONDS} s")
+    finally:
+        pool.shutdown(wait=False)

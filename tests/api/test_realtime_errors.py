@@ -1,0 +1,60 @@
+"""/ws/sync `error` events: a message the socket does not understand, and updates
+delayed because the event stream (NATS) is out of reach. The socket stays open."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from infra.bootstrap import open_system
+from tests.api.conftest import next_message
+
+
+@pytest.fixture(autouse=True)
+def relay(own_nats, workers):
+    workers("nats_relay")
+
+
+def connect(client, user, session_id="s-1"):
+    return client.websocket_connect(f"/ws/sync/{session_id}?token={user['access_token']}")
+
+
+def store(client, user, key="note", session_id="s-1"):
+    return client.post("/api/v1/memory/store", headers=user["headers"], json={
+        "key": key, "content": "hello", "session_id": session_id})
+
+
+def test_a_message_that_is_not_json_gets_an_error_and_the_socket_stays_open(client, user):
+    with connect(client, user) as socket:
+        socket.send_text("{not json")
+        error = next_message(socket)
+        store(client, user)
+        update = next_message(socket)
+    assert error["event"] == "error"
+    assert error["data"]["code"] == "VALIDATION_ERROR"
+    assert "not valid JSON" in error["data"]["message"]
+    assert (update["event"], update["data"]["key"]) == ("memory_added", "note")
+
+
+def test_an_unknown_message_gets_an_error(client, user):
+    with connect(client, user) as socket:
+        socket.send_json({"event": "subscribe", "data": {}})
+        error = next_message(socket)
+    assert error["event"] == "error"
+    assert "unknown message" in error["data"]["message"]
+
+
+def test_losing_nats_tells_the_sockets_that_updates_may_be_delayed(client, user, own_nats):
+    with connect(client, user) as socket:
+        own_nats.stop()
+        error = next_message(socket)
+    assert error == {"event": "error", "data": {
+        "code": "SERVICE_UNAVAILABLE",
+        "message": "lost the connection to the event stream; updates may be delayed"}}
+
+
+def test_a_socket_opened_while_nats_is_unreachable_is_told_at_once(settings, clock, user):
+    without_nats = settings.model_copy(update={"nats_url": ""})
+    app = create_app(without_nats, open_system=lambda s: open_system(s, clock=clock))
+    with TestClient(app) as second, connect(second, user) as socket:
+        error = next_message(socket)
+    assert (error["event"], error["data"]["code"]) == ("error", "SERVICE_UNAVAILABLE")
