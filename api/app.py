@@ -17,7 +17,9 @@ from api.faces import (
     cerebro_chat,
     cerebro_ledger,
     memory_v0,
+    memory_v0_entries,
 )
+from api.graphql import graphql_router
 from api.health import VERSION
 from api.idempotency import IdempotencyMiddleware
 from api.latency import LatencyMiddleware, LatencySamples
@@ -70,8 +72,9 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
                    contexts.router, chat_sessions.router, ledger.router, admin.router):
         app.include_router(router, dependencies=per_user)
     for router in (health.router, cerebro.router, cerebro_chat.router, cerebro_ledger.router,
-                   memory_v0.router, astralbody.router, realtime.router):
+                   memory_v0.router, memory_v0_entries.router, astralbody.router, realtime.router):
         app.include_router(router)  # these faces limit route by route, as their seeds say
+    app.include_router(graphql_router())  # counted per request in its context getter
     app.state.latency = LatencySamples()
     app.add_middleware(LatencyMiddleware, samples=app.state.latency)
     app.add_middleware(IdempotencyMiddleware)
@@ -84,7 +87,8 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
 async def start_sync_hub(settings: Settings, system: System) -> SyncHub:
     """The stream subscription behind /ws/sync; without NATS the API still serves the
     rest (health reports NATS down) and sockets wait for nothing."""
-    hub = SyncHub(settings.nats_url, settings.nats_stream, system.views["contexts"])
+    hub = SyncHub(settings.nats_url, settings.nats_stream, system.views["contexts"],
+                  system.views["memory_items"])
     if settings.nats_url:
         try:
             await hub.start()

@@ -121,10 +121,12 @@ def position_token(application_name: str, notification_id: int) -> str:
     return f"{application_name}.{notification_id}"
 
 
-def with_position(body: Any, application_name: str, notification_id: int) -> Response:
+def with_position(body: Any, application_name: str, notification_id: int,
+                  status: int = 200) -> Response:
     """A compatibility face's bare body, with the command's X-Event-Position (encoded by
     pydantic-core, as FastAPI encodes typed responses: several times faster than json)."""
-    return Response(to_json(body), media_type="application/json", headers={
+    return Response(to_json(body), status_code=status, media_type="application/json",
+                    headers={
         POSITION_HEADER: position_token(application_name, notification_id)})
 
 

@@ -59,6 +59,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             say("nats", f"{settings.nats_url} (embedded JetStream, data in {nats.store_dir})")
         _migrate(settings)
         say("schema", "event store and read models ready")
+        warn_if_v0_open_beyond_loopback(settings)
         workers = WorkerProcess(settings)
         workers.start()
         return _serve(settings, on_started=lambda: _announce_ready(settings, workers))
@@ -71,6 +72,25 @@ def cmd_up(args: argparse.Namespace) -> int:
         if postgres:
             postgres.stop()
             say("postgres", "stopped")
+
+
+def warn_if_v0_open_beyond_loopback(settings: Settings) -> None:
+    """ARQIUM_V0_AUTH=open is meant for a loopback-only deployment."""
+    if settings.v0_auth == "open" and not _is_loopback(settings.host):
+        say("warning", f"ARQIUM_V0_AUTH=open serves /v0 without credentials on "
+                       f"{settings.host}, which is not a loopback address: anyone who can "
+                       "reach it reads and writes every v0 user's data; bind --host "
+                       "127.0.0.1 or unset ARQIUM_V0_AUTH")
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _announce_ready(settings: Settings, workers: "WorkerProcess") -> None:
@@ -220,6 +240,7 @@ def service_env(settings: Settings) -> dict[str, str]:
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = load_settings(host=args.host, port=args.port)
     settings.require_services()
+    warn_if_v0_open_beyond_loopback(settings)
     return _serve(settings, on_started=lambda: say(
         "api", f"http://{settings.host}:{settings.port} (OpenAPI docs at /docs)"))
 

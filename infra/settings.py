@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     llm_timeout_seconds: float = Field(default=120, gt=0)
     chat_memory_tokens: int = Field(default=1000, ge=0)  # the working set in a chat prompt
 
+    # The Memory Service v0 face (/v0) without credentials, as its seed runs: for a
+    # loopback-only deployment (`arqium up` warns otherwise). Default: same auth as all.
+    v0_auth: Literal["required", "open"] = "required"
+
     rate_limits: Literal["on", "off"] = "on"
     rate_limit_storage: str = "memory://"
     limit_arqium_user: str = "1000/minute"

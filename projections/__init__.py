@@ -10,10 +10,12 @@ from projections.memory_embeddings import MemoryEmbeddingsProjection
 from projections.memory_items import MemoryItemsProjection
 from projections.session_messages import SessionMessagesProjection
 from projections.users import UsersProjection
+from projections.vaults import VaultsProjection
 
 PROJECTIONS = (MemoryItemsProjection, MemoryEmbeddingsProjection, ContextsProjection,
                UsersProjection, LoginSessionsProjection, ApiKeysProjection,
-               ChatSessionsProjection, SessionMessagesProjection, LedgerObjectsProjection)
+               ChatSessionsProjection, SessionMessagesProjection, LedgerObjectsProjection,
+               VaultsProjection)
 
 
 def active_projections(settings: Settings) -> tuple[type, ...]:

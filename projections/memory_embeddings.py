@@ -20,6 +20,7 @@ MEMORY_ITEMS = "memory_items"  # the live name of the memory read model this one
 MEMORY_WORDS = f"{MEMORY_ITEMS}_words"  # and of its owners' vocabularies
 RRF_K = 60  # reciprocal-rank fusion constant
 CANDIDATES = 50  # how deep each side (keyword, meaning) ranks before fusion
+HEADLINE = "StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=12, MaxFragments=2"
 
 # Half-precision vectors: half the pages to read per search, rankings indistinguishable
 # from single precision for unit vectors of this model.
@@ -41,7 +42,7 @@ INSERT INTO {table} (id, owner_id, key, tags, embedding, position)
 VALUES (%(id)s, %(owner_id)s, %(key)s, %(tags)s, %(embedding)s::halfvec, %(position)s)
 ON CONFLICT (id) DO UPDATE SET tags = excluded.tags, embedding = excluded.embedding,
     position = excluded.position"""
-SELECT_ROW = "SELECT owner_id, key, tags FROM {table} WHERE id = %(id)s"
+SELECT_ROWS = "SELECT id, owner_id, key, tags FROM {table} WHERE id = ANY(%(ids)s::uuid[])"
 FORGET_OWNER = "DELETE FROM {table} WHERE owner_id = %(owner_id)s"
 
 # The keyword side matches the query's words, and the owner's words that are spelt like
@@ -63,6 +64,8 @@ live AS (
         AND (%(layer)s::text IS NULL OR layer = %(layer)s)
         AND (%(min_confidence)s::float8 IS NULL OR confidence >= %(min_confidence)s)
         AND (cardinality(%(tags)s::text[]) = 0 OR tags ?| %(tags)s::text[])
+        AND (%(key_pattern)s::text IS NULL OR key LIKE %(key_pattern)s)
+        AND (%(metadata)s::jsonb IS NULL OR metadata @> %(metadata)s::jsonb)
 ),
 keyword AS (
     SELECT id, row_number() OVER (ORDER BY ts_rank(tsv, terms.query) DESC, id) AS rank
@@ -84,11 +87,17 @@ fused AS (
         + coalesce(1.0 / (%(k)s + meaning.rank), 0) AS score, count(*) OVER () AS total
     FROM keyword FULL JOIN meaning USING (id)
 )
-SELECT m.id, m.key, m.content, m.layer, m.confidence, m.tags, m.updated_at, fused.score,
-    fused.total
-FROM fused JOIN {memory_items} m USING (id)
+SELECT m.id, m.key, m.content, m.layer, m.confidence, m.tags, m.metadata, m.created_at,
+    m.updated_at, m.expires_at, fused.score, fused.total,
+    CASE WHEN %(snippets)s THEN ts_headline('english', coalesce(m.content #>> '{{}}', ''),
+        terms.query, %(headline)s) END AS snippet
+FROM fused JOIN {memory_items} m USING (id) CROSS JOIN terms
 ORDER BY fused.score DESC, m.updated_at DESC, m.id
 LIMIT %(limit)s"""
+
+
+CHANGES_CONTENT = (MemoryItem.Upserted, MemoryItem.Revised, MemoryItem.Recreated,
+                   MemoryItem.Promoted)
 
 
 class MemoryEmbeddingsView(ReadModel):
@@ -101,9 +110,13 @@ class MemoryEmbeddingsView(ReadModel):
     def search(self, owner_id: str, query: str, vector: Sequence[float] | None, *,
                mode: str = "hybrid", layer: str | None = None, tags: Sequence[str] = (),
                min_confidence: float | None = None, limit: int = 10,
-               min_similarity: float = 0.25, now: datetime) -> tuple[list[dict], int]:
+               min_similarity: float = 0.25, key_prefix: str | None = None,
+               metadata: dict | None = None, snippets: bool = False,
+               now: datetime) -> tuple[list[dict], int]:
         """The owner's live memories ranked by keyword and meaning, fused by reciprocal
-        rank; each row has a `score`. Also how many matched in all."""
+        rank; each row has a `score` (and, with `snippets`, its content with the matched
+        words in <mark>). Also how many matched in all. `key_prefix` and `metadata`
+        (contained in the memory's) narrow the memories searched."""
         rows = self.query(
             SEARCH, identifiers={"memory_items": MEMORY_ITEMS, "words": MEMORY_WORDS},
             owner_id=owner_id, query=query,
@@ -111,7 +124,9 @@ class MemoryEmbeddingsView(ReadModel):
             min_confidence=min_confidence, limit=limit, candidates=CANDIDATES, k=RRF_K,
             use_keyword=mode in ("hybrid", "keyword"),
             use_meaning=mode in ("hybrid", "semantic") and vector is not None,
-            min_similarity=min_similarity, now=now)
+            min_similarity=min_similarity, now=now, snippets=snippets, headline=HEADLINE,
+            key_pattern=None if key_prefix is None else f"{key_prefix}%",
+            metadata=None if metadata is None else Jsonb(metadata))
         return rows, rows[0]["total"] if rows else 0
 
 
@@ -126,39 +141,55 @@ class MemoryEmbeddingsProjection(BatchProjection):
         self.embedder = shared_embedder()
 
     def process_batch(self, batch: Sequence[tuple[Any, Tracking]]) -> None:
-        """Embed every text of the batch in a few inferences, then write them all and
-        the tracking position in one transaction."""
+        """Embed every text of the batch in a few inferences, outside any transaction
+        (inference can take longer than Postgres lets a transaction idle), then write
+        them, in event order, with the tracking position in one transaction."""
+        rows = self._known_rows(batch)
+        pending = {tracking.notification_id: item for event, tracking in batch
+                   if (item := self.text_of(event, tracking.notification_id, rows))}
+        vectors = self.embedder.embed([item["text"] for item in pending.values()])
+        for item, vector in zip(pending.values(), vectors, strict=True):
+            item["row"]["embedding"] = vector_literal(vector)
         with self.view.datastore.transaction(commit=True) as curs:
-            pending = [item for event, tracking in batch
-                       if (item := self.text_of(event, tracking.notification_id, curs))]
-            vectors = self.embedder.embed([item["text"] for item in pending])
-            for item, vector in zip(pending, vectors, strict=True):
-                curs.execute(self.view.sql(UPSERT_EMBEDDING), {
-                    **item["row"], "embedding": vector_literal(vector)})
             for event, tracking in batch:
+                item = pending.get(tracking.notification_id)
+                if item is not None:
+                    curs.execute(self.view.sql(UPSERT_EMBEDDING), item["row"])
                 self.apply(event, tracking.notification_id, curs)
             self.view._insert_tracking(curs, batch[-1][1])
 
-    def text_of(self, event: Any, position: int, curs: Cursor) -> dict | None:
-        """What to embed for an event that sets a memory's content (None otherwise)."""
-        if not isinstance(event, (MemoryItem.Upserted, MemoryItem.Revised,
-                                  MemoryItem.Recreated, MemoryItem.Promoted)):
+    def _known_rows(self, batch: Sequence[tuple[Any, Tracking]]) -> dict[Any, dict]:
+        """Owner, key and tags of the memories the batch changes that already have an
+        embedding (this projection is their only writer, so they cannot go stale)."""
+        ids = list({event.originator_id for event, _ in batch
+                    if isinstance(event, CHANGES_CONTENT)})
+        if not ids:
+            return {}
+        with self.view.datastore.transaction(commit=False) as curs:
+            curs.execute(self.view.sql(SELECT_ROWS), {"ids": ids})
+            return {row["id"]: row for row in curs.fetchall()}
+
+    def text_of(self, event: Any, position: int, rows: dict[Any, dict]) -> dict | None:
+        """What to embed for an event that sets a memory's content (None otherwise);
+        `rows` follows the batch, so a revision after a creation in it finds its row."""
+        if isinstance(event, MemoryOwner.Forgotten):
+            for item_id in [i for i, row in rows.items()
+                            if row["owner_id"] == event.owner_id]:
+                del rows[item_id]
+        if not isinstance(event, CHANGES_CONTENT):
             return None
-        row = self._row(event, curs)
+        if isinstance(event, MemoryItem.Upserted):
+            rows[event.originator_id] = {"owner_id": event.owner_id, "key": event.key,
+                                         "tags": event.tags}
+        row = rows.get(event.originator_id)
         if row is None:
             return None
         tags = getattr(event, "tags", None)
-        tags = row["tags"] if tags is None else tags
+        row["tags"] = tags = row["tags"] if tags is None else tags
         content = self.keys.readable(row["owner_id"], event.content)
         return {"text": searchable_text(row["key"], content, tags),
                 "row": {"id": event.originator_id, "owner_id": row["owner_id"],
                         "key": row["key"], "tags": Jsonb(tags), "position": position}}
-
-    def _row(self, event: Any, curs: Cursor) -> dict | None:
-        if isinstance(event, MemoryItem.Upserted):
-            return {"owner_id": event.owner_id, "key": event.key, "tags": event.tags}
-        curs.execute(self.view.sql(SELECT_ROW), {"id": event.originator_id})
-        return curs.fetchone()
 
     @singledispatchmethod
     def apply(self, domain_event: Any, position: int, curs: Cursor) -> None:

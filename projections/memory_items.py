@@ -52,6 +52,9 @@ CREATE TABLE IF NOT EXISTS {table} (
 )"""
 CREATE_RECENT_INDEX = """
 CREATE INDEX IF NOT EXISTS {index} ON {table} (owner_id, updated_at DESC, position DESC)"""
+# Memories whose keys share a prefix (a v0 memory's entries: v0/<memory id>/...).
+CREATE_KEY_INDEX = """
+CREATE INDEX IF NOT EXISTS {index} ON {table} (owner_id, key text_pattern_ops)"""
 # Keyword search is always within one owner: the index narrows by owner and words at once.
 CREATE_TSV_INDEX = "CREATE INDEX IF NOT EXISTS {index} ON {table} USING gin (owner_id, tsv)"
 # Each owner's vocabulary, which pg_trgm matches a misspelt query word against (the
@@ -161,6 +164,17 @@ WHERE owner_id = %(owner_id)s AND gone_at IS NULL
     AND (expires_at IS NULL OR expires_at > %(now)s)
 ORDER BY updated_at DESC, position DESC
 LIMIT %(limit)s"""
+SELECT_WITH_PREFIX = """
+SELECT id, key, content, tags, metadata, created_at, updated_at, expires_at
+FROM {table}
+WHERE owner_id = %(owner_id)s AND key LIKE %(pattern)s AND """ + LIVE + """
+    AND (%(before)s::timestamptz IS NULL OR created_at < %(before)s)
+    AND (%(after)s::timestamptz IS NULL OR created_at > %(after)s)
+ORDER BY created_at DESC, position DESC
+LIMIT %(limit)s OFFSET %(offset)s"""
+SELECT_IDS_WITH_PREFIX = """
+SELECT id FROM {table}
+WHERE owner_id = %(owner_id)s AND key LIKE %(pattern)s AND """ + LIVE
 
 
 class MemoryItemsView(ReadModel):
@@ -170,6 +184,7 @@ class MemoryItemsView(ReadModel):
         self.sql_create_statements.extend([
             self.sql(CREATE_TABLE),
             self.sql(CREATE_RECENT_INDEX, index=f"{self.name}_recent_idx"),
+            self.sql(CREATE_KEY_INDEX, index=f"{self.name}_key_idx"),
             self.sql(CREATE_TSV_INDEX, index=f"{self.name}_owner_tsv_idx"),
             self.sql(CREATE_WORDS_TABLE),
             self.sql(CREATE_WORDS_INDEX, index=f"{self.words}_trgm_idx")])
@@ -181,6 +196,11 @@ class MemoryItemsView(ReadModel):
     def table_names(self) -> list[str]:
         return [*super().table_names(), self.words]
 
+    def owner_of(self, item_id: Any) -> dict | None:
+        """Whose memory it is and its key, live or gone (None if unknown)."""
+        rows = self.query(SELECT_ROW, id=item_id)
+        return rows[0] if rows else None
+
     def recent(self, owner_id: str, limit: int, now: datetime) -> list[dict]:
         return self.query(SELECT_RECENT, owner_id=owner_id, limit=limit, now=now)
 
@@ -188,6 +208,19 @@ class MemoryItemsView(ReadModel):
         """The owner's live memory with that id (None for anyone else's)."""
         rows = self.query(SELECT_ONE, owner_id=owner_id, id=item_id, now=now)
         return rows[0] if rows else None
+
+    def with_key_prefix(self, owner_id: str, prefix: str, now: datetime, *,
+                        limit: int, offset: int = 0, before: datetime | None = None,
+                        after: datetime | None = None) -> list[dict]:
+        """The owner's live memories whose keys start with `prefix`, newest first
+        (created before `before`, after `after`)."""
+        return self.query(SELECT_WITH_PREFIX, owner_id=owner_id, pattern=f"{prefix}%",
+                          now=now, limit=limit, offset=offset, before=before, after=after)
+
+    def ids_with_key_prefix(self, owner_id: str, prefix: str, now: datetime) -> list[Any]:
+        rows = self.query(SELECT_IDS_WITH_PREFIX, owner_id=owner_id, pattern=f"{prefix}%",
+                          now=now)
+        return [row["id"] for row in rows]
 
     def working_set(self, owner_id: str, now: datetime, max_tokens: int, candidates: int,
                     messages: Sequence[float] | None = None) -> list[dict]:

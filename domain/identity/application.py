@@ -13,12 +13,15 @@ from domain.identity.domainmodel import (
     MIN_PASSWORD_LENGTH,
     ApiKey,
     EmailAlreadyRegistered,
+    HandleTaken,
     InvalidCredentials,
     LoginSession,
     RefreshTokenReused,
     SessionEnded,
     User,
+    UserHandle,
     check_email,
+    check_handle,
     check_password_strength,
     normalize_email,
     user_id_for,
@@ -55,8 +58,7 @@ class IdentityApplication(Application):
         if user_id_for(email) in self.repository:
             raise EmailAlreadyRegistered("this e-mail address is already registered",
                                          field="email")
-        user = User(email=email, name=name, password_hash=self.passwords.hash(password),
-                    roles=list(roles), registered_at=self.clock())
+        user = self._new_user(email, name, password, roles)
         try:
             recordings = self.save(user)
         except IntegrityError:
@@ -123,6 +125,49 @@ class IdentityApplication(Application):
                             preferences=user.preferences if preferences is None
                             else preferences, at=self.clock())
         return user, self.save(user)[-1].notification.id
+
+    def claim_handle(self, handle: str, email: str, display_name: str, time_zone: str,
+                     user_id: str | None = None, adopt_existing: bool = False
+                     ) -> tuple[User, int]:
+        """Make `handle` the v0 userId of the user `user_id` or, without one, of a user
+        registered now with `email` (and no usable password); `adopt_existing` lets an
+        account already registered with `email` take it instead."""
+        check_handle(handle)
+        if UserHandle.create_id(handle) in self.repository:
+            raise HandleTaken(f"user {handle!r} already exists", field="userId")
+        email = normalize_email(email)
+        check_email(email)
+        registered = user_id_for(email) in self.repository
+        if user_id is None and registered and not adopt_existing:
+            raise EmailAlreadyRegistered("this e-mail address is already registered",
+                                         field="email")
+        if user_id is None and not registered:
+            user = self._new_user(email, display_name, secrets.token_urlsafe(32))
+        else:
+            user = self.user(user_id or user_id_for(email))
+        user.claim_handle(handle, display_name, time_zone, self.clock())
+        claim = UserHandle(handle=handle, user_id=str(user.id))
+        try:
+            position = self.save(user, claim)[-1].notification.id
+        except IntegrityError:
+            raise HandleTaken(f"user {handle!r} already exists", field="userId") from None
+        self.keys.create(str(user.id))
+        return user, position
+
+    def _new_user(self, email: str, name: str, password: str,
+                  roles: tuple[str, ...] = ("user",)) -> User:
+        return User(email=email, name=name, password_hash=self.passwords.hash(password),
+                    roles=list(roles), registered_at=self.clock())
+
+    def user_of_handle(self, handle: str) -> str:
+        """The id of the (live) user a v0 userId names."""
+        check_handle(handle)
+        missing = NotFound(f"user {handle!r} not found", field="userId")
+        claim = get_aggregate(self.repository, UserHandle.create_id(handle), UserHandle,
+                              missing)
+        if get_aggregate(self.repository, claim.user_id, User, missing).deleted:
+            raise missing
+        return claim.user_id
 
     def grant_role(self, email: str, role: str) -> int | None:
         user = self.user(user_id_for(email))

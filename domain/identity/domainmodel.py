@@ -10,6 +10,7 @@ from eventsourcing.domain import event
 from domain.shared import ArqiumAggregate, AuthenticationFailed, Conflict, Invalid
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+HANDLE_PATTERN = re.compile(r"^[a-z0-9_]{1,20}$")  # the Memory Service v0 userId
 MIN_PASSWORD_LENGTH = 8
 
 
@@ -34,8 +35,14 @@ class RefreshTokenReused(AuthenticationFailed):
 ROLES = ("user", "admin", "auditor")
 
 
+class HandleTaken(Conflict):
+    pass
+
+
 class User(ArqiumAggregate):
     """A person or service that owns data. Its id is derived from its e-mail address."""
+
+    handle: str | None = None  # its Memory Service v0 userId, once claimed
 
     @staticmethod
     def create_id(email: str) -> UUID:
@@ -73,6 +80,31 @@ class User(ArqiumAggregate):
     @event("Deleted")
     def delete(self, at: datetime) -> None:
         self.deleted = True
+
+    def claim_handle(self, handle: str, display_name: str, time_zone: str,
+                     at: datetime) -> None:
+        if self.handle is not None:
+            raise HandleTaken(f"this account already is the v0 user {self.handle!r}",
+                              field="userId")
+        self._handle_claimed(handle=handle, display_name=display_name,
+                             time_zone=time_zone, at=at)
+
+    @event("HandleClaimed")
+    def _handle_claimed(self, handle: str, display_name: str, time_zone: str,
+                        at: datetime) -> None:
+        self.handle = handle
+
+
+class UserHandle(ArqiumAggregate):
+    """Which user a v0 userId names; saved with the user, so a handle names one user."""
+
+    @staticmethod
+    def create_id(handle: str) -> UUID:
+        return uuid5(NAMESPACE_URL, f"arqium:user-handle:{handle}")
+
+    @event("Claimed")
+    def __init__(self, handle: str, user_id: str):
+        self.user_id = user_id
 
 
 class LoginSession(ArqiumAggregate):
@@ -127,6 +159,12 @@ class ApiKey(ArqiumAggregate):
     @event("Revoked")
     def revoke(self, at: datetime) -> None:
         self.revoked = True
+
+
+def check_handle(handle: str) -> None:
+    if not HANDLE_PATTERN.match(handle):
+        raise Invalid("invalid user ID format: use 1-20 characters of a-z, 0-9 and _",
+                      field="userId")
 
 
 def check_role(role: str) -> None:

@@ -26,6 +26,7 @@ from domain.memory.domainmodel import (
     expiry_for,
     memory_id_for,
 )
+from domain.memory.vault_commands import VaultCommands
 from domain.shared import Clock, Conflict, get_aggregate, merge_patch, system_clock
 
 
@@ -45,7 +46,7 @@ class MemoryDraft:
     ttl_seconds: int | None = None
 
 
-class MemoryApplication(Application):
+class MemoryApplication(VaultCommands, Application):
     name = "memory"
 
     def __init__(self, env: Any = None, *, clock: Clock = system_clock,

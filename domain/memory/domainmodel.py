@@ -6,6 +6,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
 
+from domain.memory.vaults import ENTRY_KEY_PREFIX
 from domain.shared import ArqiumAggregate, Conflict, Invalid, NotFound
 
 LAYERS = ("context", "temporary", "permanent")
@@ -219,7 +220,8 @@ def expiry_for(layer: str, at: datetime, ttl_seconds: int | None,
 def searchable_text(key: str, content: Any, tags: list[str]) -> str:
     """The words a memory is found by: its key, every string in its content (object
     keys included) and its tags."""
-    return " ".join([key, *_strings(content), *tags])
+    key_words = "" if key.startswith(ENTRY_KEY_PREFIX) else key  # ids say nothing
+    return " ".join([key_words, *_strings(content), *tags]).strip()
 
 
 def _strings(value: Any) -> list[str]:

@@ -1,0 +1,212 @@
+"""Memory Service v0 face (seed 002): entries and search. Entries are memory items of
+their user, so the same hybrid search finds them; tags come back in the shape the
+client sent (a list, or the Go SDK's object)."""
+
+import time
+from datetime import datetime, timezone
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from api.deps import SystemDep, with_position
+from api.faces.memory_v0 import CREATED, MEMORY, NO_CONTENT
+from api.faces.memory_v0_access import (
+    UserDep,
+    V0User,
+    caught_up,
+    check_uuid,
+    command_target,
+    entry_body,
+    memory_row,
+    user_for,
+    v0_caller,
+)
+from api.faces.shapes import iso
+from api.search import relevance
+from domain.memory.domainmodel import memory_id_for
+from domain.memory.vaults import (
+    MAX_RAW_ENTRY,
+    CollectionNotFound,
+    entry_key,
+    entry_key_prefix,
+    tag_names,
+)
+from domain.shared import Invalid, NotFound, acting
+from infra.bootstrap import System
+
+ENTRY = MEMORY + "/entries/{entryId}"
+Tags = list[str] | dict[str, Any]
+MAX_TAGS = 100
+DEFAULT_TOP_K = 10
+
+router = APIRouter(prefix="/v0", tags=["Memory Service v0"])
+
+
+def _check_tags(tags: Tags | None) -> Tags:
+    tags = [] if tags is None else tags
+    if len(tags) > MAX_TAGS:
+        raise ValueError(f"at most {MAX_TAGS} tags")
+    if isinstance(tags, dict) and not all(isinstance(v, str) for v in tags.values()):
+        raise ValueError("tag values must be strings")
+    return tags
+
+
+class AddEntry(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    rawEntry: str = Field(min_length=1, max_length=MAX_RAW_ENTRY)
+    summary: str | None = Field(default=None, max_length=MAX_RAW_ENTRY)
+    tags: Tags | None = None
+    metadata: dict[str, Any] | None = None
+    expirationTime: datetime | None = None
+
+    _tags = field_validator("tags")(_check_tags)
+
+
+class RetagEntry(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    tags: Tags | None = None
+
+    _tags = field_validator("tags")(_check_tags)
+
+
+@router.post(MEMORY + "/entries", status_code=201, summary="Add an entry (v0)")
+def add_entry(vaultId: str, memoryId: str, body: AddEntry, user: UserDep,
+              system: SystemDep):
+    """`creationTime` is set by the server; the entry is searchable once the memory
+    projections have indexed it (usually well under a second)."""
+    vault_id, memory_id = command_target(system, user, vaultId, memoryId)
+    expires_at = _future(body.expirationTime, system)
+    with acting(user.cause):
+        item, position = system.memory.add_entry(
+            user.owner_id, vault_id, memory_id, body.rawEntry, body.tags or [],
+            body.summary, body.metadata or {}, expires_at)
+    return with_position(entry_body(user, vault_id, item.content, item.metadata,
+                                    item.created_at, item.expires_at),
+                         system.memory.name, position, CREATED)
+
+
+def _future(moment: datetime | None, system: System) -> datetime | None:
+    if moment is None:
+        return None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    if moment <= system.clock():
+        raise Invalid("expirationTime must be in the future", field="expirationTime")
+    return moment
+
+
+@router.get(MEMORY + "/entries", summary="List a memory's entries, newest first (v0)")
+def list_entries(vaultId: str, memoryId: str, user: UserDep, system: SystemDep,
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+                 offset: Annotated[int, Query(ge=0)] = 0,
+                 before: datetime | None = None, after: datetime | None = None):
+    """Pages by `limit`/`offset` (the document) or by `before`/`after` (RFC 3339, the
+    SDK); `count` is the number of entries in this answer."""
+    memory = memory_row(system, user, vaultId, memoryId)
+    caught_up(system, "memory_items")
+    rows = system.views["memory_items"].with_key_prefix(
+        user.owner_id, entry_key_prefix(str(memory["id"])), system.clock(), limit=limit,
+        offset=offset, before=before, after=after)
+    entries = [entry_body(user, memory["vault_id"], row["content"], row["metadata"],
+                          row["created_at"], row["expires_at"]) for row in rows]
+    return {"entries": entries, "count": len(entries)}
+
+
+@router.get(ENTRY, summary="Get an entry (v0)")
+def get_entry(vaultId: str, memoryId: str, entryId: str, user: UserDep,
+              system: SystemDep):
+    memory = memory_row(system, user, vaultId, memoryId)
+    caught_up(system, "memory_items")
+    row = system.views["memory_items"].get(
+        user.owner_id, _entry_item_id(user, str(memory["id"]), entryId), system.clock())
+    if row is None:
+        raise NotFound("entry not found", field="entryId")
+    return entry_body(user, memory["vault_id"], row["content"], row["metadata"],
+                      row["created_at"], row["expires_at"])
+
+
+@router.delete(ENTRY, status_code=204, summary="Delete an entry (v0)")
+def delete_entry(vaultId: str, memoryId: str, entryId: str, user: UserDep,
+                 system: SystemDep):
+    vault_id, memory_id = command_target(system, user, vaultId, memoryId)
+    with acting(user.cause):
+        system.memory.delete_entry(user.owner_id, vault_id, memory_id,
+                                   check_uuid(entryId, "entryId"))
+    return Response(status_code=NO_CONTENT)
+
+
+@router.patch(ENTRY + "/tags", summary="Replace an entry's tags (v0)")
+def retag_entry(vaultId: str, memoryId: str, entryId: str, body: RetagEntry,
+                user: UserDep, system: SystemDep):
+    vault_id, memory_id = command_target(system, user, vaultId, memoryId)
+    with acting(user.cause):
+        item, position = system.memory.retag_entry(
+            user.owner_id, vault_id, memory_id, check_uuid(entryId, "entryId"),
+            body.tags or [])
+    return with_position(entry_body(user, vault_id, item.content, item.metadata,
+                                    item.created_at, item.expires_at),
+                         system.memory.name, position)
+
+
+def _entry_item_id(user: V0User, memory_id: str, entry_id: str) -> Any:
+    return memory_id_for(user.owner_id, entry_key(memory_id, check_uuid(entry_id,
+                                                                        "entryId")))
+
+
+class SearchFilters(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    tags: Tags | None = None
+    memoryType: str | None = Field(default=None, max_length=50)
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    userId: str
+    memoryId: str | None = None
+    query: str = Field(min_length=1, max_length=1000)
+    limit: int | None = Field(default=None, ge=1, le=100)
+    topK: int | None = Field(default=None, ge=1, le=100)
+    filters: SearchFilters | None = None
+
+
+@router.post("/search", summary="Search entries (v0)")
+def search(body: SearchRequest, request: Request, system: SystemDep):
+    """Hybrid (keyword and meaning) search over the user's entries, or one memory's;
+    `snippet` marks the matched words with <mark>; `processingTimeMs` is the server's
+    time from checking the credentials to the answer."""
+    started = time.perf_counter()
+    user = user_for(system, v0_caller(request, system), body.userId)
+    memory_id = None if body.memoryId is None else _searched_memory(system, user,
+                                                                    body.memoryId)
+    filters = body.filters or SearchFilters()
+    rows, _ = system.views["memory_embeddings"].search(
+        user.owner_id, body.query, system.query_embeddings.vector(body.query),
+        tags=tag_names(filters.tags or []), limit=body.limit or body.topK or DEFAULT_TOP_K,
+        key_prefix=entry_key_prefix(memory_id), snippets=True, now=system.clock(),
+        metadata={"v0": {"memoryType": filters.memoryType}} if filters.memoryType else None)
+    memories = system.views["vaults"].memories_by_id(
+        user.owner_id, [row["metadata"]["v0"]["memoryId"] for row in rows])
+    hits = [_hit(user, row, memories[row["metadata"]["v0"]["memoryId"]])
+            for row in rows if row["metadata"]["v0"]["memoryId"] in memories]
+    latest = memory_id and system.views["vaults"].latest_context(memory_id)
+    return {"entries": hits, "count": len(hits),
+            "latestContext": latest["context"] if latest else None,
+            "contextTimestamp": iso(latest["created_at"]) if latest else None,
+            "processingTimeMs": round((time.perf_counter() - started) * 1000)}
+
+
+def _searched_memory(system: System, user: V0User, memory_id: str) -> str:
+    memory_id = check_uuid(memory_id, "memoryId")
+    if not system.views["vaults"].memories_by_id(user.owner_id, [memory_id]):
+        caught_up(system, "vaults")  # perhaps created a moment ago
+        if not system.views["vaults"].memories_by_id(user.owner_id, [memory_id]):
+            raise CollectionNotFound("memory not found", field="memoryId")
+    return memory_id
+
+
+def _hit(user: V0User, row: dict, memory: dict) -> dict:
+    """The entry's fields flat (the SDK) and under `entry` (the document)."""
+    entry = entry_body(user, memory["vault_id"], row["content"], row["metadata"],
+                       row["created_at"], row["expires_at"])
+    return {**entry, "entry": entry, "score": relevance(row["score"]),
+            "snippet": row["snippet"]}

@@ -1,0 +1,25 @@
+"""The embeddings projection: a batch is embedded first, then written in event order."""
+
+from domain.memory.application import MemoryDraft
+
+SELECT = "SELECT position FROM memory_embeddings WHERE id = %(id)s"
+
+
+def test_a_revision_in_the_same_batch_as_its_creation_is_embedded(system, workers):
+    system.memory.upsert("u1", MemoryDraft(key="plan", content="fly to Rome"))
+    item, revised_at = system.memory.upsert("u1", MemoryDraft(key="plan",
+                                                              content="sail to Oslo"))
+    workers("memory_embeddings")  # started after both: they arrive in one batch
+    view = system.views["memory_embeddings"]
+    view.wait("memory", revised_at, timeout=60)
+    assert view.query(SELECT, id=item.id) == [{"position": revised_at}]
+
+
+def test_a_forgotten_owner_loses_the_embeddings_written_before_in_the_batch(system,
+                                                                             workers):
+    item, _ = system.memory.upsert("u1", MemoryDraft(key="plan", content="fly to Rome"))
+    forgotten_at = system.memory.forget_owner("u1")
+    workers("memory_embeddings")
+    view = system.views["memory_embeddings"]
+    view.wait("memory", forgotten_at, timeout=60)
+    assert view.query(SELECT, id=item.id) == []
