@@ -20,6 +20,7 @@ MEMORY_ITEMS = "memory_items"  # the live name of the memory read model this one
 MEMORY_WORDS = f"{MEMORY_ITEMS}_words"  # and of its owners' vocabularies
 RRF_K = 60  # reciprocal-rank fusion constant
 CANDIDATES = 50  # how deep each side (keyword, meaning) ranks before fusion
+OVERFETCH = 4  # nearest vectors read per meaning candidate, for the filters to thin
 HEADLINE = "StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=12, MaxFragments=2"
 
 # Half-precision vectors: half the pages to read per search, rankings indistinguishable
@@ -35,20 +36,25 @@ CREATE TABLE IF NOT EXISTS {{table}} (
 )"""
 # Nearest neighbours are computed exactly within one owner's memories: an approximate
 # (HNSW) index would filter by owner after its scan and could miss them.
+ADD_GONE_COLUMN = """
+ALTER TABLE {table} ADD COLUMN IF NOT EXISTS gone boolean NOT NULL DEFAULT false"""
 CREATE_OWNER_INDEX = "CREATE INDEX IF NOT EXISTS {index} ON {table} (owner_id)"
 
 UPSERT_EMBEDDING = """
 INSERT INTO {table} (id, owner_id, key, tags, embedding, position)
 VALUES (%(id)s, %(owner_id)s, %(key)s, %(tags)s, %(embedding)s::halfvec, %(position)s)
 ON CONFLICT (id) DO UPDATE SET tags = excluded.tags, embedding = excluded.embedding,
-    position = excluded.position"""
+    position = excluded.position, gone = false"""
 SELECT_ROWS = "SELECT id, owner_id, key, tags FROM {table} WHERE id = ANY(%(ids)s::uuid[])"
 FORGET_OWNER = "DELETE FROM {table} WHERE owner_id = %(owner_id)s"
+MARK_GONE = "UPDATE {table} SET gone = true WHERE id = %(id)s"
 
 # The keyword side matches the query's words, and the owner's words that are spelt like
-# them (pg_trgm), by full text; the meaning side ranks by cosine distance. Filters apply
-# inside each ranking, so neither side drops the other's matches; the page's rows are
-# read last, for the fused top only.
+# them (pg_trgm), by full text (the composite GIN index finds the owner's matches); the
+# meaning side ranks by cosine distance the nearest vectors that pass the key and tag
+# filters (this table has them, and marks gone memories), then keeps those whose memory
+# passes the rest. Filters apply inside each ranking, so neither side drops the other's
+# matches; the page's rows are read last, for the fused top only.
 SEARCH = """
 WITH terms AS MATERIALIZED (
     SELECT websearch_to_tsquery('english', %(query)s) || coalesce((
@@ -57,7 +63,7 @@ WITH terms AS MATERIALIZED (
         JOIN {words} known ON known.owner_id = %(owner_id)s AND known.word %% term
         WHERE length(term) >= 3), ''::tsquery) AS query
 ),
-live AS (
+live AS NOT MATERIALIZED (
     SELECT id, tsv FROM {memory_items}
     WHERE owner_id = %(owner_id)s AND gone_at IS NULL
         AND (expires_at IS NULL OR expires_at > %(now)s)
@@ -74,12 +80,19 @@ keyword AS (
     ORDER BY rank
     LIMIT %(candidates)s
 ),
-meaning AS (
-    SELECT e.id, row_number() OVER (ORDER BY e.embedding <=> %(vector)s::halfvec, e.id) AS rank
-    FROM {table} e
-    WHERE %(use_meaning)s AND e.owner_id = %(owner_id)s AND e.id IN (SELECT id FROM live)
+nearest AS MATERIALIZED (
+    SELECT e.id, e.embedding <=> %(vector)s::halfvec AS distance FROM {table} e
+    WHERE %(use_meaning)s AND e.owner_id = %(owner_id)s AND NOT e.gone
+        AND (%(key_pattern)s::text IS NULL OR e.key LIKE %(key_pattern)s)
+        AND (cardinality(%(tags)s::text[]) = 0 OR e.tags ?| %(tags)s::text[])
         AND e.embedding <=> %(vector)s::halfvec <= 1 - %(min_similarity)s
-    ORDER BY e.embedding <=> %(vector)s::halfvec
+    ORDER BY distance
+    LIMIT %(candidates)s * %(overfetch)s
+),
+meaning AS (
+    SELECT id, row_number() OVER (ORDER BY distance, id) AS rank
+    FROM nearest WHERE id IN (SELECT id FROM live)
+    ORDER BY rank
     LIMIT %(candidates)s
 ),
 fused AS (
@@ -104,6 +117,7 @@ class MemoryEmbeddingsView(ReadModel):
     def __init__(self, datastore: Any, **kwargs: Any):
         super().__init__(datastore, **kwargs)
         self.sql_create_statements.append(self.sql(CREATE_TABLE))
+        self.sql_create_statements.append(self.sql(ADD_GONE_COLUMN))
         self.sql_create_statements.append(
             self.sql(CREATE_OWNER_INDEX, index=f"{self.name}_owner_idx"))
 
@@ -122,6 +136,7 @@ class MemoryEmbeddingsView(ReadModel):
             owner_id=owner_id, query=query,
             vector=vector_literal(vector) if vector else None, layer=layer, tags=list(tags),
             min_confidence=min_confidence, limit=limit, candidates=CANDIDATES, k=RRF_K,
+            overfetch=OVERFETCH,
             use_keyword=mode in ("hybrid", "keyword"),
             use_meaning=mode in ("hybrid", "semantic") and vector is not None,
             min_similarity=min_similarity, now=now, snippets=snippets, headline=HEADLINE,
@@ -193,8 +208,21 @@ class MemoryEmbeddingsProjection(BatchProjection):
 
     @singledispatchmethod
     def apply(self, domain_event: Any, position: int, curs: Cursor) -> None:
-        """Embeddings are written by process_batch; only forgetting is left here."""
+        """Embeddings are written by process_batch; only removals are left here."""
 
     @apply.register
     def _(self, domain_event: MemoryOwner.Forgotten, position: int, curs: Cursor) -> None:
         curs.execute(self.view.sql(FORGET_OWNER), {"owner_id": domain_event.owner_id})
+
+    @apply.register
+    def _(self, domain_event: MemoryItem.Deleted, position: int, curs: Cursor) -> None:
+        self._forget(domain_event, curs)
+
+    @apply.register
+    def _(self, domain_event: MemoryItem.Expired, position: int, curs: Cursor) -> None:
+        self._forget(domain_event, curs)
+
+    def _forget(self, domain_event: Any, curs: Cursor) -> None:
+        """A deleted or expired memory's vector is no longer searched (its row keeps
+        owner and key for a new life, which embeds again)."""
+        curs.execute(self.view.sql(MARK_GONE), {"id": domain_event.originator_id})

@@ -92,9 +92,15 @@ SELECT {MEMORY_COLUMNS} FROM {{memories}}
 WHERE owner_id = %(owner_id)s AND vault_id = %(vault_id)s
     AND (id::text = %(ref)s OR title = %(ref)s)
 ORDER BY id::text = %(ref)s DESC LIMIT 1"""
-SELECT_MEMORIES_BY_ID = f"""
-SELECT {MEMORY_COLUMNS} FROM {{memories}}
-WHERE owner_id = %(owner_id)s AND id = ANY(%(ids)s::uuid[])"""
+# Every memory of the owner with, for one of them, its latest context: one round trip
+# for what a search answers besides its entries.
+SELECT_OWNER_MEMORIES = """
+SELECT m.id::text AS id, m.vault_id, c.context, c.created_at AS context_at
+FROM {memories} m
+LEFT JOIN LATERAL (
+    SELECT context, created_at FROM {contexts} WHERE memory_id = m.id
+    ORDER BY position DESC LIMIT 1) c ON m.id::text = %(with_context)s
+WHERE m.owner_id = %(owner_id)s"""
 SELECT_LATEST_CONTEXT = """
 SELECT id, memory_id, context, created_at FROM {contexts}
 WHERE memory_id = %(memory_id)s ORDER BY position DESC LIMIT 1"""
@@ -133,9 +139,13 @@ class VaultsView(ReadModel):
         return _first(self.query(SELECT_MEMORY, owner_id=owner_id, vault_id=vault_id,
                                  ref=ref))
 
-    def memories_by_id(self, owner_id: str, ids: list[str]) -> dict[str, dict]:
-        rows = self.query(SELECT_MEMORIES_BY_ID, owner_id=owner_id, ids=ids)
-        return {str(row["id"]): row for row in rows}
+    def memories_of(self, owner_id: str, with_context: str | None = None
+                    ) -> dict[str, dict]:
+        """The owner's memories by id (`vault_id`), the one `with_context` also with
+        its latest `context` and `context_at`."""
+        rows = self.query(SELECT_OWNER_MEMORIES, owner_id=owner_id,
+                          with_context=with_context)
+        return {row["id"]: row for row in rows}
 
     def latest_context(self, memory_id: Any) -> dict | None:
         return _first(self.query(SELECT_LATEST_CONTEXT, memory_id=memory_id))

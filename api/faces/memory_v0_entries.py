@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import to_json
 
 from api.deps import SystemDep, with_position
 from api.faces.memory_v0 import CREATED, MEMORY, NO_CONTENT
@@ -176,32 +177,34 @@ def search(body: SearchRequest, request: Request, system: SystemDep):
     time from checking the credentials to the answer."""
     started = time.perf_counter()
     user = user_for(system, v0_caller(request, system), body.userId)
-    memory_id = None if body.memoryId is None else _searched_memory(system, user,
-                                                                    body.memoryId)
+    memory_id = None if body.memoryId is None else check_uuid(body.memoryId, "memoryId")
+    memories = _memories(system, user, memory_id)
     filters = body.filters or SearchFilters()
     rows, _ = system.views["memory_embeddings"].search(
         user.owner_id, body.query, system.query_embeddings.vector(body.query),
         tags=tag_names(filters.tags or []), limit=body.limit or body.topK or DEFAULT_TOP_K,
         key_prefix=entry_key_prefix(memory_id), snippets=True, now=system.clock(),
         metadata={"v0": {"memoryType": filters.memoryType}} if filters.memoryType else None)
-    memories = system.views["vaults"].memories_by_id(
-        user.owner_id, [row["metadata"]["v0"]["memoryId"] for row in rows])
     hits = [_hit(user, row, memories[row["metadata"]["v0"]["memoryId"]])
             for row in rows if row["metadata"]["v0"]["memoryId"] in memories]
-    latest = memory_id and system.views["vaults"].latest_context(memory_id)
-    return {"entries": hits, "count": len(hits),
-            "latestContext": latest["context"] if latest else None,
-            "contextTimestamp": iso(latest["created_at"]) if latest else None,
-            "processingTimeMs": round((time.perf_counter() - started) * 1000)}
+    latest = memories[memory_id] if memory_id else {"context": None, "context_at": None}
+    return Response(to_json({
+        "entries": hits, "count": len(hits), "latestContext": latest["context"],
+        "contextTimestamp": iso(latest["context_at"]),
+        "processingTimeMs": round((time.perf_counter() - started) * 1000)}),
+        media_type="application/json")
 
 
-def _searched_memory(system: System, user: V0User, memory_id: str) -> str:
-    memory_id = check_uuid(memory_id, "memoryId")
-    if not system.views["vaults"].memories_by_id(user.owner_id, [memory_id]):
+def _memories(system: System, user: V0User, memory_id: str | None) -> dict[str, dict]:
+    """The user's memories (entries of deleted ones are not answered), with the latest
+    context of the one searched, which must be the user's."""
+    memories = system.views["vaults"].memories_of(user.owner_id, memory_id)
+    if memory_id and memory_id not in memories:
         caught_up(system, "vaults")  # perhaps created a moment ago
-        if not system.views["vaults"].memories_by_id(user.owner_id, [memory_id]):
+        memories = system.views["vaults"].memories_of(user.owner_id, memory_id)
+        if memory_id not in memories:
             raise CollectionNotFound("memory not found", field="memoryId")
-    return memory_id
+    return memories
 
 
 def _hit(user: V0User, row: dict, memory: dict) -> dict:

@@ -2,7 +2,7 @@
 
 from domain.memory.application import MemoryDraft
 
-SELECT = "SELECT position FROM memory_embeddings WHERE id = %(id)s"
+SELECT = "SELECT position FROM memory_embeddings WHERE id = %(id)s AND NOT gone"
 
 
 def test_a_revision_in_the_same_batch_as_its_creation_is_embedded(system, workers):
@@ -23,3 +23,15 @@ def test_a_forgotten_owner_loses_the_embeddings_written_before_in_the_batch(syst
     view = system.views["memory_embeddings"]
     view.wait("memory", forgotten_at, timeout=60)
     assert view.query(SELECT, id=item.id) == []
+
+
+def test_a_deleted_memory_is_marked_gone_and_a_new_life_embeds_again(system, workers):
+    item, _ = system.memory.upsert("u1", MemoryDraft(key="plan", content="fly to Rome"))
+    _, deleted_at = system.memory.delete("u1", item.id)
+    workers("memory_embeddings")
+    view = system.views["memory_embeddings"]
+    view.wait("memory", deleted_at, timeout=60)
+    assert view.query(SELECT, id=item.id) == []
+    _, again_at = system.memory.upsert("u1", MemoryDraft(key="plan", content="sail"))
+    view.wait("memory", again_at, timeout=60)
+    assert view.query(SELECT, id=item.id) == [{"position": again_at}]
