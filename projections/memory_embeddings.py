@@ -49,6 +49,17 @@ SELECT_ROWS = "SELECT id, owner_id, key, tags FROM {table} WHERE id = ANY(%(ids)
 FORGET_OWNER = "DELETE FROM {table} WHERE owner_id = %(owner_id)s"
 MARK_GONE = "UPDATE {table} SET gone = true WHERE id = %(id)s"
 
+# What makes a memory of the owner a candidate (m: its memory_items row). The key prefix
+# is compared with left(), which no index serves, so the owner's full-text index, not the
+# key index, drives the keyword side.
+CANDIDATE = """m.owner_id = %(owner_id)s AND m.gone_at IS NULL
+        AND (m.expires_at IS NULL OR m.expires_at > %(now)s)
+        AND (%(layer)s::text IS NULL OR m.layer = %(layer)s)
+        AND (%(min_confidence)s::float8 IS NULL OR m.confidence >= %(min_confidence)s)
+        AND (cardinality(%(tags)s::text[]) = 0 OR m.tags ?| %(tags)s::text[])
+        AND (%(key_prefix)s::text IS NULL
+            OR left(m.key, length(%(key_prefix)s)) = %(key_prefix)s)
+        AND (%(metadata)s::jsonb IS NULL OR m.metadata @> %(metadata)s::jsonb)"""
 # The keyword side matches the query's words, and the owner's words that are spelt like
 # them (pg_trgm), by full text (the composite GIN index finds the owner's matches); the
 # meaning side ranks by cosine distance the nearest vectors that pass the key and tag
@@ -63,35 +74,27 @@ WITH terms AS MATERIALIZED (
         JOIN {words} known ON known.owner_id = %(owner_id)s AND known.word %% term
         WHERE length(term) >= 3), ''::tsquery) AS query
 ),
-live AS NOT MATERIALIZED (
-    SELECT id, tsv FROM {memory_items}
-    WHERE owner_id = %(owner_id)s AND gone_at IS NULL
-        AND (expires_at IS NULL OR expires_at > %(now)s)
-        AND (%(layer)s::text IS NULL OR layer = %(layer)s)
-        AND (%(min_confidence)s::float8 IS NULL OR confidence >= %(min_confidence)s)
-        AND (cardinality(%(tags)s::text[]) = 0 OR tags ?| %(tags)s::text[])
-        AND (%(key_pattern)s::text IS NULL OR key LIKE %(key_pattern)s)
-        AND (%(metadata)s::jsonb IS NULL OR metadata @> %(metadata)s::jsonb)
-),
 keyword AS (
-    SELECT id, row_number() OVER (ORDER BY ts_rank(tsv, terms.query) DESC, id) AS rank
-    FROM live, terms
-    WHERE %(use_keyword)s AND tsv @@ terms.query
+    SELECT m.id, row_number() OVER (ORDER BY ts_rank(m.tsv, terms.query) DESC, m.id) AS rank
+    FROM {memory_items} m, terms
+    WHERE %(use_keyword)s AND m.tsv @@ terms.query AND """ + CANDIDATE + """
     ORDER BY rank
     LIMIT %(candidates)s
 ),
 nearest AS MATERIALIZED (
     SELECT e.id, e.embedding <=> %(vector)s::halfvec AS distance FROM {table} e
     WHERE %(use_meaning)s AND e.owner_id = %(owner_id)s AND NOT e.gone
-        AND (%(key_pattern)s::text IS NULL OR e.key LIKE %(key_pattern)s)
+        AND (%(key_prefix)s::text IS NULL
+            OR left(e.key, length(%(key_prefix)s)) = %(key_prefix)s)
         AND (cardinality(%(tags)s::text[]) = 0 OR e.tags ?| %(tags)s::text[])
         AND e.embedding <=> %(vector)s::halfvec <= 1 - %(min_similarity)s
     ORDER BY distance
     LIMIT %(candidates)s * %(overfetch)s
 ),
 meaning AS (
-    SELECT id, row_number() OVER (ORDER BY distance, id) AS rank
-    FROM nearest WHERE id IN (SELECT id FROM live)
+    SELECT n.id, row_number() OVER (ORDER BY n.distance, n.id) AS rank
+    FROM nearest n JOIN {memory_items} m ON m.id = n.id
+    WHERE """ + CANDIDATE + """
     ORDER BY rank
     LIMIT %(candidates)s
 ),
@@ -140,7 +143,7 @@ class MemoryEmbeddingsView(ReadModel):
             use_keyword=mode in ("hybrid", "keyword"),
             use_meaning=mode in ("hybrid", "semantic") and vector is not None,
             min_similarity=min_similarity, now=now, snippets=snippets, headline=HEADLINE,
-            key_pattern=None if key_prefix is None else f"{key_prefix}%",
+            key_prefix=key_prefix,
             metadata=None if metadata is None else Jsonb(metadata))
         return rows, rows[0]["total"] if rows else 0
 
