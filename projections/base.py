@@ -33,9 +33,10 @@ class ReadModel(PostgresTrackingRecorder):
               **params: Any) -> list[dict]:
         """Rows of a read-only query on this read model's table (and the tables named
         in `identifiers`)."""
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(self.sql(template, **(identifiers or {})), params)
-            return curs.fetchall()
+        # One statement needs no BEGIN and ROLLBACK around it: on the pool's autocommit
+        # connections it runs in its own snapshot, in one round trip instead of three.
+        with self.datastore.get_connection() as conn:
+            return conn.execute(self.sql(template, **(identifiers or {})), params).fetchall()
 
     def position(self, application_name: str) -> int:
         return self.max_tracking_id(application_name) or 0
