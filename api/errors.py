@@ -38,6 +38,12 @@ _HTTP_KINDS = {400: "malformed", 401: "unauthenticated", 403: "forbidden",
                503: "unavailable"}
 
 
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+CONCURRENT_WRITE = ("the resource was changed by a concurrent request; read it again "
+                    "and retry")
+DATABASE_DOWN = "the database is not reachable right now; retry shortly"
+
+
 class ReadModelBehind(Exception):
     """A query asked for a position its read model did not reach in time."""
 
@@ -109,9 +115,7 @@ async def _read_model_behind(request: Request, error: ReadModelBehind) -> JSONRe
 
 
 async def _concurrent_write(request: Request, error: IntegrityError) -> JSONResponse:
-    return error_response(request, 409, "conflict",
-                          "the resource was changed by a concurrent request; read it again "
-                          "and retry")
+    return error_response(request, 409, "conflict", CONCURRENT_WRITE)
 
 
 async def _rate_limited(request: Request, error: RateLimited) -> JSONResponse:
@@ -124,7 +128,7 @@ async def _rate_limited(request: Request, error: RateLimited) -> JSONResponse:
 async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
     log.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
     return error_response(request, 503, "unavailable",
-                          "the database is not reachable right now; retry shortly",
+                          DATABASE_DOWN,
                           headers={"Retry-After": "1"})
 
 
@@ -141,7 +145,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ReadModelBehind, _read_model_behind)
     app.add_exception_handler(RateLimited, _rate_limited)
     app.add_exception_handler(IntegrityError, _concurrent_write)
-    for unavailable in (OperationalError, InterfaceError, PoolTimeout):
+    for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)
 

@@ -5,19 +5,24 @@ import logging
 from typing import Any
 
 import strawberry
-from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
+from eventsourcing.persistence import IntegrityError
 from graphql import GraphQLError
-from psycopg_pool import PoolTimeout
 from pydantic import ValidationError
 from strawberry.utils.str_converters import to_camel_case
 
-from api.errors import ReadModelBehind, describe_problem, domain_kind, field_details
+from api.errors import (
+    CONCURRENT_WRITE,
+    DATABASE_DOWN,
+    DATABASE_UNAVAILABLE,
+    ReadModelBehind,
+    describe_problem,
+    domain_kind,
+    field_details,
+)
 from api.faces.shapes import ARQIUM
 from domain.shared import DomainError
 
 log = logging.getLogger("arqium.graphql")
-
-UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 
 
 class ArqiumSchema(strawberry.Schema):
@@ -48,11 +53,10 @@ def explain(error: GraphQLError) -> None:
         code = ARQIUM.codes["unavailable"]
     elif isinstance(original, IntegrityError):
         code = ARQIUM.codes["conflict"]
-        error.message = ("the resource was changed by a concurrent request; read it "
-                         "again and retry")
-    elif isinstance(original, UNAVAILABLE):
+        error.message = CONCURRENT_WRITE
+    elif isinstance(original, DATABASE_UNAVAILABLE):
         code = ARQIUM.codes["unavailable"]
-        error.message = "the database is not reachable right now; retry shortly"
+        error.message = DATABASE_DOWN
     elif original is None or isinstance(original, GraphQLError) or error.path is None:
         code = ARQIUM.codes["validation"]  # the document, its variables or arguments
     else:
