@@ -13,12 +13,12 @@ from api.faces.memory_v0_access import (
     CallerDep,
     NotYourUser,
     UserDep,
-    caught_up,
+    V0User,
+    caught_up_to_head,
     check_uuid,
     context_body,
     memory_body,
     memory_row,
-    times,
     user_body,
     vault_body,
     vault_row,
@@ -28,6 +28,7 @@ from api.health import check_postgres
 from domain.identity.domainmodel import check_handle
 from domain.memory.vaults import ContextNotFound, entry_key_prefix
 from domain.shared import NotFound, acting
+from infra.bootstrap import System
 
 router = APIRouter(prefix="/v0", tags=["Memory Service v0"])
 USER = "/users/{userId}"
@@ -67,16 +68,16 @@ def create_user(body: CreateUser, system: SystemDep, caller: CallerDep):
         user, position = system.identity.claim_handle(
             body.userId, body.email, body.displayName or body.userId, body.timeZone,
             user_id=user_id, adopt_existing=admin)
-    return with_position({
-        "userId": body.userId, "email": user.email,
-        "displayName": body.displayName or body.userId, "timeZone": body.timeZone,
-        **times(user.registered_at, user.registered_at)},
+    return with_position(user_body({
+        "handle": body.userId, "email": user.email,
+        "display_name": body.displayName or body.userId, "time_zone": body.timeZone,
+        "created_at": user.registered_at, "updated_at": user.registered_at}),
         system.identity.name, position, CREATED)
 
 
 @router.get(USER, summary="Get a user (v0)")
 def get_user(user: UserDep, system: SystemDep):
-    caught_up(system, "users")
+    caught_up_to_head(system, "users")
     row = system.views["users"].by_handle(user.handle)
     if row is None:
         raise NotFound(f"user {user.handle!r} not found", field="userId")
@@ -101,7 +102,7 @@ def create_vault(body: CreateVault, user: UserDep, system: SystemDep):
 
 @router.get(USER + "/vaults", summary="List vaults (v0)")
 def list_vaults(user: UserDep, system: SystemDep):
-    caught_up(system, "vaults")
+    caught_up_to_head(system, "vaults")
     vaults = [vault_body(user, row["id"], row["title"], row["description"],
                          row["created_at"], row["updated_at"])
               for row in system.views["vaults"].vaults(user.owner_id)]
@@ -135,7 +136,7 @@ def attach_memory(vaultId: str, memoryId: str, user: UserDep, system: SystemDep)
     with acting(user.cause):
         collection, position = system.memory.attach_memory(
             user.owner_id, str(vault["id"]), check_uuid(memoryId, "memoryId"))
-    caught_up(system, "vaults")
+    caught_up_to_head(system, "vaults")
     row = system.views["vaults"].memory(user.owner_id, vault["id"], str(collection.id))
     return with_position(memory_body(user, row), system.memory.name, position,
                          CREATED)
@@ -185,9 +186,9 @@ def delete_memory(vaultId: str, memoryId: str, user: UserDep, system: SystemDep)
     return Response(status_code=NO_CONTENT)
 
 
-def _entry_ids(system: SystemDep, user: Any, memory_ids: list[str]) -> list[Any]:
+def _entry_ids(system: System, user: V0User, memory_ids: list[str]) -> list[Any]:
     """The live entries of these memories, from the caught-up memory read model."""
-    caught_up(system, "memory_items")
+    caught_up_to_head(system, "memory_items")
     view, now = system.views["memory_items"], system.clock()
     return [item_id for memory_id in memory_ids
             for item_id in view.ids_with_key_prefix(user.owner_id,

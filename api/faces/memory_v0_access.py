@@ -38,9 +38,13 @@ class V0Caller:
     principal: Principal | None
     cause: Cause
 
+    @property
+    def acts_for_anyone(self) -> bool:
+        """Open v0, or an admin."""
+        return self.principal is None or self.principal.is_admin
+
     def may_act_for(self, owner_id: str) -> bool:
-        return self.principal is None or self.principal.is_admin \
-            or self.principal.user_id == owner_id
+        return self.acts_for_anyone or self.principal.user_id == owner_id
 
 
 def v0_caller(request: Request, system: SystemDep) -> V0Caller:
@@ -59,7 +63,7 @@ def user_for(system: System, caller: V0Caller, handle: str) -> V0User:
     try:
         owner_id = owner_of_handle(system, handle)
     except NotFound:
-        if not caller.may_act_for(""):
+        if not caller.acts_for_anyone:
             raise _not_yours(handle) from None
         raise
     if not caller.may_act_for(owner_id):
@@ -86,7 +90,7 @@ def path_user(userId: str, system: SystemDep, caller: CallerDep) -> V0User:
 UserDep = Annotated[V0User, Depends(path_user)]
 
 
-def caught_up(system: System, *projection_names: str) -> None:
+def caught_up_to_head(system: System, *projection_names: str) -> None:
     """Let the read models reach every write stored so far, so a v0 client reads what it
     just wrote without sending positions (its seed has none)."""
     for name in projection_names:
@@ -99,7 +103,7 @@ def caught_up(system: System, *projection_names: str) -> None:
 def vault_row(system: System, user: V0User, ref: str) -> dict:
     """The user's vault named by `ref`: an id first, else a title (URL-decoded by the
     router). An id wins when a title looks like another vault's id."""
-    caught_up(system, "vaults")
+    caught_up_to_head(system, "vaults")
     row = system.views["vaults"].vault(user.owner_id, ref)
     if row is None:
         raise VaultNotFound("vault not found", field="vaultId")

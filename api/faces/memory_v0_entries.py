@@ -15,7 +15,7 @@ from api.faces.memory_v0 import CREATED, MEMORY, NO_CONTENT
 from api.faces.memory_v0_access import (
     UserDep,
     V0User,
-    caught_up,
+    caught_up_to_head,
     check_uuid,
     command_target,
     entry_body,
@@ -104,7 +104,7 @@ def list_entries(vaultId: str, memoryId: str, user: UserDep, system: SystemDep,
     """Pages by `limit`/`offset` (the document) or by `before`/`after` (RFC 3339, the
     SDK); `count` is the number of entries in this answer."""
     memory = memory_row(system, user, vaultId, memoryId)
-    caught_up(system, "memory_items")
+    caught_up_to_head(system, "memory_items")
     rows = system.views["memory_items"].with_key_prefix(
         user.owner_id, entry_key_prefix(str(memory["id"])), system.clock(), limit=limit,
         offset=offset, before=before, after=after)
@@ -117,7 +117,7 @@ def list_entries(vaultId: str, memoryId: str, user: UserDep, system: SystemDep,
 def get_entry(vaultId: str, memoryId: str, entryId: str, user: UserDep,
               system: SystemDep):
     memory = memory_row(system, user, vaultId, memoryId)
-    caught_up(system, "memory_items")
+    caught_up_to_head(system, "memory_items")
     row = system.views["memory_items"].get(
         user.owner_id, _entry_item_id(user, str(memory["id"]), entryId), system.clock())
     if row is None:
@@ -200,7 +200,7 @@ def _memories(system: System, user: V0User, memory_id: str | None) -> dict[str, 
     context of the one searched, which must be the user's."""
     memories = system.views["vaults"].memories_of(user.owner_id, memory_id)
     if memory_id and memory_id not in memories:
-        caught_up(system, "vaults")  # perhaps created a moment ago
+        caught_up_to_head(system, "vaults")  # perhaps created a moment ago
         memories = system.views["vaults"].memories_of(user.owner_id, memory_id)
         if memory_id not in memories:
             raise CollectionNotFound("memory not found", field="memoryId")

@@ -55,8 +55,7 @@ class VaultCommands:
         released = [self._released(vault_scope(owner_id), vault.title)]
         for memory_id in memory_ids:
             collection = self._collection(memory_id)
-            if collection.owner_id == owner_id and collection.vault_id == vault_id \
-                    and not collection.deleted:
+            if collection.is_in_vault(owner_id, vault_id):
                 collection.delete(at=now)
                 released += [collection, self._released(memory_scope(vault_id),
                                                         collection.title)]

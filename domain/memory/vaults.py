@@ -92,8 +92,11 @@ class MemoryCollection(ArqiumAggregate):
     def delete(self, at: datetime) -> None:
         self.deleted = True
 
+    def is_in_vault(self, owner_id: str, vault_id: str) -> bool:
+        return self.owner_id == owner_id and self.vault_id == vault_id and not self.deleted
+
     def check_in_vault(self, owner_id: str, vault_id: str) -> None:
-        if self.owner_id != owner_id or self.vault_id != vault_id or self.deleted:
+        if not self.is_in_vault(owner_id, vault_id):
             raise CollectionNotFound("memory not found")
 
 
