@@ -116,6 +116,21 @@ CHANGES_CONTENT = (MemoryItem.Upserted, MemoryItem.Revised, MemoryItem.Recreated
                    MemoryItem.Promoted)
 
 
+def follow(event: Any, rows: dict[Any, dict]) -> None:
+    """Keep a batch's known rows (owner, key, tags) as of `event`, so a revision after
+    a creation in the same batch finds its row, a promotion the latest tags, and a
+    forgotten owner's rows are gone."""
+    if isinstance(event, MemoryItem.Upserted):
+        rows[event.originator_id] = {"owner_id": event.owner_id, "key": event.key,
+                                     "tags": event.tags}
+    elif isinstance(event, (MemoryItem.Revised, MemoryItem.Recreated)) \
+            and event.originator_id in rows:
+        rows[event.originator_id]["tags"] = event.tags  # revised or recreated
+    elif isinstance(event, MemoryOwner.Forgotten):
+        for item_id in [i for i, row in rows.items() if row["owner_id"] == event.owner_id]:
+            del rows[item_id]
+
+
 class MemoryEmbeddingsView(ReadModel):
     def __init__(self, datastore: Any, **kwargs: Any):
         super().__init__(datastore, **kwargs)
@@ -162,9 +177,11 @@ class MemoryEmbeddingsProjection(BatchProjection):
         """Embed every text of the batch in a few inferences, outside any transaction
         (inference can take longer than Postgres lets a transaction idle), then write
         them, in event order, with the tracking position in one transaction."""
-        rows = self._known_rows(batch)
-        pending = {tracking.notification_id: item for event, tracking in batch
-                   if (item := self.text_of(event, tracking.notification_id, rows))}
+        rows, pending = self._known_rows(batch), {}
+        for event, tracking in batch:
+            follow(event, rows)
+            if item := self.text_of(event, tracking.notification_id, rows):
+                pending[tracking.notification_id] = item
         vectors = self.embedder.embed([item["text"] for item in pending.values()])
         for item, vector in zip(pending.values(), vectors, strict=True):
             item["row"]["embedding"] = vector_literal(vector)
@@ -188,26 +205,16 @@ class MemoryEmbeddingsProjection(BatchProjection):
             return {row["id"]: row for row in curs.fetchall()}
 
     def text_of(self, event: Any, position: int, rows: dict[Any, dict]) -> dict | None:
-        """What to embed for an event that sets a memory's content (None otherwise);
-        `rows` follows the batch, so a revision after a creation in it finds its row."""
-        if isinstance(event, MemoryOwner.Forgotten):
-            for item_id in [i for i, row in rows.items()
-                            if row["owner_id"] == event.owner_id]:
-                del rows[item_id]
+        """What to embed for an event that sets a memory's content (None otherwise)."""
         if not isinstance(event, CHANGES_CONTENT):
             return None
-        if isinstance(event, MemoryItem.Upserted):
-            rows[event.originator_id] = {"owner_id": event.owner_id, "key": event.key,
-                                         "tags": event.tags}
         row = rows.get(event.originator_id)
         if row is None:
             return None
-        tags = getattr(event, "tags", None)
-        row["tags"] = tags = row["tags"] if tags is None else tags
         content = self.keys.readable(row["owner_id"], event.content)
-        return {"text": searchable_text(row["key"], content, tags),
+        return {"text": searchable_text(row["key"], content, row["tags"]),
                 "row": {"id": event.originator_id, "owner_id": row["owner_id"],
-                        "key": row["key"], "tags": Jsonb(tags), "position": position}}
+                        "key": row["key"], "tags": Jsonb(row["tags"]), "position": position}}
 
     @singledispatchmethod
     def apply(self, domain_event: Any, position: int, curs: Cursor) -> None:
