@@ -1,11 +1,13 @@
 FROM python:3.11-slim
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY domain domain
 COPY projections projections
 COPY api api
 COPY workers workers
 COPY infra infra
+COPY system system
+COPY cli cli
 RUN pip install --no-cache-dir . && useradd --create-home arqium
 USER arqium
 EXPOSE 8000

@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 import nats.errors
 from fastapi import Depends, FastAPI
 
-from api import realtime
-from api.errors import BodyLimitMiddleware, install_error_handlers
-from api.faces import (
+from arqium.api import realtime
+from arqium.api.errors import BodyLimitMiddleware, install_error_handlers
+from arqium.api.faces import (
     admin,
     astralbody,
     cerebro,
@@ -19,14 +19,14 @@ from api.faces import (
     memory_v0,
     memory_v0_entries,
 )
-from api.graphql import graphql_router
-from api.health import VERSION
-from api.idempotency import IdempotencyMiddleware
-from api.latency import LatencyMiddleware, LatencySamples
-from api.ratelimit import RateLimitHeadersMiddleware, RateLimits, limited
-from api.realtime import SyncHub
-from api.requestinfo import RequestIdMiddleware
-from api.v1 import (
+from arqium.api.graphql import graphql_router
+from arqium.api.health import VERSION
+from arqium.api.idempotency import IdempotencyMiddleware
+from arqium.api.latency import LatencyMiddleware, LatencySamples
+from arqium.api.ratelimit import RateLimitHeadersMiddleware, RateLimits, limited
+from arqium.api.realtime import SyncHub
+from arqium.api.requestinfo import RequestIdMiddleware
+from arqium.api.v1 import (
     api_keys,
     auth,
     chat_sessions,
@@ -36,9 +36,9 @@ from api.v1 import (
     memory,
     users,
 )
-from infra.bootstrap import System, ensure_admin, open_system
-from infra.idempotency import IdempotencyStore
-from infra.settings import Settings
+from arqium.infra.idempotency import IdempotencyStore
+from arqium.infra.settings import Settings
+from arqium.system.bootstrap import System, ensure_admin, open_system
 
 log = logging.getLogger("arqium.api")
 

@@ -8,15 +8,15 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from pydantic_core import to_json
 
-from api.errors import ReadModelBehind
-from api.principals import verified_access
-from api.requestinfo import request_id_var
-from domain.identity.application import hash_api_key
-from domain.shared import AuthenticationFailed, Cause, Forbidden, Invalid, acting
-from infra.bootstrap import System
-from infra.security import Principal
-from projections import projection_named
-from projections.base import ReadModel
+from arqium.api.errors import ReadModelBehind
+from arqium.api.principals import verified_access
+from arqium.api.requestinfo import request_id_var
+from arqium.domain.identity.application import hash_api_key
+from arqium.domain.shared import AuthenticationFailed, Cause, Forbidden, Invalid, acting
+from arqium.infra.security import Principal
+from arqium.projections import projection_named
+from arqium.projections.base import ReadModel
+from arqium.system.bootstrap import System
 
 POSITION_HEADER = "X-Event-Position"
 MIN_POSITION_HEADER = "X-Min-Position"

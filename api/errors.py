@@ -11,9 +11,9 @@ from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.faces.shapes import face_for
-from api.ratelimit import RateLimited
-from domain.shared import (
+from arqium.api.faces.shapes import face_for
+from arqium.api.ratelimit import RateLimited
+from arqium.domain.shared import (
     AuthenticationFailed,
     Conflict,
     DomainError,

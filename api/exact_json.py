@@ -10,8 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
-from api.deps import POSITION_HEADER, position_token
-from domain.ledger.chain import exact_json
+from arqium.api.deps import POSITION_HEADER, position_token
+from arqium.domain.ledger.chain import exact_json
 
 MAX_DATA_BYTES = 1_000_000  # seed 001: data is a JSON object of at most 1 MB
 Model = TypeVar("Model", bound=BaseModel)

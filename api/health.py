@@ -4,8 +4,8 @@ import socket
 import time
 from urllib.parse import urlparse
 
-from infra.bootstrap import System
-from workers.status import worker_positions
+from arqium.system.bootstrap import System
+from arqium.system.status import worker_positions
 
 VERSION = "0.1.0"
 

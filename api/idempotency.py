@@ -7,8 +7,8 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import error_response, field_details
-from api.ratelimit import client_identity
+from arqium.api.errors import error_response, field_details
+from arqium.api.ratelimit import client_identity
 
 HEADER = b"idempotency-key"
 COMMAND_METHODS = {"POST", "PUT", "PATCH", "DELETE"}

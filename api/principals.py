@@ -2,7 +2,7 @@
 
 from starlette.requests import Request
 
-from infra.security import Principal
+from arqium.infra.security import Principal
 
 STATE_KEY = "verified_access_token"
 

@@ -13,10 +13,10 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.principals import verified_access
-from api.requestinfo import adding_headers
-from domain.shared import AuthenticationFailed
-from infra.settings import Settings
+from arqium.api.principals import verified_access
+from arqium.api.requestinfo import adding_headers
+from arqium.domain.shared import AuthenticationFailed
+from arqium.infra.settings import Settings
 
 STATE_KEY = "rate_limit_headers"
 

@@ -12,9 +12,9 @@ import nats
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from nats.js.api import DeliverPolicy
 
-from api.deps import bearer_principal
-from domain.shared import DomainError
-from workers.relay import SUBJECT_ROOT, ensure_stream
+from arqium.api.deps import bearer_principal
+from arqium.domain.shared import DomainError
+from arqium.infra.stream import SUBJECT_ROOT, ensure_stream
 
 log = logging.getLogger("arqium.realtime")
 

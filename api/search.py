@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from api.deps import MIN_POSITION_HEADER, SystemDep, caught_up, parse_position
-from api.errors import ReadModelBehind
-from infra.bootstrap import System
-from projections.memory_embeddings import RRF_K, MemoryEmbeddingsView
+from arqium.api.deps import MIN_POSITION_HEADER, SystemDep, caught_up, parse_position
+from arqium.api.errors import ReadModelBehind
+from arqium.projections.memory_embeddings import RRF_K, MemoryEmbeddingsView
+from arqium.system.bootstrap import System
 
 BEST_SCORE = 2 / (RRF_K + 1)  # first on both the keyword and the meaning ranking
 

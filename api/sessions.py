@@ -2,12 +2,12 @@
 
 from fastapi import Request
 
-from api.deps import client_of, wait_for
-from api.requestinfo import request_id_var
-from domain.identity.domainmodel import RefreshTokenReused, User
-from domain.shared import AuthenticationFailed, Cause, acting
-from infra.bootstrap import System
-from infra.security import TokenPair
+from arqium.api.deps import client_of, wait_for
+from arqium.api.requestinfo import request_id_var
+from arqium.domain.identity.domainmodel import RefreshTokenReused, User
+from arqium.domain.shared import AuthenticationFailed, Cause, acting
+from arqium.infra.security import TokenPair
+from arqium.system.bootstrap import System
 
 
 def open_session(system: System, user: User, request: Request,

@@ -3,7 +3,7 @@
 import json
 from typing import Any
 
-from domain.memory.domainmodel import MAX_CONTENT_BYTES
+from arqium.domain.memory.domainmodel import MAX_CONTENT_BYTES
 
 
 def content_within_limit(content: Any) -> Any:

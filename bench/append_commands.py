@@ -11,10 +11,10 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from domain.memory.application import MemoryDraft
-from infra.bootstrap import migrate, open_system
-from infra.embedded import EmbeddedPostgres
-from infra.settings import Settings
+from arqium.domain.memory.application import MemoryDraft
+from arqium.infra.embedded import EmbeddedPostgres
+from arqium.infra.settings import Settings
+from arqium.system.bootstrap import migrate, open_system
 
 
 def commands_per_second(settings: Settings, threads: int, commands: int) -> float:

@@ -43,7 +43,7 @@ now = time.perf_counter
 
 def create_objects(system, count: int) -> tuple[list, float]:
     """`count` objects from THREADS threads; their ids and the seconds it took."""
-    from domain.shared import Cause, acting
+    from arqium.domain.shared import Cause, acting
 
     def create(n: int):
         with acting(Cause(actor="bench")):
@@ -59,7 +59,7 @@ def create_objects(system, count: int) -> tuple[list, float]:
 def transact_all(system, ids: list, count: int) -> float:
     """`count` transactions, thread k on the objects k, k + THREADS, ...; seconds."""
     def run(thread: int) -> None:
-        from domain.shared import Cause, acting
+        from arqium.domain.shared import Cause, acting
 
         owned = ids[thread::THREADS]
         with acting(Cause(actor="bench")):
@@ -101,13 +101,13 @@ def replay(server: ArqiumProcess, system) -> str:
     env = {**os.environ, "ARQIUM_DATABASE_URL": server.database_url,
            "ARQIUM_NATS_URL": server.nats_url}
     started = now()
-    subprocess.run([sys.executable, "-m", "infra.cli", "projections", "rebuild", REPLAYED,
+    subprocess.run([sys.executable, "-m", "arqium.cli", "projections", "rebuild", REPLAYED,
                     "--no-progress"], env=env, check=True, stdout=subprocess.DEVNULL)
     return rate(events, now() - started)
 
 
 def verify_stored(system) -> tuple[dict, float]:
-    from domain.ledger import chain
+    from arqium.domain.ledger import chain
 
     started = now()
     result = chain.verify(system.ledger.entries())
@@ -119,7 +119,7 @@ def verify_http(server: ArqiumProcess, system) -> tuple[dict, float]:
     import json
     import urllib.request
 
-    from infra.bootstrap import make_admin
+    from arqium.system.bootstrap import make_admin
 
     make_admin(system, "bench-auditor@example.com", "bench-password")
     login = urllib.request.Request(
@@ -139,7 +139,7 @@ def verify_http(server: ArqiumProcess, system) -> tuple[dict, float]:
 
 def verify_export(system, directory: Path) -> tuple[dict, float, float]:
     """Export to a file, then verify the file offline; the result and both durations."""
-    from infra.ledger_audit import export_lines, verify_file
+    from arqium.infra.ledger_audit import export_lines, verify_file
 
     path = directory / "ledger.ndjson"
     started = now()
@@ -152,8 +152,8 @@ def verify_export(system, directory: Path) -> tuple[dict, float, float]:
 
 
 def seal_from_scratch(system) -> float:
-    from domain.ledger.digest import seal_digest
-    from domain.shared import Cause, acting
+    from arqium.domain.ledger.digest import seal_digest
+    from arqium.domain.shared import Cause, acting
 
     started = now()
     with acting(Cause(actor="bench")):
@@ -170,8 +170,8 @@ def rate(events: int, seconds: float, target: bool = True) -> str:
 
 
 def run(args: argparse.Namespace, server: ArqiumProcess) -> None:
-    from infra.bootstrap import open_system
-    from infra.settings import Settings
+    from arqium.infra.settings import Settings
+    from arqium.system.bootstrap import open_system
 
     system = open_system(Settings(database_url=server.database_url, jwt_secret="b" * 40))
     try:

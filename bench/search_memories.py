@@ -60,9 +60,9 @@ def register(base_url: str, users: int, run_id: str) -> list[tuple[str, str]]:
 
 def seed(database_url: str, users: list[tuple[str, str]], memories: int) -> float:
     """Store the memories through the Application, 16 threads; returns seconds."""
-    from domain.memory.application import MemoryDraft
-    from infra.bootstrap import open_system
-    from infra.settings import Settings
+    from arqium.domain.memory.application import MemoryDraft
+    from arqium.infra.settings import Settings
+    from arqium.system.bootstrap import open_system
 
     system = open_system(Settings(database_url=database_url, jwt_secret="b" * 40))
     per_user = memories // len(users)

@@ -109,7 +109,7 @@ class ArqiumProcess:
         # The bench measures the write path, not the per-user limits of seed 000.
         env["ARQIUM_RATE_LIMITS"] = "off"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "infra.cli", "up", "--data-dir", str(self.data_dir),
+            [sys.executable, "-m", "arqium.cli", "up", "--data-dir", str(self.data_dir),
              "--port", str(self.port)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, bufsize=1, env=env, start_new_session=True)

@@ -96,8 +96,8 @@ def create_users(base_url: str, users: int, memories_per_user: int, run_id: str
 def seed(database_url: str, users: list[V0User], entries: int) -> float:
     """Add the entries through the Application, SEED_THREADS threads, spread evenly over
     the users and round-robin over each user's memories; returns seconds."""
-    from infra.bootstrap import open_system
-    from infra.settings import Settings
+    from arqium.infra.settings import Settings
+    from arqium.system.bootstrap import open_system
 
     system = open_system(Settings(database_url=database_url, jwt_secret="b" * 40))
     for user in users:

@@ -1,0 +1,1 @@
+"""Aggregates, events, rules and one eventsourcing Application per bounded context."""

@@ -13,6 +13,13 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import register_topic
+
+import arqium.domain
+
+# Events stored before the code was installed as `arqium` name their classes by the old
+# module paths ("domain.memory.domainmodel:MemoryItem.Upserted"): they resolve here.
+register_topic("domain", arqium.domain)
 
 Clock = Callable[[], datetime]
 

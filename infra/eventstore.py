@@ -2,9 +2,9 @@
 
 import psycopg.conninfo
 
-from infra.settings import Settings
+from arqium.infra.settings import Settings
 
-GROUP_COMMIT_RECORDER = "infra.group_commit:GroupCommitRecorder"
+GROUP_COMMIT_RECORDER = "arqium.infra.group_commit:GroupCommitRecorder"
 # A worker thread uses one connection at a time: its pools stay small, so that
 # several API processes and the workers fit in the server's max_connections.
 WORKER_POOL_SIZE = 2

@@ -13,7 +13,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from domain.shared import SEALED, Gone, is_sealed
+from arqium.domain.shared import SEALED, Gone, is_sealed
 
 TABLE = "owner_data_keys"
 CREATE_TABLE = f"""

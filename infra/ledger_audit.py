@@ -15,7 +15,7 @@ from typing import IO
 
 from tqdm import tqdm
 
-from domain.ledger import chain
+from arqium.domain.ledger import chain
 
 # Canonical JSON writes these fields this way: a line too damaged to parse still names
 # its object and version, when those survived.
@@ -107,7 +107,7 @@ def state_at(entries: Iterable[dict], until: datetime) -> dict[str, dict]:
     """Every object as it was at `until`: {object_id: {type_name, version, data}},
     folded from its events recorded at or before then."""
     # Imported here: verify_file must not load eventsourcing.
-    from domain.shared import merge_patch
+    from arqium.domain.shared import merge_patch
 
     objects: dict[str, dict] = {}
     for item in recorded_between(entries, end=until):

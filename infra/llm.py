@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from domain.shared import Unavailable
+from arqium.domain.shared import Unavailable
 
 
 class ModelUnavailable(Unavailable):

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import jwt
 
-from domain.shared import AuthenticationFailed, Clock
+from arqium.domain.shared import AuthenticationFailed, Clock
 
 ALGORITHMS = ["RS256"]
 CLOCK_SKEW_SECONDS = 30

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
-from infra.embeddings import DIMENSIONS, Embedder, shared_embedder, vector_literal
+from arqium.infra.embeddings import DIMENSIONS, Embedder, shared_embedder, vector_literal
 
 TABLE = "query_embeddings"
 CREATE_TABLE = f"""

@@ -9,7 +9,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from domain.shared import AuthenticationFailed, Clock
+from arqium.domain.shared import AuthenticationFailed, Clock
 
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "iss", "typ", "jti", "sid"]

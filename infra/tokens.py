@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-from infra.embeddings import TOKENIZER, TOKENIZER_SHA256, _checked
+from arqium.infra.embeddings import TOKENIZER, TOKENIZER_SHA256, _checked
 
 
 class TokenCounter:

@@ -1,16 +1,16 @@
 """Read models, each in one module with its projection, view and SQL."""
 
-from infra.settings import Settings
-from projections.api_keys import ApiKeysProjection
-from projections.chat_sessions import ChatSessionsProjection
-from projections.contexts import ContextsProjection
-from projections.ledger_objects import LedgerObjectsProjection
-from projections.login_sessions import LoginSessionsProjection
-from projections.memory_embeddings import MemoryEmbeddingsProjection
-from projections.memory_items import MemoryItemsProjection
-from projections.session_messages import SessionMessagesProjection
-from projections.users import UsersProjection
-from projections.vaults import VaultsProjection
+from arqium.infra.settings import Settings
+from arqium.projections.api_keys import ApiKeysProjection
+from arqium.projections.chat_sessions import ChatSessionsProjection
+from arqium.projections.contexts import ContextsProjection
+from arqium.projections.ledger_objects import LedgerObjectsProjection
+from arqium.projections.login_sessions import LoginSessionsProjection
+from arqium.projections.memory_embeddings import MemoryEmbeddingsProjection
+from arqium.projections.memory_items import MemoryItemsProjection
+from arqium.projections.session_messages import SessionMessagesProjection
+from arqium.projections.users import UsersProjection
+from arqium.projections.vaults import VaultsProjection
 
 PROJECTIONS = (MemoryItemsProjection, MemoryEmbeddingsProjection, ContextsProjection,
                UsersProjection, LoginSessionsProjection, ApiKeysProjection,
@@ -23,7 +23,7 @@ def active_projections(settings: Settings) -> tuple[type, ...]:
     when a cluster is configured (only then is its client imported)."""
     if not settings.elasticsearch_url:
         return PROJECTIONS
-    from projections.memory_search_es import projection_for
+    from arqium.projections.memory_search_es import projection_for
     return (*PROJECTIONS, projection_for(settings))
 
 

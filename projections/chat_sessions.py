@@ -7,9 +7,9 @@ from psycopg import Cursor
 from psycopg.sql import Composed
 from psycopg.types.json import Jsonb
 
-from domain.sessions.application import SessionsApplication
-from domain.sessions.domainmodel import ACTIVE, ARCHIVED, ChatSession, SessionsOwner
-from projections.base import BatchProjection, ReadModel
+from arqium.domain.sessions.application import SessionsApplication
+from arqium.domain.sessions.domainmodel import ACTIVE, ARCHIVED, ChatSession, SessionsOwner
+from arqium.projections.base import BatchProjection, ReadModel
 
 CREATE_TABLE = """
 CREATE TABLE IF NOT EXISTS {table} (

@@ -6,11 +6,11 @@ from eventsourcing.dispatch import singledispatchmethod
 from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
-from domain.memory.application import MemoryApplication
-from domain.memory.contexts import Context
-from domain.memory.domainmodel import MemoryOwner
-from domain.shared import merge_patch
-from projections.base import BatchProjection, ReadModel
+from arqium.domain.memory.application import MemoryApplication
+from arqium.domain.memory.contexts import Context
+from arqium.domain.memory.domainmodel import MemoryOwner
+from arqium.domain.shared import merge_patch
+from arqium.projections.base import BatchProjection, ReadModel
 
 CREATE_TABLE = """
 CREATE TABLE IF NOT EXISTS {table} (

@@ -10,11 +10,11 @@ from eventsourcing.persistence import Tracking
 from psycopg import Cursor
 from psycopg.sql import Composed
 
-from domain.ledger.application import LedgerApplication
-from domain.ledger.chain import canonical_json, exact_json
-from domain.ledger.domainmodel import LedgerObject, entry
-from domain.shared import merge_patch
-from projections.base import BatchProjection, ReadModel
+from arqium.domain.ledger.application import LedgerApplication
+from arqium.domain.ledger.chain import canonical_json, exact_json
+from arqium.domain.ledger.domainmodel import LedgerObject, entry
+from arqium.domain.shared import merge_patch
+from arqium.projections.base import BatchProjection, ReadModel
 
 CREATE_TABLE = """
 CREATE TABLE IF NOT EXISTS {table} (

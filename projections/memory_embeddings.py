@@ -10,11 +10,11 @@ from eventsourcing.persistence import Tracking
 from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
-from domain.memory.application import MemoryApplication
-from domain.memory.domainmodel import MemoryItem, MemoryOwner, searchable_text
-from infra.embeddings import DIMENSIONS, shared_embedder, vector_literal
-from infra.keys import OwnerKeys
-from projections.base import BatchProjection, ReadModel
+from arqium.domain.memory.application import MemoryApplication
+from arqium.domain.memory.domainmodel import MemoryItem, MemoryOwner, searchable_text
+from arqium.infra.embeddings import DIMENSIONS, shared_embedder, vector_literal
+from arqium.infra.keys import OwnerKeys
+from arqium.projections.base import BatchProjection, ReadModel
 
 MEMORY_ITEMS = "memory_items"  # the live name of the memory read model this one joins
 MEMORY_WORDS = f"{MEMORY_ITEMS}_words"  # and of its owners' vocabularies

@@ -9,9 +9,9 @@ from psycopg import Cursor
 from psycopg.sql import Composed
 from psycopg.types.json import Jsonb
 
-from domain.memory.application import MemoryApplication
-from domain.memory.domainmodel import MemoryItem, MemoryOwner, searchable_text
-from domain.memory.workingset import (
+from arqium.domain.memory.application import MemoryApplication
+from arqium.domain.memory.domainmodel import MemoryItem, MemoryOwner, searchable_text
+from arqium.domain.memory.workingset import (
     LAYER_WEIGHT,
     LEFT_OUT,
     RECENCY_HALF_LIFE_DAYS,
@@ -20,10 +20,10 @@ from domain.memory.workingset import (
     pack,
     prompt_text,
 )
-from infra.embeddings import vector_literal
-from infra.keys import OwnerKeys
-from infra.tokens import shared_token_counter
-from projections.base import BatchProjection, ReadModel
+from arqium.infra.embeddings import vector_literal
+from arqium.infra.keys import OwnerKeys
+from arqium.infra.tokens import shared_token_counter
+from arqium.projections.base import BatchProjection, ReadModel
 
 CREATE_TABLE = """
 CREATE TABLE IF NOT EXISTS {table} (

@@ -25,13 +25,13 @@ from tenacity import (
     wait_exponential,
 )
 
-from domain.memory.application import MemoryApplication
-from domain.memory.domainmodel import MemoryItem, MemoryOwner, searchable_text
-from infra.embeddings import DIMENSIONS, shared_embedder
-from infra.keys import OwnerKeys
-from infra.settings import Settings
-from projections.base import BatchProjection, ReadModel
-from projections.memory_embeddings import CANDIDATES, MEMORY_ITEMS, RRF_K
+from arqium.domain.memory.application import MemoryApplication
+from arqium.domain.memory.domainmodel import MemoryItem, MemoryOwner, searchable_text
+from arqium.infra.embeddings import DIMENSIONS, shared_embedder
+from arqium.infra.keys import OwnerKeys
+from arqium.infra.settings import Settings
+from arqium.projections.base import BatchProjection, ReadModel
+from arqium.projections.memory_embeddings import CANDIDATES, MEMORY_ITEMS, RRF_K
 
 # Nearest-neighbour candidates each shard considers: deeper than CANDIDATES, so the
 # approximate (HNSW) search rarely misses one of the true top ones.

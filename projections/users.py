@@ -6,9 +6,9 @@ from eventsourcing.dispatch import singledispatchmethod
 from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
-from domain.identity.application import IdentityApplication
-from domain.identity.domainmodel import LoginSession, User
-from projections.base import BatchProjection, ReadModel
+from arqium.domain.identity.application import IdentityApplication
+from arqium.domain.identity.domainmodel import LoginSession, User
+from arqium.projections.base import BatchProjection, ReadModel
 
 CREATE_TABLE = """
 CREATE TABLE IF NOT EXISTS {table} (

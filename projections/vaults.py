@@ -7,10 +7,10 @@ from eventsourcing.dispatch import singledispatchmethod
 from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
-from domain.memory.application import MemoryApplication
-from domain.memory.domainmodel import MemoryOwner
-from domain.memory.vaults import MemoryCollection, Vault
-from projections.base import BatchProjection, ReadModel
+from arqium.domain.memory.application import MemoryApplication
+from arqium.domain.memory.domainmodel import MemoryOwner
+from arqium.domain.memory.vaults import MemoryCollection, Vault
+from arqium.projections.base import BatchProjection, ReadModel
 
 CREATE_VAULTS = """
 CREATE TABLE IF NOT EXISTS {table} (

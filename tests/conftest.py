@@ -4,16 +4,20 @@ per test, copied from a migrated template."""
 
 import itertools
 import os
+import shutil
+import tempfile
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from infra.bootstrap import migrate, open_system
-from infra.settings import Settings
+from arqium.infra.settings import Settings
+from arqium.system.bootstrap import migrate, open_system
 
 warnings.filterwarnings("ignore", module="platformdirs")
 
@@ -26,21 +30,46 @@ def database_url(server_url: str, dbname: str) -> str:
     return make_conninfo(server_url, dbname=dbname)
 
 
+@contextmanager
+def postgres_safe_directory() -> Iterator[Path]:
+    """A directory for an embedded PostgreSQL's data, outside pytest's base temporary
+    directory: any other pytest starting on this machine resets /tmp/pytest-of-<user> to
+    mode 0700, and PostgreSQL, running as its own system user, would lose its data."""
+    path = Path(tempfile.mkdtemp(prefix="arqium-test-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_home() -> Iterator[Path]:
+    """Where a test's own embedded PostgreSQL keeps its data (see postgres_safe_directory)."""
+    with postgres_safe_directory() as path:
+        yield path
+
+
 @pytest.fixture(scope="session")
-def services(tmp_path_factory) -> Iterator[dict]:
+def session_postgres_home() -> Iterator[Path]:
+    with postgres_safe_directory() as path:
+        yield path
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory, session_postgres_home) -> Iterator[dict]:
     """Server URLs: from the environment, else embedded servers for this session."""
     started = []
     server_url = os.environ.get("ARQIUM_DATABASE_URL")
     nats_url = os.environ.get("ARQIUM_NATS_URL")
     root = tmp_path_factory.mktemp("services")
     if not server_url:
-        from infra.embedded import EmbeddedPostgres
-        postgres = EmbeddedPostgres(root)
+        from arqium.infra.embedded import EmbeddedPostgres
+        postgres = EmbeddedPostgres(session_postgres_home)
         postgres.start()
         server_url = postgres.url("postgres")
         started.append(postgres)
     if not nats_url:
-        from infra.embedded import EmbeddedNats
+        from arqium.infra.embedded import EmbeddedNats
         nats = EmbeddedNats(root)
         nats_url = nats.start()
         started.append(nats)
@@ -106,7 +135,7 @@ def system(settings, clock):
 def client(settings, clock):
     from fastapi.testclient import TestClient
 
-    from api.app import create_app
+    from arqium.api.app import create_app
 
     app = create_app(settings, open_system=lambda s: open_system(s, clock=clock))
     with TestClient(app, raise_server_exceptions=False) as test_client:
@@ -116,7 +145,7 @@ def client(settings, clock):
 @pytest.fixture
 def workers(settings):
     """Starts named workers in threads; stops them after the test."""
-    from workers.runner import WorkerGroup
+    from arqium.workers.runner import WorkerGroup
 
     groups = []
 

@@ -6,13 +6,13 @@ import threading
 
 from eventsourcing.persistence import IntegrityError
 
-from domain.memory.application import MemoryApplication
-from domain.shared import Cause, Clock, acting, system_clock
-from infra.eventstore import WORKER_POOL_SIZE, eventsourcing_env
-from infra.settings import Settings
-from projections.base import open_view
-from projections.memory_items import MemoryItemsProjection, MemoryItemsView
-from workers.locks import ACTIVE, AdvisoryLocks, worker_lock_name
+from arqium.domain.memory.application import MemoryApplication
+from arqium.domain.shared import Cause, Clock, acting, system_clock
+from arqium.infra.eventstore import WORKER_POOL_SIZE, eventsourcing_env
+from arqium.infra.locks import ACTIVE, AdvisoryLocks, worker_lock_name
+from arqium.infra.settings import Settings
+from arqium.projections.base import open_view
+from arqium.projections.memory_items import MemoryItemsProjection, MemoryItemsView
 
 log = logging.getLogger("arqium.expiry")
 

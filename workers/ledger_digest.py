@@ -6,12 +6,17 @@ import threading
 
 from eventsourcing.persistence import IntegrityError
 
-from domain.ledger.application import LedgerApplication
-from domain.ledger.digest import LedgerDamaged, LedgerDigest, LedgerHeads, seal_digest
-from domain.shared import Cause, Clock, acting, system_clock
-from infra.eventstore import WORKER_POOL_SIZE, eventsourcing_env
-from infra.settings import Settings
-from workers.locks import ACTIVE, AdvisoryLocks, worker_lock_name
+from arqium.domain.ledger.application import LedgerApplication
+from arqium.domain.ledger.digest import (
+    LedgerDamaged,
+    LedgerDigest,
+    LedgerHeads,
+    seal_digest,
+)
+from arqium.domain.shared import Cause, Clock, acting, system_clock
+from arqium.infra.eventstore import WORKER_POOL_SIZE, eventsourcing_env
+from arqium.infra.locks import ACTIVE, AdvisoryLocks, worker_lock_name
+from arqium.infra.settings import Settings
 
 log = logging.getLogger("arqium.ledger_digest")
 

@@ -4,11 +4,11 @@ import logging
 import threading
 import time
 
-from infra.eventstore import WORKER_POOL_SIZE, eventsourcing_env
-from infra.settings import Settings
-from projections.base import BatchProjection, open_view
-from workers.feed import EventFeed
-from workers.locks import ACTIVE, REBUILD, AdvisoryLocks, worker_lock_name
+from arqium.infra.eventstore import WORKER_POOL_SIZE, eventsourcing_env
+from arqium.infra.locks import ACTIVE, REBUILD, AdvisoryLocks, worker_lock_name
+from arqium.infra.settings import Settings
+from arqium.projections.base import BatchProjection, open_view
+from arqium.workers.feed import EventFeed
 
 log = logging.getLogger("arqium.projector")
 

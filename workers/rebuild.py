@@ -9,11 +9,11 @@ import logging
 from psycopg.sql import SQL, Identifier
 from tqdm import tqdm
 
-from infra.eventstore import eventsourcing_env
-from infra.settings import Settings
-from projections.base import BatchProjection, ReadModel, open_view
-from workers.feed import EventFeed
-from workers.locks import ACTIVE, REBUILD, AdvisoryLocks, worker_lock_name
+from arqium.infra.eventstore import eventsourcing_env
+from arqium.infra.locks import ACTIVE, REBUILD, AdvisoryLocks, worker_lock_name
+from arqium.infra.settings import Settings
+from arqium.projections.base import BatchProjection, ReadModel, open_view
+from arqium.workers.feed import EventFeed
 
 log = logging.getLogger("arqium.rebuild")
 

@@ -18,21 +18,19 @@ import nats.errors
 import simplejson
 from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
-from nats.js.errors import NotFoundError
 from tenacity import retry, retry_if_exception_type, wait_exponential
 
-from infra.bootstrap import RELAY_NAME, open_relay_tracking
-from infra.eventstore import WORKER_POOL_SIZE, eventsourcing_env
-from infra.settings import Settings
-from workers.feed import EventFeed
-from workers.locks import ACTIVE, AdvisoryLocks, worker_lock_name
+from arqium.infra.eventstore import WORKER_POOL_SIZE, eventsourcing_env
+from arqium.infra.locks import ACTIVE, AdvisoryLocks, worker_lock_name
+from arqium.infra.settings import Settings
+from arqium.infra.stream import SUBJECT_ROOT, ensure_stream
+from arqium.system.bootstrap import RELAY_NAME, open_relay_tracking
+from arqium.workers.feed import EventFeed
 
 log = logging.getLogger("arqium.relay")
 
 TRANSIENT = (nats.errors.Error, OSError, asyncio.TimeoutError)
 
-SUBJECT_ROOT = "arqium"
-DUPLICATE_WINDOW_SECONDS = 120
 PUBLISH_TIMEOUT_SECONDS = 5.0
 STANDBY_POLL_SECONDS = 0.5
 ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic",
@@ -72,15 +70,6 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, UUID):
         return str(value)
     raise TypeError(f"cannot encode {type(value).__name__}")
-
-
-async def ensure_stream(js: Any, stream: str) -> None:
-    try:
-        await js.stream_info(stream)
-    except NotFoundError:
-        await js.add_stream(name=stream, subjects=[f"{SUBJECT_ROOT}.>"],
-                            duplicate_window=DUPLICATE_WINDOW_SECONDS)
-        log.info("created JetStream stream %s", stream)
 
 
 class Relay:

@@ -5,13 +5,13 @@ import logging
 import threading
 from collections.abc import Callable
 
-from infra.bootstrap import APPLICATIONS, RELAY_NAME
-from infra.settings import Settings
-from projections import active_projections
-from workers.expiry import EXPIRY_NAME, Expirer
-from workers.ledger_digest import LEDGER_DIGEST_NAME, DigestSealer
-from workers.projector import Projector
-from workers.relay import Relay
+from arqium.infra.settings import Settings
+from arqium.projections import active_projections
+from arqium.system.bootstrap import APPLICATIONS, RELAY_NAME
+from arqium.workers.expiry import EXPIRY_NAME, Expirer
+from arqium.workers.ledger_digest import LEDGER_DIGEST_NAME, DigestSealer
+from arqium.workers.projector import Projector
+from arqium.workers.relay import Relay
 
 log = logging.getLogger("arqium.workers")
 

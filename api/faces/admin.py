@@ -6,16 +6,16 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import CurrentCaller, SystemDep, with_position
-from api.faces.shapes import iso
-from api.ratelimit import guard_login
-from api.sessions import (
+from arqium.api.deps import CurrentCaller, SystemDep, with_position
+from arqium.api.faces.shapes import iso
+from arqium.api.ratelimit import guard_login
+from arqium.api.sessions import (
     end_session,
     open_session,
     refresh_session,
     session_of_any_token,
 )
-from infra.security import TokenPair
+from arqium.infra.security import TokenPair
 
 router = APIRouter(prefix="/api/auth", tags=["Admin API"])
 

@@ -6,12 +6,12 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import CurrentCaller, SystemDep
-from api.faces import astralbody_sessions
-from api.faces.shapes import iso, now_iso
-from api.health import VERSION, check_postgres
-from api.ratelimit import limited
-from api.v1.users import ProfileUpdate, Users, apply_profile_update, user_row
+from arqium.api.deps import CurrentCaller, SystemDep
+from arqium.api.faces import astralbody_sessions
+from arqium.api.faces.shapes import iso, now_iso
+from arqium.api.health import VERSION, check_postgres
+from arqium.api.ratelimit import limited
+from arqium.api.v1.users import ProfileUpdate, Users, apply_profile_update, user_row
 
 router = APIRouter(tags=["AstralBody"])
 per_user = [Depends(limited("astralbody_user"))]

@@ -6,17 +6,17 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from api.deps import (
+from arqium.api.deps import (
     POSITION_HEADER,
     CurrentCaller,
     SystemDep,
     position_token,
     wait_for,
 )
-from api.faces.shapes import iso
-from api.v1.chat_sessions import Messages, Sessions, check_session
-from domain.sessions.domainmodel import ARCHIVED
-from domain.shared import acting
+from arqium.api.faces.shapes import iso
+from arqium.api.v1.chat_sessions import Messages, Sessions, check_session
+from arqium.domain.sessions.domainmodel import ARCHIVED
+from arqium.domain.shared import acting
 
 router = APIRouter(prefix="/sessions", tags=["AstralBody"])
 

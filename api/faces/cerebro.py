@@ -14,25 +14,30 @@ from pydantic import (
     model_validator,
 )
 
-from api.deps import (
+from arqium.api.deps import (
     CurrentCaller,
     SystemDep,
     caught_up,
     require_admin,
     with_position,
 )
-from api.faces.shapes import iso, now_iso
-from api.health import VERSION
-from api.ratelimit import limited
-from api.search import MemorySearch, relevance, search_memories
-from api.v1.chat_sessions import Messages
-from api.validation import content_within_limit
-from domain.memory.application import MemoryDraft
-from domain.memory.domainmodel import LAYERS, MAX_KEY_LENGTH, MemoryItem, memory_id_for
-from domain.memory.workingset import conversation_text
-from domain.sessions.domainmodel import session_id_for
-from domain.shared import Forbidden, acting
-from projections.memory_items import MemoryItemsView
+from arqium.api.faces.shapes import iso, now_iso
+from arqium.api.health import VERSION
+from arqium.api.ratelimit import limited
+from arqium.api.search import MemorySearch, relevance, search_memories
+from arqium.api.v1.chat_sessions import Messages
+from arqium.api.validation import content_within_limit
+from arqium.domain.memory.application import MemoryDraft
+from arqium.domain.memory.domainmodel import (
+    LAYERS,
+    MAX_KEY_LENGTH,
+    MemoryItem,
+    memory_id_for,
+)
+from arqium.domain.memory.workingset import conversation_text
+from arqium.domain.sessions.domainmodel import session_id_for
+from arqium.domain.shared import Forbidden, acting
+from arqium.projections.memory_items import MemoryItemsView
 
 router = APIRouter(tags=["CEREBRO"])
 

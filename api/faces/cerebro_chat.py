@@ -12,19 +12,19 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.deps import Caller, CurrentCaller, SystemDep
-from api.faces.cerebro import RECENT_MESSAGES, WORKING_SET_CANDIDATES, MemoryItems
-from api.faces.shapes import iso
-from api.ratelimit import limited
-from api.v1.chat_sessions import Sessions
-from domain.memory.workingset import conversation_text, prompt_text
-from domain.sessions.application import MessageDraft
-from domain.sessions.domainmodel import SessionNotFound, session_id_for
-from domain.shared import acting
-from infra.bootstrap import System
-from infra.llm import ChatModel, ModelUnavailable
-from infra.tokens import shared_token_counter
-from projections.memory_items import MemoryItemsView
+from arqium.api.deps import Caller, CurrentCaller, SystemDep
+from arqium.api.faces.cerebro import RECENT_MESSAGES, WORKING_SET_CANDIDATES, MemoryItems
+from arqium.api.faces.shapes import iso
+from arqium.api.ratelimit import limited
+from arqium.api.v1.chat_sessions import Sessions
+from arqium.domain.memory.workingset import conversation_text, prompt_text
+from arqium.domain.sessions.application import MessageDraft
+from arqium.domain.sessions.domainmodel import SessionNotFound, session_id_for
+from arqium.domain.shared import acting
+from arqium.infra.llm import ChatModel, ModelUnavailable
+from arqium.infra.tokens import shared_token_counter
+from arqium.projections.memory_items import MemoryItemsView
+from arqium.system.bootstrap import System
 
 router = APIRouter(tags=["CEREBRO: chat"], dependencies=[Depends(limited("cerebro_general"))])
 

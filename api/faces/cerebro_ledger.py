@@ -8,18 +8,18 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
-from api.deps import CurrentCaller, SystemDep, caught_up
-from api.exact_json import body_schema, exact_body, exact_response, within_limit
-from api.faces.shapes import iso
-from api.ratelimit import limited
-from domain.ledger.domainmodel import (
+from arqium.api.deps import CurrentCaller, SystemDep, caught_up
+from arqium.api.exact_json import body_schema, exact_body, exact_response, within_limit
+from arqium.api.faces.shapes import iso
+from arqium.api.ratelimit import limited
+from arqium.domain.ledger.domainmodel import (
     MAX_ACTION_LENGTH,
     MAX_TYPE_NAME_LENGTH,
     LedgerObjectNotFound,
 )
-from domain.shared import acting
-from infra.security import Principal
-from projections.ledger_objects import LedgerObjectsView
+from arqium.domain.shared import acting
+from arqium.infra.security import Principal
+from arqium.projections.ledger_objects import LedgerObjectsView
 
 router = APIRouter(prefix="/api/ledger", tags=["CEREBRO: ledger"],
                    dependencies=[Depends(limited("cerebro_general"))])

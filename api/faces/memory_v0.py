@@ -8,8 +8,8 @@ from fastapi import APIRouter, Body, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import SystemDep, with_position
-from api.faces.memory_v0_access import (
+from arqium.api.deps import SystemDep, with_position
+from arqium.api.faces.memory_v0_access import (
     CallerDep,
     NotYourUser,
     UserDep,
@@ -23,12 +23,12 @@ from api.faces.memory_v0_access import (
     vault_body,
     vault_row,
 )
-from api.faces.shapes import now_iso
-from api.health import check_postgres
-from domain.identity.domainmodel import check_handle
-from domain.memory.vaults import ContextNotFound, entry_key_prefix
-from domain.shared import NotFound, acting
-from infra.bootstrap import System
+from arqium.api.faces.shapes import now_iso
+from arqium.api.health import check_postgres
+from arqium.domain.identity.domainmodel import check_handle
+from arqium.domain.memory.vaults import ContextNotFound, entry_key_prefix
+from arqium.domain.shared import NotFound, acting
+from arqium.system.bootstrap import System
 
 router = APIRouter(prefix="/v0", tags=["Memory Service v0"])
 USER = "/users/{userId}"

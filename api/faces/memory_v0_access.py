@@ -7,14 +7,14 @@ from uuid import UUID
 
 from fastapi import Depends, Request
 
-from api.deps import SystemDep, anonymous_cause, current_caller, wait_for
-from api.errors import ReadModelBehind
-from api.faces.shapes import iso
-from domain.identity.domainmodel import check_handle
-from domain.memory.vaults import CollectionNotFound, VaultNotFound
-from domain.shared import Cause, Forbidden, NotFound
-from infra.bootstrap import System
-from infra.security import Principal
+from arqium.api.deps import SystemDep, anonymous_cause, current_caller, wait_for
+from arqium.api.errors import ReadModelBehind
+from arqium.api.faces.shapes import iso
+from arqium.domain.identity.domainmodel import check_handle
+from arqium.domain.memory.vaults import CollectionNotFound, VaultNotFound
+from arqium.domain.shared import Cause, Forbidden, NotFound
+from arqium.infra.security import Principal
+from arqium.system.bootstrap import System
 
 
 class NotYourUser(Forbidden):

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import to_json
 
-from api.deps import SystemDep, with_position
-from api.faces.memory_v0 import CREATED, MEMORY, NO_CONTENT
-from api.faces.memory_v0_access import (
+from arqium.api.deps import SystemDep, with_position
+from arqium.api.faces.memory_v0 import CREATED, MEMORY, NO_CONTENT
+from arqium.api.faces.memory_v0_access import (
     UserDep,
     V0User,
     caught_up_to_head,
@@ -23,18 +23,18 @@ from api.faces.memory_v0_access import (
     user_for,
     v0_caller,
 )
-from api.faces.shapes import iso
-from api.search import relevance
-from domain.memory.domainmodel import memory_id_for
-from domain.memory.vaults import (
+from arqium.api.faces.shapes import iso
+from arqium.api.search import relevance
+from arqium.domain.memory.domainmodel import memory_id_for
+from arqium.domain.memory.vaults import (
     MAX_RAW_ENTRY,
     CollectionNotFound,
     entry_key,
     entry_key_prefix,
     tag_names,
 )
-from domain.shared import Invalid, NotFound, acting
-from infra.bootstrap import System
+from arqium.domain.shared import Invalid, NotFound, acting
+from arqium.system.bootstrap import System
 
 ENTRY = MEMORY + "/entries/{entryId}"
 Tags = list[str] | dict[str, Any]

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-from api.requestinfo import request_id_var, trace_id_var
+from arqium.api.requestinfo import request_id_var, trace_id_var
 
 
 def now_iso() -> str:

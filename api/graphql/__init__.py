@@ -12,13 +12,13 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.unset import UNSET
 
-from api.faces.shapes import ARQIUM
-from api.graphql.context import GraphQLContext, graphql_context
-from api.graphql.errors import ArqiumSchema
-from api.graphql.schema import Mutation, Query
-from api.graphql.subscriptions import Subscription
-from api.graphql.types import DATETIME_SCALAR, DateTime
-from domain.shared import DomainError
+from arqium.api.faces.shapes import ARQIUM
+from arqium.api.graphql.context import GraphQLContext, graphql_context
+from arqium.api.graphql.errors import ArqiumSchema
+from arqium.api.graphql.schema import Mutation, Query
+from arqium.api.graphql.subscriptions import Subscription
+from arqium.api.graphql.types import DATETIME_SCALAR, DateTime
+from arqium.domain.shared import DomainError
 
 CONNECTION_INIT_WAIT = timedelta(seconds=10)
 HTTP_KINDS = {404: "not_found", 405: "method_not_allowed"}

@@ -9,7 +9,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from strawberry.fastapi import BaseContext
 
-from api.deps import (
+from arqium.api.deps import (
     POSITION_HEADER,
     Caller,
     api_key_principal,
@@ -18,10 +18,10 @@ from api.deps import (
     current_caller,
     position_token,
 )
-from api.ratelimit import limited
-from domain.shared import AuthenticationFailed, Cause
-from infra.bootstrap import System
-from projections.base import ReadModel
+from arqium.api.ratelimit import limited
+from arqium.domain.shared import AuthenticationFailed, Cause
+from arqium.projections.base import ReadModel
+from arqium.system.bootstrap import System
 
 NO_CREDENTIALS = ("authentication required: send 'Authorization: Bearer <access_token>' "
                   "or 'X-API-Key: <key>' (over WebSocket: in the connection_init payload "

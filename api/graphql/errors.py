@@ -10,7 +10,7 @@ from graphql import GraphQLError
 from pydantic import ValidationError
 from strawberry.utils.str_converters import to_camel_case
 
-from api.errors import (
+from arqium.api.errors import (
     CONCURRENT_WRITE,
     DATABASE_DOWN,
     DATABASE_UNAVAILABLE,
@@ -19,8 +19,8 @@ from api.errors import (
     domain_kind,
     field_details,
 )
-from api.faces.shapes import ARQIUM
-from domain.shared import DomainError
+from arqium.api.faces.shapes import ARQIUM
+from arqium.domain.shared import DomainError
 
 log = logging.getLogger("arqium.graphql")
 

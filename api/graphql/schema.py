@@ -9,9 +9,9 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from api.deps import Caller
-from api.graphql.context import GraphQLContext
-from api.graphql.types import (
+from arqium.api.deps import Caller
+from arqium.api.graphql.context import GraphQLContext
+from arqium.api.graphql.types import (
     Context,
     ContextPage,
     MemoryItem,
@@ -23,11 +23,11 @@ from api.graphql.types import (
     SessionPage,
     User,
 )
-from api.search import relevance, search_memories, searched_index, split_tags
-from api.v1 import chat_sessions, contexts, users
-from api.v1.envelope import Page
-from api.v1.memory import StoreMemoryRequest, memory_view, store_memory
-from domain.shared import Forbidden, Invalid, acting
+from arqium.api.search import relevance, search_memories, searched_index, split_tags
+from arqium.api.v1 import chat_sessions, contexts, users
+from arqium.api.v1.envelope import Page
+from arqium.api.v1.memory import StoreMemoryRequest, memory_view, store_memory
+from arqium.domain.shared import Forbidden, Invalid, acting
 
 Answer = TypeVar("Answer")
 GraphQLInfo = Info[GraphQLContext, None]

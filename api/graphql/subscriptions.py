@@ -6,13 +6,13 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from api.deps import wait_for
-from api.errors import ReadModelBehind
-from api.graphql.schema import GraphQLInfo
-from api.graphql.types import Context, MemoryItem, MemoryLayer
-from api.realtime import SyncHub
-from api.v1.contexts import context_view
-from api.v1.memory import memory_view
+from arqium.api.deps import wait_for
+from arqium.api.errors import ReadModelBehind
+from arqium.api.graphql.schema import GraphQLInfo
+from arqium.api.graphql.types import Context, MemoryItem, MemoryLayer
+from arqium.api.realtime import SyncHub
+from arqium.api.v1.contexts import context_view
+from arqium.api.v1.memory import memory_view
 
 
 def position_number(position: str) -> int:

@@ -6,11 +6,11 @@ from uuid import UUID
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import CurrentCaller, SystemDep, caught_up, wait_for
-from api.faces.shapes import iso
-from api.v1.envelope import PageDep, ok
-from domain.shared import acting
-from projections.api_keys import ApiKeysView
+from arqium.api.deps import CurrentCaller, SystemDep, caught_up, wait_for
+from arqium.api.faces.shapes import iso
+from arqium.api.v1.envelope import PageDep, ok
+from arqium.domain.shared import acting
+from arqium.projections.api_keys import ApiKeysView
 
 router = APIRouter(prefix="/api/v1/api-keys", tags=["ARQIUM: API keys"])
 

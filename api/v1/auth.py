@@ -3,14 +3,14 @@
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import CurrentCaller, SystemDep, anonymous_cause
-from api.faces.shapes import iso
-from api.ratelimit import guard_login
-from api.sessions import end_session, open_session, refresh_session
-from api.v1.envelope import ok
-from domain.identity.domainmodel import User
-from domain.shared import AuthenticationFailed, acting
-from infra.security import TokenPair
+from arqium.api.deps import CurrentCaller, SystemDep, anonymous_cause
+from arqium.api.faces.shapes import iso
+from arqium.api.ratelimit import guard_login
+from arqium.api.sessions import end_session, open_session, refresh_session
+from arqium.api.v1.envelope import ok
+from arqium.domain.identity.domainmodel import User
+from arqium.domain.shared import AuthenticationFailed, acting
+from arqium.infra.security import TokenPair
 
 router = APIRouter(prefix="/api/v1/auth", tags=["ARQIUM: auth"])
 

@@ -6,20 +6,20 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import CurrentCaller, SystemDep, caught_up
-from api.faces.shapes import iso
-from api.v1.envelope import PageDep, ok
-from domain.sessions.application import MessageDraft, checkpoint_uuid
-from domain.sessions.domainmodel import (
+from arqium.api.deps import CurrentCaller, SystemDep, caught_up
+from arqium.api.faces.shapes import iso
+from arqium.api.v1.envelope import PageDep, ok
+from arqium.domain.sessions.application import MessageDraft, checkpoint_uuid
+from arqium.domain.sessions.domainmodel import (
     MAX_LABEL_LENGTH,
     MAX_TITLE_LENGTH,
     ChatSession,
     SessionNotFound,
 )
-from domain.shared import acting
-from projections.chat_sessions import ChatSessionsView
-from projections.contexts import ContextsView
-from projections.session_messages import SessionMessagesView
+from arqium.domain.shared import acting
+from arqium.projections.chat_sessions import ChatSessionsView
+from arqium.projections.contexts import ContextsView
+from arqium.projections.session_messages import SessionMessagesView
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["ARQIUM: sessions"])
 

@@ -6,12 +6,12 @@ from uuid import UUID
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import CurrentCaller, SystemDep, caught_up
-from api.faces.shapes import iso
-from api.v1.envelope import PageDep, ok
-from domain.memory.contexts import Context, ContextNotFound
-from domain.shared import acting
-from projections.contexts import ContextsView
+from arqium.api.deps import CurrentCaller, SystemDep, caught_up
+from arqium.api.faces.shapes import iso
+from arqium.api.v1.envelope import PageDep, ok
+from arqium.domain.memory.contexts import Context, ContextNotFound
+from arqium.domain.shared import acting
+from arqium.projections.contexts import ContextsView
 
 router = APIRouter(prefix="/api/v1/contexts", tags=["ARQIUM: contexts"])
 

@@ -2,9 +2,9 @@
 
 from fastapi import APIRouter
 
-from api.deps import SystemDep
-from api.health import health_report
-from api.v1.envelope import ok
+from arqium.api.deps import SystemDep
+from arqium.api.health import health_report
+from arqium.api.v1.envelope import ok
 
 router = APIRouter(prefix="/api/v1", tags=["ARQIUM: health"])
 

@@ -9,16 +9,16 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
-from api.deps import Caller, CurrentCaller, SystemDep, caught_up
-from api.exact_json import exact_response
-from api.faces.cerebro_ledger import reader
-from api.v1.envelope import envelope
-from domain.ledger.chain import verify
-from domain.ledger.digest import sealed
-from domain.ledger.domainmodel import LedgerObjectNotFound
-from domain.shared import Forbidden, Invalid
-from infra.ledger_audit import export_lines, recorded_between
-from projections.ledger_objects import LedgerObjectsView, state_from
+from arqium.api.deps import Caller, CurrentCaller, SystemDep, caught_up
+from arqium.api.exact_json import exact_response
+from arqium.api.faces.cerebro_ledger import reader
+from arqium.api.v1.envelope import envelope
+from arqium.domain.ledger.chain import verify
+from arqium.domain.ledger.digest import sealed
+from arqium.domain.ledger.domainmodel import LedgerObjectNotFound
+from arqium.domain.shared import Forbidden, Invalid
+from arqium.infra.ledger_audit import export_lines, recorded_between
+from arqium.projections.ledger_objects import LedgerObjectsView, state_from
 
 router = APIRouter(prefix="/api/v1/ledger", tags=["ARQIUM: ledger audit"])
 

@@ -9,16 +9,16 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.deps import Caller, CurrentCaller, SystemDep, caught_up
-from api.faces.shapes import iso
-from api.search import MemorySearch, relevance, search_memories, split_tags
-from api.v1.envelope import ok
-from api.validation import content_within_limit
-from domain.memory.application import MemoryDraft
-from domain.memory.domainmodel import MAX_KEY_LENGTH, MemoryNotFound
-from domain.shared import acting
-from infra.bootstrap import System
-from projections.memory_items import MemoryItemsView
+from arqium.api.deps import Caller, CurrentCaller, SystemDep, caught_up
+from arqium.api.faces.shapes import iso
+from arqium.api.search import MemorySearch, relevance, search_memories, split_tags
+from arqium.api.v1.envelope import ok
+from arqium.api.validation import content_within_limit
+from arqium.domain.memory.application import MemoryDraft
+from arqium.domain.memory.domainmodel import MAX_KEY_LENGTH, MemoryNotFound
+from arqium.domain.shared import acting
+from arqium.projections.memory_items import MemoryItemsView
+from arqium.system.bootstrap import System
 
 router = APIRouter(prefix="/api/v1/memory", tags=["ARQIUM: memory"])
 

@@ -6,12 +6,12 @@ from uuid import UUID
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import CurrentCaller, SystemDep, caught_up, require_admin, wait_for
-from api.faces.shapes import iso
-from api.v1.envelope import ok
-from domain.identity.domainmodel import User
-from domain.shared import Forbidden, NotFound, acting
-from projections.users import UsersView
+from arqium.api.deps import CurrentCaller, SystemDep, caught_up, require_admin, wait_for
+from arqium.api.faces.shapes import iso
+from arqium.api.v1.envelope import ok
+from arqium.domain.identity.domainmodel import User
+from arqium.domain.shared import Forbidden, NotFound, acting
+from arqium.projections.users import UsersView
 
 router = APIRouter(prefix="/api/v1/users", tags=["ARQIUM: users"])
 

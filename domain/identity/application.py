@@ -9,7 +9,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
-from domain.identity.domainmodel import (
+from arqium.domain.identity.domainmodel import (
     MIN_PASSWORD_LENGTH,
     ApiKey,
     EmailAlreadyRegistered,
@@ -26,7 +26,7 @@ from domain.identity.domainmodel import (
     normalize_email,
     user_id_for,
 )
-from domain.shared import Clock, NotFound, get_aggregate, system_clock
+from arqium.domain.shared import Clock, NotFound, get_aggregate, system_clock
 
 API_KEY_PREFIX = "arq_"
 

@@ -7,7 +7,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
 
-from domain.shared import ArqiumAggregate, AuthenticationFailed, Conflict, Invalid
+from arqium.domain.shared import ArqiumAggregate, AuthenticationFailed, Conflict, Invalid
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 HANDLE_PATTERN = re.compile(r"^[a-z0-9_]{1,20}$")  # the Memory Service v0 userId

@@ -8,8 +8,8 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import TopicError
 
-from domain.ledger.domainmodel import LedgerObject, LedgerObjectNotFound, entry
-from domain.shared import Conflict, Invalid, get_aggregate, system_clock, until_saved
+from arqium.domain.ledger.domainmodel import LedgerObject, LedgerObjectNotFound, entry
+from arqium.domain.shared import Conflict, Invalid, get_aggregate, system_clock, until_saved
 
 READ_BATCH = 1000  # events read at a time by audits
 

@@ -14,8 +14,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import event
 
-from domain.ledger import chain
-from domain.shared import ArqiumAggregate, Conflict
+from arqium.domain.ledger import chain
+from arqium.domain.shared import ArqiumAggregate, Conflict
 
 DIGEST_ID = uuid5(NAMESPACE_URL, "arqium:ledger:digest")  # one digest chain per ledger
 

@@ -7,8 +7,8 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import event
 
-from domain.ledger import chain
-from domain.shared import (
+from arqium.domain.ledger import chain
+from arqium.domain.shared import (
     ArqiumAggregate,
     Conflict,
     Invalid,

@@ -8,7 +8,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
-from domain.memory.contexts import (
+from arqium.domain.memory.contexts import (
     Context,
     ContextNotFound,
     ContextSyncConflict,
@@ -16,7 +16,7 @@ from domain.memory.contexts import (
     diff_patch,
     overlapping,
 )
-from domain.memory.domainmodel import (
+from arqium.domain.memory.domainmodel import (
     SEALED_SENSITIVITIES,
     MemoryItem,
     MemoryNotFound,
@@ -26,8 +26,8 @@ from domain.memory.domainmodel import (
     expiry_for,
     memory_id_for,
 )
-from domain.memory.vault_commands import VaultCommands
-from domain.shared import Clock, Conflict, get_aggregate, merge_patch, system_clock
+from arqium.domain.memory.vault_commands import VaultCommands
+from arqium.domain.shared import Clock, Conflict, get_aggregate, merge_patch, system_clock
 
 
 @dataclass

@@ -5,7 +5,7 @@ from typing import Any
 
 from eventsourcing.domain import event
 
-from domain.shared import ArqiumAggregate, Conflict, Invalid, NotFound, merge_patch
+from arqium.domain.shared import ArqiumAggregate, Conflict, Invalid, NotFound, merge_patch
 
 
 class ContextNotFound(NotFound):

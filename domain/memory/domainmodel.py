@@ -6,8 +6,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
 
-from domain.memory.vaults import ENTRY_KEY_PREFIX
-from domain.shared import ArqiumAggregate, Conflict, Invalid, NotFound
+from arqium.domain.memory.vaults import ENTRY_KEY_PREFIX
+from arqium.domain.shared import ArqiumAggregate, Conflict, Invalid, NotFound
 
 LAYERS = ("context", "temporary", "permanent")
 SEALED_SENSITIVITIES = ("secret", "pii")  # stored encrypted with the owner's data key

@@ -7,8 +7,8 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
-from domain.memory.domainmodel import MemoryItem, memory_id_for
-from domain.memory.vaults import (
+from arqium.domain.memory.domainmodel import MemoryItem, memory_id_for
+from arqium.domain.memory.vaults import (
     DEFAULT_CONTEXT,
     CollectionNotFound,
     MemoryCollection,
@@ -23,7 +23,7 @@ from domain.memory.vaults import (
     tag_names,
     vault_scope,
 )
-from domain.shared import get_aggregate
+from arqium.domain.shared import get_aggregate
 
 ENTRY_LAYER = "permanent"  # entries live until deleted or their expirationTime
 

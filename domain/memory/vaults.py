@@ -9,7 +9,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import event
 
-from domain.shared import ArqiumAggregate, Conflict, Invalid, NotFound
+from arqium.domain.shared import ArqiumAggregate, Conflict, Invalid, NotFound
 
 TITLE_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,50}$")
 MAX_RAW_ENTRY = 9000

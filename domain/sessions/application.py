@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError
 
-from domain.sessions.domainmodel import (
+from arqium.domain.sessions.domainmodel import (
     DEFAULT_TITLE,
     ChatSession,
     CheckpointNotFound,
@@ -17,7 +17,7 @@ from domain.sessions.domainmodel import (
     SessionsOwner,
     check_title,
 )
-from domain.shared import Clock, get_aggregate, system_clock, until_saved
+from arqium.domain.shared import Clock, get_aggregate, system_clock, until_saved
 
 
 @dataclass

@@ -6,7 +6,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
 
-from domain.shared import ArqiumAggregate, Conflict, Invalid, NotFound
+from arqium.domain.shared import ArqiumAggregate, Conflict, Invalid, NotFound
 
 ROLES = ("user", "assistant", "system", "tool")
 ACTIVE, ARCHIVED = "active", "archived"

@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from infra.embedded import EmbeddedNats, free_port
+from arqium.infra.embedded import EmbeddedNats, free_port
 
 WAIT_SECONDS = 20
 

@@ -87,8 +87,8 @@ def test_wrong_password_and_unknown_email_answer_exactly_alike(client):
 def test_the_password_policy_is_configurable(settings, clock):
     from fastapi.testclient import TestClient
 
-    from api.app import create_app
-    from infra.bootstrap import open_system
+    from arqium.api.app import create_app
+    from arqium.system.bootstrap import open_system
 
     settings.password_min_length = 12
     app = create_app(settings, open_system=lambda s: open_system(s, clock=clock))

@@ -257,7 +257,7 @@ def test_metrics_are_for_admins_only(client, user):
 
 
 def test_metrics_answer_the_seed_fields(client, user, system, workers):
-    from infra.bootstrap import make_admin
+    from arqium.system.bootstrap import make_admin
 
     workers("memory_items")
     written = upsert(client, user)

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from domain.sessions.domainmodel import session_id_for
+from arqium.domain.sessions.domainmodel import session_id_for
 
 CHUNKS = ["Hello", "!", " I'm", " fine."]
 

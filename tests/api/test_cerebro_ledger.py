@@ -4,7 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from infra.bootstrap import make_admin
+from arqium.system.bootstrap import make_admin
 from tests.conftest import bearer, register
 
 CONTRACT = {"typeName": "contract",

@@ -4,7 +4,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from workers.runner import worker_names
+from arqium.workers.runner import worker_names
 
 
 def test_ping_answers_the_cerebro_shape(client):

@@ -4,8 +4,8 @@ credentials as /api/v1; failures as GraphQL errors with ARQIUM codes, never a 50
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from infra.bootstrap import open_system
+from arqium.api.app import create_app
+from arqium.system.bootstrap import open_system
 from tests.conftest import bearer, register
 
 CONTEXT_FIELDS = "id name state sessionId version createdAt updatedAt"

@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from domain.ledger import chain
-from domain.ledger.digest import DIGEST_ID, seal_digest
-from domain.shared import Cause, acting
-from infra.bootstrap import make_admin
+from arqium.domain.ledger import chain
+from arqium.domain.ledger.digest import DIGEST_ID, seal_digest
+from arqium.domain.shared import Cause, acting
+from arqium.system.bootstrap import make_admin
 from tests.conftest import bearer, register
 
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from infra.bootstrap import open_system
+from arqium.api.app import create_app
+from arqium.system.bootstrap import open_system
 
 V0_ERROR_KEYS = {"error", "message", "code"}
 
@@ -248,8 +248,8 @@ def test_deleting_a_vault_deletes_its_memories_and_entries_as_events(v0, memory,
 
 
 def _entry_item_id(system, memory, entry):
-    from domain.memory.domainmodel import memory_id_for
-    from domain.memory.vaults import entry_key
+    from arqium.domain.memory.domainmodel import memory_id_for
+    from arqium.domain.memory.vaults import entry_key
     owner = system.identity.user_of_handle(memory["userId"])
     return memory_id_for(owner, entry_key(memory["memoryId"], entry["entryId"]))
 

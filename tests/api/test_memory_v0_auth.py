@@ -3,8 +3,8 @@ must be the caller's own v0 user (or the caller an admin)."""
 
 import pytest
 
-from domain.shared import NotFound
-from infra.cli import warn_if_v0_open_beyond_loopback
+from arqium.cli.main import warn_if_v0_open_beyond_loopback
+from arqium.domain.shared import NotFound
 from tests.conftest import bearer, register
 
 
@@ -79,7 +79,7 @@ def test_a_deleted_users_v0_id_names_no_one(client, user, system):
 
 
 def test_an_admin_gives_an_existing_account_its_v0_id(client, system, user):
-    from infra.bootstrap import make_admin
+    from arqium.system.bootstrap import make_admin
     make_admin(system, "root@example.com", "correct horse")
     token = client.post("/api/v1/auth/login", json={
         "email": "root@example.com", "password": "correct horse"}).json()["data"]

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from infra.bootstrap import open_system
+from arqium.api.app import create_app
+from arqium.system.bootstrap import open_system
 
 ISSUER = "https://idp.example.com/realms/astralbody"
 AUDIENCE = "astralbody-frontend"

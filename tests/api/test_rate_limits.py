@@ -3,8 +3,8 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from infra.bootstrap import open_system
+from arqium.api.app import create_app
+from arqium.system.bootstrap import open_system
 from tests.conftest import bearer, register
 
 

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from api.app import create_app
-from infra.bootstrap import open_system
+from arqium.api.app import create_app
+from arqium.system.bootstrap import open_system
 from tests.api.conftest import next_message as next_update
 from tests.conftest import bearer, register
 

@@ -4,8 +4,8 @@ delayed because the event stream (NATS) is out of reach. The socket stays open."
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from infra.bootstrap import open_system
+from arqium.api.app import create_app
+from arqium.system.bootstrap import open_system
 from tests.api.conftest import next_message
 
 

@@ -3,7 +3,7 @@ Later resource kinds (contexts, sessions, ledger objects, files) add theirs here
 
 import pytest
 
-from domain.sessions.domainmodel import SessionConflict, session_id_for
+from arqium.domain.sessions.domainmodel import SessionConflict, session_id_for
 from tests.conftest import bearer, register
 
 

@@ -2,14 +2,14 @@
 
 import pytest
 
-from domain.memory.domainmodel import memory_id_for
-from domain.shared import Gone
-from infra.bootstrap import make_admin
-from projections.login_sessions import LoginSessionsProjection
-from projections.memory_items import MemoryItemsProjection
+from arqium.domain.memory.domainmodel import memory_id_for
+from arqium.domain.shared import Gone
+from arqium.projections.login_sessions import LoginSessionsProjection
+from arqium.projections.memory_items import MemoryItemsProjection
+from arqium.system.bootstrap import make_admin
+from arqium.workers.rebuild import rebuild
+from arqium.workers.runner import worker_names
 from tests.conftest import bearer, register
-from workers.rebuild import rebuild
-from workers.runner import worker_names
 
 SECRET = "my bank PIN is 4321"
 

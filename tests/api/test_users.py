@@ -2,7 +2,7 @@
 
 import pytest
 
-from infra.bootstrap import make_admin
+from arqium.system.bootstrap import make_admin
 from tests.conftest import bearer, register
 
 
@@ -100,8 +100,8 @@ def test_the_admin_named_in_settings_exists_from_start_up(settings, clock):
     from fastapi.testclient import TestClient
     from pydantic import SecretStr
 
-    from api.app import create_app
-    from infra.bootstrap import open_system
+    from arqium.api.app import create_app
+    from arqium.system.bootstrap import open_system
 
     settings.admin_email, settings.admin_password = "boot@example.com", SecretStr("boot pass")
     app = create_app(settings, open_system=lambda s: open_system(s, clock=clock))

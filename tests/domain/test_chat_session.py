@@ -3,7 +3,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from domain.sessions.domainmodel import (
+from arqium.domain.sessions.domainmodel import (
     MAX_MESSAGE_BYTES,
     ChatSession,
     CheckpointNotFound,
@@ -12,7 +12,7 @@ from domain.sessions.domainmodel import (
     check_title,
     session_id_for,
 )
-from domain.shared import Cause, Invalid, acting
+from arqium.domain.shared import Cause, Invalid, acting
 
 AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

@@ -6,9 +6,9 @@ from uuid import uuid4
 
 import pytest
 
-from domain.ledger import chain
-from domain.ledger.domainmodel import LedgerObject, StaleLedgerVersion, entry
-from domain.shared import Invalid
+from arqium.domain.ledger import chain
+from arqium.domain.ledger.domainmodel import LedgerObject, StaleLedgerVersion, entry
+from arqium.domain.shared import Invalid
 
 AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

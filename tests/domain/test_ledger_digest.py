@@ -4,8 +4,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from domain.ledger import chain
-from domain.ledger.digest import DIGEST_ID, LedgerDigest, StaleSeal
+from arqium.domain.ledger import chain
+from arqium.domain.ledger.digest import DIGEST_ID, LedgerDigest, StaleSeal
 
 AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
 HEADS = {"a": "1" * 64, "b": "2" * 64}

@@ -2,14 +2,14 @@ from datetime import datetime, timezone
 
 import pytest
 
-from domain.identity.domainmodel import (
+from arqium.domain.identity.domainmodel import (
     LoginSession,
     RefreshTokenReused,
     SessionEnded,
     User,
     check_role,
 )
-from domain.shared import Invalid
+from arqium.domain.shared import Invalid
 
 AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

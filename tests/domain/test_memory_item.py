@@ -2,14 +2,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from domain.memory.domainmodel import (
+from arqium.domain.memory.domainmodel import (
     LayerConflict,
     MemoryItem,
     check_layer,
     expiry_for,
     memory_id_for,
 )
-from domain.shared import Cause, Invalid, acting
+from arqium.domain.shared import Cause, Invalid, acting
 
 AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
 TTLS = {"context": 15, "temporary": 10080}

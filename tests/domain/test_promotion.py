@@ -2,8 +2,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from domain.memory.domainmodel import MemoryItem, MemoryNotFound, PromotionRefused
-from domain.shared import merge_patch
+from arqium.domain.memory.domainmodel import MemoryItem, MemoryNotFound, PromotionRefused
+from arqium.domain.shared import merge_patch
 
 AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

@@ -3,8 +3,8 @@ from datetime import timedelta
 import jwt
 import pytest
 
-from domain.shared import AuthenticationFailed
-from infra.security import PasswordHashing, TokenService
+from arqium.domain.shared import AuthenticationFailed
+from arqium.infra.security import PasswordHashing, TokenService
 from tests.conftest import FakeClock
 
 SECRET = "s" * 40

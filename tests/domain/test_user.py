@@ -1,11 +1,11 @@
 import pytest
 
-from domain.identity.domainmodel import (
+from arqium.domain.identity.domainmodel import (
     check_email,
     check_password_strength,
     user_id_for,
 )
-from domain.shared import Invalid
+from arqium.domain.shared import Invalid
 
 
 def test_user_id_ignores_case_and_surrounding_spaces_of_the_email():

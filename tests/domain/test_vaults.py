@@ -4,8 +4,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from domain.memory.domainmodel import searchable_text
-from domain.memory.vaults import (
+from arqium.domain.memory.domainmodel import searchable_text
+from arqium.domain.memory.vaults import (
     ContextNotFound,
     MemoryCollection,
     TitleClaim,
@@ -15,7 +15,7 @@ from domain.memory.vaults import (
     entry_key,
     tag_names,
 )
-from domain.shared import Invalid
+from arqium.domain.shared import Invalid
 
 AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

@@ -1,4 +1,4 @@
-from domain.memory.workingset import conversation_text, pack, prompt_text
+from arqium.domain.memory.workingset import conversation_text, pack, prompt_text
 
 
 def test_memories_are_taken_in_rank_order_while_they_fit():

@@ -1,7 +1,7 @@
 import pytest
 
-from domain.memory.application import MemoryDraft
-from infra.cli import main
+from arqium.cli.main import main
+from arqium.domain.memory.application import MemoryDraft
 
 
 @pytest.fixture

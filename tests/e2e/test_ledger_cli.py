@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.shared import Cause, acting
+from arqium.domain.shared import Cause, acting
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,7 +20,7 @@ def arqium(*args: str, database_url: str | None = None) -> subprocess.CompletedP
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARQIUM_")}
     if database_url:
         env["ARQIUM_DATABASE_URL"] = database_url
-    return subprocess.run([sys.executable, "-m", "infra.cli", "ledger", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "arqium.cli", "ledger", *args], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=60)
 
 

@@ -11,7 +11,7 @@ import httpx
 import psutil
 import pytest
 
-from infra.embedded import free_port
+from arqium.infra.embedded import free_port
 
 READY_TIMEOUT = 90
 
@@ -21,7 +21,7 @@ class Up:
         env = {k: v for k, v in os.environ.items()
                if k not in ("ARQIUM_DATABASE_URL", "ARQIUM_NATS_URL")} | settings
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "infra.cli", "up", "--data-dir", str(data_dir),
+            [sys.executable, "-m", "arqium.cli", "up", "--data-dir", str(data_dir),
              "--port", str(port)], env=env, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True)
         self.lines: list[str] = []
@@ -51,8 +51,8 @@ def postgres_pid(data_dir: Path) -> int:
     return int((data_dir / "postgres" / "postmaster.pid").read_text().split()[0])
 
 
-def test_up_runs_everything_and_ctrl_c_leaves_no_process_behind(tmp_path):
-    data_dir, port = tmp_path / "data", free_port()
+def test_up_runs_everything_and_ctrl_c_leaves_no_process_behind(postgres_home):
+    data_dir, port = postgres_home / "data", free_port()
     up = Up(data_dir, port)
     up.wait_ready()
     components = {line.split()[1] for line in up.lines if line.startswith("arqium: ")}
@@ -87,8 +87,8 @@ def test_up_runs_everything_and_ctrl_c_leaves_no_process_behind(tmp_path):
         assert again.interrupt() == 0
 
 
-def test_up_can_serve_the_api_from_several_processes(tmp_path):
-    up = Up(tmp_path / "data", free_port(), ARQIUM_API_PROCESSES="2")
+def test_up_can_serve_the_api_from_several_processes(postgres_home):
+    up = Up(postgres_home / "data", free_port(), ARQIUM_API_PROCESSES="2")
     up.wait_ready()
     try:
         api_processes = [p for p in psutil.Process(up.process.pid).children(recursive=True)

@@ -2,10 +2,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from eventsourcing.persistence import IntegrityError
 
-from domain.memory.application import MemoryDraft
-from domain.memory.domainmodel import MemoryItem
-from domain.shared import Conflict
-from infra.group_commit import GroupCommitRecorder
+from arqium.domain.memory.application import MemoryDraft
+from arqium.domain.memory.domainmodel import MemoryItem
+from arqium.domain.shared import Conflict
+from arqium.infra.group_commit import GroupCommitRecorder
 
 
 def test_the_applications_use_the_coalescing_recorder(system):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from infra.embeddings import shared_embedder
-from infra.query_embeddings import QueryEmbeddings
+from arqium.infra.embeddings import shared_embedder
+from arqium.infra.query_embeddings import QueryEmbeddings
 
 
 @pytest.fixture

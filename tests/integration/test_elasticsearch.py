@@ -7,12 +7,12 @@ import uuid
 
 import pytest
 
-from domain.memory.domainmodel import memory_id_for
-from infra.embeddings import shared_embedder
-from infra.eventstore import eventsourcing_env
-from projections.base import open_view
+from arqium.domain.memory.domainmodel import memory_id_for
+from arqium.infra.embeddings import shared_embedder
+from arqium.infra.eventstore import eventsourcing_env
+from arqium.projections.base import open_view
+from arqium.workers.feed import EventFeed
 from tests.conftest import bearer, register
-from workers.feed import EventFeed
 
 ELASTICSEARCH_URL = os.environ.get("ARQIUM_ELASTICSEARCH_URL")
 
@@ -31,7 +31,7 @@ MEMORIES = {
 @pytest.fixture
 def settings(settings):
     """Elasticsearch on, in this test's own index, with the indexer's tables."""
-    from projections.memory_search_es import EsMemorySearchProjection, open_client
+    from arqium.projections.memory_search_es import EsMemorySearchProjection, open_client
 
     settings = settings.model_copy(update={
         "elasticsearch_url": ELASTICSEARCH_URL,
@@ -149,7 +149,7 @@ def test_an_expired_memory_is_not_returned(client, user, system, clock):
 
 def test_an_expiry_recorded_by_the_worker_deletes_the_document(client, user, system,
                                                                settings, clock):
-    from workers.expiry import Expirer
+    from arqium.workers.expiry import Expirer
 
     position = upsert(client, user, "flight", "boarding pass", ttlSeconds=60)
     system.views["memory_items"].wait("memory", position, timeout=10)
@@ -169,7 +169,7 @@ def test_forgetting_an_owner_removes_every_document_of_theirs(client, user, stor
 
 def test_replaying_the_same_events_leaves_one_document_per_memory(client, user, stored,
                                                                   system, settings):
-    from projections.memory_search_es import EsMemorySearchProjection, projection_for
+    from arqium.projections.memory_search_es import EsMemorySearchProjection, projection_for
 
     system.memory_search.wait("memory", max(stored.values()), timeout=10)
     env = eventsourcing_env(settings, create_tables=True)

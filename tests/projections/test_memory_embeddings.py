@@ -1,6 +1,6 @@
 """The embeddings projection: a batch is embedded first, then written in event order."""
 
-from domain.memory.application import MemoryDraft
+from arqium.domain.memory.application import MemoryDraft
 
 SELECT = "SELECT position FROM memory_embeddings WHERE id = %(id)s AND NOT gone"
 

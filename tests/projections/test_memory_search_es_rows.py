@@ -3,11 +3,11 @@ from the memory read model (real Postgres; no Elasticsearch needed)."""
 
 import pytest
 
-from domain.memory.application import MemoryDraft
-from infra.eventstore import eventsourcing_env
-from projections.base import open_view
-from projections.memory_embeddings import RRF_K
-from projections.memory_search_es import EsMemorySearchProjection
+from arqium.domain.memory.application import MemoryDraft
+from arqium.infra.eventstore import eventsourcing_env
+from arqium.projections.base import open_view
+from arqium.projections.memory_embeddings import RRF_K
+from arqium.projections.memory_search_es import EsMemorySearchProjection
 
 
 @pytest.fixture

@@ -5,17 +5,17 @@ import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 
-from domain.memory.domainmodel import MemoryItem, MemoryOwner, WorkingSet
-from infra.settings import Settings
-from projections.memory_embeddings import RRF_K
-from projections.memory_search_es import (
+from arqium.domain.memory.domainmodel import MemoryItem, MemoryOwner, WorkingSet
+from arqium.infra.settings import Settings
+from arqium.projections.memory_embeddings import RRF_K
+from arqium.projections.memory_search_es import (
     bulk_errors,
     fold,
     fuse,
     live_filters,
     write_plan,
 )
-from workers.runner import worker_names
+from arqium.workers.runner import worker_names
 
 AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -175,7 +175,7 @@ def test_the_indexer_is_a_worker_only_when_a_cluster_is_configured():
 
 
 def test_without_a_cluster_nothing_imports_the_elasticsearch_client():
-    script = ("import sys, api.app, workers.runner, infra.cli; "
+    script = ("import sys, arqium.api.app, arqium.workers.runner, arqium.cli.main; "
               "sys.exit('elasticsearch' in sys.modules)")
     env = {k: v for k, v in os.environ.items() if k != "ARQIUM_ELASTICSEARCH_URL"}
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -1,9 +1,9 @@
 import threading
 import time
 
-from domain.memory.application import MemoryDraft
-from domain.memory.domainmodel import memory_id_for
-from workers.expiry import Expirer
+from arqium.domain.memory.application import MemoryDraft
+from arqium.domain.memory.domainmodel import memory_id_for
+from arqium.workers.expiry import Expirer
 
 
 def run_once(system, settings) -> int:

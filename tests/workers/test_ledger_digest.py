@@ -7,11 +7,11 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from domain.ledger import chain
-from domain.ledger.digest import LedgerDamaged, seal_digest, sealed
-from domain.shared import Cause, acting
-from infra.ledger_audit import digest_up_to
-from workers.ledger_digest import DigestSealer
+from arqium.domain.ledger import chain
+from arqium.domain.ledger.digest import LedgerDamaged, seal_digest, sealed
+from arqium.domain.shared import Cause, acting
+from arqium.infra.ledger_audit import digest_up_to
+from arqium.workers.ledger_digest import DigestSealer
 
 
 def contract(system) -> str:

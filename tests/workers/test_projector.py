@@ -1,8 +1,8 @@
 import threading
 
-from domain.memory.application import MemoryDraft
-from projections.memory_items import MemoryItemsProjection
-from workers.projector import Projector
+from arqium.domain.memory.application import MemoryDraft
+from arqium.projections.memory_items import MemoryItemsProjection
+from arqium.workers.projector import Projector
 
 
 def write(system, count: int, prefix: str = "k") -> int:

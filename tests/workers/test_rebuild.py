@@ -1,8 +1,8 @@
-from domain.memory.application import MemoryDraft
-from domain.sessions.application import MessageDraft
-from projections.chat_sessions import ChatSessionsProjection
-from projections.memory_items import MemoryItemsProjection
-from workers.rebuild import rebuild
+from arqium.domain.memory.application import MemoryDraft
+from arqium.domain.sessions.application import MessageDraft
+from arqium.projections.chat_sessions import ChatSessionsProjection
+from arqium.projections.memory_items import MemoryItemsProjection
+from arqium.workers.rebuild import rebuild
 
 
 def write(system, count: int, prefix: str) -> int:

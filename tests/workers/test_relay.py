@@ -6,10 +6,10 @@ from decimal import Decimal
 import nats
 import pytest
 
-from domain.memory.application import MemoryDraft
-from domain.sessions.application import MessageDraft
-from infra.embedded import EmbeddedNats, free_port
-from workers.runner import WorkerGroup
+from arqium.domain.memory.application import MemoryDraft
+from arqium.domain.sessions.application import MessageDraft
+from arqium.infra.embedded import EmbeddedNats, free_port
+from arqium.workers.runner import WorkerGroup
 
 
 @pytest.fixture

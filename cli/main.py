@@ -12,7 +12,7 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
-from infra.settings import Settings
+from arqium.infra.settings import Settings
 
 log = logging.getLogger("arqium")
 
@@ -38,7 +38,7 @@ def load_settings(**overrides) -> Settings:
 # --- up ---------------------------------------------------------------------------
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from infra.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+    from arqium.infra.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 
     settings = load_settings(data_dir=args.data_dir, host=args.host, port=args.port)
     data_dir = Path(settings.data_dir).resolve()
@@ -130,7 +130,7 @@ class WorkerProcess:
 
     def _spawn(self) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "infra.cli", "worker", "all"], env=self.env,
+            [sys.executable, "-m", "arqium.cli", "worker", "all"], env=self.env,
             start_new_session=True)
         say("workers", f"projectors and NATS relay running (pid {self._process.pid})")
 
@@ -142,7 +142,7 @@ class WorkerProcess:
                 self._spawn()
 
     def stop(self) -> None:
-        from infra.embedded import terminate
+        from arqium.infra.embedded import terminate
 
         self._stopping.set()
         if self._process:
@@ -173,7 +173,7 @@ def _serve(settings: Settings, on_started=None) -> int:
         return _serve_processes(settings, on_started)
     import uvicorn
 
-    from api.app import create_app
+    from arqium.api.app import create_app
 
     config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
                             log_level="warning", access_log=False)
@@ -202,7 +202,7 @@ def _serve_processes(settings: Settings, on_started=None) -> int:
     from uvicorn.supervisors import Multiprocess
 
     os.environ.update(service_env(settings))
-    config = uvicorn.Config("api.app:app_from_environment", factory=True,
+    config = uvicorn.Config("arqium.api.app:app_from_environment", factory=True,
                             host=settings.host, port=settings.port,
                             workers=settings.api_processes, log_level="warning",
                             access_log=False)
@@ -246,7 +246,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from workers.runner import WorkerGroup, worker_names
+    from arqium.workers.runner import WorkerGroup, worker_names
 
     settings = load_settings()
     settings.require_services()
@@ -265,7 +265,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _migrate(settings: Settings) -> None:
-    from infra.bootstrap import migrate
+    from arqium.system.bootstrap import migrate
     migrate(settings)
 
 
@@ -282,7 +282,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 @contextmanager
 def external_system():
     """The system over ARQIUM_DATABASE_URL and ARQIUM_NATS_URL, for one command."""
-    from infra.bootstrap import open_system
+    from arqium.system.bootstrap import open_system
 
     settings = load_settings()
     settings.require_services()
@@ -294,7 +294,7 @@ def external_system():
 
 
 def cmd_projections_status(args: argparse.Namespace) -> int:
-    from workers.status import worker_positions
+    from arqium.system.status import worker_positions
 
     with external_system() as system:
         print(f"{'worker':<16} {'application':<12} {'running':<8} {'position':>10} "
@@ -307,8 +307,8 @@ def cmd_projections_status(args: argparse.Namespace) -> int:
 
 
 def cmd_projections_rebuild(args: argparse.Namespace) -> int:
-    from projections import projection_named
-    from workers.rebuild import rebuild
+    from arqium.projections import projection_named
+    from arqium.workers.rebuild import rebuild
 
     settings = load_settings()
     settings.require_services()
@@ -322,7 +322,7 @@ def cmd_projections_rebuild(args: argparse.Namespace) -> int:
 
 def cmd_ledger_verify(args: argparse.Namespace) -> int:
     # No settings, no database: the export and the hash chain are all it trusts.
-    from infra.ledger_audit import describe, verify_file
+    from arqium.infra.ledger_audit import describe, verify_file
 
     if not args.file.is_file():
         raise SystemExit(f"no such export: {args.file}")
@@ -332,7 +332,7 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_ledger_export(args: argparse.Namespace) -> int:
-    from infra.ledger_audit import export_lines, recorded_between, write_all
+    from arqium.infra.ledger_audit import export_lines, recorded_between, write_all
 
     times = parse_times({"--from": args.start, "--to": args.end})
     with stored_entries(not args.no_progress) as entries:
@@ -343,7 +343,7 @@ def cmd_ledger_export(args: argparse.Namespace) -> int:
 
 
 def cmd_ledger_replay(args: argparse.Namespace) -> int:
-    from infra.ledger_audit import state_at, state_lines, state_table, write_all
+    from arqium.infra.ledger_audit import state_at, state_lines, state_table, write_all
 
     until = parse_times({"--until": args.until})["--until"]
     show = not args.no_progress
@@ -358,7 +358,7 @@ def cmd_ledger_replay(args: argparse.Namespace) -> int:
 
 def parse_times(values: dict[str, str | None]) -> dict:
     """Optional ISO times by option name; a bad one stops with a message naming it."""
-    from infra.ledger_audit import parse_time
+    from arqium.infra.ledger_audit import parse_time
 
     parsed = {}
     for name, text in values.items():
@@ -374,9 +374,9 @@ def parse_times(values: dict[str, str | None]) -> dict:
 def stored_entries(show_progress: bool):
     """The ledger's entries from the database (only ARQIUM_DATABASE_URL is needed), a
     progress bar on stderr."""
-    from domain.ledger.application import LedgerApplication
-    from infra.eventstore import eventsourcing_env
-    from infra.ledger_audit import with_progress
+    from arqium.domain.ledger.application import LedgerApplication
+    from arqium.infra.eventstore import eventsourcing_env
+    from arqium.infra.ledger_audit import with_progress
 
     settings = load_settings()
     if not settings.database_url:
@@ -392,7 +392,7 @@ def stored_entries(show_progress: bool):
 @contextmanager
 def exported_entries(path: Path, show_progress: bool):
     """The entries of an NDJSON export, a progress bar (bytes read) on stderr."""
-    from infra.ledger_audit import counted, progress_bar, read_entries
+    from arqium.infra.ledger_audit import counted, progress_bar, read_entries
 
     with path.open("rb") as file, progress_bar(path.stat().st_size, "read", "B",
                                                 show_progress) as bar:
@@ -402,7 +402,7 @@ def exported_entries(path: Path, show_progress: bool):
 # --- users -------------------------------------------------------------------------
 
 def cmd_users_create_admin(args: argparse.Namespace) -> int:
-    from infra.bootstrap import make_admin
+    from arqium.system.bootstrap import make_admin
 
     with external_system() as system:
         make_admin(system, args.email, args.password, args.name)
@@ -411,7 +411,7 @@ def cmd_users_create_admin(args: argparse.Namespace) -> int:
 
 
 def cmd_users_grant_role(args: argparse.Namespace) -> int:
-    from domain.shared import Cause, acting
+    from arqium.domain.shared import Cause, acting
 
     with external_system() as system, acting(Cause(actor="system:cli")):
         system.identity.grant_role(args.email, args.role)

@@ -10,21 +10,21 @@ import psycopg
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
-from domain.identity.application import IdentityApplication
-from domain.identity.domainmodel import EmailAlreadyRegistered
-from domain.ledger.application import LedgerApplication
-from domain.memory.application import MemoryApplication
-from domain.sessions.application import SessionsApplication
-from domain.shared import Cause, Clock, acting, system_clock
-from infra.eventstore import eventsourcing_env
-from infra.idempotency import IdempotencyStore
-from infra.keys import OwnerKeys
-from infra.oidc import OidcVerifier
-from infra.query_embeddings import QueryEmbeddings
-from infra.security import PasswordHashing, TokenService, new_secret
-from infra.settings import Settings
-from projections import PROJECTIONS
-from projections.base import ReadModel, open_view, shared_datastore
+from arqium.domain.identity.application import IdentityApplication
+from arqium.domain.identity.domainmodel import EmailAlreadyRegistered
+from arqium.domain.ledger.application import LedgerApplication
+from arqium.domain.memory.application import MemoryApplication
+from arqium.domain.sessions.application import SessionsApplication
+from arqium.domain.shared import Cause, Clock, acting, system_clock
+from arqium.infra.eventstore import eventsourcing_env
+from arqium.infra.idempotency import IdempotencyStore
+from arqium.infra.keys import OwnerKeys
+from arqium.infra.oidc import OidcVerifier
+from arqium.infra.query_embeddings import QueryEmbeddings
+from arqium.infra.security import PasswordHashing, TokenService, new_secret
+from arqium.infra.settings import Settings
+from arqium.projections import PROJECTIONS
+from arqium.projections.base import ReadModel, open_view, shared_datastore
 
 APPLICATIONS = (IdentityApplication, MemoryApplication, SessionsApplication,
                 LedgerApplication)
@@ -100,7 +100,7 @@ def open_memory_search(settings: Settings, env: dict[str, str]) -> Any:
     """The Elasticsearch memory search with its client (its index is created by the
     indexer's worker, which starts once the cluster is up)."""
     # Imported here: without a cluster the Elasticsearch client is never loaded.
-    from projections.memory_search_es import EsMemorySearchProjection, open_client
+    from arqium.projections.memory_search_es import EsMemorySearchProjection, open_client
 
     view = open_view(EsMemorySearchProjection, env)
     return view.connect(open_client(settings.elasticsearch_url),

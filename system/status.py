@@ -1,8 +1,8 @@
 """Each worker's position in its application's log, and how far behind it is."""
 
-from infra.bootstrap import APPLICATIONS, RELAY_NAME, System
-from projections import PROJECTIONS
-from workers.locks import active_worker_ids, lock_id, worker_lock_name
+from arqium.infra.locks import active_worker_ids, lock_id, worker_lock_name
+from arqium.projections import PROJECTIONS
+from arqium.system.bootstrap import APPLICATIONS, RELAY_NAME, System
 
 
 def worker_positions(system: System) -> list[dict]:

@@ -1,0 +1,1 @@
+"""Where the program starts: the `arqium` command."""

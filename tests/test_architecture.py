@@ -1,0 +1,72 @@
+"""Imports point inward: the program's start on top, the domain at the bottom; faces
+share code only through the common layer under api/."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# Top to bottom; a package may import its own modules and those of any lower layer.
+LAYERS = (("cli",), ("api", "workers"), ("system",), ("projections",), ("infra",),
+          ("domain",))
+RANK = {package: rank for rank, layer in enumerate(LAYERS) for package in layer}
+
+
+def imported_modules(source: str) -> list[str]:
+    """Every absolute module name a module's source imports (at any depth)."""
+    names = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+    return names
+
+
+def wrong_way_imports(package: str, source: str) -> list[str]:
+    """The imports of a module of `package` that point upward, sideways, or at one of our
+    packages by its bare name (installed, only `arqium.<package>` exists)."""
+    wrong = []
+    for name in imported_modules(source):
+        parts = name.split(".")
+        if parts[0] in RANK:
+            wrong.append(f"{name} (import it as arqium.{name})")
+        elif parts[0] == "arqium" and len(parts) > 1 and parts[1] != package:
+            target = parts[1]
+            if target not in RANK or RANK[target] <= RANK[package]:
+                wrong.append(name)
+    return wrong
+
+
+def modules_of(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize("package", sorted(RANK))
+def test_no_module_imports_upward_or_sideways(package):
+    offences = {str(path.relative_to(ROOT)): wrong
+                for path in modules_of(package)
+                if (wrong := wrong_way_imports(package, path.read_text()))}
+    assert offences == {}
+
+
+def test_an_api_import_inside_infra_is_caught():
+    assert wrong_way_imports("infra", "from arqium.api.deps import Caller\n") == [
+        "arqium.api.deps"]
+
+
+def test_a_worker_import_inside_the_api_is_caught():
+    assert wrong_way_imports("api", "def f():\n    import arqium.workers.relay\n") == [
+        "arqium.workers.relay"]
+
+
+def test_an_import_by_a_bare_package_name_is_caught():
+    assert wrong_way_imports("api", "from domain.shared import Cause\n") == [
+        "domain.shared (import it as arqium.domain.shared)"]
+
+
+def test_domain_imports_nothing_of_ours_but_itself():
+    for path in modules_of("domain"):
+        ours = [n for n in imported_modules(path.read_text()) if n.startswith("arqium.")]
+        assert all(n == "arqium.domain" or n.startswith("arqium.domain.") for n in ours), path
