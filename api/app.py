@@ -59,6 +59,8 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
         app.state.idempotency = IdempotencyStore(
             app.state.system.memory.recorder.datastore.get_connection)
         ensure_admin(app.state.system)
+        # Before the server reports it started: the first search must not load the model.
+        await asyncio.to_thread(app.state.system.query_embeddings.load_model)
         app.state.sync_hub = await start_sync_hub(settings, app.state.system)
         try:
             yield
