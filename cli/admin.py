@@ -25,11 +25,11 @@ def cmd_projections_status(args: argparse.Namespace) -> int:
     from arqium.system.status import worker_positions
 
     with running_system(args) as system:
-        print(f"{'worker':<16} {'application':<12} {'running':<8} {'position':>10} "
+        print(f"{'worker':<18} {'application':<12} {'running':<8} {'position':>10} "
               f"{'head':>10} {'lag':>8}")
         for row in worker_positions(system):
             running = "yes" if row["running"] else "no"
-            print(f"{row['worker']:<16} {row['application']:<12} {running:<8} "
+            print(f"{row['worker']:<18} {row['application']:<12} {running:<8} "
                   f"{row['position']:>10} {row['head']:>10} {row['lag']:>8}")
     return 0
 
