@@ -5,7 +5,7 @@ import argparse
 from contextlib import contextmanager
 
 from arqium.cli.discovery import load_settings, with_services
-from arqium.cli.output import say
+from arqium.cli.output import add_progress_option, say
 
 
 @contextmanager
@@ -77,7 +77,7 @@ def add_projection_commands(commands, data_dir: argparse.ArgumentParser) -> None
                     "it in atomically. Safe while the system runs: queries keep the old "
                     "model until the new one is complete.")
     rebuild.add_argument("name", help="projection name, e.g. memory_items")
-    rebuild.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress_option(rebuild)
     rebuild.set_defaults(func=cmd_projections_rebuild)
 
 

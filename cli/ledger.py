@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from arqium.cli.discovery import load_settings, with_services
+from arqium.cli.output import add_progress_option
 
 
 def cmd_ledger_verify(args: argparse.Namespace) -> int:
@@ -103,7 +104,7 @@ def add_ledger_commands(commands, data_dir: argparse.ArgumentParser) -> None:
                     "limited with --from starts objects mid-chain, so it does not verify; "
                     "one limited with --to does.")
     verify.add_argument("--file", required=True, type=Path, help="the NDJSON export")
-    verify.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress_option(verify)
     verify.set_defaults(func=cmd_ledger_verify)
     export = sub.add_parser(
         "export", parents=[data_dir], help="write the ledger's events as NDJSON to stdout",
@@ -116,7 +117,7 @@ def add_ledger_commands(commands, data_dir: argparse.ArgumentParser) -> None:
                         help="only events recorded at or after TIME")
     export.add_argument("--to", dest="end", metavar="TIME",
                         help="only events recorded at or before TIME")
-    export.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress_option(export)
     export.set_defaults(func=cmd_ledger_export)
     replay = sub.add_parser(
         "replay", parents=[data_dir], help="print every object as it was at a time",
@@ -129,5 +130,5 @@ def add_ledger_commands(commands, data_dir: argparse.ArgumentParser) -> None:
                         help="ISO 8601 time, e.g. 2026-01-31T12:00:00Z (UTC without a zone)")
     replay.add_argument("--file", type=Path, help="replay this NDJSON export instead")
     replay.add_argument("--table", action="store_true", help="a table instead of JSON lines")
-    replay.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress_option(replay)
     replay.set_defaults(func=cmd_ledger_replay)

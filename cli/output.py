@@ -15,3 +15,9 @@ def redact(url: str) -> str:
         netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
         return urlunsplit(parts._replace(netloc=netloc))
     return url
+
+
+def add_progress_option(parser) -> None:
+    """--no-progress, for the commands that show a progress bar on stderr."""
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar on stderr")
