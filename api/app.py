@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 import nats.errors
 from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from arqium.api import realtime
 from arqium.api.errors import BodyLimitMiddleware, install_error_handlers
@@ -41,6 +42,7 @@ from arqium.infra.settings import Settings
 from arqium.system.bootstrap import System, ensure_admin, open_system
 
 log = logging.getLogger("arqium.api")
+DOCS_ASSETS = "/docs-assets"
 
 DESCRIPTION = """Event-sourced backend for AI applications. One core, five faces:
 ARQIUM (`/api/v1`), CEREBRO (`/api/memory`, `/ping`), Memory Service v0 (`/v0`),
@@ -57,6 +59,8 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
         app.state.idempotency = IdempotencyStore(
             app.state.system.memory.recorder.datastore.get_connection)
         ensure_admin(app.state.system)
+        # Before the server reports it started: the first search must not load the model.
+        await asyncio.to_thread(app.state.system.query_embeddings.load_model)
         app.state.sync_hub = await start_sync_hub(settings, app.state.system)
         try:
             yield
@@ -64,8 +68,9 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
             await app.state.sync_hub.stop()
             app.state.system.close()
 
-    app = FastAPI(title="ARQIUM", version=VERSION, description=DESCRIPTION,
-                  lifespan=lifespan)
+    # /docs and /redoc with Swagger UI and ReDoc served from the package, not a CDN
+    app = FastAPIOffline(title="ARQIUM", version=VERSION, description=DESCRIPTION,
+                         lifespan=lifespan, static_url=DOCS_ASSETS)
     install_error_handlers(app)
     per_user = [Depends(limited("arqium_user", "arqium_api_key"))]
     for router in (auth.router, users.router, api_keys.router, memory.router,

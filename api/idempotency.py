@@ -5,9 +5,10 @@ import hashlib
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from arqium.api.errors import error_response, field_details
+from arqium.api.middleware import HttpMiddleware
 from arqium.api.ratelimit import client_identity
 
 HEADER = b"idempotency-key"
@@ -16,15 +17,12 @@ MAX_KEY_LENGTH = 255
 REPLAYED_HEADER = ("idempotent-replayed", "true")
 
 
-class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp):
-        self.app = app
+class IdempotencyMiddleware(HttpMiddleware):
+    def applies_to(self, scope: Scope) -> bool:
+        return scope["method"] in COMMAND_METHODS and _key(scope) is not None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        key = dict(scope.get("headers", [])).get(HEADER) if scope["type"] == "http" else None
-        if key is None or scope["method"] not in COMMAND_METHODS:
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = _key(scope)
         body = await _read_body(receive)
         request = Request(scope)
         if len(key) > MAX_KEY_LENGTH:
@@ -78,6 +76,10 @@ class IdempotencyMiddleware:
         headers = [(k.decode("latin-1"), v.decode("latin-1"))
                    for k, v in started.get("headers", [])]
         await run_in_threadpool(store.complete, caller, key, status, headers, b"".join(chunks))
+
+
+def _key(scope: Scope) -> bytes | None:
+    return dict(scope.get("headers", [])).get(HEADER)
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -6,6 +6,8 @@ from collections import deque
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from arqium.api.middleware import HttpMiddleware
+
 SAMPLES = 10_000
 MEASURED_PREFIXES = ("/api/memory", "/api/v1/memory")
 
@@ -27,15 +29,15 @@ class LatencySamples:
         return round(ordered[min(int(fraction * len(ordered)), len(ordered) - 1)], 2)
 
 
-class LatencyMiddleware:
+class LatencyMiddleware(HttpMiddleware):
     def __init__(self, app: ASGIApp, samples: LatencySamples):
-        self.app = app
+        super().__init__(app)
         self.samples = samples
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(MEASURED_PREFIXES):
-            await self.app(scope, receive, send)
-            return
+    def applies_to(self, scope: Scope) -> bool:
+        return scope["path"].startswith(MEASURED_PREFIXES)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         try:
             await self.app(scope, receive, send)

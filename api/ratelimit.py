@@ -11,8 +11,9 @@ from fastapi import Request
 from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
+from arqium.api.middleware import HttpMiddleware
 from arqium.api.principals import verified_access
 from arqium.api.requestinfo import adding_headers
 from arqium.domain.shared import AuthenticationFailed
@@ -103,15 +104,9 @@ def record(request: Request, verdict: Verdict) -> None:
     request.scope.setdefault("state", {})[STATE_KEY] = verdict.headers()
 
 
-class RateLimitHeadersMiddleware:
+class RateLimitHeadersMiddleware(HttpMiddleware):
     """Copies the verdict a limited route recorded onto its response."""
 
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive,
                        adding_headers(send, lambda: scope.get("state", {}).get(STATE_KEY)))

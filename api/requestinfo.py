@@ -5,7 +5,9 @@ import re
 import uuid
 from collections.abc import Callable
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from arqium.api.middleware import HttpMiddleware
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 trace_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("trace_id", default="")
@@ -21,16 +23,10 @@ def _header(scope: Scope, name: bytes) -> str:
     return ""
 
 
-class RequestIdMiddleware:
+class RequestIdMiddleware(HttpMiddleware):
     """Sets request_id/trace_id for the request and adds X-Request-ID (and X-Trace-ID)."""
 
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         incoming = _header(scope, b"x-request-id")
         request_id = incoming if _SAFE_ID.match(incoming) else str(uuid.uuid4())
         traceparent = _TRACEPARENT.match(_header(scope, b"traceparent"))

@@ -75,5 +75,11 @@ def vector_literal(vector: Sequence[float]) -> str:
 
 @lru_cache(maxsize=1)
 def shared_embedder() -> Embedder:
-    """One model per process, loaded on first use (23 MB, ~0.3 s)."""
+    """One model per process, loaded on first use (23 MB, ~0.3 s; seconds on a busy
+    machine): the API and the embedding workers ask for it as they start."""
     return Embedder()
+
+
+def model_loaded() -> bool:
+    """Whether this process has loaded the shared model."""
+    return shared_embedder.cache_info().currsize > 0

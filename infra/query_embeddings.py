@@ -49,7 +49,7 @@ class QueryEmbeddings:
     def __init__(self, connect: Connect,
                  embedder: Callable[[], Embedder] = shared_embedder, l1_size: int = 4096):
         self._connect = connect
-        self._embedder = embedder  # loaded on the first miss, not at start-up
+        self._embedder = embedder  # loaded by load_model() at start-up, else on a miss
         self._l1: OrderedDict[str, tuple[float, ...]] = OrderedDict()
         self._l1_size = l1_size
         self._lock = threading.Lock()
@@ -58,6 +58,10 @@ class QueryEmbeddings:
     def create_table(self) -> None:
         with self._connect() as conn:
             conn.execute(CREATE_TABLE)
+
+    def load_model(self) -> None:
+        """Load the model now, so that the first search does not wait for it."""
+        self._embedder()
 
     def vector(self, text: str) -> tuple[float, ...]:
         vector = self._from_l1(text)

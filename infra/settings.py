@@ -3,13 +3,25 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class Settings(BaseSettings):
+class LoggingSettings(BaseSettings):
+    """The log level alone, readable where no other setting is needed (and where the
+    others may not validate): `arqium ledger verify`, `arqium --help`."""
+
     model_config = SettingsConfigDict(env_prefix="ARQIUM_", extra="ignore")
 
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class Settings(LoggingSettings):
     environment: Literal["local", "production"] = "local"
     database_url: str | None = None
     nats_url: str | None = None
@@ -89,14 +101,3 @@ class Settings(BaseSettings):
         """Each named limit (ARQIUM_LIMIT_<NAME>), e.g. {"arqium_user": "1000/minute"}."""
         return {name.removeprefix("limit_"): value for name, value in self.model_dump().items()
                 if name.startswith("limit_")}
-
-    def require_services(self) -> tuple[str, str]:
-        """The database and NATS URLs, or a clear error naming what to set."""
-        missing = [n for n, v in (("ARQIUM_DATABASE_URL", self.database_url),
-                                  ("ARQIUM_NATS_URL", self.nats_url)) if not v]
-        if missing:
-            raise SystemExit(
-                f"{' and '.join(missing)} must be set (or use `arqium up`, "
-                "which starts embedded services)"
-            )
-        return self.database_url, self.nats_url

@@ -143,14 +143,14 @@ def client(settings, clock):
 
 
 @pytest.fixture
-def workers(settings):
-    """Starts named workers in threads; stops them after the test."""
+def workers(settings, clock):
+    """Starts named workers in threads, on the test's clock; stops them after the test."""
     from arqium.workers.runner import WorkerGroup
 
     groups = []
 
     def start(*names: str) -> WorkerGroup:
-        group = WorkerGroup(list(names), settings)
+        group = WorkerGroup(list(names), settings, clock=clock)
         group.start()
         groups.append(group)
         return group

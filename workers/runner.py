@@ -5,6 +5,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from arqium.domain.shared import Clock, system_clock
 from arqium.infra.settings import Settings
 from arqium.projections import active_projections
 from arqium.system.bootstrap import APPLICATIONS, RELAY_NAME
@@ -22,8 +23,8 @@ def worker_names(settings: Settings | None = None) -> list[str]:
     return [p.name for p in projections] + [RELAY_NAME, EXPIRY_NAME, LEDGER_DIGEST_NAME]
 
 
-def build_workers(names: list[str], settings: Settings, stopping: threading.Event
-                  ) -> dict[str, Callable[[], None]]:
+def build_workers(names: list[str], settings: Settings, stopping: threading.Event,
+                  clock: Clock = system_clock) -> dict[str, Callable[[], None]]:
     known = worker_names(settings)
     unknown = set(names) - set(known)
     if unknown:
@@ -34,9 +35,9 @@ def build_workers(names: list[str], settings: Settings, stopping: threading.Even
         if projection.name in names:
             workers[projection.name] = Projector(projection, settings, stopping).run
     if EXPIRY_NAME in names:
-        workers[EXPIRY_NAME] = Expirer(settings, stopping).run
+        workers[EXPIRY_NAME] = Expirer(settings, stopping, clock).run
     if LEDGER_DIGEST_NAME in names:
-        workers[LEDGER_DIGEST_NAME] = DigestSealer(settings, stopping).run
+        workers[LEDGER_DIGEST_NAME] = DigestSealer(settings, stopping, clock).run
     if RELAY_NAME in names:
         for application in APPLICATIONS:
             workers[f"{RELAY_NAME}:{application.name}"] = Relay(
@@ -47,12 +48,12 @@ def build_workers(names: list[str], settings: Settings, stopping: threading.Even
 class WorkerGroup:
     """Runs workers in threads until stopped or until one of them fails."""
 
-    def __init__(self, names: list[str], settings: Settings):
+    def __init__(self, names: list[str], settings: Settings, clock: Clock = system_clock):
         self.stopping = threading.Event()
         self.failures: list[tuple[str, BaseException]] = []
         self._threads = [
             threading.Thread(target=self._guard, args=(name, run), name=name, daemon=True)
-            for name, run in build_workers(names, settings, self.stopping).items()]
+            for name, run in build_workers(names, settings, self.stopping, clock).items()]
 
     def start(self) -> None:
         for thread in self._threads:

@@ -2,9 +2,9 @@
 
 import hashlib
 import secrets
-import uuid
+from collections.abc import Callable
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
@@ -41,9 +41,11 @@ class IdentityApplication(Application):
 
     def __init__(self, env: Any = None, *, clock: Clock = system_clock,
                  passwords: Any = None, keys: Any = None,
-                 password_min_length: int = MIN_PASSWORD_LENGTH):
+                 password_min_length: int = MIN_PASSWORD_LENGTH,
+                 new_id: Callable[[], UUID] = uuid4):
         super().__init__(env)
         self.clock = clock
+        self.new_id = new_id  # login sessions', refresh tokens' and API keys' ids
         self.passwords = passwords
         self.password_min_length = password_min_length
         self.keys = keys  # owners' data-encryption keys, kept apart from the events
@@ -179,9 +181,10 @@ class IdentityApplication(Application):
 
     def start_session(self, user: User, ip_address: str, user_agent: str,
                       remember_me: bool = False) -> tuple[LoginSession, int]:
-        session = LoginSession(user_id=str(user.id), ip_address=ip_address,
-                               user_agent=user_agent, refresh_token_id=uuid.uuid4().hex,
-                               remember_me=remember_me, at=self.clock())
+        session = LoginSession(id=self.new_id(), user_id=str(user.id),
+                               ip_address=ip_address, user_agent=user_agent,
+                               refresh_token_id=self.new_id().hex, remember_me=remember_me,
+                               at=self.clock())
         return session, self.save(session)[-1].notification.id
 
     def refresh_session(self, session_id: str, presented_token_id: str
@@ -196,7 +199,7 @@ class IdentityApplication(Application):
         user = get_aggregate(self.repository, session.user_id, User, SessionEnded("no such user"))
         if user.deleted:
             raise SessionEnded("the user was deleted")
-        session.rotate(presented_token_id, uuid.uuid4().hex, self.clock())
+        session.rotate(presented_token_id, self.new_id().hex, self.clock())
         position = self.save(session)[-1].notification.id
         return session, user, position
 
@@ -220,7 +223,7 @@ class IdentityApplication(Application):
                       ) -> tuple[ApiKey, str, int]:
         """A new key: the secret is returned here once and stored only as a hash."""
         secret = API_KEY_PREFIX + secrets.token_urlsafe(32)
-        key = ApiKey(user_id=user_id, name=name, scopes=scopes,
+        key = ApiKey(id=self.new_id(), user_id=user_id, name=name, scopes=scopes,
                      prefix=secret[:len(API_KEY_PREFIX) + 8], key_hash=hash_api_key(secret),
                      at=self.clock())
         return key, secret, self.save(key)[-1].notification.id

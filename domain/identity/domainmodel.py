@@ -111,7 +111,7 @@ class LoginSession(ArqiumAggregate):
     """One login: its refresh token rotates; presenting a spent one ends the session."""
 
     @event("Started")
-    def __init__(self, user_id: str, ip_address: str, user_agent: str,
+    def __init__(self, id: UUID, user_id: str, ip_address: str, user_agent: str,
                  refresh_token_id: str, remember_me: bool, at: datetime):
         self.user_id = user_id
         self.refresh_token_id = refresh_token_id
@@ -147,7 +147,7 @@ class ApiKey(ArqiumAggregate):
     """A secret that authenticates as its owner; only its hash is kept."""
 
     @event("Issued")
-    def __init__(self, user_id: str, name: str, scopes: list[str], prefix: str,
+    def __init__(self, id: UUID, user_id: str, name: str, scopes: list[str], prefix: str,
                  key_hash: str, at: datetime):
         self.user_id = user_id
         self.name = name

@@ -28,7 +28,8 @@ class LedgerApplication(Application):
 
     def create_object(self, owner_id: str, type_name: str, data: dict
                       ) -> tuple[LedgerObject, int]:
-        ledger_object = LedgerObject.open(owner_id, type_name, data, self.clock())
+        ledger_object = LedgerObject.open(self.new_id(), owner_id, type_name, data,
+                                           self.clock())
         return ledger_object, self.save(ledger_object)[-1].notification.id
 
     def transact(self, owner_id: str, object_id: Any, action: str, data: dict,

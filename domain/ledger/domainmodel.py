@@ -3,7 +3,7 @@ hash-chained to the one before (see chain.py)."""
 
 from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from eventsourcing.domain import event
 
@@ -32,11 +32,11 @@ class StaleLedgerVersion(Conflict):
 
 class LedgerObject(ArqiumAggregate):
     @classmethod
-    def open(cls, owner_id: str, type_name: str, data: dict, at: datetime) -> "LedgerObject":
+    def open(cls, object_id: UUID, owner_id: str, type_name: str, data: dict, at: datetime
+             ) -> "LedgerObject":
         """A new object, its creation hashed onto the genesis hash."""
         check_type_name(type_name)
         check_object("data", data)
-        object_id = uuid4()
         created = chain.record(
             object_id=object_id, type_name=type_name, version=1, type="Created",
             transaction_id=None, action=CREATE_ACTION, data=data, metadata={},

@@ -1,9 +1,10 @@
 """The memory context's service layer."""
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
@@ -51,9 +52,10 @@ class MemoryApplication(VaultCommands, Application):
 
     def __init__(self, env: Any = None, *, clock: Clock = system_clock,
                  default_ttls: dict[str, int] | None = None, keys: Any = None,
-                 promotion_threshold: float = 0.8):
+                 promotion_threshold: float = 0.8, new_id: Callable[[], UUID] = uuid4):
         super().__init__(env)
         self.clock = clock
+        self.new_id = new_id  # vaults', v0 memories', their contexts' and entries' ids
         self.promotion_threshold = promotion_threshold
         self.default_ttls = default_ttls or {"context": 15, "temporary": 10080}
         self.keys = keys  # owners' data-encryption keys, kept apart from the events

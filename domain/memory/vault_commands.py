@@ -2,8 +2,10 @@
 (the Memory Service v0 face). Cascades (a vault's memories, a memory's entries) are
 saved in one atomic write with the deletion that causes them."""
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
@@ -19,7 +21,6 @@ from arqium.domain.memory.vaults import (
     check_raw_entry,
     entry_key,
     memory_scope,
-    new_id,
     tag_names,
     vault_scope,
 )
@@ -29,19 +30,20 @@ ENTRY_LAYER = "permanent"  # entries live until deleted or their expirationTime
 
 
 class VaultCommands:
-    """Mixed into MemoryApplication: uses its repository, save, clock and items."""
+    """Mixed into MemoryApplication: uses its repository, save, clock, ids and items."""
 
     repository: Any
     recorder: Any
     clock: Any
+    new_id: Callable[[], UUID]
     save: Any
     delete: Any
     owned_item: Any
 
     def create_vault(self, owner_id: str, title: str, description: str
                      ) -> tuple[Vault, int]:
-        vault = Vault(owner_id=owner_id, title=title, description=description,
-                      at=self.clock())
+        vault = Vault(id=self.new_id(), owner_id=owner_id, title=title,
+                      description=description, at=self.clock())
         claim = self._claim(vault_scope(owner_id), title, str(vault.id))
         return vault, self._save_titled(title, vault, claim)
 
@@ -67,8 +69,9 @@ class VaultCommands:
         """A new memory in the vault, with a first (empty) context."""
         self.owned_vault(owner_id, vault_id)
         collection = MemoryCollection(
-            owner_id=owner_id, vault_id=vault_id, title=title, memory_type=memory_type,
-            description=description, context_id=new_id(), context=DEFAULT_CONTEXT,
+            id=self.new_id(), owner_id=owner_id, vault_id=vault_id, title=title,
+            memory_type=memory_type, description=description,
+            context_id=str(self.new_id()), context=DEFAULT_CONTEXT,
             at=self.clock())
         claim = self._claim(memory_scope(vault_id), title, str(collection.id))
         return collection, self._save_titled(title, collection, claim)
@@ -100,7 +103,7 @@ class VaultCommands:
                     ) -> tuple[str, datetime, int]:
         """A new latest context of the memory (earlier ones stay in its history)."""
         collection = self.memory_in_vault(owner_id, vault_id, memory_id)
-        context_id, now = new_id(), self.clock()
+        context_id, now = str(self.new_id()), self.clock()
         collection.put_context(context_id=context_id, context=context, at=now)
         return context_id, now, self.save(collection)[-1].notification.id
 
@@ -115,7 +118,7 @@ class VaultCommands:
                   expires_at: datetime | None) -> tuple[MemoryItem, int]:
         collection = self.memory_in_vault(owner_id, vault_id, memory_id)
         check_raw_entry(raw_entry)
-        entry_id = new_id()
+        entry_id = str(self.new_id())
         item = MemoryItem(
             owner_id=owner_id, key=entry_key(memory_id, entry_id), content=raw_entry,
             layer=ENTRY_LAYER, confidence=None, sensitivity="public",

@@ -5,7 +5,7 @@ expired and forgotten like every other memory."""
 import re
 from datetime import datetime
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
 
@@ -35,7 +35,8 @@ class TitleTaken(Conflict):
 
 class Vault(ArqiumAggregate):
     @event("Created")
-    def __init__(self, owner_id: str, title: str, description: str, at: datetime):
+    def __init__(self, id: UUID, owner_id: str, title: str, description: str,
+                 at: datetime):
         check_title(title)
         self.owner_id = owner_id
         self.title = title
@@ -57,7 +58,7 @@ class MemoryCollection(ArqiumAggregate):
     contexts (the latest one is current)."""
 
     @event("Created")
-    def __init__(self, owner_id: str, vault_id: str, title: str, memory_type: str,
+    def __init__(self, id: UUID, owner_id: str, vault_id: str, title: str, memory_type: str,
                  description: str, context_id: str, context: Any, at: datetime):
         check_title(title)
         self.owner_id = owner_id
@@ -155,10 +156,6 @@ def entry_key(memory_id: str, entry_id: str) -> str:
 def entry_key_prefix(memory_id: str | None) -> str:
     """Keys of one memory's entries (of all entries when memory_id is None)."""
     return ENTRY_KEY_PREFIX if memory_id is None else f"{ENTRY_KEY_PREFIX}{memory_id}/"
-
-
-def new_id() -> str:
-    return str(uuid4())
 
 
 def tag_names(tags: list[str] | dict[str, str]) -> list[str]:

@@ -3,7 +3,7 @@ must be the caller's own v0 user (or the caller an admin)."""
 
 import pytest
 
-from arqium.cli.main import warn_if_v0_open_beyond_loopback
+from arqium.cli.run import warn_if_v0_open_beyond_loopback
 from arqium.domain.shared import NotFound
 from tests.conftest import bearer, register
 

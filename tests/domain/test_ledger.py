@@ -19,7 +19,8 @@ def entries_of(ledger_object: LedgerObject) -> list[dict]:
 
 
 def contract() -> LedgerObject:
-    ledger_object = LedgerObject.open("ada", "contract", {"amount": Decimal("10.10")}, AT)
+    ledger_object = LedgerObject.open(uuid4(), "ada", "contract",
+                                      {"amount": Decimal("10.10")}, AT)
     ledger_object.transact(uuid4(), "sign", {"status": "signed"}, {"by": "ada"}, None, AT)
     ledger_object.transact(uuid4(), "amend", {"amount": None, "total": 3}, {}, 2, AT)
     return ledger_object
@@ -76,17 +77,17 @@ def test_a_stale_expected_version_is_a_conflict():
 @pytest.mark.parametrize("type_name", ["", "x" * 101, 5])
 def test_the_type_name_is_checked(type_name):
     with pytest.raises(Invalid):
-        LedgerObject.open("ada", type_name, {}, AT)
+        LedgerObject.open(uuid4(), "ada", type_name, {}, AT)
 
 
 def test_data_must_be_an_object():
     with pytest.raises(Invalid):
-        LedgerObject.open("ada", "contract", [1, 2], AT)
+        LedgerObject.open(uuid4(), "ada", "contract", [1, 2], AT)
 
 
 def test_binary_floats_are_refused_so_hashes_verify_anywhere():
     with pytest.raises(Invalid):
-        LedgerObject.open("ada", "invoice", {"lines": [{"amount": 1e-07}]}, AT)
+        LedgerObject.open(uuid4(), "ada", "invoice", {"lines": [{"amount": 1e-07}]}, AT)
     with pytest.raises(Invalid):
         contract().transact(uuid4(), "pay", {"paid": 0.5}, {}, None, AT)
 

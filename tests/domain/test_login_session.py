@@ -1,4 +1,5 @@
 from datetime import datetime, timezone
+from uuid import uuid4
 
 import pytest
 
@@ -15,7 +16,7 @@ AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def new_session() -> LoginSession:
-    return LoginSession(user_id="u1", ip_address="127.0.0.1", user_agent="test",
+    return LoginSession(id=uuid4(), user_id="u1", ip_address="127.0.0.1", user_agent="test",
                         refresh_token_id="r1", remember_me=False, at=AT)
 
 

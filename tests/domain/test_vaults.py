@@ -1,6 +1,7 @@
 """Vaults, v0 memories and their title claims: rules without I/O."""
 
 from datetime import datetime, timezone
+from uuid import uuid4
 
 import pytest
 
@@ -21,7 +22,7 @@ AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def collection() -> MemoryCollection:
-    return MemoryCollection(owner_id="u1", vault_id="v1", title="notes",
+    return MemoryCollection(id=uuid4(), owner_id="u1", vault_id="v1", title="notes",
                             memory_type="conversation", description="", context_id="c1",
                             context={}, at=AT)
 
@@ -29,11 +30,12 @@ def collection() -> MemoryCollection:
 @pytest.mark.parametrize("title", ["", "a b", "x" * 51, "ü", "a/b"])
 def test_a_title_outside_letters_digits_and_dashes_is_refused(title):
     with pytest.raises(Invalid):
-        Vault(owner_id="u1", title=title, description="", at=AT)
+        Vault(id=uuid4(), owner_id="u1", title=title, description="", at=AT)
 
 
 def test_a_title_of_50_letters_digits_and_dashes_is_accepted():
-    assert Vault(owner_id="u1", title="a-1" * 16 + "xy", description="", at=AT).title
+    title = "a-1" * 16 + "xy"
+    assert Vault(id=uuid4(), owner_id="u1", title=title, description="", at=AT).title
 
 
 def test_deleting_a_context_makes_the_previous_one_current():

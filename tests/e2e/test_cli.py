@@ -31,11 +31,14 @@ def test_rebuilding_an_unknown_projection_names_the_known_ones(cli_env):
         main(["projections", "rebuild", "nonsense"])
 
 
-def test_worker_commands_refuse_to_start_without_services(monkeypatch):
+def test_worker_commands_refuse_to_start_without_services_saying_how_to_get_them(
+        monkeypatch, tmp_path):
     monkeypatch.delenv("ARQIUM_DATABASE_URL", raising=False)
     monkeypatch.delenv("ARQIUM_NATS_URL", raising=False)
-    with pytest.raises(SystemExit, match="ARQIUM_DATABASE_URL and ARQIUM_NATS_URL"):
-        main(["worker", "all"])
+    with pytest.raises(SystemExit, match=f"no running `arqium up` under {tmp_path}: start "
+                                         "one, pass --data-dir, or set ARQIUM_DATABASE_URL "
+                                         "and ARQIUM_NATS_URL"):
+        main(["worker", "all", "--data-dir", str(tmp_path)])
 
 
 def test_create_admin_registers_an_admin_who_can_log_in(cli_env, system):

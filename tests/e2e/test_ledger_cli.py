@@ -93,6 +93,8 @@ def test_replay_reads_an_export_too_and_prints_a_table(export_file, ledger):
     assert '"amount":9.90' in replayed.stdout
 
 
-def test_export_without_a_database_says_what_to_set():
-    exported = arqium("export")
-    assert exported.returncode == 1 and "ARQIUM_DATABASE_URL must be set" in exported.stderr
+def test_export_without_a_database_says_how_to_get_one(tmp_path):
+    exported = arqium("export", "--data-dir", str(tmp_path))
+    assert exported.returncode == 1
+    assert exported.stderr == (f"no running `arqium up` under {tmp_path}: start one, pass "
+                               "--data-dir, or set ARQIUM_DATABASE_URL\n")

@@ -47,11 +47,19 @@ class Up:
         return self.process.returncode
 
 
+def arqium(*args: str) -> subprocess.CompletedProcess:
+    """Another `arqium` command, as a newcomer types it: no ARQIUM_* variable set."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARQIUM_")}
+    return subprocess.run([sys.executable, "-m", "arqium.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
 def postgres_pid(data_dir: Path) -> int:
     return int((data_dir / "postgres" / "postmaster.pid").read_text().split()[0])
 
 
-def test_up_runs_everything_and_ctrl_c_leaves_no_process_behind(postgres_home):
+def test_up_runs_everything_other_commands_find_it_and_ctrl_c_leaves_nothing_behind(
+        postgres_home):
     data_dir, port = postgres_home / "data", free_port()
     up = Up(data_dir, port)
     up.wait_ready()
@@ -66,7 +74,18 @@ def test_up_runs_everything_and_ctrl_c_leaves_no_process_behind(postgres_home):
         stored = http.post("/api/v1/memory/store", json={"key": "theme", "content": "dark"},
                            headers={"Authorization": f"Bearer {token}"})
         assert stored.status_code == 201
+        made = arqium("users", "create-admin", "--data-dir", str(data_dir),
+                      "--email", "root@example.com", "--password", "admin password")
+        assert made.returncode == 0, made.stderr
+        status = arqium("projections", "status", "--data-dir", str(data_dir))
+        assert status.returncode == 0 and "memory_items" in status.stdout, status.stderr
+        admin = http.post("/api/v1/auth/login", json={
+            "email": "root@example.com", "password": "admin password"}).json()["data"]
+        verified = http.get("/api/v1/ledger/verify",
+                            headers={"Authorization": f"Bearer {admin['access_token']}"})
+        assert verified.status_code == 200
     assert up.interrupt() == 0
+    assert not (data_dir / "services.json").exists()
     time.sleep(0.5)
     survivors = [p for p in up.children if p.is_running() and p.status() != "zombie"]
     assert survivors == []

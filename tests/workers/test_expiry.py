@@ -36,10 +36,12 @@ def test_an_expired_key_can_be_stored_again_as_a_new_life(system, settings, work
     assert item.version == 2
 
 
-def test_the_expiry_worker_runs_in_the_worker_group(system, settings, workers):
+def test_the_expiry_worker_in_the_worker_group_expires_on_the_injected_clock(
+        system, settings, workers):
     settings.expiry_interval_seconds = 0.1
-    system.memory.upsert("u1", MemoryDraft(key="k", content="v", ttl_seconds=1))
-    workers("memory_items", "memory_expiry")  # on the wall clock: expiry due in 1 s
+    system.memory.upsert("u1", MemoryDraft(key="k", content="v", ttl_seconds=3600))
+    workers("memory_items", "memory_expiry")
+    system.clock.advance(hours=2)  # the workers share the test's fake clock
     deadline = time.monotonic() + 10
     while system.memory.history("u1", memory_id_for("u1", "k"))[-1]["type"] != "Expired":
         assert time.monotonic() < deadline, "the expiry worker did not expire the memory"

@@ -1,6 +1,8 @@
 import threading
+import time
 
 from arqium.domain.memory.application import MemoryDraft
+from arqium.infra.embeddings import model_loaded, shared_embedder
 from arqium.projections.memory_items import MemoryItemsProjection
 from arqium.workers.projector import Projector
 
@@ -52,3 +54,13 @@ def test_a_second_projector_is_a_hot_standby(system, settings):
     view.wait("memory", write(system, 1, "b"), timeout=5)
     second_stop.set(), second.join()
     assert view.position("memory") == system.memory.recorder.max_notification_id()
+
+
+def test_the_embeddings_worker_loads_the_model_as_it_starts_not_on_its_first_memory(
+        settings, workers):
+    shared_embedder.cache_clear()
+    workers("memory_embeddings")  # no memory stored: nothing to embed yet
+    deadline = time.monotonic() + 10
+    while not model_loaded():
+        assert time.monotonic() < deadline, "the worker did not load the model"
+        time.sleep(0.05)

@@ -1,0 +1,102 @@
+"""Looking after a running system: its read models (`arqium projections`) and its users
+(`arqium users`)."""
+
+import argparse
+from contextlib import contextmanager
+
+from arqium.cli.discovery import load_settings, with_services
+from arqium.cli.output import add_progress_option, say
+
+
+@contextmanager
+def running_system(args: argparse.Namespace):
+    """The system over the services of --data-dir's `arqium up` (or ARQIUM_*_URL), for
+    one command."""
+    from arqium.system.bootstrap import open_system
+
+    system = open_system(with_services(load_settings(data_dir=args.data_dir)))
+    try:
+        yield system
+    finally:
+        system.close()
+
+
+def cmd_projections_status(args: argparse.Namespace) -> int:
+    from arqium.system.status import worker_positions
+
+    with running_system(args) as system:
+        print(f"{'worker':<18} {'application':<12} {'running':<8} {'position':>10} "
+              f"{'head':>10} {'lag':>8}")
+        for row in worker_positions(system):
+            running = "yes" if row["running"] else "no"
+            print(f"{row['worker']:<18} {row['application']:<12} {running:<8} "
+                  f"{row['position']:>10} {row['head']:>10} {row['lag']:>8}")
+    return 0
+
+
+def cmd_projections_rebuild(args: argparse.Namespace) -> int:
+    from arqium.projections import projection_named
+    from arqium.workers.rebuild import rebuild
+
+    settings = with_services(load_settings(data_dir=args.data_dir))
+    position = rebuild(projection_named(args.name), settings,
+                       show_progress=not args.no_progress)
+    say("rebuild", f"{args.name} rebuilt up to position {position} and swapped in")
+    return 0
+
+
+def cmd_users_create_admin(args: argparse.Namespace) -> int:
+    from arqium.system.bootstrap import make_admin
+
+    with running_system(args) as system:
+        make_admin(system, args.email, args.password, args.name)
+    say("users", f"{args.email} is an admin")
+    return 0
+
+
+def cmd_users_grant_role(args: argparse.Namespace) -> int:
+    from arqium.domain.shared import Cause, acting
+
+    with running_system(args) as system, acting(Cause(actor="system:cli")):
+        system.identity.grant_role(args.email, args.role)
+    say("users", f"{args.email} has the role {args.role}")
+    return 0
+
+
+def add_projection_commands(commands, data_dir: argparse.ArgumentParser) -> None:
+    projections = commands.add_parser(
+        "projections", help="inspect or rebuild read models",
+        description="Inspect or rebuild the read models of a running system.")
+    sub = projections.add_subparsers(dest="action", required=True, metavar="ACTION")
+    status = sub.add_parser("status", parents=[data_dir],
+                            help="each worker's position, lag, and whether it runs")
+    status.set_defaults(func=cmd_projections_status)
+    rebuild = sub.add_parser(
+        "rebuild", parents=[data_dir], help="rebuild a read model from the first event",
+        description="Replay every event into a fresh copy of the read model, then swap "
+                    "it in atomically. Safe while the system runs: queries keep the old "
+                    "model until the new one is complete.")
+    rebuild.add_argument("name", help="projection name, e.g. memory_items")
+    add_progress_option(rebuild)
+    rebuild.set_defaults(func=cmd_projections_rebuild)
+
+
+def add_user_commands(commands, data_dir: argparse.ArgumentParser) -> None:
+    users = commands.add_parser("users", help="make admins and grant roles",
+                                description="Make admins and grant roles.")
+    actions = users.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create_admin = actions.add_parser(
+        "create-admin", parents=[data_dir],
+        help="register an admin, or make an existing user one",
+        description="Register --email as an admin with --password; if it is already "
+                    "registered, grant it the admin role (its password is left as it is).")
+    create_admin.add_argument("--email", required=True, help="the admin's e-mail address")
+    create_admin.add_argument("--password", required=True, help="at least 8 characters")
+    create_admin.add_argument("--name", default="Administrator",
+                              help="display name (default Administrator)")
+    create_admin.set_defaults(func=cmd_users_create_admin)
+    grant = actions.add_parser("grant-role", parents=[data_dir],
+                               help="grant a role (admin, auditor) to a user")
+    grant.add_argument("--email", required=True, help="the user's e-mail address")
+    grant.add_argument("--role", required=True, help="admin or auditor")
+    grant.set_defaults(func=cmd_users_grant_role)
