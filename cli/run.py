@@ -21,6 +21,7 @@ from arqium.cli.discovery import (
 )
 from arqium.cli.output import redact, say
 from arqium.infra.settings import Settings
+from arqium.infra.stream import prepare_stream
 
 log = logging.getLogger("arqium")
 
@@ -52,6 +53,8 @@ def cmd_up(args: argparse.Namespace) -> int:
             say("nats", f"{settings.nats_url} (embedded JetStream, data in {nats.store_dir})")
         _migrate(settings)
         say("schema", "event store and read models ready")
+        if not prepare_stream(settings.nats_url, settings.nats_stream):
+            say("nats", "not answering yet; the relay creates the event stream once it is")
         publish_services(settings)
         warn_if_v0_open_beyond_loopback(settings)
         workers = WorkerProcess(settings)

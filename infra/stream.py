@@ -1,28 +1,58 @@
 """The JetStream stream every event is published to: its subjects and its creation."""
 
+import asyncio
 import logging
+import threading
 from typing import Any
 
+import nats
+import nats.errors
 from nats.js.errors import BadRequestError, NotFoundError
 
 log = logging.getLogger("arqium.stream")
 
 SUBJECT_ROOT = "arqium"
 DUPLICATE_WINDOW_SECONDS = 120
+# The relay's threads of one process check in turn, so that one of them creates (and
+# announces) the stream and the others find it.
+_one_at_a_time = threading.Lock()
 
 
 async def ensure_stream(js: Any, stream: str) -> None:
-    """Create the stream unless it exists; of several processes racing to create it,
-    only the one that did says so."""
+    """Create the stream unless it exists."""
+    await asyncio.to_thread(_one_at_a_time.acquire)
     try:
         await js.stream_info(stream)
-        return
     except NotFoundError:
-        pass
+        await _create(js, stream)
+    finally:
+        _one_at_a_time.release()
+
+
+async def _create(js: Any, stream: str) -> None:
     try:
-        info = await js.add_stream(name=stream, subjects=[f"{SUBJECT_ROOT}.>"],
-                                   duplicate_window=DUPLICATE_WINDOW_SECONDS)
+        await js.add_stream(name=stream, subjects=[f"{SUBJECT_ROOT}.>"],
+                            duplicate_window=DUPLICATE_WINDOW_SECONDS)
     except BadRequestError:  # created meanwhile by another process, with other settings
         return
-    if info.did_create is not False:  # the server answers false to the racers it did not
-        log.info("created JetStream stream %s", stream)
+    log.info("created JetStream stream %s", stream)
+
+
+def prepare_stream(nats_url: str, stream: str, timeout: float = 5.0) -> bool:
+    """Ensure the stream before the processes that use it start (`arqium up`), so that
+    they find it rather than race to create it; False if NATS did not answer in time
+    (the relay creates it once NATS is back)."""
+
+    async def prepare() -> None:
+        connection = await nats.connect(nats_url, connect_timeout=timeout,
+                                        allow_reconnect=False)
+        try:
+            await ensure_stream(connection.jetstream(), stream)
+        finally:
+            await connection.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(prepare(), timeout))
+    except (OSError, asyncio.TimeoutError, nats.errors.Error):
+        return False
+    return True
