@@ -195,23 +195,24 @@ def test_the_system_searches_in_elasticsearch(system):
     assert isinstance(system.memory_search, ElasticsearchMemorySearch)
 
 
+V0_ENTRIES = {"notes": "the quarterly budget review is on Friday",
+              "docs": "budget report for the apple orchard"}
+
+
 @pytest.fixture
-def v0_memories(client, user, workers) -> dict:
-    """Ada as a v0 user with two memories of different types, each with entries, once
-    the search index has them."""
+def v0_memories(client, user, workers, system) -> dict:
+    """Ada as a v0 user with two memories of different types and an entry in each, once
+    the search has them."""
     workers("users", "vaults")
-    v0 = client.post("/v0/users", headers=user["headers"], json={
-        "userId": "ada_1", "email": "ada@example.com"})
-    assert v0.status_code == 201, v0.text
+    v0_created(client, user, "/v0/users", {"userId": "ada_1", "email": "ada@example.com"})
     vault = v0_created(client, user, "/v0/users/ada_1/vaults", {"title": "work"})
     memories = {title: v0_created(client, user, f"/v0/users/ada_1/vaults/{vault['vaultId']}"
                                   "/memories", {"title": title, "memoryType": kind})
                 for title, kind in (("notes", "conversation"), ("docs", "document"))}
-    for title, text in (("notes", "the quarterly budget review is on Friday"),
-                        ("docs", "budget report for the apple orchard")):
-        memory = memories[title]
-        position = v0_entry(client, user, memory, text)
-    return memories | {"position": position}
+    positions = [v0_entry(client, user, memories[title], text)
+                 for title, text in V0_ENTRIES.items()]
+    system.memory_search.wait("memory", max(positions), timeout=10)
+    return memories
 
 
 def v0_created(client, user, path: str, body: dict) -> dict:
@@ -229,9 +230,7 @@ def v0_entry(client, user, memory: dict, text: str) -> int:
     return int(response.headers["X-Event-Position"].rpartition(".")[2])
 
 
-def v0_search(client, user, memories, **body) -> list[dict]:
-    memories_searched = client.app.state.system.memory_search
-    memories_searched.wait("memory", memories["position"], timeout=10)
+def v0_search(client, user, **body) -> list[dict]:
     response = client.post("/v0/search", headers=user["headers"],
                            json={"userId": "ada_1", "query": "budget", **body})
     assert response.status_code == 200, response.text
@@ -240,18 +239,18 @@ def v0_search(client, user, memories, **body) -> list[dict]:
 
 def test_v0_search_finds_entries_with_their_snippets_in_elasticsearch(client, user,
                                                                       v0_memories):
-    hits = v0_search(client, user, v0_memories)
+    hits = v0_search(client, user)
     assert len(hits) == 2
     assert all("<mark>budget</mark>" in hit["snippet"] for hit in hits)
 
 
 def test_v0_search_in_one_memory_finds_only_its_entries(client, user, v0_memories):
     docs = v0_memories["docs"]["memoryId"]
-    hits = v0_search(client, user, v0_memories, memoryId=docs)
+    hits = v0_search(client, user, memoryId=docs)
     assert [hit["memoryId"] for hit in hits] == [docs]
 
 
 def test_v0_search_by_memory_type_filters_on_the_indexed_metadata(client, user,
                                                                   v0_memories):
-    hits = v0_search(client, user, v0_memories, filters={"memoryType": "conversation"})
-    assert [hit["rawEntry"] for hit in hits] == ["the quarterly budget review is on Friday"]
+    hits = v0_search(client, user, filters={"memoryType": "conversation"})
+    assert [hit["rawEntry"] for hit in hits] == [V0_ENTRIES["notes"]]
