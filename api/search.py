@@ -1,51 +1,35 @@
-"""Memory search as every face asks for it: query embedding (cached twice), hybrid
-ranking; in Elasticsearch when a cluster is configured, else in Postgres."""
+"""Memory search as every face asks for it: the system's one memory search (chosen at
+start-up: Elasticsearch when a cluster is configured, else PostgreSQL), once it holds
+the caller's writes."""
 
-from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 
-from arqium.api.deps import MIN_POSITION_HEADER, SystemDep, caught_up, parse_position
+from arqium.api.deps import MIN_POSITION_HEADER, SystemDep, parse_position
 from arqium.api.errors import ReadModelBehind
-from arqium.projections.memory_embeddings import RRF_K, MemoryEmbeddingsView
-from arqium.system.bootstrap import System
+from arqium.projections.memory_search import RRF_K, MemorySearch
 
 BEST_SCORE = 2 / (RRF_K + 1)  # first on both the keyword and the meaning ranking
 
-PostgresSearch = Annotated[MemoryEmbeddingsView,
-                           Depends(caught_up("memory_items", "memory_embeddings"))]
 
-
-def searched_index(request: Request, system: SystemDep, view: PostgresSearch) -> Any:
-    """Where a search runs: the Elasticsearch index when one is configured (once it has
-    reached the caller's X-Min-Position too), else the Postgres read models."""
-    index = system.memory_search
-    if index is None:
-        return view
+def caught_up_search(request: Request, system: SystemDep) -> MemorySearch:
+    """The memory search, once everything it reads has reached the caller's
+    X-Min-Position (bounded wait)."""
+    search = system.memory_search
     token = request.headers.get(MIN_POSITION_HEADER)
     if token:
         application_name, position = parse_position(token)
         if application_name == system.memory.name:
             try:
-                index.wait(application_name, position, system.settings.read_wait_seconds)
+                search.wait(application_name, position, system.settings.read_wait_seconds)
             except TimeoutError:
-                raise ReadModelBehind(f"the memory search index has not reached {token} "
-                                      "yet; retry shortly") from None
-    return index
+                raise ReadModelBehind(f"the memory search has not reached {token} yet; "
+                                      "retry shortly") from None
+    return search
 
 
-MemorySearch = Annotated[Any, Depends(searched_index)]
-
-
-def search_memories(system: System, index: Any, owner_id: str, query: str,
-                    *, mode: str = "hybrid", layer: str | None = None,
-                    tags: Sequence[str] = (), min_confidence: float | None = None,
-                    limit: int = 10) -> tuple[list[dict], int]:
-    vector = (system.query_embeddings.vector(query) if mode in ("hybrid", "semantic")
-              else None)
-    return index.search(owner_id, query, vector, mode=mode, layer=layer, tags=tags,
-                        min_confidence=min_confidence, limit=limit, now=system.clock())
+MemorySearchDep = Annotated[MemorySearch, Depends(caught_up_search)]
 
 
 def relevance(score: float) -> float:

@@ -1,8 +1,7 @@
 """Meaning vectors of memories (pgvector), computed in batches by this projection's
-worker, never in the request path; and the hybrid search over memories that uses them."""
+worker, never in the request path (memory_search ranks by them)."""
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from eventsourcing.dispatch import singledispatchmethod
@@ -15,13 +14,6 @@ from arqium.domain.memory.domainmodel import MemoryItem, MemoryOwner, searchable
 from arqium.infra.embeddings import DIMENSIONS, shared_embedder, vector_literal
 from arqium.infra.keys import OwnerKeys
 from arqium.projections.base import BatchProjection, ReadModel
-
-MEMORY_ITEMS = "memory_items"  # the live name of the memory read model this one joins
-MEMORY_WORDS = f"{MEMORY_ITEMS}_words"  # and of its owners' vocabularies
-RRF_K = 60  # reciprocal-rank fusion constant
-CANDIDATES = 50  # how deep each side (keyword, meaning) ranks before fusion
-OVERFETCH = 4  # nearest vectors read per meaning candidate, for the filters to thin
-HEADLINE = "StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=12, MaxFragments=2"
 
 # Half-precision vectors: half the pages to read per search, rankings indistinguishable
 # from single precision for unit vectors of this model.
@@ -49,69 +41,6 @@ SELECT_ROWS = "SELECT id, owner_id, key, tags FROM {table} WHERE id = ANY(%(ids)
 FORGET_OWNER = "DELETE FROM {table} WHERE owner_id = %(owner_id)s"
 MARK_GONE = "UPDATE {table} SET gone = true WHERE id = %(id)s"
 
-# What makes a memory of the owner a candidate (m: its memory_items row). The key prefix
-# is compared with left(), which no index serves, so the owner's full-text index, not the
-# key index, drives the keyword side.
-CANDIDATE = """m.owner_id = %(owner_id)s AND m.gone_at IS NULL
-        AND (m.expires_at IS NULL OR m.expires_at > %(now)s)
-        AND (%(layer)s::text IS NULL OR m.layer = %(layer)s)
-        AND (%(min_confidence)s::float8 IS NULL OR m.confidence >= %(min_confidence)s)
-        AND (cardinality(%(tags)s::text[]) = 0 OR m.tags ?| %(tags)s::text[])
-        AND (%(key_prefix)s::text IS NULL
-            OR left(m.key, length(%(key_prefix)s)) = %(key_prefix)s)
-        AND (%(metadata)s::jsonb IS NULL OR m.metadata @> %(metadata)s::jsonb)"""
-# The keyword side matches the query's words, and the owner's words that are spelt like
-# them (pg_trgm), by full text (the composite GIN index finds the owner's matches); the
-# meaning side ranks by cosine distance the nearest vectors that pass the key and tag
-# filters (this table has them, and marks gone memories), then keeps those whose memory
-# passes the rest. Filters apply inside each ranking, so neither side drops the other's
-# matches; the page's rows are read last, for the fused top only.
-SEARCH = """
-WITH terms AS MATERIALIZED (
-    SELECT websearch_to_tsquery('english', %(query)s) || coalesce((
-        SELECT to_tsquery('english', string_agg(DISTINCT known.word, ' | '))
-        FROM regexp_split_to_table(lower(%(query)s), '[^[:alpha:]]+') AS term
-        JOIN {words} known ON known.owner_id = %(owner_id)s AND known.word %% term
-        WHERE length(term) >= 3), ''::tsquery) AS query
-),
-keyword AS (
-    SELECT m.id, row_number() OVER (ORDER BY ts_rank(m.tsv, terms.query) DESC, m.id) AS rank
-    FROM {memory_items} m, terms
-    WHERE %(use_keyword)s AND m.tsv @@ terms.query AND """ + CANDIDATE + """
-    ORDER BY rank
-    LIMIT %(candidates)s
-),
-nearest AS MATERIALIZED (
-    SELECT e.id, e.embedding <=> %(vector)s::halfvec AS distance FROM {table} e
-    WHERE %(use_meaning)s AND e.owner_id = %(owner_id)s AND NOT e.gone
-        AND (%(key_prefix)s::text IS NULL
-            OR left(e.key, length(%(key_prefix)s)) = %(key_prefix)s)
-        AND (cardinality(%(tags)s::text[]) = 0 OR e.tags ?| %(tags)s::text[])
-        AND e.embedding <=> %(vector)s::halfvec <= 1 - %(min_similarity)s
-    ORDER BY distance
-    LIMIT %(candidates)s * %(overfetch)s
-),
-meaning AS (
-    SELECT n.id, row_number() OVER (ORDER BY n.distance, n.id) AS rank
-    FROM nearest n JOIN {memory_items} m ON m.id = n.id
-    WHERE """ + CANDIDATE + """
-    ORDER BY rank
-    LIMIT %(candidates)s
-),
-fused AS (
-    SELECT id, coalesce(1.0 / (%(k)s + keyword.rank), 0)
-        + coalesce(1.0 / (%(k)s + meaning.rank), 0) AS score, count(*) OVER () AS total
-    FROM keyword FULL JOIN meaning USING (id)
-)
-SELECT m.id, m.key, m.content, m.layer, m.confidence, m.tags, m.metadata, m.created_at,
-    m.updated_at, m.expires_at, fused.score, fused.total,
-    CASE WHEN %(snippets)s THEN ts_headline('english', coalesce(m.content #>> '{{}}', ''),
-        terms.query, %(headline)s) END AS snippet
-FROM fused JOIN {memory_items} m USING (id) CROSS JOIN terms
-ORDER BY fused.score DESC, m.updated_at DESC, m.id
-LIMIT %(limit)s"""
-
-
 CHANGES_CONTENT = (MemoryItem.Upserted, MemoryItem.Revised, MemoryItem.Recreated,
                    MemoryItem.Promoted)
 
@@ -138,29 +67,6 @@ class MemoryEmbeddingsView(ReadModel):
         self.sql_create_statements.append(self.sql(ADD_GONE_COLUMN))
         self.sql_create_statements.append(
             self.sql(CREATE_OWNER_INDEX, index=f"{self.name}_owner_idx"))
-
-    def search(self, owner_id: str, query: str, vector: Sequence[float] | None, *,
-               mode: str = "hybrid", layer: str | None = None, tags: Sequence[str] = (),
-               min_confidence: float | None = None, limit: int = 10,
-               min_similarity: float = 0.25, key_prefix: str | None = None,
-               metadata: dict | None = None, snippets: bool = False,
-               now: datetime) -> tuple[list[dict], int]:
-        """The owner's live memories ranked by keyword and meaning, fused by reciprocal
-        rank; each row has a `score` (and, with `snippets`, its content with the matched
-        words in <mark>). Also how many matched in all. `key_prefix` and `metadata`
-        (contained in the memory's) narrow the memories searched."""
-        rows = self.query(
-            SEARCH, identifiers={"memory_items": MEMORY_ITEMS, "words": MEMORY_WORDS},
-            owner_id=owner_id, query=query,
-            vector=vector_literal(vector) if vector else None, layer=layer, tags=list(tags),
-            min_confidence=min_confidence, limit=limit, candidates=CANDIDATES, k=RRF_K,
-            overfetch=OVERFETCH,
-            use_keyword=mode in ("hybrid", "keyword"),
-            use_meaning=mode in ("hybrid", "semantic") and vector is not None,
-            min_similarity=min_similarity, now=now, snippets=snippets, headline=HEADLINE,
-            key_prefix=key_prefix,
-            metadata=None if metadata is None else Jsonb(metadata))
-        return rows, rows[0]["total"] if rows else 0
 
 
 class MemoryEmbeddingsProjection(BatchProjection):

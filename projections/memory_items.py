@@ -1,6 +1,5 @@
 """The memory read model: one row per live memory item, newest first."""
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,16 +10,7 @@ from psycopg.types.json import Jsonb
 
 from arqium.domain.memory.application import MemoryApplication
 from arqium.domain.memory.domainmodel import MemoryItem, MemoryOwner, searchable_text
-from arqium.domain.memory.workingset import (
-    LAYER_WEIGHT,
-    LEFT_OUT,
-    RECENCY_HALF_LIFE_DAYS,
-    RELEVANCE_WEIGHT,
-    UNKNOWN_CONFIDENCE,
-    pack,
-    prompt_text,
-)
-from arqium.infra.embeddings import vector_literal
+from arqium.domain.memory.workingset import prompt_text
 from arqium.infra.keys import OwnerKeys
 from arqium.infra.tokens import shared_token_counter
 from arqium.projections.base import BatchProjection, ReadModel
@@ -112,39 +102,11 @@ FORGET_OWNER = "DELETE FROM {table} WHERE owner_id = %(owner_id)s"
 
 SELECT_ROW = "SELECT owner_id, key, tags FROM {table} WHERE id = %(id)s"
 
-MEMORY_EMBEDDINGS = "memory_embeddings"  # the live name of the read model of meanings
 LIVE = "gone_at IS NULL AND (expires_at IS NULL OR expires_at > %(now)s)"
 SELECT_ONE = """
 SELECT id, key, content, layer, confidence, sensitivity, tags, metadata, session_id,
     context_id, created_at, updated_at, expires_at
 FROM {table} WHERE id = %(id)s AND owner_id = %(owner_id)s AND """ + LIVE
-# The working-set ranking (see domain.memory.workingset): layer weight, then confidence,
-# a recency bonus that halves every half-life and, when the chat's recent messages are
-# known, the cosine similarity of the memory's embedding to theirs; memories left out of
-# prompts and those larger than the whole budget are not candidates. One row of two
-# arrays, best first: cheap to read however many candidates there are.
-SELECT_RANKED = """
-SELECT coalesce(array_agg(id::text ORDER BY rank), ARRAY[]::text[]) AS ids,
-    coalesce(array_agg(tokens ORDER BY rank), ARRAY[]::integer[]) AS tokens
-FROM (
-    SELECT m.id, m.tokens, row_number() OVER (ORDER BY
-        coalesce((%(layer_weights)s::jsonb ->> m.layer)::float8, 0)
-        + coalesce(m.confidence, %(unknown_confidence)s)
-        + exp(-ln(2) * greatest(extract(epoch FROM %(now)s - m.updated_at)::float8, 0)
-            / (86400 * %(half_life_days)s))
-        + %(relevance_weight)s
-            * greatest(1 - (e.embedding <=> %(messages)s::halfvec), 0) DESC, m.id) AS rank
-    FROM {table} m
-    LEFT JOIN {embeddings} e ON e.id = m.id AND %(messages)s::halfvec IS NOT NULL
-    WHERE m.owner_id = %(owner_id)s AND m.gone_at IS NULL
-        AND (m.expires_at IS NULL OR m.expires_at > %(now)s)
-        AND m.sensitivity <> ALL(%(left_out)s) AND m.tokens <= %(max_tokens)s
-    ORDER BY rank
-    LIMIT %(limit)s
-) AS ranked"""
-SELECT_SHOWN = """
-SELECT id, key, content, layer, confidence, updated_at, version, tokens FROM {table}
-WHERE id = ANY(%(ids)s::uuid[])"""
 COUNT_BY_LAYER = "SELECT layer, count(*) AS n FROM {table} WHERE " + LIVE + " GROUP BY layer"
 SELECT_DUE = """
 SELECT id FROM {table} WHERE gone_at IS NULL AND expires_at <= %(now)s
@@ -221,27 +183,6 @@ class MemoryItemsView(ReadModel):
         rows = self.query(SELECT_IDS_WITH_PREFIX, owner_id=owner_id, pattern=f"{prefix}%",
                           now=now)
         return [row["id"] for row in rows]
-
-    def working_set(self, owner_id: str, now: datetime, max_tokens: int, candidates: int,
-                    messages: Sequence[float] | None = None) -> list[dict]:
-        """The owner's memories for a prompt, best first, packed within max_tokens,
-        with their content; ranked and read in one snapshot. `messages`: the embedding
-        of the chat's recent messages, when there are any."""
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            curs.execute(self.sql(SELECT_RANKED, embeddings=MEMORY_EMBEDDINGS), {
-                "owner_id": owner_id, "now": now, "max_tokens": max_tokens,
-                "left_out": list(LEFT_OUT), "layer_weights": Jsonb(LAYER_WEIGHT),
-                "unknown_confidence": UNKNOWN_CONFIDENCE,
-                "half_life_days": RECENCY_HALF_LIFE_DAYS, "limit": candidates,
-                "relevance_weight": RELEVANCE_WEIGHT,
-                "messages": vector_literal(messages) if messages else None})
-            ranked = curs.fetchone()
-            chosen, _ = pack(ranked["tokens"], max_tokens)
-            ids = [ranked["ids"][index] for index in chosen]
-            curs.execute(self.sql(SELECT_SHOWN), {"ids": ids})
-            rows = {str(row["id"]): row for row in curs.fetchall()}
-        return [rows[memory_id] for memory_id in ids]
 
     def count_by_layer(self, now: datetime) -> dict[str, int]:
         """Live memories of all owners per layer (for operators)."""

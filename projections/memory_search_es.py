@@ -1,13 +1,14 @@
 """Memory search in Elasticsearch, used instead of Postgres when a cluster is configured.
 
 The projection indexes one document per live memory (the same search text and
-embedding as the Postgres read models). Elasticsearch cannot join a Postgres
-transaction, so every write is idempotent: document id = memory id, external version =
-the event's position (an older event applied again never overwrites a newer
+embedding as the Postgres read models, and its metadata). Elasticsearch cannot join a
+Postgres transaction, so every write is idempotent: document id = memory id, external
+version = the event's position (an older event applied again never overwrites a newer
 document), and the tracking position is recorded in Postgres only after Elasticsearch
-acknowledged. The view ranks in Elasticsearch and reads the page's content from the
-memory read model."""
+acknowledged. ElasticsearchMemorySearch ranks in Elasticsearch and leaves the rest to
+the PostgreSQL search: the page's rows, and the working set."""
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,12 +32,19 @@ from arqium.infra.embeddings import DIMENSIONS, shared_embedder
 from arqium.infra.keys import OwnerKeys
 from arqium.infra.settings import Settings
 from arqium.projections.base import BatchProjection, ReadModel
-from arqium.projections.memory_embeddings import CANDIDATES, MEMORY_ITEMS, RRF_K
+from arqium.projections.memory_search import (
+    CANDIDATES,
+    RRF_K,
+    MemoryQuery,
+    PostgresMemorySearch,
+)
 
 # Nearest-neighbour candidates each shard considers: deeper than CANDIDATES, so the
 # approximate (HNSW) search rarely misses one of the true top ones.
 KNN_NUM_CANDIDATES = 10 * CANDIDATES
 TRANSIENT_STATUSES = (429, 503)  # Elasticsearch busy: the same bulk is worth retrying
+SNIPPET_CHARS = 180  # about the 30 words of the Postgres search's snippets
+FRAGMENT_DELIMITER = " ... "  # between a snippet's fragments, as ts_headline puts it
 
 MAPPING = {
     "dynamic": "strict",
@@ -48,6 +56,9 @@ MAPPING = {
         "layer": {"type": "keyword"},
         "confidence": {"type": "float"},
         "tags": {"type": "keyword"},
+        # The metadata as [path..., value] terms (see metadata_terms); a very long one
+        # is not indexed, rather than refusing the document.
+        "metadata_terms": {"type": "keyword", "ignore_above": 1024},
         "updated_at": {"type": "date"},
         "expires_at": {"type": "date"},  # null: never expires
         # Unquantised HNSW: rankings as close as possible to pgvector's exact distance.
@@ -70,31 +81,22 @@ CREATE TABLE IF NOT EXISTS {table} (
     updated_at timestamptz NOT NULL,
     expires_at timestamptz
 )"""
+ADD_METADATA_COLUMN = """
+ALTER TABLE {table} ADD COLUMN IF NOT EXISTS metadata jsonb NOT NULL DEFAULT '{{}}'"""
 CREATE_OWNER_INDEX = "CREATE INDEX IF NOT EXISTS {index} ON {table} (owner_id)"
 SELECT_KNOWN = """
-SELECT id, owner_id, key, layer, confidence, tags, updated_at, expires_at
+SELECT id, owner_id, key, layer, confidence, tags, metadata, updated_at, expires_at
 FROM {table} WHERE id = ANY(%(ids)s)"""
 UPSERT_KNOWN = """
-INSERT INTO {table} (id, owner_id, key, layer, confidence, tags, updated_at, expires_at)
+INSERT INTO {table} (id, owner_id, key, layer, confidence, tags, metadata, updated_at,
+    expires_at)
 VALUES (%(id)s, %(owner_id)s, %(key)s, %(layer)s, %(confidence)s, %(tags)s,
-    %(updated_at)s, %(expires_at)s)
+    %(metadata)s, %(updated_at)s, %(expires_at)s)
 ON CONFLICT (id) DO UPDATE SET layer = excluded.layer,
     confidence = excluded.confidence, tags = excluded.tags,
-    updated_at = excluded.updated_at, expires_at = excluded.expires_at"""
+    metadata = excluded.metadata, updated_at = excluded.updated_at,
+    expires_at = excluded.expires_at"""
 FORGET_OWNER = "DELETE FROM {table} WHERE owner_id = %(owner_id)s"
-
-# The fused ranking's rows, in the order and shape of the Postgres search; the owner and
-# liveness are checked again, so a memory deleted since it was indexed is not shown.
-SELECT_FUSED = """
-SELECT m.id, m.key, m.content, m.layer, m.confidence, m.tags, m.updated_at, fused.score,
-    %(total)s::bigint AS total
-FROM unnest(%(ids)s::uuid[], %(scores)s::float8[]) AS fused (id, score)
-JOIN {memory_items} m USING (id)
-WHERE m.owner_id = %(owner_id)s AND m.gone_at IS NULL
-    AND (m.expires_at IS NULL OR m.expires_at > %(now)s)
-ORDER BY fused.score DESC, m.updated_at DESC, m.id
-LIMIT %(limit)s"""
-
 
 class ElasticsearchRefused(RuntimeError):
     """Elasticsearch answered a write or a search with errors."""
@@ -135,19 +137,17 @@ def change_of(event: Any, position: int, known: dict[UUID, dict]) -> Change | No
 @change_of.register
 def _(event: MemoryItem.Upserted, position: int, known: dict[UUID, dict]) -> Change:
     known[event.originator_id] = {"owner_id": event.owner_id, "key": event.key}
-    return _indexed(event, position, known, layer=event.layer,
-                    confidence=event.confidence, tags=event.tags)
+    return _indexed(event, position, known, layer=event.layer, **_revised_fields(event))
 
 
 @change_of.register
 def _(event: MemoryItem.Revised, position: int, known: dict[UUID, dict]) -> Change | None:
-    return _indexed(event, position, known, confidence=event.confidence, tags=event.tags)
+    return _indexed(event, position, known, **_revised_fields(event))
 
 
 @change_of.register
 def _(event: MemoryItem.Recreated, position: int, known: dict[UUID, dict]) -> Change | None:
-    return _indexed(event, position, known, layer=event.layer,
-                    confidence=event.confidence, tags=event.tags)
+    return _indexed(event, position, known, layer=event.layer, **_revised_fields(event))
 
 
 @change_of.register
@@ -168,6 +168,34 @@ def _(event: MemoryOwner.Forgotten, position: int, known: dict[UUID, dict]) -> C
     return Change("forget", position, owner_id=event.owner_id)
 
 
+def _revised_fields(event: Any) -> dict:
+    """The indexed fields every content-setting event but a promotion carries."""
+    return {"confidence": event.confidence, "tags": event.tags, "metadata": event.metadata}
+
+
+def metadata_terms(metadata: dict, path: tuple = ()) -> list[str]:
+    """Each value in `metadata` (each item of its lists) with its path of keys, as the
+    JSON of [*path, value]: a memory's metadata contains another (Postgres' @>) when it
+    has all of the other's terms. Strings to Elasticsearch, so any JSON indexes (keys
+    with dots, nulls, any depth). Objects inside lists lose their pairing."""
+    terms = []
+    for key, value in metadata.items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict):
+                terms.extend(metadata_terms(item, (*path, key)))
+            else:
+                terms.append(json.dumps([*path, key, item], ensure_ascii=False,
+                                        separators=(",", ":")))
+    return terms
+
+
+def document(memory_id: UUID, row: dict) -> dict:
+    """A memory's indexed fields, its metadata as terms (the text is added later)."""
+    fields = {name: value for name, value in row.items() if name != "metadata"}
+    return {"id": str(memory_id), **fields,
+            "metadata_terms": metadata_terms(row["metadata"])}
+
+
 def _indexed(event: Any, position: int, known: dict[UUID, dict], **fields: Any
              ) -> Change | None:
     """The memory's document after a content-setting event (None for a memory this
@@ -177,7 +205,7 @@ def _indexed(event: Any, position: int, known: dict[UUID, dict], **fields: Any
         return None
     row.update(fields, updated_at=event.at, expires_at=event.expires_at)
     return Change("index", position, memory_id=event.originator_id,
-                  owner_id=row["owner_id"], doc={"id": str(event.originator_id), **row},
+                  owner_id=row["owner_id"], doc=document(event.originator_id, row),
                   content=event.content)
 
 
@@ -231,39 +259,88 @@ def fuse(*rankings: Sequence[str]) -> list[tuple[str, float]]:
     return sorted(scores.items(), key=lambda item: item[1], reverse=True)
 
 
-def live_filters(owner_id: str, layer: str | None, tags: Sequence[str],
-                 min_confidence: float | None, now: datetime) -> list[dict]:
-    """The owner's unexpired memories (in `layer`, with any of `tags`, confident enough)."""
+def search_filters(query: MemoryQuery, now: datetime) -> list[dict]:
+    """The owner's unexpired memories that pass the query's filters."""
     filters: list[dict] = [
-        {"term": {"owner_id": owner_id}},
+        {"term": {"owner_id": query.owner_id}},
         {"bool": {"minimum_should_match": 1, "should": [
             {"range": {"expires_at": {"gt": now.isoformat()}}},
             {"bool": {"must_not": {"exists": {"field": "expires_at"}}}}]}}]
-    if layer is not None:
-        filters.append({"term": {"layer": layer}})
-    if tags:
-        filters.append({"terms": {"tags": list(tags)}})
-    if min_confidence is not None:
-        filters.append({"range": {"confidence": {"gte": min_confidence}}})
+    if query.layer is not None:
+        filters.append({"term": {"layer": query.layer}})
+    if query.tags:
+        filters.append({"terms": {"tags": list(query.tags)}})
+    if query.min_confidence is not None:
+        filters.append({"range": {"confidence": {"gte": query.min_confidence}}})
+    if query.key_prefix is not None:
+        filters.append({"prefix": {"key": query.key_prefix}})
+    if query.metadata:
+        filters.extend({"term": {"metadata_terms": term}}
+                       for term in metadata_terms(query.metadata))
     return filters
 
 
-def keyword_search(query: str, filters: list[dict]) -> dict:
-    """BM25 on the search text, misspellings forgiven."""
-    match = {"match": {"text": {"query": query, "fuzziness": "AUTO"}}}
+def keyword_match(text: str) -> dict:
+    """The query's words in the search text, misspellings forgiven."""
+    return {"match": {"text": {"query": text, "fuzziness": "AUTO"}}}
+
+
+def keyword_search(query: MemoryQuery, filters: list[dict]) -> dict:
+    """BM25 on the search text."""
     return {"size": CANDIDATES, "_source": False, "track_total_hits": False,
-            "query": {"bool": {"must": match, "filter": filters}},
-            "sort": ["_score", {"id": "asc"}]}
+            "query": {"bool": {"must": keyword_match(query.text), "filter": filters}},
+            "sort": ["_score", {"id": "asc"}], **highlight(query)}
 
 
-def meaning_search(vector: Sequence[float], filters: list[dict],
-                   min_similarity: float) -> dict:
+def meaning_search(query: MemoryQuery, vector: Sequence[float],
+                   filters: list[dict]) -> dict:
     """Nearest embeddings by cosine; the filter applies during the search, not after
     it, so another owner's memories never take the places."""
     return {"size": CANDIDATES, "_source": False, "knn": {
         "field": "embedding", "query_vector": list(vector), "k": CANDIDATES,
         "num_candidates": KNN_NUM_CANDIDATES, "filter": filters,
-        "similarity": min_similarity}}
+        "similarity": query.min_similarity}, **highlight(query)}
+
+
+def highlight(query: MemoryQuery) -> dict:
+    """When snippets are asked: each hit's search text with the query's words in <mark>
+    (up to two fragments; its beginning when no word matched, e.g. a meaning match)."""
+    if not query.snippets:
+        return {}
+    return {"highlight": {"pre_tags": ["<mark>"], "post_tags": ["</mark>"], "fields": {
+        "text": {"highlight_query": keyword_match(query.text), "number_of_fragments": 2,
+                 "fragment_size": SNIPPET_CHARS, "no_match_size": SNIPPET_CHARS}}}}
+
+
+def searches_for(query: MemoryQuery, vector: Sequence[float] | None,
+                 now: datetime) -> list[dict]:
+    """The searches whose rankings are fused: keyword, meaning, or both (mode)."""
+    filters = search_filters(query, now)
+    searches = []
+    if query.by_keyword:
+        searches.append(keyword_search(query, filters))
+    if vector is not None:
+        searches.append(meaning_search(query, vector, filters))
+    return searches
+
+
+def rankings_of(answers: Sequence[dict]) -> list[list[str]]:
+    """Each search's hit ids, best first."""
+    return [[hit["_id"] for hit in answer["hits"]["hits"]] for answer in answers]
+
+
+def snippets_of(answers: Sequence[dict]) -> dict[str, str]:
+    """Each highlighted hit's snippet, by id: its fragments joined."""
+    return {hit["_id"]: FRAGMENT_DELIMITER.join(hit["highlight"]["text"])
+            for answer in answers for hit in answer["hits"]["hits"]
+            if "highlight" in hit}
+
+
+def missing_fields(mapping: dict) -> dict:
+    """The fields of MAPPING an index's mapping lacks."""
+    known = mapping.get("properties", {})
+    return {name: field for name, field in MAPPING["properties"].items()
+            if name not in known}
 
 
 # --- Elasticsearch and Postgres ------------------------------------------------------
@@ -276,8 +353,12 @@ def open_client(url: str) -> Elasticsearch:
 
 def ensure_index(es: Elasticsearch, index: str) -> None:
     """Create the index with its mapping unless it exists (another process may be
-    creating it at the same moment)."""
+    creating it at the same moment); one made by an older version gets the fields it
+    lacks (its documents have them once indexed again)."""
     if es.indices.exists(index=index):
+        for existing in es.indices.get_mapping(index=index).body.values():
+            if missing := missing_fields(existing["mappings"]):
+                es.indices.put_mapping(index=index, properties=missing)
         return
     try:
         es.indices.create(index=index, mappings=MAPPING)
@@ -287,8 +368,8 @@ def ensure_index(es: Elasticsearch, index: str) -> None:
 
 
 class EsMemorySearchView(ReadModel):
-    """The indexer's tracking and known fields (Postgres), and the search: ranked in
-    Elasticsearch, content read from the memory read model."""
+    """The indexer's tracking and the fields it knows of each memory (in Postgres), and
+    the cluster and index it writes to."""
 
     es: Elasticsearch
     index: str
@@ -296,6 +377,7 @@ class EsMemorySearchView(ReadModel):
     def __init__(self, datastore: Any, **kwargs: Any):
         super().__init__(datastore, **kwargs)
         self.sql_create_statements.append(self.sql(CREATE_TABLE))
+        self.sql_create_statements.append(self.sql(ADD_METADATA_COLUMN))
         self.sql_create_statements.append(
             self.sql(CREATE_OWNER_INDEX, index=f"{self.name}_owner_idx"))
 
@@ -312,53 +394,48 @@ class EsMemorySearchView(ReadModel):
         rows = self.query(SELECT_KNOWN, ids=list(ids))
         return {row.pop("id"): row for row in rows}
 
-    def search(self, owner_id: str, query: str, vector: Sequence[float] | None, *,
-               mode: str = "hybrid", layer: str | None = None, tags: Sequence[str] = (),
-               min_confidence: float | None = None, limit: int = 10,
-               min_similarity: float = 0.25, now: datetime) -> tuple[list[dict], int]:
-        """As MemoryEmbeddingsView.search: the owner's live memories ranked by keyword
-        and meaning, fused by reciprocal rank; each row has a `score`. Also how many
-        matched in all."""
-        fused = self.ranked(owner_id, query, vector, mode=mode, layer=layer, tags=tags,
-                            min_confidence=min_confidence, min_similarity=min_similarity,
-                            now=now)
-        return self.rows_of(fused, owner_id, limit, now), len(fused)
 
-    def rows_of(self, fused: Sequence[tuple[str, float]], owner_id: str, limit: int,
-                now: datetime) -> list[dict]:
-        """The page of a fused ranking, read from the memory read model."""
-        if not fused:
-            return []
-        ids, scores = zip(*fused)
-        return self.query(SELECT_FUSED, identifiers={"memory_items": MEMORY_ITEMS},
-                          ids=list(ids), scores=list(scores), total=len(fused),
-                          owner_id=owner_id, now=now, limit=limit)
+class ElasticsearchMemorySearch:
+    """The memory search ranked in Elasticsearch (keyword and meaning in one round
+    trip, fused here); the page's rows are read by the PostgreSQL search. So is the
+    working set, ranked there: it orders every live memory of the owner by columns the
+    index does not hold (sensitivity, prompt tokens) and reads them in one snapshot."""
 
-    def ranked(self, owner_id: str, query: str, vector: Sequence[float] | None, *,
-               mode: str, layer: str | None, tags: Sequence[str],
-               min_confidence: float | None, min_similarity: float,
-               now: datetime) -> list[tuple[str, float]]:
-        """Ids of the owner's matching memories with their fused scores, best first."""
-        filters = live_filters(owner_id, layer, tags, min_confidence, now)
-        searches = []
-        if mode in ("hybrid", "keyword"):
-            searches.append(keyword_search(query, filters))
-        if mode in ("hybrid", "semantic") and vector is not None:
-            searches.append(meaning_search(vector, filters, min_similarity))
-        return fuse(*self._rankings(searches))
+    def __init__(self, view: EsMemorySearchView, postgres: PostgresMemorySearch):
+        self.view, self.postgres = view, postgres
 
-    def _rankings(self, searches: list[dict]) -> list[list[str]]:
-        """Each search's hit ids, in one round trip."""
+    def search(self, query: MemoryQuery, now: datetime) -> tuple[list[dict], int]:
+        answers = self.answers(query, now)
+        ranking = fuse(*rankings_of(answers))
+        snippets = snippets_of(answers)
+        rows = self.postgres.page_of(ranking, query.owner_id, query.limit, now)
+        return ([{**row, "snippet": snippets.get(str(row["id"]))} for row in rows],
+                len(ranking))
+
+    def answers(self, query: MemoryQuery, now: datetime) -> list[dict]:
+        """Each search's answer, in one round trip."""
+        searches = searches_for(query, self.postgres.query_vector(query), now)
         if not searches:
             return []
-        response = self.es.msearch(index=self.index,
-                                   searches=[part for s in searches for part in ({}, s)])
-        rankings = []
+        response = self.view.es.msearch(
+            index=self.view.index, searches=[part for s in searches for part in ({}, s)])
         for answer in response["responses"]:
             if "error" in answer:
                 raise ElasticsearchRefused(f"memory search failed: {answer['error']}")
-            rankings.append([hit["_id"] for hit in answer["hits"]["hits"]])
-        return rankings
+        return response["responses"]
+
+    def working_set(self, owner_id: str, now: datetime, max_tokens: int,
+                    candidates: int, conversation: str = "") -> list[dict]:
+        return self.postgres.working_set(owner_id, now, max_tokens, candidates,
+                                         conversation)
+
+    def wait(self, application_name: str, position: int, timeout: float) -> None:
+        """The memory read model (the rows) and the index."""
+        self.postgres.items.wait(application_name, position, timeout)
+        self.view.wait(application_name, position, timeout)
+
+    def close(self) -> None:
+        self.view.close()
 
 
 class EsMemorySearchProjection(BatchProjection):
@@ -431,7 +508,8 @@ class EsMemorySearchProjection(BatchProjection):
             for owner_id in forgotten:
                 curs.execute(self.view.sql(FORGET_OWNER), {"owner_id": owner_id})
             curs.executemany(self.view.sql(UPSERT_KNOWN), [
-                {**row, "id": memory_id, "tags": Jsonb(row["tags"])}
+                {**row, "id": memory_id, "tags": Jsonb(row["tags"]),
+                 "metadata": Jsonb(row["metadata"])}
                 for memory_id, row in known.items()])
             self.view._insert_tracking(curs, tracking)
 

@@ -25,6 +25,7 @@ from arqium.infra.security import PasswordHashing, TokenService, new_secret
 from arqium.infra.settings import Settings
 from arqium.projections import PROJECTIONS
 from arqium.projections.base import ReadModel, open_view, shared_datastore
+from arqium.projections.memory_search import MemorySearch, PostgresMemorySearch
 
 APPLICATIONS = (IdentityApplication, MemoryApplication, SessionsApplication,
                 LedgerApplication)
@@ -46,7 +47,7 @@ class System:
     relay_tracking: Any = None
     oidc: OidcVerifier | None = None
     query_embeddings: QueryEmbeddings | None = None
-    memory_search: Any = None  # the Elasticsearch memory search, when one is configured
+    memory_search: MemorySearch | None = None  # in Elasticsearch when configured
 
     def applications(self) -> list:
         return [self.identity, self.memory, self.sessions, self.ledger]
@@ -57,7 +58,7 @@ class System:
         for recorder in [*self.views.values(), self.relay_tracking]:
             recorder.datastore.close()
         if self.memory_search is not None:
-            self.memory_search.close()  # its Elasticsearch client and its tracking
+            self.memory_search.close()  # e.g. its Elasticsearch client and its tracking
 
 
 def open_system(settings: Settings, clock: Clock = system_clock,
@@ -89,22 +90,31 @@ def open_system(settings: Settings, clock: Clock = system_clock,
     if settings.oidc_issuer and settings.oidc_jwks_url:
         oidc = OidcVerifier(settings.oidc_issuer, settings.oidc_jwks_url,
                             settings.oidc_audience, clock)
-    memory_search = None
-    if settings.elasticsearch_url:
-        memory_search = open_memory_search(settings, env)
+    memory_search = open_memory_search(settings, env, views, query_embeddings)
     return System(settings, clock, env, identity, memory, sessions, ledger, tokens, views,
                   open_relay_tracking(env), oidc, query_embeddings, memory_search)
 
 
-def open_memory_search(settings: Settings, env: dict[str, str]) -> Any:
-    """The Elasticsearch memory search with its client (its index is created by the
-    indexer's worker, which starts once the cluster is up)."""
+def open_memory_search(settings: Settings, env: dict[str, str],
+                       views: dict[str, ReadModel], query_embeddings: QueryEmbeddings
+                       ) -> MemorySearch:
+    """The memory search every face uses: in Elasticsearch when a cluster is configured
+    (its index is created by the indexer's worker, which starts once the cluster is up),
+    else in PostgreSQL."""
+    postgres = PostgresMemorySearch(views["memory_items"], views["memory_embeddings"],
+                                    query_embeddings.vector)
+    if not settings.elasticsearch_url:
+        return postgres
     # Imported here: without a cluster the Elasticsearch client is never loaded.
-    from arqium.projections.memory_search_es import EsMemorySearchProjection, open_client
+    from arqium.projections.memory_search_es import (
+        ElasticsearchMemorySearch,
+        EsMemorySearchProjection,
+        open_client,
+    )
 
     view = open_view(EsMemorySearchProjection, env)
-    return view.connect(open_client(settings.elasticsearch_url),
-                        settings.elasticsearch_index)
+    view.connect(open_client(settings.elasticsearch_url), settings.elasticsearch_index)
+    return ElasticsearchMemorySearch(view, postgres)
 
 
 def open_relay_tracking(env: dict[str, str]) -> Any:

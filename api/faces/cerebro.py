@@ -24,7 +24,7 @@ from arqium.api.deps import (
 from arqium.api.faces.shapes import iso, now_iso
 from arqium.api.health import VERSION
 from arqium.api.ratelimit import limited
-from arqium.api.search import MemorySearch, relevance, search_memories
+from arqium.api.search import MemorySearchDep, relevance
 from arqium.api.v1.chat_sessions import Messages
 from arqium.api.validation import content_within_limit
 from arqium.domain.memory.application import MemoryDraft
@@ -38,6 +38,7 @@ from arqium.domain.memory.workingset import conversation_text
 from arqium.domain.sessions.domainmodel import session_id_for
 from arqium.domain.shared import Forbidden, acting
 from arqium.projections.memory_items import MemoryItemsView
+from arqium.projections.memory_search import MemoryQuery
 
 router = APIRouter(tags=["CEREBRO"])
 
@@ -45,6 +46,8 @@ WORKING_SET_CANDIDATES = 1000
 RECENT_MESSAGES = 6  # what a working set's relevance is measured against
 HIGH_LATENCY_MS = 100
 MemoryItems = Annotated[MemoryItemsView, Depends(caught_up("memory_items"))]
+# A working set is ranked on the memory read model: it waits for the caller's writes there.
+WORKING_SET_READY = Depends(caught_up("memory_items"))
 
 
 class ForbiddenOwner(Forbidden):
@@ -144,11 +147,12 @@ class SearchRequest(BaseModel):
 
 @router.post("/api/memory/search", summary="Search memories (CEREBRO)",
              dependencies=[Depends(limited("cerebro_general"))])
-def search(body: SearchRequest, caller: CurrentCaller, view: MemorySearch, system: SystemDep):
+def search(body: SearchRequest, caller: CurrentCaller, memories: MemorySearchDep,
+           system: SystemDep):
     check_owner(body.ownerId, caller)
-    rows, total = search_memories(system, view, caller.user_id, body.query, layer=body.layer,
-                                  tags=body.tags, min_confidence=body.minConfidence,
-                                  limit=body.limit)
+    rows, total = memories.search(MemoryQuery(
+        caller.user_id, body.query, layer=body.layer, tags=body.tags,
+        min_confidence=body.minConfidence, limit=body.limit), system.clock())
     return {"memories": [{"id": str(row["id"]), "key": row["key"], "content": row["content"],
                           "confidence": row["confidence"], "layer": row["layer"],
                           "relevanceScore": relevance(row["score"])} for row in rows],
@@ -163,9 +167,9 @@ class ContextRequest(BaseModel):
 
 
 @router.post("/api/memory/context", summary="The working set of memories for a chat (CEREBRO)",
-             dependencies=[Depends(limited("cerebro_general"))])
-def working_set(body: ContextRequest, caller: CurrentCaller, view: MemoryItems,
-                messages: Messages, system: SystemDep):
+             dependencies=[Depends(limited("cerebro_general")), WORKING_SET_READY])
+def working_set(body: ContextRequest, caller: CurrentCaller, messages: Messages,
+                system: SystemDep):
     """Ranked by layer, confidence, recency and, when the chat is a session with
     messages, relevance to its recent messages; packed within maxTokens (counted with
     the WordPiece tokenizer on `key: content` when the memory was projected); secret
@@ -173,10 +177,9 @@ def working_set(body: ContextRequest, caller: CurrentCaller, view: MemoryItems,
     check_owner(body.ownerId, caller)
     recent, _ = messages.before(caller.user_id, session_id_for(caller.user_id, body.chatId),
                                 None, RECENT_MESSAGES)
-    conversation = conversation_text(recent)
-    shown = view.working_set(
+    shown = system.memory_search.working_set(
         caller.user_id, system.clock(), body.maxTokens, WORKING_SET_CANDIDATES,
-        messages=system.query_embeddings.vector(conversation) if conversation else None)
+        conversation_text(recent))
     with acting(caller.cause):
         total, position = system.memory.record_working_set(
             caller.user_id, body.chatId, shown, body.maxTokens)

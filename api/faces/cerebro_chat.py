@@ -13,7 +13,11 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from arqium.api.deps import Caller, CurrentCaller, SystemDep
-from arqium.api.faces.cerebro import RECENT_MESSAGES, WORKING_SET_CANDIDATES, MemoryItems
+from arqium.api.faces.cerebro import (
+    RECENT_MESSAGES,
+    WORKING_SET_CANDIDATES,
+    WORKING_SET_READY,
+)
 from arqium.api.faces.shapes import iso
 from arqium.api.ratelimit import limited
 from arqium.api.v1.chat_sessions import Sessions
@@ -23,7 +27,6 @@ from arqium.domain.sessions.domainmodel import SessionNotFound, session_id_for
 from arqium.domain.shared import acting
 from arqium.infra.llm import ChatModel, ModelUnavailable
 from arqium.infra.tokens import shared_token_counter
-from arqium.projections.memory_items import MemoryItemsView
 from arqium.system.bootstrap import System
 
 router = APIRouter(tags=["CEREBRO: chat"], dependencies=[Depends(limited("cerebro_general"))])
@@ -62,8 +65,9 @@ def history(caller: CurrentCaller, sessions: Sessions, limit: int = Query(50, ge
             "total": total, "hasMore": offset + len(rows) < total}
 
 
-@router.post("/api/chat", summary="Stream a model's reply as Server-Sent Events (CEREBRO)")
-def chat(body: ChatRequest, caller: CurrentCaller, system: SystemDep, memories: MemoryItems):
+@router.post("/api/chat", summary="Stream a model's reply as Server-Sent Events (CEREBRO)",
+             dependencies=[WORKING_SET_READY])
+def chat(body: ChatRequest, caller: CurrentCaller, system: SystemDep):
     """The last message (the user's) is stored in the chat's session (created by the
     first message), the model sees the session's thread and the user's memories, and
     its reply is stored when it ends — marked incomplete if the client left before."""
@@ -74,7 +78,7 @@ def chat(body: ChatRequest, caller: CurrentCaller, system: SystemDep, memories: 
         system.sessions.append_message(caller.user_id, session_id, MessageDraft(
             role="user", content=body.messages[-1].content))
         thread = system.sessions.owned_session(caller.user_id, session_id).active_messages()
-        prompt = prompt_messages(system, caller, memories, body.id, thread)
+        prompt = prompt_messages(system, caller, body.id, thread)
     return StreamingResponse(reply_events(system, caller, model, session_id, prompt,
                                           body.modelId),
                              media_type="text/event-stream",
@@ -101,15 +105,13 @@ def open_session(system: System, caller: Caller, session_id: UUID, first_words: 
                                        session_id=session_id)
 
 
-def prompt_messages(system: System, caller: Caller, memories: MemoryItemsView, chat_id: str,
-                    thread: list[dict]) -> list[dict]:
+def prompt_messages(system: System, caller: Caller, chat_id: str, thread: list[dict]
+                    ) -> list[dict]:
     """The user's working set (recorded, as every assembly is) as a system message, then
     the session's active thread."""
-    conversation = conversation_text(thread[-RECENT_MESSAGES:])
-    shown = memories.working_set(
+    shown = system.memory_search.working_set(
         caller.user_id, system.clock(), system.settings.chat_memory_tokens,
-        WORKING_SET_CANDIDATES,
-        messages=system.query_embeddings.vector(conversation) if conversation else None)
+        WORKING_SET_CANDIDATES, conversation_text(thread[-RECENT_MESSAGES:]))
     system.memory.record_working_set(caller.user_id, chat_id, shown,
                                      system.settings.chat_memory_tokens)
     history = [{"role": m["role"], "content": m["content"]} for m in thread]

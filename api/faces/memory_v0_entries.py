@@ -34,6 +34,7 @@ from arqium.domain.memory.vaults import (
     tag_names,
 )
 from arqium.domain.shared import Invalid, NotFound, acting
+from arqium.projections.memory_search import MemoryQuery
 from arqium.system.bootstrap import System
 
 ENTRY = MEMORY + "/entries/{entryId}"
@@ -180,11 +181,13 @@ def search(body: SearchRequest, request: Request, system: SystemDep):
     memory_id = None if body.memoryId is None else check_uuid(body.memoryId, "memoryId")
     memories = _memories(system, user, memory_id)
     filters = body.filters or SearchFilters()
-    rows, _ = system.views["memory_embeddings"].search(
-        user.owner_id, body.query, system.query_embeddings.vector(body.query),
-        tags=tag_names(filters.tags or []), limit=body.limit or body.topK or DEFAULT_TOP_K,
-        key_prefix=entry_key_prefix(memory_id), snippets=True, now=system.clock(),
-        metadata={"v0": {"memoryType": filters.memoryType}} if filters.memoryType else None)
+    memory_type = filters.memoryType
+    rows, _ = system.memory_search.search(MemoryQuery(
+        user.owner_id, body.query, tags=tag_names(filters.tags or []),
+        limit=body.limit or body.topK or DEFAULT_TOP_K,
+        key_prefix=entry_key_prefix(memory_id), snippets=True,
+        metadata={"v0": {"memoryType": memory_type}} if memory_type else None),
+        system.clock())
     hits = [_hit(user, row, memories[row["metadata"]["v0"]["memoryId"]])
             for row in rows if row["metadata"]["v0"]["memoryId"] in memories]
     latest = memories[memory_id] if memory_id else {"context": None, "context_at": None}

@@ -23,11 +23,12 @@ from arqium.api.graphql.types import (
     SessionPage,
     User,
 )
-from arqium.api.search import relevance, search_memories, searched_index, split_tags
+from arqium.api.search import caught_up_search, relevance, split_tags
 from arqium.api.v1 import chat_sessions, contexts, users
 from arqium.api.v1.envelope import Page
 from arqium.api.v1.memory import StoreMemoryRequest, memory_view, store_memory
 from arqium.domain.shared import Forbidden, Invalid, acting
+from arqium.projections.memory_search import MemoryQuery
 
 Answer = TypeVar("Answer")
 GraphQLInfo = Info[GraphQLContext, None]
@@ -101,11 +102,9 @@ def memories(ctx: GraphQLContext, caller: Caller, query: str | None, mode: Searc
         return [MemoryItem(**memory_view(row)) for row in rows]
     if not 1 <= len(query) <= MAX_QUERY_LENGTH:
         raise Invalid(f"query must be 1 to {MAX_QUERY_LENGTH} characters", field="query")
-    index = searched_index(ctx.request, ctx.system,
-                           ctx.view("memory_items", "memory_embeddings"))
-    rows, _ = search_memories(ctx.system, index, caller.user_id, query, mode=mode.value,
-                              layer=layer.value if layer else None,
-                              tags=split_tags(tags or []), limit=limit or 10)
+    rows, _ = caught_up_search(ctx.request, ctx.system).search(MemoryQuery(
+        caller.user_id, query, mode=mode.value, layer=layer.value if layer else None,
+        tags=split_tags(tags or []), limit=limit or 10), ctx.system.clock())
     return [MemoryItem(**memory_view(row), score=relevance(row["score"])) for row in rows]
 
 

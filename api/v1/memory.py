@@ -11,13 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from arqium.api.deps import Caller, CurrentCaller, SystemDep, caught_up
 from arqium.api.faces.shapes import iso
-from arqium.api.search import MemorySearch, relevance, search_memories, split_tags
+from arqium.api.search import MemorySearchDep, relevance, split_tags
 from arqium.api.v1.envelope import ok
 from arqium.api.validation import content_within_limit
 from arqium.domain.memory.application import MemoryDraft
 from arqium.domain.memory.domainmodel import MAX_KEY_LENGTH, MemoryNotFound
 from arqium.domain.shared import acting
 from arqium.projections.memory_items import MemoryItemsView
+from arqium.projections.memory_search import MemoryQuery
 from arqium.system.bootstrap import System
 
 router = APIRouter(prefix="/api/v1/memory", tags=["ARQIUM: memory"])
@@ -69,14 +70,15 @@ def store(body: StoreMemoryRequest, caller: CurrentCaller, system: SystemDep):
 
 
 @router.get("/search", summary="Search your memories (semantic + keyword)")
-def search(caller: CurrentCaller, view: MemorySearch, system: SystemDep,
+def search(caller: CurrentCaller, memories: MemorySearchDep, system: SystemDep,
            q: str = Query(min_length=1, max_length=1000),
            mode: Literal["hybrid", "semantic", "keyword"] = "hybrid",
            layer: Literal["context", "temporary", "permanent"] | None = None,
            tags: list[str] = Query(default=[]),
            limit: int = Query(default=10, ge=1, le=100)):
-    rows, total = search_memories(system, view, caller.user_id, q, mode=mode, layer=layer,
-                                  tags=split_tags(tags), limit=limit)
+    rows, total = memories.search(MemoryQuery(caller.user_id, q, mode=mode, layer=layer,
+                                              tags=split_tags(tags), limit=limit),
+                                  system.clock())
     return ok({"items": [{**memory_view(row), "score": relevance(row["score"])}
                          for row in rows]}, pagination={"page": 1, "per_page": limit,
                                                         "total": total})

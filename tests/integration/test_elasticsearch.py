@@ -1,5 +1,6 @@
-"""Memory search in a real Elasticsearch, end to end: API → events → indexer → search.
-Each test has an index of its own, deleted after it."""
+"""Memory search in a real Elasticsearch, end to end: API → events → indexer → search,
+for the native, CEREBRO and v0 faces. Each test has an index of its own, deleted after
+it."""
 
 import os
 import threading
@@ -8,9 +9,9 @@ import uuid
 import pytest
 
 from arqium.domain.memory.domainmodel import memory_id_for
-from arqium.infra.embeddings import shared_embedder
 from arqium.infra.eventstore import eventsourcing_env
 from arqium.projections.base import open_view
+from arqium.projections.memory_search import MemoryQuery
 from arqium.workers.feed import EventFeed
 from tests.conftest import bearer, register
 
@@ -79,10 +80,10 @@ def search(client, headers, q, position: int, **params) -> list[str]:
 
 def indexed_ids(system, owner_id: str, query: str) -> list[str]:
     """What Elasticsearch alone finds (before Postgres reads the page)."""
-    fused = system.memory_search.ranked(
-        owner_id, query, shared_embedder().query(query), mode="hybrid", layer=None,
-        tags=(), min_confidence=None, min_similarity=0.25, now=system.clock())
-    return [memory_id for memory_id, _ in fused]
+    from arqium.projections.memory_search_es import fuse, rankings_of
+
+    answers = system.memory_search.answers(MemoryQuery(owner_id, query), system.clock())
+    return [memory_id for memory_id, _ in fuse(*rankings_of(answers))]
 
 
 def document_id(user, key: str) -> str:
@@ -90,8 +91,8 @@ def document_id(user, key: str) -> str:
 
 
 def owner_documents(system, owner_id: str) -> int:
-    search = system.memory_search
-    return search.es.count(index=search.index,
+    index = system.memory_search.view
+    return index.es.count(index=index.index,
                            query={"term": {"owner_id": owner_id}})["count"]
 
 
@@ -134,8 +135,8 @@ def test_a_deleted_memory_disappears(client, user, stored, system):
                            json={"key": "taxes"})
     position = int(response.headers["X-Event-Position"].rpartition(".")[2])
     assert "taxes" not in search(client, user["headers"], "tax filing", position)
-    assert not system.memory_search.es.exists(
-        index=system.memory_search.index, id=document_id(user, "taxes"))
+    index = system.memory_search.view
+    assert not index.es.exists(index=index.index, id=document_id(user, "taxes"))
 
 
 def test_an_expired_memory_is_not_returned(client, user, system, clock):
@@ -180,9 +181,76 @@ def test_replaying_the_same_events_leaves_one_document_per_memory(client, user, 
         while batch := feed.next_batch():
             projection.process_batch(batch)
         view.close()
-    search_view = system.memory_search
+    search_view = system.memory_search.view
     assert owner_documents(system, user["user"]["id"]) == len(MEMORIES)
     for key, position in stored.items():
         document = search_view.es.get(index=search_view.index, id=document_id(user, key))
         assert document["_version"] == position  # its event's position, not a replay's
     assert search(client, user["headers"], "Tofu", max(stored.values())) == ["pets"]
+
+
+def test_the_system_searches_in_elasticsearch(system):
+    from arqium.projections.memory_search_es import ElasticsearchMemorySearch
+
+    assert isinstance(system.memory_search, ElasticsearchMemorySearch)
+
+
+V0_ENTRIES = {"notes": "the quarterly budget review is on Friday",
+              "docs": "budget report for the apple orchard"}
+
+
+@pytest.fixture
+def v0_memories(client, user, workers, system) -> dict:
+    """Ada as a v0 user with two memories of different types and an entry in each, once
+    the search has them."""
+    workers("users", "vaults")
+    v0_created(client, user, "/v0/users", {"userId": "ada_1", "email": "ada@example.com"})
+    vault = v0_created(client, user, "/v0/users/ada_1/vaults", {"title": "work"})
+    memories = {title: v0_created(client, user, f"/v0/users/ada_1/vaults/{vault['vaultId']}"
+                                  "/memories", {"title": title, "memoryType": kind})
+                for title, kind in (("notes", "conversation"), ("docs", "document"))}
+    positions = [v0_entry(client, user, memories[title], text)
+                 for title, text in V0_ENTRIES.items()]
+    system.memory_search.wait("memory", max(positions), timeout=10)
+    return memories
+
+
+def v0_created(client, user, path: str, body: dict) -> dict:
+    response = client.post(path, headers=user["headers"], json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def v0_entry(client, user, memory: dict, text: str) -> int:
+    """Adds an entry; its event's position."""
+    response = client.post(f"/v0/users/ada_1/vaults/{memory['vaultId']}/memories/"
+                           f"{memory['memoryId']}/entries", headers=user["headers"],
+                           json={"rawEntry": text})
+    assert response.status_code == 201, response.text
+    return int(response.headers["X-Event-Position"].rpartition(".")[2])
+
+
+def v0_search(client, user, **body) -> list[dict]:
+    response = client.post("/v0/search", headers=user["headers"],
+                           json={"userId": "ada_1", "query": "budget", **body})
+    assert response.status_code == 200, response.text
+    return response.json()["entries"]
+
+
+def test_v0_search_finds_entries_with_their_snippets_in_elasticsearch(client, user,
+                                                                      v0_memories):
+    hits = v0_search(client, user)
+    assert len(hits) == 2
+    assert all("<mark>budget</mark>" in hit["snippet"] for hit in hits)
+
+
+def test_v0_search_in_one_memory_finds_only_its_entries(client, user, v0_memories):
+    docs = v0_memories["docs"]["memoryId"]
+    hits = v0_search(client, user, memoryId=docs)
+    assert [hit["memoryId"] for hit in hits] == [docs]
+
+
+def test_v0_search_by_memory_type_filters_on_the_indexed_metadata(client, user,
+                                                                  v0_memories):
+    hits = v0_search(client, user, filters={"memoryType": "conversation"})
+    assert [hit["rawEntry"] for hit in hits] == [V0_ENTRIES["notes"]]

@@ -1,12 +1,13 @@
 """The Postgres half of the Elasticsearch memory search: a fused ranking's page is read
-from the memory read model (real Postgres; no Elasticsearch needed)."""
+from the memory read model by the PostgreSQL search (real Postgres; no Elasticsearch
+needed)."""
 
 import pytest
 
 from arqium.domain.memory.application import MemoryDraft
 from arqium.infra.eventstore import eventsourcing_env
 from arqium.projections.base import open_view
-from arqium.projections.memory_embeddings import RRF_K
+from arqium.projections.memory_search import RRF_K
 from arqium.projections.memory_search_es import EsMemorySearchProjection
 
 
@@ -34,8 +35,9 @@ def ranking(stored, *keys: str) -> list[tuple[str, float]]:
     return [(str(stored[key].id), 1 / (RRF_K + rank)) for rank, key in enumerate(keys, 1)]
 
 
-def test_a_page_has_the_rows_of_the_postgres_search_in_fused_order(view, system, stored):
-    rows = view.rows_of(ranking(stored, "b", "a"), "u1", 10, system.clock())
+def test_a_page_has_the_rows_of_the_postgres_search_in_fused_order(postgres_search, system,
+                                                                  stored):
+    rows = postgres_search.page_of(ranking(stored, "b", "a"), "u1", 10, system.clock())
     assert [(row["key"], row["content"]) for row in rows] == [
         ("b", {"note": "note b"}), ("a", {"note": "note a"})]
     assert {"id", "key", "content", "layer", "confidence", "tags", "updated_at",
@@ -43,21 +45,24 @@ def test_a_page_has_the_rows_of_the_postgres_search_in_fused_order(view, system,
     assert rows[0]["id"] == stored["b"].id and rows[0]["total"] == 2
 
 
-def test_a_page_never_shows_another_owners_memory(view, system, stored):
-    rows = view.rows_of(ranking(stored, "c", "a"), "u1", 10, system.clock())
+def test_a_page_never_shows_another_owners_memory(postgres_search, system, stored):
+    rows = postgres_search.page_of(ranking(stored, "c", "a"), "u1", 10, system.clock())
     assert [row["key"] for row in rows] == ["a"]
 
 
-def test_a_page_leaves_out_a_memory_deleted_since_it_was_indexed(view, system, stored):
+def test_a_page_leaves_out_a_memory_deleted_since_it_was_indexed(postgres_search, system,
+                                                                 stored):
     _, position = system.memory.delete("u1", stored["a"].id)
     system.views["memory_items"].wait("memory", position, timeout=5)
-    rows = view.rows_of(ranking(stored, "a", "b"), "u1", 10, system.clock())
+    rows = postgres_search.page_of(ranking(stored, "a", "b"), "u1", 10, system.clock())
     assert [row["key"] for row in rows] == ["b"]
 
 
-def test_a_page_is_at_most_limit_rows_and_empty_for_no_ranking(view, system, stored):
-    assert len(view.rows_of(ranking(stored, "a", "b"), "u1", 1, system.clock())) == 1
-    assert view.rows_of([], "u1", 10, system.clock()) == []
+def test_a_page_is_at_most_limit_rows_and_empty_for_no_ranking(postgres_search, system,
+                                                               stored):
+    page = postgres_search.page_of(ranking(stored, "a", "b"), "u1", 1, system.clock())
+    assert len(page) == 1
+    assert postgres_search.page_of([], "u1", 10, system.clock()) == []
 
 
 def test_the_indexer_knows_nothing_before_it_ran(view, stored):

@@ -1,4 +1,5 @@
-"""The pure parts of the Elasticsearch memory search: events to bulk actions, fusion."""
+"""The pure parts of the Elasticsearch memory search: events to bulk actions, the
+searches a query makes, fusion and snippets."""
 
 import os
 import subprocess
@@ -7,12 +8,17 @@ from datetime import datetime, timedelta, timezone
 
 from arqium.domain.memory.domainmodel import MemoryItem, MemoryOwner, WorkingSet
 from arqium.infra.settings import Settings
-from arqium.projections.memory_embeddings import RRF_K
+from arqium.projections.memory_search import RRF_K, MemoryQuery
 from arqium.projections.memory_search_es import (
+    MAPPING,
     bulk_errors,
     fold,
     fuse,
-    live_filters,
+    metadata_terms,
+    missing_fields,
+    search_filters,
+    searches_for,
+    snippets_of,
     write_plan,
 )
 from arqium.workers.runner import worker_names
@@ -43,7 +49,8 @@ def test_a_stored_memory_is_indexed_with_its_position_as_external_version():
     memory_id = str(upserted.originator_id)
     action = {"index": {"_id": memory_id, "version": 11, "version_type": "external"}}
     doc = {"id": memory_id, "owner_id": "u1", "key": "theme", "layer": "temporary",
-           "confidence": 0.9, "tags": ["ui"], "updated_at": AT, "expires_at": None}
+           "confidence": 0.9, "tags": ["ui"], "updated_at": AT, "expires_at": None,
+           "metadata_terms": []}
     assert write_plan(fold(positioned(upserted), {})) == [("bulk", [action, doc])]
 
 
@@ -160,12 +167,100 @@ def test_fusion_of_one_ranking_keeps_its_order_and_of_none_is_empty():
 
 
 def test_the_owner_and_expiry_always_filter_and_the_rest_only_when_asked():
-    assert len(live_filters("u1", None, (), None, AT)) == 2
-    filters = live_filters("u1", "permanent", ["a"], 0.5, AT)
+    assert len(search_filters(MemoryQuery("u1", "q"), AT)) == 2
+    filters = search_filters(MemoryQuery("u1", "q", layer="permanent", tags=["a"],
+                                         min_confidence=0.5), AT)
     assert {"term": {"owner_id": "u1"}} in filters
     assert {"term": {"layer": "permanent"}} in filters
     assert {"terms": {"tags": ["a"]}} in filters
     assert {"range": {"confidence": {"gte": 0.5}}} in filters
+
+
+def test_a_key_prefix_filters_by_the_start_of_the_key():
+    filters = search_filters(MemoryQuery("u1", "q", key_prefix="v0/m1/"), AT)
+    assert {"prefix": {"key": "v0/m1/"}} in filters
+
+
+def test_metadata_becomes_one_term_per_value_with_its_path():
+    metadata = {"v0": {"memoryType": "notes"}, "n": 1, "tags": ["a", "b"], "gone": None}
+    assert metadata_terms(metadata) == ['["v0","memoryType","notes"]', '["n",1]',
+                                        '["tags","a"]', '["tags","b"]', '["gone",null]']
+
+
+def test_metadata_terms_keep_any_key_and_the_type_of_the_value():
+    assert metadata_terms({"a.b": "1", "": 1}) == ['["a.b","1"]', '["",1]']
+
+
+def test_metadata_objects_inside_a_list_become_terms_of_their_values():
+    assert metadata_terms({"people": [{"name": "Ada"}]}) == ['["people","name","Ada"]']
+
+
+def test_a_metadata_filter_asks_for_every_term_of_the_contained_metadata():
+    query = MemoryQuery("u1", "q", metadata={"v0": {"memoryType": "x"}, "n": 2})
+    filters = search_filters(query, AT)
+    assert {"term": {"metadata_terms": '["v0","memoryType","x"]'}} in filters
+    assert {"term": {"metadata_terms": '["n",2]'}} in filters
+
+
+def test_empty_metadata_filters_nothing():
+    assert len(search_filters(MemoryQuery("u1", "q", metadata={}), AT)) == 2
+
+
+def test_hybrid_mode_ranks_by_keyword_and_by_meaning():
+    keyword, meaning = searches_for(MemoryQuery("u1", "dark theme"), [0.1, 0.2], AT)
+    assert keyword["query"]["bool"]["must"]["match"]["text"]["query"] == "dark theme"
+    assert meaning["knn"]["query_vector"] == [0.1, 0.2]
+    assert keyword["query"]["bool"]["filter"] == meaning["knn"]["filter"]
+
+
+def test_keyword_mode_ranks_by_keyword_only():
+    [search] = searches_for(MemoryQuery("u1", "dark", mode="keyword"), None, AT)
+    assert "query" in search and "knn" not in search
+
+
+def test_semantic_mode_ranks_by_meaning_only_with_its_minimum_similarity():
+    [search] = searches_for(MemoryQuery("u1", "dark", mode="semantic", min_similarity=0.4),
+                            [0.1], AT)
+    assert "query" not in search and search["knn"]["similarity"] == 0.4
+
+
+def test_snippets_highlight_the_query_words_with_mark_in_every_search():
+    searches = searches_for(MemoryQuery("u1", "budget", snippets=True), [0.1], AT)
+    for search in searches:
+        highlight = search["highlight"]
+        assert (highlight["pre_tags"], highlight["post_tags"]) == (["<mark>"], ["</mark>"])
+        text = highlight["fields"]["text"]
+        assert text["highlight_query"]["match"]["text"]["query"] == "budget"
+        assert text["no_match_size"] > 0  # a meaning match shows its beginning
+
+
+def test_no_highlight_is_asked_without_snippets():
+    assert all("highlight" not in search
+               for search in searches_for(MemoryQuery("u1", "budget"), [0.1], AT))
+
+
+def test_a_snippet_joins_a_hits_highlighted_fragments():
+    fragments = ["the <mark>budget</mark>", "a <mark>budget</mark>"]
+    answers = [{"hits": {"hits": [{"_id": "a", "highlight": {"text": fragments}},
+                                  {"_id": "b"}]}}]
+    assert snippets_of(answers) == {"a": " ... ".join(fragments)}
+
+
+def test_metadata_is_indexed_as_terms_and_kept_through_a_promotion():
+    item = new_item(layer="context", metadata={"v0": {"memoryType": "notes"}})
+    item.promote(threshold=0.8, force=False, reason="r", content={"theme": "dark"},
+                 merged=False, expires_at=None, at=AT + timedelta(days=1))
+    stored, promoted = fold(positioned(*item.collect_events()), {})
+    assert stored.doc["metadata_terms"] == promoted.doc["metadata_terms"] == [
+        '["v0","memoryType","notes"]']
+    assert "metadata" not in stored.doc
+
+
+def test_an_index_of_an_older_version_gets_only_the_fields_it_lacks():
+    fields = MAPPING["properties"]
+    older = {"properties": {k: v for k, v in fields.items() if k != "metadata_terms"}}
+    assert missing_fields(older) == {"metadata_terms": fields["metadata_terms"]}
+    assert missing_fields(MAPPING) == {}
 
 
 def test_the_indexer_is_a_worker_only_when_a_cluster_is_configured():
