@@ -9,7 +9,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from strawberry.fastapi import BaseContext
 
-from arqium.api.deps import (
+from arqium.api.common.deps import (
     POSITION_HEADER,
     Caller,
     api_key_principal,

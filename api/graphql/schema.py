@@ -9,7 +9,11 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from arqium.api.deps import Caller
+from arqium.api.common import chat_sessions, contexts, users
+from arqium.api.common.deps import Caller
+from arqium.api.common.envelope import Page
+from arqium.api.common.memory import StoreMemoryRequest, memory_view, store_memory
+from arqium.api.common.search import relevance, search_memories, searched_index, split_tags
 from arqium.api.graphql.context import GraphQLContext
 from arqium.api.graphql.types import (
     Context,
@@ -23,10 +27,6 @@ from arqium.api.graphql.types import (
     SessionPage,
     User,
 )
-from arqium.api.search import relevance, search_memories, searched_index, split_tags
-from arqium.api.v1 import chat_sessions, contexts, users
-from arqium.api.v1.envelope import Page
-from arqium.api.v1.memory import StoreMemoryRequest, memory_view, store_memory
 from arqium.domain.shared import Forbidden, Invalid, acting
 
 Answer = TypeVar("Answer")

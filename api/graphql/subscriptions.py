@@ -6,13 +6,13 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from arqium.api.deps import wait_for
+from arqium.api.common.contexts import context_view
+from arqium.api.common.deps import wait_for
+from arqium.api.common.memory import memory_view
+from arqium.api.common.sync_hub import SyncHub
 from arqium.api.errors import ReadModelBehind
 from arqium.api.graphql.schema import GraphQLInfo
 from arqium.api.graphql.types import Context, MemoryItem, MemoryLayer
-from arqium.api.realtime import SyncHub
-from arqium.api.v1.contexts import context_view
-from arqium.api.v1.memory import memory_view
 
 
 def position_number(position: str) -> int:

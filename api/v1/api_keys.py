@@ -1,21 +1,16 @@
 """ARQIUM API keys: issue (the secret is shown once), list, revoke."""
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from arqium.api.deps import CurrentCaller, SystemDep, caught_up, wait_for
-from arqium.api.faces.shapes import iso
-from arqium.api.v1.envelope import PageDep, ok
+from arqium.api.common.deps import ApiKeys, CurrentCaller, SystemDep, wait_for
+from arqium.api.common.envelope import PageDep, ok
+from arqium.api.common.shapes import iso
 from arqium.domain.shared import acting
-from arqium.projections.api_keys import ApiKeysView
 
 router = APIRouter(prefix="/api/v1/api-keys", tags=["ARQIUM: API keys"])
-
-ApiKeys = Annotated[ApiKeysView, Depends(caught_up("api_keys"))]
-
 
 class IssueApiKey(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)

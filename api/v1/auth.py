@@ -3,11 +3,11 @@
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from arqium.api.deps import CurrentCaller, SystemDep, anonymous_cause
-from arqium.api.faces.shapes import iso
+from arqium.api.common.deps import CurrentCaller, SystemDep, anonymous_cause
+from arqium.api.common.envelope import ok
+from arqium.api.common.login_sessions import end_session, open_session, refresh_session
+from arqium.api.common.shapes import iso
 from arqium.api.ratelimit import guard_login
-from arqium.api.sessions import end_session, open_session, refresh_session
-from arqium.api.v1.envelope import ok
 from arqium.domain.identity.domainmodel import User
 from arqium.domain.shared import AuthenticationFailed, acting
 from arqium.infra.security import TokenPair

@@ -1,37 +1,33 @@
 """ARQIUM sessions: chat and agent sessions, their messages, checkpoints and resume."""
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from arqium.api.deps import CurrentCaller, SystemDep, caught_up
-from arqium.api.faces.shapes import iso
-from arqium.api.v1.envelope import PageDep, ok
-from arqium.domain.sessions.application import MessageDraft, checkpoint_uuid
-from arqium.domain.sessions.domainmodel import (
-    MAX_LABEL_LENGTH,
-    MAX_TITLE_LENGTH,
-    ChatSession,
-    SessionNotFound,
+from arqium.api.common.chat_sessions import (
+    CreateSession,
+    check_session,
+    from_aggregate,
+    session_view,
 )
+from arqium.api.common.deps import (
+    ChatSessions,
+    Contexts,
+    CurrentCaller,
+    SessionMessages,
+    SystemDep,
+)
+from arqium.api.common.envelope import PageDep, ok
+from arqium.api.common.shapes import iso
+from arqium.domain.sessions.application import MessageDraft, checkpoint_uuid
+from arqium.domain.sessions.domainmodel import MAX_LABEL_LENGTH, SessionNotFound
 from arqium.domain.shared import acting
 from arqium.projections.chat_sessions import ChatSessionsView
 from arqium.projections.contexts import ContextsView
-from arqium.projections.session_messages import SessionMessagesView
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["ARQIUM: sessions"])
-
-Sessions = Annotated[ChatSessionsView, Depends(caught_up("chat_sessions"))]
-Messages = Annotated[SessionMessagesView, Depends(caught_up("session_messages"))]
-Contexts = Annotated[ContextsView, Depends(caught_up("contexts"))]
-
-
-class CreateSession(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    title: str | None = Field(default=None, min_length=1, max_length=MAX_TITLE_LENGTH)
-    metadata: dict[str, Any] = Field(default_factory=dict)
 
 
 class AppendMessage(BaseModel):
@@ -49,18 +45,6 @@ class CreateCheckpoint(BaseModel):
 class ResumeSession(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     checkpoint_id: str | None = Field(default=None, max_length=64)
-
-
-def session_view(fields: dict) -> dict:
-    """A session as the native face shows it, from a read-model row or an aggregate."""
-    return {"id": str(fields["id"]), "title": fields["title"], "status": fields["status"],
-            "metadata": fields["metadata"], "message_count": fields["message_count"],
-            "created_at": iso(fields["created_at"]), "updated_at": iso(fields["updated_at"])}
-
-
-def from_aggregate(session: ChatSession) -> dict:
-    return session_view({**vars(session), "id": session.id,
-                         "message_count": session.message_count})
 
 
 def message_view(fields: dict) -> dict:
@@ -92,12 +76,6 @@ def session_row(sessions: ChatSessionsView, owner_id: str, session_id: UUID) -> 
     return row
 
 
-def check_session(messages: SessionMessagesView, owner_id: str, session_id: UUID) -> None:
-    if not messages.has_session(owner_id, session_id):
-        raise SessionNotFound("no such session (if it was just created, send the "
-                              "X-Event-Position you got back as X-Min-Position)")
-
-
 @router.post("", status_code=201, summary="Create a session")
 def create(body: CreateSession, caller: CurrentCaller, system: SystemDep):
     with acting(caller.cause):
@@ -107,13 +85,13 @@ def create(body: CreateSession, caller: CurrentCaller, system: SystemDep):
 
 
 @router.get("", summary="Your sessions, most recently active first")
-def list_sessions(caller: CurrentCaller, sessions: Sessions, page: PageDep):
+def list_sessions(caller: CurrentCaller, sessions: ChatSessions, page: PageDep):
     rows, total = sessions.page(caller.user_id, page.limit, page.offset)
     return ok({"items": [session_view(row) for row in rows]}, pagination=page.meta(total))
 
 
 @router.get("/{session_id}", summary="One of your sessions, with its checkpoints")
-def get(session_id: UUID, caller: CurrentCaller, sessions: Sessions):
+def get(session_id: UUID, caller: CurrentCaller, sessions: ChatSessions):
     row = session_row(sessions, caller.user_id, session_id)
     checkpoints = sessions.checkpoints_of(caller.user_id, session_id)
     return ok({**session_view(row),
@@ -132,7 +110,7 @@ def append(session_id: UUID, body: AppendMessage, caller: CurrentCaller, system:
 @router.get("/{session_id}/messages",
             summary="The session's messages, oldest first (its active thread, or with "
                     "include_abandoned=true everything ever written)")
-def list_messages(session_id: UUID, caller: CurrentCaller, messages: Messages,
+def list_messages(session_id: UUID, caller: CurrentCaller, messages: SessionMessages,
                   page: PageDep, include_abandoned: bool = Query(default=False)):
     check_session(messages, caller.user_id, session_id)
     rows, total = messages.page(caller.user_id, session_id, page.limit, page.offset,

@@ -6,10 +6,10 @@ from uuid import UUID
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from arqium.api.deps import CurrentCaller, SystemDep, caught_up
-from arqium.api.faces.shapes import iso
-from arqium.api.v1.envelope import PageDep, ok
-from arqium.domain.memory.contexts import Context, ContextNotFound
+from arqium.api.common.contexts import ReplaceContext, context_view, from_aggregate
+from arqium.api.common.deps import CurrentCaller, SystemDep, caught_up
+from arqium.api.common.envelope import PageDep, ok
+from arqium.domain.memory.contexts import ContextNotFound
 from arqium.domain.shared import acting
 from arqium.projections.contexts import ContextsView
 
@@ -25,27 +25,10 @@ class CreateContext(BaseModel):
     session_id: str | None = Field(default=None, max_length=255)
 
 
-class ReplaceContext(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    state: dict[str, Any] | None = None
-    version: int | None = Field(default=None, ge=1)
-
-
 class SyncContext(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     state: dict[str, Any]
     base_version: int = Field(ge=1)
-
-
-def context_view(fields: dict) -> dict:
-    return {"id": str(fields["id"]), "name": fields["name"], "state": fields["state"],
-            "session_id": fields["session_id"], "version": fields["version"],
-            "created_at": iso(fields["created_at"]), "updated_at": iso(fields["updated_at"])}
-
-
-def from_aggregate(context: Context) -> dict:
-    return context_view({**vars(context), "id": context.id, "version": context.version})
 
 
 @router.post("", status_code=201, summary="Create a context")

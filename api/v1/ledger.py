@@ -9,10 +9,10 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
-from arqium.api.deps import Caller, CurrentCaller, SystemDep, caught_up
-from arqium.api.exact_json import exact_response
-from arqium.api.faces.cerebro_ledger import reader
-from arqium.api.v1.envelope import envelope
+from arqium.api.common.deps import Caller, CurrentCaller, LedgerObjects, SystemDep
+from arqium.api.common.envelope import envelope
+from arqium.api.common.exact_json import exact_response
+from arqium.api.common.ledger import reader
 from arqium.domain.ledger.chain import verify
 from arqium.domain.ledger.digest import sealed
 from arqium.domain.ledger.domainmodel import LedgerObjectNotFound
@@ -21,8 +21,6 @@ from arqium.infra.ledger_audit import export_lines, recorded_between
 from arqium.projections.ledger_objects import LedgerObjectsView, state_from
 
 router = APIRouter(prefix="/api/v1/ledger", tags=["ARQIUM: ledger audit"])
-
-LedgerObjects = Annotated[LedgerObjectsView, Depends(caught_up("ledger_objects"))]
 
 
 def whole_ledger_reader(caller: CurrentCaller) -> Caller:

@@ -1,66 +1,21 @@
 """ARQIUM memory: store a memory, list the recent ones."""
 
-import uuid
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict
 
-from arqium.api.deps import Caller, CurrentCaller, SystemDep, caught_up
-from arqium.api.faces.shapes import iso
-from arqium.api.search import MemorySearch, relevance, search_memories, split_tags
-from arqium.api.v1.envelope import ok
-from arqium.api.validation import content_within_limit
-from arqium.domain.memory.application import MemoryDraft
-from arqium.domain.memory.domainmodel import MAX_KEY_LENGTH, MemoryNotFound
+from arqium.api.common.deps import CurrentCaller, MemoryItems, SystemDep
+from arqium.api.common.envelope import ok
+from arqium.api.common.memory import StoreMemoryRequest, memory_view, store_memory
+from arqium.api.common.search import MemorySearch, relevance, search_memories, split_tags
+from arqium.api.common.shapes import iso
+from arqium.domain.memory.domainmodel import MemoryNotFound
 from arqium.domain.shared import acting
-from arqium.projections.memory_items import MemoryItemsView
-from arqium.system.bootstrap import System
 
 router = APIRouter(prefix="/api/v1/memory", tags=["ARQIUM: memory"])
-
-MemoryItems = Annotated[MemoryItemsView, Depends(caught_up("memory_items"))]
-
-
-class StoreMemoryRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    content: str | dict[str, Any] | list[Any]
-    key: str | None = Field(default=None, min_length=1, max_length=MAX_KEY_LENGTH)
-    layer: Literal["context", "temporary", "permanent"] = "temporary"
-    sensitivity: Literal["public", "confidential", "secret", "pii"] = "public"
-    tags: list[str] = Field(default_factory=list, max_length=100)
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    session_id: str | None = Field(default=None, max_length=255)
-    context_id: str | None = Field(default=None, max_length=255)
-
-    _content_size = field_validator("content")(content_within_limit)
-
-
-def memory_view(fields: Mapping[str, Any]) -> dict:
-    """A memory as the native face shows it, from an aggregate's fields or a row."""
-    return {"id": str(fields["id"]), "key": fields["key"], "content": fields["content"],
-            "layer": fields["layer"], "tags": fields["tags"],
-            "metadata": fields.get("metadata", {}), "confidence": fields["confidence"],
-            "session_id": fields.get("session_id"), "context_id": fields.get("context_id"),
-            "created_at": iso(fields.get("created_at")),
-            "updated_at": iso(fields["updated_at"]), "expires_at": iso(fields.get("expires_at"))}
-
-
-def store_memory(system: System, caller: Caller, body: StoreMemoryRequest
-                 ) -> tuple[dict, int]:
-    """Store the caller's memory: its view and the position of the stored event."""
-    draft = MemoryDraft(key=body.key or str(uuid.uuid4()), content=body.content,
-                        layer=body.layer, sensitivity=body.sensitivity, tags=body.tags,
-                        metadata=body.metadata,
-                        session_id=body.session_id, context_id=body.context_id)
-    with acting(caller.cause):
-        item, position = system.memory.upsert(caller.user_id, draft)
-    shown = {**vars(item), "id": item.id, "content": system.memory.readable_content(item)}
-    return memory_view(shown), position
-
 
 @router.post("/store", status_code=201, summary="Store a memory item")
 def store(body: StoreMemoryRequest, caller: CurrentCaller, system: SystemDep):

@@ -1,21 +1,19 @@
 """ARQIUM users: your profile, and users by id (yourself, or anyone for admins)."""
 
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from arqium.api.deps import CurrentCaller, SystemDep, caught_up, require_admin, wait_for
-from arqium.api.faces.shapes import iso
-from arqium.api.v1.envelope import ok
+from arqium.api.common.deps import CurrentCaller, SystemDep, Users, require_admin, wait_for
+from arqium.api.common.envelope import ok
+from arqium.api.common.shapes import iso
+from arqium.api.common.users import profile_view, user_row
 from arqium.domain.identity.domainmodel import User
-from arqium.domain.shared import Forbidden, NotFound, acting
-from arqium.projections.users import UsersView
+from arqium.domain.shared import Forbidden, acting
 
 router = APIRouter(prefix="/api/v1/users", tags=["ARQIUM: users"])
-
-Users = Annotated[UsersView, Depends(caught_up("users"))]
 
 
 class ProfileUpdate(BaseModel):
@@ -24,30 +22,10 @@ class ProfileUpdate(BaseModel):
     preferences: dict[str, Any] | None = None
 
 
-def profile_view(fields: dict) -> dict:
-    """A user as the native face shows it, from a read-model row."""
-    return {"id": str(fields["id"]), "email": fields["email"], "name": fields["name"],
-            "roles": fields["roles"], "preferences": fields["preferences"],
-            "created_at": iso(fields["created_at"]), "last_login": iso(fields["last_login"])}
-
-
 def profile_from_user(user: User) -> dict:
     return {"id": str(user.id), "email": user.email, "name": user.name,
             "roles": list(user.roles), "preferences": user.preferences,
             "created_at": iso(user.registered_at)}
-
-
-def user_row(users: UsersView, user_id: str) -> dict:
-    row = users.get(user_id)
-    if row is None:
-        raise NotFound("no such user (if it was just registered, send the "
-                       "X-Event-Position you got back as X-Min-Position)")
-    return row
-
-
-def apply_profile_update(system, caller, body: ProfileUpdate) -> tuple[User, int]:
-    with acting(caller.cause):
-        return system.identity.update_profile(caller.user_id, body.name, body.preferences)
 
 
 @router.get("/profile", summary="Your profile")
@@ -57,7 +35,9 @@ def get_profile(caller: CurrentCaller, users: Users):
 
 @router.put("/profile", summary="Change your name or preferences")
 def put_profile(body: ProfileUpdate, caller: CurrentCaller, system: SystemDep):
-    user, position = apply_profile_update(system, caller, body)
+    with acting(caller.cause):
+        user, position = system.identity.update_profile(caller.user_id, body.name,
+                                                        body.preferences)
     return ok(profile_from_user(user), position=(system.identity.name, position))
 
 

@@ -2,7 +2,7 @@
 
 from fastapi import Request
 
-from arqium.api.deps import client_of, wait_for
+from arqium.api.common.deps import client_of, wait_for
 from arqium.api.requestinfo import request_id_var
 from arqium.domain.identity.domainmodel import RefreshTokenReused, User
 from arqium.domain.shared import AuthenticationFailed, Cause, acting

@@ -8,8 +8,10 @@ from fastapi import APIRouter, Body, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from arqium.api.deps import SystemDep, with_position
-from arqium.api.faces.memory_v0_access import (
+from arqium.api.common.deps import SystemDep, with_position
+from arqium.api.common.health import check_postgres
+from arqium.api.common.shapes import now_iso
+from arqium.api.memory_v0.access import (
     CallerDep,
     NotYourUser,
     UserDep,
@@ -23,8 +25,6 @@ from arqium.api.faces.memory_v0_access import (
     vault_body,
     vault_row,
 )
-from arqium.api.faces.shapes import now_iso
-from arqium.api.health import check_postgres
 from arqium.domain.identity.domainmodel import check_handle
 from arqium.domain.memory.vaults import ContextNotFound, entry_key_prefix
 from arqium.domain.shared import NotFound, acting

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from arqium.api.deps import MIN_POSITION_HEADER, SystemDep, caught_up, parse_position
+from arqium.api.common.deps import MIN_POSITION_HEADER, SystemDep, caught_up, parse_position
 from arqium.api.errors import ReadModelBehind
 from arqium.projections.memory_embeddings import RRF_K, MemoryEmbeddingsView
 from arqium.system.bootstrap import System

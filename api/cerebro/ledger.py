@@ -8,9 +8,15 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
-from arqium.api.deps import CurrentCaller, SystemDep, caught_up
-from arqium.api.exact_json import body_schema, exact_body, exact_response, within_limit
-from arqium.api.faces.shapes import iso
+from arqium.api.common.deps import CurrentCaller, LedgerObjects, SystemDep
+from arqium.api.common.exact_json import (
+    body_schema,
+    exact_body,
+    exact_response,
+    within_limit,
+)
+from arqium.api.common.ledger import reader
+from arqium.api.common.shapes import iso
 from arqium.api.ratelimit import limited
 from arqium.domain.ledger.domainmodel import (
     MAX_ACTION_LENGTH,
@@ -18,14 +24,9 @@ from arqium.domain.ledger.domainmodel import (
     LedgerObjectNotFound,
 )
 from arqium.domain.shared import acting
-from arqium.infra.security import Principal
-from arqium.projections.ledger_objects import LedgerObjectsView
 
 router = APIRouter(prefix="/api/ledger", tags=["CEREBRO: ledger"],
                    dependencies=[Depends(limited("cerebro_general"))])
-
-LedgerObjects = Annotated[LedgerObjectsView, Depends(caught_up("ledger_objects"))]
-WHOLE_LEDGER_ROLES = ("auditor", "admin")
 
 
 class CreateObject(BaseModel):
@@ -46,13 +47,6 @@ class CreateTransaction(BaseModel):
 
     _data_limit = field_validator("data", "metadata")(
         lambda value, info: within_limit(value, info.field_name))
-
-
-def reader(principal: Principal) -> str | None:
-    """Whose objects a caller reads: auditors and admins the whole ledger (None)."""
-    if any(role in principal.roles for role in WHOLE_LEDGER_ROLES):
-        return None
-    return principal.user_id
 
 
 def object_body(row: dict) -> dict:

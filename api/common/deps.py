@@ -15,7 +15,14 @@ from arqium.domain.identity.application import hash_api_key
 from arqium.domain.shared import AuthenticationFailed, Cause, Forbidden, Invalid, acting
 from arqium.infra.security import Principal
 from arqium.projections import projection_named
+from arqium.projections.api_keys import ApiKeysView
 from arqium.projections.base import ReadModel
+from arqium.projections.chat_sessions import ChatSessionsView
+from arqium.projections.contexts import ContextsView
+from arqium.projections.ledger_objects import LedgerObjectsView
+from arqium.projections.memory_items import MemoryItemsView
+from arqium.projections.session_messages import SessionMessagesView
+from arqium.projections.users import UsersView
 from arqium.system.bootstrap import System
 
 POSITION_HEADER = "X-Event-Position"
@@ -154,3 +161,12 @@ def caught_up(*projection_names: str) -> Callable[..., ReadModel]:
         return system.views[projection_names[-1]]
 
     return dependency
+
+
+MemoryItems = Annotated[MemoryItemsView, Depends(caught_up("memory_items"))]
+Contexts = Annotated[ContextsView, Depends(caught_up("contexts"))]
+Users = Annotated[UsersView, Depends(caught_up("users"))]
+ApiKeys = Annotated[ApiKeysView, Depends(caught_up("api_keys"))]
+ChatSessions = Annotated[ChatSessionsView, Depends(caught_up("chat_sessions"))]
+SessionMessages = Annotated[SessionMessagesView, Depends(caught_up("session_messages"))]
+LedgerObjects = Annotated[LedgerObjectsView, Depends(caught_up("ledger_objects"))]

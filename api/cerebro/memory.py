@@ -1,6 +1,6 @@
 """CEREBRO face (seed 001): bare bodies, errors {error, message, details}."""
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
@@ -14,19 +14,19 @@ from pydantic import (
     model_validator,
 )
 
-from arqium.api.deps import (
+from arqium.api.common.deps import (
     CurrentCaller,
+    MemoryItems,
+    SessionMessages,
     SystemDep,
-    caught_up,
     require_admin,
     with_position,
 )
-from arqium.api.faces.shapes import iso, now_iso
-from arqium.api.health import VERSION
+from arqium.api.common.health import VERSION
+from arqium.api.common.search import MemorySearch, relevance, search_memories
+from arqium.api.common.shapes import iso, now_iso
+from arqium.api.common.validation import content_within_limit
 from arqium.api.ratelimit import limited
-from arqium.api.search import MemorySearch, relevance, search_memories
-from arqium.api.v1.chat_sessions import Messages
-from arqium.api.validation import content_within_limit
 from arqium.domain.memory.application import MemoryDraft
 from arqium.domain.memory.domainmodel import (
     LAYERS,
@@ -37,14 +37,12 @@ from arqium.domain.memory.domainmodel import (
 from arqium.domain.memory.workingset import conversation_text
 from arqium.domain.sessions.domainmodel import session_id_for
 from arqium.domain.shared import Forbidden, acting
-from arqium.projections.memory_items import MemoryItemsView
 
 router = APIRouter(tags=["CEREBRO"])
 
 WORKING_SET_CANDIDATES = 1000
 RECENT_MESSAGES = 6  # what a working set's relevance is measured against
 HIGH_LATENCY_MS = 100
-MemoryItems = Annotated[MemoryItemsView, Depends(caught_up("memory_items"))]
 
 
 class ForbiddenOwner(Forbidden):
@@ -165,7 +163,7 @@ class ContextRequest(BaseModel):
 @router.post("/api/memory/context", summary="The working set of memories for a chat (CEREBRO)",
              dependencies=[Depends(limited("cerebro_general"))])
 def working_set(body: ContextRequest, caller: CurrentCaller, view: MemoryItems,
-                messages: Messages, system: SystemDep):
+                messages: SessionMessages, system: SystemDep):
     """Ranked by layer, confidence, recency and, when the chat is a session with
     messages, relevance to its recent messages; packed within maxTokens (counted with
     the WordPiece tokenizer on `key: content` when the memory was projected); secret

@@ -6,15 +6,15 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from arqium.api.deps import CurrentCaller, SystemDep, with_position
-from arqium.api.faces.shapes import iso
-from arqium.api.ratelimit import guard_login
-from arqium.api.sessions import (
+from arqium.api.common.deps import CurrentCaller, SystemDep, with_position
+from arqium.api.common.login_sessions import (
     end_session,
     open_session,
     refresh_session,
     session_of_any_token,
 )
+from arqium.api.common.shapes import iso
+from arqium.api.ratelimit import guard_login
 from arqium.infra.security import TokenPair
 
 router = APIRouter(prefix="/api/auth", tags=["Admin API"])

@@ -10,9 +10,10 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import to_json
 
-from arqium.api.deps import SystemDep, with_position
-from arqium.api.faces.memory_v0 import CREATED, MEMORY, NO_CONTENT
-from arqium.api.faces.memory_v0_access import (
+from arqium.api.common.deps import SystemDep, with_position
+from arqium.api.common.search import relevance
+from arqium.api.common.shapes import iso
+from arqium.api.memory_v0.access import (
     UserDep,
     V0User,
     caught_up_to_head,
@@ -23,8 +24,7 @@ from arqium.api.faces.memory_v0_access import (
     user_for,
     v0_caller,
 )
-from arqium.api.faces.shapes import iso
-from arqium.api.search import relevance
+from arqium.api.memory_v0.vaults import CREATED, MEMORY, NO_CONTENT
 from arqium.domain.memory.domainmodel import memory_id_for
 from arqium.domain.memory.vaults import (
     MAX_RAW_ENTRY,

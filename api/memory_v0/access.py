@@ -7,9 +7,9 @@ from uuid import UUID
 
 from fastapi import Depends, Request
 
-from arqium.api.deps import SystemDep, anonymous_cause, current_caller, wait_for
+from arqium.api.common.deps import SystemDep, anonymous_cause, current_caller, wait_for
+from arqium.api.common.shapes import iso
 from arqium.api.errors import ReadModelBehind
-from arqium.api.faces.shapes import iso
 from arqium.domain.identity.domainmodel import check_handle
 from arqium.domain.memory.vaults import CollectionNotFound, VaultNotFound
 from arqium.domain.shared import Cause, Forbidden, NotFound

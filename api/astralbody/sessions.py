@@ -6,15 +6,17 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from arqium.api.deps import (
+from arqium.api.common.chat_sessions import check_session
+from arqium.api.common.deps import (
     POSITION_HEADER,
+    ChatSessions,
     CurrentCaller,
+    SessionMessages,
     SystemDep,
     position_token,
     wait_for,
 )
-from arqium.api.faces.shapes import iso
-from arqium.api.v1.chat_sessions import Messages, Sessions, check_session
+from arqium.api.common.shapes import iso
 from arqium.domain.sessions.domainmodel import ARCHIVED
 from arqium.domain.shared import acting
 
@@ -35,7 +37,7 @@ def astral_message(row: dict) -> dict:
 
 
 @router.get("", summary="Your chat sessions (AstralBody)")
-def list_sessions(caller: CurrentCaller, sessions: Sessions,
+def list_sessions(caller: CurrentCaller, sessions: ChatSessions,
                   limit: int = Query(default=50, ge=1, le=200),
                   offset: int = Query(default=0, ge=0),
                   archived: bool = Query(default=False)):
@@ -44,7 +46,7 @@ def list_sessions(caller: CurrentCaller, sessions: Sessions,
 
 
 @router.get("/{session_id}/messages", summary="A session's messages (AstralBody)")
-def list_messages(session_id: UUID, caller: CurrentCaller, messages: Messages,
+def list_messages(session_id: UUID, caller: CurrentCaller, messages: SessionMessages,
                   limit: int = Query(default=100, ge=1, le=500),
                   before: datetime | None = None):
     check_session(messages, caller.user_id, session_id)

@@ -12,11 +12,16 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from arqium.api.deps import Caller, CurrentCaller, SystemDep
-from arqium.api.faces.cerebro import RECENT_MESSAGES, WORKING_SET_CANDIDATES, MemoryItems
-from arqium.api.faces.shapes import iso
+from arqium.api.cerebro.memory import RECENT_MESSAGES, WORKING_SET_CANDIDATES
+from arqium.api.common.deps import (
+    Caller,
+    ChatSessions,
+    CurrentCaller,
+    MemoryItems,
+    SystemDep,
+)
+from arqium.api.common.shapes import iso
 from arqium.api.ratelimit import limited
-from arqium.api.v1.chat_sessions import Sessions
 from arqium.domain.memory.workingset import conversation_text, prompt_text
 from arqium.domain.sessions.application import MessageDraft
 from arqium.domain.sessions.domainmodel import SessionNotFound, session_id_for
@@ -52,7 +57,7 @@ class ChatRequest(BaseModel):
 
 
 @router.get("/api/history", summary="Your chats, most recent first (CEREBRO)")
-def history(caller: CurrentCaller, sessions: Sessions, limit: int = Query(50, ge=1, le=100),
+def history(caller: CurrentCaller, sessions: ChatSessions, limit: int = Query(50, ge=1, le=100),
             offset: int = Query(0, ge=0)):
     rows, total = sessions.page(caller.user_id, limit, offset)
     return {"chats": [{"id": str(row["id"]), "title": row["title"],
