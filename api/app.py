@@ -86,8 +86,8 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
 async def start_sync_hub(settings: Settings, system: System) -> SyncHub:
     """The stream subscription behind /ws/sync; without NATS the API still serves the
     rest (health reports NATS down) and sockets wait for nothing."""
-    hub = SyncHub(settings.nats_url, settings.nats_stream, system.views["contexts"],
-                  system.views["memory_items"])
+    hub = SyncHub(settings.nats_url, settings.nats_stream, system.read_models.contexts,
+                  system.read_models.memory_items)
     if settings.nats_url:
         try:
             await hub.start()

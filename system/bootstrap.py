@@ -1,7 +1,7 @@
 """The composition root: applications, read models and services built from Settings."""
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,8 @@ from arqium.infra.oidc import OidcVerifier
 from arqium.infra.query_embeddings import QueryEmbeddings
 from arqium.infra.security import PasswordHashing, TokenService, new_secret
 from arqium.infra.settings import Settings
-from arqium.projections import PROJECTIONS
-from arqium.projections.base import ReadModel, open_view, shared_datastore
+from arqium.projections.base import ReadModel, open_view
+from arqium.system.read_models import ReadModels, open_read_models
 
 APPLICATIONS = (IdentityApplication, MemoryApplication, SessionsApplication,
                 LedgerApplication)
@@ -42,11 +42,16 @@ class System:
     sessions: SessionsApplication
     ledger: LedgerApplication
     tokens: TokenService
-    views: dict[str, ReadModel] = field(default_factory=dict)
+    read_models: ReadModels
     relay_tracking: Any = None
     oidc: OidcVerifier | None = None
     query_embeddings: QueryEmbeddings | None = None
     memory_search: Any = None  # the Elasticsearch memory search, when one is configured
+
+    @property
+    def views(self) -> dict[str, ReadModel]:
+        """Every read model by its projection's name (for those that go through all)."""
+        return self.read_models.by_name()
 
     def applications(self) -> list:
         return [self.identity, self.memory, self.sessions, self.ledger]
@@ -83,8 +88,6 @@ def open_system(settings: Settings, clock: Clock = system_clock,
         access_ttl=timedelta(minutes=settings.access_token_minutes),
         refresh_ttl=timedelta(hours=settings.refresh_token_hours),
         remember_me_ttl=timedelta(days=settings.remember_me_days), clock=clock)
-    read_models = shared_datastore(env)
-    views = {p.name: open_view(p, env, datastore=read_models) for p in PROJECTIONS}
     oidc = None
     if settings.oidc_issuer and settings.oidc_jwks_url:
         oidc = OidcVerifier(settings.oidc_issuer, settings.oidc_jwks_url,
@@ -92,7 +95,8 @@ def open_system(settings: Settings, clock: Clock = system_clock,
     memory_search = None
     if settings.elasticsearch_url:
         memory_search = open_memory_search(settings, env)
-    return System(settings, clock, env, identity, memory, sessions, ledger, tokens, views,
+    return System(settings, clock, env, identity, memory, sessions, ledger, tokens,
+                  open_read_models(env),
                   open_relay_tracking(env), oidc, query_embeddings, memory_search)
 
 

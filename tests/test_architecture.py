@@ -87,7 +87,7 @@ def other_faces_imported(face: str | None, source: str) -> list[str]:
     `from arqium.api import <face>` included."""
     names = imported_modules(source)
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module == "arqium.api":
+        if isinstance(node, ast.ImportFrom) and node.module == "arqium.api":
             names += [f"arqium.api.{alias.name}" for alias in node.names]
     return [name for name in names if face_of(name) not in (None, face)]
 
@@ -118,3 +118,21 @@ def test_a_face_may_import_its_own_modules_and_the_common_layer():
     source = ("from arqium.api.memory_v0.access import UserDep\n"
               "from arqium.api.common.deps import CurrentCaller\n")
     assert other_faces_imported("memory_v0", source) == []
+
+
+def read_models_by_name(source: str) -> list[int]:
+    """Lines that reach read models by name (`system.views[...]`) instead of through a
+    typed dependency or attribute."""
+    return sorted({node.lineno for node in ast.walk(ast.parse(source))
+                   if isinstance(node, ast.Attribute) and node.attr == "views"})
+
+
+def test_the_api_never_looks_a_read_model_up_by_name():
+    offences = {str(path.relative_to(ROOT)): lines for path in modules_of("api")
+                if (lines := read_models_by_name(path.read_text()))
+                or "views[" in path.read_text()}
+    assert offences == {}
+
+
+def test_a_read_model_looked_up_by_name_is_caught():
+    assert read_models_by_name('view = system.views["memory_items"]\n') == [1]

@@ -7,7 +7,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from arqium.api.astralbody import sessions
-from arqium.api.common.deps import CurrentCaller, SystemDep, Users
+from arqium.api.common.caller import CurrentCaller
+from arqium.api.common.deps import AppSettings, IdentityApp, SystemDep, Users
 from arqium.api.common.health import VERSION, check_postgres
 from arqium.api.common.shapes import iso, now_iso
 from arqium.api.common.users import user_row
@@ -39,8 +40,7 @@ def health(system: SystemDep):
 
 
 @router.get("/auth/config", summary="OIDC configuration for the client", dependencies=per_user)
-def auth_config(system: SystemDep):
-    settings = system.settings
+def auth_config(settings: AppSettings):
     return {"issuer": settings.oidc_issuer, "client_id": settings.oidc_client_id,
             "scope": settings.oidc_scope, "redirect_uri": settings.oidc_redirect_uri}
 
@@ -52,9 +52,9 @@ def get_profile(caller: CurrentCaller, users: Users):
 
 @router.put("/user/profile", summary="Change your name or preferences (AstralBody)",
             dependencies=per_user)
-def put_profile(body: AstralProfileUpdate, caller: CurrentCaller, system: SystemDep):
+def put_profile(body: AstralProfileUpdate, caller: CurrentCaller, identity: IdentityApp):
     with acting(caller.cause):
-        user, _ = system.identity.update_profile(caller.user_id, body.name, body.preferences)
+        user, _ = identity.update_profile(caller.user_id, body.name, body.preferences)
     return astral_profile({"id": user.id, "email": user.email, "name": user.name,
                            "roles": user.roles, "created_at": user.registered_at,
                            "last_login": None})

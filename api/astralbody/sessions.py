@@ -6,23 +6,19 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from arqium.api.common.caller import CurrentCaller
 from arqium.api.common.chat_sessions import check_session
-from arqium.api.common.deps import (
-    POSITION_HEADER,
-    ChatSessions,
-    CurrentCaller,
-    SessionMessages,
-    SystemDep,
-    position_token,
-    wait_for,
-)
+from arqium.api.common.deps import ChatSessions, SessionMessages, SessionsApp, Waits
+from arqium.api.common.positions import POSITION_HEADER, position_token
 from arqium.api.common.shapes import iso
 from arqium.domain.sessions.domainmodel import ARCHIVED
 from arqium.domain.shared import acting
+from arqium.projections.chat_sessions import ChatSessionsProjection
+from arqium.projections.session_messages import SessionMessagesProjection
 
 router = APIRouter(prefix="/sessions", tags=["AstralBody"])
 
-SESSION_READ_MODELS = ("chat_sessions", "session_messages")
+SESSION_READ_MODELS = (ChatSessionsProjection, SessionMessagesProjection)
 
 
 def astral_session(row: dict) -> dict:
@@ -58,12 +54,12 @@ def list_messages(session_id: UUID, caller: CurrentCaller, messages: SessionMess
 
 
 @router.delete("/{session_id}", status_code=204, summary="Delete a chat session (AstralBody)")
-def delete(session_id: UUID, caller: CurrentCaller, system: SystemDep):
+def delete(session_id: UUID, caller: CurrentCaller, sessions: SessionsApp, waits: Waits):
     """Answers once the session is gone from the lists too (bounded wait): this face's
     clients reload their list right after and know nothing of X-Min-Position."""
     with acting(caller.cause):
-        position = system.sessions.delete_session(caller.user_id, session_id)
-    for read_model in SESSION_READ_MODELS:
-        wait_for(system, read_model, position)
+        position = sessions.delete_session(caller.user_id, session_id)
+    for projection in SESSION_READ_MODELS:
+        waits.reached(projection, position)
     return Response(status_code=204, headers={
-        POSITION_HEADER: position_token(system.sessions.name, position)})
+        POSITION_HEADER: position_token(sessions.name, position)})

@@ -8,7 +8,8 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
-from arqium.api.common.deps import CurrentCaller, LedgerObjects, SystemDep
+from arqium.api.common.caller import CurrentCaller
+from arqium.api.common.deps import LedgerApp, LedgerObjects
 from arqium.api.common.exact_json import (
     body_schema,
     exact_body,
@@ -58,14 +59,13 @@ def object_body(row: dict) -> dict:
 @router.post("/objects", summary="Create a ledger object (CEREBRO)",
              openapi_extra=body_schema(CreateObject))
 def create_object(body: Annotated[CreateObject, Depends(exact_body(CreateObject))],
-                  caller: CurrentCaller, system: SystemDep):
+                  caller: CurrentCaller, ledger: LedgerApp):
     with acting(caller.cause):
-        created, position = system.ledger.create_object(caller.user_id, body.typeName,
-                                                        body.data)
+        created, position = ledger.create_object(caller.user_id, body.typeName, body.data)
     return exact_response({"object": {
         "id": str(created.id), "typeName": created.type_name, "data": created.data,
         "createdAt": iso(created.created_at), "createdBy": caller.user_id}},
-        position=(system.ledger.name, position))
+        position=(ledger.name, position))
 
 
 @router.get("/objects", summary="Ledger objects, oldest first (CEREBRO)")
@@ -89,17 +89,17 @@ def get_object(object_id: UUID, caller: CurrentCaller, objects: LedgerObjects):
              openapi_extra=body_schema(CreateTransaction))
 def create_transaction(
         body: Annotated[CreateTransaction, Depends(exact_body(CreateTransaction))],
-        caller: CurrentCaller, system: SystemDep):
+        caller: CurrentCaller, ledger: LedgerApp):
     """`data` is merged into the object's data (JSON merge patch: null removes a key);
     `expectedVersion` makes a concurrent change a 409."""
     with acting(caller.cause):
-        transacted, transaction_id, position = system.ledger.transact(
+        transacted, transaction_id, position = ledger.transact(
             caller.user_id, body.objectId, body.action, body.data, body.metadata,
             body.expectedVersion)
     return exact_response({"transaction": {
         "id": str(transaction_id), "objectId": str(body.objectId), "action": body.action,
         "createdAt": iso(transacted.updated_at), "createdBy": caller.user_id}},
-        position=(system.ledger.name, position))
+        position=(ledger.name, position))
 
 
 @router.get("/aggregates", summary="Ledger statistics from the read model (CEREBRO)")

@@ -14,15 +14,18 @@ from pydantic import (
     model_validator,
 )
 
+from arqium.api.common.caller import CurrentCaller, require_admin
 from arqium.api.common.deps import (
-    CurrentCaller,
+    AppSettings,
+    MemoryApp,
     MemoryItems,
+    Now,
+    QueryEmbedder,
     SessionMessages,
     SystemDep,
-    require_admin,
-    with_position,
 )
 from arqium.api.common.health import VERSION
+from arqium.api.common.positions import with_position
 from arqium.api.common.search import MemorySearch, relevance, search_memories
 from arqium.api.common.shapes import iso, now_iso
 from arqium.api.common.validation import content_within_limit
@@ -98,15 +101,15 @@ def ping():
 
 @router.post("/api/memory/upsert", summary="Create or update a memory (CEREBRO)",
              dependencies=[Depends(limited("cerebro_general"))])
-def upsert(body: UpsertRequest, caller: CurrentCaller, system: SystemDep):
+def upsert(body: UpsertRequest, caller: CurrentCaller, memory: MemoryApp):
     check_owner(body.ownerId, caller)
     draft = MemoryDraft(key=body.key, content=body.content, layer=body.layer,
                         confidence=body.confidence, sensitivity=body.sensitivity,
                         tags=body.tags, ttl_seconds=body.ttl_seconds())
     with acting(caller.cause):
-        item, position = system.memory.upsert(caller.user_id, draft)
-    answer = {"memory": memory_body(item, system.memory.readable_content(item))}
-    return with_position(answer, system.memory.name, position)
+        item, position = memory.upsert(caller.user_id, draft)
+    answer = {"memory": memory_body(item, memory.readable_content(item))}
+    return with_position(answer, memory.name, position)
 
 
 class PromoteRequest(BaseModel):
@@ -120,14 +123,14 @@ class PromoteRequest(BaseModel):
 
 @router.post("/api/memory/promote", summary="Promote a memory one layer up (CEREBRO)",
              dependencies=[Depends(limited("cerebro_general"))])
-def promote(body: PromoteRequest, caller: CurrentCaller, system: SystemDep):
+def promote(body: PromoteRequest, caller: CurrentCaller, memory: MemoryApp):
     check_owner(body.ownerId, caller)
     with acting(caller.cause):
-        item, position = system.memory.promote(caller.user_id, body.key, force=body.force,
-                                               merge=body.merge, reason=body.reason)
+        item, position = memory.promote(caller.user_id, body.key, force=body.force,
+                                        merge=body.merge, reason=body.reason)
     answer = {"memory": {"id": str(item.id), "key": item.key, "layer": item.layer,
                          "promotedAt": iso(item.promoted_at)}}
-    return with_position(answer, system.memory.name, position)
+    return with_position(answer, memory.name, position)
 
 
 class SearchRequest(BaseModel):
@@ -163,7 +166,8 @@ class ContextRequest(BaseModel):
 @router.post("/api/memory/context", summary="The working set of memories for a chat (CEREBRO)",
              dependencies=[Depends(limited("cerebro_general"))])
 def working_set(body: ContextRequest, caller: CurrentCaller, view: MemoryItems,
-                messages: SessionMessages, system: SystemDep):
+                messages: SessionMessages, memory: MemoryApp, embedder: QueryEmbedder,
+                now: Now):
     """Ranked by layer, confidence, recency and, when the chat is a session with
     messages, relevance to its recent messages; packed within maxTokens (counted with
     the WordPiece tokenizer on `key: content` when the memory was projected); secret
@@ -173,26 +177,26 @@ def working_set(body: ContextRequest, caller: CurrentCaller, view: MemoryItems,
                                 None, RECENT_MESSAGES)
     conversation = conversation_text(recent)
     shown = view.working_set(
-        caller.user_id, system.clock(), body.maxTokens, WORKING_SET_CANDIDATES,
-        messages=system.query_embeddings.vector(conversation) if conversation else None)
+        caller.user_id, now, body.maxTokens, WORKING_SET_CANDIDATES,
+        messages=embedder.vector(conversation) if conversation else None)
     with acting(caller.cause):
-        total, position = system.memory.record_working_set(
+        total, position = memory.record_working_set(
             caller.user_id, body.chatId, shown, body.maxTokens)
     memories = [{"id": str(m["id"]), "key": m["key"], "content": m["content"],
                  "layer": m["layer"], "confidence": m["confidence"],
                  "createdAt": iso(m["updated_at"]), "tokens": m["tokens"]} for m in shown]
     return with_position({"memories": memories, "items": memories, "totalTokens": total,
                           "count": len(memories), "budget": body.maxTokens},
-                         system.memory.name, position)
+                         memory.name, position)
 
 
 @router.get("/api/memory/metrics", summary="Memory system metrics (CEREBRO, admin only)")
-def metrics(request: Request, caller: CurrentCaller, view: MemoryItems, system: SystemDep):
+def metrics(request: Request, caller: CurrentCaller, view: MemoryItems,
+            settings: AppSettings, cache: QueryEmbedder, now: Now):
     require_admin(caller)
     latency = request.app.state.latency
     p95, p99 = latency.percentile(0.95), latency.percentile(0.99)
-    by_layer = view.count_by_layer(system.clock())
-    cache = system.query_embeddings
+    by_layer = view.count_by_layer(now)
     alerts = []
     if p95 is not None and p95 > HIGH_LATENCY_MS:
         alerts.append({"type": "high_latency", "threshold": HIGH_LATENCY_MS, "current": p95})
@@ -204,9 +208,9 @@ def metrics(request: Request, caller: CurrentCaller, view: MemoryItems, system: 
                 "totalMemories": {layer: by_layer.get(layer, 0) for layer in LAYERS}},
             "alerts": alerts,
             "config": {"tokenBudget": ContextRequest.model_fields["maxTokens"].default,
-                       "ttls": {"context": system.settings.context_ttl_minutes,
-                                "temporary": system.settings.temporary_ttl_minutes},
-                       "promotionThreshold": system.settings.promotion_threshold}}
+                       "ttls": {"context": settings.context_ttl_minutes,
+                                "temporary": settings.temporary_ttl_minutes},
+                       "promotionThreshold": settings.promotion_threshold}}
 
 
 class DeleteRequest(BaseModel):
@@ -224,9 +228,9 @@ class DeleteRequest(BaseModel):
 
 @router.post("/api/memory/delete", summary="Delete a memory by key or id (CEREBRO)",
              dependencies=[Depends(limited("cerebro_general"))])
-def delete(body: DeleteRequest, caller: CurrentCaller, system: SystemDep):
+def delete(body: DeleteRequest, caller: CurrentCaller, memory: MemoryApp):
     check_owner(body.ownerId, caller)
     item_id = body.id or memory_id_for(caller.user_id, body.key)
     with acting(caller.cause):
-        item, position = system.memory.delete(caller.user_id, item_id)
-    return with_position({"deleted": True, "key": item.key}, system.memory.name, position)
+        item, position = memory.delete(caller.user_id, item_id)
+    return with_position({"deleted": True, "key": item.key}, memory.name, position)

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query
 from fastapi.responses import JSONResponse
 
-from arqium.api.common.deps import POSITION_HEADER, position_token
+from arqium.api.common.positions import POSITION_HEADER, position_token
 from arqium.api.common.shapes import meta
 
 

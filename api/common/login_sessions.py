@@ -2,53 +2,55 @@
 
 from fastapi import Request
 
-from arqium.api.common.deps import client_of, wait_for
+from arqium.api.common.caller import client_of
+from arqium.api.common.deps import ReadModelWaits
 from arqium.api.requestinfo import request_id_var
+from arqium.domain.identity.application import IdentityApplication
 from arqium.domain.identity.domainmodel import RefreshTokenReused, User
 from arqium.domain.shared import AuthenticationFailed, Cause, acting
-from arqium.infra.security import TokenPair
-from arqium.system.bootstrap import System
+from arqium.infra.security import TokenPair, TokenService
+from arqium.projections.login_sessions import LoginSessionsProjection
 
 
-def open_session(system: System, user: User, request: Request,
-                 remember_me: bool = False) -> tuple[TokenPair, int]:
+def open_session(identity: IdentityApplication, tokens: TokenService, user: User,
+                 request: Request, remember_me: bool = False) -> tuple[TokenPair, int]:
     """Start a login session; its tokens and the position of its start."""
     address, agent = client_of(request)
     with acting(Cause(actor=f"user:{user.id}", correlation_id=request_id_var.get())):
-        session, position = system.identity.start_session(user, address, agent,
-                                                          remember_me)
-    tokens = system.tokens.issue(str(user.id), list(user.roles), str(session.id),
-                                 session.refresh_token_id, remember_me)
-    return tokens, position
+        session, position = identity.start_session(user, address, agent, remember_me)
+    pair = tokens.issue(str(user.id), list(user.roles), str(session.id),
+                        session.refresh_token_id, remember_me)
+    return pair, position
 
 
-def refresh_session(system: System, refresh_token: str) -> TokenPair:
+def refresh_session(identity: IdentityApplication, tokens: TokenService,
+                    waits: ReadModelWaits, refresh_token: str) -> TokenPair:
     """A new token pair; the presented refresh token is spent."""
-    claims = system.tokens.verify_refresh(refresh_token)
+    claims = tokens.verify_refresh(refresh_token)
     with acting(Cause(actor=f"user:{claims.user_id}", correlation_id=request_id_var.get())):
         try:
-            session, user, _ = system.identity.refresh_session(claims.session_id,
-                                                               claims.token_id)
+            session, user, _ = identity.refresh_session(claims.session_id, claims.token_id)
         except RefreshTokenReused as reuse:
             # The session's access tokens must be refused before the refusal is answered.
-            wait_for(system, "login_sessions", reuse.position)
+            waits.reached(LoginSessionsProjection, reuse.position)
             raise
-    return system.tokens.issue(str(user.id), list(user.roles), str(session.id),
-                               session.refresh_token_id, session.remember_me)
+    return tokens.issue(str(user.id), list(user.roles), str(session.id),
+                        session.refresh_token_id, session.remember_me)
 
 
-def end_session(system: System, session_id: str, user_id: str, reason: str) -> None:
+def end_session(identity: IdentityApplication, waits: ReadModelWaits, session_id: str,
+                user_id: str, reason: str) -> None:
     """End the session and wait (bounded) until its tokens are refused everywhere."""
     with acting(Cause(actor=f"user:{user_id}", correlation_id=request_id_var.get())):
-        position = system.identity.end_session(session_id, user_id, reason)
-    wait_for(system, "login_sessions", position)
+        position = identity.end_session(session_id, user_id, reason)
+    waits.reached(LoginSessionsProjection, position)
 
 
-def session_of_any_token(system: System, token: str) -> tuple[str, str]:
+def session_of_any_token(tokens: TokenService, token: str) -> tuple[str, str]:
     """(user id, session id) of an access or a refresh token."""
     try:
-        principal = system.tokens.verify_access(token)
+        principal = tokens.verify_access(token)
         return principal.user_id, principal.session_id
     except AuthenticationFailed:
-        claims = system.tokens.verify_refresh(token)
+        claims = tokens.verify_refresh(token)
         return claims.user_id, claims.session_id

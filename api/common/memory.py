@@ -6,13 +6,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from arqium.api.common.deps import Caller
+from arqium.api.common.caller import Caller
 from arqium.api.common.shapes import iso
 from arqium.api.common.validation import content_within_limit
-from arqium.domain.memory.application import MemoryDraft
+from arqium.domain.memory.application import MemoryApplication, MemoryDraft
 from arqium.domain.memory.domainmodel import MAX_KEY_LENGTH
 from arqium.domain.shared import acting
-from arqium.system.bootstrap import System
 
 
 class StoreMemoryRequest(BaseModel):
@@ -39,7 +38,7 @@ def memory_view(fields: Mapping[str, Any]) -> dict:
             "updated_at": iso(fields["updated_at"]), "expires_at": iso(fields.get("expires_at"))}
 
 
-def store_memory(system: System, caller: Caller, body: StoreMemoryRequest
+def store_memory(memory: MemoryApplication, caller: Caller, body: StoreMemoryRequest
                  ) -> tuple[dict, int]:
     """Store the caller's memory: its view and the position of the stored event."""
     draft = MemoryDraft(key=body.key or str(uuid.uuid4()), content=body.content,
@@ -47,6 +46,6 @@ def store_memory(system: System, caller: Caller, body: StoreMemoryRequest
                         metadata=body.metadata,
                         session_id=body.session_id, context_id=body.context_id)
     with acting(caller.cause):
-        item, position = system.memory.upsert(caller.user_id, draft)
-    shown = {**vars(item), "id": item.id, "content": system.memory.readable_content(item)}
+        item, position = memory.upsert(caller.user_id, draft)
+    shown = {**vars(item), "id": item.id, "content": memory.readable_content(item)}
     return memory_view(shown), position

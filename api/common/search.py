@@ -6,15 +6,22 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from arqium.api.common.deps import MIN_POSITION_HEADER, SystemDep, caught_up, parse_position
+from arqium.api.common.deps import SystemDep, caught_up
+from arqium.api.common.positions import MIN_POSITION_HEADER, parse_position
 from arqium.api.errors import ReadModelBehind
-from arqium.projections.memory_embeddings import RRF_K, MemoryEmbeddingsView
+from arqium.projections.memory_embeddings import (
+    RRF_K,
+    MemoryEmbeddingsProjection,
+    MemoryEmbeddingsView,
+)
+from arqium.projections.memory_items import MemoryItemsProjection
 from arqium.system.bootstrap import System
 
 BEST_SCORE = 2 / (RRF_K + 1)  # first on both the keyword and the meaning ranking
 
 PostgresSearch = Annotated[MemoryEmbeddingsView,
-                           Depends(caught_up("memory_items", "memory_embeddings"))]
+                           Depends(caught_up(MemoryItemsProjection,
+                                             MemoryEmbeddingsProjection))]
 
 
 def searched_index(request: Request, system: SystemDep, view: PostgresSearch) -> Any:

@@ -6,19 +6,14 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from arqium.api.common.caller import CurrentCaller
 from arqium.api.common.chat_sessions import (
     CreateSession,
     check_session,
     from_aggregate,
     session_view,
 )
-from arqium.api.common.deps import (
-    ChatSessions,
-    Contexts,
-    CurrentCaller,
-    SessionMessages,
-    SystemDep,
-)
+from arqium.api.common.deps import ChatSessions, Contexts, SessionMessages, SessionsApp
 from arqium.api.common.envelope import PageDep, ok
 from arqium.api.common.shapes import iso
 from arqium.domain.sessions.application import MessageDraft, checkpoint_uuid
@@ -77,11 +72,11 @@ def session_row(sessions: ChatSessionsView, owner_id: str, session_id: UUID) -> 
 
 
 @router.post("", status_code=201, summary="Create a session")
-def create(body: CreateSession, caller: CurrentCaller, system: SystemDep):
+def create(body: CreateSession, caller: CurrentCaller, sessions: SessionsApp):
     with acting(caller.cause):
-        session, position = system.sessions.create_session(caller.user_id, body.title,
+        session, position = sessions.create_session(caller.user_id, body.title,
                                                            body.metadata)
-    return ok(from_aggregate(session), status=201, position=(system.sessions.name, position))
+    return ok(from_aggregate(session), status=201, position=(sessions.name, position))
 
 
 @router.get("", summary="Your sessions, most recently active first")
@@ -99,12 +94,13 @@ def get(session_id: UUID, caller: CurrentCaller, sessions: ChatSessions):
 
 
 @router.post("/{session_id}/messages", status_code=201, summary="Append a message")
-def append(session_id: UUID, body: AppendMessage, caller: CurrentCaller, system: SystemDep):
+def append(session_id: UUID, body: AppendMessage, caller: CurrentCaller,
+           sessions: SessionsApp):
     draft = MessageDraft(role=body.role, content=body.content, components=body.components)
     with acting(caller.cause):
-        message, position = system.sessions.append_message(caller.user_id, session_id,
+        message, position = sessions.append_message(caller.user_id, session_id,
                                                            draft)
-    return ok(message_view(message), status=201, position=(system.sessions.name, position))
+    return ok(message_view(message), status=201, position=(sessions.name, position))
 
 
 @router.get("/{session_id}/messages",
@@ -120,24 +116,24 @@ def list_messages(session_id: UUID, caller: CurrentCaller, messages: SessionMess
 
 @router.post("/{session_id}/checkpoint", status_code=201,
              summary="Name the current point of the session, with its context state")
-def checkpoint(session_id: UUID, caller: CurrentCaller, system: SystemDep,
+def checkpoint(session_id: UUID, caller: CurrentCaller, sessions: SessionsApp,
                contexts: Contexts, body: CreateCheckpoint | None = None):
     label = body.label if body else None
     context = session_context(contexts, caller.user_id, session_id)
     with acting(caller.cause):
-        saved, position = system.sessions.checkpoint(caller.user_id, session_id, label,
+        saved, position = sessions.checkpoint(caller.user_id, session_id, label,
                                                      context)
-    return ok(checkpoint_view(saved), status=201, position=(system.sessions.name, position))
+    return ok(checkpoint_view(saved), status=201, position=(sessions.name, position))
 
 
 @router.post("/{session_id}/resume",
              summary="Continue from a checkpoint (later messages are abandoned, not "
                      "erased), or without one reopen an archived session")
-def resume(session_id: UUID, caller: CurrentCaller, system: SystemDep, contexts: Contexts,
-           body: ResumeSession | None = None):
+def resume(session_id: UUID, caller: CurrentCaller, sessions: SessionsApp,
+           contexts: Contexts, body: ResumeSession | None = None):
     checkpoint_id = body.checkpoint_id if body else None
     with acting(caller.cause):
-        session, position = system.sessions.resume(caller.user_id, session_id,
+        session, position = sessions.resume(caller.user_id, session_id,
                                                    checkpoint_id)
     if checkpoint_id is None:
         resumed, context = None, session_context(contexts, caller.user_id, session_id)
@@ -146,20 +142,20 @@ def resume(session_id: UUID, caller: CurrentCaller, system: SystemDep, contexts:
         resumed, context = str(checkpoint["checkpoint_id"]), checkpoint["context"]
     data = {**from_aggregate(session), "checkpoint_id": resumed, "context": context,
             "messages": [message_view(m) for m in session.active_messages()]}
-    return ok(data, position=(system.sessions.name, position) if position else None)
+    return ok(data, position=(sessions.name, position) if position else None)
 
 
 @router.post("/{session_id}/archive", summary="Archive a session (resume reopens it)")
-def archive(session_id: UUID, caller: CurrentCaller, system: SystemDep):
+def archive(session_id: UUID, caller: CurrentCaller, sessions: SessionsApp):
     with acting(caller.cause):
-        session, position = system.sessions.archive(caller.user_id, session_id)
+        session, position = sessions.archive(caller.user_id, session_id)
     return ok(from_aggregate(session),
-              position=(system.sessions.name, position) if position else None)
+              position=(sessions.name, position) if position else None)
 
 
 @router.delete("/{session_id}", summary="Delete a session")
-def delete(session_id: UUID, caller: CurrentCaller, system: SystemDep):
+def delete(session_id: UUID, caller: CurrentCaller, sessions: SessionsApp):
     with acting(caller.cause):
-        position = system.sessions.delete_session(caller.user_id, session_id)
+        position = sessions.delete_session(caller.user_id, session_id)
     return ok({"id": str(session_id), "deleted": True},
-              position=(system.sessions.name, position))
+              position=(sessions.name, position))

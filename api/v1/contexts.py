@@ -1,22 +1,19 @@
 """ARQIUM contexts: named state, optimistic versions, and merge-on-sync."""
 
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from arqium.api.common.caller import CurrentCaller
 from arqium.api.common.contexts import ReplaceContext, context_view, from_aggregate
-from arqium.api.common.deps import CurrentCaller, SystemDep, caught_up
+from arqium.api.common.deps import Contexts, MemoryApp
 from arqium.api.common.envelope import PageDep, ok
 from arqium.domain.memory.contexts import ContextNotFound
 from arqium.domain.shared import acting
-from arqium.projections.contexts import ContextsView
 
 router = APIRouter(prefix="/api/v1/contexts", tags=["ARQIUM: contexts"])
-
-Contexts = Annotated[ContextsView, Depends(caught_up("contexts"))]
-
 
 class CreateContext(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -32,11 +29,11 @@ class SyncContext(BaseModel):
 
 
 @router.post("", status_code=201, summary="Create a context")
-def create(body: CreateContext, caller: CurrentCaller, system: SystemDep):
+def create(body: CreateContext, caller: CurrentCaller, memory: MemoryApp):
     with acting(caller.cause):
-        context, position = system.memory.create_context(caller.user_id, body.name,
+        context, position = memory.create_context(caller.user_id, body.name,
                                                          body.state, body.session_id)
-    return ok(from_aggregate(context), status=201, position=(system.memory.name, position))
+    return ok(from_aggregate(context), status=201, position=(memory.name, position))
 
 
 @router.get("", summary="Your contexts, oldest first")
@@ -55,23 +52,24 @@ def get(context_id: UUID, caller: CurrentCaller, contexts: Contexts):
 
 
 @router.put("/{context_id}", summary="Replace a context's name or state (optionally at a version)")
-def replace(context_id: UUID, body: ReplaceContext, caller: CurrentCaller, system: SystemDep):
+def replace(context_id: UUID, body: ReplaceContext, caller: CurrentCaller,
+            memory: MemoryApp):
     with acting(caller.cause):
-        context, position = system.memory.replace_context(
+        context, position = memory.replace_context(
             caller.user_id, context_id, body.name, body.state, body.version)
-    return ok(from_aggregate(context), position=(system.memory.name, position))
+    return ok(from_aggregate(context), position=(memory.name, position))
 
 
 @router.delete("/{context_id}", summary="Delete a context")
-def delete(context_id: UUID, caller: CurrentCaller, system: SystemDep):
+def delete(context_id: UUID, caller: CurrentCaller, memory: MemoryApp):
     with acting(caller.cause):
-        position = system.memory.delete_context(caller.user_id, context_id)
-    return ok({"id": str(context_id), "deleted": True}, position=(system.memory.name, position))
+        position = memory.delete_context(caller.user_id, context_id)
+    return ok({"id": str(context_id), "deleted": True}, position=(memory.name, position))
 
 
 @router.post("/{context_id}/sync", summary="Merge your changes made since base_version")
-def sync(context_id: UUID, body: SyncContext, caller: CurrentCaller, system: SystemDep):
+def sync(context_id: UUID, body: SyncContext, caller: CurrentCaller, memory: MemoryApp):
     with acting(caller.cause):
-        context, position = system.memory.sync_context(caller.user_id, context_id,
+        context, position = memory.sync_context(caller.user_id, context_id,
                                                        body.state, body.base_version)
-    return ok(from_aggregate(context), position=(system.memory.name, position))
+    return ok(from_aggregate(context), position=(memory.name, position))

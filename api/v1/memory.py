@@ -7,7 +7,8 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
-from arqium.api.common.deps import CurrentCaller, MemoryItems, SystemDep
+from arqium.api.common.caller import CurrentCaller
+from arqium.api.common.deps import MemoryApp, MemoryItems, Now, SystemDep
 from arqium.api.common.envelope import ok
 from arqium.api.common.memory import StoreMemoryRequest, memory_view, store_memory
 from arqium.api.common.search import MemorySearch, relevance, search_memories, split_tags
@@ -18,9 +19,9 @@ from arqium.domain.shared import acting
 router = APIRouter(prefix="/api/v1/memory", tags=["ARQIUM: memory"])
 
 @router.post("/store", status_code=201, summary="Store a memory item")
-def store(body: StoreMemoryRequest, caller: CurrentCaller, system: SystemDep):
-    data, position = store_memory(system, caller, body)
-    return ok(data, status=201, position=(system.memory.name, position))
+def store(body: StoreMemoryRequest, caller: CurrentCaller, memory: MemoryApp):
+    data, position = store_memory(memory, caller, body)
+    return ok(data, status=201, position=(memory.name, position))
 
 
 @router.get("/search", summary="Search your memories (semantic + keyword)")
@@ -38,9 +39,9 @@ def search(caller: CurrentCaller, view: MemorySearch, system: SystemDep,
 
 
 @router.get("/recent", summary="Recent memories, newest first")
-def recent(caller: CurrentCaller, view: MemoryItems, system: SystemDep,
+def recent(caller: CurrentCaller, view: MemoryItems, now: Now,
            limit: int = Query(default=20, ge=1, le=100)):
-    rows = view.recent(caller.user_id, limit, system.clock())
+    rows = view.recent(caller.user_id, limit, now)
     return ok({"items": [memory_view(row) for row in rows]})
 
 
@@ -51,18 +52,18 @@ class ClearRequest(BaseModel):
 
 
 @router.post("/clear", summary="Delete your memories older than a time (or of a layer)")
-def clear(body: ClearRequest, caller: CurrentCaller, view: MemoryItems, system: SystemDep):
+def clear(body: ClearRequest, caller: CurrentCaller, view: MemoryItems, memory: MemoryApp,
+          now: Now):
     """Each cleared memory gets its own Deleted event."""
-    ids = view.clearable(caller.user_id, body.older_than, body.layer, system.clock())
+    ids = view.clearable(caller.user_id, body.older_than, body.layer, now)
     with acting(caller.cause):
-        cleared, position = system.memory.clear(caller.user_id, ids)
-    return ok({"cleared": cleared},
-              position=(system.memory.name, position) if position else None)
+        cleared, position = memory.clear(caller.user_id, ids)
+    return ok({"cleared": cleared}, position=(memory.name, position) if position else None)
 
 
 @router.get("/{item_id}", summary="One of your memories")
-def get_memory(item_id: UUID, caller: CurrentCaller, view: MemoryItems, system: SystemDep):
-    row = view.get(caller.user_id, item_id, system.clock())
+def get_memory(item_id: UUID, caller: CurrentCaller, view: MemoryItems, now: Now):
+    row = view.get(caller.user_id, item_id, now)
     if row is None:
         raise MemoryNotFound("no such memory (if it was just stored, send the "
                              "X-Event-Position you got back as X-Min-Position)")
@@ -70,14 +71,14 @@ def get_memory(item_id: UUID, caller: CurrentCaller, view: MemoryItems, system: 
 
 
 @router.get("/{item_id}/history", summary="Every version of one of your memories")
-def history(item_id: UUID, caller: CurrentCaller, system: SystemDep):
-    versions = system.memory.history(caller.user_id, item_id)
+def history(item_id: UUID, caller: CurrentCaller, memory: MemoryApp):
+    versions = memory.history(caller.user_id, item_id)
     return ok({"items": [{**version, "at": iso(version["at"])} for version in versions]})
 
 
 @router.delete("/{item_id}", summary="Delete one of your memories")
-def delete_memory(item_id: UUID, caller: CurrentCaller, system: SystemDep):
+def delete_memory(item_id: UUID, caller: CurrentCaller, memory: MemoryApp):
     with acting(caller.cause):
-        item, position = system.memory.delete(caller.user_id, item_id)
+        item, position = memory.delete(caller.user_id, item_id)
     return ok({"id": str(item.id), "key": item.key, "deleted": True},
-              position=(system.memory.name, position))
+              position=(memory.name, position))

@@ -6,7 +6,7 @@ import json
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from arqium.api.common.deps import bearer_principal
+from arqium.api.common.caller import bearer_principal
 from arqium.api.common.sync_hub import STREAM_LOST, SyncHub, push
 from arqium.domain.shared import DomainError
 

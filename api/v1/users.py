@@ -6,12 +6,15 @@ from uuid import UUID
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from arqium.api.common.deps import CurrentCaller, SystemDep, Users, require_admin, wait_for
+from arqium.api.common.caller import CurrentCaller, require_admin
+from arqium.api.common.deps import IdentityApp, MemoryApp, SessionsApp, Users, Waits
 from arqium.api.common.envelope import ok
 from arqium.api.common.shapes import iso
 from arqium.api.common.users import profile_view, user_row
 from arqium.domain.identity.domainmodel import User
 from arqium.domain.shared import Forbidden, acting
+from arqium.projections.api_keys import ApiKeysProjection
+from arqium.projections.login_sessions import LoginSessionsProjection
 
 router = APIRouter(prefix="/api/v1/users", tags=["ARQIUM: users"])
 
@@ -34,11 +37,11 @@ def get_profile(caller: CurrentCaller, users: Users):
 
 
 @router.put("/profile", summary="Change your name or preferences")
-def put_profile(body: ProfileUpdate, caller: CurrentCaller, system: SystemDep):
+def put_profile(body: ProfileUpdate, caller: CurrentCaller, identity: IdentityApp):
     with acting(caller.cause):
-        user, position = system.identity.update_profile(caller.user_id, body.name,
-                                                        body.preferences)
-    return ok(profile_from_user(user), position=(system.identity.name, position))
+        user, position = identity.update_profile(caller.user_id, body.name,
+                                                 body.preferences)
+    return ok(profile_from_user(user), position=(identity.name, position))
 
 
 class PasswordChange(BaseModel):
@@ -48,26 +51,26 @@ class PasswordChange(BaseModel):
 
 
 @router.put("/password", summary="Change your password")
-def change_password(body: PasswordChange, caller: CurrentCaller, system: SystemDep):
+def change_password(body: PasswordChange, caller: CurrentCaller, identity: IdentityApp):
     with acting(caller.cause):
-        position = system.identity.change_password(caller.user_id, body.current_password,
-                                                   body.new_password)
-    return ok({"password_changed": True}, position=(system.identity.name, position))
+        position = identity.change_password(caller.user_id, body.current_password,
+                                            body.new_password)
+    return ok({"password_changed": True}, position=(identity.name, position))
 
 
 @router.delete("/{user_id}", summary="Delete a user (admin only)")
-def delete_user(user_id: UUID, caller: CurrentCaller, system: SystemDep):
+def delete_user(user_id: UUID, caller: CurrentCaller, identity: IdentityApp,
+                memory: MemoryApp, sessions: SessionsApp, waits: Waits):
     """Ends the user's sessions and keys, removes its rows from every read model and
     destroys its data key: its sensitive history becomes unreadable."""
     require_admin(caller)
     with acting(caller.cause):
-        position = system.identity.delete_user(str(user_id))
-        system.memory.forget_owner(str(user_id))
-        system.sessions.forget_owner(str(user_id))
-    for projection in ("login_sessions", "api_keys"):  # its credentials die now
-        wait_for(system, projection, position)
-    return ok({"id": str(user_id), "deleted": True},
-              position=(system.identity.name, position))
+        position = identity.delete_user(str(user_id))
+        memory.forget_owner(str(user_id))
+        sessions.forget_owner(str(user_id))
+    for projection in (LoginSessionsProjection, ApiKeysProjection):  # credentials die now
+        waits.reached(projection, position)
+    return ok({"id": str(user_id), "deleted": True}, position=(identity.name, position))
 
 
 @router.get("/{user_id}", summary="A user by id: yourself, or anyone if you are an admin")
