@@ -402,19 +402,21 @@ def exported_entries(path: Path, show_progress: bool):
 # --- users -------------------------------------------------------------------------
 
 def cmd_users_create_admin(args: argparse.Namespace) -> int:
+    from arqium.domain.shared import Cause
     from arqium.system.bootstrap import make_admin
 
     with external_system() as system:
-        make_admin(system, args.email, args.password, args.name)
+        make_admin(system, args.email, args.password, args.name,
+                   cause=Cause(actor="system:cli"))
     say("users", f"{args.email} is an admin")
     return 0
 
 
 def cmd_users_grant_role(args: argparse.Namespace) -> int:
-    from arqium.domain.shared import Cause, acting
+    from arqium.domain.shared import Cause
 
-    with external_system() as system, acting(Cause(actor="system:cli")):
-        system.identity.grant_role(args.email, args.role)
+    with external_system() as system:
+        system.identity.grant_role(args.email, args.role, cause=Cause(actor="system:cli"))
     say("users", f"{args.email} has the role {args.role}")
     return 0
 

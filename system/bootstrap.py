@@ -15,7 +15,7 @@ from arqium.domain.identity.domainmodel import EmailAlreadyRegistered
 from arqium.domain.ledger.application import LedgerApplication
 from arqium.domain.memory.application import MemoryApplication
 from arqium.domain.sessions.application import SessionsApplication
-from arqium.domain.shared import Cause, Clock, acting, system_clock
+from arqium.domain.shared import Cause, Clock, system_clock
 from arqium.infra.eventstore import eventsourcing_env
 from arqium.infra.idempotency import IdempotencyStore
 from arqium.infra.keys import OwnerKeys
@@ -30,6 +30,7 @@ APPLICATIONS = (IdentityApplication, MemoryApplication, SessionsApplication,
                 LedgerApplication)
 RELAY_NAME = "nats_relay"
 MIGRATION_LOCK = 73000
+ADMIN_BOOTSTRAP = Cause(actor="system:admin-bootstrap")
 
 
 @dataclass
@@ -150,13 +151,14 @@ def ensure_admin(system: System) -> None:
     """Make ARQIUM_ADMIN_EMAIL an admin (registering it with ARQIUM_ADMIN_PASSWORD)."""
     settings = system.settings
     if settings.admin_email and settings.admin_password:
-        make_admin(system, settings.admin_email, settings.admin_password.get_secret_value())
+        make_admin(system, settings.admin_email, settings.admin_password.get_secret_value(),
+                   cause=ADMIN_BOOTSTRAP)
 
 
-def make_admin(system: System, email: str, password: str, name: str = "Administrator"
-               ) -> None:
-    with acting(Cause(actor="system:admin-bootstrap")):
-        try:
-            system.identity.register(email, name, password, roles=("user", "admin"))
-        except EmailAlreadyRegistered:
-            system.identity.grant_role(email, "admin")
+def make_admin(system: System, email: str, password: str, name: str = "Administrator",
+               *, cause: Cause) -> None:
+    try:
+        system.identity.register(email, name, password, roles=("user", "admin"),
+                                 cause=cause)
+    except EmailAlreadyRegistered:
+        system.identity.grant_role(email, "admin", cause=cause)

@@ -13,6 +13,7 @@ from arqium.api.common.login_sessions import (
     open_session,
     refresh_session,
     session_of_any_token,
+    user_cause,
 )
 from arqium.api.common.positions import with_position
 from arqium.api.common.shapes import iso
@@ -60,7 +61,7 @@ def refresh(body: RefreshRequest, identity: IdentityApp, tokens: Tokens, waits: 
 @router.post("/logout", summary="End the session of an access or refresh token")
 def logout(body: LogoutRequest, identity: IdentityApp, tokens: Tokens, waits: Waits):
     user_id, session_id = session_of_any_token(tokens, body.token)
-    end_session(identity, waits, session_id, user_id, "logout")
+    end_session(identity, waits, session_id, user_id, "logout", cause=user_cause(user_id))
     return {"success": True}
 
 
@@ -77,5 +78,6 @@ def sessions(caller: CurrentCaller, login_sessions: LoginSessionsNow):
 @router.delete("/sessions/{session_id}", summary="End one of your sessions")
 def delete_session(session_id: UUID, caller: CurrentCaller, identity: IdentityApp,
                    waits: Waits):
-    end_session(identity, waits, str(session_id), caller.user_id, "revoked")
+    end_session(identity, waits, str(session_id), caller.user_id, "revoked",
+                cause=caller.cause)
     return {"success": True}

@@ -13,7 +13,6 @@ from arqium.api.common.health import VERSION, check_postgres
 from arqium.api.common.shapes import iso, now_iso
 from arqium.api.common.users import user_row
 from arqium.api.ratelimit import limited
-from arqium.domain.shared import acting
 
 router = APIRouter(tags=["AstralBody"])
 per_user = [Depends(limited("astralbody_user"))]
@@ -53,8 +52,8 @@ def get_profile(caller: CurrentCaller, users: Users):
 @router.put("/user/profile", summary="Change your name or preferences (AstralBody)",
             dependencies=per_user)
 def put_profile(body: AstralProfileUpdate, caller: CurrentCaller, identity: IdentityApp):
-    with acting(caller.cause):
-        user, _ = identity.update_profile(caller.user_id, body.name, body.preferences)
+    user, _ = identity.update_profile(caller.user_id, body.name, body.preferences,
+                                      cause=caller.cause)
     return astral_profile({"id": user.id, "email": user.email, "name": user.name,
                            "roles": user.roles, "created_at": user.registered_at,
                            "last_login": None})

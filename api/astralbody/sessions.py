@@ -12,7 +12,6 @@ from arqium.api.common.deps import ChatSessions, SessionMessages, SessionsApp, W
 from arqium.api.common.positions import POSITION_HEADER, position_token
 from arqium.api.common.shapes import iso
 from arqium.domain.sessions.domainmodel import ARCHIVED
-from arqium.domain.shared import acting
 from arqium.projections.chat_sessions import ChatSessionsProjection
 from arqium.projections.session_messages import SessionMessagesProjection
 
@@ -57,8 +56,7 @@ def list_messages(session_id: UUID, caller: CurrentCaller, messages: SessionMess
 def delete(session_id: UUID, caller: CurrentCaller, sessions: SessionsApp, waits: Waits):
     """Answers once the session is gone from the lists too (bounded wait): this face's
     clients reload their list right after and know nothing of X-Min-Position."""
-    with acting(caller.cause):
-        position = sessions.delete_session(caller.user_id, session_id)
+    position = sessions.delete_session(caller.user_id, session_id, cause=caller.cause)
     for projection in SESSION_READ_MODELS:
         waits.reached(projection, position)
     return Response(status_code=204, headers={

@@ -28,7 +28,6 @@ from arqium.api.ratelimit import limited
 from arqium.domain.memory.workingset import conversation_text, prompt_text
 from arqium.domain.sessions.application import MessageDraft, SessionsApplication
 from arqium.domain.sessions.domainmodel import SessionNotFound, session_id_for
-from arqium.domain.shared import acting
 from arqium.infra.llm import ChatModel, ModelUnavailable
 from arqium.infra.query_embeddings import QueryEmbeddings
 from arqium.infra.settings import Settings
@@ -80,14 +79,13 @@ def chat(body: ChatRequest, caller: CurrentCaller, memories: MemoryItems,
     model = chat_model(settings)
     session_id = session_id_for(caller.user_id, body.id)
     budget = settings.chat_memory_tokens
-    with acting(caller.cause):
-        open_session(sessions, caller, session_id, body.messages[-1].content)
-        sessions.append_message(caller.user_id, session_id, MessageDraft(
-            role="user", content=body.messages[-1].content))
-        thread = sessions.owned_session(caller.user_id, session_id).active_messages()
-        shown = memories.working_set(caller.user_id, now, budget, WORKING_SET_CANDIDATES,
-                                     messages=conversation_vector(embedder, thread))
-        memory.record_working_set(caller.user_id, body.id, shown, budget)  # as every one
+    open_session(sessions, caller, session_id, body.messages[-1].content)
+    sessions.append_message(caller.user_id, session_id, MessageDraft(
+        role="user", content=body.messages[-1].content), cause=caller.cause)
+    thread = sessions.owned_session(caller.user_id, session_id).active_messages()
+    shown = memories.working_set(caller.user_id, now, budget, WORKING_SET_CANDIDATES,
+                                 messages=conversation_vector(embedder, thread))
+    memory.record_working_set(caller.user_id, body.id, shown, budget, cause=caller.cause)
     return StreamingResponse(reply_events(sessions, caller, model, session_id,
                                           prompt_messages(shown, thread), body.modelId),
                              media_type="text/event-stream",
@@ -111,7 +109,7 @@ def open_session(sessions: SessionsApplication, caller: Caller, session_id: UUID
         sessions.owned_session(caller.user_id, session_id)
     except SessionNotFound:
         sessions.create_session(caller.user_id, first_words[:TITLE_LENGTH] or None,
-                                session_id=session_id)
+                                session_id=session_id, cause=caller.cause)
 
 
 def conversation_vector(embedder: QueryEmbeddings, thread: list[dict]
@@ -157,9 +155,8 @@ def store_reply(sessions: SessionsApplication, caller: Caller, session_id: UUID,
                 complete: bool) -> None:
     if not reply:
         return
-    with acting(caller.cause):
-        sessions.append_message(caller.user_id, session_id, MessageDraft(
-            role="assistant", content=reply, incomplete=not complete))
+    sessions.append_message(caller.user_id, session_id, MessageDraft(
+        role="assistant", content=reply, incomplete=not complete), cause=caller.cause)
 
 
 def sse(event: str, data: dict) -> str:

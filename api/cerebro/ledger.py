@@ -24,7 +24,6 @@ from arqium.domain.ledger.domainmodel import (
     MAX_TYPE_NAME_LENGTH,
     LedgerObjectNotFound,
 )
-from arqium.domain.shared import acting
 
 router = APIRouter(prefix="/api/ledger", tags=["CEREBRO: ledger"],
                    dependencies=[Depends(limited("cerebro_general"))])
@@ -60,8 +59,8 @@ def object_body(row: dict) -> dict:
              openapi_extra=body_schema(CreateObject))
 def create_object(body: Annotated[CreateObject, Depends(exact_body(CreateObject))],
                   caller: CurrentCaller, ledger: LedgerApp):
-    with acting(caller.cause):
-        created, position = ledger.create_object(caller.user_id, body.typeName, body.data)
+    created, position = ledger.create_object(caller.user_id, body.typeName, body.data,
+                                             cause=caller.cause)
     return exact_response({"object": {
         "id": str(created.id), "typeName": created.type_name, "data": created.data,
         "createdAt": iso(created.created_at), "createdBy": caller.user_id}},
@@ -92,10 +91,9 @@ def create_transaction(
         caller: CurrentCaller, ledger: LedgerApp):
     """`data` is merged into the object's data (JSON merge patch: null removes a key);
     `expectedVersion` makes a concurrent change a 409."""
-    with acting(caller.cause):
-        transacted, transaction_id, position = ledger.transact(
-            caller.user_id, body.objectId, body.action, body.data, body.metadata,
-            body.expectedVersion)
+    transacted, transaction_id, position = ledger.transact(
+        caller.user_id, body.objectId, body.action, body.data, body.metadata,
+        body.expectedVersion, cause=caller.cause)
     return exact_response({"transaction": {
         "id": str(transaction_id), "objectId": str(body.objectId), "action": body.action,
         "createdAt": iso(transacted.updated_at), "createdBy": caller.user_id}},

@@ -39,7 +39,7 @@ from arqium.domain.memory.domainmodel import (
 )
 from arqium.domain.memory.workingset import conversation_text
 from arqium.domain.sessions.domainmodel import session_id_for
-from arqium.domain.shared import Forbidden, acting
+from arqium.domain.shared import Forbidden
 
 router = APIRouter(tags=["CEREBRO"])
 
@@ -106,8 +106,7 @@ def upsert(body: UpsertRequest, caller: CurrentCaller, memory: MemoryApp):
     draft = MemoryDraft(key=body.key, content=body.content, layer=body.layer,
                         confidence=body.confidence, sensitivity=body.sensitivity,
                         tags=body.tags, ttl_seconds=body.ttl_seconds())
-    with acting(caller.cause):
-        item, position = memory.upsert(caller.user_id, draft)
+    item, position = memory.upsert(caller.user_id, draft, cause=caller.cause)
     answer = {"memory": memory_body(item, memory.readable_content(item))}
     return with_position(answer, memory.name, position)
 
@@ -125,9 +124,9 @@ class PromoteRequest(BaseModel):
              dependencies=[Depends(limited("cerebro_general"))])
 def promote(body: PromoteRequest, caller: CurrentCaller, memory: MemoryApp):
     check_owner(body.ownerId, caller)
-    with acting(caller.cause):
-        item, position = memory.promote(caller.user_id, body.key, force=body.force,
-                                        merge=body.merge, reason=body.reason)
+    item, position = memory.promote(caller.user_id, body.key, force=body.force,
+                                    merge=body.merge, reason=body.reason,
+                                    cause=caller.cause)
     answer = {"memory": {"id": str(item.id), "key": item.key, "layer": item.layer,
                          "promotedAt": iso(item.promoted_at)}}
     return with_position(answer, memory.name, position)
@@ -179,9 +178,8 @@ def working_set(body: ContextRequest, caller: CurrentCaller, view: MemoryItems,
     shown = view.working_set(
         caller.user_id, now, body.maxTokens, WORKING_SET_CANDIDATES,
         messages=embedder.vector(conversation) if conversation else None)
-    with acting(caller.cause):
-        total, position = memory.record_working_set(
-            caller.user_id, body.chatId, shown, body.maxTokens)
+    total, position = memory.record_working_set(
+        caller.user_id, body.chatId, shown, body.maxTokens, cause=caller.cause)
     memories = [{"id": str(m["id"]), "key": m["key"], "content": m["content"],
                  "layer": m["layer"], "confidence": m["confidence"],
                  "createdAt": iso(m["updated_at"]), "tokens": m["tokens"]} for m in shown]
@@ -231,6 +229,5 @@ class DeleteRequest(BaseModel):
 def delete(body: DeleteRequest, caller: CurrentCaller, memory: MemoryApp):
     check_owner(body.ownerId, caller)
     item_id = body.id or memory_id_for(caller.user_id, body.key)
-    with acting(caller.cause):
-        item, position = memory.delete(caller.user_id, item_id)
+    item, position = memory.delete(caller.user_id, item_id, cause=caller.cause)
     return with_position({"deleted": True, "key": item.key}, memory.name, position)

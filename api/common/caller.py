@@ -11,7 +11,7 @@ from arqium.api.common.deps import SystemDep
 from arqium.api.principals import verified_access
 from arqium.api.requestinfo import request_id_var
 from arqium.domain.identity.application import hash_api_key
-from arqium.domain.shared import AuthenticationFailed, Cause, Forbidden, acting
+from arqium.domain.shared import AuthenticationFailed, Cause, Forbidden
 from arqium.infra.security import Principal
 from arqium.system.bootstrap import System
 
@@ -46,9 +46,10 @@ def bearer_principal(request: Request, system: System, token: str) -> Principal:
     """Our own access token of a live session, or the configured OIDC issuer's token."""
     if system.oidc and system.oidc.names_issuer(token):
         identity = system.oidc.verify(token)
-        with acting(Cause(actor=f"oidc:{identity.subject}",
-                          correlation_id=request_id_var.get())):
-            user = system.identity.provision_external(identity.email, identity.name)
+        provisioner = Cause(actor=f"oidc:{identity.subject}",
+                            correlation_id=request_id_var.get())
+        user = system.identity.provision_external(identity.email, identity.name,
+                                                  cause=provisioner)
         return Principal(user_id=str(user.id), roles=tuple(user.roles),
                          expires_at=datetime.fromtimestamp(identity.expires_at, timezone.utc))
     principal = verified_access(request, token)

@@ -7,7 +7,7 @@ from arqium.api.common.deps import ReadModelWaits
 from arqium.api.requestinfo import request_id_var
 from arqium.domain.identity.application import IdentityApplication
 from arqium.domain.identity.domainmodel import RefreshTokenReused, User
-from arqium.domain.shared import AuthenticationFailed, Cause, acting
+from arqium.domain.shared import AuthenticationFailed, Cause
 from arqium.infra.security import TokenPair, TokenService
 from arqium.projections.login_sessions import LoginSessionsProjection
 
@@ -16,8 +16,8 @@ def open_session(identity: IdentityApplication, tokens: TokenService, user: User
                  request: Request, remember_me: bool = False) -> tuple[TokenPair, int]:
     """Start a login session; its tokens and the position of its start."""
     address, agent = client_of(request)
-    with acting(Cause(actor=f"user:{user.id}", correlation_id=request_id_var.get())):
-        session, position = identity.start_session(user, address, agent, remember_me)
+    session, position = identity.start_session(user, address, agent, remember_me,
+                                               cause=user_cause(str(user.id)))
     pair = tokens.issue(str(user.id), list(user.roles), str(session.id),
                         session.refresh_token_id, remember_me)
     return pair, position
@@ -27,23 +27,27 @@ def refresh_session(identity: IdentityApplication, tokens: TokenService,
                     waits: ReadModelWaits, refresh_token: str) -> TokenPair:
     """A new token pair; the presented refresh token is spent."""
     claims = tokens.verify_refresh(refresh_token)
-    with acting(Cause(actor=f"user:{claims.user_id}", correlation_id=request_id_var.get())):
-        try:
-            session, user, _ = identity.refresh_session(claims.session_id, claims.token_id)
-        except RefreshTokenReused as reuse:
-            # The session's access tokens must be refused before the refusal is answered.
-            waits.reached(LoginSessionsProjection, reuse.position)
-            raise
+    try:
+        session, user, _ = identity.refresh_session(claims.session_id, claims.token_id,
+                                                    cause=user_cause(claims.user_id))
+    except RefreshTokenReused as reuse:
+        # The session's access tokens must be refused before the refusal is answered.
+        waits.reached(LoginSessionsProjection, reuse.position)
+        raise
     return tokens.issue(str(user.id), list(user.roles), str(session.id),
                         session.refresh_token_id, session.remember_me)
 
 
 def end_session(identity: IdentityApplication, waits: ReadModelWaits, session_id: str,
-                user_id: str, reason: str) -> None:
+                user_id: str, reason: str, *, cause: Cause) -> None:
     """End the session and wait (bounded) until its tokens are refused everywhere."""
-    with acting(Cause(actor=f"user:{user_id}", correlation_id=request_id_var.get())):
-        position = identity.end_session(session_id, user_id, reason)
+    position = identity.end_session(session_id, user_id, reason, cause=cause)
     waits.reached(LoginSessionsProjection, position)
+
+
+def user_cause(user_id: str) -> Cause:
+    """The holder of a login session's tokens acts (who sent no access token)."""
+    return Cause(actor=f"user:{user_id}", correlation_id=request_id_var.get())
 
 
 def session_of_any_token(tokens: TokenService, token: str) -> tuple[str, str]:

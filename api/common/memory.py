@@ -11,7 +11,6 @@ from arqium.api.common.shapes import iso
 from arqium.api.common.validation import content_within_limit
 from arqium.domain.memory.application import MemoryApplication, MemoryDraft
 from arqium.domain.memory.domainmodel import MAX_KEY_LENGTH
-from arqium.domain.shared import acting
 
 
 class StoreMemoryRequest(BaseModel):
@@ -45,7 +44,6 @@ def store_memory(memory: MemoryApplication, caller: Caller, body: StoreMemoryReq
                         layer=body.layer, sensitivity=body.sensitivity, tags=body.tags,
                         metadata=body.metadata,
                         session_id=body.session_id, context_id=body.context_id)
-    with acting(caller.cause):
-        item, position = memory.upsert(caller.user_id, draft)
+    item, position = memory.upsert(caller.user_id, draft, cause=caller.cause)
     shown = {**vars(item), "id": item.id, "content": memory.readable_content(item)}
     return memory_view(shown), position

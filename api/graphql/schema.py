@@ -27,7 +27,7 @@ from arqium.api.graphql.types import (
     SessionPage,
     User,
 )
-from arqium.domain.shared import Forbidden, Invalid, acting
+from arqium.domain.shared import Forbidden, Invalid
 from arqium.projections.chat_sessions import ChatSessionsProjection
 from arqium.projections.contexts import ContextsProjection
 from arqium.projections.memory_embeddings import MemoryEmbeddingsProjection
@@ -151,9 +151,8 @@ def replace_context(ctx: GraphQLContext, caller: Caller, id: str,
     context_id = uuid_argument(id, "id")
     body = contexts.ReplaceContext(**changes)
     memory = ctx.system.memory
-    with acting(caller.cause):
-        context, position = memory.replace_context(caller.user_id, context_id, body.name,
-                                                   body.state, body.version)
+    context, position = memory.replace_context(caller.user_id, context_id, body.name,
+                                               body.state, body.version, cause=caller.cause)
     ctx.record_position(memory.name, position)
     return Context(**contexts.from_aggregate(context))
 
@@ -169,9 +168,8 @@ def created_session(ctx: GraphQLContext, caller: Caller, fields: dict[str, Any]
                     ) -> Session:
     body = chat_sessions.CreateSession(**fields)
     sessions = ctx.system.sessions
-    with acting(caller.cause):
-        session, position = sessions.create_session(caller.user_id, body.title,
-                                                     body.metadata)
+    session, position = sessions.create_session(caller.user_id, body.title,
+                                                 body.metadata, cause=caller.cause)
     ctx.record_position(sessions.name, position)
     return Session(**chat_sessions.from_aggregate(session))
 

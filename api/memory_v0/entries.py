@@ -34,7 +34,7 @@ from arqium.domain.memory.vaults import (
     entry_key_prefix,
     tag_names,
 )
-from arqium.domain.shared import Invalid, NotFound, acting
+from arqium.domain.shared import Invalid, NotFound
 from arqium.projections.memory_items import MemoryItemsProjection
 from arqium.projections.vaults import VaultsProjection, VaultsView
 
@@ -80,10 +80,9 @@ def add_entry(vaultId: str, memoryId: str, body: AddEntry, user: UserDep, memory
     projections have indexed it (usually well under a second)."""
     vault_id, memory_id = command_target(memory, waits, user, vaultId, memoryId)
     expires_at = _future(body.expirationTime, now)
-    with acting(user.cause):
-        item, position = memory.add_entry(
-            user.owner_id, vault_id, memory_id, body.rawEntry, body.tags or [],
-            body.summary, body.metadata or {}, expires_at)
+    item, position = memory.add_entry(
+        user.owner_id, vault_id, memory_id, body.rawEntry, body.tags or [],
+        body.summary, body.metadata or {}, expires_at, cause=user.cause)
     return with_position(entry_body(user, vault_id, item.content, item.metadata,
                                     item.created_at, item.expires_at),
                          memory.name, position, CREATED)
@@ -131,9 +130,8 @@ def get_entry(vaultId: str, memoryId: str, entryId: str, user: UserDep,
 def delete_entry(vaultId: str, memoryId: str, entryId: str, user: UserDep,
                  memory: MemoryApp, waits: Waits):
     vault_id, memory_id = command_target(memory, waits, user, vaultId, memoryId)
-    with acting(user.cause):
-        memory.delete_entry(user.owner_id, vault_id, memory_id,
-                                   check_uuid(entryId, "entryId"))
+    memory.delete_entry(user.owner_id, vault_id, memory_id, check_uuid(entryId, "entryId"),
+                        cause=user.cause)
     return Response(status_code=NO_CONTENT)
 
 
@@ -141,10 +139,9 @@ def delete_entry(vaultId: str, memoryId: str, entryId: str, user: UserDep,
 def retag_entry(vaultId: str, memoryId: str, entryId: str, body: RetagEntry,
                 user: UserDep, memory: MemoryApp, waits: Waits):
     vault_id, memory_id = command_target(memory, waits, user, vaultId, memoryId)
-    with acting(user.cause):
-        item, position = memory.retag_entry(
-            user.owner_id, vault_id, memory_id, check_uuid(entryId, "entryId"),
-            body.tags or [])
+    item, position = memory.retag_entry(
+        user.owner_id, vault_id, memory_id, check_uuid(entryId, "entryId"),
+        body.tags or [], cause=user.cause)
     return with_position(entry_body(user, vault_id, item.content, item.metadata,
                                     item.created_at, item.expires_at),
                          memory.name, position)

@@ -37,7 +37,7 @@ from arqium.api.memory_v0.access import (
 )
 from arqium.domain.identity.domainmodel import check_handle
 from arqium.domain.memory.vaults import ContextNotFound, entry_key_prefix
-from arqium.domain.shared import NotFound, acting
+from arqium.domain.shared import NotFound
 from arqium.projections.memory_items import MemoryItemsProjection
 from arqium.projections.vaults import VaultsProjection
 
@@ -75,10 +75,9 @@ def create_user(body: CreateUser, identity: IdentityApp, caller: CallerDep):
         if identity.user(user_id).email != body.email.strip().lower():
             raise NotYourUser("email must be your own account's e-mail address: a v0 "
                               "user you create is your own account", field="email")
-    with acting(caller.cause):
-        user, position = identity.claim_handle(
-            body.userId, body.email, body.displayName or body.userId, body.timeZone,
-            user_id=user_id, adopt_existing=admin)
+    user, position = identity.claim_handle(
+        body.userId, body.email, body.displayName or body.userId, body.timeZone,
+        user_id=user_id, adopt_existing=admin, cause=caller.cause)
     return with_position(user_body({
         "handle": body.userId, "email": user.email,
         "display_name": body.displayName or body.userId, "time_zone": body.timeZone,
@@ -102,8 +101,8 @@ class CreateVault(BaseModel):
 
 @router.post(USER + "/vaults", status_code=201, summary="Create a vault (v0)")
 def create_vault(body: CreateVault, user: UserDep, memory: MemoryApp):
-    with acting(user.cause):
-        vault, position = memory.create_vault(user.owner_id, body.title, body.description)
+    vault, position = memory.create_vault(user.owner_id, body.title, body.description,
+                                          cause=user.cause)
     return with_position(vault_body(user, vault.id, vault.title, vault.description,
                                     vault.created_at, vault.created_at),
                          memory.name, position, CREATED)
@@ -131,9 +130,8 @@ def delete_vault(vaultId: str, user: UserDep, vaults: VaultsAtHead, memory: Memo
     atomic write."""
     vault = vault_row(vaults, user, vaultId)
     memory_ids = [str(row["id"]) for row in vaults.memories_in(user.owner_id, vault["id"])]
-    with acting(user.cause):
-        memory.delete_vault(user.owner_id, str(vault["id"]), memory_ids,
-                            _entry_ids(waits, user, memory_ids, now))
+    memory.delete_vault(user.owner_id, str(vault["id"]), memory_ids,
+                        _entry_ids(waits, user, memory_ids, now), cause=user.cause)
     return Response(status_code=NO_CONTENT)
 
 
@@ -142,9 +140,8 @@ def attach_memory(vaultId: str, memoryId: str, user: UserDep, vaults: VaultsAtHe
                   memory: MemoryApp, waits: Waits):
     """Moves one of the user's memories (by id) into this vault."""
     vault = vault_row(vaults, user, vaultId)
-    with acting(user.cause):
-        collection, position = memory.attach_memory(
-            user.owner_id, str(vault["id"]), check_uuid(memoryId, "memoryId"))
+    collection, position = memory.attach_memory(
+        user.owner_id, str(vault["id"]), check_uuid(memoryId, "memoryId"), cause=user.cause)
     row = waits.at_head(VaultsProjection).memory(user.owner_id, vault["id"],
                                                  str(collection.id))
     return with_position(memory_body(user, row), memory.name, position, CREATED)
@@ -162,9 +159,9 @@ def create_memory(vaultId: str, body: CreateMemory, user: UserDep, vaults: Vault
                   memory: MemoryApp):
     """Also stores the memory's first context (an empty object)."""
     vault = vault_row(vaults, user, vaultId)
-    with acting(user.cause):
-        collection, position = memory.create_memory(
-            user.owner_id, str(vault["id"]), body.title, body.memoryType, body.description)
+    collection, position = memory.create_memory(
+        user.owner_id, str(vault["id"]), body.title, body.memoryType, body.description,
+        cause=user.cause)
     return with_position(memory_body(user, {
         "id": collection.id, "vault_id": collection.vault_id, "title": collection.title,
         "memory_type": collection.memory_type, "description": collection.description,
@@ -190,9 +187,8 @@ def delete_memory(vaultId: str, memoryId: str, user: UserDep, vaults: VaultsAtHe
                   memory: MemoryApp, waits: Waits, now: Now):
     row = memory_row(vaults, user, vaultId, memoryId)
     memory_id = str(row["id"])
-    with acting(user.cause):
-        memory.delete_memory(user.owner_id, str(row["vault_id"]), memory_id,
-                             _entry_ids(waits, user, [memory_id], now))
+    memory.delete_memory(user.owner_id, str(row["vault_id"]), memory_id,
+                         _entry_ids(waits, user, [memory_id], now), cause=user.cause)
     return Response(status_code=NO_CONTENT)
 
 
@@ -210,9 +206,8 @@ def put_context(vaultId: str, memoryId: str, user: UserDep, vaults: VaultsAtHead
                 memory: MemoryApp, context: Annotated[Any, Body(embed=True)]):
     """A new latest context; earlier ones stay in the memory's history."""
     row = memory_row(vaults, user, vaultId, memoryId)
-    with acting(user.cause):
-        context_id, at, position = memory.put_memory_context(
-            user.owner_id, str(row["vault_id"]), str(row["id"]), context)
+    context_id, at, position = memory.put_memory_context(
+        user.owner_id, str(row["vault_id"]), str(row["id"]), context, cause=user.cause)
     return with_position(context_body(user, row["vault_id"], row["id"], context_id,
                                       context, at),
                          memory.name, position, CREATED)
@@ -233,7 +228,6 @@ def get_context(vaultId: str, memoryId: str, user: UserDep, vaults: VaultsAtHead
 def delete_context(vaultId: str, memoryId: str, contextId: str, user: UserDep,
                    vaults: VaultsAtHead, memory: MemoryApp):
     row = memory_row(vaults, user, vaultId, memoryId)
-    with acting(user.cause):
-        memory.delete_memory_context(user.owner_id, str(row["vault_id"]), str(row["id"]),
-                                     check_uuid(contextId, "contextId"))
+    memory.delete_memory_context(user.owner_id, str(row["vault_id"]), str(row["id"]),
+                                 check_uuid(contextId, "contextId"), cause=user.cause)
     return Response(status_code=NO_CONTENT)

@@ -9,7 +9,6 @@ from arqium.api.common.caller import CurrentCaller
 from arqium.api.common.deps import ApiKeys, IdentityApp, Waits
 from arqium.api.common.envelope import PageDep, ok
 from arqium.api.common.shapes import iso
-from arqium.domain.shared import acting
 from arqium.projections.api_keys import ApiKeysProjection
 
 router = APIRouter(prefix="/api/v1/api-keys", tags=["ARQIUM: API keys"])
@@ -22,9 +21,8 @@ class IssueApiKey(BaseModel):
 
 @router.post("", status_code=201, summary="Issue an API key (its secret is shown only now)")
 def issue(body: IssueApiKey, caller: CurrentCaller, identity: IdentityApp, waits: Waits):
-    with acting(caller.cause):
-        key, secret, position = identity.issue_api_key(caller.user_id, body.name,
-                                                       body.scopes)
+    key, secret, position = identity.issue_api_key(caller.user_id, body.name,
+                                                   body.scopes, cause=caller.cause)
     waits.reached(ApiKeysProjection, position)  # so the key works from the first request
     return ok({"id": str(key.id), "name": key.name, "key": secret, "prefix": key.prefix,
                "scopes": key.scopes, "created_at": iso(key.created_at)},
@@ -41,7 +39,6 @@ def list_keys(caller: CurrentCaller, keys: ApiKeys, page: PageDep):
 
 @router.delete("/{key_id}", summary="Revoke one of your API keys")
 def revoke(key_id: UUID, caller: CurrentCaller, identity: IdentityApp, waits: Waits):
-    with acting(caller.cause):
-        position = identity.revoke_api_key(caller.user_id, str(key_id))
+    position = identity.revoke_api_key(caller.user_id, str(key_id), cause=caller.cause)
     waits.reached(ApiKeysProjection, position)  # so the key is refused from now on
     return ok({"id": str(key_id), "revoked": True}, position=(identity.name, position))

@@ -10,7 +10,7 @@ from arqium.api.common.login_sessions import end_session, open_session, refresh_
 from arqium.api.common.shapes import iso
 from arqium.api.ratelimit import guard_login
 from arqium.domain.identity.domainmodel import User
-from arqium.domain.shared import AuthenticationFailed, acting
+from arqium.domain.shared import AuthenticationFailed
 from arqium.infra.security import TokenPair
 
 router = APIRouter(prefix="/api/v1/auth", tags=["ARQIUM: auth"])
@@ -52,8 +52,8 @@ def token_fields(tokens: TokenPair) -> dict:
 @router.post("/register", status_code=201, summary="Register a user")
 def register(body: RegisterRequest, request: Request, identity: IdentityApp,
              tokens: Tokens):
-    with acting(anonymous_cause()):
-        user, _ = identity.register(body.email, body.name, body.password)
+    user, _ = identity.register(body.email, body.name, body.password,
+                                cause=anonymous_cause())
     pair, position = open_session(identity, tokens, user, request)
     return ok({"user": user_view(user), **token_fields(pair)}, status=201,
               position=(identity.name, position))
@@ -77,7 +77,8 @@ def refresh(body: RefreshRequest, identity: IdentityApp, tokens: Tokens, waits: 
 def logout(caller: CurrentCaller, identity: IdentityApp, waits: Waits):
     if caller.principal.session_id is None:
         raise AuthenticationFailed("log out with the session's bearer token, not an API key")
-    end_session(identity, waits, caller.principal.session_id, caller.user_id, "logout")
+    end_session(identity, waits, caller.principal.session_id, caller.user_id, "logout",
+                cause=caller.cause)
     return ok({"logged_out": True})
 
 

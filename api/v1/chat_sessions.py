@@ -18,7 +18,6 @@ from arqium.api.common.envelope import PageDep, ok
 from arqium.api.common.shapes import iso
 from arqium.domain.sessions.application import MessageDraft, checkpoint_uuid
 from arqium.domain.sessions.domainmodel import MAX_LABEL_LENGTH, SessionNotFound
-from arqium.domain.shared import acting
 from arqium.projections.chat_sessions import ChatSessionsView
 from arqium.projections.contexts import ContextsView
 
@@ -73,9 +72,8 @@ def session_row(sessions: ChatSessionsView, owner_id: str, session_id: UUID) -> 
 
 @router.post("", status_code=201, summary="Create a session")
 def create(body: CreateSession, caller: CurrentCaller, sessions: SessionsApp):
-    with acting(caller.cause):
-        session, position = sessions.create_session(caller.user_id, body.title,
-                                                           body.metadata)
+    session, position = sessions.create_session(caller.user_id, body.title, body.metadata,
+                                                cause=caller.cause)
     return ok(from_aggregate(session), status=201, position=(sessions.name, position))
 
 
@@ -97,9 +95,8 @@ def get(session_id: UUID, caller: CurrentCaller, sessions: ChatSessions):
 def append(session_id: UUID, body: AppendMessage, caller: CurrentCaller,
            sessions: SessionsApp):
     draft = MessageDraft(role=body.role, content=body.content, components=body.components)
-    with acting(caller.cause):
-        message, position = sessions.append_message(caller.user_id, session_id,
-                                                           draft)
+    message, position = sessions.append_message(caller.user_id, session_id, draft,
+                                                cause=caller.cause)
     return ok(message_view(message), status=201, position=(sessions.name, position))
 
 
@@ -120,9 +117,8 @@ def checkpoint(session_id: UUID, caller: CurrentCaller, sessions: SessionsApp,
                contexts: Contexts, body: CreateCheckpoint | None = None):
     label = body.label if body else None
     context = session_context(contexts, caller.user_id, session_id)
-    with acting(caller.cause):
-        saved, position = sessions.checkpoint(caller.user_id, session_id, label,
-                                                     context)
+    saved, position = sessions.checkpoint(caller.user_id, session_id, label, context,
+                                          cause=caller.cause)
     return ok(checkpoint_view(saved), status=201, position=(sessions.name, position))
 
 
@@ -132,9 +128,8 @@ def checkpoint(session_id: UUID, caller: CurrentCaller, sessions: SessionsApp,
 def resume(session_id: UUID, caller: CurrentCaller, sessions: SessionsApp,
            contexts: Contexts, body: ResumeSession | None = None):
     checkpoint_id = body.checkpoint_id if body else None
-    with acting(caller.cause):
-        session, position = sessions.resume(caller.user_id, session_id,
-                                                   checkpoint_id)
+    session, position = sessions.resume(caller.user_id, session_id, checkpoint_id,
+                                        cause=caller.cause)
     if checkpoint_id is None:
         resumed, context = None, session_context(contexts, caller.user_id, session_id)
     else:
@@ -147,15 +142,13 @@ def resume(session_id: UUID, caller: CurrentCaller, sessions: SessionsApp,
 
 @router.post("/{session_id}/archive", summary="Archive a session (resume reopens it)")
 def archive(session_id: UUID, caller: CurrentCaller, sessions: SessionsApp):
-    with acting(caller.cause):
-        session, position = sessions.archive(caller.user_id, session_id)
+    session, position = sessions.archive(caller.user_id, session_id, cause=caller.cause)
     return ok(from_aggregate(session),
               position=(sessions.name, position) if position else None)
 
 
 @router.delete("/{session_id}", summary="Delete a session")
 def delete(session_id: UUID, caller: CurrentCaller, sessions: SessionsApp):
-    with acting(caller.cause):
-        position = sessions.delete_session(caller.user_id, session_id)
+    position = sessions.delete_session(caller.user_id, session_id, cause=caller.cause)
     return ok({"id": str(session_id), "deleted": True},
               position=(sessions.name, position))

@@ -11,7 +11,6 @@ from arqium.api.common.contexts import ReplaceContext, context_view, from_aggreg
 from arqium.api.common.deps import Contexts, MemoryApp
 from arqium.api.common.envelope import PageDep, ok
 from arqium.domain.memory.contexts import ContextNotFound
-from arqium.domain.shared import acting
 
 router = APIRouter(prefix="/api/v1/contexts", tags=["ARQIUM: contexts"])
 
@@ -30,9 +29,8 @@ class SyncContext(BaseModel):
 
 @router.post("", status_code=201, summary="Create a context")
 def create(body: CreateContext, caller: CurrentCaller, memory: MemoryApp):
-    with acting(caller.cause):
-        context, position = memory.create_context(caller.user_id, body.name,
-                                                         body.state, body.session_id)
+    context, position = memory.create_context(caller.user_id, body.name, body.state,
+                                              body.session_id, cause=caller.cause)
     return ok(from_aggregate(context), status=201, position=(memory.name, position))
 
 
@@ -54,22 +52,19 @@ def get(context_id: UUID, caller: CurrentCaller, contexts: Contexts):
 @router.put("/{context_id}", summary="Replace a context's name or state (optionally at a version)")
 def replace(context_id: UUID, body: ReplaceContext, caller: CurrentCaller,
             memory: MemoryApp):
-    with acting(caller.cause):
-        context, position = memory.replace_context(
-            caller.user_id, context_id, body.name, body.state, body.version)
+    context, position = memory.replace_context(caller.user_id, context_id, body.name,
+                                               body.state, body.version, cause=caller.cause)
     return ok(from_aggregate(context), position=(memory.name, position))
 
 
 @router.delete("/{context_id}", summary="Delete a context")
 def delete(context_id: UUID, caller: CurrentCaller, memory: MemoryApp):
-    with acting(caller.cause):
-        position = memory.delete_context(caller.user_id, context_id)
+    position = memory.delete_context(caller.user_id, context_id, cause=caller.cause)
     return ok({"id": str(context_id), "deleted": True}, position=(memory.name, position))
 
 
 @router.post("/{context_id}/sync", summary="Merge your changes made since base_version")
 def sync(context_id: UUID, body: SyncContext, caller: CurrentCaller, memory: MemoryApp):
-    with acting(caller.cause):
-        context, position = memory.sync_context(caller.user_id, context_id,
-                                                       body.state, body.base_version)
+    context, position = memory.sync_context(caller.user_id, context_id, body.state,
+                                            body.base_version, cause=caller.cause)
     return ok(from_aggregate(context), position=(memory.name, position))

@@ -14,7 +14,6 @@ from arqium.api.common.memory import StoreMemoryRequest, memory_view, store_memo
 from arqium.api.common.search import MemorySearch, relevance, search_memories, split_tags
 from arqium.api.common.shapes import iso
 from arqium.domain.memory.domainmodel import MemoryNotFound
-from arqium.domain.shared import acting
 
 router = APIRouter(prefix="/api/v1/memory", tags=["ARQIUM: memory"])
 
@@ -56,8 +55,7 @@ def clear(body: ClearRequest, caller: CurrentCaller, view: MemoryItems, memory: 
           now: Now):
     """Each cleared memory gets its own Deleted event."""
     ids = view.clearable(caller.user_id, body.older_than, body.layer, now)
-    with acting(caller.cause):
-        cleared, position = memory.clear(caller.user_id, ids)
+    cleared, position = memory.clear(caller.user_id, ids, cause=caller.cause)
     return ok({"cleared": cleared}, position=(memory.name, position) if position else None)
 
 
@@ -78,7 +76,6 @@ def history(item_id: UUID, caller: CurrentCaller, memory: MemoryApp):
 
 @router.delete("/{item_id}", summary="Delete one of your memories")
 def delete_memory(item_id: UUID, caller: CurrentCaller, memory: MemoryApp):
-    with acting(caller.cause):
-        item, position = memory.delete(caller.user_id, item_id)
+    item, position = memory.delete(caller.user_id, item_id, cause=caller.cause)
     return ok({"id": str(item.id), "key": item.key, "deleted": True},
               position=(memory.name, position))

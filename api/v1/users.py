@@ -12,7 +12,7 @@ from arqium.api.common.envelope import ok
 from arqium.api.common.shapes import iso
 from arqium.api.common.users import profile_view, user_row
 from arqium.domain.identity.domainmodel import User
-from arqium.domain.shared import Forbidden, acting
+from arqium.domain.shared import Forbidden
 from arqium.projections.api_keys import ApiKeysProjection
 from arqium.projections.login_sessions import LoginSessionsProjection
 
@@ -38,9 +38,8 @@ def get_profile(caller: CurrentCaller, users: Users):
 
 @router.put("/profile", summary="Change your name or preferences")
 def put_profile(body: ProfileUpdate, caller: CurrentCaller, identity: IdentityApp):
-    with acting(caller.cause):
-        user, position = identity.update_profile(caller.user_id, body.name,
-                                                 body.preferences)
+    user, position = identity.update_profile(caller.user_id, body.name,
+                                             body.preferences, cause=caller.cause)
     return ok(profile_from_user(user), position=(identity.name, position))
 
 
@@ -52,9 +51,8 @@ class PasswordChange(BaseModel):
 
 @router.put("/password", summary="Change your password")
 def change_password(body: PasswordChange, caller: CurrentCaller, identity: IdentityApp):
-    with acting(caller.cause):
-        position = identity.change_password(caller.user_id, body.current_password,
-                                            body.new_password)
+    position = identity.change_password(caller.user_id, body.current_password,
+                                        body.new_password, cause=caller.cause)
     return ok({"password_changed": True}, position=(identity.name, position))
 
 
@@ -64,10 +62,9 @@ def delete_user(user_id: UUID, caller: CurrentCaller, identity: IdentityApp,
     """Ends the user's sessions and keys, removes its rows from every read model and
     destroys its data key: its sensitive history becomes unreadable."""
     require_admin(caller)
-    with acting(caller.cause):
-        position = identity.delete_user(str(user_id))
-        memory.forget_owner(str(user_id))
-        sessions.forget_owner(str(user_id))
+    position = identity.delete_user(str(user_id), cause=caller.cause)
+    memory.forget_owner(str(user_id), cause=caller.cause)
+    sessions.forget_owner(str(user_id), cause=caller.cause)
     for projection in (LoginSessionsProjection, ApiKeysProjection):  # credentials die now
         waits.reached(projection, position)
     return ok({"id": str(user_id), "deleted": True}, position=(identity.name, position))

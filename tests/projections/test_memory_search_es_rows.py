@@ -8,6 +8,7 @@ from arqium.infra.eventstore import eventsourcing_env
 from arqium.projections.base import open_view
 from arqium.projections.memory_embeddings import RRF_K
 from arqium.projections.memory_search_es import EsMemorySearchProjection
+from tests.conftest import SETUP
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ def stored(system, workers) -> dict:
     items = {}
     for owner_id, key in (("u1", "a"), ("u1", "b"), ("u2", "c")):
         items[key], position = system.memory.upsert(owner_id, MemoryDraft(
-            key=key, content={"note": f"note {key}"}))
+            key=key, content={"note": f"note {key}"}), cause=SETUP)
     system.views["memory_items"].wait("memory", position, timeout=5)
     return items
 
@@ -49,7 +50,7 @@ def test_a_page_never_shows_another_owners_memory(view, system, stored):
 
 
 def test_a_page_leaves_out_a_memory_deleted_since_it_was_indexed(view, system, stored):
-    _, position = system.memory.delete("u1", stored["a"].id)
+    _, position = system.memory.delete("u1", stored["a"].id, cause=SETUP)
     system.views["memory_items"].wait("memory", position, timeout=5)
     rows = view.rows_of(ranking(stored, "a", "b"), "u1", 10, system.clock())
     assert [row["key"] for row in rows] == ["b"]
