@@ -4,7 +4,7 @@ settings, the tokens, the time."""
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Callable
+from typing import Annotated, Callable, TypeVar
 
 from eventsourcing.application import Application
 from fastapi import Depends, Request
@@ -32,6 +32,8 @@ from arqium.projections.session_messages import (
 from arqium.projections.users import UsersProjection, UsersView
 from arqium.system.bootstrap import System
 
+Part = TypeVar("Part")
+
 
 def get_system(request: Request) -> System:
     return request.app.state.system
@@ -40,55 +42,28 @@ def get_system(request: Request) -> System:
 SystemDep = Annotated[System, Depends(get_system)]  # for the few that need many parts
 
 
-def identity_app(system: SystemDep) -> IdentityApplication:
-    return system.identity
+def part_of_system(part: Callable[[System], Part]) -> Callable[[System], Part]:
+    """A dependency handing a route one part of the system."""
+
+    def dependency(system: SystemDep) -> Part:
+        return part(system)
+
+    return dependency
 
 
-def memory_app(system: SystemDep) -> MemoryApplication:
-    return system.memory
-
-
-def sessions_app(system: SystemDep) -> SessionsApplication:
-    return system.sessions
-
-
-def ledger_app(system: SystemDep) -> LedgerApplication:
-    return system.ledger
-
-
-def app_settings(system: SystemDep) -> Settings:
-    return system.settings
-
-
-def token_service(system: SystemDep) -> TokenService:
-    return system.tokens
-
-
-def query_embedder(system: SystemDep) -> QueryEmbeddings:
-    return system.query_embeddings
-
-
-def now(system: SystemDep) -> datetime:
-    """The system clock's time when the request asked for it."""
-    return system.clock()
-
-
-IdentityApp = Annotated[IdentityApplication, Depends(identity_app)]
-MemoryApp = Annotated[MemoryApplication, Depends(memory_app)]
-SessionsApp = Annotated[SessionsApplication, Depends(sessions_app)]
-LedgerApp = Annotated[LedgerApplication, Depends(ledger_app)]
-AppSettings = Annotated[Settings, Depends(app_settings)]
-Tokens = Annotated[TokenService, Depends(token_service)]
-QueryEmbedder = Annotated[QueryEmbeddings, Depends(query_embedder)]
-Now = Annotated[datetime, Depends(now)]
-
-
-def login_sessions_now(system: SystemDep) -> LoginSessionsView:
-    return system.read_models.login_sessions
-
-
+IdentityApp = Annotated[IdentityApplication, Depends(part_of_system(lambda s: s.identity))]
+MemoryApp = Annotated[MemoryApplication, Depends(part_of_system(lambda s: s.memory))]
+SessionsApp = Annotated[SessionsApplication, Depends(part_of_system(lambda s: s.sessions))]
+LedgerApp = Annotated[LedgerApplication, Depends(part_of_system(lambda s: s.ledger))]
+AppSettings = Annotated[Settings, Depends(part_of_system(lambda s: s.settings))]
+Tokens = Annotated[TokenService, Depends(part_of_system(lambda s: s.tokens))]
+QueryEmbedder = Annotated[QueryEmbeddings,
+                          Depends(part_of_system(lambda s: s.query_embeddings))]
+# The system clock's time when the request asked for it.
+Now = Annotated[datetime, Depends(part_of_system(lambda s: s.clock()))]
 # Which sessions have ended, as the token checks see it: never waits for X-Min-Position.
-LoginSessionsNow = Annotated[LoginSessionsView, Depends(login_sessions_now)]
+LoginSessionsNow = Annotated[
+    LoginSessionsView, Depends(part_of_system(lambda s: s.read_models.login_sessions))]
 
 
 @dataclass(frozen=True)
@@ -124,11 +99,7 @@ class ReadModelWaits:
                     if isinstance(application, projection.application))
 
 
-def read_model_waits(system: SystemDep) -> ReadModelWaits:
-    return ReadModelWaits(system)
-
-
-Waits = Annotated[ReadModelWaits, Depends(read_model_waits)]
+Waits = Annotated[ReadModelWaits, Depends(part_of_system(ReadModelWaits))]
 
 
 def caught_up(*projections: type[BatchProjection]) -> Callable[..., ReadModel]:
