@@ -9,23 +9,20 @@ import nats.errors
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
-from arqium.api import realtime
+from arqium.api.admin import auth as admin_auth
+from arqium.api.astralbody import profile as astralbody
+from arqium.api.cerebro import chat as cerebro_chat
+from arqium.api.cerebro import ledger as cerebro_ledger
+from arqium.api.cerebro import memory as cerebro_memory
+from arqium.api.common.health import VERSION
+from arqium.api.common.sync_hub import SyncHub
 from arqium.api.errors import BodyLimitMiddleware, install_error_handlers
-from arqium.api.faces import (
-    admin,
-    astralbody,
-    cerebro,
-    cerebro_chat,
-    cerebro_ledger,
-    memory_v0,
-    memory_v0_entries,
-)
 from arqium.api.graphql import graphql_router
-from arqium.api.health import VERSION
 from arqium.api.idempotency import IdempotencyMiddleware
 from arqium.api.latency import LatencyMiddleware, LatencySamples
+from arqium.api.memory_v0 import entries as memory_v0_entries
+from arqium.api.memory_v0 import vaults as memory_v0_vaults
 from arqium.api.ratelimit import RateLimitHeadersMiddleware, RateLimits, limited
-from arqium.api.realtime import SyncHub
 from arqium.api.requestinfo import RequestIdMiddleware
 from arqium.api.v1 import (
     api_keys,
@@ -35,6 +32,7 @@ from arqium.api.v1 import (
     health,
     ledger,
     memory,
+    sync,
     users,
 )
 from arqium.infra.idempotency import IdempotencyStore
@@ -74,10 +72,11 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
     install_error_handlers(app)
     per_user = [Depends(limited("arqium_user", "arqium_api_key"))]
     for router in (auth.router, users.router, api_keys.router, memory.router,
-                   contexts.router, chat_sessions.router, ledger.router, admin.router):
+                   contexts.router, chat_sessions.router, ledger.router, admin_auth.router):
         app.include_router(router, dependencies=per_user)
-    for router in (health.router, cerebro.router, cerebro_chat.router, cerebro_ledger.router,
-                   memory_v0.router, memory_v0_entries.router, astralbody.router, realtime.router):
+    for router in (health.router, cerebro_memory.router, cerebro_chat.router,
+                   cerebro_ledger.router, memory_v0_vaults.router, memory_v0_entries.router,
+                   astralbody.router, sync.router):
         app.include_router(router)  # these faces limit route by route, as their seeds say
     app.include_router(graphql_router())  # counted per request in its context getter
     app.state.latency = LatencySamples()
@@ -92,8 +91,8 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
 async def start_sync_hub(settings: Settings, system: System) -> SyncHub:
     """The stream subscription behind /ws/sync; without NATS the API still serves the
     rest (health reports NATS down) and sockets wait for nothing."""
-    hub = SyncHub(settings.nats_url, settings.nats_stream, system.views["contexts"],
-                  system.views["memory_items"])
+    hub = SyncHub(settings.nats_url, settings.nats_stream, system.read_models.contexts,
+                  system.read_models.memory_items)
     if settings.nats_url:
         try:
             await hub.start()

@@ -11,7 +11,7 @@ from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from arqium.api.faces.shapes import face_for
+from arqium.api.common.shapes import face_for
 from arqium.api.middleware import HttpMiddleware
 from arqium.api.ratelimit import RateLimited
 from arqium.domain.shared import (

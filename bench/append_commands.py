@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from arqium.domain.memory.application import MemoryDraft
+from arqium.domain.shared import Cause
 from arqium.infra.embedded import EmbeddedPostgres
 from arqium.infra.settings import Settings
 from arqium.system.bootstrap import migrate, open_system
@@ -23,7 +24,8 @@ def commands_per_second(settings: Settings, threads: int, commands: int) -> floa
     try:
         def work(_: int) -> None:
             for _ in range(commands):
-                system.memory.upsert("bench", MemoryDraft(key=uuid.uuid4().hex, content="x"))
+                draft = MemoryDraft(key=uuid.uuid4().hex, content="x")
+                system.memory.upsert("bench", draft, cause=Cause(actor="bench"))
 
         started = time.perf_counter()
         with ThreadPoolExecutor(threads) as pool:

@@ -43,12 +43,12 @@ now = time.perf_counter
 
 def create_objects(system, count: int) -> tuple[list, float]:
     """`count` objects from THREADS threads; their ids and the seconds it took."""
-    from arqium.domain.shared import Cause, acting
+    from arqium.domain.shared import Cause
 
     def create(n: int):
-        with acting(Cause(actor="bench")):
-            return system.ledger.create_object(f"owner-{n % THREADS}", "contract", {
-                "amount": Decimal(f"{n}.50"), "status": "draft"})[0].id
+        created, _ = system.ledger.create_object(f"owner-{n % THREADS}", "contract", {
+            "amount": Decimal(f"{n}.50"), "status": "draft"}, cause=Cause(actor="bench"))
+        return created.id
 
     started = now()
     with ThreadPoolExecutor(THREADS) as pool:
@@ -59,17 +59,16 @@ def create_objects(system, count: int) -> tuple[list, float]:
 def transact_all(system, ids: list, count: int) -> float:
     """`count` transactions, thread k on the objects k, k + THREADS, ...; seconds."""
     def run(thread: int) -> None:
-        from arqium.domain.shared import Cause, acting
+        from arqium.domain.shared import Cause
 
         owned = ids[thread::THREADS]
-        with acting(Cause(actor="bench")):
-            for n in range(thread, count, THREADS):
-                object_id = owned[(n // THREADS) % len(owned)]
-                system.ledger.transact(f"owner-{thread}", object_id, "update", {
-                    "status": STATUSES[n % len(STATUSES)], "amount": Decimal(f"{n}.25")},
-                    {"n": n})
-                if thread == 0 and n and n % (500 * THREADS) == 0:
-                    progress(f"~{n} of {count} transactions")
+        for n in range(thread, count, THREADS):
+            object_id = owned[(n // THREADS) % len(owned)]
+            system.ledger.transact(f"owner-{thread}", object_id, "update", {
+                "status": STATUSES[n % len(STATUSES)], "amount": Decimal(f"{n}.25")},
+                {"n": n}, cause=Cause(actor="bench"))
+            if thread == 0 and n and n % (500 * THREADS) == 0:
+                progress(f"~{n} of {count} transactions")
 
     started = now()
     with ThreadPoolExecutor(THREADS) as pool:
@@ -119,9 +118,11 @@ def verify_http(server: ArqiumProcess, system) -> tuple[dict, float]:
     import json
     import urllib.request
 
+    from arqium.domain.shared import Cause
     from arqium.system.bootstrap import make_admin
 
-    make_admin(system, "bench-auditor@example.com", "bench-password")
+    make_admin(system, "bench-auditor@example.com", "bench-password",
+               cause=Cause(actor="bench"))
     login = urllib.request.Request(
         f"{server.url}/api/v1/auth/login", method="POST",
         data=json.dumps({"email": "bench-auditor@example.com",
@@ -153,11 +154,10 @@ def verify_export(system, directory: Path) -> tuple[dict, float, float]:
 
 def seal_from_scratch(system) -> float:
     from arqium.domain.ledger.digest import seal_digest
-    from arqium.domain.shared import Cause, acting
+    from arqium.domain.shared import Cause
 
     started = now()
-    with acting(Cause(actor="bench")):
-        seal_digest(system.ledger, system.clock())
+    seal_digest(system.ledger, system.clock(), cause=Cause(actor="bench"))
     return now() - started
 
 

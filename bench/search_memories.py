@@ -61,6 +61,7 @@ def register(base_url: str, users: int, run_id: str) -> list[tuple[str, str]]:
 def seed(database_url: str, users: list[tuple[str, str]], memories: int) -> float:
     """Store the memories through the Application, 16 threads; returns seconds."""
     from arqium.domain.memory.application import MemoryDraft
+    from arqium.domain.shared import Cause
     from arqium.infra.settings import Settings
     from arqium.system.bootstrap import open_system
 
@@ -75,7 +76,7 @@ def seed(database_url: str, users: list[tuple[str, str]], memories: int) -> floa
             system.memory.upsert(owner, MemoryDraft(
                 key=f"m{n}", content={"note": sentence(rng)}, layer=layer,
                 confidence=round(rng.random(), 2), tags=[rng.choice(WORDS)],
-                ttl_seconds=86400 * 30))
+                ttl_seconds=86400 * 30), cause=Cause(actor="bench"))
             if index == 0 and n % 100 == 0:
                 progress(f"seeded ~{n * len(users)} of {memories}")
 

@@ -96,6 +96,7 @@ def create_users(base_url: str, users: int, memories_per_user: int, run_id: str
 def seed(database_url: str, users: list[V0User], entries: int) -> float:
     """Add the entries through the Application, SEED_THREADS threads, spread evenly over
     the users and round-robin over each user's memories; returns seconds."""
+    from arqium.domain.shared import Cause
     from arqium.infra.settings import Settings
     from arqium.system.bootstrap import open_system
 
@@ -111,7 +112,7 @@ def seed(database_url: str, users: list[V0User], entries: int) -> float:
         for n in range(count):
             system.memory.add_entry(
                 user.owner_id, user.vault_id, user.memory_ids[n % len(user.memory_ids)],
-                sentence(rng), tags(rng), None, {"n": n}, None)
+                sentence(rng), tags(rng), None, {"n": n}, None, cause=Cause(actor="bench"))
             with lock:
                 done[0] += 1
                 if done[0] % 5000 == 0:

@@ -8,6 +8,14 @@ from arqium.cli.discovery import load_settings, with_services
 from arqium.cli.output import add_progress_option, say
 
 
+def cli_cause():
+    """Who acted, for the events the CLI's commands store (imported here: `arqium ledger
+    verify` loads no event-store code)."""
+    from arqium.domain.shared import Cause
+
+    return Cause(actor="system:cli")
+
+
 @contextmanager
 def running_system(args: argparse.Namespace):
     """The system over the services of --data-dir's `arqium up` (or ARQIUM_*_URL), for
@@ -49,16 +57,14 @@ def cmd_users_create_admin(args: argparse.Namespace) -> int:
     from arqium.system.bootstrap import make_admin
 
     with running_system(args) as system:
-        make_admin(system, args.email, args.password, args.name)
+        make_admin(system, args.email, args.password, args.name, cause=cli_cause())
     say("users", f"{args.email} is an admin")
     return 0
 
 
 def cmd_users_grant_role(args: argparse.Namespace) -> int:
-    from arqium.domain.shared import Cause, acting
-
-    with running_system(args) as system, acting(Cause(actor="system:cli")):
-        system.identity.grant_role(args.email, args.role)
+    with running_system(args) as system:
+        system.identity.grant_role(args.email, args.role, cause=cli_cause())
     say("users", f"{args.email} has the role {args.role}")
     return 0
 

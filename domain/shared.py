@@ -2,6 +2,8 @@
 
 import contextvars
 import dataclasses
+import functools
+import inspect
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -32,18 +34,50 @@ def system_clock() -> datetime:
 class Cause:
     """Who acted (user, API key or worker) and which request or event caused it."""
 
-    actor: str = "system"
+    actor: str
     correlation_id: str = ""
     causation_id: str = ""
 
 
-_current_cause: contextvars.ContextVar[Cause] = contextvars.ContextVar(
-    "arqium_cause", default=Cause())
+class NoCause(RuntimeError):
+    """An aggregate was about to record an event outside an application command, so
+    nobody said who acted."""
+
+
+# Set only while a command runs (see `command`): an event recorded outside one is refused.
+_current_cause: contextvars.ContextVar[Cause] = contextvars.ContextVar("arqium_cause")
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def command(method: Command) -> Command:
+    """An application command: it takes a required `cause=` keyword (who acts, and
+    which request or event made them), recorded by every event the command triggers.
+    A method that declares `cause` itself receives it too (to call other commands)."""
+    signature = inspect.signature(method)
+    passes_cause = "cause" in signature.parameters
+
+    @functools.wraps(method)
+    def with_cause(*args: Any, cause: Cause, **kwargs: Any) -> Any:
+        if not isinstance(cause, Cause):
+            raise TypeError(f"{method.__qualname__}() needs cause=Cause(actor=...), "
+                            f"not {cause!r}")
+        with acting(cause):
+            return method(*args, **kwargs, **({"cause": cause} if passes_cause else {}))
+
+    if not passes_cause:
+        required = inspect.Parameter("cause", inspect.Parameter.KEYWORD_ONLY,
+                                     annotation=Cause)
+        parameters = sorted([*signature.parameters.values(), required],
+                            key=lambda parameter: parameter.kind)
+        with_cause.__signature__ = signature.replace(parameters=parameters)
+    return with_cause  # type: ignore[return-value]
 
 
 @contextmanager
 def acting(cause: Cause) -> Iterator[Cause]:
-    """Every event triggered inside this block records `cause`."""
+    """Every event triggered inside this block records `cause` (commands open it; only
+    domain tests that drive aggregates directly use it themselves)."""
     token = _current_cause.set(cause)
     try:
         yield cause
@@ -52,7 +86,12 @@ def acting(cause: Cause) -> Iterator[Cause]:
 
 
 def current_cause() -> Cause:
-    return _current_cause.get()
+    """The cause of the command running now; NoCause outside a command."""
+    try:
+        return _current_cause.get()
+    except LookupError:
+        raise NoCause("an event can only be recorded by an application command, called "
+                      "with cause=Cause(actor=...)") from None
 
 
 class ArqiumAggregate(Aggregate):

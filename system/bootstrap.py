@@ -1,7 +1,7 @@
 """The composition root: applications, read models and services built from Settings."""
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from arqium.domain.identity.domainmodel import EmailAlreadyRegistered
 from arqium.domain.ledger.application import LedgerApplication
 from arqium.domain.memory.application import MemoryApplication
 from arqium.domain.sessions.application import SessionsApplication
-from arqium.domain.shared import Cause, Clock, acting, system_clock
+from arqium.domain.shared import Cause, Clock, system_clock
 from arqium.infra.eventstore import eventsourcing_env
 from arqium.infra.idempotency import IdempotencyStore
 from arqium.infra.keys import OwnerKeys
@@ -23,14 +23,15 @@ from arqium.infra.oidc import OidcVerifier
 from arqium.infra.query_embeddings import QueryEmbeddings
 from arqium.infra.security import PasswordHashing, TokenService, new_secret
 from arqium.infra.settings import Settings
-from arqium.projections import PROJECTIONS
-from arqium.projections.base import ReadModel, open_view, shared_datastore
+from arqium.projections.base import ReadModel, open_view
 from arqium.projections.memory_search import MemorySearch, PostgresMemorySearch
+from arqium.system.read_models import ReadModels, open_read_models
 
 APPLICATIONS = (IdentityApplication, MemoryApplication, SessionsApplication,
                 LedgerApplication)
 RELAY_NAME = "nats_relay"
 MIGRATION_LOCK = 73000
+ADMIN_BOOTSTRAP = Cause(actor="system:admin-bootstrap")
 
 
 @dataclass
@@ -43,11 +44,16 @@ class System:
     sessions: SessionsApplication
     ledger: LedgerApplication
     tokens: TokenService
-    views: dict[str, ReadModel] = field(default_factory=dict)
+    read_models: ReadModels
     relay_tracking: Any = None
     oidc: OidcVerifier | None = None
     query_embeddings: QueryEmbeddings | None = None
     memory_search: MemorySearch | None = None  # in Elasticsearch when configured
+
+    @property
+    def views(self) -> dict[str, ReadModel]:
+        """Every read model by its projection's name (for those that go through all)."""
+        return self.read_models.by_name()
 
     def applications(self) -> list:
         return [self.identity, self.memory, self.sessions, self.ledger]
@@ -84,24 +90,24 @@ def open_system(settings: Settings, clock: Clock = system_clock,
         access_ttl=timedelta(minutes=settings.access_token_minutes),
         refresh_ttl=timedelta(hours=settings.refresh_token_hours),
         remember_me_ttl=timedelta(days=settings.remember_me_days), clock=clock)
-    read_models = shared_datastore(env)
-    views = {p.name: open_view(p, env, datastore=read_models) for p in PROJECTIONS}
     oidc = None
     if settings.oidc_issuer and settings.oidc_jwks_url:
         oidc = OidcVerifier(settings.oidc_issuer, settings.oidc_jwks_url,
                             settings.oidc_audience, clock)
-    memory_search = open_memory_search(settings, env, views, query_embeddings)
-    return System(settings, clock, env, identity, memory, sessions, ledger, tokens, views,
+    read_models = open_read_models(env)
+    memory_search = open_memory_search(settings, env, read_models, query_embeddings)
+    return System(settings, clock, env, identity, memory, sessions, ledger, tokens,
+                  read_models,
                   open_relay_tracking(env), oidc, query_embeddings, memory_search)
 
 
 def open_memory_search(settings: Settings, env: dict[str, str],
-                       views: dict[str, ReadModel], query_embeddings: QueryEmbeddings
+                       read_models: ReadModels, query_embeddings: QueryEmbeddings
                        ) -> MemorySearch:
     """The memory search every face uses: in Elasticsearch when a cluster is configured
     (its index is created by the indexer's worker, which starts once the cluster is up),
     else in PostgreSQL."""
-    postgres = PostgresMemorySearch(views["memory_items"], views["memory_embeddings"],
+    postgres = PostgresMemorySearch(read_models.memory_items, read_models.memory_embeddings,
                                     query_embeddings.vector)
     if not settings.elasticsearch_url:
         return postgres
@@ -156,13 +162,14 @@ def ensure_admin(system: System) -> None:
     """Make ARQIUM_ADMIN_EMAIL an admin (registering it with ARQIUM_ADMIN_PASSWORD)."""
     settings = system.settings
     if settings.admin_email and settings.admin_password:
-        make_admin(system, settings.admin_email, settings.admin_password.get_secret_value())
+        make_admin(system, settings.admin_email, settings.admin_password.get_secret_value(),
+                   cause=ADMIN_BOOTSTRAP)
 
 
-def make_admin(system: System, email: str, password: str, name: str = "Administrator"
-               ) -> None:
-    with acting(Cause(actor="system:admin-bootstrap")):
-        try:
-            system.identity.register(email, name, password, roles=("user", "admin"))
-        except EmailAlreadyRegistered:
-            system.identity.grant_role(email, "admin")
+def make_admin(system: System, email: str, password: str, name: str = "Administrator",
+               *, cause: Cause) -> None:
+    try:
+        system.identity.register(email, name, password, roles=("user", "admin"),
+                                 cause=cause)
+    except EmailAlreadyRegistered:
+        system.identity.grant_role(email, "admin", cause=cause)

@@ -16,12 +16,14 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
+from arqium.domain.shared import Cause, acting
 from arqium.infra.settings import Settings
 from arqium.system.bootstrap import migrate, open_system
 
 warnings.filterwarnings("ignore", module="platformdirs")
 
 TEMPLATE = "arqium_test_template"
+SETUP = Cause(actor="test:setup")  # who acts when a test prepares data by commands
 JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 _numbers = itertools.count()
 
@@ -85,9 +87,9 @@ def services(tmp_path_factory, session_postgres_home) -> Iterator[dict]:
             service.stop()
 
 
-@pytest.fixture
-def database(services) -> Iterator[str]:
-    """A fresh, migrated database for one test."""
+@contextmanager
+def fresh_database(services: dict) -> Iterator[str]:
+    """A fresh, migrated database, copied from the template; dropped afterwards."""
     name = f"arqium_test_{os.getpid()}_{next(_numbers)}"
     with psycopg.connect(services["postgres"], autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
@@ -96,6 +98,13 @@ def database(services) -> Iterator[str]:
     finally:
         with psycopg.connect(services["postgres"], autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database(services) -> Iterator[str]:
+    """A fresh, migrated database for one test."""
+    with fresh_database(services) as url:
+        yield url
 
 
 @pytest.fixture
@@ -115,6 +124,14 @@ class FakeClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def cause() -> Iterator[Cause]:
+    """For a test that drives aggregates itself, outside any application command: it runs
+    as if inside one, so the events it makes record this cause."""
+    with acting(Cause(actor="user:u1", correlation_id="req-1")) as cause:
+        yield cause
 
 
 @pytest.fixture

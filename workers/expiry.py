@@ -7,7 +7,7 @@ import threading
 from eventsourcing.persistence import IntegrityError
 
 from arqium.domain.memory.application import MemoryApplication
-from arqium.domain.shared import Cause, Clock, acting, system_clock
+from arqium.domain.shared import Cause, Clock, system_clock
 from arqium.infra.eventstore import WORKER_POOL_SIZE, eventsourcing_env
 from arqium.infra.locks import ACTIVE, AdvisoryLocks, worker_lock_name
 from arqium.infra.settings import Settings
@@ -17,6 +17,7 @@ from arqium.projections.memory_items import MemoryItemsProjection, MemoryItemsVi
 log = logging.getLogger("arqium.expiry")
 
 EXPIRY_NAME = "memory_expiry"
+EXPIRER = Cause(actor=f"worker:{EXPIRY_NAME}")
 BATCH = 500
 
 
@@ -49,12 +50,11 @@ class Expirer:
     def expire_due(self, app: MemoryApplication, view: MemoryItemsView) -> int:
         """Expire what is due now; how many memories expired."""
         expired = 0
-        with acting(Cause(actor=f"worker:{EXPIRY_NAME}")):
-            while due := view.due(self.clock(), BATCH):
-                done = sum(self._expire(app, item_id) for item_id in due)
-                expired += done
-                if len(due) < BATCH or not done:  # the rest waits for the read model
-                    break
+        while due := view.due(self.clock(), BATCH):
+            done = sum(self._expire(app, item_id) for item_id in due)
+            expired += done
+            if len(due) < BATCH or not done:  # the rest waits for the read model
+                break
         if expired:
             log.info("expired %d memories", expired)
         return expired
@@ -62,6 +62,6 @@ class Expirer:
     @staticmethod
     def _expire(app: MemoryApplication, item_id) -> bool:
         try:
-            return app.expire(item_id) is not None
+            return app.expire(item_id, cause=EXPIRER) is not None
         except IntegrityError:  # changed by a concurrent command: looked at again next round
             return False

@@ -13,7 +13,7 @@ from arqium.domain.ledger.digest import (
     LedgerHeads,
     seal_digest,
 )
-from arqium.domain.shared import Cause, Clock, acting, system_clock
+from arqium.domain.shared import Cause, Clock, system_clock
 from arqium.infra.eventstore import WORKER_POOL_SIZE, eventsourcing_env
 from arqium.infra.locks import ACTIVE, AdvisoryLocks, worker_lock_name
 from arqium.infra.settings import Settings
@@ -21,6 +21,7 @@ from arqium.infra.settings import Settings
 log = logging.getLogger("arqium.ledger_digest")
 
 LEDGER_DIGEST_NAME = "ledger_digest"
+SEALER = Cause(actor=f"worker:{LEDGER_DIGEST_NAME}")
 
 
 class DigestSealer:
@@ -51,14 +52,13 @@ class DigestSealer:
 
     def seal(self, app: LedgerApplication) -> LedgerDigest | None:
         """Seal what is new, if anything; the digest sealed."""
-        with acting(Cause(actor=f"worker:{LEDGER_DIGEST_NAME}")):
-            try:
-                digest = seal_digest(app, self.clock(), self.heads)
-            except LedgerDamaged as error:  # verification reports it too; no seal over it
-                log.error("not sealing: the ledger does not verify (%s)", error)
-                return None
-            except IntegrityError:  # sealed meanwhile by a standby that took over
-                return None
+        try:
+            digest = seal_digest(app, self.clock(), self.heads, cause=SEALER)
+        except LedgerDamaged as error:  # verification reports it too; no seal over it
+            log.error("not sealing: the ledger does not verify (%s)", error)
+            return None
+        except IntegrityError:  # sealed meanwhile by a standby that took over
+            return None
         if digest:
             log.info("ledger sealed up to position %d: %s", digest.up_to_position,
                      digest.digest)

@@ -12,7 +12,7 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.unset import UNSET
 
-from arqium.api.faces.shapes import ARQIUM
+from arqium.api.common.shapes import ARQIUM
 from arqium.api.graphql.context import GraphQLContext, graphql_context
 from arqium.api.graphql.errors import ArqiumSchema
 from arqium.api.graphql.schema import Mutation, Query

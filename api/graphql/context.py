@@ -9,18 +9,17 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from strawberry.fastapi import BaseContext
 
-from arqium.api.deps import (
-    POSITION_HEADER,
+from arqium.api.common.caller import (
     Caller,
     api_key_principal,
     bearer_principal,
-    caught_up,
     current_caller,
-    position_token,
 )
+from arqium.api.common.deps import ReadModelWaits, caught_up
+from arqium.api.common.positions import POSITION_HEADER, position_token
 from arqium.api.ratelimit import limited
 from arqium.domain.shared import AuthenticationFailed, Cause
-from arqium.projections.base import ReadModel
+from arqium.projections.base import BatchProjection, ReadModel
 from arqium.system.bootstrap import System
 
 NO_CREDENTIALS = ("authentication required: send 'Authorization: Bearer <access_token>' "
@@ -52,9 +51,14 @@ class GraphQLContext(BaseContext):
         self._caller = await asyncio.to_thread(socket_caller, self.request, self.system,
                                                params)
 
-    def view(self, *projection_names: str) -> ReadModel:
-        """The read model, once it reached the request's X-Min-Position (bounded wait)."""
-        return caught_up(*projection_names)(self.request, self.system)
+    @property
+    def waits(self) -> ReadModelWaits:
+        return ReadModelWaits(self.system)
+
+    def view(self, *projections: type[BatchProjection]) -> ReadModel:
+        """The (last) projection's read model, once every one reached the request's
+        X-Min-Position (bounded wait)."""
+        return caught_up(*projections)(self.request, self.waits)
 
     def record_position(self, application_name: str, notification_id: int) -> None:
         """Tell an HTTP client where its write landed (X-Event-Position), as REST does."""

@@ -10,6 +10,7 @@ from graphql import GraphQLError
 from pydantic import ValidationError
 from strawberry.utils.str_converters import to_camel_case
 
+from arqium.api.common.shapes import ARQIUM
 from arqium.api.errors import (
     CONCURRENT_WRITE,
     DATABASE_DOWN,
@@ -19,7 +20,6 @@ from arqium.api.errors import (
     domain_kind,
     field_details,
 )
-from arqium.api.faces.shapes import ARQIUM
 from arqium.domain.shared import DomainError
 
 log = logging.getLogger("arqium.graphql")

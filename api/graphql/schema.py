@@ -9,7 +9,11 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from arqium.api.deps import Caller
+from arqium.api.common import chat_sessions, contexts, users
+from arqium.api.common.caller import Caller
+from arqium.api.common.envelope import Page
+from arqium.api.common.memory import StoreMemoryRequest, memory_view, store_memory
+from arqium.api.common.search import caught_up_search, relevance, split_tags
 from arqium.api.graphql.context import GraphQLContext
 from arqium.api.graphql.types import (
     Context,
@@ -23,12 +27,12 @@ from arqium.api.graphql.types import (
     SessionPage,
     User,
 )
-from arqium.api.search import caught_up_search, relevance, split_tags
-from arqium.api.v1 import chat_sessions, contexts, users
-from arqium.api.v1.envelope import Page
-from arqium.api.v1.memory import StoreMemoryRequest, memory_view, store_memory
-from arqium.domain.shared import Forbidden, Invalid, acting
+from arqium.domain.shared import Forbidden, Invalid
+from arqium.projections.chat_sessions import ChatSessionsProjection
+from arqium.projections.contexts import ContextsProjection
+from arqium.projections.memory_items import MemoryItemsProjection
 from arqium.projections.memory_search import MemoryQuery
+from arqium.projections.users import UsersProjection
 
 Answer = TypeVar("Answer")
 GraphQLInfo = Info[GraphQLContext, None]
@@ -68,13 +72,13 @@ def read_user(ctx: GraphQLContext, caller: Caller, user_id: str | None) -> User:
     wanted = caller.user_id if user_id is None else str(uuid_argument(user_id, "id"))
     if wanted != caller.user_id and not caller.principal.is_admin:
         raise Forbidden("you may only read your own user unless you are an admin")
-    return User(**users.profile_view(users.user_row(ctx.view("users"), wanted)))
+    return User(**users.profile_view(users.user_row(ctx.view(UsersProjection), wanted)))
 
 
 def list_contexts(ctx: GraphQLContext, caller: Caller, page_number: int, per_page: int
                   ) -> ContextPage:
     page = checked_page(page_number, per_page)
-    rows, total = ctx.view("contexts").page(caller.user_id, page.limit, page.offset)
+    rows, total = ctx.view(ContextsProjection).page(caller.user_id, page.limit, page.offset)
     return ContextPage(items=[Context(**contexts.context_view(row)) for row in rows],
                        pagination=Pagination(**page.meta(total)))
 
@@ -82,7 +86,8 @@ def list_contexts(ctx: GraphQLContext, caller: Caller, page_number: int, per_pag
 def list_sessions(ctx: GraphQLContext, caller: Caller, page_number: int, per_page: int
                   ) -> SessionPage:
     page = checked_page(page_number, per_page)
-    rows, total = ctx.view("chat_sessions").page(caller.user_id, page.limit, page.offset)
+    sessions = ctx.view(ChatSessionsProjection)
+    rows, total = sessions.page(caller.user_id, page.limit, page.offset)
     return SessionPage(items=[Session(**chat_sessions.session_view(row)) for row in rows],
                        pagination=Pagination(**page.meta(total)))
 
@@ -97,8 +102,8 @@ def memories(ctx: GraphQLContext, caller: Caller, query: str | None, mode: Searc
         if layer is not None or tags:
             raise Invalid("layer and tags filter a search: give a query too",
                           field="query")
-        rows = ctx.view("memory_items").recent(caller.user_id, limit or 20,
-                                               ctx.system.clock())
+        rows = ctx.view(MemoryItemsProjection).recent(caller.user_id, limit or 20,
+                                                      ctx.system.clock())
         return [MemoryItem(**memory_view(row)) for row in rows]
     if not 1 <= len(query) <= MAX_QUERY_LENGTH:
         raise Invalid(f"query must be 1 to {MAX_QUERY_LENGTH} characters", field="query")
@@ -144,16 +149,15 @@ def replace_context(ctx: GraphQLContext, caller: Caller, id: str,
     context_id = uuid_argument(id, "id")
     body = contexts.ReplaceContext(**changes)
     memory = ctx.system.memory
-    with acting(caller.cause):
-        context, position = memory.replace_context(caller.user_id, context_id, body.name,
-                                                   body.state, body.version)
+    context, position = memory.replace_context(caller.user_id, context_id, body.name,
+                                               body.state, body.version, cause=caller.cause)
     ctx.record_position(memory.name, position)
     return Context(**contexts.from_aggregate(context))
 
 
 def stored_memory(ctx: GraphQLContext, caller: Caller, fields: dict[str, Any]
                   ) -> MemoryItem:
-    data, position = store_memory(ctx.system, caller, StoreMemoryRequest(**fields))
+    data, position = store_memory(ctx.system.memory, caller, StoreMemoryRequest(**fields))
     ctx.record_position(ctx.system.memory.name, position)
     return MemoryItem(**data)
 
@@ -162,9 +166,8 @@ def created_session(ctx: GraphQLContext, caller: Caller, fields: dict[str, Any]
                     ) -> Session:
     body = chat_sessions.CreateSession(**fields)
     sessions = ctx.system.sessions
-    with acting(caller.cause):
-        session, position = sessions.create_session(caller.user_id, body.title,
-                                                     body.metadata)
+    session, position = sessions.create_session(caller.user_id, body.title,
+                                                 body.metadata, cause=caller.cause)
     ctx.record_position(sessions.name, position)
     return Session(**chat_sessions.from_aggregate(session))
 

@@ -6,13 +6,15 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from arqium.api.deps import wait_for
+from arqium.api.common.contexts import context_view
+from arqium.api.common.memory import memory_view
+from arqium.api.common.sync_hub import SyncHub
 from arqium.api.errors import ReadModelBehind
 from arqium.api.graphql.schema import GraphQLInfo
 from arqium.api.graphql.types import Context, MemoryItem, MemoryLayer
-from arqium.api.realtime import SyncHub
-from arqium.api.v1.contexts import context_view
-from arqium.api.v1.memory import memory_view
+from arqium.projections.base import BatchProjection, ReadModel
+from arqium.projections.contexts import ContextsProjection
+from arqium.projections.memory_items import MemoryItemsProjection
 
 
 def position_number(position: str) -> int:
@@ -20,13 +22,14 @@ def position_number(position: str) -> int:
     return int(position.rpartition(":")[2])
 
 
-def caught_up_view(info: GraphQLInfo, projection_name: str, position: str):
+def caught_up_view(info: GraphQLInfo, projection: type[BatchProjection], position: str
+                   ) -> ReadModel:
     """The read model once it has applied the update (ReadModelBehind if it is late)."""
-    system = info.context.system
-    if not wait_for(system, projection_name, position_number(position)):
-        raise ReadModelBehind(f"read model {projection_name!r} has not reached "
+    waits = info.context.waits
+    if not waits.reached(projection, position_number(position)):
+        raise ReadModelBehind(f"read model {projection.name!r} has not reached "
                               f"{position} yet")
-    return system.views[projection_name]
+    return waits.system.read_models.of(projection)
 
 
 @strawberry.type(description="A memory was stored (/ws/sync's memory_added).")
@@ -43,7 +46,7 @@ class MemoryAdded:
         caller = await info.context.caller()
 
         def read() -> MemoryItem | None:
-            view = caught_up_view(info, "memory_items", self.position)
+            view = caught_up_view(info, MemoryItemsProjection, self.position)
             row = view.get(caller.user_id, self.id, info.context.system.clock())
             return MemoryItem(**memory_view(row)) if row else None
 
@@ -65,8 +68,8 @@ class ContextUpdate:
         caller = await info.context.caller()
 
         def read() -> Context | None:
-            row = caught_up_view(info, "contexts", self.position).get(caller.user_id,
-                                                                      self.id)
+            view = caught_up_view(info, ContextsProjection, self.position)
+            row = view.get(caller.user_id, self.id)
             return Context(**context_view(row)) if row else None
 
         return await asyncio.to_thread(read)

@@ -1,0 +1,1 @@
+"""The ARQIUM REST face (seed 000): /api/v1 and /ws/sync."""

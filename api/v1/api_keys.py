@@ -1,21 +1,17 @@
 """ARQIUM API keys: issue (the secret is shown once), list, revoke."""
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from arqium.api.deps import CurrentCaller, SystemDep, caught_up, wait_for
-from arqium.api.faces.shapes import iso
-from arqium.api.v1.envelope import PageDep, ok
-from arqium.domain.shared import acting
-from arqium.projections.api_keys import ApiKeysView
+from arqium.api.common.caller import CurrentCaller
+from arqium.api.common.deps import ApiKeys, IdentityApp, Waits
+from arqium.api.common.envelope import PageDep, ok
+from arqium.api.common.shapes import iso
+from arqium.projections.api_keys import ApiKeysProjection
 
 router = APIRouter(prefix="/api/v1/api-keys", tags=["ARQIUM: API keys"])
-
-ApiKeys = Annotated[ApiKeysView, Depends(caught_up("api_keys"))]
-
 
 class IssueApiKey(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -24,14 +20,13 @@ class IssueApiKey(BaseModel):
 
 
 @router.post("", status_code=201, summary="Issue an API key (its secret is shown only now)")
-def issue(body: IssueApiKey, caller: CurrentCaller, system: SystemDep):
-    with acting(caller.cause):
-        key, secret, position = system.identity.issue_api_key(
-            caller.user_id, body.name, body.scopes)
-    wait_for(system, "api_keys", position)  # so the key works from the first request
+def issue(body: IssueApiKey, caller: CurrentCaller, identity: IdentityApp, waits: Waits):
+    key, secret, position = identity.issue_api_key(caller.user_id, body.name,
+                                                   body.scopes, cause=caller.cause)
+    waits.reached(ApiKeysProjection, position)  # so the key works from the first request
     return ok({"id": str(key.id), "name": key.name, "key": secret, "prefix": key.prefix,
                "scopes": key.scopes, "created_at": iso(key.created_at)},
-              status=201, position=(system.identity.name, position))
+              status=201, position=(identity.name, position))
 
 
 @router.get("", summary="Your API keys (never their secrets)")
@@ -43,8 +38,7 @@ def list_keys(caller: CurrentCaller, keys: ApiKeys, page: PageDep):
 
 
 @router.delete("/{key_id}", summary="Revoke one of your API keys")
-def revoke(key_id: UUID, caller: CurrentCaller, system: SystemDep):
-    with acting(caller.cause):
-        position = system.identity.revoke_api_key(caller.user_id, str(key_id))
-    wait_for(system, "api_keys", position)  # so the key is refused from now on
-    return ok({"id": str(key_id), "revoked": True}, position=(system.identity.name, position))
+def revoke(key_id: UUID, caller: CurrentCaller, identity: IdentityApp, waits: Waits):
+    position = identity.revoke_api_key(caller.user_id, str(key_id), cause=caller.cause)
+    waits.reached(ApiKeysProjection, position)  # so the key is refused from now on
+    return ok({"id": str(key_id), "revoked": True}, position=(identity.name, position))

@@ -3,13 +3,14 @@
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from arqium.api.deps import CurrentCaller, SystemDep, anonymous_cause
-from arqium.api.faces.shapes import iso
+from arqium.api.common.caller import CurrentCaller, anonymous_cause
+from arqium.api.common.deps import IdentityApp, LoginSessionsNow, Tokens, Waits
+from arqium.api.common.envelope import ok
+from arqium.api.common.login_sessions import end_session, open_session, refresh_session
+from arqium.api.common.shapes import iso
 from arqium.api.ratelimit import guard_login
-from arqium.api.sessions import end_session, open_session, refresh_session
-from arqium.api.v1.envelope import ok
 from arqium.domain.identity.domainmodel import User
-from arqium.domain.shared import AuthenticationFailed, acting
+from arqium.domain.shared import AuthenticationFailed
 from arqium.infra.security import TokenPair
 
 router = APIRouter(prefix="/api/v1/auth", tags=["ARQIUM: auth"])
@@ -49,43 +50,45 @@ def token_fields(tokens: TokenPair) -> dict:
 
 
 @router.post("/register", status_code=201, summary="Register a user")
-def register(body: RegisterRequest, request: Request, system: SystemDep):
-    with acting(anonymous_cause()):
-        user, _ = system.identity.register(body.email, body.name, body.password)
-    tokens, position = open_session(system, user, request)
-    return ok({"user": user_view(user), **token_fields(tokens)}, status=201,
-              position=(system.identity.name, position))
+def register(body: RegisterRequest, request: Request, identity: IdentityApp,
+             tokens: Tokens):
+    user, _ = identity.register(body.email, body.name, body.password,
+                                cause=anonymous_cause())
+    pair, position = open_session(identity, tokens, user, request)
+    return ok({"user": user_view(user), **token_fields(pair)}, status=201,
+              position=(identity.name, position))
 
 
 @router.post("/login", summary="Log in with e-mail and password")
-def login(body: LoginRequest, request: Request, system: SystemDep):
+def login(body: LoginRequest, request: Request, identity: IdentityApp, tokens: Tokens):
     guard_login(request, body.email)
-    user = system.identity.authenticate(body.email, body.password)
-    tokens, position = open_session(system, user, request)
-    return ok({"user": user_view(user), **token_fields(tokens)},
-              position=(system.identity.name, position))
+    user = identity.authenticate(body.email, body.password)
+    pair, position = open_session(identity, tokens, user, request)
+    return ok({"user": user_view(user), **token_fields(pair)},
+              position=(identity.name, position))
 
 
 @router.post("/refresh", summary="Exchange a refresh token for a new token pair")
-def refresh(body: RefreshRequest, system: SystemDep):
-    return ok(token_fields(refresh_session(system, body.refresh_token)))
+def refresh(body: RefreshRequest, identity: IdentityApp, tokens: Tokens, waits: Waits):
+    return ok(token_fields(refresh_session(identity, tokens, waits, body.refresh_token)))
 
 
 @router.post("/logout", summary="End this login session; its tokens stop working")
-def logout(caller: CurrentCaller, system: SystemDep):
+def logout(caller: CurrentCaller, identity: IdentityApp, waits: Waits):
     if caller.principal.session_id is None:
         raise AuthenticationFailed("log out with the session's bearer token, not an API key")
-    end_session(system, caller.principal.session_id, caller.user_id, "logout")
+    end_session(identity, waits, caller.principal.session_id, caller.user_id, "logout",
+                cause=caller.cause)
     return ok({"logged_out": True})
 
 
 @router.post("/validate", summary="Tell whether an access token is valid now")
-def validate(body: ValidateRequest, system: SystemDep):
+def validate(body: ValidateRequest, tokens: Tokens, login_sessions: LoginSessionsNow):
     try:
-        principal = system.tokens.verify_access(body.token)
+        principal = tokens.verify_access(body.token)
     except AuthenticationFailed:
         principal = None
-    if principal is None or system.views["login_sessions"].has_ended(principal.session_id):
+    if principal is None or login_sessions.has_ended(principal.session_id):
         return ok({"valid": False, "user_id": None, "roles": [], "expires_at": None})
     return ok({"valid": True, "user_id": principal.user_id, "roles": list(principal.roles),
                "expires_at": iso(principal.expires_at)})

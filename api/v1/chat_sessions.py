@@ -1,37 +1,27 @@
 """ARQIUM sessions: chat and agent sessions, their messages, checkpoints and resume."""
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from arqium.api.deps import CurrentCaller, SystemDep, caught_up
-from arqium.api.faces.shapes import iso
-from arqium.api.v1.envelope import PageDep, ok
-from arqium.domain.sessions.application import MessageDraft, checkpoint_uuid
-from arqium.domain.sessions.domainmodel import (
-    MAX_LABEL_LENGTH,
-    MAX_TITLE_LENGTH,
-    ChatSession,
-    SessionNotFound,
+from arqium.api.common.caller import CurrentCaller
+from arqium.api.common.chat_sessions import (
+    CreateSession,
+    check_session,
+    from_aggregate,
+    session_view,
 )
-from arqium.domain.shared import acting
+from arqium.api.common.deps import ChatSessions, Contexts, SessionMessages, SessionsApp
+from arqium.api.common.envelope import PageDep, ok
+from arqium.api.common.shapes import iso
+from arqium.domain.sessions.application import MessageDraft, checkpoint_uuid
+from arqium.domain.sessions.domainmodel import MAX_LABEL_LENGTH, SessionNotFound
 from arqium.projections.chat_sessions import ChatSessionsView
 from arqium.projections.contexts import ContextsView
-from arqium.projections.session_messages import SessionMessagesView
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["ARQIUM: sessions"])
-
-Sessions = Annotated[ChatSessionsView, Depends(caught_up("chat_sessions"))]
-Messages = Annotated[SessionMessagesView, Depends(caught_up("session_messages"))]
-Contexts = Annotated[ContextsView, Depends(caught_up("contexts"))]
-
-
-class CreateSession(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    title: str | None = Field(default=None, min_length=1, max_length=MAX_TITLE_LENGTH)
-    metadata: dict[str, Any] = Field(default_factory=dict)
 
 
 class AppendMessage(BaseModel):
@@ -49,18 +39,6 @@ class CreateCheckpoint(BaseModel):
 class ResumeSession(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     checkpoint_id: str | None = Field(default=None, max_length=64)
-
-
-def session_view(fields: dict) -> dict:
-    """A session as the native face shows it, from a read-model row or an aggregate."""
-    return {"id": str(fields["id"]), "title": fields["title"], "status": fields["status"],
-            "metadata": fields["metadata"], "message_count": fields["message_count"],
-            "created_at": iso(fields["created_at"]), "updated_at": iso(fields["updated_at"])}
-
-
-def from_aggregate(session: ChatSession) -> dict:
-    return session_view({**vars(session), "id": session.id,
-                         "message_count": session.message_count})
 
 
 def message_view(fields: dict) -> dict:
@@ -92,28 +70,21 @@ def session_row(sessions: ChatSessionsView, owner_id: str, session_id: UUID) -> 
     return row
 
 
-def check_session(messages: SessionMessagesView, owner_id: str, session_id: UUID) -> None:
-    if not messages.has_session(owner_id, session_id):
-        raise SessionNotFound("no such session (if it was just created, send the "
-                              "X-Event-Position you got back as X-Min-Position)")
-
-
 @router.post("", status_code=201, summary="Create a session")
-def create(body: CreateSession, caller: CurrentCaller, system: SystemDep):
-    with acting(caller.cause):
-        session, position = system.sessions.create_session(caller.user_id, body.title,
-                                                           body.metadata)
-    return ok(from_aggregate(session), status=201, position=(system.sessions.name, position))
+def create(body: CreateSession, caller: CurrentCaller, sessions: SessionsApp):
+    session, position = sessions.create_session(caller.user_id, body.title, body.metadata,
+                                                cause=caller.cause)
+    return ok(from_aggregate(session), status=201, position=(sessions.name, position))
 
 
 @router.get("", summary="Your sessions, most recently active first")
-def list_sessions(caller: CurrentCaller, sessions: Sessions, page: PageDep):
+def list_sessions(caller: CurrentCaller, sessions: ChatSessions, page: PageDep):
     rows, total = sessions.page(caller.user_id, page.limit, page.offset)
     return ok({"items": [session_view(row) for row in rows]}, pagination=page.meta(total))
 
 
 @router.get("/{session_id}", summary="One of your sessions, with its checkpoints")
-def get(session_id: UUID, caller: CurrentCaller, sessions: Sessions):
+def get(session_id: UUID, caller: CurrentCaller, sessions: ChatSessions):
     row = session_row(sessions, caller.user_id, session_id)
     checkpoints = sessions.checkpoints_of(caller.user_id, session_id)
     return ok({**session_view(row),
@@ -121,18 +92,18 @@ def get(session_id: UUID, caller: CurrentCaller, sessions: Sessions):
 
 
 @router.post("/{session_id}/messages", status_code=201, summary="Append a message")
-def append(session_id: UUID, body: AppendMessage, caller: CurrentCaller, system: SystemDep):
+def append(session_id: UUID, body: AppendMessage, caller: CurrentCaller,
+           sessions: SessionsApp):
     draft = MessageDraft(role=body.role, content=body.content, components=body.components)
-    with acting(caller.cause):
-        message, position = system.sessions.append_message(caller.user_id, session_id,
-                                                           draft)
-    return ok(message_view(message), status=201, position=(system.sessions.name, position))
+    message, position = sessions.append_message(caller.user_id, session_id, draft,
+                                                cause=caller.cause)
+    return ok(message_view(message), status=201, position=(sessions.name, position))
 
 
 @router.get("/{session_id}/messages",
             summary="The session's messages, oldest first (its active thread, or with "
                     "include_abandoned=true everything ever written)")
-def list_messages(session_id: UUID, caller: CurrentCaller, messages: Messages,
+def list_messages(session_id: UUID, caller: CurrentCaller, messages: SessionMessages,
                   page: PageDep, include_abandoned: bool = Query(default=False)):
     check_session(messages, caller.user_id, session_id)
     rows, total = messages.page(caller.user_id, session_id, page.limit, page.offset,
@@ -142,25 +113,23 @@ def list_messages(session_id: UUID, caller: CurrentCaller, messages: Messages,
 
 @router.post("/{session_id}/checkpoint", status_code=201,
              summary="Name the current point of the session, with its context state")
-def checkpoint(session_id: UUID, caller: CurrentCaller, system: SystemDep,
+def checkpoint(session_id: UUID, caller: CurrentCaller, sessions: SessionsApp,
                contexts: Contexts, body: CreateCheckpoint | None = None):
     label = body.label if body else None
     context = session_context(contexts, caller.user_id, session_id)
-    with acting(caller.cause):
-        saved, position = system.sessions.checkpoint(caller.user_id, session_id, label,
-                                                     context)
-    return ok(checkpoint_view(saved), status=201, position=(system.sessions.name, position))
+    saved, position = sessions.checkpoint(caller.user_id, session_id, label, context,
+                                          cause=caller.cause)
+    return ok(checkpoint_view(saved), status=201, position=(sessions.name, position))
 
 
 @router.post("/{session_id}/resume",
              summary="Continue from a checkpoint (later messages are abandoned, not "
                      "erased), or without one reopen an archived session")
-def resume(session_id: UUID, caller: CurrentCaller, system: SystemDep, contexts: Contexts,
-           body: ResumeSession | None = None):
+def resume(session_id: UUID, caller: CurrentCaller, sessions: SessionsApp,
+           contexts: Contexts, body: ResumeSession | None = None):
     checkpoint_id = body.checkpoint_id if body else None
-    with acting(caller.cause):
-        session, position = system.sessions.resume(caller.user_id, session_id,
-                                                   checkpoint_id)
+    session, position = sessions.resume(caller.user_id, session_id, checkpoint_id,
+                                        cause=caller.cause)
     if checkpoint_id is None:
         resumed, context = None, session_context(contexts, caller.user_id, session_id)
     else:
@@ -168,20 +137,18 @@ def resume(session_id: UUID, caller: CurrentCaller, system: SystemDep, contexts:
         resumed, context = str(checkpoint["checkpoint_id"]), checkpoint["context"]
     data = {**from_aggregate(session), "checkpoint_id": resumed, "context": context,
             "messages": [message_view(m) for m in session.active_messages()]}
-    return ok(data, position=(system.sessions.name, position) if position else None)
+    return ok(data, position=(sessions.name, position) if position else None)
 
 
 @router.post("/{session_id}/archive", summary="Archive a session (resume reopens it)")
-def archive(session_id: UUID, caller: CurrentCaller, system: SystemDep):
-    with acting(caller.cause):
-        session, position = system.sessions.archive(caller.user_id, session_id)
+def archive(session_id: UUID, caller: CurrentCaller, sessions: SessionsApp):
+    session, position = sessions.archive(caller.user_id, session_id, cause=caller.cause)
     return ok(from_aggregate(session),
-              position=(system.sessions.name, position) if position else None)
+              position=(sessions.name, position) if position else None)
 
 
 @router.delete("/{session_id}", summary="Delete a session")
-def delete(session_id: UUID, caller: CurrentCaller, system: SystemDep):
-    with acting(caller.cause):
-        position = system.sessions.delete_session(caller.user_id, session_id)
+def delete(session_id: UUID, caller: CurrentCaller, sessions: SessionsApp):
+    position = sessions.delete_session(caller.user_id, session_id, cause=caller.cause)
     return ok({"id": str(session_id), "deleted": True},
-              position=(system.sessions.name, position))
+              position=(sessions.name, position))

@@ -1,22 +1,18 @@
 """ARQIUM contexts: named state, optimistic versions, and merge-on-sync."""
 
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from arqium.api.deps import CurrentCaller, SystemDep, caught_up
-from arqium.api.faces.shapes import iso
-from arqium.api.v1.envelope import PageDep, ok
-from arqium.domain.memory.contexts import Context, ContextNotFound
-from arqium.domain.shared import acting
-from arqium.projections.contexts import ContextsView
+from arqium.api.common.caller import CurrentCaller
+from arqium.api.common.contexts import ReplaceContext, context_view, from_aggregate
+from arqium.api.common.deps import Contexts, MemoryApp
+from arqium.api.common.envelope import PageDep, ok
+from arqium.domain.memory.contexts import ContextNotFound
 
 router = APIRouter(prefix="/api/v1/contexts", tags=["ARQIUM: contexts"])
-
-Contexts = Annotated[ContextsView, Depends(caught_up("contexts"))]
-
 
 class CreateContext(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -25,35 +21,17 @@ class CreateContext(BaseModel):
     session_id: str | None = Field(default=None, max_length=255)
 
 
-class ReplaceContext(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    state: dict[str, Any] | None = None
-    version: int | None = Field(default=None, ge=1)
-
-
 class SyncContext(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     state: dict[str, Any]
     base_version: int = Field(ge=1)
 
 
-def context_view(fields: dict) -> dict:
-    return {"id": str(fields["id"]), "name": fields["name"], "state": fields["state"],
-            "session_id": fields["session_id"], "version": fields["version"],
-            "created_at": iso(fields["created_at"]), "updated_at": iso(fields["updated_at"])}
-
-
-def from_aggregate(context: Context) -> dict:
-    return context_view({**vars(context), "id": context.id, "version": context.version})
-
-
 @router.post("", status_code=201, summary="Create a context")
-def create(body: CreateContext, caller: CurrentCaller, system: SystemDep):
-    with acting(caller.cause):
-        context, position = system.memory.create_context(caller.user_id, body.name,
-                                                         body.state, body.session_id)
-    return ok(from_aggregate(context), status=201, position=(system.memory.name, position))
+def create(body: CreateContext, caller: CurrentCaller, memory: MemoryApp):
+    context, position = memory.create_context(caller.user_id, body.name, body.state,
+                                              body.session_id, cause=caller.cause)
+    return ok(from_aggregate(context), status=201, position=(memory.name, position))
 
 
 @router.get("", summary="Your contexts, oldest first")
@@ -72,23 +50,21 @@ def get(context_id: UUID, caller: CurrentCaller, contexts: Contexts):
 
 
 @router.put("/{context_id}", summary="Replace a context's name or state (optionally at a version)")
-def replace(context_id: UUID, body: ReplaceContext, caller: CurrentCaller, system: SystemDep):
-    with acting(caller.cause):
-        context, position = system.memory.replace_context(
-            caller.user_id, context_id, body.name, body.state, body.version)
-    return ok(from_aggregate(context), position=(system.memory.name, position))
+def replace(context_id: UUID, body: ReplaceContext, caller: CurrentCaller,
+            memory: MemoryApp):
+    context, position = memory.replace_context(caller.user_id, context_id, body.name,
+                                               body.state, body.version, cause=caller.cause)
+    return ok(from_aggregate(context), position=(memory.name, position))
 
 
 @router.delete("/{context_id}", summary="Delete a context")
-def delete(context_id: UUID, caller: CurrentCaller, system: SystemDep):
-    with acting(caller.cause):
-        position = system.memory.delete_context(caller.user_id, context_id)
-    return ok({"id": str(context_id), "deleted": True}, position=(system.memory.name, position))
+def delete(context_id: UUID, caller: CurrentCaller, memory: MemoryApp):
+    position = memory.delete_context(caller.user_id, context_id, cause=caller.cause)
+    return ok({"id": str(context_id), "deleted": True}, position=(memory.name, position))
 
 
 @router.post("/{context_id}/sync", summary="Merge your changes made since base_version")
-def sync(context_id: UUID, body: SyncContext, caller: CurrentCaller, system: SystemDep):
-    with acting(caller.cause):
-        context, position = system.memory.sync_context(caller.user_id, context_id,
-                                                       body.state, body.base_version)
-    return ok(from_aggregate(context), position=(system.memory.name, position))
+def sync(context_id: UUID, body: SyncContext, caller: CurrentCaller, memory: MemoryApp):
+    context, position = memory.sync_context(caller.user_id, context_id, body.state,
+                                            body.base_version, cause=caller.cause)
+    return ok(from_aggregate(context), position=(memory.name, position))

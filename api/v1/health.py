@@ -2,9 +2,9 @@
 
 from fastapi import APIRouter
 
-from arqium.api.deps import SystemDep
-from arqium.api.health import health_report
-from arqium.api.v1.envelope import ok
+from arqium.api.common.deps import SystemDep
+from arqium.api.common.envelope import ok
+from arqium.api.common.health import health_report
 
 router = APIRouter(prefix="/api/v1", tags=["ARQIUM: health"])
 

@@ -9,10 +9,11 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
-from arqium.api.deps import Caller, CurrentCaller, SystemDep, caught_up
-from arqium.api.exact_json import exact_response
-from arqium.api.faces.cerebro_ledger import reader
-from arqium.api.v1.envelope import envelope
+from arqium.api.common.caller import Caller, CurrentCaller
+from arqium.api.common.deps import LedgerApp, LedgerObjects
+from arqium.api.common.envelope import envelope
+from arqium.api.common.exact_json import exact_response
+from arqium.api.common.ledger import reader
 from arqium.domain.ledger.chain import verify
 from arqium.domain.ledger.digest import sealed
 from arqium.domain.ledger.domainmodel import LedgerObjectNotFound
@@ -21,8 +22,6 @@ from arqium.infra.ledger_audit import export_lines, recorded_between
 from arqium.projections.ledger_objects import LedgerObjectsView, state_from
 
 router = APIRouter(prefix="/api/v1/ledger", tags=["ARQIUM: ledger audit"])
-
-LedgerObjects = Annotated[LedgerObjectsView, Depends(caught_up("ledger_objects"))]
 
 
 def whole_ledger_reader(caller: CurrentCaller) -> Caller:
@@ -73,19 +72,19 @@ def get_object(object_id: UUID, caller: CurrentCaller, objects: LedgerObjects,
 
 
 @router.get("/verify", summary="Recompute every hash of the ledger from the event store")
-def verify_ledger(caller: Auditor, system: SystemDep):
+def verify_ledger(caller: Auditor, ledger: LedgerApp):
     """Every object's chain and every sealed digest: `{ok, checked_events, checked_seals,
     digest}`, or `{ok: false, checked_events, first_failure: {object_id, version,
     reason}}` (object and version are null when a sealed digest is what fails)."""
-    return exact_response(envelope(verify(system.ledger.entries(), sealed(system.ledger))))
+    return exact_response(envelope(verify(ledger.entries(), sealed(ledger))))
 
 
 @router.get("/export", summary="The ledger's events with their hashes, as NDJSON")
-def export(caller: Auditor, system: SystemDep, since: Annotated[
+def export(caller: Auditor, ledger: LedgerApp, since: Annotated[
         datetime | None, Query(alias="from")] = None, until: Annotated[
         datetime | None, Query(alias="to")] = None):
     """One event per line, in position order, between `from` and `to` (recorded_at);
     `arqium ledger verify --file` checks a whole export offline."""
     return StreamingResponse(
-        export_lines(recorded_between(system.ledger.entries(), since, until)),
+        export_lines(recorded_between(ledger.entries(), since, until)),
         media_type="application/x-ndjson")

@@ -1,21 +1,22 @@
 """ARQIUM users: your profile, and users by id (yourself, or anyone for admins)."""
 
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from arqium.api.deps import CurrentCaller, SystemDep, caught_up, require_admin, wait_for
-from arqium.api.faces.shapes import iso
-from arqium.api.v1.envelope import ok
+from arqium.api.common.caller import CurrentCaller, require_admin
+from arqium.api.common.deps import IdentityApp, MemoryApp, SessionsApp, Users, Waits
+from arqium.api.common.envelope import ok
+from arqium.api.common.shapes import iso
+from arqium.api.common.users import profile_view, user_row
 from arqium.domain.identity.domainmodel import User
-from arqium.domain.shared import Forbidden, NotFound, acting
-from arqium.projections.users import UsersView
+from arqium.domain.shared import Forbidden
+from arqium.projections.api_keys import ApiKeysProjection
+from arqium.projections.login_sessions import LoginSessionsProjection
 
 router = APIRouter(prefix="/api/v1/users", tags=["ARQIUM: users"])
-
-Users = Annotated[UsersView, Depends(caught_up("users"))]
 
 
 class ProfileUpdate(BaseModel):
@@ -24,30 +25,10 @@ class ProfileUpdate(BaseModel):
     preferences: dict[str, Any] | None = None
 
 
-def profile_view(fields: dict) -> dict:
-    """A user as the native face shows it, from a read-model row."""
-    return {"id": str(fields["id"]), "email": fields["email"], "name": fields["name"],
-            "roles": fields["roles"], "preferences": fields["preferences"],
-            "created_at": iso(fields["created_at"]), "last_login": iso(fields["last_login"])}
-
-
 def profile_from_user(user: User) -> dict:
     return {"id": str(user.id), "email": user.email, "name": user.name,
             "roles": list(user.roles), "preferences": user.preferences,
             "created_at": iso(user.registered_at)}
-
-
-def user_row(users: UsersView, user_id: str) -> dict:
-    row = users.get(user_id)
-    if row is None:
-        raise NotFound("no such user (if it was just registered, send the "
-                       "X-Event-Position you got back as X-Min-Position)")
-    return row
-
-
-def apply_profile_update(system, caller, body: ProfileUpdate) -> tuple[User, int]:
-    with acting(caller.cause):
-        return system.identity.update_profile(caller.user_id, body.name, body.preferences)
 
 
 @router.get("/profile", summary="Your profile")
@@ -56,9 +37,10 @@ def get_profile(caller: CurrentCaller, users: Users):
 
 
 @router.put("/profile", summary="Change your name or preferences")
-def put_profile(body: ProfileUpdate, caller: CurrentCaller, system: SystemDep):
-    user, position = apply_profile_update(system, caller, body)
-    return ok(profile_from_user(user), position=(system.identity.name, position))
+def put_profile(body: ProfileUpdate, caller: CurrentCaller, identity: IdentityApp):
+    user, position = identity.update_profile(caller.user_id, body.name,
+                                             body.preferences, cause=caller.cause)
+    return ok(profile_from_user(user), position=(identity.name, position))
 
 
 class PasswordChange(BaseModel):
@@ -68,26 +50,24 @@ class PasswordChange(BaseModel):
 
 
 @router.put("/password", summary="Change your password")
-def change_password(body: PasswordChange, caller: CurrentCaller, system: SystemDep):
-    with acting(caller.cause):
-        position = system.identity.change_password(caller.user_id, body.current_password,
-                                                   body.new_password)
-    return ok({"password_changed": True}, position=(system.identity.name, position))
+def change_password(body: PasswordChange, caller: CurrentCaller, identity: IdentityApp):
+    position = identity.change_password(caller.user_id, body.current_password,
+                                        body.new_password, cause=caller.cause)
+    return ok({"password_changed": True}, position=(identity.name, position))
 
 
 @router.delete("/{user_id}", summary="Delete a user (admin only)")
-def delete_user(user_id: UUID, caller: CurrentCaller, system: SystemDep):
+def delete_user(user_id: UUID, caller: CurrentCaller, identity: IdentityApp,
+                memory: MemoryApp, sessions: SessionsApp, waits: Waits):
     """Ends the user's sessions and keys, removes its rows from every read model and
     destroys its data key: its sensitive history becomes unreadable."""
     require_admin(caller)
-    with acting(caller.cause):
-        position = system.identity.delete_user(str(user_id))
-        system.memory.forget_owner(str(user_id))
-        system.sessions.forget_owner(str(user_id))
-    for projection in ("login_sessions", "api_keys"):  # its credentials die now
-        wait_for(system, projection, position)
-    return ok({"id": str(user_id), "deleted": True},
-              position=(system.identity.name, position))
+    position = identity.delete_user(str(user_id), cause=caller.cause)
+    memory.forget_owner(str(user_id), cause=caller.cause)
+    sessions.forget_owner(str(user_id), cause=caller.cause)
+    for projection in (LoginSessionsProjection, ApiKeysProjection):  # credentials die now
+        waits.reached(projection, position)
+    return ok({"id": str(user_id), "deleted": True}, position=(identity.name, position))
 
 
 @router.get("/{user_id}", summary="A user by id: yourself, or anyone if you are an admin")

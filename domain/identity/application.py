@@ -26,7 +26,14 @@ from arqium.domain.identity.domainmodel import (
     normalize_email,
     user_id_for,
 )
-from arqium.domain.shared import Clock, NotFound, get_aggregate, system_clock
+from arqium.domain.shared import (
+    Cause,
+    Clock,
+    NotFound,
+    command,
+    get_aggregate,
+    system_clock,
+)
 
 API_KEY_PREFIX = "arq_"
 
@@ -52,6 +59,7 @@ class IdentityApplication(Application):
 
     # --- users ------------------------------------------------------------------
 
+    @command
     def register(self, email: str, name: str, password: str,
                  roles: tuple[str, ...] = ("user",)) -> tuple[User, int]:
         email = normalize_email(email)
@@ -69,14 +77,15 @@ class IdentityApplication(Application):
         self.keys.create(str(user.id))
         return user, recordings[-1].notification.id
 
-    def provision_external(self, email: str, name: str) -> User:
+    @command
+    def provision_external(self, email: str, name: str, *, cause: Cause) -> User:
         """The user an external identity provider vouches for, registered on first
         sight (with no usable password: it signs in through its provider)."""
         try:
             user = get_aggregate(self.repository, user_id_for(email), User, NotFound("no such user"))
         except NotFound:
             try:
-                user, _ = self.register(email, name, secrets.token_urlsafe(32))
+                user, _ = self.register(email, name, secrets.token_urlsafe(32), cause=cause)
             except EmailAlreadyRegistered:  # a concurrent first request provisioned it
                 user = get_aggregate(self.repository, user_id_for(email), User, NotFound("no such user"))
         if user.deleted:
@@ -100,6 +109,7 @@ class IdentityApplication(Application):
             raise NotFound("no such user")
         return user
 
+    @command
     def delete_user(self, user_id: str) -> int:
         """Delete the user and destroy its data key (again, if a first attempt stopped
         between the two): its sensitive history becomes unreadable."""
@@ -112,6 +122,7 @@ class IdentityApplication(Application):
         self.keys.destroy(str(user.id))
         return position
 
+    @command
     def change_password(self, user_id: str, current: str, new: str) -> int:
         user = self.user(user_id)
         if not self.passwords.verify(user.password_hash, current):
@@ -120,6 +131,7 @@ class IdentityApplication(Application):
         user.change_password(password_hash=self.passwords.hash(new), at=self.clock())
         return self.save(user)[-1].notification.id
 
+    @command
     def update_profile(self, user_id: str, name: str | None,
                        preferences: dict | None) -> tuple[User, int]:
         user = self.user(user_id)
@@ -128,6 +140,7 @@ class IdentityApplication(Application):
                             else preferences, at=self.clock())
         return user, self.save(user)[-1].notification.id
 
+    @command
     def claim_handle(self, handle: str, email: str, display_name: str, time_zone: str,
                      user_id: str | None = None, adopt_existing: bool = False
                      ) -> tuple[User, int]:
@@ -171,6 +184,7 @@ class IdentityApplication(Application):
             raise missing
         return claim.user_id
 
+    @command
     def grant_role(self, email: str, role: str) -> int | None:
         user = self.user(user_id_for(email))
         user.grant_role(role, self.clock())
@@ -179,6 +193,7 @@ class IdentityApplication(Application):
 
     # --- login sessions -------------------------------------------------------------
 
+    @command
     def start_session(self, user: User, ip_address: str, user_agent: str,
                       remember_me: bool = False) -> tuple[LoginSession, int]:
         session = LoginSession(id=self.new_id(), user_id=str(user.id),
@@ -187,6 +202,7 @@ class IdentityApplication(Application):
                                at=self.clock())
         return session, self.save(session)[-1].notification.id
 
+    @command
     def refresh_session(self, session_id: str, presented_token_id: str
                         ) -> tuple[LoginSession, User, int]:
         """Rotate the refresh token; a spent one ends the whole session (theft)."""
@@ -203,6 +219,7 @@ class IdentityApplication(Application):
         position = self.save(session)[-1].notification.id
         return session, user, position
 
+    @command
     def end_session(self, session_id: str, user_id: str, reason: str) -> int | None:
         """End one of `user_id`'s sessions; ending an ended one changes nothing."""
         session = self._session(session_id)
@@ -219,6 +236,7 @@ class IdentityApplication(Application):
 
     # --- API keys --------------------------------------------------------------------
 
+    @command
     def issue_api_key(self, user_id: str, name: str, scopes: list[str]
                       ) -> tuple[ApiKey, str, int]:
         """A new key: the secret is returned here once and stored only as a hash."""
@@ -228,6 +246,7 @@ class IdentityApplication(Application):
                      at=self.clock())
         return key, secret, self.save(key)[-1].notification.id
 
+    @command
     def revoke_api_key(self, user_id: str, key_id: str) -> int:
         key = get_aggregate(self.repository, key_id, ApiKey, NotFound("no such API key"))
         if key.user_id != user_id or key.revoked:

@@ -9,7 +9,14 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import TopicError
 
 from arqium.domain.ledger.domainmodel import LedgerObject, LedgerObjectNotFound, entry
-from arqium.domain.shared import Conflict, Invalid, get_aggregate, system_clock, until_saved
+from arqium.domain.shared import (
+    Conflict,
+    Invalid,
+    command,
+    get_aggregate,
+    system_clock,
+    until_saved,
+)
 
 READ_BATCH = 1000  # events read at a time by audits
 
@@ -26,12 +33,14 @@ class LedgerApplication(Application):
         self.clock = clock
         self.new_id = new_id
 
+    @command
     def create_object(self, owner_id: str, type_name: str, data: dict
                       ) -> tuple[LedgerObject, int]:
         ledger_object = LedgerObject.open(self.new_id(), owner_id, type_name, data,
                                            self.clock())
         return ledger_object, self.save(ledger_object)[-1].notification.id
 
+    @command
     def transact(self, owner_id: str, object_id: Any, action: str, data: dict,
                  metadata: dict, expected_version: int | None = None
                  ) -> tuple[LedgerObject, UUID, int]:

@@ -15,7 +15,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import event
 
 from arqium.domain.ledger import chain
-from arqium.domain.shared import ArqiumAggregate, Conflict
+from arqium.domain.shared import ArqiumAggregate, Conflict, command
 
 DIGEST_ID = uuid5(NAMESPACE_URL, "arqium:ledger:digest")  # one digest chain per ledger
 
@@ -80,6 +80,7 @@ class LedgerHeads:
         return {object_id: head for object_id, (_, head) in self.latest.items()}
 
 
+@command
 def seal_digest(ledger_app: Application, at: datetime, heads: LedgerHeads | None = None
                 ) -> LedgerDigest | None:
     """Seal the ledger up to its last object event if it moved since the last seal; the

@@ -28,7 +28,14 @@ from arqium.domain.memory.domainmodel import (
     memory_id_for,
 )
 from arqium.domain.memory.vault_commands import VaultCommands
-from arqium.domain.shared import Clock, Conflict, get_aggregate, merge_patch, system_clock
+from arqium.domain.shared import (
+    Clock,
+    Conflict,
+    command,
+    get_aggregate,
+    merge_patch,
+    system_clock,
+)
 
 
 @dataclass
@@ -60,6 +67,7 @@ class MemoryApplication(VaultCommands, Application):
         self.default_ttls = default_ttls or {"context": 15, "temporary": 10080}
         self.keys = keys  # owners' data-encryption keys, kept apart from the events
 
+    @command
     def upsert(self, owner_id: str, draft: MemoryDraft) -> tuple[MemoryItem, int]:
         """Create the memory under (owner, key), or supersede its content."""
         check_layer(draft.layer)
@@ -93,6 +101,7 @@ class MemoryApplication(VaultCommands, Application):
                            "retry the request", key=draft.key) from None
         return item, recordings[-1].notification.id
 
+    @command
     def promote(self, owner_id: str, key: str, force: bool = False, merge: bool = False,
                 reason: str = "requested") -> tuple[MemoryItem, int]:
         """Promote the owner's memory one layer up. With merge, its content is merged
@@ -113,6 +122,7 @@ class MemoryApplication(VaultCommands, Application):
                      expires_at=expiry_for(to_layer, now, None, self.default_ttls), at=now)
         return item, self.save(item)[-1].notification.id
 
+    @command
     def delete(self, owner_id: str, item_id: UUID, reason: str = "deleted"
                ) -> tuple[MemoryItem, int]:
         """Delete one of the owner's live memories (by id; see memory_id_for for keys)."""
@@ -120,6 +130,7 @@ class MemoryApplication(VaultCommands, Application):
         item.delete(reason=reason, at=self.clock())
         return item, self.save(item)[-1].notification.id
 
+    @command
     def clear(self, owner_id: str, item_ids: list[UUID]) -> tuple[int, int | None]:
         """Delete each of these memories that is still live, each with its own event;
         how many were deleted and the last position."""
@@ -131,6 +142,7 @@ class MemoryApplication(VaultCommands, Application):
                 position, cleared = self.save(item)[-1].notification.id, cleared + 1
         return cleared, position
 
+    @command
     def expire(self, item_id: UUID) -> int | None:
         """Record a due expiry (the expiry worker's command); None if none was due."""
         item: MemoryItem = self.repository.get(item_id)
@@ -147,6 +159,7 @@ class MemoryApplication(VaultCommands, Application):
         item.check_live(self.clock())
         return item
 
+    @command
     def record_working_set(self, owner_id: str, chat_id: str, shown: list[dict],
                            max_tokens: int) -> tuple[int, int]:
         """Record which memories (`id`, `version`, `tokens`) a model is shown for a
@@ -161,12 +174,14 @@ class MemoryApplication(VaultCommands, Application):
 
     # --- contexts ------------------------------------------------------------------
 
+    @command
     def create_context(self, owner_id: str, name: str, state: dict,
                        session_id: str | None) -> tuple[Context, int]:
         context = Context(owner_id=owner_id, name=name, state=state, session_id=session_id,
                           at=self.clock())
         return context, self.save(context)[-1].notification.id
 
+    @command
     def replace_context(self, owner_id: str, context_id: UUID, name: str | None,
                         state: dict | None, expected_version: int | None
                         ) -> tuple[Context, int]:
@@ -174,6 +189,7 @@ class MemoryApplication(VaultCommands, Application):
         context.replace(name, state, expected_version, self.clock())
         return context, self._save_context(context)
 
+    @command
     def sync_context(self, owner_id: str, context_id: UUID, client_state: dict,
                      base_version: int) -> tuple[Context, int]:
         """Merge the client's changes since `base_version` unless they touch what
@@ -191,6 +207,7 @@ class MemoryApplication(VaultCommands, Application):
         context.sync(changes=changes, base_version=base_version, at=self.clock())
         return context, self._save_context(context)
 
+    @command
     def delete_context(self, owner_id: str, context_id: UUID) -> int:
         context = self.owned_context(owner_id, context_id)
         context.delete(at=self.clock())
@@ -233,6 +250,7 @@ class MemoryApplication(VaultCommands, Application):
         """The item's content as its owner wrote it (None once crypto-shredded)."""
         return self.keys.readable(item.owner_id, item.content)
 
+    @command
     def forget_owner(self, owner_id: str) -> int | None:
         """Remove the owner's memories from every read model (their history stays)."""
         if MemoryOwner.create_id(owner_id) in self.repository:

@@ -24,7 +24,7 @@ from arqium.domain.memory.vaults import (
     tag_names,
     vault_scope,
 )
-from arqium.domain.shared import get_aggregate
+from arqium.domain.shared import Cause, command, get_aggregate
 
 ENTRY_LAYER = "permanent"  # entries live until deleted or their expirationTime
 
@@ -40,6 +40,7 @@ class VaultCommands:
     delete: Any
     owned_item: Any
 
+    @command
     def create_vault(self, owner_id: str, title: str, description: str
                      ) -> tuple[Vault, int]:
         vault = Vault(id=self.new_id(), owner_id=owner_id, title=title,
@@ -47,6 +48,7 @@ class VaultCommands:
         claim = self._claim(vault_scope(owner_id), title, str(vault.id))
         return vault, self._save_titled(title, vault, claim)
 
+    @command
     def delete_vault(self, owner_id: str, vault_id: str, memory_ids: list[str],
                      entry_ids: list[Any]) -> int:
         """Delete the vault with its memories and their entries (ids from the read
@@ -64,6 +66,7 @@ class VaultCommands:
         gone = self._deleted_entries(owner_id, entry_ids, now)
         return self.save(vault, *released, *gone)[-1].notification.id
 
+    @command
     def create_memory(self, owner_id: str, vault_id: str, title: str, memory_type: str,
                       description: str) -> tuple[MemoryCollection, int]:
         """A new memory in the vault, with a first (empty) context."""
@@ -76,6 +79,7 @@ class VaultCommands:
         claim = self._claim(memory_scope(vault_id), title, str(collection.id))
         return collection, self._save_titled(title, collection, claim)
 
+    @command
     def attach_memory(self, owner_id: str, vault_id: str, memory_id: str
                       ) -> tuple[MemoryCollection, int]:
         """Move one of the owner's memories into this vault (its title moves along)."""
@@ -90,6 +94,7 @@ class VaultCommands:
         collection.attach(vault_id=vault_id, at=self.clock())
         return collection, self._save_titled(collection.title, collection, released, claim)
 
+    @command
     def delete_memory(self, owner_id: str, vault_id: str, memory_id: str,
                       entry_ids: list[Any]) -> int:
         collection = self.memory_in_vault(owner_id, vault_id, memory_id)
@@ -99,6 +104,7 @@ class VaultCommands:
         gone = self._deleted_entries(owner_id, entry_ids, now)
         return self.save(collection, released, *gone)[-1].notification.id
 
+    @command
     def put_memory_context(self, owner_id: str, vault_id: str, memory_id: str, context: Any
                     ) -> tuple[str, datetime, int]:
         """A new latest context of the memory (earlier ones stay in its history)."""
@@ -107,12 +113,14 @@ class VaultCommands:
         collection.put_context(context_id=context_id, context=context, at=now)
         return context_id, now, self.save(collection)[-1].notification.id
 
+    @command
     def delete_memory_context(self, owner_id: str, vault_id: str, memory_id: str,
                        context_id: str) -> int:
         collection = self.memory_in_vault(owner_id, vault_id, memory_id)
         collection.delete_context(context_id, at=self.clock())
         return self.save(collection)[-1].notification.id
 
+    @command
     def add_entry(self, owner_id: str, vault_id: str, memory_id: str, raw_entry: str,
                   tags: list[str] | dict[str, str], summary: str | None, metadata: dict,
                   expires_at: datetime | None) -> tuple[MemoryItem, int]:
@@ -127,6 +135,7 @@ class VaultCommands:
             session_id=None, context_id=None, expires_at=expires_at, at=self.clock())
         return item, self.save(item)[-1].notification.id
 
+    @command
     def retag_entry(self, owner_id: str, vault_id: str, memory_id: str, entry_id: str,
                     tags: list[str] | dict[str, str]) -> tuple[MemoryItem, int]:
         self.memory_in_vault(owner_id, vault_id, memory_id)
@@ -139,11 +148,12 @@ class VaultCommands:
                     at=self.clock())
         return item, self.save(item)[-1].notification.id
 
+    @command
     def delete_entry(self, owner_id: str, vault_id: str, memory_id: str,
-                     entry_id: str) -> int:
+                     entry_id: str, *, cause: Cause) -> int:
         self.memory_in_vault(owner_id, vault_id, memory_id)
         item_id = memory_id_for(owner_id, entry_key(memory_id, entry_id))
-        return self.delete(owner_id, item_id, reason="entry deleted")[1]
+        return self.delete(owner_id, item_id, reason="entry deleted", cause=cause)[1]
 
     def owned_vault(self, owner_id: str, vault_id: str) -> Vault:
         vault = get_aggregate(self.repository, vault_id, Vault,

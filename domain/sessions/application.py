@@ -17,7 +17,7 @@ from arqium.domain.sessions.domainmodel import (
     SessionsOwner,
     check_title,
 )
-from arqium.domain.shared import Clock, get_aggregate, system_clock, until_saved
+from arqium.domain.shared import Clock, command, get_aggregate, system_clock, until_saved
 
 
 @dataclass
@@ -40,6 +40,7 @@ class SessionsApplication(Application):
         self.clock = clock
         self.new_id = new_id
 
+    @command
     def create_session(self, owner_id: str, title: str | None = None,
                        metadata: dict | None = None, session_id: UUID | None = None
                        ) -> tuple[ChatSession, int]:
@@ -57,6 +58,7 @@ class SessionsApplication(Application):
             raise _id_in_use() from None
         return session, recordings[-1].notification.id
 
+    @command
     def append_message(self, owner_id: str, session_id: UUID, draft: MessageDraft
                        ) -> tuple[dict, int]:
         message_id = draft.id or self.new_id()
@@ -65,6 +67,7 @@ class SessionsApplication(Application):
             self.clock()))
         return session.message(message_id), position
 
+    @command
     def checkpoint(self, owner_id: str, session_id: UUID, label: str | None,
                    context: dict) -> tuple[dict, int]:
         checkpoint_id = self.new_id()
@@ -72,6 +75,7 @@ class SessionsApplication(Application):
             checkpoint_id, label, context, self.clock()))
         return session.checkpoints[checkpoint_id], position
 
+    @command
     def resume(self, owner_id: str, session_id: UUID, checkpoint_id: str | None
                ) -> tuple[ChatSession, int | None]:
         """The session continued from the checkpoint (None: reopened if archived); the
@@ -80,9 +84,11 @@ class SessionsApplication(Application):
         return self._decide(owner_id, session_id,
                             lambda s: s.resume(checkpoint, self.clock()))
 
+    @command
     def archive(self, owner_id: str, session_id: UUID) -> tuple[ChatSession, int | None]:
         return self._decide(owner_id, session_id, lambda s: s.archive(self.clock()))
 
+    @command
     def delete_session(self, owner_id: str, session_id: UUID) -> int:
         _, position = self._decide(owner_id, session_id, lambda s: s.delete(self.clock()))
         return position
@@ -95,6 +101,7 @@ class SessionsApplication(Application):
             raise SessionNotFound("no such session")
         return session
 
+    @command
     def forget_owner(self, owner_id: str) -> int | None:
         """Remove the owner's sessions from every read model (their history stays)."""
         if SessionsOwner.create_id(owner_id) in self.repository:

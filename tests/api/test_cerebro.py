@@ -1,6 +1,6 @@
 import pytest
 
-from tests.conftest import bearer
+from tests.conftest import SETUP, bearer
 
 UPSERT = {"key": "user:123:preference:theme", "content": {"theme": "dark"},
           "layer": "temporary", "confidence": 0.9, "sensitivity": "public",
@@ -263,7 +263,7 @@ def test_metrics_answer_the_seed_fields(client, user, system, workers):
     written = upsert(client, user)
     for _ in range(2):  # one query embedded (L1 and L2 miss), then found in L1
         client.post("/api/memory/search", headers=user["headers"], json={"query": "theme"})
-    make_admin(system, "root@example.com", "admin password")
+    make_admin(system, "root@example.com", "admin password", cause=SETUP)
     token = client.post("/api/v1/auth/login", json={
         "email": "root@example.com", "password": "admin password"}).json()["data"]["access_token"]
     body = client.get("/api/memory/metrics", headers={

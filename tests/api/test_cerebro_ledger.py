@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from arqium.system.bootstrap import make_admin
-from tests.conftest import bearer, register
+from tests.conftest import SETUP, bearer, register
 
 CONTRACT = {"typeName": "contract",
             "data": {"title": "Service Agreement", "amount": 10000, "currency": "USD"}}
@@ -154,7 +154,7 @@ def test_auditors_and_admins_read_the_whole_ledger_but_users_only_their_own(
     listed = client.get("/api/ledger/objects", headers={
         **eve_headers, "X-Min-Position": mine.headers["X-Event-Position"]}).json()
     assert listed["objects"] == [] and listed["total"] == 0
-    make_admin(system, "root@example.com", "admin password")
+    make_admin(system, "root@example.com", "admin password", cause=SETUP)
     token = client.post("/api/v1/auth/login", json={
         "email": "root@example.com", "password": "admin password"}).json()["data"]
     listed = client.get("/api/ledger/objects", headers={

@@ -7,9 +7,9 @@ import pytest
 
 from arqium.domain.ledger import chain
 from arqium.domain.ledger.digest import DIGEST_ID, seal_digest
-from arqium.domain.shared import Cause, acting
+from arqium.domain.shared import Cause
 from arqium.system.bootstrap import make_admin
-from tests.conftest import bearer, register
+from tests.conftest import SETUP, bearer, register
 
 
 @pytest.fixture(autouse=True)
@@ -26,13 +26,13 @@ def login(client, email: str, password: str = "correct horse") -> dict:
 def auditor(client, system) -> dict:
     """A user granted the auditor role (as `arqium users grant-role` does)."""
     register(client, email="audit@example.com")
-    system.identity.grant_role("audit@example.com", "auditor")
+    system.identity.grant_role("audit@example.com", "auditor", cause=SETUP)
     return login(client, "audit@example.com")
 
 
 @pytest.fixture
 def admin(client, system) -> dict:
-    make_admin(system, "root@example.com", "admin password")
+    make_admin(system, "root@example.com", "admin password", cause=SETUP)
     return login(client, "root@example.com", "admin password")
 
 
@@ -158,8 +158,7 @@ def test_another_user_cannot_read_an_objects_history(client, contract):
 
 
 def test_verify_checks_the_sealed_digests_too(client, contract, auditor, system, clock):
-    with acting(Cause(actor="ledger_digest")):
-        seal_digest(system.ledger, clock())
+    seal_digest(system.ledger, clock(), cause=Cause(actor="ledger_digest"))
     result = client.get("/api/v1/ledger/verify", headers=auditor).json()["data"]
     assert result["ok"] and result["checked_seals"] == 1
     with system.ledger.recorder.datastore.transaction(commit=True) as curs:

@@ -5,7 +5,7 @@ import pytest
 
 from arqium.cli.run import warn_if_v0_open_beyond_loopback
 from arqium.domain.shared import NotFound
-from tests.conftest import bearer, register
+from tests.conftest import SETUP, bearer, register
 
 
 @pytest.fixture(autouse=True)
@@ -73,14 +73,14 @@ def test_warns_when_v0_is_open_beyond_loopback(settings, capsys):
 
 def test_a_deleted_users_v0_id_names_no_one(client, user, system):
     claim(client, user["headers"])
-    system.identity.delete_user(user["user"]["id"])
+    system.identity.delete_user(user["user"]["id"], cause=SETUP)
     with pytest.raises(NotFound):
         system.identity.user_of_handle("ada_1")
 
 
 def test_an_admin_gives_an_existing_account_its_v0_id(client, system, user):
     from arqium.system.bootstrap import make_admin
-    make_admin(system, "root@example.com", "correct horse")
+    make_admin(system, "root@example.com", "correct horse", cause=SETUP)
     token = client.post("/api/v1/auth/login", json={
         "email": "root@example.com", "password": "correct horse"}).json()["data"]
     admin = bearer(token["access_token"])

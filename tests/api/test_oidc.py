@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from arqium.api.app import create_app
 from arqium.system.bootstrap import open_system
+from tests.conftest import SETUP
 
 ISSUER = "https://idp.example.com/realms/astralbody"
 AUDIENCE = "astralbody-frontend"
@@ -78,7 +79,7 @@ def test_a_token_of_the_configured_issuer_is_accepted_and_provisions_the_user(
         oidc_client, signing_key, system):
     response = profile(oidc_client, token(signing_key))
     assert response.status_code == 200
-    user = system.identity.provision_external("grace@example.com", "Grace")
+    user = system.identity.provision_external("grace@example.com", "Grace", cause=SETUP)
     assert (user.email, user.roles) == ("grace@example.com", ["user"])
 
 

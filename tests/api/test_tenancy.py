@@ -4,7 +4,7 @@ Later resource kinds (contexts, sessions, ledger objects, files) add theirs here
 import pytest
 
 from arqium.domain.sessions.domainmodel import SessionConflict, session_id_for
-from tests.conftest import bearer, register
+from tests.conftest import SETUP, bearer, register
 
 
 @pytest.fixture(autouse=True)
@@ -105,9 +105,11 @@ def test_chat_sessions_are_404_to_others_on_every_route(client, user, eve):
 def test_a_session_id_in_use_by_another_user_cannot_be_taken(system, user, eve):
     chat_id = "0b4c3f9e-5d6a-4b7c-8d9e-0f1a2b3c4d5e"
     ada, eves = user["user"]["id"], eve["user"]["id"]
-    session, _ = system.sessions.create_session(ada, session_id=session_id_for(ada, chat_id))
+    session, _ = system.sessions.create_session(
+        ada, session_id=session_id_for(ada, chat_id), cause=SETUP)
     with pytest.raises(SessionConflict):
-        system.sessions.create_session(eves, session_id=session_id_for(eves, chat_id))
+        system.sessions.create_session(eves, session_id=session_id_for(eves, chat_id),
+                                       cause=SETUP)
     assert system.sessions.repository.get(session.id).owner_id == ada
 
 

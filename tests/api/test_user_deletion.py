@@ -9,7 +9,7 @@ from arqium.projections.memory_items import MemoryItemsProjection
 from arqium.system.bootstrap import make_admin
 from arqium.workers.rebuild import rebuild
 from arqium.workers.runner import worker_names
-from tests.conftest import bearer, register
+from tests.conftest import SETUP, bearer, register
 
 SECRET = "my bank PIN is 4321"
 
@@ -21,7 +21,7 @@ def all_workers(workers):
 
 @pytest.fixture
 def admin(client, system):
-    make_admin(system, "root@example.com", "admin password")
+    make_admin(system, "root@example.com", "admin password", cause=SETUP)
     data = client.post("/api/v1/auth/login", json={
         "email": "root@example.com", "password": "admin password"}).json()["data"]
     return bearer(data["access_token"])

@@ -3,7 +3,7 @@
 import pytest
 
 from arqium.system.bootstrap import make_admin
-from tests.conftest import bearer, register
+from tests.conftest import SETUP, bearer, register
 
 
 @pytest.fixture(autouse=True)
@@ -56,7 +56,7 @@ def test_a_user_reads_itself_by_id_but_not_others(client, user):
 
 
 def test_an_admin_reads_anyone_by_id(client, system, user):
-    make_admin(system, "root@example.com", "admin password")
+    make_admin(system, "root@example.com", "admin password", cause=SETUP)
     admin = login(client, "root@example.com", "admin password")
     assert admin["user"]["roles"] == ["user", "admin"]
     response = client.get(f"/api/v1/users/{user['user']['id']}", headers={

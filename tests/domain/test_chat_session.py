@@ -12,7 +12,7 @@ from arqium.domain.sessions.domainmodel import (
     check_title,
     session_id_for,
 )
-from arqium.domain.shared import Cause, Invalid, acting
+from arqium.domain.shared import Invalid
 
 AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -36,13 +36,13 @@ def test_messages_are_numbered_in_order_and_counted():
     assert session.message_count == 2
 
 
-def test_appending_records_the_actor_and_request():
+def test_appending_records_the_actor_and_request(cause):
     session = new_session()
-    with acting(Cause(actor="user:u1", correlation_id="req-1")):
-        say(session, "hi")
+    say(session, "hi")
     appended = session.collect_events()[-1]
     assert type(appended).__name__ == "MessageAppended"
-    assert (appended.actor, appended.correlation_id, appended.seq) == ("user:u1", "req-1", 1)
+    assert (appended.actor, appended.correlation_id, appended.seq) == (
+        cause.actor, cause.correlation_id, 1)
 
 
 def test_a_role_outside_the_enum_is_invalid():

@@ -9,7 +9,7 @@ from arqium.domain.memory.domainmodel import (
     expiry_for,
     memory_id_for,
 )
-from arqium.domain.shared import Cause, Invalid, acting
+from arqium.domain.shared import Invalid
 
 AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
 TTLS = {"context": 15, "temporary": 10080}
@@ -33,11 +33,9 @@ def test_a_memory_is_identified_by_its_owner_and_key():
     assert memory_id_for("u1", "theme") != memory_id_for("u2", "theme")
 
 
-def test_upserting_records_the_actor_and_request_that_caused_it():
-    with acting(Cause(actor="user:u1", correlation_id="req-1")):
-        item = new_item()
-    [upserted] = item.collect_events()
-    assert (upserted.actor, upserted.correlation_id) == ("user:u1", "req-1")
+def test_upserting_records_the_actor_and_request_that_caused_it(cause):
+    [upserted] = new_item().collect_events()
+    assert (upserted.actor, upserted.correlation_id) == (cause.actor, cause.correlation_id)
 
 
 def test_revising_supersedes_content_and_keeps_the_old_in_history():

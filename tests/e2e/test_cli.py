@@ -2,6 +2,7 @@ import pytest
 
 from arqium.cli.main import main
 from arqium.domain.memory.application import MemoryDraft
+from tests.conftest import SETUP
 
 
 @pytest.fixture
@@ -12,7 +13,7 @@ def cli_env(monkeypatch, settings):
 
 
 def test_projections_status_shows_each_workers_position_and_lag(cli_env, system, capsys):
-    system.memory.upsert("u1", MemoryDraft(key="k", content="v"))
+    system.memory.upsert("u1", MemoryDraft(key="k", content="v"), cause=SETUP)
     assert main(["projections", "status"]) == 0
     lines = capsys.readouterr().out.splitlines()
     memory_items = next(line.split() for line in lines if line.startswith("memory_items"))
@@ -20,7 +21,7 @@ def test_projections_status_shows_each_workers_position_and_lag(cli_env, system,
 
 
 def test_projections_rebuild_replays_and_reports_the_position(cli_env, system, capsys, clock):
-    system.memory.upsert("u1", MemoryDraft(key="k", content="v"))
+    system.memory.upsert("u1", MemoryDraft(key="k", content="v"), cause=SETUP)
     assert main(["projections", "rebuild", "memory_items", "--no-progress"]) == 0
     assert "rebuilt up to position 1" in capsys.readouterr().out
     assert [row["key"] for row in system.views["memory_items"].recent("u1", 5, clock())] == ["k"]
@@ -49,7 +50,7 @@ def test_create_admin_registers_an_admin_who_can_log_in(cli_env, system):
 
 
 def test_grant_role_makes_an_existing_user_an_auditor(cli_env, system):
-    system.identity.register("ada@example.com", "Ada", "correct horse")
+    system.identity.register("ada@example.com", "Ada", "correct horse", cause=SETUP)
     assert main(["users", "grant-role", "--email", "ada@example.com", "--role", "auditor"]) == 0
     assert system.identity.authenticate("ada@example.com", "correct horse").roles == [
         "user", "auditor"]

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from arqium.domain.shared import Cause, acting
+from arqium.domain.shared import Cause
 
 ROOT = Path(__file__).resolve().parents[2]
+ADA = Cause(actor="ada")
 
 
 def arqium(*args: str, database_url: str | None = None) -> subprocess.CompletedProcess:
@@ -27,13 +28,13 @@ def arqium(*args: str, database_url: str | None = None) -> subprocess.CompletedP
 @pytest.fixture
 def ledger(system, clock) -> dict:
     """A contract created, signed an hour later, paid an hour after that."""
-    with acting(Cause(actor="ada")):
-        created, _ = system.ledger.create_object("ada", "contract", {"amount": Decimal("9.90")})
-        start = clock()
-        clock.advance(hours=1)
-        system.ledger.transact("ada", created.id, "sign", {"status": "signed"}, {})
-        clock.advance(hours=1)
-        system.ledger.transact("ada", created.id, "pay", {"status": "paid"}, {})
+    created, _ = system.ledger.create_object("ada", "contract", {"amount": Decimal("9.90")},
+                                             cause=ADA)
+    start = clock()
+    clock.advance(hours=1)
+    system.ledger.transact("ada", created.id, "sign", {"status": "signed"}, {}, cause=ADA)
+    clock.advance(hours=1)
+    system.ledger.transact("ada", created.id, "pay", {"status": "paid"}, {}, cause=ADA)
     return {"id": str(created.id), "created": start, "url": system.settings.database_url}
 
 

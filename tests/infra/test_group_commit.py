@@ -6,6 +6,7 @@ from arqium.domain.memory.application import MemoryDraft
 from arqium.domain.memory.domainmodel import MemoryItem
 from arqium.domain.shared import Conflict
 from arqium.infra.group_commit import GroupCommitRecorder
+from tests.conftest import SETUP
 
 
 def test_the_applications_use_the_coalescing_recorder(system):
@@ -14,7 +15,8 @@ def test_the_applications_use_the_coalescing_recorder(system):
 
 def test_concurrent_commands_each_get_their_own_gap_free_position(system):
     def store(n: int) -> int:
-        return system.memory.upsert("u1", MemoryDraft(key=f"k{n}", content=n))[1]
+        return system.memory.upsert("u1", MemoryDraft(key=f"k{n}", content=n),
+                                    cause=SETUP)[1]
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         positions = list(pool.map(store, range(200)))
@@ -23,15 +25,16 @@ def test_concurrent_commands_each_get_their_own_gap_free_position(system):
 
 def test_concurrent_commands_share_transactions(system):
     def store(n: int) -> int:
-        return system.memory.upsert("u1", MemoryDraft(key=f"k{n}", content=n))[1]
+        return system.memory.upsert("u1", MemoryDraft(key=f"k{n}", content=n),
+                                    cause=SETUP)[1]
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         list(pool.map(store, range(320)))
     assert system.memory.recorder.transactions < 320
 
 
-def test_a_version_conflict_fails_only_the_conflicting_command(system):
-    system.memory.upsert("u1", MemoryDraft(key="shared", content=0))
+def test_a_version_conflict_fails_only_the_conflicting_command(system, cause):
+    system.memory.upsert("u1", MemoryDraft(key="shared", content=0), cause=SETUP)
     stale = [system.memory.repository.get(MemoryItem.create_id("u1", "shared"))
              for _ in range(8)]
     for n, item in enumerate(stale):
@@ -46,7 +49,8 @@ def test_a_version_conflict_fails_only_the_conflicting_command(system):
             return "conflict"
 
     def store(n: int):
-        return system.memory.upsert("u1", MemoryDraft(key=f"other{n}", content=n))[1]
+        return system.memory.upsert("u1", MemoryDraft(key=f"other{n}", content=n),
+                                    cause=SETUP)[1]
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         outcomes = list(pool.map(save, stale))
@@ -59,7 +63,7 @@ def test_a_version_conflict_fails_only_the_conflicting_command(system):
 def test_a_concurrent_upsert_of_a_new_key_is_a_conflict_not_a_crash(system):
     def store(n: int) -> str:
         try:
-            system.memory.upsert("u1", MemoryDraft(key="same", content=n))
+            system.memory.upsert("u1", MemoryDraft(key="same", content=n), cause=SETUP)
             return "stored"
         except Conflict:
             return "conflict"

@@ -10,21 +10,24 @@ import psycopg
 import pytest
 
 from arqium.domain.ledger import chain
-from arqium.domain.shared import Cause, acting
+from arqium.domain.shared import Cause
 from arqium.infra.ledger_audit import export_lines, recorded_between, state_at, verify_file
 
 ROOT = Path(__file__).resolve().parents[2]
+ADA = Cause(actor="ada")
 
 
 def contracts(system, clock) -> list[str]:
     """Two objects, one signed an hour after creation and amended an hour later."""
-    with acting(Cause(actor="ada")):
-        first, _ = system.ledger.create_object("ada", "contract", {"amount": Decimal("10.10")})
-        second, _ = system.ledger.create_object("ada", "invoice", {"total": 3})
-        clock.advance(hours=1)
-        system.ledger.transact("ada", first.id, "sign", {"status": "signed"}, {"by": "ada"})
-        clock.advance(hours=1)
-        system.ledger.transact("ada", first.id, "amend", {"amount": None, "total": 5}, {})
+    first, _ = system.ledger.create_object("ada", "contract", {"amount": Decimal("10.10")},
+                                           cause=ADA)
+    second, _ = system.ledger.create_object("ada", "invoice", {"total": 3}, cause=ADA)
+    clock.advance(hours=1)
+    system.ledger.transact("ada", first.id, "sign", {"status": "signed"}, {"by": "ada"},
+                           cause=ADA)
+    clock.advance(hours=1)
+    system.ledger.transact("ada", first.id, "amend", {"amount": None, "total": 5}, {},
+                           cause=ADA)
     return [str(first.id), str(second.id)]
 
 

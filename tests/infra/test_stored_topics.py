@@ -4,8 +4,10 @@
 import psycopg
 
 from arqium.domain.memory.application import MemoryApplication, MemoryDraft
-from arqium.domain.shared import Cause, acting
+from arqium.domain.shared import Cause
 from arqium.infra.eventstore import eventsourcing_env
+
+ADA = Cause(actor="user:ada")
 
 OLD_TOPICS = """
 UPDATE memory_events SET topic = replace(topic, 'arqium.domain.', 'domain.'),
@@ -14,9 +16,8 @@ UPDATE memory_events SET topic = replace(topic, 'arqium.domain.', 'domain.'),
 
 
 def test_a_memory_stored_with_the_old_topics_loads(settings, system):
-    with acting(Cause(actor="user:ada")):
-        item, _ = system.memory.upsert("ada", MemoryDraft(key="k", content="first"))
-        system.memory.upsert("ada", MemoryDraft(key="k", content="second"))
+    item, _ = system.memory.upsert("ada", MemoryDraft(key="k", content="first"), cause=ADA)
+    system.memory.upsert("ada", MemoryDraft(key="k", content="second"), cause=ADA)
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
         conn.execute(OLD_TOPICS)
         topics = {t for (t,) in conn.execute("SELECT DISTINCT topic FROM memory_events")}

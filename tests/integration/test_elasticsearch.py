@@ -13,7 +13,7 @@ from arqium.infra.eventstore import eventsourcing_env
 from arqium.projections.base import open_view
 from arqium.projections.memory_search import MemoryQuery
 from arqium.workers.feed import EventFeed
-from tests.conftest import bearer, register
+from tests.conftest import SETUP, bearer, register
 
 ELASTICSEARCH_URL = os.environ.get("ARQIUM_ELASTICSEARCH_URL")
 
@@ -163,7 +163,7 @@ def test_an_expiry_recorded_by_the_worker_deletes_the_document(client, user, sys
 
 
 def test_forgetting_an_owner_removes_every_document_of_theirs(client, user, stored, system):
-    position = system.memory.forget_owner(user["user"]["id"])
+    position = system.memory.forget_owner(user["user"]["id"], cause=SETUP)
     system.memory_search.wait("memory", position, timeout=10)
     assert owner_documents(system, user["user"]["id"]) == 0
 

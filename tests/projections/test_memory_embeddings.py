@@ -1,14 +1,16 @@
 """The embeddings projection: a batch is embedded first, then written in event order."""
 
 from arqium.domain.memory.application import MemoryDraft
+from tests.conftest import SETUP
 
 SELECT = "SELECT position FROM memory_embeddings WHERE id = %(id)s AND NOT gone"
 
 
 def test_a_revision_in_the_same_batch_as_its_creation_is_embedded(system, workers):
-    system.memory.upsert("u1", MemoryDraft(key="plan", content="fly to Rome"))
+    system.memory.upsert("u1", MemoryDraft(key="plan", content="fly to Rome"), cause=SETUP)
     item, revised_at = system.memory.upsert("u1", MemoryDraft(key="plan",
-                                                              content="sail to Oslo"))
+                                                              content="sail to Oslo"),
+                                            cause=SETUP)
     workers("memory_embeddings")  # started after both: they arrive in one batch
     view = system.views["memory_embeddings"]
     view.wait("memory", revised_at, timeout=60)
@@ -17,8 +19,9 @@ def test_a_revision_in_the_same_batch_as_its_creation_is_embedded(system, worker
 
 def test_a_forgotten_owner_loses_the_embeddings_written_before_in_the_batch(system,
                                                                              workers):
-    item, _ = system.memory.upsert("u1", MemoryDraft(key="plan", content="fly to Rome"))
-    forgotten_at = system.memory.forget_owner("u1")
+    item, _ = system.memory.upsert("u1", MemoryDraft(key="plan", content="fly to Rome"),
+                                   cause=SETUP)
+    forgotten_at = system.memory.forget_owner("u1", cause=SETUP)
     workers("memory_embeddings")
     view = system.views["memory_embeddings"]
     view.wait("memory", forgotten_at, timeout=60)
@@ -26,12 +29,14 @@ def test_a_forgotten_owner_loses_the_embeddings_written_before_in_the_batch(syst
 
 
 def test_a_deleted_memory_is_marked_gone_and_a_new_life_embeds_again(system, workers):
-    item, _ = system.memory.upsert("u1", MemoryDraft(key="plan", content="fly to Rome"))
-    _, deleted_at = system.memory.delete("u1", item.id)
+    item, _ = system.memory.upsert("u1", MemoryDraft(key="plan", content="fly to Rome"),
+                                   cause=SETUP)
+    _, deleted_at = system.memory.delete("u1", item.id, cause=SETUP)
     workers("memory_embeddings")
     view = system.views["memory_embeddings"]
     view.wait("memory", deleted_at, timeout=60)
     assert view.query(SELECT, id=item.id) == []
-    _, again_at = system.memory.upsert("u1", MemoryDraft(key="plan", content="sail"))
+    _, again_at = system.memory.upsert("u1", MemoryDraft(key="plan", content="sail"),
+                                       cause=SETUP)
     view.wait("memory", again_at, timeout=60)
     assert view.query(SELECT, id=item.id) == [{"position": again_at}]

@@ -7,6 +7,7 @@ import pytest
 
 from arqium.domain.memory.application import MemoryDraft
 from arqium.projections.memory_search import RRF_K, MemoryQuery
+from tests.conftest import SETUP
 
 MEMORIES = {  # key: (note, layer, confidence, metadata)
     "editor": ("prefers a dark theme in every code editor", "temporary", 0.9, {}),
@@ -26,9 +27,9 @@ def stored(system, workers, postgres_search) -> dict:
     for key, (note, layer, confidence, metadata) in MEMORIES.items():
         items[key], position = system.memory.upsert("u1", MemoryDraft(
             key=key, content={"note": note}, layer=layer, confidence=confidence,
-            tags=[key], metadata=metadata))
+            tags=[key], metadata=metadata), cause=SETUP)
     _, position = system.memory.upsert("u2", MemoryDraft(
-        key="editor", content={"note": "a dark theme in the editor"}))
+        key="editor", content={"note": "a dark theme in the editor"}), cause=SETUP)
     postgres_search.wait("memory", position, timeout=60)
     return items
 
@@ -79,7 +80,7 @@ def test_filters_apply_inside_both_rankings(postgres_search, system, stored, fil
 def test_an_expired_memory_is_not_found_from_its_expiry_on(postgres_search, system,
                                                            stored):
     _, position = system.memory.upsert("u1", MemoryDraft(
-        key="flight", content="boarding pass for Lisbon", ttl_seconds=60))
+        key="flight", content="boarding pass for Lisbon", ttl_seconds=60), cause=SETUP)
     postgres_search.wait("memory", position, timeout=60)
     query = MemoryQuery("u1", "Lisbon", mode="keyword")
     assert postgres_search.search(query, system.clock())[1] == 1
@@ -117,7 +118,7 @@ def test_the_working_set_leaves_secrets_out_and_ranks_the_permanent_first(
         postgres_search, system, stored):
     system.memory.keys.create("u1")  # a registered user's data key
     _, position = system.memory.upsert("u1", MemoryDraft(
-        key="pin", content="1234", layer="permanent", sensitivity="secret"))
+        key="pin", content="1234", layer="permanent", sensitivity="secret"), cause=SETUP)
     postgres_search.wait("memory", position, timeout=60)
     shown = postgres_search.working_set("u1", system.clock(), 1000, 100)
     assert shown[0]["key"] == "pets" and "pin" not in {row["key"] for row in shown}
@@ -138,7 +139,7 @@ def test_the_working_set_fits_the_budget(postgres_search, system, stored):
 
 def test_the_search_waits_for_the_embeddings_too(postgres_search, system, workers):
     workers("memory_items")
-    _, position = system.memory.upsert("u1", MemoryDraft(key="k", content="words"))
+    _, position = system.memory.upsert("u1", MemoryDraft(key="k", content="words"), cause=SETUP)
     system.views["memory_items"].wait("memory", position, timeout=10)
     with pytest.raises(TimeoutError, match="memory_embeddings"):
         postgres_search.wait("memory", position, timeout=0.05)

@@ -9,6 +9,7 @@ from arqium.infra.eventstore import eventsourcing_env
 from arqium.projections.base import open_view
 from arqium.projections.memory_search import RRF_K
 from arqium.projections.memory_search_es import EsMemorySearchProjection
+from tests.conftest import SETUP
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def stored(system, workers) -> dict:
     items = {}
     for owner_id, key in (("u1", "a"), ("u1", "b"), ("u2", "c")):
         items[key], position = system.memory.upsert(owner_id, MemoryDraft(
-            key=key, content={"note": f"note {key}"}))
+            key=key, content={"note": f"note {key}"}), cause=SETUP)
     system.views["memory_items"].wait("memory", position, timeout=5)
     return items
 
@@ -52,7 +53,7 @@ def test_a_page_never_shows_another_owners_memory(postgres_search, system, store
 
 def test_a_page_leaves_out_a_memory_deleted_since_it_was_indexed(postgres_search, system,
                                                                  stored):
-    _, position = system.memory.delete("u1", stored["a"].id)
+    _, position = system.memory.delete("u1", stored["a"].id, cause=SETUP)
     system.views["memory_items"].wait("memory", position, timeout=5)
     rows = postgres_search.page_of(ranking(stored, "a", "b"), "u1", 10, system.clock())
     assert [row["key"] for row in rows] == ["b"]

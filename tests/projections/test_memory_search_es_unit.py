@@ -6,6 +6,8 @@ import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from arqium.domain.memory.domainmodel import MemoryItem, MemoryOwner, WorkingSet
 from arqium.infra.settings import Settings
 from arqium.projections.memory_search import RRF_K, MemoryQuery
@@ -24,6 +26,7 @@ from arqium.projections.memory_search_es import (
 from arqium.workers.runner import worker_names
 
 AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
+pytestmark = pytest.mark.usefixtures("cause")  # events made here, outside any command
 
 
 def new_item(owner_id: str = "u1", key: str = "theme", **overrides) -> MemoryItem:

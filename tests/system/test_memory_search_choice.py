@@ -5,6 +5,7 @@ import pytest
 from arqium.domain.memory.application import MemoryDraft
 from arqium.projections.memory_search import PostgresMemorySearch
 from arqium.system.bootstrap import open_system
+from tests.conftest import SETUP
 
 UNREACHED_CLUSTER = "http://127.0.0.1:9"  # building a client does not connect to it
 
@@ -39,7 +40,7 @@ def test_with_a_cluster_url_memory_search_runs_in_elasticsearch(system_for):
 def test_with_a_cluster_working_sets_are_still_ranked_in_postgres(system_for, workers):
     system = system_for(UNREACHED_CLUSTER)
     workers("memory_items")
-    _, position = system.memory.upsert("u1", MemoryDraft(key="k", content="a note"))
+    _, position = system.memory.upsert("u1", MemoryDraft(key="k", content="a note"), cause=SETUP)
     system.views["memory_items"].wait("memory", position, timeout=10)
     shown = system.memory_search.working_set("u1", system.clock(), 1000, 100)
     assert [row["key"] for row in shown] == ["k"]

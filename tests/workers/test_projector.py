@@ -5,12 +5,14 @@ from arqium.domain.memory.application import MemoryDraft
 from arqium.infra.embeddings import model_loaded, shared_embedder
 from arqium.projections.memory_items import MemoryItemsProjection
 from arqium.workers.projector import Projector
+from tests.conftest import SETUP
 
 
 def write(system, count: int, prefix: str = "k") -> int:
     position = 0
     for n in range(count):
-        _, position = system.memory.upsert("u1", MemoryDraft(key=f"{prefix}{n}", content=n))
+        _, position = system.memory.upsert("u1", MemoryDraft(key=f"{prefix}{n}", content=n),
+                                           cause=SETUP)
     return position
 
 

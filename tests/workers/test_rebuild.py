@@ -3,12 +3,14 @@ from arqium.domain.sessions.application import MessageDraft
 from arqium.projections.chat_sessions import ChatSessionsProjection
 from arqium.projections.memory_items import MemoryItemsProjection
 from arqium.workers.rebuild import rebuild
+from tests.conftest import SETUP
 
 
 def write(system, count: int, prefix: str) -> int:
     position = 0
     for n in range(count):
-        _, position = system.memory.upsert("u1", MemoryDraft(key=f"{prefix}{n}", content=n))
+        _, position = system.memory.upsert("u1", MemoryDraft(key=f"{prefix}{n}", content=n),
+                                           cause=SETUP)
         system.clock.advance(seconds=1)
     return position
 
@@ -43,9 +45,10 @@ def test_rebuild_works_when_no_projector_is_running(system, settings, clock):
 
 def test_a_rebuilt_sessions_read_model_keeps_its_checkpoints(system, settings, workers):
     workers("chat_sessions")
-    session, _ = system.sessions.create_session("u1", "chat")
-    system.sessions.append_message("u1", session.id, MessageDraft(role="user", content="a"))
-    _, position = system.sessions.checkpoint("u1", session.id, "one", {})
+    session, _ = system.sessions.create_session("u1", "chat", cause=SETUP)
+    system.sessions.append_message("u1", session.id, MessageDraft(role="user", content="a"),
+                                   cause=SETUP)
+    _, position = system.sessions.checkpoint("u1", session.id, "one", {}, cause=SETUP)
     view = system.views["chat_sessions"]
     view.wait("sessions", position, timeout=5)
     before = view.page("u1", 10, 0), view.checkpoints_of("u1", session.id)

@@ -10,6 +10,7 @@ from arqium.domain.memory.application import MemoryDraft
 from arqium.domain.sessions.application import MessageDraft
 from arqium.infra.embedded import EmbeddedNats, free_port
 from arqium.workers.runner import WorkerGroup
+from tests.conftest import SETUP
 
 
 @pytest.fixture
@@ -33,7 +34,8 @@ def relay(settings, nats_server):
 def write(system, count: int, prefix: str) -> int:
     position = 0
     for n in range(count):
-        _, position = system.memory.upsert("u1", MemoryDraft(key=f"{prefix}{n}", content=n))
+        _, position = system.memory.upsert("u1", MemoryDraft(key=f"{prefix}{n}", content=n),
+                                           cause=SETUP)
     return position
 
 
@@ -71,7 +73,8 @@ def test_every_event_is_published_with_its_envelope(system, settings, relay):
 
 
 def test_credentials_never_leave_the_event_store(system, settings, relay):
-    _, position = system.identity.register("ada@example.com", "Ada", "correct horse")
+    _, position = system.identity.register("ada@example.com", "Ada", "correct horse",
+                                           cause=SETUP)
     wait_until_relayed(system, "identity", position)
     [message] = stream_messages(settings.nats_url)
     assert message.subject == "arqium.identity.user.registered"
@@ -80,9 +83,10 @@ def test_credentials_never_leave_the_event_store(system, settings, relay):
 
 
 def test_session_events_are_published_under_the_sessions_context(system, settings, relay):
-    session, _ = system.sessions.create_session("u1", "chat")
+    session, _ = system.sessions.create_session("u1", "chat", cause=SETUP)
     _, position = system.sessions.append_message("u1", session.id,
-                                                 MessageDraft(role="user", content="hi"))
+                                                 MessageDraft(role="user", content="hi"),
+                                                 cause=SETUP)
     wait_until_relayed(system, "sessions", position)
     messages = stream_messages(settings.nats_url)
     assert [m.subject for m in messages] == ["arqium.sessions.chat_session.created",
@@ -118,9 +122,10 @@ def test_a_restarted_relay_resumes_without_republishing(system, settings, nats_s
 
 
 def test_ledger_events_are_published_under_the_ledger_context(system, settings, relay):
-    contract, _ = system.ledger.create_object("u1", "contract", {"amount": Decimal("10.10")})
+    contract, _ = system.ledger.create_object("u1", "contract",
+                                              {"amount": Decimal("10.10")}, cause=SETUP)
     _, _, position = system.ledger.transact("u1", contract.id, "sign", {"status": "signed"},
-                                            {})
+                                            {}, cause=SETUP)
     wait_until_relayed(system, "ledger", position)
     messages = stream_messages(settings.nats_url)
     assert [m.subject for m in messages] == ["arqium.ledger.ledger_object.created",

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
-from arqium.api.deps import POSITION_HEADER, position_token
+from arqium.api.common.positions import POSITION_HEADER, position_token
 from arqium.domain.ledger.chain import exact_json
 
 MAX_DATA_BYTES = 1_000_000  # seed 001: data is a JSON object of at most 1 MB

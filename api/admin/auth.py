@@ -6,15 +6,18 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from arqium.api.deps import CurrentCaller, SystemDep, with_position
-from arqium.api.faces.shapes import iso
-from arqium.api.ratelimit import guard_login
-from arqium.api.sessions import (
+from arqium.api.common.caller import CurrentCaller
+from arqium.api.common.deps import IdentityApp, LoginSessionsNow, Tokens, Waits
+from arqium.api.common.login_sessions import (
     end_session,
     open_session,
     refresh_session,
     session_of_any_token,
+    user_cause,
 )
+from arqium.api.common.positions import with_position
+from arqium.api.common.shapes import iso
+from arqium.api.ratelimit import guard_login
 from arqium.infra.security import TokenPair
 
 router = APIRouter(prefix="/api/auth", tags=["Admin API"])
@@ -43,28 +46,28 @@ def auth_token(tokens: TokenPair) -> dict:
 
 
 @router.post("/login", summary="Log in (AuthToken)")
-def login(body: LoginRequest, request: Request, system: SystemDep):
+def login(body: LoginRequest, request: Request, identity: IdentityApp, tokens: Tokens):
     guard_login(request, body.email)
-    user = system.identity.authenticate(body.email, body.password)
-    tokens, position = open_session(system, user, request, body.remember_me)
-    return with_position(auth_token(tokens), system.identity.name, position)
+    user = identity.authenticate(body.email, body.password)
+    pair, position = open_session(identity, tokens, user, request, body.remember_me)
+    return with_position(auth_token(pair), identity.name, position)
 
 
 @router.post("/refresh", summary="Exchange a refresh token (AuthToken)")
-def refresh(body: RefreshRequest, system: SystemDep):
-    return auth_token(refresh_session(system, body.refresh_token))
+def refresh(body: RefreshRequest, identity: IdentityApp, tokens: Tokens, waits: Waits):
+    return auth_token(refresh_session(identity, tokens, waits, body.refresh_token))
 
 
 @router.post("/logout", summary="End the session of an access or refresh token")
-def logout(body: LogoutRequest, system: SystemDep):
-    user_id, session_id = session_of_any_token(system, body.token)
-    end_session(system, session_id, user_id, "logout")
+def logout(body: LogoutRequest, identity: IdentityApp, tokens: Tokens, waits: Waits):
+    user_id, session_id = session_of_any_token(tokens, body.token)
+    end_session(identity, waits, session_id, user_id, "logout", cause=user_cause(user_id))
     return {"success": True}
 
 
 @router.get("/sessions", summary="Your live login sessions")
-def sessions(caller: CurrentCaller, system: SystemDep):
-    rows = system.views["login_sessions"].active_for_user(caller.user_id)
+def sessions(caller: CurrentCaller, login_sessions: LoginSessionsNow):
+    rows = login_sessions.active_for_user(caller.user_id)
     return {"sessions": [{"id": str(row["id"]), "user_id": row["user_id"],
                           "ip_address": row["ip_address"], "user_agent": row["user_agent"],
                           "last_activity": iso(row["last_activity"]),
@@ -73,6 +76,8 @@ def sessions(caller: CurrentCaller, system: SystemDep):
 
 
 @router.delete("/sessions/{session_id}", summary="End one of your sessions")
-def delete_session(session_id: UUID, caller: CurrentCaller, system: SystemDep):
-    end_session(system, str(session_id), caller.user_id, "revoked")
+def delete_session(session_id: UUID, caller: CurrentCaller, identity: IdentityApp,
+                   waits: Waits):
+    end_session(identity, waits, str(session_id), caller.user_id, "revoked",
+                cause=caller.cause)
     return {"success": True}

@@ -10,12 +10,14 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import to_json
 
-from arqium.api.deps import SystemDep, with_position
-from arqium.api.faces.memory_v0 import CREATED, MEMORY, NO_CONTENT
-from arqium.api.faces.memory_v0_access import (
+from arqium.api.common.deps import MemoryApp, Now, ReadModelWaits, SystemDep, Waits
+from arqium.api.common.positions import with_position
+from arqium.api.common.search import relevance
+from arqium.api.common.shapes import iso
+from arqium.api.memory_v0.access import (
     UserDep,
     V0User,
-    caught_up_to_head,
+    VaultsAtHead,
     check_uuid,
     command_target,
     entry_body,
@@ -23,8 +25,7 @@ from arqium.api.faces.memory_v0_access import (
     user_for,
     v0_caller,
 )
-from arqium.api.faces.shapes import iso
-from arqium.api.search import relevance
+from arqium.api.memory_v0.vaults import CREATED, MEMORY, NO_CONTENT
 from arqium.domain.memory.domainmodel import memory_id_for
 from arqium.domain.memory.vaults import (
     MAX_RAW_ENTRY,
@@ -33,9 +34,10 @@ from arqium.domain.memory.vaults import (
     entry_key_prefix,
     tag_names,
 )
-from arqium.domain.shared import Invalid, NotFound, acting
+from arqium.domain.shared import Invalid, NotFound
+from arqium.projections.memory_items import MemoryItemsProjection
 from arqium.projections.memory_search import MemoryQuery
-from arqium.system.bootstrap import System
+from arqium.projections.vaults import VaultsProjection, VaultsView
 
 ENTRY = MEMORY + "/entries/{entryId}"
 Tags = list[str] | dict[str, Any]
@@ -73,41 +75,40 @@ class RetagEntry(BaseModel):
 
 
 @router.post(MEMORY + "/entries", status_code=201, summary="Add an entry (v0)")
-def add_entry(vaultId: str, memoryId: str, body: AddEntry, user: UserDep,
-              system: SystemDep):
+def add_entry(vaultId: str, memoryId: str, body: AddEntry, user: UserDep, memory: MemoryApp,
+              waits: Waits, now: Now):
     """`creationTime` is set by the server; the entry is searchable once the memory
     projections have indexed it (usually well under a second)."""
-    vault_id, memory_id = command_target(system, user, vaultId, memoryId)
-    expires_at = _future(body.expirationTime, system)
-    with acting(user.cause):
-        item, position = system.memory.add_entry(
-            user.owner_id, vault_id, memory_id, body.rawEntry, body.tags or [],
-            body.summary, body.metadata or {}, expires_at)
+    vault_id, memory_id = command_target(memory, waits, user, vaultId, memoryId)
+    expires_at = _future(body.expirationTime, now)
+    item, position = memory.add_entry(
+        user.owner_id, vault_id, memory_id, body.rawEntry, body.tags or [],
+        body.summary, body.metadata or {}, expires_at, cause=user.cause)
     return with_position(entry_body(user, vault_id, item.content, item.metadata,
                                     item.created_at, item.expires_at),
-                         system.memory.name, position, CREATED)
+                         memory.name, position, CREATED)
 
 
-def _future(moment: datetime | None, system: System) -> datetime | None:
+def _future(moment: datetime | None, now: datetime) -> datetime | None:
     if moment is None:
         return None
     moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    if moment <= system.clock():
+    if moment <= now:
         raise Invalid("expirationTime must be in the future", field="expirationTime")
     return moment
 
 
 @router.get(MEMORY + "/entries", summary="List a memory's entries, newest first (v0)")
-def list_entries(vaultId: str, memoryId: str, user: UserDep, system: SystemDep,
+def list_entries(vaultId: str, memoryId: str, user: UserDep, vaults: VaultsAtHead,
+                 waits: Waits, now: Now,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 50,
                  offset: Annotated[int, Query(ge=0)] = 0,
                  before: datetime | None = None, after: datetime | None = None):
     """Pages by `limit`/`offset` (the document) or by `before`/`after` (RFC 3339, the
     SDK); `count` is the number of entries in this answer."""
-    memory = memory_row(system, user, vaultId, memoryId)
-    caught_up_to_head(system, "memory_items")
-    rows = system.views["memory_items"].with_key_prefix(
-        user.owner_id, entry_key_prefix(str(memory["id"])), system.clock(), limit=limit,
+    memory = memory_row(vaults, user, vaultId, memoryId)
+    rows = waits.at_head(MemoryItemsProjection).with_key_prefix(
+        user.owner_id, entry_key_prefix(str(memory["id"])), now, limit=limit,
         offset=offset, before=before, after=after)
     entries = [entry_body(user, memory["vault_id"], row["content"], row["metadata"],
                           row["created_at"], row["expires_at"]) for row in rows]
@@ -116,11 +117,10 @@ def list_entries(vaultId: str, memoryId: str, user: UserDep, system: SystemDep,
 
 @router.get(ENTRY, summary="Get an entry (v0)")
 def get_entry(vaultId: str, memoryId: str, entryId: str, user: UserDep,
-              system: SystemDep):
-    memory = memory_row(system, user, vaultId, memoryId)
-    caught_up_to_head(system, "memory_items")
-    row = system.views["memory_items"].get(
-        user.owner_id, _entry_item_id(user, str(memory["id"]), entryId), system.clock())
+              vaults: VaultsAtHead, waits: Waits, now: Now):
+    memory = memory_row(vaults, user, vaultId, memoryId)
+    row = waits.at_head(MemoryItemsProjection).get(
+        user.owner_id, _entry_item_id(user, str(memory["id"]), entryId), now)
     if row is None:
         raise NotFound("entry not found", field="entryId")
     return entry_body(user, memory["vault_id"], row["content"], row["metadata"],
@@ -129,25 +129,23 @@ def get_entry(vaultId: str, memoryId: str, entryId: str, user: UserDep,
 
 @router.delete(ENTRY, status_code=204, summary="Delete an entry (v0)")
 def delete_entry(vaultId: str, memoryId: str, entryId: str, user: UserDep,
-                 system: SystemDep):
-    vault_id, memory_id = command_target(system, user, vaultId, memoryId)
-    with acting(user.cause):
-        system.memory.delete_entry(user.owner_id, vault_id, memory_id,
-                                   check_uuid(entryId, "entryId"))
+                 memory: MemoryApp, waits: Waits):
+    vault_id, memory_id = command_target(memory, waits, user, vaultId, memoryId)
+    memory.delete_entry(user.owner_id, vault_id, memory_id, check_uuid(entryId, "entryId"),
+                        cause=user.cause)
     return Response(status_code=NO_CONTENT)
 
 
 @router.patch(ENTRY + "/tags", summary="Replace an entry's tags (v0)")
 def retag_entry(vaultId: str, memoryId: str, entryId: str, body: RetagEntry,
-                user: UserDep, system: SystemDep):
-    vault_id, memory_id = command_target(system, user, vaultId, memoryId)
-    with acting(user.cause):
-        item, position = system.memory.retag_entry(
-            user.owner_id, vault_id, memory_id, check_uuid(entryId, "entryId"),
-            body.tags or [])
+                user: UserDep, memory: MemoryApp, waits: Waits):
+    vault_id, memory_id = command_target(memory, waits, user, vaultId, memoryId)
+    item, position = memory.retag_entry(
+        user.owner_id, vault_id, memory_id, check_uuid(entryId, "entryId"),
+        body.tags or [], cause=user.cause)
     return with_position(entry_body(user, vault_id, item.content, item.metadata,
                                     item.created_at, item.expires_at),
-                         system.memory.name, position)
+                         memory.name, position)
 
 
 def _entry_item_id(user: V0User, memory_id: str, entry_id: str) -> Any:
@@ -172,14 +170,14 @@ class SearchRequest(BaseModel):
 
 
 @router.post("/search", summary="Search entries (v0)")
-def search(body: SearchRequest, request: Request, system: SystemDep):
+def search(body: SearchRequest, request: Request, system: SystemDep, waits: Waits):
     """Hybrid (keyword and meaning) search over the user's entries, or one memory's;
     `snippet` marks the matched words with <mark>; `processingTimeMs` is the server's
     time from checking the credentials to the answer."""
     started = time.perf_counter()
     user = user_for(system, v0_caller(request, system), body.userId)
     memory_id = None if body.memoryId is None else check_uuid(body.memoryId, "memoryId")
-    memories = _memories(system, user, memory_id)
+    memories = _memories(system.read_models.vaults, waits, user, memory_id)
     filters = body.filters or SearchFilters()
     memory_type = filters.memoryType
     rows, _ = system.memory_search.search(MemoryQuery(
@@ -198,13 +196,14 @@ def search(body: SearchRequest, request: Request, system: SystemDep):
         media_type="application/json")
 
 
-def _memories(system: System, user: V0User, memory_id: str | None) -> dict[str, dict]:
+def _memories(vaults: VaultsView, waits: ReadModelWaits, user: V0User,
+              memory_id: str | None) -> dict[str, dict]:
     """The user's memories (entries of deleted ones are not answered), with the latest
     context of the one searched, which must be the user's."""
-    memories = system.views["vaults"].memories_of(user.owner_id, memory_id)
+    memories = vaults.memories_of(user.owner_id, memory_id)
     if memory_id and memory_id not in memories:
-        caught_up_to_head(system, "vaults")  # perhaps created a moment ago
-        memories = system.views["vaults"].memories_of(user.owner_id, memory_id)
+        vaults = waits.at_head(VaultsProjection)  # perhaps created a moment ago
+        memories = vaults.memories_of(user.owner_id, memory_id)
         if memory_id not in memories:
             raise CollectionNotFound("memory not found", field="memoryId")
     return memories

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from arqium.api.deps import MIN_POSITION_HEADER, SystemDep, parse_position
+from arqium.api.common.deps import MemoryItems, SystemDep
+from arqium.api.common.positions import MIN_POSITION_HEADER, parse_position
 from arqium.api.errors import ReadModelBehind
 from arqium.projections.memory_search import RRF_K, MemorySearch
 
@@ -30,6 +31,15 @@ def caught_up_search(request: Request, system: SystemDep) -> MemorySearch:
 
 
 MemorySearchDep = Annotated[MemorySearch, Depends(caught_up_search)]
+
+
+def working_set_search(system: SystemDep, _ranked_on: MemoryItems) -> MemorySearch:
+    """The memory search for working sets, once the memory read model (on which they are
+    ranked) holds the caller's writes."""
+    return system.memory_search
+
+
+WorkingSets = Annotated[MemorySearch, Depends(working_set_search)]
 
 
 def relevance(score: float) -> float:

@@ -8,24 +8,25 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
-from arqium.api.deps import CurrentCaller, SystemDep, caught_up
-from arqium.api.exact_json import body_schema, exact_body, exact_response, within_limit
-from arqium.api.faces.shapes import iso
+from arqium.api.common.caller import CurrentCaller
+from arqium.api.common.deps import LedgerApp, LedgerObjects
+from arqium.api.common.exact_json import (
+    body_schema,
+    exact_body,
+    exact_response,
+    within_limit,
+)
+from arqium.api.common.ledger import reader
+from arqium.api.common.shapes import iso
 from arqium.api.ratelimit import limited
 from arqium.domain.ledger.domainmodel import (
     MAX_ACTION_LENGTH,
     MAX_TYPE_NAME_LENGTH,
     LedgerObjectNotFound,
 )
-from arqium.domain.shared import acting
-from arqium.infra.security import Principal
-from arqium.projections.ledger_objects import LedgerObjectsView
 
 router = APIRouter(prefix="/api/ledger", tags=["CEREBRO: ledger"],
                    dependencies=[Depends(limited("cerebro_general"))])
-
-LedgerObjects = Annotated[LedgerObjectsView, Depends(caught_up("ledger_objects"))]
-WHOLE_LEDGER_ROLES = ("auditor", "admin")
 
 
 class CreateObject(BaseModel):
@@ -48,13 +49,6 @@ class CreateTransaction(BaseModel):
         lambda value, info: within_limit(value, info.field_name))
 
 
-def reader(principal: Principal) -> str | None:
-    """Whose objects a caller reads: auditors and admins the whole ledger (None)."""
-    if any(role in principal.roles for role in WHOLE_LEDGER_ROLES):
-        return None
-    return principal.user_id
-
-
 def object_body(row: dict) -> dict:
     return {"id": str(row["id"]), "typeName": row["type_name"], "data": row["data"],
             "createdAt": iso(row["created_at"]), "createdBy": row["created_by"],
@@ -64,14 +58,13 @@ def object_body(row: dict) -> dict:
 @router.post("/objects", summary="Create a ledger object (CEREBRO)",
              openapi_extra=body_schema(CreateObject))
 def create_object(body: Annotated[CreateObject, Depends(exact_body(CreateObject))],
-                  caller: CurrentCaller, system: SystemDep):
-    with acting(caller.cause):
-        created, position = system.ledger.create_object(caller.user_id, body.typeName,
-                                                        body.data)
+                  caller: CurrentCaller, ledger: LedgerApp):
+    created, position = ledger.create_object(caller.user_id, body.typeName, body.data,
+                                             cause=caller.cause)
     return exact_response({"object": {
         "id": str(created.id), "typeName": created.type_name, "data": created.data,
         "createdAt": iso(created.created_at), "createdBy": caller.user_id}},
-        position=(system.ledger.name, position))
+        position=(ledger.name, position))
 
 
 @router.get("/objects", summary="Ledger objects, oldest first (CEREBRO)")
@@ -95,17 +88,16 @@ def get_object(object_id: UUID, caller: CurrentCaller, objects: LedgerObjects):
              openapi_extra=body_schema(CreateTransaction))
 def create_transaction(
         body: Annotated[CreateTransaction, Depends(exact_body(CreateTransaction))],
-        caller: CurrentCaller, system: SystemDep):
+        caller: CurrentCaller, ledger: LedgerApp):
     """`data` is merged into the object's data (JSON merge patch: null removes a key);
     `expectedVersion` makes a concurrent change a 409."""
-    with acting(caller.cause):
-        transacted, transaction_id, position = system.ledger.transact(
-            caller.user_id, body.objectId, body.action, body.data, body.metadata,
-            body.expectedVersion)
+    transacted, transaction_id, position = ledger.transact(
+        caller.user_id, body.objectId, body.action, body.data, body.metadata,
+        body.expectedVersion, cause=caller.cause)
     return exact_response({"transaction": {
         "id": str(transaction_id), "objectId": str(body.objectId), "action": body.action,
         "createdAt": iso(transacted.updated_at), "createdBy": caller.user_id}},
-        position=(system.ledger.name, position))
+        position=(ledger.name, position))
 
 
 @router.get("/aggregates", summary="Ledger statistics from the read model (CEREBRO)")

@@ -2,18 +2,22 @@
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Callable
 from uuid import UUID
 
 from fastapi import Depends, Request
 
-from arqium.api.deps import SystemDep, anonymous_cause, current_caller, wait_for
-from arqium.api.errors import ReadModelBehind
-from arqium.api.faces.shapes import iso
+from arqium.api.common.caller import anonymous_cause, current_caller
+from arqium.api.common.deps import ReadModelWaits, SystemDep, Waits
+from arqium.api.common.shapes import iso
 from arqium.domain.identity.domainmodel import check_handle
+from arqium.domain.memory.application import MemoryApplication
 from arqium.domain.memory.vaults import CollectionNotFound, VaultNotFound
 from arqium.domain.shared import Cause, Forbidden, NotFound
 from arqium.infra.security import Principal
+from arqium.projections.base import BatchProjection, ReadModel
+from arqium.projections.users import UsersProjection, UsersView
+from arqium.projections.vaults import VaultsProjection, VaultsView
 from arqium.system.bootstrap import System
 
 
@@ -74,7 +78,7 @@ def user_for(system: System, caller: V0Caller, handle: str) -> V0User:
 def owner_of_handle(system: System, handle: str) -> str:
     """The id of the user a v0 userId names: from the users read model, or from the
     event store for a user created a moment ago."""
-    row = system.views["users"].by_handle(handle)
+    row = system.read_models.users.by_handle(handle)
     return str(row["id"]) if row else system.identity.user_of_handle(handle)
 
 
@@ -90,46 +94,49 @@ def path_user(userId: str, system: SystemDep, caller: CallerDep) -> V0User:
 UserDep = Annotated[V0User, Depends(path_user)]
 
 
-def caught_up_to_head(system: System, *projection_names: str) -> None:
-    """Let the read models reach every write stored so far, so a v0 client reads what it
-    just wrote without sending positions (its seed has none)."""
-    for name in projection_names:
-        application = system.memory if name != "users" else system.identity
-        head = application.recorder.max_notification_id()
-        if head and not wait_for(system, name, head):
-            raise ReadModelBehind(f"read model {name!r} is catching up; retry shortly")
+def at_head(projection: type[BatchProjection]) -> Callable[..., ReadModel]:
+    """A dependency: the read model once it holds every write stored so far, so a v0
+    client reads what it just wrote without sending positions (its seed has none)."""
+
+    def dependency(waits: Waits) -> ReadModel:
+        return waits.at_head(projection)
+
+    return dependency
 
 
-def vault_row(system: System, user: V0User, ref: str) -> dict:
+UsersAtHead = Annotated[UsersView, Depends(at_head(UsersProjection))]
+VaultsAtHead = Annotated[VaultsView, Depends(at_head(VaultsProjection))]
+
+
+def vault_row(vaults: VaultsView, user: V0User, ref: str) -> dict:
     """The user's vault named by `ref`: an id first, else a title (URL-decoded by the
     router). An id wins when a title looks like another vault's id."""
-    caught_up_to_head(system, "vaults")
-    row = system.views["vaults"].vault(user.owner_id, ref)
+    row = vaults.vault(user.owner_id, ref)
     if row is None:
         raise VaultNotFound("vault not found", field="vaultId")
     return row
 
 
-def memory_row(system: System, user: V0User, vault_ref: str, ref: str) -> dict:
+def memory_row(vaults: VaultsView, user: V0User, vault_ref: str, ref: str) -> dict:
     """The memory named by `ref` (id first, then title) in the vault named by vault_ref."""
-    vault = vault_row(system, user, vault_ref)
-    row = system.views["vaults"].memory(user.owner_id, vault["id"], ref)
+    vault = vault_row(vaults, user, vault_ref)
+    row = vaults.memory(user.owner_id, vault["id"], ref)
     if row is None:
         raise CollectionNotFound("memory not found", field="memoryId")
     return row
 
 
-def command_target(system: System, user: V0User, vault_ref: str, memory_ref: str
-                   ) -> tuple[str, str]:
+def command_target(memory: MemoryApplication, waits: ReadModelWaits, user: V0User,
+                   vault_ref: str, memory_ref: str) -> tuple[str, str]:
     """The (vault id, memory id) a command addresses: ids are checked by the command
     itself, without waiting for a read model; titles are looked up."""
     if _is_uuid(vault_ref) and _is_uuid(memory_ref):
         try:
-            system.memory.memory_in_vault(user.owner_id, vault_ref, memory_ref)
+            memory.memory_in_vault(user.owner_id, vault_ref, memory_ref)
             return str(UUID(vault_ref)), str(UUID(memory_ref))
         except NotFound:
             pass  # titles that look like ids
-    row = memory_row(system, user, vault_ref, memory_ref)
+    row = memory_row(waits.at_head(VaultsProjection), user, vault_ref, memory_ref)
     return str(row["vault_id"]), str(row["id"])
 
 

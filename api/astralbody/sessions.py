@@ -6,21 +6,18 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from arqium.api.deps import (
-    POSITION_HEADER,
-    CurrentCaller,
-    SystemDep,
-    position_token,
-    wait_for,
-)
-from arqium.api.faces.shapes import iso
-from arqium.api.v1.chat_sessions import Messages, Sessions, check_session
+from arqium.api.common.caller import CurrentCaller
+from arqium.api.common.chat_sessions import check_session
+from arqium.api.common.deps import ChatSessions, SessionMessages, SessionsApp, Waits
+from arqium.api.common.positions import POSITION_HEADER, position_token
+from arqium.api.common.shapes import iso
 from arqium.domain.sessions.domainmodel import ARCHIVED
-from arqium.domain.shared import acting
+from arqium.projections.chat_sessions import ChatSessionsProjection
+from arqium.projections.session_messages import SessionMessagesProjection
 
 router = APIRouter(prefix="/sessions", tags=["AstralBody"])
 
-SESSION_READ_MODELS = ("chat_sessions", "session_messages")
+SESSION_READ_MODELS = (ChatSessionsProjection, SessionMessagesProjection)
 
 
 def astral_session(row: dict) -> dict:
@@ -35,7 +32,7 @@ def astral_message(row: dict) -> dict:
 
 
 @router.get("", summary="Your chat sessions (AstralBody)")
-def list_sessions(caller: CurrentCaller, sessions: Sessions,
+def list_sessions(caller: CurrentCaller, sessions: ChatSessions,
                   limit: int = Query(default=50, ge=1, le=200),
                   offset: int = Query(default=0, ge=0),
                   archived: bool = Query(default=False)):
@@ -44,7 +41,7 @@ def list_sessions(caller: CurrentCaller, sessions: Sessions,
 
 
 @router.get("/{session_id}/messages", summary="A session's messages (AstralBody)")
-def list_messages(session_id: UUID, caller: CurrentCaller, messages: Messages,
+def list_messages(session_id: UUID, caller: CurrentCaller, messages: SessionMessages,
                   limit: int = Query(default=100, ge=1, le=500),
                   before: datetime | None = None):
     check_session(messages, caller.user_id, session_id)
@@ -56,12 +53,11 @@ def list_messages(session_id: UUID, caller: CurrentCaller, messages: Messages,
 
 
 @router.delete("/{session_id}", status_code=204, summary="Delete a chat session (AstralBody)")
-def delete(session_id: UUID, caller: CurrentCaller, system: SystemDep):
+def delete(session_id: UUID, caller: CurrentCaller, sessions: SessionsApp, waits: Waits):
     """Answers once the session is gone from the lists too (bounded wait): this face's
     clients reload their list right after and know nothing of X-Min-Position."""
-    with acting(caller.cause):
-        position = system.sessions.delete_session(caller.user_id, session_id)
-    for read_model in SESSION_READ_MODELS:
-        wait_for(system, read_model, position)
+    position = sessions.delete_session(caller.user_id, session_id, cause=caller.cause)
+    for projection in SESSION_READ_MODELS:
+        waits.reached(projection, position)
     return Response(status_code=204, headers={
-        POSITION_HEADER: position_token(system.sessions.name, position)})
+        POSITION_HEADER: position_token(sessions.name, position)})

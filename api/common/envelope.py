@@ -6,8 +6,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Query
 from fastapi.responses import JSONResponse
 
-from arqium.api.deps import POSITION_HEADER, position_token
-from arqium.api.faces.shapes import meta
+from arqium.api.common.positions import POSITION_HEADER, position_token
+from arqium.api.common.shapes import meta
 
 
 @dataclass(frozen=True)

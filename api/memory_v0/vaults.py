@@ -2,19 +2,31 @@
 bodies, errors {error, message, code}. A vault or memory in a path is its id or, when
 no id matches, its title: an id wins."""
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from arqium.api.deps import SystemDep, with_position
-from arqium.api.faces.memory_v0_access import (
+from arqium.api.common.deps import (
+    IdentityApp,
+    MemoryApp,
+    Now,
+    ReadModelWaits,
+    SystemDep,
+    Waits,
+)
+from arqium.api.common.health import check_postgres
+from arqium.api.common.positions import with_position
+from arqium.api.common.shapes import now_iso
+from arqium.api.memory_v0.access import (
     CallerDep,
     NotYourUser,
     UserDep,
+    UsersAtHead,
     V0User,
-    caught_up_to_head,
+    VaultsAtHead,
     check_uuid,
     context_body,
     memory_body,
@@ -23,12 +35,11 @@ from arqium.api.faces.memory_v0_access import (
     vault_body,
     vault_row,
 )
-from arqium.api.faces.shapes import now_iso
-from arqium.api.health import check_postgres
 from arqium.domain.identity.domainmodel import check_handle
 from arqium.domain.memory.vaults import ContextNotFound, entry_key_prefix
-from arqium.domain.shared import NotFound, acting
-from arqium.system.bootstrap import System
+from arqium.domain.shared import NotFound
+from arqium.projections.memory_items import MemoryItemsProjection
+from arqium.projections.vaults import VaultsProjection
 
 router = APIRouter(prefix="/v0", tags=["Memory Service v0"])
 USER = "/users/{userId}"
@@ -53,7 +64,7 @@ class CreateUser(BaseModel):
 
 
 @router.post("/users", status_code=201, summary="Create a user (v0)")
-def create_user(body: CreateUser, system: SystemDep, caller: CallerDep):
+def create_user(body: CreateUser, identity: IdentityApp, caller: CallerDep):
     """A user makes its own account a v0 user; an admin registers a new account, or
     gives an existing one (by `email`) its v0 userId. With ARQIUM_V0_AUTH=open, a new
     account (an e-mail address already registered is a 409)."""
@@ -61,24 +72,22 @@ def create_user(body: CreateUser, system: SystemDep, caller: CallerDep):
     user_id, admin = None, caller.principal is not None and caller.principal.is_admin
     if caller.principal is not None and not admin:
         user_id = caller.principal.user_id
-        if system.identity.user(user_id).email != body.email.strip().lower():
+        if identity.user(user_id).email != body.email.strip().lower():
             raise NotYourUser("email must be your own account's e-mail address: a v0 "
                               "user you create is your own account", field="email")
-    with acting(caller.cause):
-        user, position = system.identity.claim_handle(
-            body.userId, body.email, body.displayName or body.userId, body.timeZone,
-            user_id=user_id, adopt_existing=admin)
+    user, position = identity.claim_handle(
+        body.userId, body.email, body.displayName or body.userId, body.timeZone,
+        user_id=user_id, adopt_existing=admin, cause=caller.cause)
     return with_position(user_body({
         "handle": body.userId, "email": user.email,
         "display_name": body.displayName or body.userId, "time_zone": body.timeZone,
         "created_at": user.registered_at, "updated_at": user.registered_at}),
-        system.identity.name, position, CREATED)
+        identity.name, position, CREATED)
 
 
 @router.get(USER, summary="Get a user (v0)")
-def get_user(user: UserDep, system: SystemDep):
-    caught_up_to_head(system, "users")
-    row = system.views["users"].by_handle(user.handle)
+def get_user(user: UserDep, users: UsersAtHead):
+    row = users.by_handle(user.handle)
     if row is None:
         raise NotFound(f"user {user.handle!r} not found", field="userId")
     return user_body(row)
@@ -91,55 +100,51 @@ class CreateVault(BaseModel):
 
 
 @router.post(USER + "/vaults", status_code=201, summary="Create a vault (v0)")
-def create_vault(body: CreateVault, user: UserDep, system: SystemDep):
-    with acting(user.cause):
-        vault, position = system.memory.create_vault(user.owner_id, body.title,
-                                                     body.description)
+def create_vault(body: CreateVault, user: UserDep, memory: MemoryApp):
+    vault, position = memory.create_vault(user.owner_id, body.title, body.description,
+                                          cause=user.cause)
     return with_position(vault_body(user, vault.id, vault.title, vault.description,
                                     vault.created_at, vault.created_at),
-                         system.memory.name, position, CREATED)
+                         memory.name, position, CREATED)
 
 
 @router.get(USER + "/vaults", summary="List vaults (v0)")
-def list_vaults(user: UserDep, system: SystemDep):
-    caught_up_to_head(system, "vaults")
-    vaults = [vault_body(user, row["id"], row["title"], row["description"],
+def list_vaults(user: UserDep, vaults: VaultsAtHead):
+    bodies = [vault_body(user, row["id"], row["title"], row["description"],
                          row["created_at"], row["updated_at"])
-              for row in system.views["vaults"].vaults(user.owner_id)]
-    return {"vaults": vaults, "count": len(vaults)}
+              for row in vaults.vaults(user.owner_id)]
+    return {"vaults": bodies, "count": len(bodies)}
 
 
 @router.get(VAULT, summary="Get a vault by id or title (v0)")
-def get_vault(vaultId: str, user: UserDep, system: SystemDep):
-    row = vault_row(system, user, vaultId)
+def get_vault(vaultId: str, user: UserDep, vaults: VaultsAtHead):
+    row = vault_row(vaults, user, vaultId)
     return vault_body(user, row["id"], row["title"], row["description"],
                       row["created_at"], row["updated_at"])
 
 
 @router.delete(VAULT, status_code=204, summary="Delete a vault with its memories (v0)")
-def delete_vault(vaultId: str, user: UserDep, system: SystemDep):
+def delete_vault(vaultId: str, user: UserDep, vaults: VaultsAtHead, memory: MemoryApp,
+                 waits: Waits, now: Now):
     """Its memories and their entries are deleted too, each with its own event, in one
     atomic write."""
-    vault = vault_row(system, user, vaultId)
-    memory_ids = [str(row["id"]) for row in
-                  system.views["vaults"].memories_in(user.owner_id, vault["id"])]
-    with acting(user.cause):
-        system.memory.delete_vault(user.owner_id, str(vault["id"]), memory_ids,
-                                   _entry_ids(system, user, memory_ids))
+    vault = vault_row(vaults, user, vaultId)
+    memory_ids = [str(row["id"]) for row in vaults.memories_in(user.owner_id, vault["id"])]
+    memory.delete_vault(user.owner_id, str(vault["id"]), memory_ids,
+                        _entry_ids(waits, user, memory_ids, now), cause=user.cause)
     return Response(status_code=NO_CONTENT)
 
 
 @router.post(MEMORY + "/attach", status_code=201, summary="Attach a memory to a vault (v0)")
-def attach_memory(vaultId: str, memoryId: str, user: UserDep, system: SystemDep):
+def attach_memory(vaultId: str, memoryId: str, user: UserDep, vaults: VaultsAtHead,
+                  memory: MemoryApp, waits: Waits):
     """Moves one of the user's memories (by id) into this vault."""
-    vault = vault_row(system, user, vaultId)
-    with acting(user.cause):
-        collection, position = system.memory.attach_memory(
-            user.owner_id, str(vault["id"]), check_uuid(memoryId, "memoryId"))
-    caught_up_to_head(system, "vaults")
-    row = system.views["vaults"].memory(user.owner_id, vault["id"], str(collection.id))
-    return with_position(memory_body(user, row), system.memory.name, position,
-                         CREATED)
+    vault = vault_row(vaults, user, vaultId)
+    collection, position = memory.attach_memory(
+        user.owner_id, str(vault["id"]), check_uuid(memoryId, "memoryId"), cause=user.cause)
+    row = waits.at_head(VaultsProjection).memory(user.owner_id, vault["id"],
+                                                 str(collection.id))
+    return with_position(memory_body(user, row), memory.name, position, CREATED)
 
 
 class CreateMemory(BaseModel):
@@ -150,68 +155,68 @@ class CreateMemory(BaseModel):
 
 
 @router.post(VAULT + "/memories", status_code=201, summary="Create a memory (v0)")
-def create_memory(vaultId: str, body: CreateMemory, user: UserDep, system: SystemDep):
+def create_memory(vaultId: str, body: CreateMemory, user: UserDep, vaults: VaultsAtHead,
+                  memory: MemoryApp):
     """Also stores the memory's first context (an empty object)."""
-    vault = vault_row(system, user, vaultId)
-    with acting(user.cause):
-        collection, position = system.memory.create_memory(
-            user.owner_id, str(vault["id"]), body.title, body.memoryType, body.description)
+    vault = vault_row(vaults, user, vaultId)
+    collection, position = memory.create_memory(
+        user.owner_id, str(vault["id"]), body.title, body.memoryType, body.description,
+        cause=user.cause)
     return with_position(memory_body(user, {
         "id": collection.id, "vault_id": collection.vault_id, "title": collection.title,
         "memory_type": collection.memory_type, "description": collection.description,
         "created_at": collection.created_at, "updated_at": collection.updated_at}),
-        system.memory.name, position, CREATED)
+        memory.name, position, CREATED)
 
 
 @router.get(VAULT + "/memories", summary="List a vault's memories, by vault id or title (v0)")
-def list_memories(vaultId: str, user: UserDep, system: SystemDep):
-    vault = vault_row(system, user, vaultId)
-    memories = [memory_body(user, row) for row in
-                system.views["vaults"].memories_in(user.owner_id, vault["id"])]
+def list_memories(vaultId: str, user: UserDep, vaults: VaultsAtHead):
+    vault = vault_row(vaults, user, vaultId)
+    memories = [memory_body(user, row)
+                for row in vaults.memories_in(user.owner_id, vault["id"])]
     return {"memories": memories, "count": len(memories)}
 
 
 @router.get(MEMORY, summary="Get a memory by id or title (v0)")
-def get_memory(vaultId: str, memoryId: str, user: UserDep, system: SystemDep):
-    return memory_body(user, memory_row(system, user, vaultId, memoryId))
+def get_memory(vaultId: str, memoryId: str, user: UserDep, vaults: VaultsAtHead):
+    return memory_body(user, memory_row(vaults, user, vaultId, memoryId))
 
 
 @router.delete(MEMORY, status_code=204, summary="Delete a memory with its entries (v0)")
-def delete_memory(vaultId: str, memoryId: str, user: UserDep, system: SystemDep):
-    memory = memory_row(system, user, vaultId, memoryId)
-    memory_id = str(memory["id"])
-    with acting(user.cause):
-        system.memory.delete_memory(user.owner_id, str(memory["vault_id"]), memory_id,
-                                    _entry_ids(system, user, [memory_id]))
+def delete_memory(vaultId: str, memoryId: str, user: UserDep, vaults: VaultsAtHead,
+                  memory: MemoryApp, waits: Waits, now: Now):
+    row = memory_row(vaults, user, vaultId, memoryId)
+    memory_id = str(row["id"])
+    memory.delete_memory(user.owner_id, str(row["vault_id"]), memory_id,
+                         _entry_ids(waits, user, [memory_id], now), cause=user.cause)
     return Response(status_code=NO_CONTENT)
 
 
-def _entry_ids(system: System, user: V0User, memory_ids: list[str]) -> list[Any]:
+def _entry_ids(waits: ReadModelWaits, user: V0User, memory_ids: list[str], now: datetime
+               ) -> list[Any]:
     """The live entries of these memories, from the caught-up memory read model."""
-    caught_up_to_head(system, "memory_items")
-    view, now = system.views["memory_items"], system.clock()
+    view = waits.at_head(MemoryItemsProjection)
     return [item_id for memory_id in memory_ids
             for item_id in view.ids_with_key_prefix(user.owner_id,
                                                     entry_key_prefix(memory_id), now)]
 
 
 @router.put(MEMORY + "/contexts", status_code=201, summary="Put a memory's context (v0)")
-def put_context(vaultId: str, memoryId: str, user: UserDep, system: SystemDep,
-                context: Annotated[Any, Body(embed=True)]):
+def put_context(vaultId: str, memoryId: str, user: UserDep, vaults: VaultsAtHead,
+                memory: MemoryApp, context: Annotated[Any, Body(embed=True)]):
     """A new latest context; earlier ones stay in the memory's history."""
-    memory = memory_row(system, user, vaultId, memoryId)
-    with acting(user.cause):
-        context_id, at, position = system.memory.put_memory_context(
-            user.owner_id, str(memory["vault_id"]), str(memory["id"]), context)
-    return with_position(context_body(user, memory["vault_id"], memory["id"], context_id,
+    row = memory_row(vaults, user, vaultId, memoryId)
+    context_id, at, position = memory.put_memory_context(
+        user.owner_id, str(row["vault_id"]), str(row["id"]), context, cause=user.cause)
+    return with_position(context_body(user, row["vault_id"], row["id"], context_id,
                                       context, at),
-                         system.memory.name, position, CREATED)
+                         memory.name, position, CREATED)
 
 
 @router.get(MEMORY + "/contexts", summary="Get a memory's latest context (v0)")
-def get_context(vaultId: str, memoryId: str, user: UserDep, system: SystemDep):
-    memory = memory_row(system, user, vaultId, memoryId)
-    latest = system.views["vaults"].latest_context(memory["id"])
+def get_context(vaultId: str, memoryId: str, user: UserDep, vaults: VaultsAtHead):
+    memory = memory_row(vaults, user, vaultId, memoryId)
+    latest = vaults.latest_context(memory["id"])
     if latest is None:
         raise ContextNotFound("this memory has no context", field="memoryId")
     return context_body(user, memory["vault_id"], memory["id"], latest["id"],
@@ -221,9 +226,8 @@ def get_context(vaultId: str, memoryId: str, user: UserDep, system: SystemDep):
 @router.delete(MEMORY + "/contexts/{contextId}", status_code=204,
                summary="Delete one of a memory's contexts (v0)")
 def delete_context(vaultId: str, memoryId: str, contextId: str, user: UserDep,
-                   system: SystemDep):
-    memory = memory_row(system, user, vaultId, memoryId)
-    with acting(user.cause):
-        system.memory.delete_memory_context(user.owner_id, str(memory["vault_id"]),
-                                     str(memory["id"]), check_uuid(contextId, "contextId"))
+                   vaults: VaultsAtHead, memory: MemoryApp):
+    row = memory_row(vaults, user, vaultId, memoryId)
+    memory.delete_memory_context(user.owner_id, str(row["vault_id"]), str(row["id"]),
+                                 check_uuid(contextId, "contextId"), cause=user.cause)
     return Response(status_code=NO_CONTENT)

@@ -12,22 +12,24 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from arqium.api.deps import Caller, CurrentCaller, SystemDep
-from arqium.api.faces.cerebro import (
-    RECENT_MESSAGES,
-    WORKING_SET_CANDIDATES,
-    WORKING_SET_READY,
+from arqium.api.cerebro.memory import RECENT_MESSAGES, WORKING_SET_CANDIDATES
+from arqium.api.common.caller import Caller, CurrentCaller
+from arqium.api.common.deps import (
+    AppSettings,
+    ChatSessions,
+    MemoryApp,
+    Now,
+    SessionsApp,
 )
-from arqium.api.faces.shapes import iso
+from arqium.api.common.search import WorkingSets
+from arqium.api.common.shapes import iso
 from arqium.api.ratelimit import limited
-from arqium.api.v1.chat_sessions import Sessions
 from arqium.domain.memory.workingset import conversation_text, prompt_text
-from arqium.domain.sessions.application import MessageDraft
+from arqium.domain.sessions.application import MessageDraft, SessionsApplication
 from arqium.domain.sessions.domainmodel import SessionNotFound, session_id_for
-from arqium.domain.shared import acting
 from arqium.infra.llm import ChatModel, ModelUnavailable
+from arqium.infra.settings import Settings
 from arqium.infra.tokens import shared_token_counter
-from arqium.system.bootstrap import System
 
 router = APIRouter(tags=["CEREBRO: chat"], dependencies=[Depends(limited("cerebro_general"))])
 
@@ -55,8 +57,8 @@ class ChatRequest(BaseModel):
 
 
 @router.get("/api/history", summary="Your chats, most recent first (CEREBRO)")
-def history(caller: CurrentCaller, sessions: Sessions, limit: int = Query(50, ge=1, le=100),
-            offset: int = Query(0, ge=0)):
+def history(caller: CurrentCaller, sessions: ChatSessions,
+            limit: int = Query(50, ge=1, le=100), offset: int = Query(0, ge=0)):
     rows, total = sessions.page(caller.user_id, limit, offset)
     return {"chats": [{"id": str(row["id"]), "title": row["title"],
                        "createdAt": iso(row["created_at"]),
@@ -65,28 +67,29 @@ def history(caller: CurrentCaller, sessions: Sessions, limit: int = Query(50, ge
             "total": total, "hasMore": offset + len(rows) < total}
 
 
-@router.post("/api/chat", summary="Stream a model's reply as Server-Sent Events (CEREBRO)",
-             dependencies=[WORKING_SET_READY])
-def chat(body: ChatRequest, caller: CurrentCaller, system: SystemDep):
+@router.post("/api/chat", summary="Stream a model's reply as Server-Sent Events (CEREBRO)")
+def chat(body: ChatRequest, caller: CurrentCaller, working_sets: WorkingSets,
+         sessions: SessionsApp, memory: MemoryApp, settings: AppSettings, now: Now):
     """The last message (the user's) is stored in the chat's session (created by the
     first message), the model sees the session's thread and the user's memories, and
     its reply is stored when it ends — marked incomplete if the client left before."""
-    model = chat_model(system)
+    model = chat_model(settings)
     session_id = session_id_for(caller.user_id, body.id)
-    with acting(caller.cause):
-        open_session(system, caller, session_id, body.messages[-1].content)
-        system.sessions.append_message(caller.user_id, session_id, MessageDraft(
-            role="user", content=body.messages[-1].content))
-        thread = system.sessions.owned_session(caller.user_id, session_id).active_messages()
-        prompt = prompt_messages(system, caller, body.id, thread)
-    return StreamingResponse(reply_events(system, caller, model, session_id, prompt,
-                                          body.modelId),
+    budget = settings.chat_memory_tokens
+    open_session(sessions, caller, session_id, body.messages[-1].content)
+    sessions.append_message(caller.user_id, session_id, MessageDraft(
+        role="user", content=body.messages[-1].content), cause=caller.cause)
+    thread = sessions.owned_session(caller.user_id, session_id).active_messages()
+    shown = working_sets.working_set(caller.user_id, now, budget, WORKING_SET_CANDIDATES,
+                                     conversation_text(thread[-RECENT_MESSAGES:]))
+    memory.record_working_set(caller.user_id, body.id, shown, budget, cause=caller.cause)
+    return StreamingResponse(reply_events(sessions, caller, model, session_id,
+                                          prompt_messages(shown, thread), body.modelId),
                              media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache"})
 
 
-def chat_model(system: System) -> ChatModel:
-    settings = system.settings
+def chat_model(settings: Settings) -> ChatModel:
     if not settings.llm_base_url:
         raise ModelUnavailable(
             "no language model is configured: set ARQIUM_LLM_BASE_URL to an OpenAI-"
@@ -96,24 +99,18 @@ def chat_model(system: System) -> ChatModel:
                      settings.llm_timeout_seconds)
 
 
-def open_session(system: System, caller: Caller, session_id: UUID, first_words: str) -> None:
+def open_session(sessions: SessionsApplication, caller: Caller, session_id: UUID,
+                 first_words: str) -> None:
     """The chat's session, created by its first message."""
     try:
-        system.sessions.owned_session(caller.user_id, session_id)
+        sessions.owned_session(caller.user_id, session_id)
     except SessionNotFound:
-        system.sessions.create_session(caller.user_id, first_words[:TITLE_LENGTH] or None,
-                                       session_id=session_id)
+        sessions.create_session(caller.user_id, first_words[:TITLE_LENGTH] or None,
+                                session_id=session_id, cause=caller.cause)
 
 
-def prompt_messages(system: System, caller: Caller, chat_id: str, thread: list[dict]
-                    ) -> list[dict]:
-    """The user's working set (recorded, as every assembly is) as a system message, then
-    the session's active thread."""
-    shown = system.memory_search.working_set(
-        caller.user_id, system.clock(), system.settings.chat_memory_tokens,
-        WORKING_SET_CANDIDATES, conversation_text(thread[-RECENT_MESSAGES:]))
-    system.memory.record_working_set(caller.user_id, chat_id, shown,
-                                     system.settings.chat_memory_tokens)
+def prompt_messages(shown: list[dict], thread: list[dict]) -> list[dict]:
+    """The user's working set as a system message, then the session's active thread."""
     history = [{"role": m["role"], "content": m["content"]} for m in thread]
     if not shown:
         return history
@@ -122,8 +119,9 @@ def prompt_messages(system: System, caller: Caller, chat_id: str, thread: list[d
             *history]
 
 
-async def reply_events(system: System, caller: Caller, model: ChatModel, session_id: UUID,
-                       prompt: list[dict], model_id: str | None) -> AsyncIterator[str]:
+async def reply_events(sessions: SessionsApplication, caller: Caller, model: ChatModel,
+                       session_id: UUID, prompt: list[dict], model_id: str | None
+                       ) -> AsyncIterator[str]:
     """SSE: `message` events with text chunks, then `done` with the token usage. The
     reply is stored whatever happens, incomplete unless the stream ended."""
     reply, usage, complete = [], None, False
@@ -140,16 +138,15 @@ async def reply_events(system: System, caller: Caller, model: ChatModel, session
     except ModelUnavailable as error:
         yield sse("error", {"type": "error", "message": error.message})
     finally:
-        store_reply(system, caller, session_id, "".join(reply), complete)
+        store_reply(sessions, caller, session_id, "".join(reply), complete)
 
 
-def store_reply(system: System, caller: Caller, session_id: UUID, reply: str,
+def store_reply(sessions: SessionsApplication, caller: Caller, session_id: UUID, reply: str,
                 complete: bool) -> None:
     if not reply:
         return
-    with acting(caller.cause):
-        system.sessions.append_message(caller.user_id, session_id, MessageDraft(
-            role="assistant", content=reply, incomplete=not complete))
+    sessions.append_message(caller.user_id, session_id, MessageDraft(
+        role="assistant", content=reply, incomplete=not complete), cause=caller.cause)
 
 
 def sse(event: str, data: dict) -> str:

@@ -1,6 +1,6 @@
-"""`/ws/sync/{session_id}`: a session's live changes over a WebSocket. Fed from the NATS
-stream the relay fills, not from in-process calls, so a change written through any API
-process reaches sockets on every other."""
+"""This process's listeners to the caller's live changes (/ws/sync, GraphQL
+subscriptions). Fed from the NATS stream the relay fills, not from in-process calls, so a
+change written through any API process reaches listeners on every other."""
 
 import asyncio
 import json
@@ -9,16 +9,12 @@ from collections import defaultdict
 from typing import Any
 
 import nats
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from nats.js.api import DeliverPolicy
 
-from arqium.api.deps import bearer_principal
-from arqium.domain.shared import DomainError
 from arqium.infra.stream import SUBJECT_ROOT, ensure_stream
 
 log = logging.getLogger("arqium.realtime")
 
-router = APIRouter(tags=["ARQIUM: real time"])
 MEMORY_SUBJECTS = f"{SUBJECT_ROOT}.memory.>"
 PLATFORM_SUBJECTS = f"{SUBJECT_ROOT}.platform.>"
 MEMORY_ADDED = ("MemoryItem.Upserted", "MemoryItem.Recreated")
@@ -27,7 +23,6 @@ QUEUE_SIZE = 1000  # a socket this far behind loses its oldest updates
 STREAM_LOST = {"event": "error", "data": {
     "code": "SERVICE_UNAVAILABLE",
     "message": "lost the connection to the event stream; updates may be delayed"}}
-CLOSED = {"event": "closed"}  # the client went away: stop pushing (never sent)
 
 
 def push(queue: asyncio.Queue, update: dict) -> None:
@@ -132,63 +127,3 @@ class SyncHub:
                 "session_id": data["session_id"], "position": envelope["id"],
                 "data": data}}
         return None
-
-
-@router.websocket("/ws/sync/{session_id}")
-async def sync(websocket: WebSocket, session_id: str):
-    """Pushes `{event, data}`: `memory_added` (a memory stored with this session_id),
-    `context_updated` (a context bound to it), `plugin_event` (a platform event about
-    it), `error` (a message we do not understand, or updates delayed: the event stream
-    is unreachable). Token in `Authorization: Bearer` or `?token=`."""
-    hub: SyncHub = websocket.app.state.sync_hub
-    owner_id = await authenticate(websocket)
-    if owner_id is None:
-        return
-    await websocket.accept()
-    queue = hub.listen(owner_id, session_id)
-    if not hub.connected:
-        push(queue, STREAM_LOST)
-    reader = asyncio.create_task(answer_client(websocket, queue))
-    try:
-        while (update := await queue.get()) is not CLOSED:
-            await websocket.send_json(update)
-    except WebSocketDisconnect:
-        pass
-    finally:
-        reader.cancel()
-        hub.leave(owner_id, session_id, queue)
-
-
-async def answer_client(websocket: WebSocket, queue: asyncio.Queue) -> None:
-    """The socket only pushes: whatever the client sends is answered with an `error`
-    (through the queue, so one task writes); its close ends the push."""
-    while True:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            push(queue, CLOSED)
-            return
-        push(queue, client_error(message.get("text") or message.get("bytes") or ""))
-
-
-def client_error(sent: str | bytes) -> dict:
-    try:
-        json.loads(sent)
-    except ValueError:
-        message = "that message is not valid JSON; this socket only pushes updates"
-    else:
-        message = "unknown message; this socket only pushes updates"
-    return {"event": "error", "data": {"code": "VALIDATION_ERROR", "message": message}}
-
-
-async def authenticate(websocket: WebSocket) -> str | None:
-    """The caller's user id; a refused token closes the socket (policy violation)."""
-    scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
-    token = token.strip() if scheme.lower() == "bearer" else websocket.query_params.get(
-        "token", "")
-    system = websocket.app.state.system
-    try:
-        principal = await asyncio.to_thread(bearer_principal, websocket, system, token)
-    except DomainError as error:
-        await websocket.close(code=1008, reason=error.message[:120])
-        return None
-    return principal.user_id

@@ -1,6 +1,6 @@
 """CEREBRO face (seed 001): bare bodies, errors {error, message, details}."""
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
@@ -14,19 +14,21 @@ from pydantic import (
     model_validator,
 )
 
-from arqium.api.deps import (
-    CurrentCaller,
-    SystemDep,
-    caught_up,
-    require_admin,
-    with_position,
+from arqium.api.common.caller import CurrentCaller, require_admin
+from arqium.api.common.deps import (
+    AppSettings,
+    MemoryApp,
+    MemoryItems,
+    Now,
+    QueryEmbedder,
+    SessionMessages,
 )
-from arqium.api.faces.shapes import iso, now_iso
-from arqium.api.health import VERSION
+from arqium.api.common.health import VERSION
+from arqium.api.common.positions import with_position
+from arqium.api.common.search import MemorySearchDep, WorkingSets, relevance
+from arqium.api.common.shapes import iso, now_iso
+from arqium.api.common.validation import content_within_limit
 from arqium.api.ratelimit import limited
-from arqium.api.search import MemorySearchDep, relevance
-from arqium.api.v1.chat_sessions import Messages
-from arqium.api.validation import content_within_limit
 from arqium.domain.memory.application import MemoryDraft
 from arqium.domain.memory.domainmodel import (
     LAYERS,
@@ -36,8 +38,7 @@ from arqium.domain.memory.domainmodel import (
 )
 from arqium.domain.memory.workingset import conversation_text
 from arqium.domain.sessions.domainmodel import session_id_for
-from arqium.domain.shared import Forbidden, acting
-from arqium.projections.memory_items import MemoryItemsView
+from arqium.domain.shared import Forbidden
 from arqium.projections.memory_search import MemoryQuery
 
 router = APIRouter(tags=["CEREBRO"])
@@ -45,9 +46,6 @@ router = APIRouter(tags=["CEREBRO"])
 WORKING_SET_CANDIDATES = 1000
 RECENT_MESSAGES = 6  # what a working set's relevance is measured against
 HIGH_LATENCY_MS = 100
-MemoryItems = Annotated[MemoryItemsView, Depends(caught_up("memory_items"))]
-# A working set is ranked on the memory read model: it waits for the caller's writes there.
-WORKING_SET_READY = Depends(caught_up("memory_items"))
 
 
 class ForbiddenOwner(Forbidden):
@@ -103,15 +101,14 @@ def ping():
 
 @router.post("/api/memory/upsert", summary="Create or update a memory (CEREBRO)",
              dependencies=[Depends(limited("cerebro_general"))])
-def upsert(body: UpsertRequest, caller: CurrentCaller, system: SystemDep):
+def upsert(body: UpsertRequest, caller: CurrentCaller, memory: MemoryApp):
     check_owner(body.ownerId, caller)
     draft = MemoryDraft(key=body.key, content=body.content, layer=body.layer,
                         confidence=body.confidence, sensitivity=body.sensitivity,
                         tags=body.tags, ttl_seconds=body.ttl_seconds())
-    with acting(caller.cause):
-        item, position = system.memory.upsert(caller.user_id, draft)
-    answer = {"memory": memory_body(item, system.memory.readable_content(item))}
-    return with_position(answer, system.memory.name, position)
+    item, position = memory.upsert(caller.user_id, draft, cause=caller.cause)
+    answer = {"memory": memory_body(item, memory.readable_content(item))}
+    return with_position(answer, memory.name, position)
 
 
 class PromoteRequest(BaseModel):
@@ -125,14 +122,14 @@ class PromoteRequest(BaseModel):
 
 @router.post("/api/memory/promote", summary="Promote a memory one layer up (CEREBRO)",
              dependencies=[Depends(limited("cerebro_general"))])
-def promote(body: PromoteRequest, caller: CurrentCaller, system: SystemDep):
+def promote(body: PromoteRequest, caller: CurrentCaller, memory: MemoryApp):
     check_owner(body.ownerId, caller)
-    with acting(caller.cause):
-        item, position = system.memory.promote(caller.user_id, body.key, force=body.force,
-                                               merge=body.merge, reason=body.reason)
+    item, position = memory.promote(caller.user_id, body.key, force=body.force,
+                                    merge=body.merge, reason=body.reason,
+                                    cause=caller.cause)
     answer = {"memory": {"id": str(item.id), "key": item.key, "layer": item.layer,
                          "promotedAt": iso(item.promoted_at)}}
-    return with_position(answer, system.memory.name, position)
+    return with_position(answer, memory.name, position)
 
 
 class SearchRequest(BaseModel):
@@ -147,12 +144,11 @@ class SearchRequest(BaseModel):
 
 @router.post("/api/memory/search", summary="Search memories (CEREBRO)",
              dependencies=[Depends(limited("cerebro_general"))])
-def search(body: SearchRequest, caller: CurrentCaller, memories: MemorySearchDep,
-           system: SystemDep):
+def search(body: SearchRequest, caller: CurrentCaller, memories: MemorySearchDep, now: Now):
     check_owner(body.ownerId, caller)
     rows, total = memories.search(MemoryQuery(
         caller.user_id, body.query, layer=body.layer, tags=body.tags,
-        min_confidence=body.minConfidence, limit=body.limit), system.clock())
+        min_confidence=body.minConfidence, limit=body.limit), now)
     return {"memories": [{"id": str(row["id"]), "key": row["key"], "content": row["content"],
                           "confidence": row["confidence"], "layer": row["layer"],
                           "relevanceScore": relevance(row["score"])} for row in rows],
@@ -167,9 +163,9 @@ class ContextRequest(BaseModel):
 
 
 @router.post("/api/memory/context", summary="The working set of memories for a chat (CEREBRO)",
-             dependencies=[Depends(limited("cerebro_general")), WORKING_SET_READY])
-def working_set(body: ContextRequest, caller: CurrentCaller, messages: Messages,
-                system: SystemDep):
+             dependencies=[Depends(limited("cerebro_general"))])
+def working_set(body: ContextRequest, caller: CurrentCaller, working_sets: WorkingSets,
+                messages: SessionMessages, memory: MemoryApp, now: Now):
     """Ranked by layer, confidence, recency and, when the chat is a session with
     messages, relevance to its recent messages; packed within maxTokens (counted with
     the WordPiece tokenizer on `key: content` when the memory was projected); secret
@@ -177,27 +173,25 @@ def working_set(body: ContextRequest, caller: CurrentCaller, messages: Messages,
     check_owner(body.ownerId, caller)
     recent, _ = messages.before(caller.user_id, session_id_for(caller.user_id, body.chatId),
                                 None, RECENT_MESSAGES)
-    shown = system.memory_search.working_set(
-        caller.user_id, system.clock(), body.maxTokens, WORKING_SET_CANDIDATES,
-        conversation_text(recent))
-    with acting(caller.cause):
-        total, position = system.memory.record_working_set(
-            caller.user_id, body.chatId, shown, body.maxTokens)
+    shown = working_sets.working_set(caller.user_id, now, body.maxTokens,
+                                     WORKING_SET_CANDIDATES, conversation_text(recent))
+    total, position = memory.record_working_set(
+        caller.user_id, body.chatId, shown, body.maxTokens, cause=caller.cause)
     memories = [{"id": str(m["id"]), "key": m["key"], "content": m["content"],
                  "layer": m["layer"], "confidence": m["confidence"],
                  "createdAt": iso(m["updated_at"]), "tokens": m["tokens"]} for m in shown]
     return with_position({"memories": memories, "items": memories, "totalTokens": total,
                           "count": len(memories), "budget": body.maxTokens},
-                         system.memory.name, position)
+                         memory.name, position)
 
 
 @router.get("/api/memory/metrics", summary="Memory system metrics (CEREBRO, admin only)")
-def metrics(request: Request, caller: CurrentCaller, view: MemoryItems, system: SystemDep):
+def metrics(request: Request, caller: CurrentCaller, view: MemoryItems,
+            settings: AppSettings, cache: QueryEmbedder, now: Now):
     require_admin(caller)
     latency = request.app.state.latency
     p95, p99 = latency.percentile(0.95), latency.percentile(0.99)
-    by_layer = view.count_by_layer(system.clock())
-    cache = system.query_embeddings
+    by_layer = view.count_by_layer(now)
     alerts = []
     if p95 is not None and p95 > HIGH_LATENCY_MS:
         alerts.append({"type": "high_latency", "threshold": HIGH_LATENCY_MS, "current": p95})
@@ -209,9 +203,9 @@ def metrics(request: Request, caller: CurrentCaller, view: MemoryItems, system: 
                 "totalMemories": {layer: by_layer.get(layer, 0) for layer in LAYERS}},
             "alerts": alerts,
             "config": {"tokenBudget": ContextRequest.model_fields["maxTokens"].default,
-                       "ttls": {"context": system.settings.context_ttl_minutes,
-                                "temporary": system.settings.temporary_ttl_minutes},
-                       "promotionThreshold": system.settings.promotion_threshold}}
+                       "ttls": {"context": settings.context_ttl_minutes,
+                                "temporary": settings.temporary_ttl_minutes},
+                       "promotionThreshold": settings.promotion_threshold}}
 
 
 class DeleteRequest(BaseModel):
@@ -229,9 +223,8 @@ class DeleteRequest(BaseModel):
 
 @router.post("/api/memory/delete", summary="Delete a memory by key or id (CEREBRO)",
              dependencies=[Depends(limited("cerebro_general"))])
-def delete(body: DeleteRequest, caller: CurrentCaller, system: SystemDep):
+def delete(body: DeleteRequest, caller: CurrentCaller, memory: MemoryApp):
     check_owner(body.ownerId, caller)
     item_id = body.id or memory_id_for(caller.user_id, body.key)
-    with acting(caller.cause):
-        item, position = system.memory.delete(caller.user_id, item_id)
-    return with_position({"deleted": True, "key": item.key}, system.memory.name, position)
+    item, position = memory.delete(caller.user_id, item_id, cause=caller.cause)
+    return with_position({"deleted": True, "key": item.key}, memory.name, position)

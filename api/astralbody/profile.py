@@ -6,12 +6,13 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from arqium.api.deps import CurrentCaller, SystemDep
-from arqium.api.faces import astralbody_sessions
-from arqium.api.faces.shapes import iso, now_iso
-from arqium.api.health import VERSION, check_postgres
+from arqium.api.astralbody import sessions
+from arqium.api.common.caller import CurrentCaller
+from arqium.api.common.deps import AppSettings, IdentityApp, SystemDep, Users
+from arqium.api.common.health import VERSION, check_postgres
+from arqium.api.common.shapes import iso, now_iso
+from arqium.api.common.users import user_row
 from arqium.api.ratelimit import limited
-from arqium.api.v1.users import ProfileUpdate, Users, apply_profile_update, user_row
 
 router = APIRouter(tags=["AstralBody"])
 per_user = [Depends(limited("astralbody_user"))]
@@ -38,8 +39,7 @@ def health(system: SystemDep):
 
 
 @router.get("/auth/config", summary="OIDC configuration for the client", dependencies=per_user)
-def auth_config(system: SystemDep):
-    settings = system.settings
+def auth_config(settings: AppSettings):
     return {"issuer": settings.oidc_issuer, "client_id": settings.oidc_client_id,
             "scope": settings.oidc_scope, "redirect_uri": settings.oidc_redirect_uri}
 
@@ -51,11 +51,12 @@ def get_profile(caller: CurrentCaller, users: Users):
 
 @router.put("/user/profile", summary="Change your name or preferences (AstralBody)",
             dependencies=per_user)
-def put_profile(body: AstralProfileUpdate, caller: CurrentCaller, system: SystemDep):
-    user, _ = apply_profile_update(system, caller, ProfileUpdate(**body.model_dump()))
+def put_profile(body: AstralProfileUpdate, caller: CurrentCaller, identity: IdentityApp):
+    user, _ = identity.update_profile(caller.user_id, body.name, body.preferences,
+                                      cause=caller.cause)
     return astral_profile({"id": user.id, "email": user.email, "name": user.name,
                            "roles": user.roles, "created_at": user.registered_at,
                            "last_login": None})
 
 
-router.include_router(astralbody_sessions.router, dependencies=per_user)
+router.include_router(sessions.router, dependencies=per_user)

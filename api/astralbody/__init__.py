@@ -1,0 +1,1 @@
+"""The AstralBody face (seed 004): health, auth config, profile, chat history."""

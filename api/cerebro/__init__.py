@@ -1,0 +1,1 @@
+"""The CEREBRO face (seed 001): memory, chat, ledger, history, ping."""

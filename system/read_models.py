@@ -1,0 +1,48 @@
+"""Every read model a process queries, one typed attribute per projection."""
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from arqium.projections import PROJECTIONS
+from arqium.projections.api_keys import ApiKeysView
+from arqium.projections.base import BatchProjection, ReadModel, open_view, shared_datastore
+from arqium.projections.chat_sessions import ChatSessionsView
+from arqium.projections.contexts import ContextsView
+from arqium.projections.ledger_objects import LedgerObjectsView
+from arqium.projections.login_sessions import LoginSessionsView
+from arqium.projections.memory_embeddings import MemoryEmbeddingsView
+from arqium.projections.memory_items import MemoryItemsView
+from arqium.projections.session_messages import SessionMessagesView
+from arqium.projections.users import UsersView
+from arqium.projections.vaults import VaultsView
+
+
+@dataclass(frozen=True)
+class ReadModels:
+    """Named after the projections that write them (a missing or unknown one fails at
+    start-up)."""
+
+    memory_items: MemoryItemsView
+    memory_embeddings: MemoryEmbeddingsView
+    contexts: ContextsView
+    users: UsersView
+    login_sessions: LoginSessionsView
+    api_keys: ApiKeysView
+    chat_sessions: ChatSessionsView
+    session_messages: SessionMessagesView
+    ledger_objects: LedgerObjectsView
+    vaults: VaultsView
+
+    def of(self, projection: type[BatchProjection]) -> ReadModel:
+        """The read model `projection` writes."""
+        return getattr(self, projection.name)
+
+    def by_name(self) -> dict[str, ReadModel]:
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
+
+def open_read_models(env: dict[str, str]) -> ReadModels:
+    """Every read model, sharing one connection pool."""
+    datastore: Any = shared_datastore(env)
+    return ReadModels(**{projection.name: open_view(projection, env, datastore=datastore)
+                         for projection in PROJECTIONS})
