@@ -17,8 +17,10 @@ CLOCK_SKEW_SECONDS = 30
 
 
 class PasswordHashing:
-    def __init__(self) -> None:
-        self._hasher = PasswordHasher()
+    """Argon2id; the cost applies to new hashes (each stored hash names its own)."""
+
+    def __init__(self, time_cost: int = 3, memory_kib: int = 65536) -> None:
+        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)

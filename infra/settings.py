@@ -41,6 +41,10 @@ class Settings(LoggingSettings):
     remember_me_days: int = Field(default=30, gt=0)
 
     password_min_length: int = Field(default=8, ge=8)
+    # Argon2id's cost for new password hashes: RFC 9106's second recommended option by
+    # default; production refuses less than OWASP's minimum (2 passes over 19 MiB).
+    password_hash_time_cost: int = Field(default=3, ge=1, le=20)
+    password_hash_memory_kib: int = Field(default=65536, ge=1024, le=4 * 1024 * 1024)
     admin_email: str | None = None
     admin_password: SecretStr | None = None
 
@@ -95,6 +99,16 @@ class Settings(LoggingSettings):
                     "ARQIUM_JWT_SECRET must be set to at least 32 random characters "
                     "when ARQIUM_ENVIRONMENT=production (try: openssl rand -hex 32)"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_weak_password_hashing_in_production(self) -> "Settings":
+        if self.environment == "production" and (
+                self.password_hash_time_cost < 2 or self.password_hash_memory_kib < 19456):
+            raise ValueError(
+                "ARQIUM_PASSWORD_HASH_TIME_COST must be at least 2 and "
+                "ARQIUM_PASSWORD_HASH_MEMORY_KIB at least 19456 (19 MiB) when "
+                "ARQIUM_ENVIRONMENT=production (the defaults, 3 and 65536, are safe)")
         return self
 
     def rate_limit_items(self) -> dict[str, str]:

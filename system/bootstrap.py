@@ -70,7 +70,9 @@ class System:
 def open_system(settings: Settings, clock: Clock = system_clock,
                 create_tables: bool = False) -> System:
     env = eventsourcing_env(settings, create_tables)
-    identity = IdentityApplication(env, clock=clock, passwords=PasswordHashing(),
+    passwords = PasswordHashing(settings.password_hash_time_cost,
+                                settings.password_hash_memory_kib)
+    identity = IdentityApplication(env, clock=clock, passwords=passwords,
                                    password_min_length=settings.password_min_length)
     memory = MemoryApplication(env, clock=clock, default_ttls={
         "context": settings.context_ttl_minutes,

@@ -1,6 +1,7 @@
 """The distribution installs one top-level package, `arqium`, with every module of the
 folders at the repository root under it."""
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -14,9 +15,16 @@ FOLDERS = ("domain", "infra", "projections", "system", "api", "workers", "cli")
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> zipfile.ZipFile:
-    out = tmp_path_factory.mktemp("wheel")
+    """The wheel built from a copy of the sources (pip builds in the tree it is given
+    and would leave a build/ folder in the checkout)."""
+    source, out = tmp_path_factory.mktemp("source"), tmp_path_factory.mktemp("wheel")
+    for name in ("setup.py", "pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source)
+    for folder in FOLDERS:
+        shutil.copytree(ROOT / folder, source / folder,
+                        ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                    "--wheel-dir", str(out), str(ROOT)], check=True, capture_output=True)
+                    "--wheel-dir", str(out), str(source)], check=True, capture_output=True)
     [built] = out.glob("arqium-*.whl")
     with zipfile.ZipFile(built) as archive:
         yield archive

@@ -17,7 +17,7 @@ from arqium.infra.settings import Settings
 from arqium.system.bootstrap import System, make_admin
 from arqium.workers.runner import WorkerGroup
 from tests.api.test_cerebro_chat import FakeModel
-from tests.conftest import JWT_SECRET, SETUP, bearer, fresh_database, register
+from tests.conftest import JWT_SECRET, SETUP, TEST_SCALE, bearer, fresh_database, register
 
 COMMAND_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 PROJECTORS = ["users", "login_sessions", "api_keys", "chat_sessions", "session_messages",
@@ -81,7 +81,7 @@ def world(services, tmp_path_factory) -> Iterator[World]:
         settings = Settings(database_url=url, nats_url=services["nats"],
                             jwt_secret=JWT_SECRET, rate_limits="off",
                             data_dir=tmp_path_factory.mktemp("who_acted"),
-                            llm_base_url=model.url)
+                            llm_base_url=model.url, **TEST_SCALE)
         projectors = WorkerGroup(PROJECTORS, settings)
         projectors.start()
         try:
