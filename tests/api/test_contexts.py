@@ -78,11 +78,3 @@ def test_delete_removes_the_context(client, user):
     assert deleted.status_code == 200
     assert client.get(f"/api/v1/contexts/{context_id}",
                       headers={**user["headers"], **at(deleted)}).status_code == 404
-
-
-
-def test_a_base_version_from_the_future_is_a_400(client, user):
-    context_id = create(client, user).json()["data"]["id"]
-    response = client.post(f"/api/v1/contexts/{context_id}/sync", headers=user["headers"],
-                           json={"state": {}, "base_version": 7})
-    assert response.status_code == 400
