@@ -149,11 +149,6 @@ def test_create_session_and_list_sessions(client, user):
                                           "pagination": {"total": 1}}
 
 
-def test_create_session_without_a_title_gets_one(client, user):
-    answer = graphql(client, "mutation { createSession { id title } }", user["headers"])
-    assert answer["data"]["createSession"]["title"]
-
-
 def test_without_credentials_every_field_is_refused_as_auth_failed(client):
     answer = graphql(client, "{ user { id } contexts { items { id } } }")
     assert answer["data"] is None
