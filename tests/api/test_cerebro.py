@@ -26,13 +26,6 @@ def test_upsert_and_native_store_are_one_memory_aggregate(client, user):
     assert upsert(client, user).json()["memory"]["id"] == native.json()["data"]["id"]
 
 
-def test_upsert_into_another_layer_is_a_409_conflict(client, user):
-    upsert(client, user)
-    response = upsert(client, user, layer="permanent")
-    assert response.status_code == 409
-    assert response.json()["error"] == "conflict"
-
-
 def test_owner_id_of_someone_else_is_forbidden(client, user):
     response = upsert(client, user, ownerId="someone-else")
     assert response.status_code == 403
@@ -57,7 +50,6 @@ def test_fields_the_seed_does_not_name_are_ignored(client, user):
     ({"key": "k" * 256}, "key"),
     ({"content": "not an object"}, "content"),
     ({"confidence": 1.5}, "confidence"),
-    ({"layer": "forever"}, "layer"),
     ({"sensitivity": "top"}, "sensitivity"),
     ({"ttlMinutes": 0}, "ttlMinutes"),
     ({"ttlMinutes": "60"}, "ttlMinutes"),

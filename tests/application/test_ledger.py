@@ -11,7 +11,7 @@ import pytest
 from arqium.domain.ledger import chain
 from arqium.domain.ledger.digest import DIGEST_ID, seal_digest, sealed
 from arqium.domain.ledger.domainmodel import LedgerObjectNotFound, StaleLedgerVersion
-from arqium.domain.shared import Cause
+from arqium.domain.shared import Cause, Invalid
 from tests.conftest import SETUP
 
 CONTRACT = {"title": "Service Agreement", "amount": 10000, "currency": "USD"}
@@ -31,6 +31,16 @@ def create(system, data=None, owner="ada", type_name="contract"):
 def transact(system, object_id, data=None, expected_version=None, owner="ada"):
     return system.ledger.transact(owner, object_id, "update", data or {}, {},
                                   expected_version, cause=SETUP)
+
+
+@pytest.mark.parametrize("type_name, data, field", [("", {}, "typeName"),
+                                                    ("x" * 101, {}, "typeName"),
+                                                    ("contract", [1], "data")])
+def test_a_bad_type_name_or_data_that_is_no_object_is_invalid(system, type_name, data,
+                                                              field):
+    with pytest.raises(Invalid) as refused:
+        system.ledger.create_object("ada", type_name, data, cause=SETUP)
+    assert refused.value.details == {"field": field}
 
 
 def test_a_transaction_merges_its_data_into_the_object(system, ledger_objects):

@@ -12,6 +12,7 @@ from arqium.domain.memory.domainmodel import (
     PromotionRefused,
     memory_id_for,
 )
+from arqium.domain.shared import Invalid
 from tests.conftest import SETUP
 
 KEY = "user:123:preference:theme"
@@ -59,6 +60,12 @@ def test_upserting_a_key_into_another_layer_is_a_layer_conflict(system):
         upsert(system, layer="permanent")
     assert (refused.value.details["existing_layer"],
             refused.value.details["requested_layer"]) == ("temporary", "permanent")
+
+
+def test_a_layer_other_than_the_three_is_invalid(system):
+    with pytest.raises(Invalid) as refused:
+        upsert(system, layer="forever")
+    assert refused.value.details == {"field": "layer"}
 
 
 def test_a_ttl_in_seconds_sets_the_expiry(system, clock):

@@ -13,6 +13,7 @@ from arqium.domain.sessions.domainmodel import (
     SessionArchived,
     SessionNotFound,
 )
+from arqium.domain.shared import Invalid
 from tests.conftest import SETUP
 
 
@@ -54,6 +55,21 @@ def test_a_session_without_a_title_is_called_new_session(system):
     session, _ = system.sessions.create_session("ada", cause=SETUP)
     assert (session.title, session.status, session.message_count) == (
         "New session", "active", 0)
+
+
+def test_a_title_over_200_characters_is_invalid(system):
+    with pytest.raises(Invalid) as refused:
+        system.sessions.create_session("ada", "x" * 201, cause=SETUP)
+    assert refused.value.details == {"field": "title"}
+
+
+@pytest.mark.parametrize("role, content, field", [("wizard", "hi", "role"),
+                                                  ("user", 42, "content")])
+def test_a_message_of_an_unknown_role_or_not_text_is_invalid(system, session, role,
+                                                             content, field):
+    with pytest.raises(Invalid) as refused:
+        say(system, session, content, role=role)
+    assert refused.value.details == {"field": field}
 
 
 def test_messages_are_listed_oldest_first(system, session, listed):

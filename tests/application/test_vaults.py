@@ -117,6 +117,15 @@ def test_an_entry_keeps_its_tags_in_the_shape_sent_and_is_filtered_by_their_name
     assert (retagged.tags, retagged.metadata["v0"]["tags"]) == (["a", "b"], ["a", "b"])
 
 
+@pytest.mark.parametrize("raw", ["", "x" * 9001])
+def test_an_empty_or_oversize_entry_is_invalid_and_stores_nothing(system, notes, raw):
+    head = system.memory.recorder.max_notification_id()
+    with pytest.raises(Invalid) as refused:
+        entry(system, notes, raw=raw)
+    assert refused.value.details == {"field": "rawEntry"}
+    assert system.memory.recorder.max_notification_id() == head
+
+
 def test_an_expired_entry_is_no_longer_returned(system, notes, memory_items, clock):
     item, position = entry(system, notes, expires_at=clock() + timedelta(minutes=5))
     caught_up(memory_items, position)
