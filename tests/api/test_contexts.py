@@ -60,18 +60,6 @@ def test_sync_merges_changes_to_different_keys(client, user):
     assert read.json()["data"]["state"] == {"goal": "ship", "step": 2, "notes": "hi"}
 
 
-def test_sync_touching_what_changed_meanwhile_is_409_with_the_current_state(client, user):
-    context_id = create(client, user).json()["data"]["id"]
-    client.put(f"/api/v1/contexts/{context_id}", headers=user["headers"],
-               json={"state": {"goal": "ship", "step": 2}})
-    clash = client.post(f"/api/v1/contexts/{context_id}/sync", headers=user["headers"],
-                        json={"state": {"goal": "ship", "step": 5}, "base_version": 1})
-    assert clash.status_code == 409
-    details = clash.json()["error"]["details"]
-    assert (details["state"], details["version"], details["conflicts"]) == (
-        {"goal": "ship", "step": 2}, 2, ["step"])
-
-
 def test_delete_removes_the_context(client, user):
     context_id = create(client, user).json()["data"]["id"]
     deleted = client.delete(f"/api/v1/contexts/{context_id}", headers=user["headers"])
