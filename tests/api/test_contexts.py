@@ -60,29 +60,9 @@ def test_sync_merges_changes_to_different_keys(client, user):
     assert read.json()["data"]["state"] == {"goal": "ship", "step": 2, "notes": "hi"}
 
 
-def test_sync_touching_what_changed_meanwhile_is_409_with_the_current_state(client, user):
-    context_id = create(client, user).json()["data"]["id"]
-    client.put(f"/api/v1/contexts/{context_id}", headers=user["headers"],
-               json={"state": {"goal": "ship", "step": 2}})
-    clash = client.post(f"/api/v1/contexts/{context_id}/sync", headers=user["headers"],
-                        json={"state": {"goal": "ship", "step": 5}, "base_version": 1})
-    assert clash.status_code == 409
-    details = clash.json()["error"]["details"]
-    assert (details["state"], details["version"], details["conflicts"]) == (
-        {"goal": "ship", "step": 2}, 2, ["step"])
-
-
 def test_delete_removes_the_context(client, user):
     context_id = create(client, user).json()["data"]["id"]
     deleted = client.delete(f"/api/v1/contexts/{context_id}", headers=user["headers"])
     assert deleted.status_code == 200
     assert client.get(f"/api/v1/contexts/{context_id}",
                       headers={**user["headers"], **at(deleted)}).status_code == 404
-
-
-
-def test_a_base_version_from_the_future_is_a_400(client, user):
-    context_id = create(client, user).json()["data"]["id"]
-    response = client.post(f"/api/v1/contexts/{context_id}/sync", headers=user["headers"],
-                           json={"state": {}, "base_version": 7})
-    assert response.status_code == 400

@@ -65,18 +65,6 @@ def test_a_malformed_position_token_is_a_400(client, user):
     assert response.status_code == 400
 
 
-
-def test_expired_memories_are_not_listed(client, user, workers, clock):
-    workers("memory_items")
-    written = store(client, user["headers"], key="fleeting", layer="context")
-    clock.advance(minutes=16)
-    token = client.post("/api/v1/auth/login", json={
-        "email": "ada@example.com", "password": "correct horse"}).json()["data"]["access_token"]
-    response = client.get("/api/v1/memory/recent", headers={
-        **bearer(token), "X-Min-Position": written.headers["X-Event-Position"]})
-    assert response.json()["data"]["items"] == []
-
-
 def test_unknown_fields_are_refused_on_the_native_face(client, user):
     response = store(client, user["headers"], colour="blue")
     assert response.status_code == 400

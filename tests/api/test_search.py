@@ -41,23 +41,6 @@ def test_a_query_sharing_no_word_finds_a_memory_by_meaning(client, user, stored)
     assert items[0]["key"] == "editor"
 
 
-def test_keyword_mode_finds_words_and_word_forms(client, user, stored):
-    assert [i["key"] for i in search(client, user, stored, "tax", mode="keyword")] == ["taxes"]
-    assert [i["key"] for i in search(client, user, stored, "Tofu", mode="keyword")] == ["pets"]
-    assert [i["key"] for i in search(client, user, stored, "filings", mode="keyword")] == [
-        "taxes"]
-
-
-def test_keyword_mode_finds_misspelt_words(client, user, stored):
-    assert [i["key"] for i in search(client, user, stored, "quartrly", mode="keyword")] == [
-        "taxes"]
-    assert [i["key"] for i in search(client, user, stored, "catts", mode="keyword")] == ["pets"]
-
-
-def test_keyword_mode_finds_nothing_for_unknown_words(client, user, stored):
-    assert search(client, user, stored, "xylophone", mode="keyword") == []
-
-
 def test_hybrid_keeps_keyword_matches_and_meaning_matches(client, user, stored):
     items = search(client, user, stored, "Miso")
     assert items[0]["key"] == "pets" and 0 < items[0]["score"] <= 1

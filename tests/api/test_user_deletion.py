@@ -106,15 +106,6 @@ def test_a_deleted_users_chat_sessions_are_gone_from_the_read_models(client, use
     assert system.views["session_messages"].page(owner, session_id, 10, 0, True) == ([], 0)
 
 
-def test_sensitive_content_is_sealed_in_the_event_store(client, user, system):
-    response = store(client, user, "pin", "secret")
-    assert response.json()["data"]["content"] == SECRET
-    raw = raw_memory_events(system)
-    assert SECRET.encode() not in raw and b"$sealed" in raw
-    assert store(client, user, "pin-public", "public").status_code == 201
-    assert SECRET.encode() in raw_memory_events(system)  # public content is not sealed
-
-
 def test_deleting_the_owner_shreds_its_sensitive_history(client, user, admin, system,
                                                        settings, clock):
     store(client, user, "pin", "secret")

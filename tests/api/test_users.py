@@ -91,11 +91,6 @@ def test_astralbody_auth_config_comes_from_settings(client, settings):
                     "redirect_uri": None}
 
 
-def test_first_user_is_not_an_admin(client):
-    first = register(client, email="first@example.com")
-    assert first["user"]["roles"] == ["user"]
-
-
 def test_the_admin_named_in_settings_exists_from_start_up(settings, clock):
     from fastapi.testclient import TestClient
     from pydantic import SecretStr

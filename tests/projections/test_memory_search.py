@@ -44,6 +44,21 @@ def test_keyword_mode_finds_the_memories_sharing_a_word(postgres_search, system,
     assert found(postgres_search, system, "quartrly", mode="keyword") == ["taxes"]
 
 
+def test_keyword_mode_finds_other_forms_of_a_word(postgres_search, system, stored):
+    assert found(postgres_search, system, "tax", mode="keyword") == ["taxes"]
+    assert found(postgres_search, system, "filings", mode="keyword") == ["taxes"]
+
+
+def test_keyword_mode_finds_a_misspelt_word_by_the_owners_vocabulary(postgres_search,
+                                                                    system, stored):
+    assert found(postgres_search, system, "catts", mode="keyword") == ["pets"]
+
+
+def test_keyword_mode_finds_nothing_for_a_word_no_memory_has(postgres_search, system,
+                                                             stored):
+    assert found(postgres_search, system, "xylophone", mode="keyword") == []
+
+
 def test_semantic_mode_finds_a_memory_sharing_no_word(postgres_search, system, stored):
     question = "which colour scheme is favoured"
     assert found(postgres_search, system, question, mode="semantic")[0] == "editor"
