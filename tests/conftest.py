@@ -25,10 +25,9 @@ from arqium.system.bootstrap import migrate, open_system
 warnings.filterwarnings("ignore", module="platformdirs")
 
 TEMPLATE = "arqium_test_template"
-# Real Argon2id hashes and real connection pools, at a test's scale: a cheap cost for new
-# hashes (each stored hash names its own) and two connections per pool.
-TEST_SCALE = {"password_hash_time_cost": 1, "password_hash_memory_kib": 1024,
-              "db_pool_size": 2}
+# Real Argon2id hashes at a test's scale: a cheap cost for new hashes (each stored hash
+# names its own cost, so verification is the production code path).
+TEST_SCALE = {"password_hash_time_cost": 1, "password_hash_memory_kib": 1024}
 SETUP = Cause(actor="test:setup")  # who acts when a test prepares data by commands
 JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 _numbers = itertools.count()
