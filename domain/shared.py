@@ -234,6 +234,11 @@ class _Entry:
 # process can take a version first, and while the database answers one writer wins
 # every round. Reaching it takes a pathological load, not bad luck.
 SAVE_DEADLINE_SECONDS = 30.0
+# Well above a turn's length even with dozens queued (a turn is one save: milliseconds),
+# yet short: when the database is gone, commands queued on one aggregate must not fail
+# one after the other, each after its own timeout. Past it a command goes ahead without
+# its turn, as one from another process would, and a clash is retried as above.
+TURN_WAIT_SECONDS = 2.0
 FIRST_PAUSE_SECONDS = 0.002
 LONGEST_PAUSE_SECONDS = 0.1
 Decided = TypeVar("Decided")
@@ -241,15 +246,13 @@ Decided = TypeVar("Decided")
 
 def until_saved(turns: KeyedLock, aggregate_id: Any, attempt: Callable[[], Decided],
                 too_busy: Conflict) -> Decided:
-    """Run `attempt` (load, decide, save) once this process's earlier commands on the
-    aggregate are done, so they never clash, and again whenever another process took
-    the aggregate's next version meanwhile, after a random pause that doubles up to
+    """Run `attempt` (load, decide, save) in turn with this process's other commands on
+    the aggregate, so they do not clash, and again whenever another process took the
+    aggregate's next version meanwhile, after a random pause that doubles up to
     LONGEST_PAUSE_SECONDS. `too_busy` only after SAVE_DEADLINE_SECONDS; any other error
     (a domain error, the database gone) is raised at once."""
     give_up_at = time.monotonic() + SAVE_DEADLINE_SECONDS
-    with turns.holding(_lock_key(aggregate_id), timeout=SAVE_DEADLINE_SECONDS) as ours:
-        if not ours:
-            raise too_busy
+    with turns.holding(_lock_key(aggregate_id), timeout=TURN_WAIT_SECONDS):
         pause = FIRST_PAUSE_SECONDS
         while True:
             try:

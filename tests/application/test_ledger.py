@@ -80,7 +80,7 @@ def test_64_transactions_at_once_without_an_expected_version_all_land(system, pr
     assert current.data == {**CONTRACT, **{f"k{n}": n for n in range(64)}}
 
 
-def test_of_transactions_at_once_on_one_expected_version_one_lands_the_rest_are_stale(
+def test_transactions_at_once_on_one_expected_version_land_once_the_rest_are_stale(
         system, processes):
     created, _ = create(system)
     outcomes = transact_at_once(system, processes, created.id, 8, expected_version=1)

@@ -3,6 +3,7 @@ process until saved (until_saved); nothing else is retried."""
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from uuid import UUID
 
 import pytest
 from eventsourcing.persistence import IntegrityError, OperationalError
@@ -100,5 +101,17 @@ def test_clashes_beyond_the_deadline_are_too_busy(monkeypatch):
 
 def test_every_spelling_of_an_id_takes_the_same_turn():
     locks = KeyedLock()
-    with locks.holding(shared._lock_key(OBJECT_ID.upper())):
-        assert not try_at_once(locks, shared._lock_key(OBJECT_ID))
+
+    def attempt() -> bool:
+        return try_at_once(locks, UUID(OBJECT_ID))
+
+    assert until_saved(locks, OBJECT_ID.upper(), attempt, TOO_BUSY) is False
+
+
+def test_a_command_that_waited_too_long_for_its_turn_goes_ahead(monkeypatch):
+    """So that, the database gone, commands queued on one aggregate fail together."""
+    monkeypatch.setattr(shared, "TURN_WAIT_SECONDS", 0.0)
+    locks = KeyedLock()
+    with locks.holding(UUID(OBJECT_ID)):
+        assert in_another_thread(lambda: until_saved(
+            locks, OBJECT_ID, lambda: "saved", TOO_BUSY)) == "saved"
