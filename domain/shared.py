@@ -5,8 +5,9 @@ import dataclasses
 import functools
 import inspect
 import random
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -191,18 +192,81 @@ class Gone(DomainError):
     """What was asked for existed but has been destroyed (for instance crypto-shredded)."""
 
 
-SAVE_ATTEMPTS = 10
+class KeyedLock:
+    """One lock per key (an aggregate id), made when first asked for and dropped as soon
+    as nobody holds or awaits it, so locking every aggregate ever seen keeps no memory."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()  # guards the table, never held while waiting
+        self._entries: dict[Hashable, _Entry] = {}
+
+    def __len__(self) -> int:
+        """How many keys are held or awaited now."""
+        return len(self._entries)
+
+    @contextmanager
+    def holding(self, key: Hashable, timeout: float = -1) -> Iterator[bool]:
+        """Hold the key's lock inside the block; yields False (and holds nothing) when
+        it stayed taken for `timeout` seconds, like Lock.acquire."""
+        with self._guard:
+            entry = self._entries.setdefault(key, _Entry())
+            entry.users += 1
+        acquired = False
+        try:
+            acquired = entry.lock.acquire(timeout=timeout)
+            yield acquired
+        finally:
+            if acquired:
+                entry.lock.release()
+            with self._guard:
+                entry.users -= 1
+                if not entry.users:
+                    del self._entries[key]
+
+
+@dataclasses.dataclass
+class _Entry:
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+    users: int = 0  # holding or waiting: the entry goes when the last one leaves
+
+
+# Generous: within a process commands on an aggregate take turns, so only another API
+# process can take a version first, and while the database answers one writer wins
+# every round. Reaching it takes a pathological load, not bad luck.
+SAVE_DEADLINE_SECONDS = 30.0
+# Well above a turn's length even with dozens queued (a turn is one save: milliseconds),
+# yet short: when the database is gone, commands queued on one aggregate must not fail
+# one after the other, each after its own timeout. Past it a command goes ahead without
+# its turn, as one from another process would, and a clash is retried as above.
+TURN_WAIT_SECONDS = 2.0
 FIRST_PAUSE_SECONDS = 0.002
+LONGEST_PAUSE_SECONDS = 0.1
 Decided = TypeVar("Decided")
 
 
-def until_saved(attempt: Callable[[], Decided], too_busy: Conflict) -> Decided:
-    """Run `attempt` (load, decide, save) again when a concurrent command took the
-    aggregate's next version, after a random pause that doubles each time, so clashing
-    writers spread apart and none starves; `too_busy` raised after SAVE_ATTEMPTS."""
-    for number in range(SAVE_ATTEMPTS):
-        try:
-            return attempt()
-        except IntegrityError:
-            time.sleep(random.uniform(0, FIRST_PAUSE_SECONDS * 2 ** number))
-    raise too_busy
+def until_saved(turns: KeyedLock, aggregate_id: Any, attempt: Callable[[], Decided],
+                too_busy: Conflict) -> Decided:
+    """Run `attempt` (load, decide, save) in turn with this process's other commands on
+    the aggregate, so they do not clash, and again whenever another process took the
+    aggregate's next version meanwhile, after a random pause that doubles up to
+    LONGEST_PAUSE_SECONDS. `too_busy` only after SAVE_DEADLINE_SECONDS; any other error
+    (a domain error, the database gone) is raised at once."""
+    give_up_at = time.monotonic() + SAVE_DEADLINE_SECONDS
+    with turns.holding(_lock_key(aggregate_id), timeout=TURN_WAIT_SECONDS):
+        pause = FIRST_PAUSE_SECONDS
+        while True:
+            try:
+                return attempt()
+            except IntegrityError:
+                if time.monotonic() >= give_up_at:
+                    raise too_busy from None
+                time.sleep(random.uniform(0, pause))
+                pause = min(2 * pause, LONGEST_PAUSE_SECONDS)
+
+
+def _lock_key(aggregate_id: Any) -> Hashable:
+    """Every spelling of one id takes the same turn (a malformed one is not found)."""
+    try:
+        return UUID(str(aggregate_id))
+    except ValueError:
+        return str(aggregate_id)

@@ -5,13 +5,13 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import TopicError
 
 from arqium.domain.ledger.domainmodel import LedgerObject, LedgerObjectNotFound, entry
 from arqium.domain.shared import (
     Conflict,
     Invalid,
+    KeyedLock,
     command,
     get_aggregate,
     system_clock,
@@ -32,6 +32,7 @@ class LedgerApplication(Application):
         super().__init__(env)
         self.clock = clock
         self.new_id = new_id
+        self.aggregate_locks = KeyedLock()  # transactions on one object take turns
 
     @command
     def create_object(self, owner_id: str, type_name: str, data: dict
@@ -45,23 +46,21 @@ class LedgerApplication(Application):
                  metadata: dict, expected_version: int | None = None
                  ) -> tuple[LedgerObject, UUID, int]:
         """Apply a transaction to one of the owner's objects; the object after it, the
-        transaction id and the event's position. With `expected_version`, a concurrent
-        change is a conflict; without, the transaction is applied after it."""
+        transaction id and the event's position. Transactions on an object take turns,
+        each decided on the version before it: with `expected_version`, any other
+        version is a conflict; without, it is applied however many arrive at once."""
         transaction_id = self.new_id()
 
         def attempt() -> tuple[LedgerObject, UUID, int]:
+            # After a clash with another process, the reloaded version decides again:
+            # stale for an expected version, the next one for none.
             ledger_object = self.owned_object(owner_id, object_id)
             ledger_object.transact(transaction_id, action, data, metadata, expected_version,
                                    self.clock())
-            try:
-                return ledger_object, transaction_id, self.save(ledger_object)[-1].notification.id
-            except IntegrityError:
-                if expected_version is None:
-                    raise  # decided again on the new version by until_saved
-                raise Conflict("the object changed meanwhile; read it again and retry",
-                               current_version=expected_version + 1) from None
+            position = self.save(ledger_object)[-1].notification.id
+            return ledger_object, transaction_id, position
 
-        return until_saved(attempt, Conflict(
+        return until_saved(self.aggregate_locks, object_id, attempt, Conflict(
             "this object is too busy right now; retry the transaction"))
 
     def owned_object(self, owner_id: str, object_id: Any) -> LedgerObject:

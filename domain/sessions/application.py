@@ -17,7 +17,14 @@ from arqium.domain.sessions.domainmodel import (
     SessionsOwner,
     check_title,
 )
-from arqium.domain.shared import Clock, command, get_aggregate, system_clock, until_saved
+from arqium.domain.shared import (
+    Clock,
+    KeyedLock,
+    command,
+    get_aggregate,
+    system_clock,
+    until_saved,
+)
 
 
 @dataclass
@@ -39,6 +46,7 @@ class SessionsApplication(Application):
         super().__init__(env)
         self.clock = clock
         self.new_id = new_id
+        self.aggregate_locks = KeyedLock()  # commands on one session take turns
 
     @command
     def create_session(self, owner_id: str, title: str | None = None,
@@ -111,8 +119,9 @@ class SessionsApplication(Application):
 
     def _decide(self, owner_id: str, session_id: Any, decide: Callable[[ChatSession], Any]
                 ) -> tuple[ChatSession, int | None]:
-        """Load the session, decide, save. No client sent an expected version, so two
-        appends at once must both land, in order, rather than one failing."""
+        """Load the session, decide, save, in turn with the other commands on it. No
+        client sent an expected version, so appends at once must all land, in order,
+        rather than one failing."""
 
         def attempt() -> tuple[ChatSession, int | None]:
             session = self.owned_session(owner_id, session_id)
@@ -121,7 +130,7 @@ class SessionsApplication(Application):
                 return session, None
             return session, self.save(session)[-1].notification.id
 
-        return until_saved(attempt, SessionConflict(
+        return until_saved(self.aggregate_locks, session_id, attempt, SessionConflict(
             "this session is too busy right now; retry the request"))
 
 def checkpoint_uuid(checkpoint_id: str) -> UUID:

@@ -2,7 +2,6 @@
 expected versions, concurrency, exact decimals, who reads what, aggregates, and the
 verification of what is stored."""
 
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from uuid import uuid4
 
@@ -11,7 +10,8 @@ import pytest
 from arqium.domain.ledger import chain
 from arqium.domain.ledger.digest import DIGEST_ID, seal_digest, sealed
 from arqium.domain.ledger.domainmodel import LedgerObjectNotFound, StaleLedgerVersion
-from arqium.domain.shared import Cause, Invalid
+from arqium.domain.shared import Cause, Conflict, Invalid
+from tests.application.conftest import at_once
 from tests.conftest import SETUP
 
 CONTRACT = {"title": "Service Agreement", "amount": 10000, "currency": "USD"}
@@ -62,12 +62,32 @@ def test_a_stale_expected_version_is_refused_as_a_conflict(system):
     assert system.ledger.any_object(created.id).version == 2
 
 
-def test_concurrent_transactions_without_an_expected_version_are_all_kept(system):
+def transact_at_once(system, processes, object_id, count: int, expected_version=None
+                     ) -> list:
+    """Transaction n sets key kn, through the processes' ledgers in turn; each result or
+    conflict."""
+    ledgers = processes(system.ledger)
+    return at_once(count, lambda n: ledgers[n % len(ledgers)].transact(
+        "ada", object_id, "update", {f"k{n}": n}, {}, expected_version, cause=SETUP))
+
+
+def test_64_transactions_at_once_without_an_expected_version_all_land(system, processes):
     created, _ = create(system)
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda n: transact(system, created.id, {f"k{n}": n}), range(24)))
+    outcomes = transact_at_once(system, processes, created.id, 64)
+    assert [o for o in outcomes if isinstance(o, Conflict)] == []
     current = system.ledger.any_object(created.id)
-    assert current.version == 25 and len(current.data) == len(CONTRACT) + 24
+    assert current.version == 65
+    assert current.data == {**CONTRACT, **{f"k{n}": n for n in range(64)}}
+
+
+def test_transactions_at_once_on_one_expected_version_land_once_the_rest_are_stale(
+        system, processes):
+    created, _ = create(system)
+    outcomes = transact_at_once(system, processes, created.id, 8, expected_version=1)
+    refused = [o for o in outcomes if isinstance(o, StaleLedgerVersion)]
+    assert len(refused) == 7
+    assert {o.details["current_version"] for o in refused} == {2}
+    assert system.ledger.any_object(created.id).version == 2
 
 
 def test_an_unknown_object_is_not_found(system):

@@ -14,6 +14,7 @@ from arqium.domain.sessions.domainmodel import (
     SessionNotFound,
 )
 from arqium.domain.shared import Invalid
+from tests.application.conftest import at_once
 from tests.conftest import SETUP
 
 
@@ -169,6 +170,15 @@ def test_concurrent_appends_all_land_in_order(system, session):
     assert sorted(seq for ours in seqs for seq in ours) == list(range(1, 41))
     stored = system.sessions.repository.get(session.id)
     assert (stored.message_count, stored.version) == (40, 41)
+
+
+def test_64_messages_at_once_all_land_numbered_without_gaps(system, session, processes):
+    sessions = processes(system.sessions)
+    outcomes = at_once(64, lambda n: sessions[n % len(sessions)].append_message(
+        "ada", session.id, MessageDraft("user", f"message {n}"), cause=SETUP))
+    assert sorted(message["seq"] for message, _ in outcomes) == list(range(1, 65))
+    stored = system.sessions.repository.get(session.id)
+    assert (stored.message_count, stored.version) == (64, 65)
 
 
 def test_sessions_are_listed_most_recently_active_first_a_page_at_a_time(system, clock,
