@@ -36,6 +36,7 @@ from arqium.api.v1 import (
     users,
 )
 from arqium.infra.idempotency import IdempotencyStore
+from arqium.infra.lifeline import end_with_parent
 from arqium.infra.settings import Settings
 from arqium.system.bootstrap import System, ensure_admin, open_system
 
@@ -104,5 +105,6 @@ async def start_sync_hub(settings: Settings, system: System) -> SyncHub:
 
 def app_from_environment() -> FastAPI:
     """The app of one of several API processes (`ARQIUM_API_PROCESSES`), configured from
-    the environment its parent exported."""
+    the environment its parent exported. It ends with that parent."""
+    end_with_parent()
     return create_app(Settings())
