@@ -163,9 +163,12 @@ class EmbeddedNats:
 
 
 def terminate(process: subprocess.Popen | psutil.Process, timeout: float) -> None:
-    """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds (a child that
-    has exited already is left alone)."""
-    process.terminate()
+    """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds (one that has
+    exited already is left alone)."""
+    try:
+        process.terminate()
+    except psutil.NoSuchProcess:
+        return
     try:
         process.wait(timeout=timeout)
     except (subprocess.TimeoutExpired, psutil.TimeoutExpired):

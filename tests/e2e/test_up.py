@@ -12,6 +12,7 @@ import psutil
 import pytest
 
 from arqium.infra.embedded import free_port
+from tests.conftest import still_running
 
 READY_TIMEOUT = 90
 
@@ -131,26 +132,6 @@ def test_up_can_serve_the_api_from_several_processes(postgres_home):
     assert [p for p in up.children if p.is_running() and p.status() != "zombie"] == []
 
 
-def running(processes: list[psutil.Process]) -> list[psutil.Process]:
-    """Those still running (a zombie, ended but not yet reaped, is not)."""
-    alive = []
-    for process in processes:
-        try:
-            if process.status() != psutil.STATUS_ZOMBIE:
-                alive.append(process)
-        except psutil.NoSuchProcess:
-            pass
-    return alive
-
-
-def wait_until_ended(processes: list[psutil.Process], seconds: float) -> list[psutil.Process]:
-    """Those still running after at most `seconds`."""
-    deadline = time.monotonic() + seconds
-    while (alive := running(processes)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return alive
-
-
 def test_a_killed_up_leaves_no_process_behind_and_the_next_up_starts_cleanly(
         postgres_home):
     data_dir, port = postgres_home / "data", free_port()
@@ -164,7 +145,7 @@ def test_a_killed_up_leaves_no_process_behind_and_the_next_up_starts_cleanly(
 
     up.process.kill()
     up.process.wait()
-    survivors = wait_until_ended(tree, seconds=15)
+    survivors = still_running(tree, within_seconds=15)
     assert survivors == [], [" ".join(p.cmdline()) for p in survivors]
 
     leftover_postgres = postgres_pid(data_dir)
@@ -174,4 +155,4 @@ def test_a_killed_up_leaves_no_process_behind_and_the_next_up_starts_cleanly(
                for line in again.lines), "".join(again.lines)
     started_postgres = psutil.Process(postgres_pid(data_dir))
     assert again.interrupt() == 0
-    assert wait_until_ended([started_postgres], seconds=15) == []
+    assert still_running([started_postgres], within_seconds=15) == []

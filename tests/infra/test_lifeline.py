@@ -4,12 +4,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import psutil
-import pytest
 
 from arqium.infra.lifeline import PARENT_PID_VARIABLE
+from tests.conftest import still_running
 
 WAIT_SECONDS = 15
 TIED_CHILD = ("from arqium.infra.lifeline import end_with_parent; import time; "
@@ -27,27 +26,16 @@ time.sleep(60)
 """
 
 
-def wait_until_ended(process: psutil.Process) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        try:
-            if process.status() == psutil.STATUS_ZOMBIE:
-                return
-        except psutil.NoSuchProcess:
-            return
-        time.sleep(0.05)
-    process.kill()
-    pytest.fail(f"{' '.join(process.cmdline())} still runs {WAIT_SECONDS} s later")
-
-
 def test_children_tied_to_a_process_end_when_it_is_killed():
     parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE,
                               text=True)
     children = [psutil.Process(int(pid)) for pid in parent.stdout.readline().split()]
     parent.kill()
     parent.wait()
-    for child in children:
-        wait_until_ended(child)
+    survivors = still_running(children, within_seconds=WAIT_SECONDS)
+    for survivor in survivors:
+        survivor.kill()
+    assert survivors == []
 
 
 def test_a_child_whose_parent_died_before_it_was_tied_stops_at_once():
