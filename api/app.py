@@ -1,11 +1,9 @@
 """The FastAPI application: every face mounted on one core, built in the lifespan."""
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-import nats.errors
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
@@ -36,10 +34,10 @@ from arqium.api.v1 import (
     users,
 )
 from arqium.infra.idempotency import IdempotencyStore
+from arqium.infra.lifeline import end_with_parent
 from arqium.infra.settings import Settings
 from arqium.system.bootstrap import System, ensure_admin, open_system
 
-log = logging.getLogger("arqium.api")
 DOCS_ASSETS = "/docs-assets"
 
 DESCRIPTION = """Event-sourced backend for AI applications. One core, five faces:
@@ -89,20 +87,18 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
 
 
 async def start_sync_hub(settings: Settings, system: System) -> SyncHub:
-    """The stream subscription behind /ws/sync; without NATS the API still serves the
-    rest (health reports NATS down) and sockets wait for nothing."""
+    """The stream subscription behind /ws/sync and GraphQL subscriptions; without NATS
+    the API still serves the rest (health reports NATS down), sockets are told their
+    updates are delayed, and the hub connects once NATS answers."""
     hub = SyncHub(settings.nats_url, settings.nats_stream, system.read_models.contexts,
                   system.read_models.memory_items)
     if settings.nats_url:
-        try:
-            await hub.start()
-        except (OSError, asyncio.TimeoutError, nats.errors.Error) as error:
-            log.warning("real-time sync is off: NATS at %s is unreachable (%s)",
-                        settings.nats_url, error)
+        await hub.start()
     return hub
 
 
 def app_from_environment() -> FastAPI:
     """The app of one of several API processes (`ARQIUM_API_PROCESSES`), configured from
-    the environment its parent exported."""
+    the environment its parent exported. It ends with that parent."""
+    end_with_parent()
     return create_app(Settings())

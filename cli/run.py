@@ -20,6 +20,7 @@ from arqium.cli.discovery import (
     withdraw_services,
 )
 from arqium.cli.output import redact, say
+from arqium.infra.lifeline import end_with_parent, tie_to_this_process
 from arqium.infra.settings import Settings
 from arqium.infra.stream import prepare_stream
 
@@ -43,12 +44,15 @@ def cmd_up(args: argparse.Namespace) -> int:
             say("postgres", f"{redact(settings.database_url)} (external)")
         else:
             postgres = EmbeddedPostgres(data_dir)
+            stop_leftover(postgres, "postgres")
             settings.database_url = postgres.start()
             say("postgres", f"{settings.database_url} (embedded, data in {postgres.pgdata})")
         if settings.nats_url:
             say("nats", f"{settings.nats_url} (external)")
         else:
-            nats = EmbeddedNats(data_dir, port=4222 if _port_free(4222) else free_port())
+            nats = EmbeddedNats(data_dir)
+            stop_leftover(nats, "nats")  # before the port is chosen: it may hold 4222
+            nats.port = 4222 if _port_free(4222) else free_port()
             settings.nats_url = nats.start()
             say("nats", f"{settings.nats_url} (embedded JetStream, data in {nats.store_dir})")
         _migrate(settings)
@@ -70,6 +74,15 @@ def cmd_up(args: argparse.Namespace) -> int:
         if postgres:
             postgres.stop()
             say("postgres", "stopped")
+
+
+def stop_leftover(server, component: str) -> None:
+    """An embedded server that an `arqium up` killed before it could stop it left
+    running on the data directory is stopped first: this `up` starts its own."""
+    pid = server.stop_leftover()
+    if pid:
+        say(component, f"stopped the server (pid {pid}) that an `arqium up` which was "
+                       "killed left running")
 
 
 def refuse_a_second_up(data_dir: Path) -> None:
@@ -122,15 +135,18 @@ def _health_status(url: str) -> str:
 
 
 class WorkerProcess:
-    """`arqium worker all` as a child process, restarted if it crashes."""
+    """`arqium worker all` as a child process, restarted if it crashes, ended with this
+    one even if this one is killed outright."""
 
     def __init__(self, settings: Settings):
-        self.env = {**os.environ, **service_env(settings)}
+        self.env = {**os.environ, **service_env(settings), **tie_to_this_process()}
         self._process: subprocess.Popen | None = None
         self._stopping = threading.Event()
         self._watcher = threading.Thread(target=self._watch, daemon=True)
 
     def start(self) -> None:
+        # The kernel ends a child when the thread that started it ends: the main thread
+        # starts the first, the watcher (which lives until stop()) its replacements.
         self._spawn()
         self._watcher.start()
 
@@ -197,7 +213,7 @@ def _serve_processes(settings: Settings, on_started=None) -> int:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    os.environ.update(service_env(settings))
+    os.environ.update(service_env(settings) | tie_to_this_process())
     config = uvicorn.Config("arqium.api.app:app_from_environment", factory=True,
                             host=settings.host, port=settings.port,
                             workers=settings.api_processes, log_level="warning",
@@ -244,6 +260,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from arqium.workers.runner import WorkerGroup, worker_names
 
+    end_with_parent()  # when `arqium up` started this process
     settings = with_services(load_settings(data_dir=args.data_dir))
     names = worker_names(settings) if args.name == "all" else [args.name]
     group = WorkerGroup(names, settings)

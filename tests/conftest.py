@@ -8,6 +8,7 @@ import queue
 import shutil
 import tempfile
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -225,6 +226,17 @@ def workers(settings, clock):
     for group in groups:
         group.stop()
         assert not group.failures, group.failures
+
+
+def still_running(processes: list, within_seconds: float) -> list:
+    """Those of the processes (psutil.Process) that have not ended within the time."""
+    from arqium.infra.embedded import living_process
+
+    deadline = time.monotonic() + within_seconds
+    while (alive := [p for p in processes if living_process(p.pid)]) and (
+            time.monotonic() < deadline):
+        time.sleep(0.05)
+    return alive
 
 
 def register(client, email: str = "ada@example.com", password: str = "correct horse",

@@ -6,9 +6,11 @@ import asyncio
 import json
 import logging
 from collections import defaultdict
+from contextlib import suppress
 from typing import Any
 
-import nats
+import nats.errors
+from nats.aio.client import Client as NATS
 from nats.js.api import DeliverPolicy
 
 from arqium.infra.stream import SUBJECT_ROOT, ensure_stream
@@ -23,6 +25,12 @@ QUEUE_SIZE = 1000  # a socket this far behind loses its oldest updates
 STREAM_LOST = {"event": "error", "data": {
     "code": "SERVICE_UNAVAILABLE",
     "message": "lost the connection to the event stream; updates may be delayed"}}
+# What changed while updates did not flow was not pushed: the listener re-reads.
+RESUMED = {"event": "resumed", "data": {
+    "message": "updates flow again; re-read what you show"}}
+START_WAIT_SECONDS = 2.0  # for NATS at start-up, before the hub connects in the background
+RETRY_SECONDS = 1.0
+NATS_ERRORS = (OSError, asyncio.TimeoutError, nats.errors.Error)
 
 
 def push(queue: asyncio.Queue, update: dict) -> None:
@@ -34,37 +42,92 @@ def push(queue: asyncio.Queue, update: dict) -> None:
 
 class SyncHub:
     """This process's listeners, by (owner, session) or (owner, None) for all of an
-    owner's updates, and its subscription to the stream."""
+    owner's updates, and its subscription to the stream.
+
+    Each listener learns when updates stop flowing (STREAM_LOST: when it opens while they
+    do not, or when NATS is lost) and when they flow again (RESUMED), so that it re-reads
+    what changed meanwhile."""
 
     def __init__(self, nats_url: str, stream: str, contexts: Any, memory_items: Any):
         self.nats_url, self.stream = nats_url, stream
         self.contexts, self.memory_items = contexts, memory_items
         self.listeners: dict[tuple[str, str | None], set[asyncio.Queue]] = defaultdict(set)
-        self._nc: Any = None
+        self._nc = NATS()
+        self._subscriptions: list[Any] = []
+        self._flowing = False
+        self._reconnected_since_subscribing = asyncio.Event()
+        self._keeping: asyncio.Task | None = None
 
     async def start(self) -> None:
-        """Subscribe to what the stream receives from now on."""
-        self._nc = await nats.connect(self.nats_url, max_reconnect_attempts=-1,
-                                      disconnected_cb=self._disconnected,
-                                      reconnected_cb=self._reconnected)
+        """Connect and subscribe; without NATS, keep trying in the background (the API
+        serves the rest meanwhile) and let updates flow once it answers."""
+        self._keeping = asyncio.create_task(self._keep_updates_flowing())
+        done, _ = await asyncio.wait({self._keeping}, timeout=START_WAIT_SECONDS)
+        if done:
+            log.warning("real-time sync is off: NATS at %s cannot be used (%s)",
+                        self.nats_url, self._keeping.exception())
+        elif not self._flowing:
+            log.warning("real-time sync waits for NATS at %s; it connects in the "
+                        "background", self.nats_url)
+
+    async def stop(self) -> None:
+        if self._keeping is None:
+            return  # never started: no NATS configured
+        self._keeping.cancel()
+        if not self._nc.is_closed:
+            await self._nc.close()
+
+    async def _keep_updates_flowing(self) -> None:
+        # nats-py retries an unreachable server for as long as reconnects are unbounded,
+        # the first connection included.
+        await self._nc.connect(self.nats_url, max_reconnect_attempts=-1,
+                               error_cb=self._nats_error,
+                               disconnected_cb=self._disconnected,
+                               reconnected_cb=self._reconnected)
+        while True:
+            await self._subscribe_until_done()
+            await self._reconnected_since_subscribing.wait()
+
+    async def _subscribe_until_done(self) -> None:
+        """Subscribe to what the stream receives from now on, then tell the listeners
+        (each one was told updates do not flow) that they flow again."""
+        self._reconnected_since_subscribing.clear()
+        while not await self._subscribed():
+            await asyncio.sleep(RETRY_SECONDS)
+        lost_meanwhile = (not self._nc.is_connected
+                          or self._reconnected_since_subscribing.is_set())
+        if not lost_meanwhile and not self._flowing:  # else the next round tells them
+            self._flowing = True
+            self._tell_every_listener(RESUMED)
+
+    async def _subscribed(self) -> bool:
+        try:
+            await self._subscribe()
+        except NATS_ERRORS as error:
+            log.warning("real-time sync cannot subscribe to %s yet (%s); retrying",
+                        self.stream, error)
+            return False
+        return True
+
+    async def _subscribe(self) -> None:
+        # Afresh: a restarted server has lost the consumers of the old subscriptions.
+        for subscription in self._subscriptions:
+            with suppress(*NATS_ERRORS):
+                await subscription.unsubscribe()
+        self._subscriptions = []
         js = self._nc.jetstream()
         await ensure_stream(js, self.stream)
         for subjects in (MEMORY_SUBJECTS, PLATFORM_SUBJECTS):
-            await js.subscribe(subjects, cb=self._received, ordered_consumer=True,
-                               deliver_policy=DeliverPolicy.NEW)
-
-    async def stop(self) -> None:
-        if self._nc is not None:
-            await self._nc.close()
-
-    @property
-    def connected(self) -> bool:
-        return self._nc is not None and self._nc.is_connected
+            self._subscriptions.append(await js.subscribe(
+                subjects, cb=self._received, ordered_consumer=True,
+                deliver_policy=DeliverPolicy.NEW))
 
     def listen(self, owner_id: str, session_id: str | None) -> asyncio.Queue:
         """A queue of the owner's updates of that session (of every session: None)."""
         queue: asyncio.Queue = asyncio.Queue(QUEUE_SIZE)
         self.listeners[(owner_id, session_id)].add(queue)
+        if not self._flowing:
+            push(queue, STREAM_LOST)
         return queue
 
     def leave(self, owner_id: str, session_id: str | None, queue: asyncio.Queue) -> None:
@@ -91,12 +154,22 @@ class SyncHub:
         if self._nc.is_closed:
             return  # our own stop()
         log.warning("real-time sync lost NATS at %s; reconnecting", self.nats_url)
-        for queues in list(self.listeners.values()):
-            for queue in list(queues):
-                push(queue, STREAM_LOST)
+        if self._flowing:
+            self._flowing = False
+            self._tell_every_listener(STREAM_LOST)
 
     async def _reconnected(self) -> None:
         log.info("real-time sync reconnected to NATS at %s", self.nats_url)
+        self._reconnected_since_subscribing.set()  # _keep_updates_flowing subscribes
+
+    async def _nats_error(self, error: Exception) -> None:
+        # Every failed attempt while NATS is unreachable: _disconnected said it once.
+        log.debug("real-time sync: NATS error %r", error)
+
+    def _tell_every_listener(self, update: dict) -> None:
+        for queues in list(self.listeners.values()):
+            for queue in list(queues):
+                push(queue, update)
 
     def route(self, envelope: dict) -> tuple[tuple[str, str | None], dict] | None:
         """Whose (session's) update an event is, and what its listeners are told."""

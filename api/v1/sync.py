@@ -7,7 +7,7 @@ import json
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from arqium.api.common.caller import bearer_principal
-from arqium.api.common.sync_hub import STREAM_LOST, SyncHub, push
+from arqium.api.common.sync_hub import SyncHub, push
 from arqium.domain.shared import DomainError
 
 router = APIRouter(tags=["ARQIUM: real time"])
@@ -19,15 +19,14 @@ async def sync(websocket: WebSocket, session_id: str):
     """Pushes `{event, data}`: `memory_added` (a memory stored with this session_id),
     `context_updated` (a context bound to it), `plugin_event` (a platform event about
     it), `error` (a message we do not understand, or updates delayed: the event stream
-    is unreachable). Token in `Authorization: Bearer` or `?token=`."""
+    is unreachable), `resumed` (updates flow again: re-read what you show, it may have
+    changed meanwhile). Token in `Authorization: Bearer` or `?token=`."""
     hub: SyncHub = websocket.app.state.sync_hub
     owner_id = await authenticate(websocket)
     if owner_id is None:
         return
     await websocket.accept()
     queue = hub.listen(owner_id, session_id)
-    if not hub.connected:
-        push(queue, STREAM_LOST)
     reader = asyncio.create_task(answer_client(websocket, queue))
     try:
         while (update := await queue.get()) is not CLOSED:

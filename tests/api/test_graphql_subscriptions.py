@@ -72,6 +72,18 @@ def test_on_memory_added_skips_other_sessions(client, user, socket):
     assert next_payload(socket)["data"]["onMemoryAdded"]["key"] == "here"
 
 
+def test_a_subscription_keeps_pushing_once_nats_is_back(client, user, socket, own_nats):
+    subscribe(client, socket, user["user"]["id"], MEMORY_ADDED)
+    with client.websocket_connect(f"/ws/sync/s-1?token={user['access_token']}") as sync:
+        own_nats.stop()
+        assert next_message(sync)["event"] == "error"
+        own_nats.start()
+        assert next_message(sync)["event"] == "resumed"  # the hub's updates flow again
+    client.post("/api/v1/memory/store", headers=user["headers"],
+                json={"key": "note", "content": "x"})
+    assert next_payload(socket)["data"]["onMemoryAdded"]["key"] == "note"
+
+
 def test_on_context_update_without_a_session_pushes_every_change_of_yours(
         client, user, socket):
     subscribe(client, socket, user["user"]["id"], CONTEXT_UPDATED)

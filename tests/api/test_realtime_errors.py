@@ -1,10 +1,12 @@
 """/ws/sync `error` events: a message the socket does not understand, and updates
-delayed because the event stream (NATS) is out of reach. The socket stays open."""
+delayed because the event stream (NATS) is out of reach; and `resumed` once they flow
+again. The socket stays open."""
 
 import pytest
 from fastapi.testclient import TestClient
 
 from arqium.api.app import create_app
+from arqium.api.common.sync_hub import RESUMED, STREAM_LOST
 from arqium.system.bootstrap import open_system
 from tests.api.conftest import next_message
 
@@ -52,9 +54,37 @@ def test_losing_nats_tells_the_sockets_that_updates_may_be_delayed(client, user,
         "message": "lost the connection to the event stream; updates may be delayed"}}
 
 
+def test_when_nats_is_back_the_sockets_are_told_to_re_read_and_updates_flow_again(
+        client, user, own_nats):
+    with connect(client, user) as socket:
+        own_nats.stop()
+        assert next_message(socket) == STREAM_LOST
+        own_nats.start()
+        resumed = next_message(socket)
+        store(client, user)
+        update = next_message(socket)
+    assert resumed == {"event": "resumed", "data": {
+        "message": "updates flow again; re-read what you show"}}
+    assert (update["event"], update["data"]["key"]) == ("memory_added", "note")
+
+
 def test_a_socket_opened_while_nats_is_unreachable_is_told_at_once(settings, clock, user):
     without_nats = settings.model_copy(update={"nats_url": ""})
     app = create_app(without_nats, open_system=lambda s: open_system(s, clock=clock))
     with TestClient(app) as second, connect(second, user) as socket:
         error = next_message(socket)
     assert (error["event"], error["data"]["code"]) == ("error", "SERVICE_UNAVAILABLE")
+
+
+def test_an_api_started_while_nats_is_down_connects_once_it_is_back_and_tells_the_sockets(
+        settings, clock, user, own_nats):
+    own_nats.stop()
+    app = create_app(settings, open_system=lambda s: open_system(s, clock=clock))
+    with TestClient(app) as started_without_nats, connect(started_without_nats,
+                                                          user) as socket:
+        assert next_message(socket) == STREAM_LOST
+        own_nats.start()
+        assert next_message(socket) == RESUMED
+        store(started_without_nats, user)
+        update = next_message(socket)
+    assert (update["event"], update["data"]["key"]) == ("memory_added", "note")

@@ -12,6 +12,7 @@ import psutil
 import pytest
 
 from arqium.infra.embedded import free_port
+from tests.conftest import still_running
 
 READY_TIMEOUT = 90
 
@@ -129,3 +130,29 @@ def test_up_can_serve_the_api_from_several_processes(postgres_home):
         assert up.interrupt() == 0
     time.sleep(0.5)
     assert [p for p in up.children if p.is_running() and p.status() != "zombie"] == []
+
+
+def test_a_killed_up_leaves_no_process_behind_and_the_next_up_starts_cleanly(
+        postgres_home):
+    data_dir, port = postgres_home / "data", free_port()
+    up = Up(data_dir, port, ARQIUM_API_PROCESSES="2")
+    up.wait_ready()
+    tree = psutil.Process(up.process.pid).children(recursive=True)
+    commands = [" ".join(p.cmdline()) for p in tree]
+    assert any("worker all" in c for c in commands)
+    assert sum("spawn_main" in c for c in commands) == 2
+    assert any("nats-server" in c for c in commands)
+
+    up.process.kill()
+    up.process.wait()
+    survivors = still_running(tree, within_seconds=15)
+    assert survivors == [], [" ".join(p.cmdline()) for p in survivors]
+
+    leftover_postgres = postgres_pid(data_dir)
+    again = Up(data_dir, port)
+    again.wait_ready()
+    assert any(line.startswith("arqium: postgres") and f"(pid {leftover_postgres})" in line
+               for line in again.lines), "".join(again.lines)
+    started_postgres = psutil.Process(postgres_pid(data_dir))
+    assert again.interrupt() == 0
+    assert still_running([started_postgres], within_seconds=15) == []
