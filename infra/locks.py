@@ -1,6 +1,7 @@
 """Postgres advisory locks that elect one active runner per worker, and let a
 rebuild ask the active projector to step aside."""
 
+import threading
 import zlib
 
 import psycopg
@@ -25,30 +26,50 @@ def active_worker_ids(curs) -> set[int]:
 
 
 class AdvisoryLocks:
-    """Session-level advisory locks on one dedicated connection."""
+    """Session-level advisory locks of one process, all on one dedicated connection
+    that its threads share: locks cost one connection however many workers run.
+    Advisory locks are re-entrant within a session, so two runners of the same worker
+    (a hot standby) need two instances: two processes."""
 
-    def __init__(self, database_url: str, name: str):
-        self.name = name
-        self._key = lock_id(name)
+    def __init__(self, database_url: str):
         self._conn = psycopg.connect(database_url, autocommit=True)
+        self._mutex = threading.Lock()
 
-    def try_acquire(self, kind: int) -> bool:
-        row = self._conn.execute("SELECT pg_try_advisory_lock(%s, %s)",
-                                 (kind, self._key)).fetchone()
-        return bool(row[0])
+    def of(self, name: str) -> "WorkerLocks":
+        """The locks of the worker called `name`."""
+        return WorkerLocks(self, lock_id(name))
 
-    def acquire(self, kind: int) -> None:
-        self._conn.execute("SELECT pg_advisory_lock(%s, %s)", (kind, self._key))
-
-    def release(self, kind: int) -> None:
-        self._conn.execute("SELECT pg_advisory_unlock(%s, %s)", (kind, self._key))
-
-    def held_elsewhere(self, kind: int) -> bool:
-        row = self._conn.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-            "AND classid = %s AND objid = %s AND pid <> pg_backend_pid()",
-            (kind, self._key)).fetchone()
-        return row[0] > 0
+    def fetch(self, sql: str, params: tuple) -> object:
+        """The single value `sql` answers, one thread at a time on the connection."""
+        with self._mutex:
+            return self._conn.execute(sql, params).fetchone()[0]
 
     def close(self) -> None:
         self._conn.close()
+
+
+class WorkerLocks:
+    """One worker's locks: ACTIVE while it runs, REBUILD while a rebuild wants it out."""
+
+    def __init__(self, locks: AdvisoryLocks, key: int):
+        self._locks = locks
+        self._key = key
+
+    def try_acquire(self, kind: int) -> bool:
+        return bool(self._locks.fetch("SELECT pg_try_advisory_lock(%s, %s)",
+                                      (kind, self._key)))
+
+    def acquire(self, kind: int) -> None:
+        """Wait for the lock; every other thread's lock call waits meanwhile (only a
+        rebuild, alone in its process, waits so)."""
+        self._locks.fetch("SELECT pg_advisory_lock(%s, %s)", (kind, self._key))
+
+    def release(self, kind: int) -> None:
+        self._locks.fetch("SELECT pg_advisory_unlock(%s, %s)", (kind, self._key))
+
+    def held_elsewhere(self, kind: int) -> bool:
+        count = self._locks.fetch(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND classid = %s AND objid = %s AND pid <> pg_backend_pid()",
+            (kind, self._key))
+        return count > 0

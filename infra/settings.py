@@ -87,7 +87,15 @@ class Settings(LoggingSettings):
     expiry_interval_seconds: float = Field(default=10.0, gt=0)
     ledger_digest_seconds: float = Field(default=300.0, gt=0)  # between ledger seals
     promotion_threshold: float = Field(default=0.8, ge=0, le=1)
-    db_pool_size: int = Field(default=10, gt=0)
+    # The connections of one process (an API process, or the worker process, whose
+    # workers share them): its pool keeps db_pool_size open and opens up to
+    # db_pool_max_overflow more under load; the worker process holds 2 more (advisory
+    # locks, LISTEN). The defaults fit one API process and the workers in 18.
+    db_pool_size: int = Field(default=2, gt=0)
+    db_pool_max_overflow: int = Field(default=6, ge=0)
+    # How long a request waits for a pooled connection before it answers 503 (whole
+    # seconds: the library reads an integer).
+    db_pool_timeout_seconds: int = Field(default=2, gt=0)
     group_commit: bool = True
 
     @model_validator(mode="after")

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from eventsourcing.persistence import InfrastructureFactory, Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.projection import Projection
-from eventsourcing.utils import Environment, strtobool
+from eventsourcing.utils import Environment
 from psycopg import Cursor
 from psycopg.sql import SQL, Composed, Identifier
 
@@ -80,20 +80,9 @@ class BatchProjection(Projection[Any]):
 
 
 def open_view(projection_class: type[BatchProjection], env: dict[str, str],
-              name: str | None = None, datastore: Any = None) -> ReadModel:
-    """The projection's read model (created if missing); `name` picks a shadow copy;
-    `datastore` shares a connection pool with other read models."""
-    name = name or projection_class.name
-    if datastore is None:
-        factory = InfrastructureFactory.construct(env=Environment(name, env))
-        return factory.tracking_recorder(projection_class.view_class)
-    view = projection_class.view_class(
-        datastore, tracking_table_name=f"{name}{TRACKING_SUFFIX}")
-    if strtobool(env.get("CREATE_TABLE", "yes")):
-        view.create_table()
-    return view
-
-
-def shared_datastore(env: dict[str, str]) -> Any:
-    """One connection pool for all the read models a process queries."""
-    return InfrastructureFactory.construct(env=Environment("read_models", env)).datastore
+              name: str | None = None) -> ReadModel:
+    """The projection's read model (created if the env says so); `name` picks a shadow
+    copy. It uses the env's pool: the process's shared one, or a pool of its own."""
+    factory = InfrastructureFactory.construct(env=Environment(name or projection_class.name,
+                                                              env))
+    return factory.tracking_recorder(projection_class.view_class)

@@ -386,8 +386,8 @@ class EsMemorySearchView(ReadModel):
         return self
 
     def close(self) -> None:
+        """Its Elasticsearch client; its pool is closed by whoever opened it."""
         self.es.close()
-        self.datastore.close()
 
     def known(self, ids: Sequence[UUID]) -> dict[UUID, dict]:
         """The indexed fields of those memories this index has seen, by id."""

@@ -16,7 +16,7 @@ from arqium.domain.ledger.application import LedgerApplication
 from arqium.domain.memory.application import MemoryApplication
 from arqium.domain.sessions.application import SessionsApplication
 from arqium.domain.shared import Cause, Clock, system_clock
-from arqium.infra.eventstore import eventsourcing_env
+from arqium.infra.eventstore import open_pool, shared_env
 from arqium.infra.idempotency import IdempotencyStore
 from arqium.infra.keys import OwnerKeys
 from arqium.infra.oidc import OidcVerifier
@@ -45,6 +45,7 @@ class System:
     ledger: LedgerApplication
     tokens: TokenService
     read_models: ReadModels
+    pool: Any  # the process's one connection pool: every application and read model's
     relay_tracking: Any = None
     oidc: OidcVerifier | None = None
     query_embeddings: QueryEmbeddings | None = None
@@ -61,15 +62,15 @@ class System:
     def close(self) -> None:
         for app in self.applications():
             app.close()
-        for recorder in [*self.views.values(), self.relay_tracking]:
-            recorder.datastore.close()
         if self.memory_search is not None:
-            self.memory_search.close()  # e.g. its Elasticsearch client and its tracking
+            self.memory_search.close()  # e.g. its Elasticsearch client
+        self.pool.close()
 
 
 def open_system(settings: Settings, clock: Clock = system_clock,
                 create_tables: bool = False) -> System:
-    env = eventsourcing_env(settings, create_tables)
+    pool = open_pool(settings)
+    env = shared_env(settings, pool, create_tables)
     passwords = PasswordHashing(settings.password_hash_time_cost,
                                 settings.password_hash_memory_kib)
     identity = IdentityApplication(env, clock=clock, passwords=passwords,
@@ -99,7 +100,7 @@ def open_system(settings: Settings, clock: Clock = system_clock,
     read_models = open_read_models(env)
     memory_search = open_memory_search(settings, env, read_models, query_embeddings)
     return System(settings, clock, env, identity, memory, sessions, ledger, tokens,
-                  read_models,
+                  read_models, pool,
                   open_relay_tracking(env), oidc, query_embeddings, memory_search)
 
 

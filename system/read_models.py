@@ -1,11 +1,10 @@
 """Every read model a process queries, one typed attribute per projection."""
 
 from dataclasses import dataclass, fields
-from typing import Any
 
 from arqium.projections import PROJECTIONS
 from arqium.projections.api_keys import ApiKeysView
-from arqium.projections.base import BatchProjection, ReadModel, open_view, shared_datastore
+from arqium.projections.base import BatchProjection, ReadModel, open_view
 from arqium.projections.chat_sessions import ChatSessionsView
 from arqium.projections.contexts import ContextsView
 from arqium.projections.ledger_objects import LedgerObjectsView
@@ -42,7 +41,6 @@ class ReadModels:
 
 
 def open_read_models(env: dict[str, str]) -> ReadModels:
-    """Every read model, sharing one connection pool."""
-    datastore: Any = shared_datastore(env)
-    return ReadModels(**{projection.name: open_view(projection, env, datastore=datastore)
+    """Every read model, on the env's connection pool."""
+    return ReadModels(**{projection.name: open_view(projection, env)
                          for projection in PROJECTIONS})

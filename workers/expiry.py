@@ -8,11 +8,11 @@ from eventsourcing.persistence import IntegrityError
 
 from arqium.domain.memory.application import MemoryApplication
 from arqium.domain.shared import Cause, Clock, system_clock
-from arqium.infra.eventstore import WORKER_POOL_SIZE, eventsourcing_env
-from arqium.infra.locks import ACTIVE, AdvisoryLocks, worker_lock_name
+from arqium.infra.locks import ACTIVE, worker_lock_name
 from arqium.infra.settings import Settings
 from arqium.projections.base import open_view
 from arqium.projections.memory_items import MemoryItemsProjection, MemoryItemsView
+from arqium.workers.resources import WorkerResources
 
 log = logging.getLogger("arqium.expiry")
 
@@ -30,22 +30,15 @@ class Expirer:
         self.stopping = stopping
         self.clock = clock
 
-    def run(self) -> None:
-        env = eventsourcing_env(self.settings, pool_size=WORKER_POOL_SIZE)
-        app = MemoryApplication(env, clock=self.clock)
-        view = open_view(MemoryItemsProjection, env)
-        locks = AdvisoryLocks(self.settings.database_url,
-                              worker_lock_name(EXPIRY_NAME, app.name))
-        try:
-            while not self.stopping.is_set():
-                if locks.try_acquire(ACTIVE):
-                    self.expire_due(app, view)
-                    locks.release(ACTIVE)
-                self.stopping.wait(self.settings.expiry_interval_seconds)
-        finally:
-            locks.close()
-            view.datastore.close()
-            app.close()
+    def run(self, shared: WorkerResources) -> None:
+        app = MemoryApplication(shared.env, clock=self.clock)
+        view = open_view(MemoryItemsProjection, shared.env)
+        locks = shared.locks.of(worker_lock_name(EXPIRY_NAME, app.name))
+        while not self.stopping.is_set():
+            if locks.try_acquire(ACTIVE):
+                self.expire_due(app, view)
+                locks.release(ACTIVE)
+            self.stopping.wait(self.settings.expiry_interval_seconds)
 
     def expire_due(self, app: MemoryApplication, view: MemoryItemsView) -> int:
         """Expire what is due now; how many memories expired."""

@@ -1,11 +1,14 @@
-"""Reads an application's notification log in batches, waking on its NOTIFY channel."""
+"""Reads an application's notification log in batches, woken by its NOTIFY channel."""
 
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
-from psycopg.sql import SQL, Identifier
+
+from arqium.infra.listener import Listener
 
 BATCH_SIZE = 500
 IDLE_POLL_SECONDS = 0.5
@@ -15,24 +18,23 @@ class EventFeed:
     """Yields batches of (domain event, tracking) after `after`, until stopped."""
 
     def __init__(self, app: Application, after: int, should_stop: Callable[[], bool],
-                 batch_size: int = BATCH_SIZE):
+                 listener: Listener | None = None, batch_size: int = BATCH_SIZE):
         self.app = app
         self.after = after
         self.should_stop = should_stop
+        self.listener = listener  # the process's LISTEN connection; else it polls
         self.batch_size = batch_size
 
     def batches(self) -> Iterator[list[tuple[Any, Tracking]]]:
-        recorder: Any = self.app.recorder
-        with recorder.datastore.get_connection() as listener:
-            listener.execute(SQL("LISTEN {0}").format(Identifier(recorder.channel_name)))
+        with self._wakeups() as wakeup:
             while not self.should_stop():
+                wakeup.clear()  # before reading: a commit from now on wakes the wait
                 batch = self.next_batch()
                 if batch:
                     yield batch
                     continue
                 # Nothing new: sleep until a commit notifies (or a short poll elapses).
-                for _ in listener.notifies(timeout=IDLE_POLL_SECONDS, stop_after=1):
-                    pass
+                wakeup.wait(IDLE_POLL_SECONDS)
 
     def next_batch(self) -> list[tuple[Any, Tracking]]:
         notifications = self.app.recorder.select_notifications(
@@ -41,3 +43,9 @@ class EventFeed:
             self.after = notifications[-1].id
         return [(self.app.mapper.to_domain_event(n), Tracking(self.app.name, n.id))
                 for n in notifications]
+
+    def _wakeups(self) -> AbstractContextManager[threading.Event]:
+        if self.listener is None:
+            return nullcontext(threading.Event())
+        recorder: Any = self.app.recorder
+        return self.listener.wakeups(recorder.channel_name)

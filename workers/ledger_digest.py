@@ -14,9 +14,9 @@ from arqium.domain.ledger.digest import (
     seal_digest,
 )
 from arqium.domain.shared import Cause, Clock, system_clock
-from arqium.infra.eventstore import WORKER_POOL_SIZE, eventsourcing_env
-from arqium.infra.locks import ACTIVE, AdvisoryLocks, worker_lock_name
+from arqium.infra.locks import ACTIVE, worker_lock_name
 from arqium.infra.settings import Settings
+from arqium.workers.resources import WorkerResources
 
 log = logging.getLogger("arqium.ledger_digest")
 
@@ -35,20 +35,14 @@ class DigestSealer:
         self.clock = clock
         self.heads = LedgerHeads()
 
-    def run(self) -> None:
-        app = LedgerApplication(eventsourcing_env(self.settings, pool_size=WORKER_POOL_SIZE),
-                                clock=self.clock)
-        locks = AdvisoryLocks(self.settings.database_url,
-                              worker_lock_name(LEDGER_DIGEST_NAME, app.name))
-        try:
-            while not self.stopping.is_set():
-                if locks.try_acquire(ACTIVE):
-                    self.seal(app)
-                    locks.release(ACTIVE)
-                self.stopping.wait(self.settings.ledger_digest_seconds)
-        finally:
-            locks.close()
-            app.close()
+    def run(self, shared: WorkerResources) -> None:
+        app = LedgerApplication(shared.env, clock=self.clock)
+        locks = shared.locks.of(worker_lock_name(LEDGER_DIGEST_NAME, app.name))
+        while not self.stopping.is_set():
+            if locks.try_acquire(ACTIVE):
+                self.seal(app)
+                locks.release(ACTIVE)
+            self.stopping.wait(self.settings.ledger_digest_seconds)
 
     def seal(self, app: LedgerApplication) -> LedgerDigest | None:
         """Seal what is new, if anything; the digest sealed."""

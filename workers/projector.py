@@ -4,11 +4,10 @@ import logging
 import threading
 import time
 
-from arqium.infra.eventstore import WORKER_POOL_SIZE, eventsourcing_env
-from arqium.infra.locks import ACTIVE, REBUILD, AdvisoryLocks, worker_lock_name
-from arqium.infra.settings import Settings
+from arqium.infra.locks import ACTIVE, REBUILD, WorkerLocks, worker_lock_name
 from arqium.projections.base import BatchProjection, open_view
 from arqium.workers.feed import EventFeed
+from arqium.workers.resources import WorkerResources
 
 log = logging.getLogger("arqium.projector")
 
@@ -19,40 +18,32 @@ REBUILD_CHECK_SECONDS = 0.2
 class Projector:
     """The projection worker for `projection_class`; a second copy is a hot standby."""
 
-    def __init__(self, projection_class: type[BatchProjection], settings: Settings,
-                 stopping: threading.Event):
+    def __init__(self, projection_class: type[BatchProjection], stopping: threading.Event):
         self.projection_class = projection_class
-        self.settings = settings
         self.stopping = stopping
         self.name = projection_class.name
 
-    def run(self) -> None:
-        env = eventsourcing_env(self.settings, pool_size=WORKER_POOL_SIZE)
-        app = self.projection_class.application(env)
-        view = open_view(self.projection_class, env)
+    def run(self, shared: WorkerResources) -> None:
+        app = self.projection_class.application(shared.env)
+        view = open_view(self.projection_class, shared.env)
         projection = self.projection_class(view=view)
-        locks = AdvisoryLocks(self.settings.database_url,
-                              worker_lock_name(self.name, app.name))
-        try:
-            while not self.stopping.is_set():
-                if locks.held_elsewhere(REBUILD) or not locks.try_acquire(ACTIVE):
-                    self.stopping.wait(STANDBY_POLL_SECONDS)
-                    continue
-                try:
-                    self._project(app, view, projection, locks)
-                finally:
-                    locks.release(ACTIVE)
-        finally:
-            locks.close()
-            view.datastore.close()
-            app.close()
+        locks = shared.locks.of(worker_lock_name(self.name, app.name))
+        while not self.stopping.is_set():
+            if locks.held_elsewhere(REBUILD) or not locks.try_acquire(ACTIVE):
+                self.stopping.wait(STANDBY_POLL_SECONDS)
+                continue
+            try:
+                self._project(app, view, projection, locks, shared)
+            finally:
+                locks.release(ACTIVE)
 
-    def _project(self, app, view, projection, locks: AdvisoryLocks) -> None:
+    def _project(self, app, view, projection, locks: WorkerLocks,
+                 shared: WorkerResources) -> None:
         log.info("projector %s active from position %s", self.name, view.position(app.name))
         rebuild_wanted = _Throttled(lambda: locks.held_elsewhere(REBUILD),
                                     REBUILD_CHECK_SECONDS)
         feed = EventFeed(app, view.position(app.name),
-                         lambda: self.stopping.is_set() or rebuild_wanted())
+                         lambda: self.stopping.is_set() or rebuild_wanted(), shared.listener)
         for batch in feed.batches():
             projection.process_batch(batch)
         if not self.stopping.is_set():

@@ -9,7 +9,7 @@ import logging
 from psycopg.sql import SQL, Identifier
 from tqdm import tqdm
 
-from arqium.infra.eventstore import eventsourcing_env
+from arqium.infra.eventstore import open_pool, shared_env
 from arqium.infra.locks import ACTIVE, REBUILD, AdvisoryLocks, worker_lock_name
 from arqium.infra.settings import Settings
 from arqium.projections.base import BatchProjection, ReadModel, open_view
@@ -23,34 +23,32 @@ SHADOW_SUFFIX = "__rebuild"
 def rebuild(projection_class: type[BatchProjection], settings: Settings,
             show_progress: bool = True) -> int:
     """Replay every event into a fresh copy of the read model; return the position."""
-    app = projection_class.application(eventsourcing_env(settings))
-    env = eventsourcing_env(settings, create_tables=True)  # for the shadow tables
-    shadow = _fresh_shadow(projection_class, env)
-    locks = AdvisoryLocks(settings.database_url,
-                          worker_lock_name(projection_class.name, app.name))
+    pool = open_pool(settings)
+    locks = AdvisoryLocks(settings.database_url or "")
     try:
+        app = projection_class.application(shared_env(settings, pool))
+        env = shared_env(settings, pool, create_tables=True)  # for the shadow tables
+        shadow = _fresh_shadow(projection_class, env)
+        lock = locks.of(worker_lock_name(projection_class.name, app.name))
         projection = projection_class(view=shadow)
         feed = EventFeed(app, 0, lambda: False)
         head = app.recorder.max_notification_id() or 0
         with tqdm(total=head, unit="event", desc=f"rebuild {projection_class.name}",
                   disable=not show_progress) as bar:
             _replay(feed, projection, bar)
-            locks.acquire(REBUILD)  # asks the live projector to step aside
-            locks.acquire(ACTIVE)
+            lock.acquire(REBUILD)  # asks the live projector to step aside
+            lock.acquire(ACTIVE)
             try:
                 bar.total = app.recorder.max_notification_id() or 0
                 _replay(feed, projection, bar)
-                live = open_view(projection_class, env)
-                _swap_in(shadow, live)
-                live.datastore.close()
+                _swap_in(shadow, open_view(projection_class, env))
             finally:
-                locks.release(ACTIVE)
-                locks.release(REBUILD)
+                lock.release(ACTIVE)
+                lock.release(REBUILD)
         return feed.after
     finally:
         locks.close()
-        shadow.datastore.close()
-        app.close()
+        pool.close()
 
 
 def _replay(feed: EventFeed, projection: BatchProjection, bar: tqdm) -> None:
@@ -61,9 +59,7 @@ def _replay(feed: EventFeed, projection: BatchProjection, bar: tqdm) -> None:
 
 def _fresh_shadow(projection_class: type[BatchProjection], env: dict) -> ReadModel:
     name = projection_class.name + SHADOW_SUFFIX
-    leftover = open_view(projection_class, env, name=name)
-    _drop(leftover)
-    leftover.datastore.close()
+    _drop(open_view(projection_class, env, name=name))
     return open_view(projection_class, env, name=name)
 
 

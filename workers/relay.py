@@ -20,12 +20,12 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
 from tenacity import retry, retry_if_exception_type, wait_exponential
 
-from arqium.infra.eventstore import WORKER_POOL_SIZE, eventsourcing_env
-from arqium.infra.locks import ACTIVE, AdvisoryLocks, worker_lock_name
+from arqium.infra.locks import ACTIVE, worker_lock_name
 from arqium.infra.settings import Settings
 from arqium.infra.stream import SUBJECT_ROOT, ensure_stream
 from arqium.system.bootstrap import RELAY_NAME, open_relay_tracking
 from arqium.workers.feed import EventFeed
+from arqium.workers.resources import WorkerResources
 
 log = logging.getLogger("arqium.relay")
 
@@ -81,37 +81,30 @@ class Relay:
         self.settings = settings
         self.stopping = stopping
 
-    def run(self) -> None:
+    def run(self, shared: WorkerResources) -> None:
         """Relay while this copy holds the active lock; otherwise stand by."""
-        locks = AdvisoryLocks(self.settings.database_url,
-                              worker_lock_name(RELAY_NAME, self.application_class.name))
-        try:
-            while not self.stopping.is_set():
-                if locks.try_acquire(ACTIVE):
-                    asyncio.run(self._run())
-                    return
-                self.stopping.wait(STANDBY_POLL_SECONDS)
-        finally:
-            locks.close()
+        locks = shared.locks.of(worker_lock_name(RELAY_NAME, self.application_class.name))
+        while not self.stopping.is_set():
+            if locks.try_acquire(ACTIVE):
+                asyncio.run(self._run(shared))
+                return
+            self.stopping.wait(STANDBY_POLL_SECONDS)
 
-    async def _run(self) -> None:
-        env = eventsourcing_env(self.settings, pool_size=WORKER_POOL_SIZE)
-        app = self.application_class(env)
-        tracking = open_relay_tracking(env)
+    async def _run(self, shared: WorkerResources) -> None:
+        app = self.application_class(shared.env)
+        tracking = open_relay_tracking(shared.env)
         nc = await self._connect()
         try:
             js = nc.jetstream(timeout=PUBLISH_TIMEOUT_SECONDS)
             await self._retrying(ensure_stream)(js, self.settings.nats_stream)
             after = tracking.max_tracking_id(app.name) or 0
-            feed = EventFeed(app, after, self.stopping.is_set)
+            feed = EventFeed(app, after, self.stopping.is_set, shared.listener)
             batches = feed.batches()
             while batch := await asyncio.to_thread(next, batches, None):
                 await self._retrying(self._publish)(js, app.name, batch)
                 tracking.insert_tracking(batch[-1][1])
         finally:
             await nc.close()
-            tracking.datastore.close()
-            app.close()
 
     async def _connect(self) -> Any:
         async def on_error(error: Exception) -> None:

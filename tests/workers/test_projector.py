@@ -1,10 +1,13 @@
 import threading
 import time
 
+import pytest
+
 from arqium.domain.memory.application import MemoryDraft
 from arqium.infra.embeddings import model_loaded, shared_embedder
 from arqium.projections.memory_items import MemoryItemsProjection
 from arqium.workers.projector import Projector
+from arqium.workers.resources import WorkerResources
 from tests.conftest import SETUP
 
 
@@ -16,30 +19,42 @@ def write(system, count: int, prefix: str = "k") -> int:
     return position
 
 
-def run_projector(settings) -> tuple[threading.Event, threading.Thread]:
-    stopping = threading.Event()
-    thread = threading.Thread(target=Projector(MemoryItemsProjection, settings, stopping).run)
-    thread.start()
-    return stopping, thread
+@pytest.fixture
+def run_projector(settings):
+    """Starts a projector as in a worker process of its own; stops them after the test."""
+    started = []
+
+    def start() -> tuple[threading.Event, threading.Thread]:
+        stopping, shared = threading.Event(), WorkerResources(settings)
+        thread = threading.Thread(target=Projector(MemoryItemsProjection, stopping).run,
+                                  args=(shared,))
+        thread.start()
+        started.append((stopping, thread, shared))
+        return stopping, thread
+
+    yield start
+    for stopping, thread, shared in started:
+        stopping.set(), thread.join(), shared.close()
 
 
-def test_write_is_invisible_until_the_projector_has_run(system, settings, clock):
+def test_write_is_invisible_until_the_projector_has_run(system, run_projector, clock):
     position = write(system, 1)
     view = system.views["memory_items"]
     assert view.recent("u1", 10, clock()) == []
-    stopping, thread = run_projector(settings)
+    stopping, thread = run_projector()
     view.wait("memory", position, timeout=5)
     stopping.set(), thread.join()
     assert [row["key"] for row in view.recent("u1", 10, clock())] == ["k0"]
 
 
-def test_a_stopped_projector_resumes_from_its_position_without_duplicates(system, settings, clock):
+def test_a_stopped_projector_resumes_from_its_position_without_duplicates(
+        system, run_projector, clock):
     view = system.views["memory_items"]
-    stopping, thread = run_projector(settings)
+    stopping, thread = run_projector()
     view.wait("memory", write(system, 30, "a"), timeout=5)
     stopping.set(), thread.join()
     position = write(system, 30, "b")
-    stopping, thread = run_projector(settings)
+    stopping, thread = run_projector()
     view.wait("memory", position, timeout=5)
     stopping.set(), thread.join()
     rows = view.recent("u1", 100, clock())
@@ -47,11 +62,11 @@ def test_a_stopped_projector_resumes_from_its_position_without_duplicates(system
     assert view.position("memory") == position
 
 
-def test_a_second_projector_is_a_hot_standby(system, settings):
-    first_stop, first = run_projector(settings)
+def test_a_second_projector_is_a_hot_standby(system, run_projector):
+    first_stop, first = run_projector()
     view = system.views["memory_items"]
     view.wait("memory", write(system, 1, "a"), timeout=5)
-    second_stop, second = run_projector(settings)
+    second_stop, second = run_projector()
     first_stop.set(), first.join()
     view.wait("memory", write(system, 1, "b"), timeout=5)
     second_stop.set(), second.join()

@@ -1,0 +1,84 @@
+"""One LISTEN connection for a whole process: a thread receives the notifications of
+every channel its threads wait on, and wakes them."""
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from psycopg.sql import SQL, Identifier
+
+log = logging.getLogger("arqium.listener")
+
+# How often the thread looks for channels to start listening to (a connection cannot
+# run LISTEN while it waits for notifications), and waits before reconnecting.
+CHECK_SECONDS = 0.2
+RECONNECT_SECONDS = 1.0
+
+
+class Listener:
+    """Wakes waiters on PostgreSQL NOTIFY. A wake-up is a hint, never the only way to
+    progress: waiters also look again on their own after a short while, so a lost
+    connection (re-established here) delays them, never stops them."""
+
+    def __init__(self, database_url: str):
+        self._url = database_url
+        self._conn = psycopg.connect(database_url, autocommit=True)
+        self._waiters: dict[str, set[threading.Event]] = defaultdict(set)
+        self._listening: set[str] = set()
+        self._mutex = threading.Lock()
+        self._closing = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="listener", daemon=True)
+        self._thread.start()
+
+    @contextmanager
+    def wakeups(self, channel: str) -> Iterator[threading.Event]:
+        """An event set on every notification of `channel`, while the context lasts."""
+        event = threading.Event()
+        with self._mutex:
+            self._waiters[channel].add(event)
+        try:
+            yield event
+        finally:
+            with self._mutex:
+                self._waiters[channel].discard(event)
+
+    def close(self) -> None:
+        self._closing.set()
+        self._thread.join()
+        self._conn.close()
+
+    def _run(self) -> None:
+        while not self._closing.is_set():
+            try:
+                self._listen_to_new_channels()
+                for notify in self._conn.notifies(timeout=CHECK_SECONDS):
+                    self._wake(notify.channel)
+            except psycopg.Error as error:
+                if not self._closing.is_set():
+                    log.warning("LISTEN connection lost (%s); reconnecting", error)
+                    self._reconnect()
+
+    def _listen_to_new_channels(self) -> None:
+        with self._mutex:
+            new = [channel for channel in self._waiters if channel not in self._listening]
+        for channel in new:
+            self._conn.execute(SQL("LISTEN {0}").format(Identifier(channel)))
+            self._listening.add(channel)
+
+    def _wake(self, channel: str) -> None:
+        with self._mutex:
+            for event in self._waiters.get(channel, ()):
+                event.set()
+
+    def _reconnect(self) -> None:
+        self._conn.close()
+        self._listening.clear()
+        while not self._closing.wait(RECONNECT_SECONDS):
+            try:
+                self._conn = psycopg.connect(self._url, autocommit=True)
+                return
+            except psycopg.OperationalError:
+                continue
