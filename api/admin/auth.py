@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from arqium.api.common.caller import CurrentCaller
-from arqium.api.common.deps import IdentityApp, LoginSessionsNow, Tokens, Waits
+from arqium.api.common.deps import IdentityApp, Tokens, Waits
 from arqium.api.common.login_sessions import (
     end_session,
     open_session,
@@ -19,6 +19,7 @@ from arqium.api.common.positions import with_position
 from arqium.api.common.shapes import iso
 from arqium.api.ratelimit import guard_login
 from arqium.infra.security import TokenPair
+from arqium.projections.login_sessions import LoginSessionsProjection
 
 router = APIRouter(prefix="/api/auth", tags=["Admin API"])
 
@@ -66,8 +67,9 @@ def logout(body: LogoutRequest, identity: IdentityApp, tokens: Tokens, waits: Wa
 
 
 @router.get("/sessions", summary="Your live login sessions")
-def sessions(caller: CurrentCaller, login_sessions: LoginSessionsNow):
-    rows = login_sessions.active_for_user(caller.user_id)
+def sessions(caller: CurrentCaller, waits: Waits):
+    # Every session started before this request is listed: a login just answered included.
+    rows = waits.at_head(LoginSessionsProjection).active_for_user(caller.user_id)
     return {"sessions": [{"id": str(row["id"]), "user_id": row["user_id"],
                           "ip_address": row["ip_address"], "user_agent": row["user_agent"],
                           "last_activity": iso(row["last_activity"]),
