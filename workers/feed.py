@@ -14,6 +14,16 @@ BATCH_SIZE = 500
 IDLE_POLL_SECONDS = 0.5
 
 
+class EventFailed(Exception):
+    """A worker could not handle the event at `position` (it is stuck there); `error` is
+    why."""
+
+    def __init__(self, position: int, error: BaseException):
+        super().__init__(f"event at position {position}: {error!r}")
+        self.position = position
+        self.error = error
+
+
 class EventFeed:
     """Yields batches of (domain event, tracking) after `after`, until stopped."""
 
