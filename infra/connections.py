@@ -9,43 +9,10 @@ from psycopg_pool import PoolTimeout
 # refused connection without its SQLSTATE, so the server's messages are matched.
 NO_SLOT_MESSAGES = ("too many clients already", "too many connections for",
                     "remaining connection slots are reserved")
-PROBE_TIMEOUT_SECONDS = 5
 OUTAGE_PROBE_TIMEOUT_SECONDS = 2
 # SQLSTATEs of a connection the server ended or refused: connection exceptions (08...),
 # admin/crash shutdown, cannot connect now, too many connections.
 CONNECTION_LOST_STATES = ("57P01", "57P02", "57P03", "53300")
-
-
-def _no_slot_left(error: BaseException) -> str | None:
-    """The server's refusal, when `error` or what caused it is one for lack of slots."""
-    for cause in _chain(error):
-        if refusal := no_slot_left(str(cause)):
-            return refusal
-    return None
-
-
-def refusal_behind(error: BaseException, database_url: str) -> str | None:
-    """The server's refusal for lack of slots, when that is what `error` comes from.
-    A lost connection or a pool's timeout (PoolTimeout is an OperationalError) does not
-    say why it failed: the server is then asked, with one connection attempt."""
-    if refusal := _no_slot_left(error):
-        return refusal
-    if not any(isinstance(cause, psycopg.OperationalError) for cause in _chain(error)):
-        return None
-    try:
-        psycopg.connect(database_url, connect_timeout=PROBE_TIMEOUT_SECONDS).close()
-    except psycopg.OperationalError as probe_error:
-        return _no_slot_left(probe_error)
-    return None
-
-
-def _chain(error: BaseException | None) -> list[BaseException]:
-    """The error and its causes (the library re-raises psycopg's errors as its own)."""
-    chain: list[BaseException] = []
-    while error is not None and error not in chain:
-        chain.append(error)
-        error = error.__cause__ or error.__context__
-    return chain
 
 
 def no_slot_left(message: str) -> str | None:
@@ -78,3 +45,12 @@ def connection_lost(error: BaseException) -> bool:
             if state is None or state.startswith("08") or state in CONNECTION_LOST_STATES:
                 return True
     return False
+
+
+def _chain(error: BaseException | None) -> list[BaseException]:
+    """The error and its causes (the library re-raises psycopg's errors as its own)."""
+    chain: list[BaseException] = []
+    while error is not None and error not in chain:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    return chain

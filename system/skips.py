@@ -2,7 +2,7 @@
 apply. Recorded in the `projection_skips` table with who, when, why and the error it
 failed with, in the transaction that moves the projection's tracking past the event."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from eventsourcing.persistence import IntegrityError, Tracking
 
@@ -30,7 +30,7 @@ def skip_event(system: System, name: str, position: int, reason: str, actor: str
         raise SkipRefused(f"there is no {app_name} event at position {position}")
     failure = system.worker_failures.failures().get((name, app_name))
     skip = Skip(name, app_name, position, reason, actor, failure.error if failure else None,
-                datetime.now(timezone.utc))
+                datetime.now(UTC))
     try:
         with view.datastore.transaction(commit=True) as curs:
             view._insert_tracking(curs, Tracking(app_name, position))

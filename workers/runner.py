@@ -238,7 +238,7 @@ class Supervised:
             started = time.monotonic()
             try:
                 self.worker.run(self.shared, self.progressed)
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - whatever fails, it alone stops
                 if self.halt.is_set():
                     return
                 if connection_lost(error):
