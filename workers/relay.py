@@ -163,7 +163,6 @@ class Relay:
         """One message at a time, each acknowledged before the next is sent (in order,
         no gap: see the module's docstring); an event the stream refuses, or that cannot
         be encoded, is this worker's failure at its position."""
-        publish = self._retrying(js.publish)
         for domain_event, tracking in batch:
             position = tracking.notification_id
             try:
@@ -171,6 +170,23 @@ class Relay:
                 # Decimals (ledger amounts) are written digit for digit, never as floats.
                 payload = simplejson.dumps(body, default=_json_default,
                                            use_decimal=True).encode()
-                await publish(subject, payload, headers={"Nats-Msg-Id": body["id"]})
+                await self._publish_once(js, app_name, position, subject, payload)
             except (TypeError, ValueError, *REFUSED) as error:
                 raise EventFailed(position, error) from error
+
+    async def _publish_once(self, js: Any, app_name: str, position: int, subject: str,
+                            payload: bytes) -> None:
+        """Publish, retrying transient failures. Before each retry the stream is asked
+        whether the message got there (only its acknowledgement may have been lost): a
+        retry after a long NATS outage, past the duplicate window, stores nothing twice."""
+        tries = 0
+
+        async def publish() -> None:
+            nonlocal tries
+            tries += 1
+            if tries > 1 and await last_published_position(
+                    js, self.settings.nats_stream, app_name) >= position:
+                return
+            await js.publish(subject, payload, headers={"Nats-Msg-Id": f"{app_name}:{position}"})
+
+        await self._retrying(publish)()
