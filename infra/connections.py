@@ -10,6 +10,11 @@ from psycopg_pool import PoolTimeout
 NO_SLOT_MESSAGES = ("too many clients already", "too many connections for",
                     "remaining connection slots are reserved")
 OUTAGE_PROBE_TIMEOUT_SECONDS = 2
+# For the connections a process keeps open on its own (advisory locks, LISTEN): an
+# unreachable server fails their connect within 2 s, and a server gone silent (a
+# network partition: no reset ever comes) is noticed within about 10 s.
+DEDICATED_CONNECTION = {"connect_timeout": 2, "keepalives": 1, "keepalives_idle": 5,
+                        "keepalives_interval": 2, "keepalives_count": 2}
 # SQLSTATEs of a connection the server ended or refused: connection exceptions (08...),
 # admin/crash shutdown, cannot connect now, too many connections.
 CONNECTION_LOST_STATES = ("57P01", "57P02", "57P03", "53300")

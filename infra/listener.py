@@ -10,13 +10,14 @@ from contextlib import contextmanager
 import psycopg
 from psycopg.sql import SQL, Identifier
 
+from arqium.infra.connections import DEDICATED_CONNECTION
+
 log = logging.getLogger("arqium.listener")
 
 # How often the thread looks for channels to start listening to (a connection cannot
 # run LISTEN while it waits for notifications), and waits before reconnecting.
 CHECK_SECONDS = 0.2
 RECONNECT_SECONDS = 0.5
-CONNECT_TIMEOUT_SECONDS = 2  # an unreachable server must not hold close() long
 
 
 class Listener:
@@ -63,8 +64,7 @@ class Listener:
                     self._reconnect()
 
     def _connect(self) -> psycopg.Connection:
-        return psycopg.connect(self._url, autocommit=True,
-                               connect_timeout=CONNECT_TIMEOUT_SECONDS)
+        return psycopg.connect(self._url, autocommit=True, **DEDICATED_CONNECTION)
 
     def _listen_to_new_channels(self) -> None:
         with self._mutex:

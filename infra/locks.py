@@ -6,7 +6,8 @@ import zlib
 
 import psycopg
 
-CONNECT_TIMEOUT_SECONDS = 2  # an unreachable server must not hold a worker (or its stop)
+from arqium.infra.connections import DEDICATED_CONNECTION
+
 ACTIVE = 73010  # held by the runner that currently owns a worker's position
 REBUILD = 73011  # held by a rebuild that wants the projector out of the way
 
@@ -34,8 +35,7 @@ class AdvisoryLocks:
     every lock is lost with it: `check` tells, and the workers that held them stop."""
 
     def __init__(self, database_url: str):
-        self._conn = psycopg.connect(database_url, autocommit=True,
-                                     connect_timeout=CONNECT_TIMEOUT_SECONDS)
+        self._conn = psycopg.connect(database_url, autocommit=True, **DEDICATED_CONNECTION)
         self._mutex = threading.Lock()
 
     def of(self, name: str) -> "WorkerLocks":
