@@ -12,10 +12,8 @@ from arqium.infra.worker_failures import describe
 
 def raised_from(error: Exception, cause: Exception) -> Exception:
     """`error` as the library raises it: `from` the driver's error."""
-    try:
-        raise error from cause
-    except Exception as raised:
-        return raised
+    error.__cause__ = cause
+    return error
 
 
 def test_an_error_is_described_by_its_type_and_first_line_without_credentials():
