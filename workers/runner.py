@@ -9,6 +9,7 @@ while it refuses connections for lack of slots) and start afresh on new connecti
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -111,7 +112,9 @@ class WorkerGroup:
         self.clock = clock
         self.backoff = backoff or Backoff()  # while the server has no slot for us
         self.stopping = threading.Event()
-        self.failures: list[tuple[str, BaseException]] = []  # every failure, each retried
+        # The latest failures (each retried), for tests and debuggers; bounded, as a
+        # worker may fail for days.
+        self.failures: deque[tuple[str, BaseException]] = deque(maxlen=100)
         self._halt = threading.Event()  # stops the current round of threads
         self._unreachable_since: float | None = None
         self._supervisor = threading.Thread(target=self._supervise, name="workers",
