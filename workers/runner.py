@@ -137,7 +137,11 @@ class WorkerGroup:
 
     def _supervise(self) -> None:
         while self._database_answers():
-            self._run_round()
+            try:
+                self._run_round()
+            except Exception:  # the supervisor itself must never end
+                log.exception("the workers could not be started; trying again")
+                self.stopping.wait(OUTAGE_PROBE_SECONDS)
 
     def _run_round(self) -> None:
         """Run every worker until stopped or until the database is lost."""
@@ -148,6 +152,7 @@ class WorkerGroup:
             shared = WorkerResources(self.settings)
         except psycopg.Error as error:  # lost again already: wait for it once more
             log.warning("PostgreSQL is out of reach again (%s)", describe(error))
+            self.stopping.wait(OUTAGE_PROBE_SECONDS)
             return
         with shared:
             reports = WorkerFailures(shared.pool.get_connection)
