@@ -33,12 +33,55 @@ def cmd_projections_status(args: argparse.Namespace) -> int:
     from arqium.system.status import worker_positions
 
     with running_system(args) as system:
-        print(f"{'worker':<18} {'application':<12} {'running':<8} {'position':>10} "
-              f"{'head':>10} {'lag':>8}")
-        for row in worker_positions(system):
-            running = "yes" if row["running"] else "no"
-            print(f"{row['worker']:<18} {row['application']:<12} {running:<8} "
-                  f"{row['position']:>10} {row['head']:>10} {row['lag']:>8}")
+        rows = worker_positions(system)
+    print(f"{'worker':<18} {'application':<12} {'running':<8} {'position':>10} "
+          f"{'head':>10} {'lag':>8}  state")
+    for row in rows:
+        running = "yes" if row["running"] else "no"
+        print(f"{row['worker']:<18} {row['application']:<12} {running:<8} "
+              f"{_shown(row['position']):>10} {_shown(row['head']):>10} "
+              f"{_shown(row['lag']):>8}  {row['state']}")
+    for row in rows:
+        print_failure_and_skips(row)
+    return 0
+
+
+def _shown(value) -> str:
+    return "-" if value is None else str(value)
+
+
+def print_failure_and_skips(row: dict) -> None:
+    worker = f"{row['worker']} ({row['application']})"
+    if failure := row["failure"]:
+        stuck = (f" on the event at position {failure['position']}"
+                 if failure["position"] is not None else "")
+        print(f"\n{worker} FAILED{stuck}: {failure['error']}\n"
+              f"  {failure['attempts']} attempts since {failure['first_failed_at']}, "
+              f"next at {failure['retry_at']}")
+        if failure["position"] is not None and row["worker"] != "nats_relay":
+            print(f"  if that event can never be applied: arqium projections skip "
+                  f"{row['worker']} --position {failure['position']} --reason \"...\"")
+    for skip in row["skipped"]:
+        print(f"\n{worker} skipped position {skip['position']} ({skip['skipped_at']}, by "
+              f"{skip['actor']}): {skip['reason']}"
+              + (f"\n  it failed with {skip['error']}" if skip["error"] else ""))
+
+
+def cmd_projections_skip(args: argparse.Namespace) -> int:
+    import getpass
+
+    from arqium.system.skips import SkipRefused, skip_event
+
+    actor = args.actor or getpass.getuser()
+    with running_system(args) as system:
+        try:
+            skip = skip_event(system, args.name, args.position, args.reason, actor,
+                              force=args.force)
+        except SkipRefused as refused:
+            raise SystemExit(f"not skipped: {refused}") from None
+    say("skip", f"{skip.worker} steps over {skip.application} position {skip.position} "
+                f"(recorded, by {skip.actor}); its worker goes on from there at its next "
+                "attempt")
     return 0
 
 
@@ -85,6 +128,33 @@ def add_projection_commands(commands, data_dir: argparse.ArgumentParser) -> None
     rebuild.add_argument("name", help="projection name, e.g. memory_items")
     add_progress_option(rebuild)
     rebuild.set_defaults(func=cmd_projections_rebuild)
+    add_skip_command(sub, data_dir)
+
+
+def add_skip_command(sub, data_dir: argparse.ArgumentParser) -> None:
+    skip = sub.add_parser(
+        "skip", parents=[data_dir],
+        help="step a failing projection over an event it can never apply (recorded)",
+        description="A projection that fails on an event stops there (the others go "
+                    "on) and is retried, failing again, until an operator decides: fix "
+                    "the cause (a deployment, a constraint) and it moves on by itself, or "
+                    "skip the event with this command. It moves the projection's "
+                    "position past exactly the event at --position, which must be the "
+                    "one it is stuck on (the next after its position; `arqium "
+                    "projections status` shows it), and records who skipped it, when, "
+                    "why and the error it failed with; the skip is shown by `status` and "
+                    "in /api/v1/health. The running worker goes on after it at its next "
+                    "attempt. The read model then lacks that event's effect: a rebuild "
+                    "applies it again (and fails again, if nothing changed).")
+    skip.add_argument("name", help="projection name, e.g. memory_items")
+    skip.add_argument("--position", type=int, required=True,
+                      help="the position of the event to skip")
+    skip.add_argument("--reason", required=True, help="why, for whoever reads it later")
+    skip.add_argument("--actor", help="who skips it (default: your OS user name)")
+    skip.add_argument("--force", action="store_true",
+                      help="skip to --position even when it is not the event the "
+                           "projection is stuck on: every event up to it is skipped")
+    skip.set_defaults(func=cmd_projections_skip)
 
 
 def add_user_commands(commands, data_dir: argparse.ArgumentParser) -> None:

@@ -268,11 +268,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: group.stopping.set())
     group.start()
     log.info("workers running: %s", ", ".join(names))
-    try:
-        group.wait()
-    except RuntimeError as error:
-        log.error("%s", error)
-        return 1
+    group.wait()  # until SIGINT or SIGTERM: a worker that fails is retried, alone
     return 0
 
 

@@ -1,37 +1,55 @@
-"""Telling "the server has no connection slot left" from other database failures."""
+"""Telling "the server has no connection slot left", "the database is out of reach"
+and the other database failures apart."""
 
 import psycopg
+from psycopg_pool import PoolTimeout
 
 # PostgreSQL refuses a connection beyond max_connections, or beyond a database's or a
 # role's CONNECTION LIMIT, with SQLSTATE 53300 (too_many_connections). libpq reports a
 # refused connection without its SQLSTATE, so the server's messages are matched.
 NO_SLOT_MESSAGES = ("too many clients already", "too many connections for",
                     "remaining connection slots are reserved")
-PROBE_TIMEOUT_SECONDS = 5
+OUTAGE_PROBE_TIMEOUT_SECONDS = 2
+# For the connections a process keeps open on its own (advisory locks, LISTEN): an
+# unreachable server fails their connect within 2 s, and a server gone silent (a
+# network partition: no reset ever comes) is noticed within about 10 s.
+DEDICATED_CONNECTION = {"connect_timeout": 2, "keepalives": 1, "keepalives_idle": 5,
+                        "keepalives_interval": 2, "keepalives_count": 2}
+# SQLSTATEs of a connection the server ended or refused: connection exceptions (08...),
+# admin/crash shutdown, cannot connect now, too many connections.
+CONNECTION_LOST_STATES = ("57P01", "57P02", "57P03", "53300")
 
 
-def _no_slot_left(error: BaseException) -> str | None:
-    """The server's refusal, when `error` or what caused it is one for lack of slots."""
-    for cause in _chain(error):
-        message = str(cause)
-        if any(text in message for text in NO_SLOT_MESSAGES):
-            return message.rpartition("FATAL:")[2].strip()
+def no_slot_left(message: str) -> str | None:
+    """The server's refusal in a connection error's message, when it is one for lack of
+    slots."""
+    if any(text in message for text in NO_SLOT_MESSAGES):
+        return message.rpartition("FATAL:")[2].strip()
     return None
 
 
-def refusal_behind(error: BaseException, database_url: str) -> str | None:
-    """The server's refusal for lack of slots, when that is what `error` comes from.
-    A lost connection or a pool's timeout (PoolTimeout is an OperationalError) does not
-    say why it failed: the server is then asked, with one connection attempt."""
-    if refusal := _no_slot_left(error):
-        return refusal
-    if not any(isinstance(cause, psycopg.OperationalError) for cause in _chain(error)):
-        return None
+def database_problem(database_url: str) -> str | None:
+    """Why a new connection to the database fails right now (None: it does not). A
+    cheap probe: it decides when workers waiting out an outage start again."""
     try:
-        psycopg.connect(database_url, connect_timeout=PROBE_TIMEOUT_SECONDS).close()
-    except psycopg.OperationalError as probe_error:
-        return _no_slot_left(probe_error)
+        psycopg.connect(database_url, connect_timeout=OUTAGE_PROBE_TIMEOUT_SECONDS).close()
+    except psycopg.OperationalError as error:
+        return str(error).strip() or type(error).__name__
     return None
+
+
+def connection_lost(error: BaseException) -> bool:
+    """Whether `error` comes from a connection to the database that was lost, refused or
+    not to be had (an outage, a restart, a pool waiting in vain), rather than from what
+    was asked of the database."""
+    for cause in _chain(error):
+        if isinstance(cause, PoolTimeout | psycopg.InterfaceError):
+            return True
+        if isinstance(cause, psycopg.OperationalError):
+            state = getattr(cause, "sqlstate", None)
+            if state is None or state.startswith("08") or state in CONNECTION_LOST_STATES:
+                return True
+    return False
 
 
 def _chain(error: BaseException | None) -> list[BaseException]:

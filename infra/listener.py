@@ -10,12 +10,14 @@ from contextlib import contextmanager
 import psycopg
 from psycopg.sql import SQL, Identifier
 
+from arqium.infra.connections import DEDICATED_CONNECTION
+
 log = logging.getLogger("arqium.listener")
 
 # How often the thread looks for channels to start listening to (a connection cannot
 # run LISTEN while it waits for notifications), and waits before reconnecting.
 CHECK_SECONDS = 0.2
-RECONNECT_SECONDS = 1.0
+RECONNECT_SECONDS = 0.5
 
 
 class Listener:
@@ -25,7 +27,7 @@ class Listener:
 
     def __init__(self, database_url: str):
         self._url = database_url
-        self._conn = psycopg.connect(database_url, autocommit=True)
+        self._conn = self._connect()
         self._waiters: dict[str, set[threading.Event]] = defaultdict(set)
         self._listening: set[str] = set()
         self._mutex = threading.Lock()
@@ -61,6 +63,9 @@ class Listener:
                     log.warning("LISTEN connection lost (%s); reconnecting", error)
                     self._reconnect()
 
+    def _connect(self) -> psycopg.Connection:
+        return psycopg.connect(self._url, autocommit=True, **DEDICATED_CONNECTION)
+
     def _listen_to_new_channels(self) -> None:
         with self._mutex:
             new = [channel for channel in self._waiters if channel not in self._listening]
@@ -78,7 +83,8 @@ class Listener:
         self._listening.clear()
         while not self._closing.wait(RECONNECT_SECONDS):
             try:
-                self._conn = psycopg.connect(self._url, autocommit=True)
+                self._conn = self._connect()
+                log.info("LISTEN connection re-established")
                 return
             except psycopg.OperationalError:
                 continue

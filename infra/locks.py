@@ -6,6 +6,8 @@ import zlib
 
 import psycopg
 
+from arqium.infra.connections import DEDICATED_CONNECTION
+
 ACTIVE = 73010  # held by the runner that currently owns a worker's position
 REBUILD = 73011  # held by a rebuild that wants the projector out of the way
 
@@ -29,10 +31,11 @@ class AdvisoryLocks:
     """Session-level advisory locks of one process, all on one dedicated connection
     that its threads share: locks cost one connection however many workers run.
     Advisory locks are re-entrant within a session, so two runners of the same worker
-    (a hot standby) need two instances: two processes."""
+    (a hot standby) need two instances: two processes. When the connection is lost,
+    every lock is lost with it: `check` tells, and the workers that held them stop."""
 
     def __init__(self, database_url: str):
-        self._conn = psycopg.connect(database_url, autocommit=True)
+        self._conn = psycopg.connect(database_url, autocommit=True, **DEDICATED_CONNECTION)
         self._mutex = threading.Lock()
 
     def of(self, name: str) -> "WorkerLocks":
@@ -43,6 +46,10 @@ class AdvisoryLocks:
         """The single value `sql` answers, one thread at a time on the connection."""
         with self._mutex:
             return self._conn.execute(sql, params).fetchone()[0]
+
+    def check(self) -> None:
+        """Raise (psycopg.OperationalError) if the connection, and so every lock, is lost."""
+        self.fetch("SELECT 1", ())
 
     def close(self) -> None:
         self._conn.close()

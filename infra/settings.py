@@ -97,6 +97,9 @@ class Settings(LoggingSettings):
     # seconds: the library reads an integer).
     db_pool_timeout_seconds: int = Field(default=2, gt=0)
     group_commit: bool = True
+    # A failing worker is retried after 1 s, then twice as long each time, at most this
+    # long (the other workers keep moving meanwhile).
+    worker_retry_max_seconds: float = Field(default=60.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_weak_secret_in_production(self) -> "Settings":

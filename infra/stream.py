@@ -41,6 +41,18 @@ async def _create(js: Any, stream: str) -> None:
     log.info("created JetStream stream %s", stream)
 
 
+async def last_published_position(js: Any, stream: str, application: str) -> int:
+    """The position of the last event of `application` the stream holds (0: none), read
+    from its Nats-Msg-Id (`<application>:<position>`). One request: the server finds the
+    last message on the wildcard subject `arqium.<application>.>` (NATS >= 2.10)."""
+    try:
+        message = await js.get_last_msg(stream, f"{SUBJECT_ROOT}.{application}.>")
+    except NotFoundError:  # no message yet
+        return 0
+    name, _, position = (message.headers or {}).get("Nats-Msg-Id", "").rpartition(":")
+    return int(position) if name == application and position.isdigit() else 0
+
+
 def prepare_stream(nats_url: str, stream: str, timeout: float = 5.0) -> bool:
     """Ensure the stream before the processes that use it start (`arqium up`), so that
     they find it rather than race to create it; False if NATS did not answer in time

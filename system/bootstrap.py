@@ -23,6 +23,7 @@ from arqium.infra.oidc import OidcVerifier
 from arqium.infra.query_embeddings import QueryEmbeddings
 from arqium.infra.security import PasswordHashing, TokenService, new_secret
 from arqium.infra.settings import Settings
+from arqium.infra.worker_failures import WorkerFailures
 from arqium.projections.base import ReadModel, open_view
 from arqium.projections.memory_search import MemorySearch, PostgresMemorySearch
 from arqium.system.read_models import ReadModels, open_read_models
@@ -50,6 +51,7 @@ class System:
     oidc: OidcVerifier | None = None
     query_embeddings: QueryEmbeddings | None = None
     memory_search: MemorySearch | None = None  # in Elasticsearch when configured
+    worker_failures: WorkerFailures | None = None  # failing workers, skipped events
 
     @property
     def views(self) -> dict[str, ReadModel]:
@@ -86,8 +88,10 @@ def open_system(settings: Settings, clock: Clock = system_clock,
         identity.keys.create_table()
         IdempotencyStore(identity.recorder.datastore.get_connection).create_table()
     query_embeddings = QueryEmbeddings(identity.recorder.datastore.get_connection)
+    worker_failures = WorkerFailures(identity.recorder.datastore.get_connection)
     if create_tables:
         query_embeddings.create_table()
+        worker_failures.create_tables()
     tokens = TokenService(
         secret=jwt_secret(settings), issuer=settings.jwt_issuer,
         access_ttl=timedelta(minutes=settings.access_token_minutes),
@@ -101,7 +105,8 @@ def open_system(settings: Settings, clock: Clock = system_clock,
     memory_search = open_memory_search(settings, env, read_models, query_embeddings)
     return System(settings, clock, env, identity, memory, sessions, ledger, tokens,
                   read_models, pool,
-                  open_relay_tracking(env), oidc, query_embeddings, memory_search)
+                  open_relay_tracking(env), oidc, query_embeddings, memory_search,
+                  worker_failures)
 
 
 def open_memory_search(settings: Settings, env: dict[str, str],

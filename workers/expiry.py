@@ -3,6 +3,7 @@ audit trail and on NATS (queries already hide expired memories before this runs)
 
 import logging
 import threading
+from collections.abc import Callable
 
 from eventsourcing.persistence import IntegrityError
 
@@ -30,14 +31,18 @@ class Expirer:
         self.stopping = stopping
         self.clock = clock
 
-    def run(self, shared: WorkerResources) -> None:
+    def run(self, shared: WorkerResources, progressed: Callable[[], None] = lambda: None
+            ) -> None:
         app = MemoryApplication(shared.env, clock=self.clock)
         view = open_view(MemoryItemsProjection, shared.env)
         locks = shared.locks.of(worker_lock_name(EXPIRY_NAME, app.name))
         while not self.stopping.is_set():
             if locks.try_acquire(ACTIVE):
-                self.expire_due(app, view)
-                locks.release(ACTIVE)
+                try:
+                    self.expire_due(app, view)
+                finally:
+                    locks.release(ACTIVE)
+                progressed()
             self.stopping.wait(self.settings.expiry_interval_seconds)
 
     def expire_due(self, app: MemoryApplication, view: MemoryItemsView) -> int:

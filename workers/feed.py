@@ -14,6 +14,16 @@ BATCH_SIZE = 500
 IDLE_POLL_SECONDS = 0.5
 
 
+class EventFailed(Exception):
+    """A worker could not handle the event at `position` (it is stuck there); `error` is
+    why."""
+
+    def __init__(self, position: int, error: BaseException):
+        super().__init__(f"event at position {position}: {error!r}")
+        self.position = position
+        self.error = error
+
+
 class EventFeed:
     """Yields batches of (domain event, tracking) after `after`, until stopped."""
 
@@ -37,12 +47,21 @@ class EventFeed:
                 wakeup.wait(IDLE_POLL_SECONDS)
 
     def next_batch(self) -> list[tuple[Any, Tracking]]:
+        """The next events; those before one that cannot be read (its topic unknown, its
+        upcast failing), then EventFailed at that one."""
         notifications = self.app.recorder.select_notifications(
             start=self.after, limit=self.batch_size, inclusive_of_start=False)
-        if notifications:
-            self.after = notifications[-1].id
-        return [(self.app.mapper.to_domain_event(n), Tracking(self.app.name, n.id))
-                for n in notifications]
+        batch = []
+        for notification in notifications:
+            try:
+                domain_event = self.app.mapper.to_domain_event(notification)
+            except Exception as error:
+                if batch:
+                    break
+                raise EventFailed(notification.id, error) from error
+            batch.append((domain_event, Tracking(self.app.name, notification.id)))
+            self.after = notification.id
+        return batch
 
     def _wakeups(self) -> AbstractContextManager[threading.Event]:
         if self.listener is None:

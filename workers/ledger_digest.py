@@ -3,6 +3,7 @@ the last seal (see domain/ledger/digest.py); a second copy is a hot standby."""
 
 import logging
 import threading
+from collections.abc import Callable
 
 from eventsourcing.persistence import IntegrityError
 
@@ -35,13 +36,17 @@ class DigestSealer:
         self.clock = clock
         self.heads = LedgerHeads()
 
-    def run(self, shared: WorkerResources) -> None:
+    def run(self, shared: WorkerResources, progressed: Callable[[], None] = lambda: None
+            ) -> None:
         app = LedgerApplication(shared.env, clock=self.clock)
         locks = shared.locks.of(worker_lock_name(LEDGER_DIGEST_NAME, app.name))
         while not self.stopping.is_set():
             if locks.try_acquire(ACTIVE):
-                self.seal(app)
-                locks.release(ACTIVE)
+                try:
+                    self.seal(app)
+                finally:
+                    locks.release(ACTIVE)
+                progressed()
             self.stopping.wait(self.settings.ledger_digest_seconds)
 
     def seal(self, app: LedgerApplication) -> LedgerDigest | None:

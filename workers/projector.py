@@ -3,10 +3,15 @@
 import logging
 import threading
 import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
+from eventsourcing.persistence import Tracking
+
+from arqium.infra.connections import connection_lost
 from arqium.infra.locks import ACTIVE, REBUILD, WorkerLocks, worker_lock_name
 from arqium.projections.base import BatchProjection, open_view
-from arqium.workers.feed import EventFeed
+from arqium.workers.feed import EventFailed, EventFeed
 from arqium.workers.resources import WorkerResources
 
 log = logging.getLogger("arqium.projector")
@@ -22,8 +27,10 @@ class Projector:
         self.projection_class = projection_class
         self.stopping = stopping
         self.name = projection_class.name
+        self.application_name = projection_class.application.name
 
-    def run(self, shared: WorkerResources) -> None:
+    def run(self, shared: WorkerResources, progressed: Callable[[], None] = lambda: None
+            ) -> None:
         app = self.projection_class.application(shared.env)
         view = open_view(self.projection_class, shared.env)
         projection = self.projection_class(view=view)
@@ -33,21 +40,40 @@ class Projector:
                 self.stopping.wait(STANDBY_POLL_SECONDS)
                 continue
             try:
-                self._project(app, view, projection, locks, shared)
+                self._project(app, view, projection, locks, shared, progressed)
             finally:
                 locks.release(ACTIVE)
 
     def _project(self, app, view, projection, locks: WorkerLocks,
-                 shared: WorkerResources) -> None:
+                 shared: WorkerResources, progressed: Callable[[], None]) -> None:
         log.info("projector %s active from position %s", self.name, view.position(app.name))
         rebuild_wanted = _Throttled(lambda: locks.held_elsewhere(REBUILD),
                                     REBUILD_CHECK_SECONDS)
         feed = EventFeed(app, view.position(app.name),
                          lambda: self.stopping.is_set() or rebuild_wanted(), shared.listener)
         for batch in feed.batches():
-            projection.process_batch(batch)
+            apply_batch(projection, batch)
+            progressed()
         if not self.stopping.is_set():
             log.info("projector %s steps aside for a rebuild", self.name)
+
+
+def apply_batch(projection: BatchProjection, batch: Sequence[tuple[Any, Tracking]]) -> None:
+    """Apply a batch in one transaction; if that fails for any reason but a lost
+    connection, apply its events one at a time, so that those before the one that fails
+    are kept and the failure names the event the projection is stuck on."""
+    try:
+        projection.process_batch(batch)
+    except Exception as error:
+        if connection_lost(error):
+            raise
+        for event in batch:
+            try:
+                projection.process_batch([event])
+            except Exception as event_error:
+                if connection_lost(event_error):
+                    raise
+                raise EventFailed(event[1].notification_id, event_error) from event_error
 
 
 class _Throttled:

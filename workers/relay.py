@@ -1,14 +1,20 @@
 """Publishes every stored event to NATS JetStream, from the notification log.
 
-At-least-once from the log, exactly-once in the stream: each message carries
-Nats-Msg-Id = <application>:<position> (JetStream drops duplicates in its window),
-and the relay's position is recorded only after JetStream acknowledged the batch.
+Exactly once in the stream, whatever the outage: each message carries Nats-Msg-Id =
+<application>:<position> (JetStream drops duplicates in its window) and is published
+only once the one before it was acknowledged, so the stream holds an application's
+events in order and without a gap. The relay records its position after each batch;
+on start, and after any failure, it also asks the stream for the application's last
+message and goes on after whichever is further: an event published but not recorded
+(PostgreSQL went down in between, for longer than the duplicate window) is not
+published again.
 """
 
 import asyncio
 import logging
 import re
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -18,18 +24,21 @@ import nats.errors
 import simplejson
 from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
-from tenacity import retry, retry_if_exception_type, wait_exponential
+from nats.js.errors import BadRequestError
+from tenacity import retry, retry_if_exception, wait_exponential
 
 from arqium.infra.locks import ACTIVE, worker_lock_name
 from arqium.infra.settings import Settings
-from arqium.infra.stream import SUBJECT_ROOT, ensure_stream
+from arqium.infra.stream import SUBJECT_ROOT, ensure_stream, last_published_position
 from arqium.system.bootstrap import RELAY_NAME, open_relay_tracking
-from arqium.workers.feed import EventFeed
+from arqium.workers.feed import EventFailed, EventFeed
 from arqium.workers.resources import WorkerResources
 
 log = logging.getLogger("arqium.relay")
 
 TRANSIENT = (nats.errors.Error, OSError, asyncio.TimeoutError)
+# Refused by the server for what the message is: retrying would never end.
+REFUSED = (BadRequestError, nats.errors.MaxPayloadError)
 
 PUBLISH_TIMEOUT_SECONDS = 5.0
 STANDBY_POLL_SECONDS = 0.5
@@ -81,30 +90,55 @@ class Relay:
         self.settings = settings
         self.stopping = stopping
 
-    def run(self, shared: WorkerResources) -> None:
+    def run(self, shared: WorkerResources, progressed: Callable[[], None] = lambda: None
+            ) -> None:
         """Relay while this copy holds the active lock; otherwise stand by."""
         locks = shared.locks.of(worker_lock_name(RELAY_NAME, self.application_class.name))
         while not self.stopping.is_set():
             if locks.try_acquire(ACTIVE):
-                asyncio.run(self._run(shared))
+                try:
+                    asyncio.run(self._run(shared, progressed))
+                finally:
+                    locks.release(ACTIVE)
                 return
             self.stopping.wait(STANDBY_POLL_SECONDS)
 
-    async def _run(self, shared: WorkerResources) -> None:
+    async def _run(self, shared: WorkerResources, progressed: Callable[[], None]) -> None:
         app = self.application_class(shared.env)
         tracking = open_relay_tracking(shared.env)
         nc = await self._connect()
         try:
             js = nc.jetstream(timeout=PUBLISH_TIMEOUT_SECONDS)
             await self._retrying(ensure_stream)(js, self.settings.nats_stream)
-            after = tracking.max_tracking_id(app.name) or 0
+            after = await self._resume_after(js, app, tracking)
             feed = EventFeed(app, after, self.stopping.is_set, shared.listener)
             batches = feed.batches()
             while batch := await asyncio.to_thread(next, batches, None):
-                await self._retrying(self._publish)(js, app.name, batch)
+                await self._publish(js, app.name, batch)
                 tracking.insert_tracking(batch[-1][1])
+                progressed()
         finally:
             await nc.close()
+
+    async def _resume_after(self, js: Any, app: Application, tracking: Any) -> int:
+        """The position to relay after: the recorded one, or the stream's last for this
+        application if it is further (then recorded at once)."""
+        recorded = tracking.max_tracking_id(app.name) or 0
+        published = await self._retrying(last_published_position)(
+            js, self.settings.nats_stream, app.name)
+        if published <= recorded:
+            return recorded
+        head = app.recorder.max_notification_id() or 0
+        if published > head:
+            log.warning("the stream %s holds %s events up to position %d, beyond this "
+                        "event store's last (%d): it was fed from another database; "
+                        "relaying after position %d", self.settings.nats_stream, app.name,
+                        published, head, recorded)
+            return recorded
+        log.info("relay %s: the stream holds every event up to position %d (recorded: "
+                 "%d); going on after it", app.name, published, recorded)
+        tracking.insert_tracking(Tracking(app.name, published))
+        return published
 
     async def _connect(self) -> Any:
         async def on_error(error: Exception) -> None:
@@ -120,15 +154,39 @@ class Relay:
             log.warning("NATS not available (%s); retrying", state.outcome.exception())
             if self.stopping.is_set():
                 raise state.outcome.exception()
-        return retry(retry=retry_if_exception_type(TRANSIENT),
+        return retry(retry=retry_if_exception(
+                         lambda e: isinstance(e, TRANSIENT) and not isinstance(e, REFUSED)),
                      wait=wait_exponential(multiplier=0.1, max=2.0),
                      before_sleep=log_and_check_stop)(operation)
 
     async def _publish(self, js: Any, app_name: str, batch: list[tuple[Any, Tracking]]) -> None:
-        publishes = []
+        """One message at a time, each acknowledged before the next is sent (in order,
+        no gap: see the module's docstring); an event the stream refuses, or that cannot
+        be encoded, is this worker's failure at its position."""
         for domain_event, tracking in batch:
-            subject, body = envelope(app_name, domain_event, tracking.notification_id)
-            # Decimals (ledger amounts) are written digit for digit, never as floats.
-            payload = simplejson.dumps(body, default=_json_default, use_decimal=True).encode()
-            publishes.append(js.publish(subject, payload, headers={"Nats-Msg-Id": body["id"]}))
-        await asyncio.gather(*publishes)
+            position = tracking.notification_id
+            try:
+                subject, body = envelope(app_name, domain_event, position)
+                # Decimals (ledger amounts) are written digit for digit, never as floats.
+                payload = simplejson.dumps(body, default=_json_default,
+                                           use_decimal=True).encode()
+                await self._publish_once(js, app_name, position, subject, payload)
+            except (TypeError, ValueError, *REFUSED) as error:
+                raise EventFailed(position, error) from error
+
+    async def _publish_once(self, js: Any, app_name: str, position: int, subject: str,
+                            payload: bytes) -> None:
+        """Publish, retrying transient failures. Before each retry the stream is asked
+        whether the message got there (only its acknowledgement may have been lost): a
+        retry after a long NATS outage, past the duplicate window, stores nothing twice."""
+        tries = 0
+
+        async def publish() -> None:
+            nonlocal tries
+            tries += 1
+            if tries > 1 and await last_published_position(
+                    js, self.settings.nats_stream, app_name) >= position:
+                return
+            await js.publish(subject, payload, headers={"Nats-Msg-Id": f"{app_name}:{position}"})
+
+        await self._retrying(publish)()

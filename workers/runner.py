@@ -1,20 +1,28 @@
-"""Starts workers by name, each in its own thread, sharing one process's connections;
-one crash stops them all (so a supervisor restarts the process and every worker resumes
-from its tracked position), except the server refusing connections for lack of slots:
-then they release theirs, wait and start again."""
+"""Starts workers by name, each in its own thread, sharing one process's connections.
+
+Each worker is supervised alone: when it fails, it alone stops, reports itself failed
+(in PostgreSQL, for every process to see) and starts again after a capped, growing
+wait; the others keep moving. Losing the database is no worker's failure: the workers
+stop, wait until PostgreSQL answers again (probed every second, or less and less often
+while it refuses connections for lack of slots) and start afresh on new connections."""
 
 import logging
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import psycopg
 
 from arqium.domain.shared import Clock, system_clock
-from arqium.infra.connections import refusal_behind
+from arqium.infra.connections import connection_lost, database_problem, no_slot_left
 from arqium.infra.settings import Settings
+from arqium.infra.worker_failures import WorkerFailures, describe
 from arqium.projections import active_projections
 from arqium.system.bootstrap import APPLICATIONS, RELAY_NAME
 from arqium.workers.expiry import EXPIRY_NAME, Expirer
+from arqium.workers.feed import EventFailed
 from arqium.workers.ledger_digest import LEDGER_DIGEST_NAME, DigestSealer
 from arqium.workers.projector import Projector
 from arqium.workers.relay import Relay
@@ -22,8 +30,24 @@ from arqium.workers.resources import WorkerResources
 
 log = logging.getLogger("arqium.workers")
 
-Worker = Callable[[WorkerResources], None]
 EXTRA_CONNECTIONS = 2  # the worker process's advisory-lock and LISTEN connections
+LOCK_CHECK_SECONDS = 0.5  # how soon losing the lock connection stops the workers
+OUTAGE_PROBE_SECONDS = 1.0  # how often an unreachable database is tried
+STOP_SECONDS = 5.0  # how long stopping waits for the workers' threads
+RECONNECT_PAUSE_SECONDS = 0.5  # before a worker whose connection alone broke goes on
+
+Progressed = Callable[[], None]
+
+
+@dataclass(frozen=True)
+class Worker:
+    """A worker to run: `run(shared, progressed)` works until its stop event is set,
+    calling `progressed` each time it moved on."""
+
+    name: str  # its thread's name
+    worker: str
+    application: str
+    run: Callable[[WorkerResources, Progressed], None]
 
 
 def worker_names(settings: Settings | None = None) -> list[str]:
@@ -33,24 +57,29 @@ def worker_names(settings: Settings | None = None) -> list[str]:
 
 
 def build_workers(names: list[str], settings: Settings, stopping: threading.Event,
-                  clock: Clock = system_clock) -> dict[str, Worker]:
+                  clock: Clock = system_clock) -> list[Worker]:
     known = worker_names(settings)
     unknown = set(names) - set(known)
     if unknown:
         raise SystemExit(f"unknown worker {', '.join(sorted(unknown))}; "
                          f"known workers: {', '.join(known)}, all")
-    workers: dict[str, Worker] = {}
+    workers: list[Worker] = []
     for projection in active_projections(settings):
         if projection.name in names:
-            workers[projection.name] = Projector(projection, stopping).run
+            projector = Projector(projection, stopping)
+            workers.append(Worker(projector.name, projector.name,
+                                  projector.application_name, projector.run))
     if EXPIRY_NAME in names:
-        workers[EXPIRY_NAME] = Expirer(settings, stopping, clock).run
+        workers.append(Worker(EXPIRY_NAME, EXPIRY_NAME, "memory",
+                              Expirer(settings, stopping, clock).run))
     if LEDGER_DIGEST_NAME in names:
-        workers[LEDGER_DIGEST_NAME] = DigestSealer(settings, stopping, clock).run
+        workers.append(Worker(LEDGER_DIGEST_NAME, LEDGER_DIGEST_NAME, "ledger",
+                              DigestSealer(settings, stopping, clock).run))
     if RELAY_NAME in names:
         for application in APPLICATIONS:
-            workers[f"{RELAY_NAME}:{application.name}"] = Relay(
-                application, settings, stopping).run
+            workers.append(Worker(f"{RELAY_NAME}:{application.name}", RELAY_NAME,
+                                  application.name,
+                                  Relay(application, settings, stopping).run))
     return workers
 
 
@@ -73,7 +102,7 @@ class Backoff:
 
 
 class WorkerGroup:
-    """Runs workers in threads until stopped or until one of them fails."""
+    """Runs workers in threads, each supervised alone, until stopped."""
 
     def __init__(self, names: list[str], settings: Settings, clock: Clock = system_clock,
                  backoff: Backoff | None = None):
@@ -81,69 +110,103 @@ class WorkerGroup:
         self.names = names
         self.settings = settings
         self.clock = clock
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or Backoff()  # while the server has no slot for us
         self.stopping = threading.Event()
-        self.failures: list[tuple[str, BaseException]] = []
+        # The latest failures (each retried), for tests and debuggers; bounded, as a
+        # worker may fail for days.
+        self.failures: deque[tuple[str, BaseException]] = deque(maxlen=100)
         self._halt = threading.Event()  # stops the current round of threads
+        self._unreachable_since: float | None = None
         self._supervisor = threading.Thread(target=self._supervise, name="workers",
                                             daemon=True)
 
     def start(self) -> None:
         self._supervisor.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = STOP_SECONDS + 2) -> None:
         self.stopping.set()
         self._halt.set()
         if self._supervisor.ident is not None:  # started
             self._supervisor.join(timeout)
 
     def wait(self) -> None:
-        """Block until stopped; raise if a worker failed."""
+        """Block until stopped."""
         while not self.stopping.wait(0.5):
             pass
         self.stop()
-        if self.failures:
-            name, error = self.failures[0]
-            raise RuntimeError(f"worker {name} failed: {error!r}") from error
 
     def _supervise(self) -> None:
-        while not self.stopping.is_set():
-            failure = self._run_round()
-            if failure is None:
-                return
-            name, error = failure
-            refusal = refusal_behind(error, self.settings.database_url or "")
-            if refusal is None:
-                log.error("worker %s failed; stopping all workers", name, exc_info=error)
-                self.failures.append(failure)
-                self.stopping.set()
-                return
-            self._wait_for_slots(refusal)
+        while self._database_answers():
+            try:
+                self._run_round()
+            except Exception:  # the supervisor itself must never end
+                log.exception("the workers could not be started; trying again")
+                self.stopping.wait(OUTAGE_PROBE_SECONDS)
 
-    def _run_round(self) -> tuple[str, BaseException] | None:
-        """Run every worker until stopped (None) or until one fails (its failure)."""
+    def _run_round(self) -> None:
+        """Run every worker until stopped or until the database is lost."""
         self._halt = halt = threading.Event()
         if self.stopping.is_set():  # set before this round's halt existed
-            return None
+            return
         try:
             shared = WorkerResources(self.settings)
-        except psycopg.Error as error:  # e.g. refused: judged like a worker's failure
-            return "workers", error
-        failures: list[tuple[str, BaseException]] = []
+        except psycopg.Error as error:  # lost again already: wait for it once more
+            log.warning("PostgreSQL is out of reach again (%s)", describe(error))
+            self.stopping.wait(OUTAGE_PROBE_SECONDS)
+            return
         with shared:
-            if self.backoff.delays:
-                log.info("PostgreSQL accepts connections again; the workers start")
-                self.backoff.reset()
-            threads = [threading.Thread(target=self._guard, name=name, daemon=True,
-                                        args=(name, run, shared, halt, failures))
-                       for name, run in build_workers(self.names, self.settings, halt,
-                                                      self.clock).items()]
+            reports = WorkerFailures(shared.pool.get_connection)
+            threads = [threading.Thread(
+                target=Supervised(worker, shared, reports, halt, self).run,
+                name=worker.name, daemon=True)
+                for worker in build_workers(self.names, self.settings, halt, self.clock)]
             for thread in threads:
                 thread.start()
-            halt.wait()
+            self._watch_locks(shared, halt)
+            deadline = time.monotonic() + STOP_SECONDS
             for thread in threads:
-                thread.join(10.0)
-        return failures[0] if failures else None
+                thread.join(max(0.0, deadline - time.monotonic()))
+
+    @staticmethod
+    def _watch_locks(shared: WorkerResources, halt: threading.Event) -> None:
+        """Until halted; halts when the connection holding the workers' advisory locks is
+        lost: they hold none any more, so none may go on as the elected runner."""
+        while not halt.wait(LOCK_CHECK_SECONDS):
+            try:
+                shared.locks.check()
+            except psycopg.Error as error:
+                log.warning("the workers lost their advisory locks with their connection "
+                            "(%s); they stop and start again once PostgreSQL answers",
+                            describe(error))
+                halt.set()
+
+    def _database_answers(self) -> bool:
+        """Wait until PostgreSQL accepts this process's connections; False once stopped."""
+        while not self.stopping.is_set():
+            problem = database_problem(self.settings.database_url or "")
+            if problem is None:
+                self._announce_recovery()
+                return True
+            if refusal := no_slot_left(problem):
+                self._wait_for_slots(refusal)
+            else:
+                self._wait_while_unreachable(problem)
+        return False
+
+    def _announce_recovery(self) -> None:
+        if self.backoff.delays or self._unreachable_since is not None:
+            log.info("PostgreSQL accepts connections again; the workers start")
+        self.backoff.reset()
+        self._unreachable_since = None
+
+    def _wait_while_unreachable(self, problem: str) -> None:
+        """One line per outage; then a probe every second, however long it lasts, so
+        that the workers move again within about a second of the database's return."""
+        if self._unreachable_since is None:
+            self._unreachable_since = time.monotonic()
+            log.warning("PostgreSQL is out of reach (%s): the workers wait and start "
+                        "again once it answers", problem.splitlines()[0])
+        self.stopping.wait(OUTAGE_PROBE_SECONDS)
 
     def _wait_for_slots(self, refusal: str) -> None:
         """One line per spell of refusals, naming what to change; then a growing wait."""
@@ -160,12 +223,77 @@ class WorkerGroup:
             log.debug("PostgreSQL still refuses connections; retrying in %g s", delay)
         self.stopping.wait(delay)
 
-    @staticmethod
-    def _guard(name: str, run: Worker, shared: WorkerResources, halt: threading.Event,
-               failures: list[tuple[str, BaseException]]) -> None:
+
+class Supervised:
+    """One worker of a round, started again after each of its failures: first after
+    1 s, then twice as long each time up to ARQIUM_WORKER_RETRY_MAX_SECONDS (from 1 s
+    again once it moves, or ran fine longer than that). A failing event is never
+    stepped over here: that is `arqium projections skip`."""
+
+    def __init__(self, worker: Worker, shared: WorkerResources, reports: WorkerFailures,
+                 halt: threading.Event, group: WorkerGroup):
+        self.worker = worker
+        self.shared = shared
+        self.reports = reports
+        self.halt = halt
+        self.group = group
+        cap = group.settings.worker_retry_max_seconds
+        self.backoff = Backoff(first=min(1.0, cap), cap=cap)
+        self.reported = True  # a report left by an earlier process is cleared on progress
+
+    def run(self) -> None:
+        while not self.halt.is_set():
+            started = time.monotonic()
+            try:
+                self.worker.run(self.shared, self.progressed)
+            except Exception as error:  # noqa: BLE001 - whatever fails, it alone stops
+                if self.halt.is_set():
+                    return
+                if connection_lost(error):
+                    self.lost_connection(error)
+                else:
+                    self.failed(error, time.monotonic() - started)
+            else:  # a worker ends when halted; just in case, never spin
+                self.halt.wait(RECONNECT_PAUSE_SECONDS)
+
+    def progressed(self) -> None:
+        """The worker moved on: it is failing no more."""
+        self.backoff.reset()
+        if self.reported:
+            self.reports.clear(self.worker.worker, self.worker.application)
+            self.reported = False
+
+    def lost_connection(self, error: BaseException) -> None:
+        """A broken connection: this worker goes on if the database answers; if it does
+        not, every worker stops until it does (the group waits for it)."""
+        problem = database_problem(self.group.settings.database_url or "")
+        if problem is None:
+            log.warning("worker %s lost a database connection (%s); it goes on",
+                        self.worker.name, describe(error))
+            self.halt.wait(RECONNECT_PAUSE_SECONDS)
+        else:
+            log.warning("worker %s: PostgreSQL is out of reach (%s)", self.worker.name,
+                        describe(error))
+            self.halt.set()
+
+    def failed(self, error: BaseException, ran_for: float) -> None:
+        if ran_for > self.backoff.cap:  # it ran fine a while: this is a new spell
+            self.backoff.reset()
+        delay = self.backoff.next()
+        position = error.position if isinstance(error, EventFailed) else None
+        cause = error.error if isinstance(error, EventFailed) else error
+        self.group.failures.append((self.worker.name, error))
         try:
-            run(shared)
-        except BaseException as error:
-            if not halt.is_set():
-                failures.append((name, error))
-            halt.set()
+            attempts = self.reports.record(self.worker.worker, self.worker.application,
+                                           position, describe(cause), delay)
+        except Exception as report_error:
+            if connection_lost(report_error):
+                self.lost_connection(report_error)
+                return
+            raise
+        self.reported = True
+        where = f" on the event at position {position}" if position is not None else ""
+        log.error("worker %s failed%s (%d in a row): %s; it starts again in %g s, the "
+                  "others go on", self.worker.name, where, attempts, describe(cause), delay,
+                  exc_info=cause if attempts == 1 else None)
+        self.halt.wait(delay)

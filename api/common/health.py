@@ -35,13 +35,23 @@ def check_nats(nats_url: str | None) -> dict:
     return {"status": "up"}
 
 
+def worker_check(row: dict) -> dict:
+    """up, down (not running) or failed (with the event it is stuck on and the error);
+    the events an operator had it skip, if any."""
+    status = {"running": "up", "stopped": "down"}.get(row["state"], row["state"])
+    check = {"status": status, "position": row["position"], "lag": row["lag"]}
+    if row["failure"]:
+        check["failure"] = row["failure"]
+    if row["skipped"]:
+        check["skipped"] = row["skipped"]
+    return check
+
+
 def health_report(system: System) -> dict:
     checks = {"postgres": check_postgres(system), "nats": check_nats(system.settings.nats_url)}
     if checks["postgres"]["status"] == "up":
         for row in worker_positions(system):
-            checks[f"{row['worker']}:{row['application']}"] = {
-                "status": "up" if row["running"] else "down",
-                "position": row["position"], "lag": row["lag"]}
+            checks[f"{row['worker']}:{row['application']}"] = worker_check(row)
     healthy = all(c["status"] == "up" for c in checks.values())
     return {"status": "healthy" if healthy else "degraded", "version": VERSION,
             "checks": checks}

@@ -17,7 +17,7 @@ def test_projections_status_shows_each_workers_position_and_lag(cli_env, system,
     assert main(["projections", "status"]) == 0
     lines = capsys.readouterr().out.splitlines()
     memory_items = next(line.split() for line in lines if line.startswith("memory_items"))
-    assert memory_items == ["memory_items", "memory", "no", "0", "1", "1"]
+    assert memory_items == ["memory_items", "memory", "no", "0", "1", "1", "stopped"]
 
 
 def test_projections_rebuild_replays_and_reports_the_position(cli_env, system, capsys, clock):

@@ -134,3 +134,32 @@ def test_ledger_events_are_published_under_the_ledger_context(system, settings, 
     envelope = json.loads(messages[1].data)
     assert envelope["data"]["prev_hash"] == contract.head  # consumers can follow the chain
     assert len(envelope["data"]["hash"]) == 64
+
+
+def test_a_relay_that_published_but_did_not_record_publishes_nothing_twice_after_the_window(
+        system, settings, nats_server):
+    async def short_window_stream() -> None:
+        nc = await nats.connect(settings.nats_url)
+        try:
+            await nc.jetstream().add_stream(name=settings.nats_stream,
+                                            subjects=["arqium.>"], duplicate_window=1)
+        finally:
+            await nc.close()
+
+    asyncio.run(short_window_stream())
+    first = WorkerGroup(["nats_relay"], settings)
+    first.start()
+    wait_until_relayed(system, "memory", write(system, 5, "a"))
+    first.stop()
+    with system.pool.transaction(commit=True) as curs:  # published, as if never recorded
+        curs.execute(f"UPDATE {system.relay_tracking.tracking_table_name} "
+                     "SET notification_id = 2 WHERE application_name = 'memory'")
+    time.sleep(1.5)  # JetStream forgets the ids it has seen: it would store them again
+    second = WorkerGroup(["nats_relay"], settings)
+    second.start()
+    wait_until_relayed(system, "memory", write(system, 3, "b"))
+    second.stop()
+    messages = stream_messages(settings.nats_url)
+    ids = [m.headers["Nats-Msg-Id"] for m in messages]
+    assert ids == [f"memory:{n}" for n in range(1, 9)]
+    assert len(set(ids)) == len(messages) == 8
