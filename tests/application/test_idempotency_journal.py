@@ -7,9 +7,19 @@ import pytest
 from arqium.domain.journal import journaling
 from arqium.domain.memory.application import MemoryDraft
 from arqium.infra.idempotency import ClaimTakenOver, IdempotencyStore, KeyJournal
+from arqium.system.bootstrap import open_system
 from tests.conftest import SETUP
 
 SCOPE, KEY, FINGERPRINT = "user:u1", "key-1", "same request"
+
+
+@pytest.fixture(params=[True, False], ids=["group_commit", "a_transaction_each"])
+def system(request, settings, clock):
+    """Both recorders write receipts: with group commit (the default) and without."""
+    system = open_system(settings.model_copy(update={"group_commit": request.param}),
+                         clock=clock)
+    yield system
+    system.close()
 
 
 @pytest.fixture
