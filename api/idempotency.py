@@ -84,7 +84,7 @@ class IdempotencyMiddleware(HttpMiddleware):
 
         async def capturing_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                if journal.replayed and not journal.stored:
+                if journal.replayed and not journal.saves:
                     message = {**message, "headers": [
                         *message.get("headers", []),
                         tuple(part.encode() for part in REPLAYED_HEADER)]}

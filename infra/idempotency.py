@@ -150,7 +150,7 @@ class KeyJournal:
     token: UUID
     receipts: list[dict] = field(default_factory=list)
     replayed: int = 0  # commands answered from the receipts
-    stored: int = 0  # saves this attempt made
+    saves: int = 0  # saves this attempt tried
     _number: int = 0
     _depth: int = 0
     _notes: dict[str, str] = field(default_factory=dict)
@@ -181,10 +181,11 @@ class KeyJournal:
         versions: dict[str, int] = {}
         for stored in stored_events:
             versions[str(stored.originator_id)] = stored.originator_version
+        # Every save of the command carries its notes: a save refused on a version
+        # clash is tried again, and the one that lands must have them.
         entry = {"command": self._number, "saved": [list(v) for v in versions.items()],
-                 "notes": self._notes}
-        self._notes = {}
-        self.stored += 1
+                 "notes": dict(self._notes)}
+        self.saves += 1
         return Receipt(self.scope, self.key, self.token, entry)
 
 

@@ -2,9 +2,12 @@
 atomically, a retry answers the stored commands from them and runs the rest, and a
 request whose key was taken over cannot store anything."""
 
-import pytest
+from uuid import uuid4
 
-from arqium.domain.journal import journaling
+import pytest
+from eventsourcing.persistence import StoredEvent
+
+from arqium.domain.journal import journaling, remember
 from arqium.domain.memory.application import MemoryDraft
 from arqium.infra.idempotency import ClaimTakenOver, IdempotencyStore, KeyJournal
 from arqium.system.bootstrap import open_system
@@ -53,7 +56,7 @@ def test_a_retry_answers_the_stored_command_again_and_runs_the_one_that_was_not(
         second, second_position = upsert(system, "second")
     assert (again.id, again.version, again_position) == (item.id, item.version, position)
     assert system.memory.recorder.max_notification_id() == second_position == position + 1
-    assert (retry.replayed, retry.stored) == (1, 1)
+    assert (retry.replayed, retry.saves) == (1, 1)
 
 
 def test_a_request_whose_key_was_taken_over_cannot_store_its_command(system, store):
@@ -79,3 +82,13 @@ def test_a_renewed_lease_keeps_the_key_from_a_retry(system, store):
     run_out(system)
     store.extend(SCOPE, KEY, claim.token)
     assert store.claim(SCOPE, KEY, FINGERPRINT).status is None
+
+
+def test_every_save_of_a_command_keeps_what_it_remembered():
+    # A save refused on a version clash is tried again: the one that lands needs them.
+    journal = KeyJournal(SCOPE, KEY, uuid4())
+    event = StoredEvent(originator_id=uuid4(), originator_version=1, topic="t", state=b"")
+    with journaling(journal), journal.command(app=None):
+        remember("transaction_id", "t-1")
+        first, second = journal.receipt([event]), journal.receipt([event])
+    assert first.entry["notes"] == second.entry["notes"] == {"transaction_id": "t-1"}
