@@ -166,12 +166,12 @@ def report(database_url: str, tally: Tally) -> str:
         f"{v} answered {k.removeprefix('status_')}" for k, v in sorted(counts.items())
         if k.startswith("status_"))]
     return "\n".join([
-        f"requests answered: {counts['answered']} (after {counts['retries']} retries: "
-        f"{', '.join(causes)})",
+        (f"requests answered: {counts['answered']} (after {counts['retries']} retries: "
+         f"{', '.join(causes)})"),
         f"answers repeated from the store (Idempotent-Replayed): {counts['rebuilt']}",
         f"memories acknowledged {len(tally.memories)}: stored twice {twice}, never {never}",
-        f"transactions acknowledged {sum(tally.transactions.values())}: "
-        f"stored twice {extra}, never {lost}",
+        (f"transactions acknowledged {sum(tally.transactions.values())}: "
+         f"stored twice {extra}, never {lost}"),
         f"keys still unanswered: {stuck}"])
 
 

@@ -7,8 +7,8 @@ from uuid import UUID, uuid4
 from eventsourcing.application import Application
 from eventsourcing.utils import TopicError
 
-from arqium.domain.ledger.domainmodel import LedgerObject, LedgerObjectNotFound, entry
 from arqium.domain.journal import Saved, remember
+from arqium.domain.ledger.domainmodel import LedgerObject, LedgerObjectNotFound, entry
 from arqium.domain.shared import (
     Conflict,
     Invalid,

@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
+from arqium.domain.journal import Saved
 from arqium.domain.memory.contexts import (
     Context,
     ContextNotFound,
@@ -28,7 +29,6 @@ from arqium.domain.memory.domainmodel import (
     memory_id_for,
 )
 from arqium.domain.memory.vault_commands import VaultCommands
-from arqium.domain.journal import Saved
 from arqium.domain.shared import (
     Clock,
     Conflict,
@@ -37,7 +37,6 @@ from arqium.domain.shared import (
     merge_patch,
     system_clock,
 )
-
 
 # What `clear` and `record_working_set` returned, for a retry after a crash
 # (domain/journal.py).

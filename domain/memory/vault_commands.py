@@ -9,6 +9,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
+from arqium.domain.journal import Saved, remember
 from arqium.domain.memory.domainmodel import MemoryItem, memory_id_for
 from arqium.domain.memory.vaults import (
     DEFAULT_CONTEXT,
@@ -24,9 +25,7 @@ from arqium.domain.memory.vaults import (
     tag_names,
     vault_scope,
 )
-from arqium.domain.journal import Saved, remember
 from arqium.domain.shared import Cause, command, get_aggregate
-
 
 
 def _context_put(app: Any, saved: Saved) -> tuple[str, datetime, int]:

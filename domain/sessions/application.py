@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError
 
+from arqium.domain.journal import Saved, remember
 from arqium.domain.sessions.domainmodel import (
     DEFAULT_TITLE,
     ChatSession,
@@ -17,7 +18,6 @@ from arqium.domain.sessions.domainmodel import (
     SessionsOwner,
     check_title,
 )
-from arqium.domain.journal import Saved, remember
 from arqium.domain.shared import (
     Clock,
     KeyedLock,
@@ -26,7 +26,6 @@ from arqium.domain.shared import (
     system_clock,
     until_saved,
 )
-
 
 # What `append_message` and `checkpoint` returned, for a retry after a crash
 # (domain/journal.py).

@@ -53,7 +53,7 @@ def test_a_retry_answers_the_stored_command_again_and_runs_the_one_that_was_not(
     run_out(system)
     with journaling(journal_of(store.claim(SCOPE, KEY, FINGERPRINT))) as retry:
         again, again_position = upsert(system, "first")
-        second, second_position = upsert(system, "second")
+        _, second_position = upsert(system, "second")
     assert (again.id, again.version, again_position) == (item.id, item.version, position)
     assert system.memory.recorder.max_notification_id() == second_position == position + 1
     assert (retry.replayed, retry.saves) == (1, 1)
