@@ -23,6 +23,7 @@ from arqium.domain.shared import (
     NotFound,
     Unavailable,
 )
+from arqium.infra.idempotency import ClaimTakenOver
 
 log = logging.getLogger("arqium.api")
 
@@ -126,7 +127,16 @@ async def _rate_limited(request: Request, error: RateLimited) -> JSONResponse:
                                    "Retry-After": str(error.retry_after)})
 
 
+async def _claim_taken_over(request: Request, error: ClaimTakenOver) -> JSONResponse:
+    return error_response(request, 409, "conflict", str(error))
+
+
 async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
+    return database_unavailable(request, error)
+
+
+def database_unavailable(request: Request, error: Exception) -> JSONResponse:
+    """The 503 of a request that found the database out of reach."""
     log.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
     return error_response(request, 503, "unavailable",
                           DATABASE_DOWN,
@@ -146,6 +156,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ReadModelBehind, _read_model_behind)
     app.add_exception_handler(RateLimited, _rate_limited)
     app.add_exception_handler(IntegrityError, _concurrent_write)
+    app.add_exception_handler(ClaimTakenOver, _claim_taken_over)
     for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)

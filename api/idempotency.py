@@ -1,20 +1,37 @@
 """Idempotency-Key on every command: a retried request gets the first response again
-and nothing new is stored (DESIGN.md §5)."""
+and nothing new is stored (DESIGN.md §5), even after a crash: a request holds its key
+for a lease it renews while it runs; a retry once that ran out unanswered takes the key
+over and answers from what the event store holds of the first attempt (see
+infra/idempotency.py and domain/journal.py)."""
 
+import asyncio
 import hashlib
+import logging
+import math
+from collections.abc import Callable
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Message, Receive, Scope, Send
 
-from arqium.api.errors import error_response, field_details
+from arqium.api.errors import (
+    DATABASE_UNAVAILABLE,
+    database_unavailable,
+    error_response,
+    field_details,
+)
 from arqium.api.middleware import HttpMiddleware
 from arqium.api.ratelimit import client_identity
+from arqium.domain.journal import journaling
+from arqium.infra.idempotency import Claim, IdempotencyStore, KeyJournal
 
 HEADER = b"idempotency-key"
 COMMAND_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 MAX_KEY_LENGTH = 255
 REPLAYED_HEADER = ("idempotent-replayed", "true")
+RENEWALS_PER_LEASE = 3
+
+log = logging.getLogger("arqium.api")
 
 
 class IdempotencyMiddleware(HttpMiddleware):
@@ -31,12 +48,18 @@ class IdempotencyMiddleware(HttpMiddleware):
                                  field_details("Idempotency-Key", message)
                                  )(scope, receive, send)
             return
-        store = request.app.state.idempotency
-        caller = ":".join(await run_in_threadpool(client_identity, request))
-        fingerprint = _fingerprint(scope, body)
-        stored = await run_in_threadpool(store.claim, caller, key.decode(), fingerprint)
-        if stored is None:
-            await self._first(scope, body, send, store, caller, key.decode())
+        store: IdempotencyStore = request.app.state.idempotency
+        fingerprint = request_fingerprint(scope["method"], scope["path"],
+                                          scope.get("query_string", b""), body)
+        try:
+            caller = ":".join(await run_in_threadpool(client_identity, request))
+            stored = await run_in_threadpool(store.claim, caller, key.decode(), fingerprint)
+        except DATABASE_UNAVAILABLE as error:
+            await database_unavailable(request, error)(scope, receive, send)
+            return
+        if isinstance(stored, Claim):
+            journal = KeyJournal(caller, key.decode(), stored.token, stored.receipts)
+            await self._answer(scope, body, send, store, journal)
         elif stored.fingerprint != fingerprint:
             message = ("this Idempotency-Key was already used for a different request; "
                        "use a new key")
@@ -46,36 +69,67 @@ class IdempotencyMiddleware(HttpMiddleware):
         elif stored.status is None:
             await error_response(request, 409, "conflict",
                                  "a request with this Idempotency-Key is still being "
-                                 "answered; retry shortly", headers={"Retry-After": "1"}
-                                 )(scope, receive, send)
+                                 "answered; retry shortly",
+                                 headers={"Retry-After": str(max(1, math.ceil(
+                                     stored.lease_left)))})(scope, receive, send)
         else:
             await _replay(send, stored)
 
-    async def _first(self, scope: Scope, body: bytes, send: Send, store, caller: str,
-                     key: str) -> None:
-        """Run the command, pass its response on, and keep it for retries."""
+    async def _answer(self, scope: Scope, body: bytes, send: Send,
+                      store: IdempotencyStore, journal: KeyJournal) -> None:
+        """Run the command (answering from the receipts what an earlier attempt
+        stored), pass its response on, and keep it for retries."""
         started: dict = {}
         chunks: list[bytes] = []
 
         async def capturing_send(message: Message) -> None:
             if message["type"] == "http.response.start":
+                if journal.replayed and not journal.saves:
+                    message = {**message, "headers": [
+                        *message.get("headers", []),
+                        tuple(part.encode() for part in REPLAYED_HEADER)]}
                 started.update(message)
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
             await send(message)
 
+        renewing = asyncio.create_task(_keep_leased(store, journal))
         try:
-            await self.app(scope, _replaying(body), capturing_send)
+            with journaling(journal):
+                await self.app(scope, _replaying(body), capturing_send)
         except BaseException:
-            await run_in_threadpool(store.release, caller, key)
+            await _settle(store.release, journal)
             raise
+        finally:
+            renewing.cancel()
         status = started.get("status", 500)
         if status >= 500:
-            await run_in_threadpool(store.release, caller, key)
+            await _settle(store.release, journal)
             return
         headers = [(k.decode("latin-1"), v.decode("latin-1"))
                    for k, v in started.get("headers", [])]
-        await run_in_threadpool(store.complete, caller, key, status, headers, b"".join(chunks))
+        await _settle(store.complete, journal, status, headers, b"".join(chunks))
+
+
+async def _keep_leased(store: IdempotencyStore, journal: KeyJournal) -> None:
+    """Renew the request's lease while it runs, so no retry takes a slow one over."""
+    while True:
+        await asyncio.sleep(store.lease_seconds / RENEWALS_PER_LEASE)
+        try:
+            await run_in_threadpool(store.extend, journal.scope, journal.key, journal.token)
+        except DATABASE_UNAVAILABLE as error:
+            log.warning("could not renew the lease of Idempotency-Key %r: %s",
+                        journal.key, error)
+
+
+async def _settle(action: Callable, journal: KeyJournal, *args: object) -> None:
+    """Complete or release the key. Without the database the response is gone out
+    all the same: the lease runs out, and a retry answers from what the event store
+    holds (the receipts written with the events), so nothing is stored twice."""
+    try:
+        await run_in_threadpool(action, journal.scope, journal.key, journal.token, *args)
+    except DATABASE_UNAVAILABLE as error:
+        log.warning("could not settle Idempotency-Key %r: %s", journal.key, error)
 
 
 def _key(scope: Scope) -> bytes | None:
@@ -104,16 +158,17 @@ def _replaying(body: bytes) -> Receive:
     return receive
 
 
-def _fingerprint(scope: Scope, body: bytes) -> str:
+def request_fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
+    """What tells a retry of a request from another request under the same key."""
     digest = hashlib.sha256()
-    for part in (scope["method"].encode(), scope["path"].encode(),
-                 scope.get("query_string", b""), body):
+    for part in (method.encode(), path.encode(), query, body):
         digest.update(len(part).to_bytes(8, "big") + part)
     return digest.hexdigest()
 
 
 async def _replay(send: Send, stored) -> None:
-    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in stored.headers]
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in stored.headers
+               if k != REPLAYED_HEADER[0]]
     headers.append(tuple(part.encode() for part in REPLAYED_HEADER))
     await send({"type": "http.response.start", "status": stored.status, "headers": headers})
     await send({"type": "http.response.body", "body": stored.body})

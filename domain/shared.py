@@ -19,6 +19,7 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import register_topic
 
 import arqium.domain
+from arqium.domain.journal import Replay, current_journal, derived_replay
 
 # Events stored before the code was installed as `arqium` name their classes by the old
 # module paths ("domain.memory.domainmodel:MemoryItem.Upserted"): they resolve here.
@@ -51,20 +52,34 @@ _current_cause: contextvars.ContextVar[Cause] = contextvars.ContextVar("arqium_c
 Command = TypeVar("Command", bound=Callable[..., Any])
 
 
-def command(method: Command) -> Command:
+def command(method: Command | None = None, *, replay: Replay | None = None) -> Any:
     """An application command: it takes a required `cause=` keyword (who acts, and
     which request or event made them), recorded by every event the command triggers.
-    A method that declares `cause` itself receives it too (to call other commands)."""
+    A method that declares `cause` itself receives it too (to call other commands).
+    Inside a request's journal (see domain/journal.py) a command its request's first
+    attempt already stored returns what it returned then, rebuilt by `replay(app,
+    saved)` (by default from its return annotation), instead of running again."""
+    if method is None:
+        return functools.partial(command, replay=replay)
     signature = inspect.signature(method)
     passes_cause = "cause" in signature.parameters
+
+    @functools.cache
+    def replaying() -> Replay:
+        return replay or derived_replay(method)
 
     @functools.wraps(method)
     def with_cause(*args: Any, cause: Cause, **kwargs: Any) -> Any:
         if not isinstance(cause, Cause):
             raise TypeError(f"{method.__qualname__}() needs cause=Cause(actor=...), "
                             f"not {cause!r}")
-        with acting(cause):
-            return method(*args, **kwargs, **({"cause": cause} if passes_cause else {}))
+        journal = current_journal()
+        if journal is None:
+            return _run(method, args, kwargs, cause, passes_cause)
+        with journal.command(args[0]) as saved:
+            if saved is not None:
+                return replaying()(args[0], saved)
+            return _run(method, args, kwargs, cause, passes_cause)
 
     if not passes_cause:
         required = inspect.Parameter("cause", inspect.Parameter.KEYWORD_ONLY,
@@ -72,7 +87,14 @@ def command(method: Command) -> Command:
         parameters = sorted([*signature.parameters.values(), required],
                             key=lambda parameter: parameter.kind)
         with_cause.__signature__ = signature.replace(parameters=parameters)
-    return with_cause  # type: ignore[return-value]
+    with_cause.replaying = replaying  # type: ignore[attr-defined]
+    return with_cause
+
+
+def _run(method: Callable[..., Any], args: tuple, kwargs: dict, cause: Cause,
+         passes_cause: bool) -> Any:
+    with acting(cause):
+        return method(*args, **kwargs, **({"cause": cause} if passes_cause else {}))
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from psycopg_pool import PoolTimeout
 from arqium.infra.settings import Settings
 
 GROUP_COMMIT_RECORDER = "arqium.infra.group_commit:GroupCommitRecorder"
+RECEIPT_RECORDER = "arqium.infra.idempotency:ReceiptRecorder"
 SHARED_POOL_FACTORY = "arqium.infra.eventstore:SharedPoolFactory"
 SHARED_POOL = "ARQIUM_SHARED_POOL"  # the env key naming the pool to share
 LOCK_TIMEOUT_SECONDS = 10  # generous: concurrent commands queue behind the table lock
@@ -61,8 +62,9 @@ def eventsourcing_env(settings: Settings, create_tables: bool = False,
         "POSTGRES_LOCK_TIMEOUT": str(LOCK_TIMEOUT_SECONDS),
         "CREATE_TABLE": "yes" if create_tables else "no",
     }
-    if settings.group_commit:
-        env["APPLICATION_RECORDER_TOPIC"] = GROUP_COMMIT_RECORDER
+    # Either writes the receipts of requests with an Idempotency-Key with their events.
+    env["APPLICATION_RECORDER_TOPIC"] = (GROUP_COMMIT_RECORDER if settings.group_commit
+                                         else RECEIPT_RECORDER)
     return env
 
 

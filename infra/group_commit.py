@@ -6,7 +6,9 @@ for its own commit. Here, while one thread commits, the others queue their event
 the next leader writes everything queued in one transaction. If that transaction
 fails on a uniqueness violation (some aggregate's version was taken by a concurrent
 writer), each queued append is retried in its own transaction, so every caller gets
-its own outcome: each aggregate's version is still checked on its own.
+its own outcome: each aggregate's version is still checked on its own. An append of a
+request with an Idempotency-Key carries its receipt (infra/idempotency.py), taken in
+the caller's thread when it is queued, and commits alone.
 """
 
 import threading
@@ -14,7 +16,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
+
+from arqium.infra.idempotency import ReceiptRecorder, with_receipt
 
 
 class _Append:
@@ -34,7 +37,7 @@ class _Append:
         return self.notification_ids
 
 
-class GroupCommitRecorder(PostgresApplicationRecorder):
+class GroupCommitRecorder(ReceiptRecorder):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._queue: list[_Append] = []
@@ -44,7 +47,7 @@ class GroupCommitRecorder(PostgresApplicationRecorder):
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any
                       ) -> Sequence[int] | None:
-        append = _Append(stored_events, kwargs)
+        append = _Append(stored_events, with_receipt(stored_events, kwargs))
         with self._changed:
             self._queue.append(append)
             while self._leading and not append.done:
@@ -62,14 +65,15 @@ class GroupCommitRecorder(PostgresApplicationRecorder):
         return append.result()
 
     def _commit(self, batch: list[_Append]) -> None:
-        # Appends that carry extras (a process application's tracking) commit alone.
+        # Appends that carry extras (a process application's tracking, a keyed
+        # request's receipt) commit alone.
         if len(batch) == 1 or any(a.has_extras() for a in batch):
             for append in batch:
                 self._commit_alone(append)
             return
         events = [e for append in batch for e in append.stored_events]
         try:
-            ids = super().insert_events(events)
+            ids = super().insert_events(events, receipt=None)
             self.transactions += 1
         except IntegrityError:
             for append in batch:

@@ -1,10 +1,25 @@
-"""Stored first responses of commands sent with an Idempotency-Key (DESIGN.md §5)."""
+"""Commands sent with an Idempotency-Key (DESIGN.md §5): one row per (caller, key),
+claimed for a lease before the command runs and completed with its response after.
+
+What a request stored is decided by the event store itself: with each save, in the
+events' own transaction, the request's receipt (what it saved) is appended to its
+claim, and only while the claim is still that request's (its token). A retry after a
+crash (the lease ran out, no response) takes the claim over and, from the receipts,
+either answers the stored commands again or runs them (domain/journal.py)."""
 
 import json
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.sql import SQL, Identifier
+from psycopg.types.json import Jsonb
+
+from arqium.domain.journal import Saved, current_journal
 
 TABLE = "idempotent_responses"
 CREATE_TABLE = f"""
@@ -18,54 +33,219 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     created_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (scope, key)
 )"""
+# Claims made before leases existed have none: they count as run out.
+ADD_LEASES = f"""
+ALTER TABLE {TABLE}
+    ADD COLUMN IF NOT EXISTS token uuid,
+    ADD COLUMN IF NOT EXISTS leased_until timestamptz,
+    ADD COLUMN IF NOT EXISTS receipts jsonb NOT NULL DEFAULT '[]'"""
+LEASE = "now() + make_interval(secs => %s)"
+RUN_OUT = "(leased_until IS NULL OR leased_until <= now())"
+UNANSWERED = "scope = %s AND key = %s AND token = %s AND status IS NULL"
 
 Connect = Callable[[], AbstractContextManager[Any]]
+
+
+class ClaimTakenOver(Exception):
+    """A request's lease ran out and a retry took its key over: its save is refused,
+    so the command is stored by one of the two only."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The key is this request's now; `receipts` are what earlier attempts stored."""
+
+    token: UUID
+    receipts: list[dict]
 
 
 @dataclass(frozen=True)
 class StoredResponse:
     fingerprint: str
-    status: int | None  # None while the first request is still being answered
+    status: int | None  # None while another request holds the key
     headers: list[tuple[str, str]]
     body: bytes
+    lease_left: float = 0.0  # seconds, while another request holds the key
 
 
 class IdempotencyStore:
-    """One row per (caller, key): claimed before the command runs, completed after."""
-
-    def __init__(self, connect: Connect):
+    def __init__(self, connect: Connect, lease_seconds: float = 5.0):
         self._connect = connect
+        self.lease_seconds = lease_seconds
 
     def create_table(self) -> None:
         with self._connect() as conn:
             conn.execute(CREATE_TABLE)
+            conn.execute(ADD_LEASES)
 
-    def claim(self, scope: str, key: str, fingerprint: str) -> StoredResponse | None:
-        """None if this request is the first with that key (and now owns it), else what
-        the first one stored (its response, or status None while it is running)."""
+    def claim(self, scope: str, key: str, fingerprint: str) -> Claim | StoredResponse:
+        """The key for this request: new, or taken over from an attempt whose lease ran
+        out unanswered; else what holds it (a response, or a running request)."""
+        token = uuid4()
         with self._connect() as conn:
-            claimed = conn.execute(
-                f"INSERT INTO {TABLE} (scope, key, fingerprint) VALUES (%s, %s, %s) "
-                "ON CONFLICT (scope, key) DO NOTHING RETURNING key",
-                (scope, key, fingerprint)).fetchone()
-            if claimed:
-                return None
-            row = conn.execute(f"SELECT fingerprint, status, headers, body FROM {TABLE} "
-                               "WHERE scope = %s AND key = %s", (scope, key)).fetchone()
-        row = dict(row) if not isinstance(row, dict) else row
-        return StoredResponse(row["fingerprint"], row["status"],
-                              [tuple(h) for h in row["headers"] or []],
-                              bytes(row["body"] or b""))
+            row = conn.execute(
+                f"INSERT INTO {TABLE} (scope, key, fingerprint, token, leased_until) "
+                f"VALUES (%s, %s, %s, %s, {LEASE}) ON CONFLICT (scope, key) DO NOTHING "
+                "RETURNING receipts", (scope, key, fingerprint, token, self.lease_seconds)
+            ).fetchone() or conn.execute(
+                f"UPDATE {TABLE} SET token = %s, leased_until = {LEASE} "
+                "WHERE scope = %s AND key = %s AND fingerprint = %s AND status IS NULL "
+                f"AND {RUN_OUT} RETURNING receipts",
+                (token, self.lease_seconds, scope, key, fingerprint)).fetchone()
+            if row is not None:
+                return Claim(token, _row(row)["receipts"])
+            held = _row(conn.execute(
+                "SELECT fingerprint, status, headers, body, greatest(0, extract(epoch "
+                f"FROM leased_until - now()))::float AS lease_left FROM {TABLE} "
+                "WHERE scope = %s AND key = %s", (scope, key)).fetchone())
+        return StoredResponse(held["fingerprint"], held["status"],
+                              [tuple(h) for h in held["headers"] or []],
+                              bytes(held["body"] or b""), held["lease_left"] or 0.0)
 
-    def complete(self, scope: str, key: str, status: int,
+    def extend(self, scope: str, key: str, token: UUID) -> None:
+        """A fresh lease for a request still running, so no retry takes it over."""
+        with self._connect() as conn:
+            conn.execute(f"UPDATE {TABLE} SET leased_until = {LEASE} WHERE {UNANSWERED}",
+                         (self.lease_seconds, scope, key, token))
+
+    def complete(self, scope: str, key: str, token: UUID, status: int,
                  headers: list[tuple[str, str]], body: bytes) -> None:
         with self._connect() as conn:
             conn.execute(f"UPDATE {TABLE} SET status = %s, headers = %s, body = %s "
-                         "WHERE scope = %s AND key = %s",
-                         (status, json.dumps(headers), body, scope, key))
+                         f"WHERE {UNANSWERED}",
+                         (status, json.dumps(headers), body, scope, key, token))
 
-    def release(self, scope: str, key: str) -> None:
-        """Forget a claim whose request failed on the server, so a retry can run."""
+    def release(self, scope: str, key: str, token: UUID) -> None:
+        """End the lease of a request that failed on the server: a retry may take the
+        key at once, and answers from what the failed one stored."""
         with self._connect() as conn:
-            conn.execute(f"DELETE FROM {TABLE} WHERE scope = %s AND key = %s "
-                         "AND status IS NULL", (scope, key))
+            conn.execute(f"UPDATE {TABLE} SET leased_until = now() WHERE {UNANSWERED}",
+                         (scope, key, token))
+
+
+def _row(row: Any) -> dict:
+    return row if isinstance(row, dict) else dict(row)
+
+
+# --- the journal of one keyed request -------------------------------------------------
+
+@dataclass(frozen=True)
+class Receipt:
+    """What one save of a keyed request stored, to append to its claim."""
+
+    scope: str
+    key: str
+    token: UUID
+    entry: dict  # {"command": n, "saved": [[aggregate id, version], ...], "notes": {...}}
+
+
+@dataclass
+class KeyJournal:
+    """One keyed request's journal (see domain/journal.py): numbers its commands,
+    receipts their saves, and answers those an earlier attempt stored from its
+    receipts."""
+
+    scope: str
+    key: str
+    token: UUID
+    receipts: list[dict] = field(default_factory=list)
+    replayed: int = 0  # commands answered from the receipts
+    saves: int = 0  # saves this attempt tried
+    _number: int = 0
+    _depth: int = 0
+    _notes: dict[str, str] = field(default_factory=dict)
+
+    @contextmanager
+    def command(self, app: Any) -> Iterator[Saved | None]:
+        self._depth += 1
+        try:
+            if self._depth > 1:
+                yield None  # a command called by another belongs to its caller
+                return
+            self._number += 1
+            mine = [r for r in self.receipts if r["command"] == self._number]
+            if mine:
+                self.replayed += 1
+                yield saved_by(app, mine)
+            else:
+                yield None
+        finally:
+            self._depth -= 1
+            if not self._depth:
+                self._notes = {}
+
+    def note(self, name: str, value: str) -> None:
+        self._notes[name] = value
+
+    def receipt(self, stored_events: Sequence[StoredEvent]) -> Receipt:
+        versions: dict[str, int] = {}
+        for stored in stored_events:
+            versions[str(stored.originator_id)] = stored.originator_version
+        # Every save of the command carries its notes: a save refused on a version
+        # clash is tried again, and the one that lands must have them.
+        entry = {"command": self._number, "saved": [list(v) for v in versions.items()],
+                 "notes": dict(self._notes)}
+        self.saves += 1
+        return Receipt(self.scope, self.key, self.token, entry)
+
+
+def saved_by(app: Any, receipts: list[dict]) -> Saved:
+    """What a command stored, by its receipts: each aggregate at the version it left
+    it, and the position of its last event."""
+    versions: dict[str, int] = {}
+    notes: dict[str, str] = {}
+    for receipt in receipts:
+        versions.update(dict(receipt["saved"]))
+        notes.update(receipt["notes"])
+    aggregates = tuple(app.repository.get(UUID(aggregate_id), version=version)
+                       for aggregate_id, version in versions.items())
+    return Saved(aggregates, _last_position(app.recorder, versions), notes)
+
+
+def _last_position(recorder: Any, versions: dict[str, int]) -> int:
+    statement = SQL(
+        "SELECT max(notification_id) AS position FROM {}.{} WHERE (originator_id, "
+        "originator_version) IN (SELECT * FROM unnest(%s::uuid[], %s::bigint[]))"
+    ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
+    with recorder.datastore.get_connection() as conn:
+        row = conn.execute(statement, ([UUID(i) for i in versions],
+                                       list(versions.values()))).fetchone()
+    return _row(row)["position"]
+
+
+# --- the recorder that writes receipts ------------------------------------------------
+
+def with_receipt(stored_events: Sequence[StoredEvent], kwargs: dict[str, Any]
+                 ) -> dict[str, Any]:
+    """The append's arguments with the receipt of the keyed request saving it, taken
+    in the saving thread (a group commit may write it from another)."""
+    if "receipt" in kwargs:
+        return kwargs
+    journal = current_journal()
+    keyed = isinstance(journal, KeyJournal) and len(stored_events) > 0
+    return {**kwargs, "receipt": journal.receipt(stored_events) if keyed else None}
+
+
+FENCED_RECEIPT = (f"UPDATE {TABLE} SET receipts = receipts || %s WHERE {UNANSWERED} "
+                  "RETURNING 1")
+
+
+class ReceiptRecorder(PostgresApplicationRecorder):
+    """The library's application recorder, appending a keyed request's receipt to its
+    claim in the events' transaction: both are stored, or neither."""
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any
+                      ) -> Sequence[int] | None:
+        return super().insert_events(stored_events, **with_receipt(stored_events, kwargs))
+
+    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
+                       **kwargs: Any) -> None:
+        receipt: Receipt | None = kwargs.get("receipt")
+        if receipt is not None:
+            curs.execute(FENCED_RECEIPT, (Jsonb([receipt.entry]), receipt.scope,
+                                          receipt.key, receipt.token))
+            # Raised here, before the events, it rolls their transaction back.
+            if curs.fetchone() is None:
+                raise ClaimTakenOver("a retry with this Idempotency-Key took this "
+                                     "request over after its lease ran out")
+        super()._insert_events(curs, stored_events, **kwargs)

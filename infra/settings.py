@@ -87,6 +87,9 @@ class Settings(LoggingSettings):
     expiry_interval_seconds: float = Field(default=10.0, gt=0)
     ledger_digest_seconds: float = Field(default=300.0, gt=0)  # between ledger seals
     promotion_threshold: float = Field(default=0.8, ge=0, le=1)
+    # A request with an Idempotency-Key holds its key this long, renewed while it runs;
+    # a retry after a crash waits at most this long before it takes the key over.
+    idempotency_lease_seconds: float = Field(default=5.0, gt=0)
     # The connections of one process (an API process, or the worker process, whose
     # workers share them): its pool keeps db_pool_size open and opens up to
     # db_pool_max_overflow more under load; the worker process holds 2 more (advisory

@@ -26,6 +26,7 @@ from arqium.domain.identity.domainmodel import (
     normalize_email,
     user_id_for,
 )
+from arqium.domain.journal import Saved, remember
 from arqium.domain.shared import (
     Cause,
     Clock,
@@ -36,6 +37,39 @@ from arqium.domain.shared import (
 )
 
 API_KEY_PREFIX = "arq_"
+
+
+# How a retry after a crash rebuilds what these commands returned (domain/journal.py):
+# the side effects that follow their save (a data key made or destroyed) are repeated,
+# as both are idempotent, in case the crash came between the save and them.
+
+def _user_with_key(app: "IdentityApplication", saved: Saved) -> tuple[User, int]:
+    user = saved.last(User)
+    app.keys.create(str(user.id))
+    return user, saved.position
+
+
+def _user_deleted(app: "IdentityApplication", saved: Saved) -> int:
+    app.keys.destroy(str(saved.last(User).id))
+    return saved.position
+
+
+def _session_refreshed(app: "IdentityApplication", saved: Saved
+                       ) -> tuple[LoginSession, User, int]:
+    session = saved.last(LoginSession)
+    if session.ended:  # the first attempt found the token spent and ended the session
+        raise _token_reused(saved.position)
+    return session, app.repository.get(UUID(session.user_id)), saved.position
+
+
+def _token_reused(position: int) -> RefreshTokenReused:
+    error = RefreshTokenReused("refresh token was already used; the session is ended")
+    error.position = position
+    return error
+
+
+def _key_issued(app: "IdentityApplication", saved: Saved) -> tuple[ApiKey, str, int]:
+    return saved.last(ApiKey), saved.notes["secret"], saved.position
 
 
 def hash_api_key(key: str) -> str:
@@ -59,7 +93,7 @@ class IdentityApplication(Application):
 
     # --- users ------------------------------------------------------------------
 
-    @command
+    @command(replay=_user_with_key)
     def register(self, email: str, name: str, password: str,
                  roles: tuple[str, ...] = ("user",)) -> tuple[User, int]:
         email = normalize_email(email)
@@ -109,7 +143,7 @@ class IdentityApplication(Application):
             raise NotFound("no such user")
         return user
 
-    @command
+    @command(replay=_user_deleted)
     def delete_user(self, user_id: str) -> int:
         """Delete the user and destroy its data key (again, if a first attempt stopped
         between the two): its sensitive history becomes unreadable."""
@@ -140,7 +174,7 @@ class IdentityApplication(Application):
                             else preferences, at=self.clock())
         return user, self.save(user)[-1].notification.id
 
-    @command
+    @command(replay=_user_with_key)
     def claim_handle(self, handle: str, email: str, display_name: str, time_zone: str,
                      user_id: str | None = None, adopt_existing: bool = False
                      ) -> tuple[User, int]:
@@ -202,16 +236,14 @@ class IdentityApplication(Application):
                                at=self.clock())
         return session, self.save(session)[-1].notification.id
 
-    @command
+    @command(replay=_session_refreshed)
     def refresh_session(self, session_id: str, presented_token_id: str
                         ) -> tuple[LoginSession, User, int]:
         """Rotate the refresh token; a spent one ends the whole session (theft)."""
         session = self._session(session_id)
         if session.is_spent(presented_token_id):
             session.end(reason="refresh_token_reused", at=self.clock())
-            error = RefreshTokenReused("refresh token was already used; the session is ended")
-            error.position = self.save(session)[-1].notification.id
-            raise error
+            raise _token_reused(self.save(session)[-1].notification.id)
         user = get_aggregate(self.repository, session.user_id, User, SessionEnded("no such user"))
         if user.deleted:
             raise SessionEnded("the user was deleted")
@@ -236,11 +268,11 @@ class IdentityApplication(Application):
 
     # --- API keys --------------------------------------------------------------------
 
-    @command
+    @command(replay=_key_issued)
     def issue_api_key(self, user_id: str, name: str, scopes: list[str]
                       ) -> tuple[ApiKey, str, int]:
         """A new key: the secret is returned here once and stored only as a hash."""
-        secret = API_KEY_PREFIX + secrets.token_urlsafe(32)
+        secret = remember("secret", API_KEY_PREFIX + secrets.token_urlsafe(32))
         key = ApiKey(id=self.new_id(), user_id=user_id, name=name, scopes=scopes,
                      prefix=secret[:len(API_KEY_PREFIX) + 8], key_hash=hash_api_key(secret),
                      at=self.clock())

@@ -7,6 +7,7 @@ from uuid import UUID, uuid4
 from eventsourcing.application import Application
 from eventsourcing.utils import TopicError
 
+from arqium.domain.journal import Saved, remember
 from arqium.domain.ledger.domainmodel import LedgerObject, LedgerObjectNotFound, entry
 from arqium.domain.shared import (
     Conflict,
@@ -19,6 +20,11 @@ from arqium.domain.shared import (
 )
 
 READ_BATCH = 1000  # events read at a time by audits
+
+
+def _transacted(app: Any, saved: Saved) -> tuple[LedgerObject, UUID, int]:
+    """What `transact` returned, for a retry after a crash (domain/journal.py)."""
+    return saved.last(LedgerObject), UUID(saved.notes["transaction_id"]), saved.position
 
 
 class LedgerApplication(Application):
@@ -41,7 +47,7 @@ class LedgerApplication(Application):
                                            self.clock())
         return ledger_object, self.save(ledger_object)[-1].notification.id
 
-    @command
+    @command(replay=_transacted)
     def transact(self, owner_id: str, object_id: Any, action: str, data: dict,
                  metadata: dict, expected_version: int | None = None
                  ) -> tuple[LedgerObject, UUID, int]:
@@ -50,6 +56,7 @@ class LedgerApplication(Application):
         each decided on the version before it: with `expected_version`, any other
         version is a conflict; without, it is applied however many arrive at once."""
         transaction_id = self.new_id()
+        remember("transaction_id", str(transaction_id))
 
         def attempt() -> tuple[LedgerObject, UUID, int]:
             # After a clash with another process, the reloaded version decides again:

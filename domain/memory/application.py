@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
+from arqium.domain.journal import Saved
 from arqium.domain.memory.contexts import (
     Context,
     ContextNotFound,
@@ -36,6 +37,16 @@ from arqium.domain.shared import (
     merge_patch,
     system_clock,
 )
+
+# What `clear` and `record_working_set` returned, for a retry after a crash
+# (domain/journal.py).
+
+def _cleared(app: Any, saved: Saved) -> tuple[int, int]:
+    return len(saved.aggregates), saved.position  # one save per memory deleted
+
+
+def _working_set_recorded(app: Any, saved: Saved) -> tuple[int, int]:
+    return saved.last(WorkingSet).total_tokens, saved.position
 
 
 @dataclass
@@ -130,7 +141,7 @@ class MemoryApplication(VaultCommands, Application):
         item.delete(reason=reason, at=self.clock())
         return item, self.save(item)[-1].notification.id
 
-    @command
+    @command(replay=_cleared)
     def clear(self, owner_id: str, item_ids: list[UUID]) -> tuple[int, int | None]:
         """Delete each of these memories that is still live, each with its own event;
         how many were deleted and the last position."""
@@ -159,7 +170,7 @@ class MemoryApplication(VaultCommands, Application):
         item.check_live(self.clock())
         return item
 
-    @command
+    @command(replay=_working_set_recorded)
     def record_working_set(self, owner_id: str, chat_id: str, shown: list[dict],
                            max_tokens: int) -> tuple[int, int]:
         """Record which memories (`id`, `version`, `tokens`) a model is shown for a

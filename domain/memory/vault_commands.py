@@ -9,6 +9,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
+from arqium.domain.journal import Saved, remember
 from arqium.domain.memory.domainmodel import MemoryItem, memory_id_for
 from arqium.domain.memory.vaults import (
     DEFAULT_CONTEXT,
@@ -25,6 +26,13 @@ from arqium.domain.memory.vaults import (
     vault_scope,
 )
 from arqium.domain.shared import Cause, command, get_aggregate
+
+
+def _context_put(app: Any, saved: Saved) -> tuple[str, datetime, int]:
+    """What `put_memory_context` returned, for a retry after a crash (domain/journal.py)."""
+    return (saved.notes["context_id"], datetime.fromisoformat(saved.notes["at"]),
+            saved.position)
+
 
 ENTRY_LAYER = "permanent"  # entries live until deleted or their expirationTime
 
@@ -104,12 +112,14 @@ class VaultCommands:
         gone = self._deleted_entries(owner_id, entry_ids, now)
         return self.save(collection, released, *gone)[-1].notification.id
 
-    @command
+    @command(replay=_context_put)
     def put_memory_context(self, owner_id: str, vault_id: str, memory_id: str, context: Any
                     ) -> tuple[str, datetime, int]:
         """A new latest context of the memory (earlier ones stay in its history)."""
         collection = self.memory_in_vault(owner_id, vault_id, memory_id)
         context_id, now = str(self.new_id()), self.clock()
+        remember("context_id", context_id)
+        remember("at", now.isoformat())
         collection.put_context(context_id=context_id, context=context, at=now)
         return context_id, now, self.save(collection)[-1].notification.id
 

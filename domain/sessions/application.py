@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError
 
+from arqium.domain.journal import Saved, remember
 from arqium.domain.sessions.domainmodel import (
     DEFAULT_TITLE,
     ChatSession,
@@ -25,6 +26,18 @@ from arqium.domain.shared import (
     system_clock,
     until_saved,
 )
+
+# What `append_message` and `checkpoint` returned, for a retry after a crash
+# (domain/journal.py).
+
+def _appended(app: Any, saved: Saved) -> tuple[dict, int]:
+    message_id = UUID(saved.notes["message_id"])
+    return saved.last(ChatSession).message(message_id), saved.position
+
+
+def _checkpointed(app: Any, saved: Saved) -> tuple[dict, int]:
+    checkpoint_id = UUID(saved.notes["checkpoint_id"])
+    return saved.last(ChatSession).checkpoints[checkpoint_id], saved.position
 
 
 @dataclass
@@ -66,19 +79,21 @@ class SessionsApplication(Application):
             raise _id_in_use() from None
         return session, recordings[-1].notification.id
 
-    @command
+    @command(replay=_appended)
     def append_message(self, owner_id: str, session_id: UUID, draft: MessageDraft
                        ) -> tuple[dict, int]:
         message_id = draft.id or self.new_id()
+        remember("message_id", str(message_id))
         session, position = self._decide(owner_id, session_id, lambda s: s.append(
             message_id, draft.role, draft.content, draft.components, draft.incomplete,
             self.clock()))
         return session.message(message_id), position
 
-    @command
+    @command(replay=_checkpointed)
     def checkpoint(self, owner_id: str, session_id: UUID, label: str | None,
                    context: dict) -> tuple[dict, int]:
         checkpoint_id = self.new_id()
+        remember("checkpoint_id", str(checkpoint_id))
         session, position = self._decide(owner_id, session_id, lambda s: s.checkpoint(
             checkpoint_id, label, context, self.clock()))
         return session.checkpoints[checkpoint_id], position
