@@ -9,7 +9,9 @@ from starlette.types import Message, Receive, Scope, Send
 
 from arqium.api.errors import error_response, field_details
 from arqium.api.middleware import HttpMiddleware
-from arqium.api.ratelimit import client_identity
+from arqium.api.common.caller import current_caller
+from arqium.api.ratelimit import client_address
+from arqium.domain.shared import AuthenticationFailed
 
 HEADER = b"idempotency-key"
 COMMAND_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -32,7 +34,13 @@ class IdempotencyMiddleware(HttpMiddleware):
                                  )(scope, receive, send)
             return
         store = request.app.state.idempotency
-        caller = ":".join(await run_in_threadpool(client_identity, request))
+        try:
+            caller = await run_in_threadpool(key_owner, request)
+        except AuthenticationFailed as refusal:
+            # Before any replay: a logged-out token must not get the old answer again.
+            await error_response(request, 401, "unauthenticated", refusal.message
+                                 )(scope, receive, send)
+            return
         fingerprint = _fingerprint(scope, body)
         stored = await run_in_threadpool(store.claim, caller, key.decode(), fingerprint)
         if stored is None:
@@ -76,6 +84,15 @@ class IdempotencyMiddleware(HttpMiddleware):
         headers = [(k.decode("latin-1"), v.decode("latin-1"))
                    for k, v in started.get("headers", [])]
         await run_in_threadpool(store.complete, caller, key, status, headers, b"".join(chunks))
+
+
+def key_owner(request: Request) -> str:
+    """Whose keys these are: the authenticated caller, as the routes authenticate it
+    (AuthenticationFailed for credentials they would refuse), or the client's address
+    when the request carries none (register, login)."""
+    if "x-api-key" in request.headers or "authorization" in request.headers:
+        return current_caller(request, request.app.state.system).principal.actor
+    return f"address:{client_address(request)}"
 
 
 def _key(scope: Scope) -> bytes | None:
