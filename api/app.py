@@ -81,7 +81,7 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
                    cerebro_ledger.router, memory_v0_vaults.health_router, astralbody.router,
                    sync.router):
         app.include_router(router)  # these faces limit route by route, as their seeds say
-    app.include_router(graphql_router())  # counted per request in its context getter
+    app.include_router(graphql_router(settings))  # counted per request in its context
     app.state.latency = LatencySamples()
     app.add_middleware(LatencyMiddleware, samples=app.state.latency)
     app.add_middleware(IdempotencyMiddleware)

@@ -86,6 +86,12 @@ class Settings(LoggingSettings):
     # separated); nobody else's is believed, so no client picks its own address.
     trusted_proxies: Annotated[list[str], NoDecode] = []
 
+    # What one GraphQL document may ask for, refused before it runs.
+    graphql_max_depth: int = Field(default=10, gt=0)
+    graphql_max_aliases: int = Field(default=50, ge=0)
+    graphql_max_fields: int = Field(default=1000, gt=0)
+    graphql_max_tokens: int = Field(default=10000, gt=0)
+
     nats_stream: str = "ARQIUM_EVENTS"
     read_wait_seconds: float = Field(default=5.0, gt=0)
     max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
