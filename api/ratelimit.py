@@ -122,9 +122,10 @@ class RateLimitHeadersMiddleware(HttpMiddleware):
             if message["type"] == "http.response.start" and verdict:
                 headers = message.get("headers", [])
                 present = {name.lower() for name, _ in headers}
-                message["headers"] = [*headers, *(
-                    (name.lower().encode(), value.encode()) for name, value in verdict.items()
-                    if name.lower().encode() not in present)]
+                ours = ((name.lower().encode(), value.encode())
+                        for name, value in verdict.items())
+                message["headers"] = [*headers, *((name, value) for name, value in ours
+                                                  if name not in present)]
             await send(message)
 
         await self.app(scope, receive, send_with_verdict)

@@ -13,7 +13,7 @@ from arqium.api.app import create_app
 from arqium.system.bootstrap import open_system
 from tests.api.conftest import next_message
 
-TWENTY_THOUSAND_ALIASES = "{" + " ".join(f"a{n}: user {{ id }}" for n in range(20_000)) + "}"
+TWENTY_THOUSAND_ALIASES = "{" + " ".join(f"a{n}: user {{ id }}" for n in range(20000)) + "}"
 # 2^25 fields once spread, in a few hundred tokens.
 FRAGMENT_BOMB = "query { user { ...F0 } } " + " ".join(
     f"fragment F{n} on User {{ ...F{n + 1} ...F{n + 1} }}" for n in range(25)

@@ -141,13 +141,13 @@ def test_a_users_api_keys_share_one_budget(limited_client, workers):
         headers = bearer(register(client)["access_token"])
         keys = [client.post("/api/v1/api-keys", headers=headers,
                             json={"name": f"k{n}"}).json()["data"]["key"] for n in range(4)]
-        statuses = [client.get("/api/v1/memory/recent", headers={"X-API-Key": key}).status_code
-                    for key in keys]
+        statuses = [client.get("/api/v1/memory/recent",
+                               headers={"X-API-Key": key}).status_code for key in keys]
     assert statuses == [200, 200, 200, 429]
 
 
 @pytest.mark.parametrize(("method", "path", "body", "limit"), [
-    ("post", "/api/chat", {"id": "c1", "messages": [{"role": "user", "content": "hi"}]}, "30"),
+    ("post", "/api/chat", {"id": "c", "messages": [{"role": "user", "content": "hi"}]}, "30"),
     ("post", "/api/memory/search", {"query": "alps"}, "20"),
     ("post", "/api/memory/context", {"chatId": "c1"}, "20"),
     ("post", "/api/memory/upsert", {"key": "k", "content": {"a": 1}}, "100"),

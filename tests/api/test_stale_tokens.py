@@ -86,7 +86,8 @@ def test_once_projected_forged_sessions_and_users_are_still_refused(client, proj
 
 
 def test_a_logged_out_token_is_refused_by_the_read_model(client, projected):
-    assert client.post("/api/v1/auth/logout", headers=projected["headers"]).status_code == 200
+    logout = client.post("/api/v1/auth/logout", headers=projected["headers"])
+    assert logout.status_code == 200
     assert client.get(PROTECTED[1], headers=projected["headers"]).status_code == 401
 
 

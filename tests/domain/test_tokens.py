@@ -92,7 +92,8 @@ def test_an_access_token_not_valid_before_a_future_time_is_refused():
 def test_an_access_token_whose_nbf_has_come_is_accepted():
     clock = FakeClock()
     now = int(clock().timestamp())
-    assert service(clock).verify_access(signed(iat=now, exp=now + 600, nbf=now)).user_id == "u1"
+    principal = service(clock).verify_access(signed(iat=now, exp=now + 600, nbf=now))
+    assert principal.user_id == "u1"
 
 
 def test_a_token_whose_times_are_not_numbers_is_refused():
