@@ -90,16 +90,24 @@ def test_other_document_errors_are_still_answered_200(client):
     assert response.status_code == 200 and response.json()["errors"]
 
 
-def test_a_subscription_over_the_limits_is_refused(client, user):
+# (protocol, its "subscribe" message type, the refusal's first error)
+PROTOCOLS = [("graphql-transport-ws", "subscribe", lambda payload: payload[0]),
+             ("graphql-ws", "start", lambda payload: payload)]
+
+
+@pytest.mark.parametrize(("protocol", "start", "first_error"), PROTOCOLS)
+def test_a_subscription_over_the_limits_is_refused(client, user, protocol, start,
+                                                   first_error):
     query = "subscription { " + " ".join(
         f"a{n}: onMemoryAdded {{ id }}" for n in range(51)) + " }"
-    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+    with client.websocket_connect("/graphql", subprotocols=[protocol]) as ws:
         ws.send_json({"type": "connection_init",
                       "payload": {"Authorization": f"Bearer {user['access_token']}"}})
         assert next_message(ws)["type"] == "connection_ack"
-        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
+        ws.send_json({"id": "1", "type": start, "payload": {"query": query}})
         answer = next_message(ws)
-    assert answer["type"] == "error" and "51 aliases" in answer["payload"][0]["message"]
+    assert answer["type"] == "error"
+    assert "51 aliases" in first_error(answer["payload"])["message"]
 
 
 def test_health_answers_while_a_slow_query_runs(client, user, settings):
