@@ -7,9 +7,9 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Message, Receive, Scope, Send
 
+from arqium.api.common.caller import current_caller
 from arqium.api.errors import error_response, field_details
 from arqium.api.middleware import HttpMiddleware
-from arqium.api.common.caller import current_caller
 from arqium.api.ratelimit import client_address
 from arqium.domain.shared import AuthenticationFailed
 
@@ -38,8 +38,8 @@ class IdempotencyMiddleware(HttpMiddleware):
             caller = await run_in_threadpool(key_owner, request)
         except AuthenticationFailed as refusal:
             # Before any replay: a logged-out token must not get the old answer again.
-            await error_response(request, 401, "unauthenticated", refusal.message
-                                 )(scope, receive, send)
+            await error_response(request, 401, "unauthenticated", refusal.message,
+                                 code=refusal.code)(scope, receive, send)
             return
         fingerprint = _fingerprint(scope, body)
         stored = await run_in_threadpool(store.claim, caller, key.decode(), fingerprint)
