@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from arqium.api.admin import auth as admin_auth
 from arqium.api.astralbody import profile as astralbody
@@ -73,17 +74,23 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
     for router in (auth.router, users.router, api_keys.router, memory.router,
                    contexts.router, chat_sessions.router, ledger.router, admin_auth.router):
         app.include_router(router, dependencies=per_user)
+    # Seed 002 states no limit for /v0: ARQIUM's per-user and per-key ones, its own count.
+    per_v0_user = [Depends(limited("v0_user", "v0_api_key"))]
+    for router in (memory_v0_vaults.router, memory_v0_entries.router):
+        app.include_router(router, dependencies=per_v0_user)
     for router in (health.router, cerebro_memory.router, cerebro_chat.router,
-                   cerebro_ledger.router, memory_v0_vaults.router, memory_v0_entries.router,
-                   astralbody.router, sync.router):
+                   cerebro_ledger.router, memory_v0_vaults.health_router, astralbody.router,
+                   sync.router):
         app.include_router(router)  # these faces limit route by route, as their seeds say
-    app.include_router(graphql_router())  # counted per request in its context getter
+    app.include_router(graphql_router(settings))  # counted per request in its context
     app.state.latency = LatencySamples()
     app.add_middleware(LatencyMiddleware, samples=app.state.latency)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    # Outermost: every part of the app sees the client a trusted proxy names.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app
 
 

@@ -14,6 +14,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Message, Receive, Scope, Send
 
+from arqium.api.common.caller import current_caller
 from arqium.api.errors import (
     DATABASE_UNAVAILABLE,
     database_unavailable,
@@ -21,8 +22,9 @@ from arqium.api.errors import (
     field_details,
 )
 from arqium.api.middleware import HttpMiddleware
-from arqium.api.ratelimit import client_identity
+from arqium.api.ratelimit import client_address
 from arqium.domain.journal import journaling
+from arqium.domain.shared import AuthenticationFailed
 from arqium.infra.idempotency import Claim, IdempotencyStore, KeyJournal
 
 HEADER = b"idempotency-key"
@@ -52,8 +54,13 @@ class IdempotencyMiddleware(HttpMiddleware):
         fingerprint = request_fingerprint(scope["method"], scope["path"],
                                           scope.get("query_string", b""), body)
         try:
-            caller = ":".join(await run_in_threadpool(client_identity, request))
+            caller = await run_in_threadpool(key_owner, request)
             stored = await run_in_threadpool(store.claim, caller, key.decode(), fingerprint)
+        except AuthenticationFailed as refusal:
+            # Before any replay: a logged-out token must not get the old answer again.
+            await error_response(request, 401, "unauthenticated", refusal.message,
+                                 code=refusal.code)(scope, receive, send)
+            return
         except DATABASE_UNAVAILABLE as error:
             await database_unavailable(request, error)(scope, receive, send)
             return
@@ -130,6 +137,15 @@ async def _settle(action: Callable, journal: KeyJournal, *args: object) -> None:
         await run_in_threadpool(action, journal.scope, journal.key, journal.token, *args)
     except DATABASE_UNAVAILABLE as error:
         log.warning("could not settle Idempotency-Key %r: %s", journal.key, error)
+
+
+def key_owner(request: Request) -> str:
+    """Whose keys these are: the authenticated caller, as the routes authenticate it
+    (AuthenticationFailed for credentials they would refuse), or the client's address
+    when the request carries none (register, login)."""
+    if "x-api-key" in request.headers or "authorization" in request.headers:
+        return current_caller(request, request.app.state.system).principal.actor
+    return f"address:{client_address(request)}"
 
 
 def _key(scope: Scope) -> bytes | None:

@@ -1,7 +1,6 @@
 """Rate limits as the seeds state them (the `limits` library), with X-RateLimit-*
 headers on every limited response and 429 + Retry-After in the face's shape."""
 
-import hashlib
 import math
 import time
 from collections.abc import Callable
@@ -11,11 +10,10 @@ from fastapi import Request
 from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from arqium.api.middleware import HttpMiddleware
-from arqium.api.principals import verified_access
-from arqium.api.requestinfo import adding_headers
+from arqium.api.principals import verified_access, verified_api_key
 from arqium.domain.shared import AuthenticationFailed
 from arqium.infra.settings import Settings
 
@@ -64,28 +62,39 @@ class RateLimited(Exception):
 
 
 def client_identity(request: Request) -> tuple[str, str]:
-    """(kind, id) a request is counted against: its API key, its user, or its address."""
-    api_key = request.headers.get("x-api-key")
-    if api_key:
-        return "api_key", hashlib.sha256(api_key.encode()).hexdigest()
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        try:
+    """(kind, id) a request is counted against: its API key's owner (all of a user's
+    keys share one budget, so creating keys does not multiply it), its token's user, or
+    else its address."""
+    try:
+        api_key = request.headers.get("x-api-key")
+        if api_key:
+            return "api_key", verified_api_key(request, api_key).user_id
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
             return "user", verified_access(request, token.strip()).user_id
-        except AuthenticationFailed:
-            pass
-    return "address", request.client.host if request.client else "unknown"
+    except AuthenticationFailed:
+        pass  # refused by the route; counted against its address meanwhile
+    return "address", client_address(request)
+
+
+def client_address(request: Request) -> str:
+    """The peer's address; a configured proxy's X-Forwarded-For was applied already
+    (ProxyHeadersMiddleware, ARQIUM_TRUSTED_PROXIES)."""
+    return request.client.host if request.client else "unknown"
 
 
 def limited(user_item: str, api_key_item: str | None = None) -> Callable[[Request], None]:
-    """A dependency counting each request against the caller's limit."""
+    """A dependency counting each request against the caller's limit: `api_key_item`
+    for API keys if given, else the user's own limit whatever the credential."""
 
     def dependency(request: Request) -> None:
         limits: RateLimits = request.app.state.rate_limits
         if not limits.enabled:
             return
         kind, identity = client_identity(request)
-        item = api_key_item if kind == "api_key" and api_key_item else user_item
+        if kind == "api_key" and not api_key_item:
+            kind = "user"
+        item = api_key_item if kind == "api_key" else user_item
         record(request, limits.hit(item, kind, identity))
 
     return dependency
@@ -95,8 +104,7 @@ def guard_login(request: Request, email: str) -> None:
     """Login attempts count per account and per client address, so guessing stops."""
     limits: RateLimits = request.app.state.rate_limits
     if limits.enabled:
-        address = request.client.host if request.client else "unknown"
-        limits.hit("login_address", address)
+        limits.hit("login_address", client_address(request))
         record(request, limits.hit("login_account", email.strip().lower()))
 
 
@@ -105,8 +113,19 @@ def record(request: Request, verdict: Verdict) -> None:
 
 
 class RateLimitHeadersMiddleware(HttpMiddleware):
-    """Copies the verdict a limited route recorded onto its response."""
+    """Copies the verdict a limited route recorded onto its response, unless the
+    response states its own (a 429 names the limit it hit): each header once."""
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive,
-                       adding_headers(send, lambda: scope.get("state", {}).get(STATE_KEY)))
+        async def send_with_verdict(message: Message) -> None:
+            verdict = scope.get("state", {}).get(STATE_KEY)
+            if message["type"] == "http.response.start" and verdict:
+                headers = message.get("headers", [])
+                present = {name.lower() for name, _ in headers}
+                ours = ((name.lower().encode(), value.encode())
+                        for name, value in verdict.items())
+                message["headers"] = [*headers, *((name, value) for name, value in ours
+                                                  if name not in present)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_verdict)

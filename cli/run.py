@@ -187,8 +187,10 @@ def _serve(settings: Settings, on_started=None) -> int:
 
     from arqium.api.app import create_app
 
+    # proxy_headers off: the app believes X-Forwarded-For of ARQIUM_TRUSTED_PROXIES only,
+    # where uvicorn by default believes anyone on loopback.
     config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
-                            log_level="warning", access_log=False)
+                            log_level="warning", access_log=False, proxy_headers=False)
     server = uvicorn.Server(config)
     if on_started:
         def announce_when_started() -> None:
@@ -217,7 +219,7 @@ def _serve_processes(settings: Settings, on_started=None) -> int:
     config = uvicorn.Config("arqium.api.app:app_from_environment", factory=True,
                             host=settings.host, port=settings.port,
                             workers=settings.api_processes, log_level="warning",
-                            access_log=False)
+                            access_log=False, proxy_headers=False)
     if on_started:
         threading.Thread(target=_announce_when_listening, args=(settings, on_started),
                          daemon=True).start()

@@ -13,6 +13,7 @@ from arqium.domain.shared import AuthenticationFailed, Clock
 
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "iss", "typ", "jti", "sid"]
+TIME_CLAIMS = ("exp", "iat", "nbf")
 CLOCK_SKEW_SECONDS = 30
 
 
@@ -118,13 +119,21 @@ class TokenService:
                                          "verify_iat": False, "verify_nbf": False})
         except jwt.PyJWTError as error:
             raise AuthenticationFailed(f"invalid token: {error}") from None
+        if not all(_is_time(claims[name]) for name in TIME_CLAIMS if name in claims):
+            raise AuthenticationFailed("invalid token: its times must be numbers")
         if claims["exp"] <= now:
             raise AuthenticationFailed("token has expired; log in again or refresh it")
         if claims["iat"] > now + CLOCK_SKEW_SECONDS:
             raise AuthenticationFailed("token was issued in the future")
+        if claims.get("nbf", now) > now + CLOCK_SKEW_SECONDS:
+            raise AuthenticationFailed("token is not valid yet (nbf)")
         if claims["typ"] != kind:
             raise AuthenticationFailed(f"wrong kind of token: {kind} token expected")
         return claims
+
+
+def _is_time(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def new_secret() -> str:

@@ -1,10 +1,11 @@
 """One settings object for the whole system (environment prefix ARQIUM_)."""
 
+import ipaddress
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class LoggingSettings(BaseSettings):
@@ -78,6 +79,18 @@ class Settings(LoggingSettings):
     limit_astralbody_upload: str = "10/hour"
     limit_login_account: str = "5/minute"
     limit_login_address: str = "30/minute"
+    # Seed 002 (/v0) states no limit: the ARQIUM ones, counted apart from /api/v1.
+    limit_v0_user: str = "1000/minute"
+    limit_v0_api_key: str = "10000/minute"
+    # Proxies whose X-Forwarded-For names the client (addresses or CIDRs, comma
+    # separated); nobody else's is believed, so no client picks its own address.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+
+    # What one GraphQL document may ask for, refused before it runs.
+    graphql_max_depth: int = Field(default=10, gt=0)
+    graphql_max_aliases: int = Field(default=50, ge=0)
+    graphql_max_fields: int = Field(default=1000, gt=0)
+    graphql_max_tokens: int = Field(default=10000, gt=0)
 
     nats_stream: str = "ARQIUM_EVENTS"
     read_wait_seconds: float = Field(default=5.0, gt=0)
@@ -103,6 +116,15 @@ class Settings(LoggingSettings):
     # A failing worker is retried after 1 s, then twice as long each time, at most this
     # long (the other workers keep moving meanwhile).
     worker_retry_max_seconds: float = Field(default=60.0, gt=0)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _addresses_or_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        for entry in value if isinstance(value, list) else []:
+            ipaddress.ip_network(entry, strict=False)  # ValueError names a bad entry
+        return value
 
     @model_validator(mode="after")
     def _refuse_weak_secret_in_production(self) -> "Settings":

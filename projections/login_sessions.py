@@ -45,6 +45,9 @@ DELETE_USERS_SESSIONS = "DELETE FROM {table} WHERE user_id = %(user_id)s"
 SELECT_ENDED = """
 SELECT EXISTS (SELECT 1 FROM {table} WHERE id = %(id)s AND ended_at IS NOT NULL)
     OR EXISTS (SELECT 1 FROM {revoked} WHERE id = %(id)s) AS ended"""
+SELECT_SESSION = """
+SELECT user_id, ended_at IS NOT NULL AS ended FROM {table} WHERE id = %(id)s
+UNION ALL SELECT NULL, true FROM {revoked} WHERE id = %(id)s"""
 SELECT_ACTIVE_FOR_USER = """
 SELECT id, user_id, ip_address, user_agent, last_activity, created_at
 FROM {table} WHERE user_id = %(user_id)s AND ended_at IS NULL
@@ -70,6 +73,12 @@ class LoginSessionsView(ReadModel):
     def has_ended(self, session_id: str) -> bool:
         """True once the session's end is projected; unknown sessions are not ended."""
         return self.query(SELECT_ENDED, id=session_id)[0]["ended"]
+
+    def session(self, session_id: str) -> dict | None:
+        """{user_id, ended} of a login session (a deleted user's: ended); None if this
+        read model does not know it."""
+        rows = self.query(SELECT_SESSION, id=session_id)
+        return rows[0] if rows else None
 
     def active_for_user(self, user_id: str) -> list[dict]:
         return self.query(SELECT_ACTIVE_FOR_USER, user_id=user_id)

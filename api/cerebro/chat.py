@@ -31,7 +31,7 @@ from arqium.infra.llm import ChatModel, ModelUnavailable
 from arqium.infra.settings import Settings
 from arqium.infra.tokens import shared_token_counter
 
-router = APIRouter(tags=["CEREBRO: chat"], dependencies=[Depends(limited("cerebro_general"))])
+router = APIRouter(tags=["CEREBRO: chat"])
 
 TITLE_LENGTH = 80
 
@@ -56,7 +56,8 @@ class ChatRequest(BaseModel):
         return messages
 
 
-@router.get("/api/history", summary="Your chats, most recent first (CEREBRO)")
+@router.get("/api/history", summary="Your chats, most recent first (CEREBRO)",
+            dependencies=[Depends(limited("cerebro_general"))])
 def history(caller: CurrentCaller, sessions: ChatSessions,
             limit: int = Query(50, ge=1, le=100), offset: int = Query(0, ge=0)):
     rows, total = sessions.page(caller.user_id, limit, offset)
@@ -67,7 +68,8 @@ def history(caller: CurrentCaller, sessions: ChatSessions,
             "total": total, "hasMore": offset + len(rows) < total}
 
 
-@router.post("/api/chat", summary="Stream a model's reply as Server-Sent Events (CEREBRO)")
+@router.post("/api/chat", summary="Stream a model's reply as Server-Sent Events (CEREBRO)",
+             dependencies=[Depends(limited("cerebro_chat"))])
 def chat(body: ChatRequest, caller: CurrentCaller, working_sets: WorkingSets,
          sessions: SessionsApp, memory: MemoryApp, settings: AppSettings, now: Now):
     """The last message (the user's) is stored in the chat's session (created by the

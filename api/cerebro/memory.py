@@ -42,6 +42,9 @@ from arqium.domain.shared import Forbidden
 from arqium.projections.memory_search import MemoryQuery
 
 router = APIRouter(tags=["CEREBRO"])
+# Seed 001's "Expensive (RAG, embeddings)" class: search embeds its query, a working set
+# the chat's recent messages.
+EXPENSIVE = [Depends(limited("cerebro_expensive"))]
 
 WORKING_SET_CANDIDATES = 1000
 RECENT_MESSAGES = 6  # what a working set's relevance is measured against
@@ -143,7 +146,7 @@ class SearchRequest(BaseModel):
 
 
 @router.post("/api/memory/search", summary="Search memories (CEREBRO)",
-             dependencies=[Depends(limited("cerebro_general"))])
+             dependencies=EXPENSIVE)
 def search(body: SearchRequest, caller: CurrentCaller, memories: MemorySearchDep, now: Now):
     check_owner(body.ownerId, caller)
     rows, total = memories.search(MemoryQuery(
@@ -163,7 +166,7 @@ class ContextRequest(BaseModel):
 
 
 @router.post("/api/memory/context", summary="The working set of memories for a chat (CEREBRO)",
-             dependencies=[Depends(limited("cerebro_general"))])
+             dependencies=EXPENSIVE)
 def working_set(body: ContextRequest, caller: CurrentCaller, working_sets: WorkingSets,
                 messages: SessionMessages, memory: MemoryApp, now: Now):
     """Ranked by layer, confidence, recency and, when the chat is a session with

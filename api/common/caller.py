@@ -8,9 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from arqium.api.common.deps import SystemDep
-from arqium.api.principals import verified_access
+from arqium.api.principals import verified_access, verified_api_key
 from arqium.api.requestinfo import request_id_var
-from arqium.domain.identity.application import hash_api_key
 from arqium.domain.shared import AuthenticationFailed, Cause, Forbidden
 from arqium.infra.security import Principal
 from arqium.system.bootstrap import System
@@ -32,7 +31,7 @@ def current_caller(request: Request, system: SystemDep) -> Caller:
     """The caller of a bearer access token (of a live session) or of an X-API-Key."""
     api_key = request.headers.get("x-api-key")
     if api_key:
-        principal = api_key_principal(system, api_key)
+        principal = verified_api_key(request, api_key)
     else:
         principal = bearer_principal(request, system, bearer_token(request))
     return Caller(principal, Cause(actor=principal.actor,
@@ -52,10 +51,7 @@ def bearer_principal(request: Request, system: System, token: str) -> Principal:
                                                   cause=provisioner)
         return Principal(user_id=str(user.id), roles=tuple(user.roles),
                          expires_at=datetime.fromtimestamp(identity.expires_at, timezone.utc))
-    principal = verified_access(request, token)
-    if system.read_models.login_sessions.has_ended(principal.session_id):
-        raise AuthenticationFailed("this login session has ended; log in again")
-    return principal
+    return verified_access(request, token)
 
 
 def bearer_token(request: Request) -> str:
@@ -65,15 +61,6 @@ def bearer_token(request: Request) -> str:
             "authentication required: send 'Authorization: Bearer <access_token>' "
             "(get one from POST /api/v1/auth/login) or 'X-API-Key: <key>'")
     return token.strip()
-
-
-def api_key_principal(system: System, api_key: str) -> Principal:
-    """API keys act as their owner with the plain user role, whatever the owner's roles."""
-    row = system.read_models.api_keys.active_by_hash(hash_api_key(api_key))
-    if row is None:
-        raise AuthenticationFailed("unknown or revoked API key")
-    return Principal(user_id=row["user_id"], roles=("user",), expires_at=None,
-                     api_key_id=str(row["id"]))
 
 
 def client_of(request: Request) -> tuple[str, str]:

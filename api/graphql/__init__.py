@@ -15,10 +15,12 @@ from strawberry.types.unset import UNSET
 from arqium.api.common.shapes import ARQIUM
 from arqium.api.graphql.context import GraphQLContext, graphql_context
 from arqium.api.graphql.errors import ArqiumSchema
+from arqium.api.graphql.limits import LimitExceeded, document_limits
 from arqium.api.graphql.schema import Mutation, Query
 from arqium.api.graphql.subscriptions import Subscription
 from arqium.api.graphql.types import DATETIME_SCALAR, DateTime
 from arqium.domain.shared import DomainError
+from arqium.infra.settings import Settings
 
 CONNECTION_INIT_WAIT = timedelta(seconds=10)
 HTTP_KINDS = {404: "not_found", 405: "method_not_allowed"}
@@ -37,6 +39,17 @@ class ArqiumGraphQLRouter(GraphQLRouter):
                 "message": error.reason, "extensions": {"code": ARQIUM.codes[kind]}}]},
                 status_code=error.status_code)
 
+    async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any,
+                             context: Any, root_value: Any, request_data: Any) -> Any:
+        """A document over the limits is refused with a 400 (other errors, the
+        document's included, are answered 200 with `errors`)."""
+        result = await super().execute_single(
+            request=request, request_adapter=request_adapter, sub_response=sub_response,
+            context=context, root_value=root_value, request_data=request_data)
+        if any(isinstance(error, LimitExceeded) for error in result.errors or ()):
+            sub_response.status_code = 400
+        return result
+
     async def on_ws_connect(self, context: GraphQLContext) -> None:
         """A socket's credentials are checked once, at connection_init (4403 if
         refused)."""
@@ -46,13 +59,14 @@ class ArqiumGraphQLRouter(GraphQLRouter):
             raise ConnectionRejectionError({"message": error.message}) from None
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(settings: Settings) -> strawberry.Schema:
     return ArqiumSchema(query=Query, mutation=Mutation, subscription=Subscription,
-                        config=StrawberryConfig(scalar_map={DateTime: DATETIME_SCALAR}))
+                        config=StrawberryConfig(scalar_map={DateTime: DATETIME_SCALAR}),
+                        extensions=document_limits(settings))
 
 
-def graphql_router() -> GraphQLRouter:
-    return ArqiumGraphQLRouter(build_schema(), path="/graphql",
+def graphql_router(settings: Settings) -> GraphQLRouter:
+    return ArqiumGraphQLRouter(build_schema(settings), path="/graphql",
                                context_getter=graphql_context,
                                connection_init_wait_timeout=CONNECTION_INIT_WAIT,
                                tags=["ARQIUM: GraphQL"])

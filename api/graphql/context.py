@@ -9,14 +9,10 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from strawberry.fastapi import BaseContext
 
-from arqium.api.common.caller import (
-    Caller,
-    api_key_principal,
-    bearer_principal,
-    current_caller,
-)
+from arqium.api.common.caller import Caller, bearer_principal, current_caller
 from arqium.api.common.deps import ReadModelWaits, caught_up
 from arqium.api.common.positions import POSITION_HEADER, position_token
+from arqium.api.principals import api_key_principal
 from arqium.api.ratelimit import limited
 from arqium.domain.shared import AuthenticationFailed, Cause
 from arqium.projections.base import BatchProjection, ReadModel

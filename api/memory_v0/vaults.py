@@ -42,13 +42,14 @@ from arqium.projections.memory_items import MemoryItemsProjection
 from arqium.projections.vaults import VaultsProjection
 
 router = APIRouter(prefix="/v0", tags=["Memory Service v0"])
+health_router = APIRouter(prefix="/v0", tags=["Memory Service v0"])  # not rate limited
 USER = "/users/{userId}"
 VAULT = USER + "/vaults/{vaultId}"
 MEMORY = VAULT + "/memories/{memoryId}"
 CREATED, NO_CONTENT = 201, 204
 
 
-@router.get("/health", summary="Service health (v0)")
+@health_router.get("/health", summary="Service health (v0)")
 def health(system: SystemDep):
     healthy = check_postgres(system)["status"] == "up"
     return JSONResponse({"status": "healthy" if healthy else "unhealthy",

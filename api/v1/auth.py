@@ -4,10 +4,11 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from arqium.api.common.caller import CurrentCaller, anonymous_cause
-from arqium.api.common.deps import IdentityApp, LoginSessionsNow, Tokens, Waits
+from arqium.api.common.deps import IdentityApp, SystemDep, Tokens, Waits
 from arqium.api.common.envelope import ok
 from arqium.api.common.login_sessions import end_session, open_session, refresh_session
 from arqium.api.common.shapes import iso
+from arqium.api.principals import access_principal
 from arqium.api.ratelimit import guard_login
 from arqium.domain.identity.domainmodel import User
 from arqium.domain.shared import AuthenticationFailed
@@ -83,12 +84,12 @@ def logout(caller: CurrentCaller, identity: IdentityApp, waits: Waits):
 
 
 @router.post("/validate", summary="Tell whether an access token is valid now")
-def validate(body: ValidateRequest, tokens: Tokens, login_sessions: LoginSessionsNow):
+def validate(body: ValidateRequest, system: SystemDep):
     try:
-        principal = tokens.verify_access(body.token)
+        principal = access_principal(system, body.token)
     except AuthenticationFailed:
         principal = None
-    if principal is None or login_sessions.has_ended(principal.session_id):
+    if principal is None:
         return ok({"valid": False, "user_id": None, "roles": [], "expires_at": None})
     return ok({"valid": True, "user_id": principal.user_id, "roles": list(principal.roles),
                "expires_at": iso(principal.expires_at)})

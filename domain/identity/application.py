@@ -37,6 +37,7 @@ from arqium.domain.shared import (
 )
 
 API_KEY_PREFIX = "arq_"
+UNKNOWN_SESSION = "no such login session; log in again"
 
 
 # How a retry after a crash rebuilds what these commands returned (domain/journal.py):
@@ -262,9 +263,18 @@ class IdentityApplication(Application):
         session.end(reason=reason, at=self.clock())
         return self.save(session)[-1].notification.id
 
+    def check_live_session(self, session_id: str, user_id: str) -> None:
+        """SessionEnded unless the login session is live and belongs to `user_id`, a
+        user not deleted: for a session the read model has not caught up with yet."""
+        session = self._session(session_id)
+        session.check_active()
+        user = get_aggregate(self.repository, user_id, User, SessionEnded(UNKNOWN_SESSION))
+        if session.user_id != str(user.id) or user.deleted:
+            raise SessionEnded(UNKNOWN_SESSION)
+
     def _session(self, session_id: str) -> LoginSession:
         return get_aggregate(self.repository, session_id, LoginSession,
-                         SessionEnded("no such login session; log in again"))
+                             SessionEnded(UNKNOWN_SESSION))
 
     # --- API keys --------------------------------------------------------------------
 

@@ -63,3 +63,24 @@ def test_concurrent_retries_store_one_memory(client, user, system):
         statuses = list(pool.map(lambda _: store(client, user, "burst").status_code, range(8)))
     assert statuses.count(201) >= 1 and set(statuses) <= {201, 409}
     assert system.memory.recorder.max_notification_id() == 1
+
+
+def test_a_retry_after_logout_is_refused_not_replayed(client, user):
+    assert store(client, user, "before-logout").status_code == 201
+    assert client.post("/api/v1/auth/logout", headers=user["headers"]).status_code == 200
+    retry = store(client, user, "before-logout")
+    assert retry.status_code == 401
+    assert "Idempotent-Replayed" not in retry.headers
+    assert retry.json()["error"]["code"] == "AUTH_FAILED"
+
+
+def test_a_retry_with_a_revoked_api_key_is_refused_on_cerebro(client, user, workers):
+    workers("api_keys")
+    created = client.post("/api/v1/api-keys", headers=user["headers"],
+                          json={"name": "k"}).json()["data"]
+    headers = {"X-API-Key": created["key"], "Idempotency-Key": "cerebro-retry"}
+    body = {"key": "k", "content": {"a": 1}}
+    assert client.post("/api/memory/upsert", json=body, headers=headers).status_code == 200
+    client.delete(f"/api/v1/api-keys/{created['id']}", headers=user["headers"])
+    retry = client.post("/api/memory/upsert", json=body, headers=headers)
+    assert retry.status_code == 401 and retry.json()["error"] == "authentication_error"

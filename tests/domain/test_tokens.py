@@ -76,6 +76,33 @@ def test_an_unsigned_token_is_refused():
         service(FakeClock()).verify_access(unsigned)
 
 
+def signed(**claims) -> str:
+    """A token signed with the real secret, carrying exactly these claims."""
+    return jwt.encode({"sub": "u1", "typ": "access", "sid": "s1", "iss": "arqium",
+                       "jti": "x", **claims}, SECRET, algorithm="HS256")
+
+
+def test_an_access_token_not_valid_before_a_future_time_is_refused():
+    clock = FakeClock()
+    now = int(clock().timestamp())
+    with pytest.raises(AuthenticationFailed, match="not valid yet"):
+        service(clock).verify_access(signed(iat=now, exp=now + 600, nbf=now + 300))
+
+
+def test_an_access_token_whose_nbf_has_come_is_accepted():
+    clock = FakeClock()
+    now = int(clock().timestamp())
+    principal = service(clock).verify_access(signed(iat=now, exp=now + 600, nbf=now))
+    assert principal.user_id == "u1"
+
+
+def test_a_token_whose_times_are_not_numbers_is_refused():
+    clock = FakeClock()
+    now = int(clock().timestamp())
+    with pytest.raises(AuthenticationFailed, match="numbers"):
+        service(clock).verify_access(signed(iat=now, exp=now + 600, nbf="tomorrow"))
+
+
 def test_passwords_are_hashed_with_argon2_and_verified():
     hashing = PasswordHashing()
     password_hash = hashing.hash("correct horse")

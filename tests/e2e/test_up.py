@@ -156,3 +156,19 @@ def test_a_killed_up_leaves_no_process_behind_and_the_next_up_starts_cleanly(
     started_postgres = psutil.Process(postgres_pid(data_dir))
     assert again.interrupt() == 0
     assert still_running([started_postgres], within_seconds=15) == []
+
+
+def test_the_served_api_believes_no_x_forwarded_for_from_loopback(postgres_home):
+    """uvicorn would take it from any loopback peer: a local client could then rotate
+    it past the per-address login limit."""
+    up = Up(postgres_home / "data", free_port(), ARQIUM_LIMIT_LOGIN_ADDRESS="3/minute")
+    up.wait_ready()
+    try:
+        with httpx.Client(base_url=up.url, timeout=10) as http:
+            statuses = [http.post("/api/auth/login", headers={
+                "X-Forwarded-For": f"203.0.113.{n}"}, json={
+                "email": f"user{n}@example.com", "password": "whatever1"}).status_code
+                for n in range(4)]
+    finally:
+        assert up.interrupt() == 0
+    assert statuses == [401, 401, 401, 429]
