@@ -36,7 +36,7 @@ class Settings(LoggingSettings):
 
     jwt_secret: SecretStr | None = None
     jwt_issuer: str = "arqium"
-    access_token_minutes: int = Field(default=15, gt=0)
+    access_token_minutes: float = Field(default=15, gt=0)
     refresh_token_hours: int = Field(default=24, gt=0)
     remember_me_days: int = Field(default=30, gt=0)
 
@@ -80,6 +80,9 @@ class Settings(LoggingSettings):
     limit_login_address: str = "30/minute"
 
     nats_stream: str = "ARQIUM_EVENTS"
+    # How often an API process re-checks its open sockets' credentials against the read
+    # models, in case NATS lost the event that ended them (it ends them within a second).
+    socket_credential_check_seconds: float = Field(default=5.0, gt=0)
     read_wait_seconds: float = Field(default=5.0, gt=0)
     max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
     context_ttl_minutes: int = Field(default=15, gt=0)

@@ -45,6 +45,13 @@ DELETE_USERS_SESSIONS = "DELETE FROM {table} WHERE user_id = %(user_id)s"
 SELECT_ENDED = """
 SELECT EXISTS (SELECT 1 FROM {table} WHERE id = %(id)s AND ended_at IS NOT NULL)
     OR EXISTS (SELECT 1 FROM {revoked} WHERE id = %(id)s) AS ended"""
+# Which of these sessions have ended ('ended') or were revoked with their deleted user
+# ('revoked'): the open sockets' periodic re-check, one query for all of them.
+SELECT_ENDINGS_AMONG = """
+SELECT id::text, 'revoked' AS why FROM {revoked} WHERE id = ANY(%(ids)s::uuid[])
+UNION ALL
+SELECT id::text, 'ended' AS why FROM {table}
+WHERE id = ANY(%(ids)s::uuid[]) AND ended_at IS NOT NULL"""
 SELECT_ACTIVE_FOR_USER = """
 SELECT id, user_id, ip_address, user_agent, last_activity, created_at
 FROM {table} WHERE user_id = %(user_id)s AND ended_at IS NULL
@@ -70,6 +77,11 @@ class LoginSessionsView(ReadModel):
     def has_ended(self, session_id: str) -> bool:
         """True once the session's end is projected; unknown sessions are not ended."""
         return self.query(SELECT_ENDED, id=session_id)[0]["ended"]
+
+    def endings_among(self, session_ids: set[str]) -> dict[str, str]:
+        """Those of the sessions that ended: 'ended', or 'revoked' (their user deleted)."""
+        rows = self.query(SELECT_ENDINGS_AMONG, ids=sorted(session_ids))
+        return {row["id"]: row["why"] for row in rows}
 
     def active_for_user(self, user_id: str) -> list[dict]:
         return self.query(SELECT_ACTIVE_FOR_USER, user_id=user_id)

@@ -13,6 +13,7 @@ import nats.errors
 from nats.aio.client import Client as NATS
 from nats.js.api import DeliverPolicy
 
+from arqium.api.common.socket_credentials import ENDING_SUBJECTS, SocketCredentials
 from arqium.infra.stream import SUBJECT_ROOT, ensure_stream
 
 log = logging.getLogger("arqium.realtime")
@@ -48,9 +49,11 @@ class SyncHub:
     do not, or when NATS is lost) and when they flow again (RESUMED), so that it re-reads
     what changed meanwhile."""
 
-    def __init__(self, nats_url: str, stream: str, contexts: Any, memory_items: Any):
+    def __init__(self, nats_url: str, stream: str, contexts: Any, memory_items: Any,
+                 credentials: SocketCredentials):
         self.nats_url, self.stream = nats_url, stream
         self.contexts, self.memory_items = contexts, memory_items
+        self.credentials = credentials  # told of the identity events that end sockets
         self.listeners: dict[tuple[str, str | None], set[asyncio.Queue]] = defaultdict(set)
         self._nc = NATS()
         self._subscriptions: list[Any] = []
@@ -117,7 +120,7 @@ class SyncHub:
         self._subscriptions = []
         js = self._nc.jetstream()
         await ensure_stream(js, self.stream)
-        for subjects in (MEMORY_SUBJECTS, PLATFORM_SUBJECTS):
+        for subjects in (MEMORY_SUBJECTS, PLATFORM_SUBJECTS, *ENDING_SUBJECTS):
             self._subscriptions.append(await js.subscribe(
                 subjects, cb=self._received, ordered_consumer=True,
                 deliver_policy=DeliverPolicy.NEW))
@@ -141,6 +144,9 @@ class SyncHub:
             envelope = json.loads(message.data)
         except ValueError:
             log.warning("ignored a message on %s that is not JSON", message.subject)
+            return
+        if message.subject in ENDING_SUBJECTS:
+            self.credentials.identity_event(envelope)
             return
         routed = await asyncio.to_thread(self.route, envelope)
         if routed is None:
