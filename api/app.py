@@ -99,7 +99,7 @@ async def start_sync_hub(settings: Settings, system: System,
     the API still serves the rest (health reports NATS down), sockets are told their
     updates are delayed, and the hub connects once NATS answers."""
     hub = SyncHub(settings.nats_url, settings.nats_stream, system.read_models.contexts,
-                  system.read_models.memory_items, credentials)
+                  system.read_models.memory_items, credentials, settings.nats_creds)
     if settings.nats_url:
         await hub.start()
     return hub

@@ -24,7 +24,9 @@ class LoggingSettings(BaseSettings):
 class Settings(LoggingSettings):
     environment: Literal["local", "production"] = "local"
     database_url: str | None = None
+    # May carry credentials (nats://user:password@host:4222); never shown in logs.
     nats_url: str | None = None
+    nats_creds: Path | None = None  # a NATS .creds file (JWT and nkey seed), if needed
     elasticsearch_url: str | None = None
     elasticsearch_index: str = "arqium-memories"
     data_dir: Path = Path(".arqium")

@@ -29,7 +29,12 @@ from tenacity import retry, retry_if_exception, wait_exponential
 
 from arqium.infra.locks import ACTIVE, worker_lock_name
 from arqium.infra.settings import Settings
-from arqium.infra.stream import SUBJECT_ROOT, ensure_stream, last_published_position
+from arqium.infra.stream import (
+    SUBJECT_ROOT,
+    credentials_file,
+    ensure_stream,
+    last_published_position,
+)
 from arqium.system.bootstrap import RELAY_NAME, open_relay_tracking
 from arqium.workers.feed import EventFailed, EventFeed
 from arqium.workers.resources import WorkerResources
@@ -146,7 +151,8 @@ class Relay:
 
         return await self._retrying(nats.connect)(
             self.settings.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-            error_cb=on_error, name=f"arqium-relay-{self.application_class.name}")
+            error_cb=on_error, name=f"arqium-relay-{self.application_class.name}",
+            **credentials_file(self.settings.nats_creds))
 
     def _retrying(self, operation: Any) -> Any:
         """Retry transient NATS failures until they pass or the relay is stopped."""
