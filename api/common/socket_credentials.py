@@ -13,10 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from eventsourcing.persistence import InterfaceError, OperationalError
+from psycopg_pool import PoolTimeout
+
 from arqium.domain.shared import Clock
 from arqium.infra.security import Principal
 
 log = logging.getLogger("arqium.realtime")
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ class SocketCredentials:
                 continue
             try:
                 await self.check()
-            except Exception as error:  # noqa: BLE001 - a database outage: next round
+            except DATABASE_UNAVAILABLE as error:  # an outage: the next round tries again
                 log.warning("cannot re-check open sockets' credentials (%s); retrying in "
                             "%s s", error, self.check_seconds)
 
