@@ -67,7 +67,8 @@ def _shown(url: str) -> str:
         return url
     userinfo, _, host = parts.netloc.rpartition("@")
     user, colon, _ = userinfo.partition(":")
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}" if colon else f"***@{host}"))
+    masked = f"{user}:***" if colon else "***"  # without a password, the user is a token
+    return urlunsplit(parts._replace(netloc=f"{masked}@{host}"))
 
 
 def credentials_file(creds: Path | None) -> dict[str, str]:

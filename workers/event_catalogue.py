@@ -23,8 +23,8 @@ APPLICATIONS = (IdentityApplication, MemoryApplication, SessionsApplication,
                 LedgerApplication)
 # Published fields that are, or may hold, personal data: what users write is the data
 # consumers are there for; nothing else personal is published.
-PERSONAL = {"name", "content", "state", "changes", "context", "data", "metadata", "tags", "title",
-            "description", "label", "components", "key", "handle"}
+PERSONAL = {"name", "content", "state", "changes", "context", "data", "metadata", "tags",
+            "title", "description", "label", "components", "key", "handle"}
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,8 @@ class PublishedEvent:
 
 def published_events() -> list[PublishedEvent]:
     return [published(app.name, event_class) for app in APPLICATIONS
-            for aggregate in aggregates_of(app.name) for event_class in events_of(aggregate)]
+            for aggregate in aggregates_of(app.name)
+            for event_class in events_of(aggregate)]
 
 
 def published(app_name: str, event_class: type) -> PublishedEvent:

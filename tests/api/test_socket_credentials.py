@@ -53,7 +53,8 @@ def admin(client, system):
 
 def watched(client, count: int = 1) -> None:
     """Wait until the server watches the credentials of `count` open sockets."""
-    credentials, deadline = client.app.state.socket_credentials, time.monotonic() + WAIT_SECONDS
+    credentials = client.app.state.socket_credentials
+    deadline = time.monotonic() + WAIT_SECONDS
     while len(credentials.watched) < count:
         assert time.monotonic() < deadline, "the socket's credentials were never watched"
         time.sleep(0.01)
@@ -185,3 +186,12 @@ def test_without_nats_deleting_the_user_closes_the_socket_at_the_next_recheck(
         assert next_message(socket)["type"] == "connection_ack"
         client.delete(f"/api/v1/users/{user['user']['id']}", headers=admin)
         assert close_code(socket) == 4403
+
+
+def test_logging_out_closes_a_legacy_graphql_ws_socket_too(told_by_nats, client, user):
+    with client.websocket_connect("/graphql", subprotocols=["graphql-ws"]) as socket:
+        socket.send_json({"type": "connection_init",
+                          "payload": {"token": user["access_token"]}})
+        assert next_message(socket)["type"] == "connection_ack"
+        client.post("/api/v1/auth/logout", headers=user["headers"])
+        assert close_code(socket) == 4401

@@ -9,7 +9,8 @@ def test_a_password_in_a_nats_url_is_masked():
 
 
 def test_a_token_in_a_nats_url_is_masked():
-    assert shown_nats_url("nats://t0ken@nats.internal:4222") == "nats://***@nats.internal:4222"
+    assert shown_nats_url("nats://t0ken@nats.internal:4222") == (
+        "nats://***@nats.internal:4222")
 
 
 def test_every_server_of_a_list_is_masked():

@@ -96,8 +96,8 @@ def test_identity_events_on_the_stream_carry_no_address_agent_token_id_or_email(
         "arqium.identity.user.registered", "arqium.identity.login_session.started",
         "arqium.identity.login_session.refreshed"]
     published = b"".join(m.data for m in messages)
-    for personal in (b"ada@example.com", b"203.0.113.7", b"Firefox/140",
-                     session.refresh_token_id.encode(), refreshed.refresh_token_id.encode()):
+    token_ids = (session.refresh_token_id.encode(), refreshed.refresh_token_id.encode())
+    for personal in (b"ada@example.com", b"203.0.113.7", b"Firefox/140", *token_ids):
         assert personal not in published
 
 
