@@ -14,6 +14,7 @@ from arqium.api.cerebro import chat as cerebro_chat
 from arqium.api.cerebro import ledger as cerebro_ledger
 from arqium.api.cerebro import memory as cerebro_memory
 from arqium.api.common.health import VERSION
+from arqium.api.common.socket_credentials import SocketCredentials
 from arqium.api.common.sync_hub import SyncHub
 from arqium.api.errors import BodyLimitMiddleware, install_error_handlers
 from arqium.api.graphql import graphql_router
@@ -59,11 +60,17 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
         ensure_admin(app.state.system)
         # Before the server reports it started: the first search must not load the model.
         await asyncio.to_thread(app.state.system.query_embeddings.load_model)
-        app.state.sync_hub = await start_sync_hub(settings, app.state.system)
+        app.state.socket_credentials = SocketCredentials(
+            app.state.system.read_models, app.state.system.clock,
+            settings.socket_credential_check_seconds)
+        app.state.socket_credentials.start()
+        app.state.sync_hub = await start_sync_hub(settings, app.state.system,
+                                                  app.state.socket_credentials)
         try:
             yield
         finally:
             await app.state.sync_hub.stop()
+            await app.state.socket_credentials.stop()
             app.state.system.close()
 
     # /docs and /redoc with Swagger UI and ReDoc served from the package, not a CDN
@@ -94,12 +101,13 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
     return app
 
 
-async def start_sync_hub(settings: Settings, system: System) -> SyncHub:
+async def start_sync_hub(settings: Settings, system: System,
+                         credentials: SocketCredentials) -> SyncHub:
     """The stream subscription behind /ws/sync and GraphQL subscriptions; without NATS
     the API still serves the rest (health reports NATS down), sockets are told their
     updates are delayed, and the hub connects once NATS answers."""
     hub = SyncHub(settings.nats_url, settings.nats_stream, system.read_models.contexts,
-                  system.read_models.memory_items)
+                  system.read_models.memory_items, credentials, settings.nats_creds)
     if settings.nats_url:
         await hub.start()
     return hub

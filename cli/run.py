@@ -22,7 +22,7 @@ from arqium.cli.discovery import (
 from arqium.cli.output import redact, say
 from arqium.infra.lifeline import end_with_parent, tie_to_this_process
 from arqium.infra.settings import Settings
-from arqium.infra.stream import prepare_stream
+from arqium.infra.stream import prepare_stream, shown_nats_url
 
 log = logging.getLogger("arqium")
 
@@ -48,16 +48,18 @@ def cmd_up(args: argparse.Namespace) -> int:
             settings.database_url = postgres.start()
             say("postgres", f"{settings.database_url} (embedded, data in {postgres.pgdata})")
         if settings.nats_url:
-            say("nats", f"{settings.nats_url} (external)")
+            say("nats", f"{shown_nats_url(settings.nats_url)} (external)")
         else:
             nats = EmbeddedNats(data_dir)
             stop_leftover(nats, "nats")  # before the port is chosen: it may hold 4222
             nats.port = 4222 if _port_free(4222) else free_port()
             settings.nats_url = nats.start()
-            say("nats", f"{settings.nats_url} (embedded JetStream, data in {nats.store_dir})")
+            say("nats", f"{nats.public_url} (embedded JetStream, data in {nats.store_dir}, "
+                        f"credentials in {nats.credentials_file})")
         _migrate(settings)
         say("schema", "event store and read models ready")
-        if not prepare_stream(settings.nats_url, settings.nats_stream):
+        if not prepare_stream(settings.nats_url, settings.nats_stream,
+                              creds=settings.nats_creds):
             say("nats", "not answering yet; the relay creates the event stream once it is")
         publish_services(settings)
         warn_if_v0_open_beyond_loopback(settings)

@@ -4,6 +4,7 @@
 import json
 import logging
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -120,25 +121,53 @@ def shared_buffers_mb() -> int:
     return max(128, min(MAX_SHARED_BUFFERS_MB, total_mb // 4))
 
 
+NATS_USER = "arqium"
+# nats-server reads its password from here: out of its command line, which any local
+# user may read.
+NATS_CONFIG = "nats-server.conf"
+
+
 class EmbeddedNats:
-    """A real nats-server with JetStream, storing under `<data_dir>/nats`."""
+    """A real nats-server with JetStream, storing under `<data_dir>/nats`, that admits
+    only the user and password of `<data_dir>/nats/credentials.json` (generated on first
+    start, readable by its owner only)."""
 
     def __init__(self, data_dir: Path, port: int | None = None):
         self.store_dir = (data_dir / "nats").resolve()
         self.pid_file = self.store_dir / "nats-server.pid"
+        self.credentials_file = self.store_dir / "credentials.json"
         self.port = port or free_port()
         self._process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
+        """The URL internal clients connect with: it carries the credentials (never log
+        it; `public_url` is the one to show)."""
+        user, password = self.credentials()
+        return f"nats://{user}:{password}@127.0.0.1:{self.port}"
+
+    @property
+    def public_url(self) -> str:
+        return f"nats://{NATS_USER}@127.0.0.1:{self.port}"
+
+    def credentials(self) -> tuple[str, str]:
+        """The user and password clients connect with, generated once per data dir."""
+        if not self.credentials_file.exists():
+            write_private(self.credentials_file, json.dumps(
+                {"user": NATS_USER, "password": secrets.token_urlsafe(32)}))
+        stored = json.loads(self.credentials_file.read_text())
+        return stored["user"], stored["password"]
 
     def start(self) -> str:
         self.store_dir.mkdir(parents=True, exist_ok=True)
+        user, password = self.credentials()
+        config = self.store_dir / NATS_CONFIG
+        write_private(config, "authorization {\n  user: %s\n  password: %s\n}\n" % (
+            json.dumps(user), json.dumps(password)))
         self._process = subprocess.Popen(
-            [nats_server_binary(), "-js", "-sd", str(self.store_dir), "-a", "127.0.0.1",
-             "-p", str(self.port), "-l", str(self.store_dir / "nats-server.log"),
-             "-P", str(self.pid_file)],
+            [nats_server_binary(), "-c", str(config), "-js", "-sd", str(self.store_dir),
+             "-a", "127.0.0.1", "-p", str(self.port),
+             "-l", str(self.store_dir / "nats-server.log"), "-P", str(self.pid_file)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             preexec_fn=end_with_this_process())
         _wait_for_port(self.port)
@@ -158,6 +187,15 @@ class EmbeddedNats:
         if self._process is not None:
             terminate(self._process, timeout=10)
             self._process = None
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner may read, whatever it was before (atomically)."""
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
+    os.replace(draft, path)
 
 
 def terminate(process: subprocess.Popen | psutil.Process, timeout: float) -> None:

@@ -25,7 +25,9 @@ class LoggingSettings(BaseSettings):
 class Settings(LoggingSettings):
     environment: Literal["local", "production"] = "local"
     database_url: str | None = None
+    # May carry credentials (nats://user:password@host:4222); never shown in logs.
     nats_url: str | None = None
+    nats_creds: Path | None = None  # a NATS .creds file (JWT and nkey seed), if needed
     elasticsearch_url: str | None = None
     elasticsearch_index: str = "arqium-memories"
     data_dir: Path = Path(".arqium")
@@ -37,7 +39,7 @@ class Settings(LoggingSettings):
 
     jwt_secret: SecretStr | None = None
     jwt_issuer: str = "arqium"
-    access_token_minutes: int = Field(default=15, gt=0)
+    access_token_minutes: float = Field(default=15, gt=0)
     refresh_token_hours: int = Field(default=24, gt=0)
     remember_me_days: int = Field(default=30, gt=0)
 
@@ -93,6 +95,9 @@ class Settings(LoggingSettings):
     graphql_max_tokens: int = Field(default=10000, gt=0)
 
     nats_stream: str = "ARQIUM_EVENTS"
+    # How often an API process re-checks its open sockets' credentials against the read
+    # models, in case NATS lost the event that ended them (it ends them within a second).
+    socket_credential_check_seconds: float = Field(default=5.0, gt=0)
     read_wait_seconds: float = Field(default=5.0, gt=0)
     max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
     context_ttl_minutes: int = Field(default=15, gt=0)

@@ -3,7 +3,9 @@
 import asyncio
 import logging
 import threading
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import nats
 import nats.errors
@@ -53,14 +55,36 @@ async def last_published_position(js: Any, stream: str, application: str) -> int
     return int(position) if name == application and position.isdigit() else 0
 
 
-def prepare_stream(nats_url: str, stream: str, timeout: float = 5.0) -> bool:
+def shown_nats_url(url: str) -> str:
+    """A NATS URL (or a comma-separated list of them) fit for logs and screens: the
+    user stays, a password or a token does not."""
+    return ",".join(_shown(one.strip()) for one in url.split(","))
+
+
+def _shown(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, colon, _ = userinfo.partition(":")
+    masked = f"{user}:***" if colon else "***"  # without a password, the user is a token
+    return urlunsplit(parts._replace(netloc=f"{masked}@{host}"))
+
+
+def credentials_file(creds: Path | None) -> dict[str, str]:
+    """nats.connect's argument for a .creds file (ARQIUM_NATS_CREDS), if one is set."""
+    return {"user_credentials": str(creds)} if creds else {}
+
+
+def prepare_stream(nats_url: str, stream: str, timeout: float = 5.0,
+                   creds: Path | None = None) -> bool:
     """Ensure the stream before the processes that use it start (`arqium up`), so that
     they find it rather than race to create it; False if NATS did not answer in time
     (the relay creates it once NATS is back)."""
 
     async def prepare() -> None:
         connection = await nats.connect(nats_url, connect_timeout=timeout,
-                                        allow_reconnect=False)
+                                        allow_reconnect=False, **credentials_file(creds))
         try:
             await ensure_stream(connection.jetstream(), stream)
         finally:

@@ -32,6 +32,8 @@ DELETE_USERS_KEYS = "DELETE FROM {table} WHERE user_id = %(user_id)s"
 
 SELECT_BY_HASH = """
 SELECT id, user_id, scopes FROM {table} WHERE key_hash = %(key_hash)s AND revoked_at IS NULL"""
+SELECT_ACTIVE_AMONG = """
+SELECT id::text FROM {table} WHERE id = ANY(%(ids)s::uuid[]) AND revoked_at IS NULL"""
 SELECT_FOR_USER = """
 SELECT id, name, prefix, scopes, created_at, count(*) OVER () AS total FROM {table}
 WHERE user_id = %(user_id)s AND revoked_at IS NULL ORDER BY created_at, id
@@ -51,6 +53,10 @@ class ApiKeysView(ReadModel):
     def active_by_hash(self, key_hash: str) -> dict | None:
         rows = self.query(SELECT_BY_HASH, key_hash=key_hash)
         return rows[0] if rows else None
+
+    def active_among(self, key_ids: set[str]) -> set[str]:
+        """Those of the keys that are neither revoked nor gone with their user."""
+        return {row["id"] for row in self.query(SELECT_ACTIVE_AMONG, ids=sorted(key_ids))}
 
     def for_user(self, user_id: str, limit: int, offset: int) -> tuple[list[dict], int]:
         """One page of the user's live keys, and how many there are in all."""

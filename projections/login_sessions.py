@@ -48,6 +48,13 @@ SELECT EXISTS (SELECT 1 FROM {table} WHERE id = %(id)s AND ended_at IS NOT NULL)
 SELECT_SESSION = """
 SELECT user_id, ended_at IS NOT NULL AS ended FROM {table} WHERE id = %(id)s
 UNION ALL SELECT NULL, true FROM {revoked} WHERE id = %(id)s"""
+# Which of these sessions have ended ('ended') or were revoked with their deleted user
+# ('revoked'): the open sockets' periodic re-check, one query for all of them.
+SELECT_ENDINGS_AMONG = """
+SELECT id::text, 'revoked' AS why FROM {revoked} WHERE id = ANY(%(ids)s::uuid[])
+UNION ALL
+SELECT id::text, 'ended' AS why FROM {table}
+WHERE id = ANY(%(ids)s::uuid[]) AND ended_at IS NOT NULL"""
 SELECT_ACTIVE_FOR_USER = """
 SELECT id, user_id, ip_address, user_agent, last_activity, created_at
 FROM {table} WHERE user_id = %(user_id)s AND ended_at IS NULL
@@ -79,6 +86,10 @@ class LoginSessionsView(ReadModel):
         read model does not know it."""
         rows = self.query(SELECT_SESSION, id=session_id)
         return rows[0] if rows else None
+    def endings_among(self, session_ids: set[str]) -> dict[str, str]:
+        """Those of the sessions that ended: 'ended', or 'revoked' (their user deleted)."""
+        rows = self.query(SELECT_ENDINGS_AMONG, ids=sorted(session_ids))
+        return {row["id"]: row["why"] for row in rows}
 
     def active_for_user(self, user_id: str) -> list[dict]:
         return self.query(SELECT_ACTIVE_FOR_USER, user_id=user_id)

@@ -29,7 +29,12 @@ from tenacity import retry, retry_if_exception, wait_exponential
 
 from arqium.infra.locks import ACTIVE, worker_lock_name
 from arqium.infra.settings import Settings
-from arqium.infra.stream import SUBJECT_ROOT, ensure_stream, last_published_position
+from arqium.infra.stream import (
+    SUBJECT_ROOT,
+    credentials_file,
+    ensure_stream,
+    last_published_position,
+)
 from arqium.system.bootstrap import RELAY_NAME, open_relay_tracking
 from arqium.workers.feed import EventFailed, EventFeed
 from arqium.workers.resources import WorkerResources
@@ -44,8 +49,18 @@ PUBLISH_TIMEOUT_SECONDS = 5.0
 STANDBY_POLL_SECONDS = 0.5
 ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic",
                    "actor", "correlation_id", "causation_id"}
-# Never leave the event store: credentials stay out of every downstream consumer.
-UNPUBLISHED_FIELDS = {"password_hash"}
+# What never leaves the event store, whatever the event: secrets and what identifies a
+# person's device or login (README, "Consuming events from NATS").
+UNPUBLISHED_FIELDS = {"password_hash", "key_hash", "refresh_token_id", "ip_address",
+                      "user_agent"}
+# And, by event type, personal data no consumer needs: events name users by id only; a
+# consumer that needs a user's e-mail or name asks the API for it.
+WITHHELD = {
+    "User.Registered": {"email", "name"},
+    "User.ProfileUpdated": {"name", "preferences"},
+    "User.HandleClaimed": {"display_name", "time_zone"},
+    "ApiKey.Issued": {"prefix"},  # the start of the secret key
+}
 
 
 def snake(name: str) -> str:
@@ -53,13 +68,16 @@ def snake(name: str) -> str:
 
 
 def envelope(app_name: str, domain_event: Any, position: int) -> tuple[str, dict]:
-    """The NATS subject and JSON envelope of one stored event."""
-    aggregate, _, event_name = type(domain_event).__qualname__.rpartition(".")
+    """The NATS subject and JSON envelope of one stored event, without the fields no
+    consumer may see."""
+    event_type = type(domain_event).__qualname__
+    aggregate, _, event_name = event_type.rpartition(".")
     subject = f"{SUBJECT_ROOT}.{app_name}.{snake(aggregate)}.{snake(event_name)}"
     fields = vars(domain_event)
+    unpublished = ENVELOPE_FIELDS | UNPUBLISHED_FIELDS | WITHHELD.get(event_type, set())
     return subject, {
         "id": f"{app_name}:{position}",
-        "type": type(domain_event).__qualname__,
+        "type": event_type,
         "subject": str(domain_event.originator_id),
         "position": position,
         "application": app_name,
@@ -68,8 +86,7 @@ def envelope(app_name: str, domain_event: Any, position: int) -> tuple[str, dict
         "actor": fields.get("actor", "system"),
         "correlation_id": fields.get("correlation_id", ""),
         "causation_id": fields.get("causation_id", ""),
-        "data": {k: v for k, v in fields.items()
-                 if k not in ENVELOPE_FIELDS | UNPUBLISHED_FIELDS},
+        "data": {k: v for k, v in fields.items() if k not in unpublished},
     }
 
 
@@ -146,7 +163,8 @@ class Relay:
 
         return await self._retrying(nats.connect)(
             self.settings.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-            error_cb=on_error, name=f"arqium-relay-{self.application_class.name}")
+            error_cb=on_error, name=f"arqium-relay-{self.application_class.name}",
+            **credentials_file(self.settings.nats_creds))
 
     def _retrying(self, operation: Any) -> Any:
         """Retry transient NATS failures until they pass or the relay is stopped."""

@@ -7,13 +7,20 @@ import json
 import logging
 from collections import defaultdict
 from contextlib import suppress
+from pathlib import Path
 from typing import Any
 
 import nats.errors
 from nats.aio.client import Client as NATS
 from nats.js.api import DeliverPolicy
 
-from arqium.infra.stream import SUBJECT_ROOT, ensure_stream
+from arqium.api.common.socket_credentials import ENDING_SUBJECTS, SocketCredentials
+from arqium.infra.stream import (
+    SUBJECT_ROOT,
+    credentials_file,
+    ensure_stream,
+    shown_nats_url,
+)
 
 log = logging.getLogger("arqium.realtime")
 
@@ -48,9 +55,12 @@ class SyncHub:
     do not, or when NATS is lost) and when they flow again (RESUMED), so that it re-reads
     what changed meanwhile."""
 
-    def __init__(self, nats_url: str, stream: str, contexts: Any, memory_items: Any):
-        self.nats_url, self.stream = nats_url, stream
+    def __init__(self, nats_url: str, stream: str, contexts: Any, memory_items: Any,
+                 credentials: SocketCredentials, nats_creds: Path | None = None):
+        self.nats_url, self.stream, self.nats_creds = nats_url, stream, nats_creds
+        self.shown_url = shown_nats_url(nats_url or "")  # for logs: no password
         self.contexts, self.memory_items = contexts, memory_items
+        self.credentials = credentials  # told of the identity events that end sockets
         self.listeners: dict[tuple[str, str | None], set[asyncio.Queue]] = defaultdict(set)
         self._nc = NATS()
         self._subscriptions: list[Any] = []
@@ -65,10 +75,10 @@ class SyncHub:
         done, _ = await asyncio.wait({self._keeping}, timeout=START_WAIT_SECONDS)
         if done:
             log.warning("real-time sync is off: NATS at %s cannot be used (%s)",
-                        self.nats_url, self._keeping.exception())
+                        self.shown_url, self._keeping.exception())
         elif not self._flowing:
             log.warning("real-time sync waits for NATS at %s; it connects in the "
-                        "background", self.nats_url)
+                        "background", self.shown_url)
 
     async def stop(self) -> None:
         if self._keeping is None:
@@ -83,7 +93,8 @@ class SyncHub:
         await self._nc.connect(self.nats_url, max_reconnect_attempts=-1,
                                error_cb=self._nats_error,
                                disconnected_cb=self._disconnected,
-                               reconnected_cb=self._reconnected)
+                               reconnected_cb=self._reconnected,
+                               **credentials_file(self.nats_creds))
         while True:
             await self._subscribe_until_done()
             await self._reconnected_since_subscribing.wait()
@@ -117,7 +128,7 @@ class SyncHub:
         self._subscriptions = []
         js = self._nc.jetstream()
         await ensure_stream(js, self.stream)
-        for subjects in (MEMORY_SUBJECTS, PLATFORM_SUBJECTS):
+        for subjects in (MEMORY_SUBJECTS, PLATFORM_SUBJECTS, *ENDING_SUBJECTS):
             self._subscriptions.append(await js.subscribe(
                 subjects, cb=self._received, ordered_consumer=True,
                 deliver_policy=DeliverPolicy.NEW))
@@ -142,6 +153,9 @@ class SyncHub:
         except ValueError:
             log.warning("ignored a message on %s that is not JSON", message.subject)
             return
+        if message.subject in ENDING_SUBJECTS:
+            self.credentials.identity_event(envelope)
+            return
         routed = await asyncio.to_thread(self.route, envelope)
         if routed is None:
             return
@@ -153,13 +167,13 @@ class SyncHub:
     async def _disconnected(self) -> None:
         if self._nc.is_closed:
             return  # our own stop()
-        log.warning("real-time sync lost NATS at %s; reconnecting", self.nats_url)
+        log.warning("real-time sync lost NATS at %s; reconnecting", self.shown_url)
         if self._flowing:
             self._flowing = False
             self._tell_every_listener(STREAM_LOST)
 
     async def _reconnected(self) -> None:
-        log.info("real-time sync reconnected to NATS at %s", self.nats_url)
+        log.info("real-time sync reconnected to NATS at %s", self.shown_url)
         self._reconnected_since_subscribing.set()  # _keep_updates_flowing subscribes
 
     async def _nats_error(self, error: Exception) -> None:

@@ -38,6 +38,9 @@ class ArqiumGraphQLRouter(GraphQLRouter):
             return JSONResponse({"data": None, "errors": [{
                 "message": error.reason, "extensions": {"code": ARQIUM.codes[kind]}}]},
                 status_code=error.status_code)
+        finally:
+            if isinstance(context, GraphQLContext):
+                context.stop_watching()
 
     async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any,
                              context: Any, root_value: Any, request_data: Any) -> Any:
@@ -51,8 +54,8 @@ class ArqiumGraphQLRouter(GraphQLRouter):
         return result
 
     async def on_ws_connect(self, context: GraphQLContext) -> None:
-        """A socket's credentials are checked once, at connection_init (4403 if
-        refused)."""
+        """A socket's credentials are checked at connection_init (4403 if refused), and
+        watched: once they end, the socket is closed (see GraphQLContext._end_socket)."""
         try:
             await context.authenticate_socket()
         except DomainError as error:

@@ -3,6 +3,7 @@ socket (connection_init payload, else the socket's headers or `?token=`)."""
 
 import asyncio
 import uuid
+from contextlib import suppress
 from typing import Any
 
 from starlette.requests import HTTPConnection
@@ -12,6 +13,7 @@ from strawberry.fastapi import BaseContext
 from arqium.api.common.caller import Caller, bearer_principal, current_caller
 from arqium.api.common.deps import ReadModelWaits, caught_up
 from arqium.api.common.positions import POSITION_HEADER, position_token
+from arqium.api.common.socket_credentials import Ending, Watched
 from arqium.api.principals import api_key_principal
 from arqium.api.ratelimit import limited
 from arqium.domain.shared import AuthenticationFailed, Cause
@@ -30,6 +32,10 @@ class GraphQLContext(BaseContext):
         super().__init__()
         self._caller: Caller | None = None
         self._authenticating = asyncio.Lock()
+        # A socket's: its subscriptions' queues on the sync hub, and its credentials.
+        self.listening: set[tuple[str, str | None, asyncio.Queue]] = set()
+        self._watched: Watched | None = None
+        self.credentials_ended: Ending | None = None
 
     @property
     def system(self) -> System:
@@ -46,6 +52,23 @@ class GraphQLContext(BaseContext):
         params = self.connection_params if isinstance(self.connection_params, dict) else {}
         self._caller = await asyncio.to_thread(socket_caller, self.request, self.system,
                                                params)
+        self._watched = self.request.app.state.socket_credentials.watch(
+            self._caller.principal, self._end_socket)
+
+    def stop_watching(self) -> None:
+        """The socket closed: its credentials no longer matter."""
+        if self._watched is not None:
+            self.request.app.state.socket_credentials.forget(self._watched)
+
+    async def _end_socket(self, ending: Ending) -> None:
+        """Stop every subscription, then close the socket: 4401 when logging in again
+        helps (expired, logged out), 4403 when the rights are gone (user deleted, API key
+        revoked)."""
+        self.credentials_ended = ending
+        for owner_id, session_id, queue in list(self.listening):
+            self.request.app.state.sync_hub.leave(owner_id, session_id, queue)
+        with suppress(RuntimeError):  # the client closed it meanwhile
+            await self.request.close(code=ending.code, reason=ending.reason)
 
     @property
     def waits(self) -> ReadModelWaits:

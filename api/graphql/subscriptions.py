@@ -77,17 +77,22 @@ class ContextUpdate:
 
 async def updates(info: GraphQLInfo, event: str, session_id: str | None
                   ) -> AsyncGenerator[dict, None]:
-    """The data of the caller's `event` updates, as they arrive."""
+    """The data of the caller's `event` updates, as they arrive, until the socket's
+    credentials end (the socket is then closed: see GraphQLContext._end_socket)."""
     caller = await info.context.caller()
+    if info.context.credentials_ended:
+        return
     hub: SyncHub = info.context.request.app.state.sync_hub
-    queue = hub.listen(caller.user_id, session_id)
+    listener = (caller.user_id, session_id, hub.listen(caller.user_id, session_id))
+    info.context.listening.add(listener)
     try:
         while True:
-            update = await queue.get()
+            update = await listener[2].get()
             if update["event"] == event:
                 yield update["data"]
     finally:
-        hub.leave(caller.user_id, session_id, queue)
+        info.context.listening.discard(listener)
+        hub.leave(*listener)
 
 
 @strawberry.type

@@ -6,12 +6,17 @@ import json
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from arqium.api.common.caller import bearer_principal
+from arqium.api.common.caller import api_key_principal, bearer_principal
+from arqium.api.common.socket_credentials import Ending, SocketCredentials
 from arqium.api.common.sync_hub import SyncHub, push
 from arqium.domain.shared import DomainError
+from arqium.infra.security import Principal
 
 router = APIRouter(tags=["ARQIUM: real time"])
 CLOSED = {"event": "closed"}  # the client went away: stop pushing (never sent)
+# Whatever ended the credentials, the client must authenticate again: one code for all,
+# the reason says which.
+CREDENTIALS_ENDED = 4401
 
 
 @router.websocket("/ws/sync/{session_id}")
@@ -20,21 +25,36 @@ async def sync(websocket: WebSocket, session_id: str):
     `context_updated` (a context bound to it), `plugin_event` (a platform event about
     it), `error` (a message we do not understand, or updates delayed: the event stream
     is unreachable), `resumed` (updates flow again: re-read what you show, it may have
-    changed meanwhile). Token in `Authorization: Bearer` or `?token=`."""
+    changed meanwhile). Token in `Authorization: Bearer` or `?token=`, or an API key in
+    `X-API-Key`. The socket is closed with 4401 (the reason says why) once those
+    credentials end: the token expires, its login session ends, its user is deleted or
+    the API key is revoked."""
     hub: SyncHub = websocket.app.state.sync_hub
-    owner_id = await authenticate(websocket)
-    if owner_id is None:
+    credentials: SocketCredentials = websocket.app.state.socket_credentials
+    principal = await authenticate(websocket)
+    if principal is None:
         return
     await websocket.accept()
+    owner_id = principal.user_id
     queue = hub.listen(owner_id, session_id)
+
+    def credentials_ended(ending: Ending) -> None:
+        hub.leave(owner_id, session_id, queue)  # nothing is queued after the ending
+        push(queue, ending)
+
+    watched = credentials.watch(principal, credentials_ended)
     reader = asyncio.create_task(answer_client(websocket, queue))
     try:
         while (update := await queue.get()) is not CLOSED:
+            if isinstance(update, Ending):
+                await websocket.close(code=CREDENTIALS_ENDED, reason=update.reason)
+                break
             await websocket.send_json(update)
     except WebSocketDisconnect:
         pass
     finally:
         reader.cancel()
+        credentials.forget(watched)
         hub.leave(owner_id, session_id, queue)
 
 
@@ -59,15 +79,20 @@ def client_error(sent: str | bytes) -> dict:
     return {"event": "error", "data": {"code": "VALIDATION_ERROR", "message": message}}
 
 
-async def authenticate(websocket: WebSocket) -> str | None:
-    """The caller's user id; a refused token closes the socket (policy violation)."""
-    scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
-    token = token.strip() if scheme.lower() == "bearer" else websocket.query_params.get(
-        "token", "")
-    system = websocket.app.state.system
+async def authenticate(websocket: WebSocket) -> Principal | None:
+    """Who the caller is; refused credentials close the socket (policy violation)."""
     try:
-        principal = await asyncio.to_thread(bearer_principal, websocket, system, token)
+        return await asyncio.to_thread(socket_principal, websocket)
     except DomainError as error:
         await websocket.close(code=1008, reason=error.message[:120])
         return None
-    return principal.user_id
+
+
+def socket_principal(websocket: WebSocket) -> Principal:
+    system = websocket.app.state.system
+    if api_key := websocket.headers.get("x-api-key"):
+        return api_key_principal(system, api_key)
+    scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
+    token = token.strip() if scheme.lower() == "bearer" else websocket.query_params.get(
+        "token", "")
+    return bearer_principal(websocket, system, token)

@@ -1,5 +1,6 @@
 """`arqium up` as a newcomer runs it: one command, real embedded services, Ctrl-C."""
 
+import json
 import os
 import signal
 import subprocess
@@ -86,6 +87,9 @@ def test_up_runs_everything_other_commands_find_it_and_ctrl_c_leaves_nothing_beh
                             headers={"Authorization": f"Bearer {admin['access_token']}"})
         assert verified.status_code == 200
     assert up.interrupt() == 0
+    nats_password = json.loads((data_dir / "nats" / "credentials.json").read_text())[
+        "password"]
+    assert not [line for line in up.lines if nats_password in line]
     assert not (data_dir / "services.json").exists()
     time.sleep(0.5)
     survivors = [p for p in up.children if p.is_running() and p.status() != "zombie"]

@@ -82,6 +82,25 @@ def test_credentials_never_leave_the_event_store(system, settings, relay):
     assert b"argon2" not in message.data
 
 
+def test_identity_events_on_the_stream_carry_no_address_agent_token_id_or_email(
+        system, settings, relay):
+    user, _ = system.identity.register("ada@example.com", "Ada", "correct horse",
+                                       cause=SETUP)
+    session, _ = system.identity.start_session(user, "203.0.113.7", "Firefox/140",
+                                               cause=SETUP)
+    refreshed, _, position = system.identity.refresh_session(
+        str(session.id), session.refresh_token_id, cause=SETUP)
+    wait_until_relayed(system, "identity", position)
+    messages = stream_messages(settings.nats_url)
+    assert [m.subject for m in messages] == [
+        "arqium.identity.user.registered", "arqium.identity.login_session.started",
+        "arqium.identity.login_session.refreshed"]
+    published = b"".join(m.data for m in messages)
+    token_ids = (session.refresh_token_id.encode(), refreshed.refresh_token_id.encode())
+    for personal in (b"ada@example.com", b"203.0.113.7", b"Firefox/140", *token_ids):
+        assert personal not in published
+
+
 def test_session_events_are_published_under_the_sessions_context(system, settings, relay):
     session, _ = system.sessions.create_session("u1", "chat", cause=SETUP)
     _, position = system.sessions.append_message("u1", session.id,
