@@ -6,9 +6,10 @@ import json
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from arqium.api.common.caller import api_key_principal, bearer_principal
+from arqium.api.common.caller import bearer_principal
 from arqium.api.common.socket_credentials import Ending, SocketCredentials
 from arqium.api.common.sync_hub import SyncHub, push
+from arqium.api.principals import api_key_principal
 from arqium.domain.shared import DomainError
 from arqium.infra.security import Principal
 
