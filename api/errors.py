@@ -3,11 +3,17 @@
 import logging
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
+import psycopg
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    OperationalError,
+)
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from psycopg_pool import PoolTimeout
+from psycopg.errors import ReadOnlySqlTransaction
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -39,10 +45,15 @@ _HTTP_KINDS = {400: "malformed", 401: "unauthenticated", 403: "forbidden",
                503: "unavailable"}
 
 
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+# The library's errors and psycopg's own (PoolTimeout among them), raised unwrapped
+# outside the library's datastore.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, psycopg.OperationalError,
+                        psycopg.InterfaceError)
 CONCURRENT_WRITE = ("the resource was changed by a concurrent request; read it again "
                     "and retry")
 DATABASE_DOWN = "the database is not reachable right now; retry shortly"
+DATABASE_READ_ONLY = "the database takes no writes right now; retry shortly"
+RETRY_AFTER = {"Retry-After": "1"}
 
 
 class ReadModelBehind(Exception):
@@ -128,9 +139,22 @@ async def _rate_limited(request: Request, error: RateLimited) -> JSONResponse:
 
 async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
     log.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
-    return error_response(request, 503, "unavailable",
-                          DATABASE_DOWN,
-                          headers={"Retry-After": "1"})
+    return error_response(request, 503, "unavailable", DATABASE_DOWN, headers=RETRY_AFTER)
+
+
+def is_read_only(error: BaseException) -> bool:
+    """A write refused by a read-only database (SQLSTATE 25006): a standby, a server
+    set `default_transaction_read_only`, a disk-full safeguard."""
+    return isinstance(error, ReadOnlySqlTransaction) or isinstance(
+        error.__cause__, ReadOnlySqlTransaction)
+
+
+async def _internal_database_error(request: Request, error: InternalError) -> JSONResponse:
+    if not is_read_only(error):
+        return await _unexpected(request, error)
+    log.warning("database read-only on %s %s", request.method, request.url.path)
+    return error_response(request, 503, "unavailable", DATABASE_READ_ONLY,
+                          headers=RETRY_AFTER)
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
@@ -148,6 +172,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _concurrent_write)
     for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, _database_unavailable)
+    app.add_exception_handler(InternalError, _internal_database_error)
+    app.add_exception_handler(ReadOnlySqlTransaction, _internal_database_error)
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -181,3 +207,27 @@ class BodyLimitMiddleware(HttpMiddleware):
                                   f"request body is larger than {self.limit} bytes",
                                   {"limit_bytes": self.limit})
         await response(scope, receive, send)
+
+
+class DatabaseErrorsMiddleware(HttpMiddleware):
+    """Database failures met by a middleware rather than a route (the idempotency
+    middleware claims its key before the route runs) answer as a route's would: the
+    exception handlers only see what routes raise."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def noting_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting_send)
+        except (*DATABASE_UNAVAILABLE, InternalError, ReadOnlySqlTransaction) as error:
+            if started:
+                raise
+            request = Request(scope)
+            handler = (_database_unavailable if isinstance(error, DATABASE_UNAVAILABLE)
+                       else _internal_database_error)
+            await (await handler(request, error))(scope, receive, send)
