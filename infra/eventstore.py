@@ -13,6 +13,7 @@ from typing import Any, Self
 import psycopg.conninfo
 from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.postgres import BasePostgresFactory, PostgresDatastore, PostgresFactory
+from psycopg.errors import ReadOnlySqlTransaction
 from psycopg.sql import SQL
 from psycopg_pool import PoolTimeout
 
@@ -154,7 +155,13 @@ class FailFastDatastore(PostgresDatastore):
         try:
             with super().get_connection() as conn:
                 used = conn
-                yield conn
+                try:
+                    yield conn
+                except ReadOnlySqlTransaction:
+                    # Its session would stay read-only after `ALTER DATABASE ... SET
+                    # default_transaction_read_only` is reset: the pool opens a new one.
+                    conn.close()
+                    raise
         except (OperationalError, InterfaceError) as error:
             if isinstance(error.__cause__, PoolTimeout) or (used is not None and used.broken):
                 self.lose_reach(error)

@@ -196,7 +196,7 @@ def stopped(postgres: EmbeddedPostgres) -> Iterator[None]:
 def read_only(postgres: EmbeddedPostgres, how: str) -> Iterator[None]:
     """The database read-only: for every session after a reload (ALTER SYSTEM), or for
     the sessions that begin afterwards (ALTER DATABASE; the API's are ended, as a
-    failover ends them)."""
+    failover ends them). Writable again afterwards, the API's sessions untouched."""
     with psycopg.connect(make_conninfo(postgres.url("postgres")), autocommit=True) as conn:
         conn.execute("SET default_transaction_read_only = off")  # this session writes
         if how == "system":
@@ -229,18 +229,47 @@ def test_a_read_only_database_refuses_writes_with_503_and_serves_reads(http, aut
                                                                        postgres, how):
     with read_only(postgres, how):
         write = once_reconnected(http, "POST", "/api/v1/memory/store", headers=auth,
-                                     json={"key": "k", "content": "c"})
+                                 json={"key": "k", "content": "c"})
         read = once_reconnected(http, "GET", "/api/v1/memory/recent", headers=auth)
+    wait_for_a_write(http, auth)
     assert write.status_code == 503
     assert write.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
     assert write.headers["Retry-After"] == "1"
     assert read.status_code == 200
 
 
+@pytest.mark.parametrize("how", ["system", "database"])
+def test_writes_succeed_again_once_the_database_is_writable_again(http, auth, postgres,
+                                                                   how):
+    with read_only(postgres, how):
+        assert once_reconnected(http, "POST", "/api/v1/memory/store", headers=auth,
+                                json={"key": "k", "content": "c"}).status_code == 503
+    assert wait_for_a_write(http, auth, RECOVERY_SECONDS).status_code == 201
+
+
+@pytest.fixture(scope="module")
+def session_and_object(http, auth) -> tuple[str, str]:
+    session = http.post("/api/v1/sessions", json={"title": "t"}, headers=auth)
+    ledger = http.post("/api/ledger/objects", json={"typeName": "t", "data": {}},
+                       headers=auth)
+    return session.json()["data"]["id"], ledger.json()["object"]["id"]
+
+
+COMMANDS = {
+    "memory": lambda ids: ("/api/v1/memory/store", {"key": "k", "content": "c"}),
+    "message": lambda ids: (f"/api/v1/sessions/{ids[0]}/messages",
+                            {"role": "user", "content": "hello"}),
+    "ledger": lambda ids: ("/api/ledger/transactions",
+                           {"objectId": ids[1], "action": "update", "data": {"a": 1}}),
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
 def test_a_read_only_database_refuses_a_command_with_an_idempotency_key_with_503(
-        http, auth, postgres):
+        http, auth, postgres, session_and_object, command):
+    path, body = COMMANDS[command](session_and_object)
     with read_only(postgres, "system"):
-        write = http.post("/api/v1/memory/store", json={"key": "k", "content": "c"},
-                          headers={**auth, "Idempotency-Key": "while-read-only"})
-    assert write.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+        write = http.post(path, json=body,
+                          headers={**auth, "Idempotency-Key": f"while-read-only-{command}"})
+    wait_for_a_write(http, auth)
     assert write.status_code == 503
