@@ -211,21 +211,28 @@ class BodyLimitMiddleware(HttpMiddleware):
 
 class DatabaseErrorsMiddleware(HttpMiddleware):
     """Database failures met by a middleware rather than a route (the idempotency
-    middleware claims its key before the route runs) answer as a route's would: the
-    exception handlers only see what routes raise."""
+    middleware claims its key before the route runs, and records the answer after it)
+    answer as a route's would: the exception handlers only see what routes raise. One
+    met once the answer is sent is only logged: the client has its answer."""
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = False
+        sent = {"start": False, "end": False}
 
         async def noting_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
+            if message["type"] == "http.response.start":
+                sent["start"] = True
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                sent["end"] = True
             await send(message)
 
         try:
             await self.app(scope, receive, noting_send)
         except (*DATABASE_UNAVAILABLE, InternalError, ReadOnlySqlTransaction) as error:
-            if started:
+            if sent["end"]:
+                log.warning("database failure after answering %s %s: %s",
+                            scope["method"], scope["path"], error)
+                return
+            if sent["start"]:
                 raise
             request = Request(scope)
             handler = (_database_unavailable if isinstance(error, DATABASE_UNAVAILABLE)
