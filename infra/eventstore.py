@@ -32,7 +32,6 @@ RECONNECT_SECONDS = 1.0
 CONNECT_TIMEOUT_SECONDS = 2  # whole seconds, 2 at least (libpq)
 
 log = logging.getLogger("arqium.eventstore")
-_reach_lock = threading.Lock()
 
 # The pools open_pool made, by name: the env is text only, so it names the pool.
 # Weak: a pool nobody holds any more is forgotten.
@@ -141,6 +140,7 @@ class FailFastDatastore(PostgresDatastore):
         self.pool.kwargs["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
         self._out_of_reach = threading.Event()
         self._closing = threading.Event()
+        self._reach_lock = threading.Lock()
 
     @property
     def out_of_reach(self) -> bool:
@@ -188,18 +188,19 @@ class FailFastDatastore(PostgresDatastore):
 
     def lose_reach(self, error: Exception) -> None:
         """The database is out of reach: fail fast, probe it until it answers."""
-        with _reach_lock:
+        with self._reach_lock:
             if self.out_of_reach or self._closing.is_set():
                 return
             self._out_of_reach.set()
-        log.warning("PostgreSQL is out of reach (%s); answering 503 until it is back",
-                    str(error).strip().splitlines()[0] if str(error).strip() else error)
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        log.warning("PostgreSQL is out of reach (%s); failing fast until it answers again",
+                    reason)
         threading.Thread(target=self._probe_until_back, name="postgres-probe",
                          daemon=True).start()
 
     def _probe_until_back(self) -> None:
         while not self._closing.wait(PROBE_SECONDS):
-            if self._answers():
+            if self._answers() and not self._closing.is_set():
                 self.pool.check()  # broken connections out, new ones in
                 self._out_of_reach.clear()
                 log.warning("PostgreSQL is back")
