@@ -8,10 +8,11 @@ from arqium.system.bootstrap import System
 from arqium.system.status import worker_positions
 
 VERSION = "0.1.0"
-# How long each check may take: health answers within a second, a database or NATS
-# that is gone or hangs included.
-POSTGRES_WAIT_SECONDS = 0.5
-NATS_WAIT_SECONDS = 0.2
+# How long each check may wait (PostgreSQL: for a connection, then for the answer;
+# NATS: to connect, then for its INFO line): health answers within a second, a database
+# or NATS that is gone or hangs included.
+POSTGRES_WAIT_SECONDS = 0.3
+NATS_WAIT_SECONDS = 0.15
 
 
 def first_line(error: Exception) -> str:
