@@ -14,7 +14,9 @@ event store holds, found by X-Request-ID = correlation id), projected (in the re
 models), published and distinct published (JetStream messages for them, and distinct
 Nats-Msg-Id), stuck keys (last answer 409 "still being answered"), 5xx answers from the
 fault's start until recovery (500 / 503) and requests left without an answer, the slowest
-answer then, and seconds from the fault's end to the first acknowledged write. Nothing
+answer then, and seconds from the fault's end to the first acknowledged write, to the
+first write after the fault being in its read model (proj. s), and published (relay s;
+both read in the database: the memory_items row, the relay's tracked position). Nothing
 lost, nothing twice: acknowledged = stored = projected = published = distinct, no stuck
 key, no 500.
 
@@ -274,13 +276,12 @@ class Canary(threading.Thread):
         self.http = httpx.Client(base_url=url, timeout=CLIENT_TIMEOUT)
 
     def run(self) -> None:
-        for n in itertools.count():
-            if self.stopping.is_set():
-                return
+        while not self.stopping.is_set():
+            key = f"canary-{uuid.uuid4()}"
             status, _, seconds = send(self.http, "POST", "/api/v1/memory/store",
-                                      {"key": f"canary-{n}", "content": "canary"},
-                                      self.headers)
-            self.journal.add(Attempt(self.journal.phase, "probe canary write", "",
+                                      {"key": key, "content": "canary"},
+                                      {**self.headers, "X-Request-ID": key})
+            self.journal.add(Attempt(self.journal.phase, "probe canary write", key,
                                      time.monotonic() - seconds, seconds, status))
             time.sleep(0.25)
 
@@ -471,10 +472,11 @@ class Drill:
         getattr(self, name)()
         ended = time.monotonic()
         recovered = self._first_ack_after(ended)
+        moving = self._moving_again(ended)
         time.sleep(2)
         self.journal.phase = f"after {label}"  # the row counts the requests sent until now
         counts = self._settled(label)
-        self.rows.append(self._row(label, counts, began, ended, recovered))
+        self.rows.append(self._row(label, counts, began, ended, recovered, moving))
         print(self.rows[-1], flush=True)
 
     def _first_ack_after(self, ended: float) -> float | None:
@@ -487,6 +489,33 @@ class Drill:
                 return min(acks)
             time.sleep(0.1)
         return None
+
+    def _moving_again(self, ended: float) -> tuple[float | None, float | None]:
+        """Seconds from the fault's end until the first canary write acknowledged after
+        it is in its read model (memory_items) and published (the relay's position)."""
+        deadline = time.monotonic() + RECOVERY_TIMEOUT
+        while not (canaries := [a for a in self.journal.between(ended - 60, deadline)
+                                if a.kind == "probe canary write" and 200 <= a.status < 300
+                                and a.started + a.seconds >= ended]):
+            if time.monotonic() > deadline:
+                return None, None
+            time.sleep(0.1)
+        key, projected_at, relayed_at = min(canaries, key=lambda a: a.started).key, None, None
+        with self.services.database() as conn:
+            items = table_like(conn, "%memory_items")
+            position = conn.execute(
+                "SELECT notification_id FROM memory_events WHERE "
+                "position(%s in convert_from(state, 'UTF8')) > 0", (key,)).fetchone()[0]
+            while (projected_at is None or relayed_at is None) and time.monotonic() < deadline:
+                if projected_at is None and conn.execute(
+                        f"SELECT 1 FROM {items} WHERE key = %s", (key,)).fetchone():
+                    projected_at = time.monotonic() - ended
+                if relayed_at is None and conn.execute(
+                        "SELECT 1 FROM nats_relay_tracking WHERE application_name = 'memory' "
+                        "AND notification_id >= %s", (position,)).fetchone():
+                    relayed_at = time.monotonic() - ended
+                time.sleep(0.1)
+        return projected_at, relayed_at
 
     def _settled(self, label: str) -> dict:
         """The phase's counts once the read models and the stream hold every request the
@@ -518,7 +547,7 @@ class Drill:
                 "stuck": {k for k, a in last.items() if a.still_answered}}
 
     def _row(self, label: str, counts: dict, began: float, ended: float,
-             recovered: float | None) -> str:
+             recovered: float | None, moving: tuple[float | None, float | None]) -> str:
         window = self.journal.between(began, recovered or time.monotonic())
         failures = Counter(a.status for a in window if a.status >= 500)
         unanswered = sum(1 for a in window if a.status == 0)
@@ -530,6 +559,8 @@ class Drill:
                 f"{len(counts['distinct']):>10}{len(counts['stuck']):>7}"
                 f"{sum(failures.values()):>6} ({failures[500]}/{failures[503]})"
                 f"{unanswered:>8}{slowest:>8.1f}{recover:>9}"
+                + "".join(f"{seconds:>10.1f}" if seconds is not None else f"{'never':>10}"
+                          for seconds in moving)
                 + (f"  ({twice} stored twice)" if twice else ""))
 
     def probe_summary(self, label: str) -> str:
@@ -553,7 +584,7 @@ class Drill:
 
 HEADER = (f"{'fault':<16}{'acked':>7}{'stored':>8}{'projected':>10}{'published':>10}"
           f"{'distinct':>10}{'stuck':>7}{'5xx (500/503)':>14}{'no answer':>10}{'max s':>8}"
-          f"{'recover':>9}")
+          f"{'recover':>9}{'proj. s':>10}{'relay s':>10}")
 
 
 def schedule(faults: list[str]) -> list[tuple[str, str]]:
