@@ -56,7 +56,7 @@ SETTLE_TIMEOUT = 120.0
 STILL_ANSWERED = "still being answered"
 # How long a client retries a key answered 409 "still being answered" before it moves
 # on (the key counts as stuck unless a later answer says otherwise).
-STUCK_PATIENCE = 30.0
+STUCK_PATIENCE = 10.0
 WRITES = ("memory", "ledger", "message", "probe canary write")
 FAULTS = ("worker_kill", "nats", "postgres", "postgres_long", "api_kill", "read_only")
 
