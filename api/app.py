@@ -16,7 +16,11 @@ from arqium.api.cerebro import memory as cerebro_memory
 from arqium.api.common.health import VERSION
 from arqium.api.common.socket_credentials import SocketCredentials
 from arqium.api.common.sync_hub import SyncHub
-from arqium.api.errors import BodyLimitMiddleware, install_error_handlers
+from arqium.api.errors import (
+    BodyLimitMiddleware,
+    DatabaseErrorsMiddleware,
+    install_error_handlers,
+)
 from arqium.api.graphql import graphql_router
 from arqium.api.idempotency import IdempotencyMiddleware
 from arqium.api.latency import LatencyMiddleware, LatencySamples
@@ -93,6 +97,7 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
     app.state.latency = LatencySamples()
     app.add_middleware(LatencyMiddleware, samples=app.state.latency)
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(DatabaseErrorsMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware)

@@ -3,11 +3,17 @@
 import logging
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
+import psycopg
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    OperationalError,
+)
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from psycopg_pool import PoolTimeout
+from psycopg.errors import ReadOnlySqlTransaction
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -40,10 +46,15 @@ _HTTP_KINDS = {400: "malformed", 401: "unauthenticated", 403: "forbidden",
                503: "unavailable"}
 
 
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+# The library's errors and psycopg's own (PoolTimeout among them), raised unwrapped
+# outside the library's datastore.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, psycopg.OperationalError,
+                        psycopg.InterfaceError)
 CONCURRENT_WRITE = ("the resource was changed by a concurrent request; read it again "
                     "and retry")
 DATABASE_DOWN = "the database is not reachable right now; retry shortly"
+DATABASE_READ_ONLY = "the database takes no writes right now; retry shortly"
+RETRY_AFTER = {"Retry-After": "1"}
 
 
 class ReadModelBehind(Exception):
@@ -138,9 +149,22 @@ async def _database_unavailable(request: Request, error: Exception) -> JSONRespo
 def database_unavailable(request: Request, error: Exception) -> JSONResponse:
     """The 503 of a request that found the database out of reach."""
     log.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
-    return error_response(request, 503, "unavailable",
-                          DATABASE_DOWN,
-                          headers={"Retry-After": "1"})
+    return error_response(request, 503, "unavailable", DATABASE_DOWN, headers=RETRY_AFTER)
+
+
+def is_read_only(error: BaseException) -> bool:
+    """A write refused by a read-only database (SQLSTATE 25006): a standby, a server
+    set `default_transaction_read_only`, a disk-full safeguard."""
+    return isinstance(error, ReadOnlySqlTransaction) or isinstance(
+        error.__cause__, ReadOnlySqlTransaction)
+
+
+async def _internal_database_error(request: Request, error: InternalError) -> JSONResponse:
+    if not is_read_only(error):
+        return await _unexpected(request, error)
+    log.warning("database read-only on %s %s", request.method, request.url.path)
+    return error_response(request, 503, "unavailable", DATABASE_READ_ONLY,
+                          headers=RETRY_AFTER)
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
@@ -159,6 +183,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ClaimTakenOver, _claim_taken_over)
     for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, _database_unavailable)
+    app.add_exception_handler(InternalError, _internal_database_error)
+    app.add_exception_handler(ReadOnlySqlTransaction, _internal_database_error)
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -192,3 +218,34 @@ class BodyLimitMiddleware(HttpMiddleware):
                                   f"request body is larger than {self.limit} bytes",
                                   {"limit_bytes": self.limit})
         await response(scope, receive, send)
+
+
+class DatabaseErrorsMiddleware(HttpMiddleware):
+    """Database failures met by a middleware rather than a route (the idempotency
+    middleware claims its key before the route runs, and records the answer after it)
+    answer as a route's would: the exception handlers only see what routes raise. One
+    met once the answer is sent is only logged: the client has its answer."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        sent = {"start": False, "end": False}
+
+        async def noting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                sent["start"] = True
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                sent["end"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting_send)
+        except (*DATABASE_UNAVAILABLE, InternalError, ReadOnlySqlTransaction) as error:
+            if sent["end"]:
+                log.warning("database failure after answering %s %s: %s",
+                            scope["method"], scope["path"], error)
+                return
+            if sent["start"]:
+                raise
+            request = Request(scope)
+            handler = (_database_unavailable if isinstance(error, DATABASE_UNAVAILABLE)
+                       else _internal_database_error)
+            await (await handler(request, error))(scope, receive, send)

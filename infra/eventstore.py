@@ -2,6 +2,8 @@
 lets every application and read model of a process share one connection pool."""
 
 import itertools
+import logging
+import threading
 import time
 import weakref
 from collections.abc import Iterator
@@ -9,8 +11,10 @@ from contextlib import contextmanager
 from typing import Any, Self
 
 import psycopg.conninfo
-from eventsourcing.persistence import OperationalError
+from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.postgres import BasePostgresFactory, PostgresDatastore, PostgresFactory
+from psycopg.errors import ReadOnlySqlTransaction
+from psycopg.sql import SQL
 from psycopg_pool import PoolTimeout
 
 from arqium.infra.settings import Settings
@@ -22,6 +26,13 @@ SHARED_POOL = "ARQIUM_SHARED_POOL"  # the env key naming the pool to share
 LOCK_TIMEOUT_SECONDS = 10  # generous: concurrent commands queue behind the table lock
 # The library's factory default: a transaction left idle is ended after 5 s.
 IDLE_IN_TRANSACTION_SECONDS = 5
+# While the database is out of reach, how often a process tries a connection, how long
+# its pool keeps reconnecting in the background, and how long one attempt may take.
+PROBE_SECONDS = 0.25
+RECONNECT_SECONDS = 1.0
+CONNECT_TIMEOUT_SECONDS = 2  # whole seconds, 2 at least (libpq)
+
+log = logging.getLogger("arqium.eventstore")
 
 # The pools open_pool made, by name: the env is text only, so it names the pool.
 # Weak: a pool nobody holds any more is forgotten.
@@ -110,27 +121,101 @@ class SharedPoolFactory(PostgresFactory):
 
 class FailFastDatastore(PostgresDatastore):
     """The library's datastore (its `connect_timeout` is how long a request waits for a
-    pooled connection), failing fast while the database is out of reach: once a wait
-    timed out, a request that would have to wait again within that time fails at once,
-    unless a connection is idle in the pool by then (the database is back). It raises
-    psycopg's PoolTimeout (a 503), not the library's OperationalError, which the
-    library's recorders retry ten times, 0.2 s apart, waiting each time."""
+    pooled connection), failing fast while the database is out of reach and healing by
+    itself as soon as it is back.
+
+    Once a wait for a connection timed out, or a connection broke, the database is out
+    of reach: requests fail at once with psycopg's PoolTimeout (a 503) instead of
+    waiting again (or being retried ten times, 0.2 s apart, by the library's recorders,
+    which retry its OperationalError). Meanwhile a thread tries a connection of its own
+    every PROBE_SECONDS; the first that works ends the outage: the pool drops its broken
+    connections and opens new ones. The pool's own reconnection backs off exponentially
+    (a minute and more after a long outage); this takes under a second, whatever the
+    outage's length."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self._out_of_reach_until = 0.0
+        # The pool gives up reconnecting in the background soon (the probe watches the
+        # database meanwhile) and grows again on demand once it is back; its connection
+        # attempts never hang on an unreachable host (libpq waits forever by default).
+        self.pool.reconnect_timeout = RECONNECT_SECONDS
+        self.pool.kwargs["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
+        self._out_of_reach = threading.Event()
+        self._closing = threading.Event()
+        self._reach_lock = threading.Lock()
+
+    @property
+    def out_of_reach(self) -> bool:
+        """The database failed a request lately and has not answered a probe since."""
+        return self._out_of_reach.is_set()
 
     @contextmanager
     def get_connection(self) -> Iterator[Any]:
-        if time.monotonic() < self._out_of_reach_until and not self._idle_connections():
-            raise PoolTimeout("no database connection a moment ago; not waiting again")
+        if self.out_of_reach:
+            raise PoolTimeout("the database is out of reach; not waiting for it")
+        used = None
         try:
             with super().get_connection() as conn:
-                yield conn
-        except OperationalError as error:
-            if isinstance(error.__cause__, PoolTimeout):
-                self._out_of_reach_until = time.monotonic() + self.pool.timeout
+                used = conn
+                try:
+                    yield conn
+                except ReadOnlySqlTransaction:
+                    # Its session would stay read-only after `ALTER DATABASE ... SET
+                    # default_transaction_read_only` is reset: the pool opens a new one.
+                    conn.close()
+                    raise
+        except (OperationalError, InterfaceError) as error:
+            if isinstance(error.__cause__, PoolTimeout) or (used is not None and used.broken):
+                self.lose_reach(error)
             raise
 
-    def _idle_connections(self) -> int:
-        return self.pool.get_stats().get("pool_available", 0)
+    def ping(self, timeout: float) -> float:
+        """Seconds the database took to answer, within `timeout` (else an error): waits
+        at most that long for a connection and for the answer."""
+        if self.out_of_reach:
+            raise PoolTimeout("the database is out of reach")
+        started = time.perf_counter()
+        self.pool.open()
+        with self.pool.connection(timeout=timeout) as conn:
+            try:
+                with conn.transaction():
+                    conn.execute(SQL("SET LOCAL statement_timeout = {0}").format(
+                        int(timeout * 1000)))
+                    conn.execute("SELECT 1")
+            except psycopg.OperationalError as error:
+                if conn.broken:
+                    self.lose_reach(error)
+                raise
+        return time.perf_counter() - started
+
+    def lose_reach(self, error: Exception) -> None:
+        """The database is out of reach: fail fast, probe it until it answers."""
+        with self._reach_lock:
+            if self.out_of_reach or self._closing.is_set():
+                return
+            self._out_of_reach.set()
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        log.warning("PostgreSQL is out of reach (%s); failing fast until it answers again",
+                    reason)
+        threading.Thread(target=self._probe_until_back, name="postgres-probe",
+                         daemon=True).start()
+
+    def _probe_until_back(self) -> None:
+        while not self._closing.wait(PROBE_SECONDS):
+            if self._answers() and not self._closing.is_set():
+                self.pool.check()  # broken connections out, new ones in
+                self._out_of_reach.clear()
+                log.warning("PostgreSQL is back")
+                return
+
+    def _answers(self) -> bool:
+        try:
+            with psycopg.connect(self.pool.conninfo, **self.pool.kwargs) as conn:
+                conn.execute("SELECT 1")
+        except psycopg.Error:
+            return False
+        return True
+
+    def close(self) -> None:
+        self._closing.set()
+        super().close()

@@ -12,6 +12,7 @@ from arqium.api.common.deps import AppSettings, IdentityApp, SystemDep, Users
 from arqium.api.common.health import VERSION, check_postgres
 from arqium.api.common.shapes import iso, now_iso
 from arqium.api.common.users import user_row
+from arqium.api.errors import RETRY_AFTER
 from arqium.api.ratelimit import limited
 
 router = APIRouter(tags=["AstralBody"])
@@ -35,7 +36,8 @@ def health(system: SystemDep):
     healthy = check_postgres(system)["status"] == "up"
     return JSONResponse({"status": "healthy" if healthy else "unhealthy",
                          "version": VERSION, "timestamp": now_iso()},
-                        status_code=200 if healthy else 503)
+                        status_code=200 if healthy else 503,
+                        headers=None if healthy else RETRY_AFTER)
 
 
 @router.get("/auth/config", summary="OIDC configuration for the client", dependencies=per_user)

@@ -8,17 +8,21 @@ import strawberry
 from eventsourcing.persistence import IntegrityError
 from graphql import GraphQLError
 from pydantic import ValidationError
+from starlette.responses import Response
 from strawberry.utils.str_converters import to_camel_case
 
 from arqium.api.common.shapes import ARQIUM
 from arqium.api.errors import (
     CONCURRENT_WRITE,
     DATABASE_DOWN,
+    DATABASE_READ_ONLY,
     DATABASE_UNAVAILABLE,
+    RETRY_AFTER,
     ReadModelBehind,
     describe_problem,
     domain_kind,
     field_details,
+    is_read_only,
 )
 from arqium.domain.shared import DomainError
 
@@ -30,6 +34,11 @@ class ArqiumSchema(strawberry.Schema):
                        ) -> None:
         for error in errors:
             explain(error)
+        unavailable = any((error.extensions or {}).get("code") == ARQIUM.codes["unavailable"]
+                          for error in errors)
+        response = getattr(getattr(execution_context, "context", None), "response", None)
+        if unavailable and isinstance(response, Response):
+            response.headers.update(RETRY_AFTER)  # as a REST 503 says when to retry
 
 
 def explain(error: GraphQLError) -> None:
@@ -57,6 +66,9 @@ def explain(error: GraphQLError) -> None:
     elif isinstance(original, DATABASE_UNAVAILABLE):
         code = ARQIUM.codes["unavailable"]
         error.message = DATABASE_DOWN
+    elif original is not None and is_read_only(original):
+        code = ARQIUM.codes["unavailable"]
+        error.message = DATABASE_READ_ONLY
     elif original is None or isinstance(original, GraphQLError) or error.path is None:
         code = ARQIUM.codes["validation"]  # the document, its variables or arguments
     else:

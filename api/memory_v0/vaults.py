@@ -20,6 +20,7 @@ from arqium.api.common.deps import (
 from arqium.api.common.health import check_postgres
 from arqium.api.common.positions import with_position
 from arqium.api.common.shapes import now_iso
+from arqium.api.errors import RETRY_AFTER
 from arqium.api.memory_v0.access import (
     CallerDep,
     NotYourUser,
@@ -53,7 +54,8 @@ CREATED, NO_CONTENT = 201, 204
 def health(system: SystemDep):
     healthy = check_postgres(system)["status"] == "up"
     return JSONResponse({"status": "healthy" if healthy else "unhealthy",
-                         "timestamp": now_iso()}, status_code=200 if healthy else 503)
+                         "timestamp": now_iso()}, status_code=200 if healthy else 503,
+                        headers=None if healthy else RETRY_AFTER)
 
 
 class CreateUser(BaseModel):
