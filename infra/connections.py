@@ -18,6 +18,7 @@ DEDICATED_CONNECTION = {"connect_timeout": 2, "keepalives": 1, "keepalives_idle"
 # SQLSTATEs of a connection the server ended or refused: connection exceptions (08...),
 # admin/crash shutdown, cannot connect now, too many connections.
 CONNECTION_LOST_STATES = ("57P01", "57P02", "57P03", "53300")
+READ_ONLY_STATE = "25006"  # read_only_sql_transaction
 
 
 def no_slot_left(message: str) -> str | None:
@@ -50,6 +51,12 @@ def connection_lost(error: BaseException) -> bool:
             if state is None or state.startswith("08") or state in CONNECTION_LOST_STATES:
                 return True
     return False
+
+
+def database_read_only(error: BaseException) -> bool:
+    """Whether `error` is the database refusing a write because it is read-only for now
+    (a standby, or default_transaction_read_only): no fault of what was written."""
+    return any(getattr(cause, "sqlstate", None) == READ_ONLY_STATE for cause in _chain(error))
 
 
 def _chain(error: BaseException | None) -> list[BaseException]:

@@ -16,7 +16,12 @@ from dataclasses import dataclass
 import psycopg
 
 from arqium.domain.shared import Clock, system_clock
-from arqium.infra.connections import connection_lost, database_problem, no_slot_left
+from arqium.infra.connections import (
+    connection_lost,
+    database_problem,
+    database_read_only,
+    no_slot_left,
+)
 from arqium.infra.settings import Settings
 from arqium.infra.worker_failures import WorkerFailures, describe
 from arqium.projections import active_projections
@@ -240,6 +245,7 @@ class Supervised:
         cap = group.settings.worker_retry_max_seconds
         self.backoff = Backoff(first=min(1.0, cap), cap=cap)
         self.reported = True  # a report left by an earlier process is cleared on progress
+        self.waiting_for_writes = False  # the database was read-only at the last attempt
 
     def run(self) -> None:
         while not self.halt.is_set():
@@ -249,16 +255,29 @@ class Supervised:
             except Exception as error:  # noqa: BLE001 - whatever fails, it alone stops
                 if self.halt.is_set():
                     return
-                if connection_lost(error):
-                    self.lost_connection(error)
-                else:
-                    self.failed(error, time.monotonic() - started)
+                self.handle(error, time.monotonic() - started)
             else:  # a worker ends when halted; just in case, never spin
                 self.halt.wait(RECONNECT_PAUSE_SECONDS)
+
+    def handle(self, error: Exception, ran_for: float) -> None:
+        """Judge the failure and wait before the next attempt. Nothing raised here may
+        end the thread: the worker would stop for good while the process lives on."""
+        try:
+            if connection_lost(error):
+                self.lost_connection(error)
+            elif database_read_only(error):
+                self.read_only(error)
+            else:
+                self.failed(error, ran_for)
+        except Exception:  # noqa: BLE001 - e.g. the database went away meanwhile
+            log.exception("worker %s: handling its failure failed; it starts again in "
+                          "%g s", self.worker.name, OUTAGE_PROBE_SECONDS)
+            self.halt.wait(OUTAGE_PROBE_SECONDS)
 
     def progressed(self) -> None:
         """The worker moved on: it is failing no more."""
         self.backoff.reset()
+        self.waiting_for_writes = False
         if self.reported:
             self.reports.clear(self.worker.worker, self.worker.application)
             self.reported = False
@@ -275,6 +294,16 @@ class Supervised:
             log.warning("worker %s: PostgreSQL is out of reach (%s)", self.worker.name,
                         describe(error))
             self.halt.set()
+
+    def read_only(self, error: BaseException) -> None:
+        """The database takes no writes for now: not this worker's failure. It tries
+        again every second, saying so once per spell."""
+        if not self.waiting_for_writes:
+            log.warning("worker %s: the database takes no writes (%s); it tries again "
+                        "every %g s", self.worker.name, describe(error),
+                        OUTAGE_PROBE_SECONDS)
+            self.waiting_for_writes = True
+        self.halt.wait(OUTAGE_PROBE_SECONDS)
 
     def failed(self, error: BaseException, ran_for: float) -> None:
         if ran_for > self.backoff.cap:  # it ran fine a while: this is a new spell

@@ -13,14 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventsourcing.persistence import InterfaceError, OperationalError
-from psycopg_pool import PoolTimeout
-
+from arqium.api.errors import DATABASE_UNAVAILABLE
 from arqium.domain.shared import Clock
 from arqium.infra.security import Principal
 
 log = logging.getLogger("arqium.realtime")
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import sys
 import time
 
 import psutil
+import psycopg
 import pytest
 
 from arqium.domain.memory.application import MemoryDraft
@@ -82,3 +83,36 @@ def test_after_an_outage_every_worker_moves_again_and_a_stop_during_one_is_promp
     assert still_running([psutil.Process(worker_process.pid)], STOP_BOUND_SECONDS) == []
     assert worker_process.wait() == 0
     postgres.start()  # for the fixture's clean stop
+
+
+def set_read_only(postgres: EmbeddedPostgres, on: bool) -> None:
+    """Every session's next transaction read-only (or writable again), as on a standby."""
+    with psycopg.connect(postgres.url("postgres"), autocommit=True) as conn:
+        conn.execute("SET default_transaction_read_only = off")  # this session writes
+        if on:
+            conn.execute("ALTER SYSTEM SET default_transaction_read_only = on")
+        else:
+            conn.execute("ALTER SYSTEM RESET default_transaction_read_only")
+        conn.execute("SELECT pg_reload_conf()")
+
+
+def test_workers_wait_out_a_read_only_database_and_move_again_once_it_takes_writes(
+        own_services, worker_process):
+    settings, postgres = own_services
+    store_and_wait_for_every_worker(settings, "before", bound=60)  # the process starts
+    worker = psutil.Process(worker_process.pid)
+    worker.suspend()  # events are stored that the workers must then write while read-only
+    system = open_system(settings)
+    try:
+        system.memory.upsert("u1", MemoryDraft(key="while", content="x"), cause=SETUP)
+        system.identity.register("while@example.com", "w", "correct horse", cause=SETUP)
+    finally:
+        system.close()
+    set_read_only(postgres, True)
+    try:
+        worker.resume()
+        time.sleep(OUTAGE_SECONDS)  # every worker tries, and is refused, meanwhile
+    finally:
+        set_read_only(postgres, False)
+    store_and_wait_for_every_worker(settings, "after")
+    assert worker_process.poll() is None  # never restarted
