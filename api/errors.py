@@ -9,10 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from arqium.api.common.shapes import face_for
-from arqium.api.middleware import HttpMiddleware
 from arqium.api.ratelimit import RateLimited
 from arqium.domain.shared import (
     AuthenticationFailed,
@@ -149,35 +147,3 @@ def install_error_handlers(app: FastAPI) -> None:
     for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)
-
-
-class BodyLimitMiddleware(HttpMiddleware):
-    """Refuses bodies over `limit` bytes with a 400 in the face's shape, before parsing."""
-
-    def __init__(self, app: ASGIApp, limit: int):
-        super().__init__(app)
-        self.limit = limit
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(scope, receive, send)
-            return
-        received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.limit:
-                raise Invalid(f"request body is larger than {self.limit} bytes")
-            return message
-
-        await self.app(scope, counting_receive, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        response = error_response(request, 400, "too_large",
-                                  f"request body is larger than {self.limit} bytes",
-                                  {"limit_bytes": self.limit})
-        await response(scope, receive, send)
