@@ -25,6 +25,7 @@ UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 NOT_A_BRACKET = re.compile(rb"[^\[\]{}]")
 INNERMOST_PAIR = re.compile(rb"[\[{][\]}]")
+NOT_A_NUMBER = re.compile(rb"NaN|Infinity")
 DIGITS = re.compile("[0-9]{1,19}")  # ASCII only: str.isdigit() takes "²" too
 GRAPHQL_PATH = "/graphql"
 UNSTORABLE_MESSAGE = "must not contain NUL characters or unpaired surrogates"
@@ -41,7 +42,14 @@ class Refused(Exception):
 def nested_deeper_than(raw: bytes, limit: int) -> bool:
     """Whether JSON text nests deeper than `limit`, judged from its brackets outside
     strings, without parsing it (a parser recurses once per level)."""
-    brackets = NOT_A_BRACKET.sub(b"", JSON_STRING.sub(b"", raw))
+    return _deeper_than(NOT_A_BRACKET.sub(b"", outside_strings(raw)), limit)
+
+
+def outside_strings(raw: bytes) -> bytes:
+    return JSON_STRING.sub(b"", raw)
+
+
+def _deeper_than(brackets: bytes, limit: int) -> bool:
     for _ in range(limit):  # each round removes the innermost level
         if not brackets:
             return False
@@ -74,9 +82,13 @@ def printable(text: str) -> str:
 
 
 def check_json(raw: bytes, max_depth: int) -> None:
-    if nested_deeper_than(raw, max_depth):
+    structure = outside_strings(raw)
+    if _deeper_than(NOT_A_BRACKET.sub(b"", structure), max_depth):
         raise Refused("validation", f"JSON body is nested deeper than {max_depth} levels",
                       {"max_depth": max_depth})
+    if NOT_A_NUMBER.search(structure):  # Python's parser takes them; JSON has none
+        raise Refused("malformed", "request body is not valid JSON: NaN and Infinity "
+                      "are not JSON numbers", {})
     if not UNSTORABLE_ESCAPE.search(raw):
         return
     try:  # numbers stay text: converting a 5,000-digit one raises

@@ -174,6 +174,17 @@ def test_a_nul_as_a_v0_vault_or_memory_reference_is_400(workers, client, user,
     assert v0_field(response.json()) == ("VALIDATION_ERROR", field)
 
 
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_refused_as_not_json(client, user, system, number):
+    before = heads(system)
+    response = client.post("/api/v1/memory/store", headers={
+        **user["headers"], "Content-Type": "application/json"},
+        content='{"content": {"n": %s, "text": "NaN is fine in a string"}}' % number)
+    assert response.status_code == 400
+    assert "not valid JSON" in response.json()["error"]["message"]
+    assert heads(system) == before
+
+
 # --- depth ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path, body", [

@@ -79,6 +79,7 @@ REFUSED_BODIES = {
     "nul": lambda body: json.dumps(hostile_strings(body or {"note": "x"}, "\u0000")),
     "lone surrogate": lambda body: json.dumps(hostile_strings(body or {"note": "x"},
                                                               "\ud800")),
+    "NaN": lambda body: json.dumps({**(body or {}), "n": float("nan")}),
     "10,000 levels": lambda body: json.dumps(deep(body)).replace(
         '"@@DEEP@@"', "[" * 10_000 + "]" * 10_000),
 }
