@@ -1,7 +1,7 @@
 """Input limits at the boundary of every face: a body over the size limit, JSON nested
-deeper than the depth limit, and text PostgreSQL cannot hold (NUL, lone surrogates) in
-a body, a query or a path are refused 400 in the face's shape before any route parses
-them, so none of it is ever stored."""
+deeper than the depth limit or holding NaN, and text PostgreSQL cannot hold (NUL, lone
+surrogates) in a body, a query or a path are refused 400 in the face's shape before any
+route parses them, so none of it is ever stored."""
 
 import json
 import re
