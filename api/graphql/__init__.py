@@ -19,7 +19,7 @@ from arqium.api.graphql.errors import ArqiumSchema
 from arqium.api.graphql.schema import Mutation, Query
 from arqium.api.graphql.subscriptions import Subscription
 from arqium.api.graphql.types import DATETIME_SCALAR, DateTime
-from arqium.api.graphql.unstorable import UnstorableStrings
+from arqium.api.graphql.unstorable import UnstorableStrings, UnstorableVariables
 from arqium.domain.shared import DomainError
 
 CONNECTION_INIT_WAIT = timedelta(seconds=10)
@@ -62,7 +62,8 @@ class ArqiumGraphQLRouter(GraphQLRouter):
 def build_schema() -> strawberry.Schema:
     return ArqiumSchema(query=Query, mutation=Mutation, subscription=Subscription,
                         config=StrawberryConfig(scalar_map={DateTime: DATETIME_SCALAR}),
-                        extensions=[lambda: AddValidationRules([UnstorableStrings])])
+                        extensions=[lambda: AddValidationRules([UnstorableStrings]),
+                                    UnstorableVariables])
 
 
 def graphql_router() -> GraphQLRouter:

@@ -2,6 +2,7 @@
 surrogates), JSON nested too deep, bodies too large, numbers too big. Each is refused
 400 in the face's shape, naming the field, and nothing is stored."""
 
+import asyncio
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -118,7 +119,7 @@ FACES: dict[str, tuple[str, str, Callable[[str], Any], str, str, Callable]] = {
     "astralbody": ("PUT", "/user/profile", lambda bad: {"name": f"A{bad}"},
                    "name", "validation_error", astralbody_field),
     "graphql": ("POST", "/graphql", lambda bad: {
-        "query": "mutation($c: String!) { storeMemory(content: $c) { id } }",
+        "query": "mutation($c: JSON!) { storeMemory(content: $c) { id } }",
         "variables": {"c": f"x{bad}"}}, "variables.c", "VALIDATION_ERROR", graphql_field),
 }
 
@@ -153,6 +154,17 @@ def test_a_nul_in_a_graphql_string_literal_is_refused_naming_the_argument(client
     assert error["extensions"]["details"]["errors"][0]["field"] == "content"
     assert "data" not in response.json() or response.json()["data"] is None
     assert heads(system) == before
+
+
+def test_graphql_variables_not_sent_in_a_body_are_checked_before_the_operation_runs():
+    """As a graphql-ws socket sends them: the body's input limits never see them."""
+    from arqium.api.graphql import build_schema
+
+    result = asyncio.run(build_schema().execute(
+        "mutation($c: JSON!) { storeMemory(content: $c) { id } }",
+        variable_values={"c": f"a{NUL}"}))
+    assert result.data is None
+    assert result.errors[0].extensions["details"]["errors"][0]["field"] == "variables.c"
 
 
 def test_a_nul_in_a_query_parameter_is_refused_naming_it(client, user):
