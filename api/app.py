@@ -16,13 +16,10 @@ from arqium.api.cerebro import memory as cerebro_memory
 from arqium.api.common.health import VERSION
 from arqium.api.common.socket_credentials import SocketCredentials
 from arqium.api.common.sync_hub import SyncHub
-from arqium.api.errors import (
-    BodyLimitMiddleware,
-    DatabaseErrorsMiddleware,
-    install_error_handlers,
-)
+from arqium.api.errors import DatabaseErrorsMiddleware, install_error_handlers
 from arqium.api.graphql import graphql_router
 from arqium.api.idempotency import IdempotencyMiddleware
+from arqium.api.input_limits import InputLimitsMiddleware
 from arqium.api.latency import LatencyMiddleware, LatencySamples
 from arqium.api.memory_v0 import entries as memory_v0_entries
 from arqium.api.memory_v0 import vaults as memory_v0_vaults
@@ -98,7 +95,10 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
     app.add_middleware(LatencyMiddleware, samples=app.state.latency)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(DatabaseErrorsMiddleware)
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    # Outside the Idempotency-Key middleware: it reads whole bodies, so the size limit
+    # must apply before it does.
+    app.add_middleware(InputLimitsMiddleware, max_bytes=settings.max_body_bytes,
+                       max_depth=settings.max_json_depth)
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware)
     # Outermost: every part of the app sees the client a trusted proxy names.

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg.errors import ReadOnlySqlTransaction
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from arqium.api.common.shapes import face_for
 from arqium.api.middleware import HttpMiddleware
@@ -186,38 +186,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InternalError, _internal_database_error)
     app.add_exception_handler(ReadOnlySqlTransaction, _internal_database_error)
     app.add_exception_handler(Exception, _unexpected)
-
-
-class BodyLimitMiddleware(HttpMiddleware):
-    """Refuses bodies over `limit` bytes with a 400 in the face's shape, before parsing."""
-
-    def __init__(self, app: ASGIApp, limit: int):
-        super().__init__(app)
-        self.limit = limit
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(scope, receive, send)
-            return
-        received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.limit:
-                raise Invalid(f"request body is larger than {self.limit} bytes")
-            return message
-
-        await self.app(scope, counting_receive, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        response = error_response(request, 400, "too_large",
-                                  f"request body is larger than {self.limit} bytes",
-                                  {"limit_bytes": self.limit})
-        await response(scope, receive, send)
 
 
 class DatabaseErrorsMiddleware(HttpMiddleware):

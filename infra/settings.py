@@ -100,6 +100,7 @@ class Settings(LoggingSettings):
     socket_credential_check_seconds: float = Field(default=5.0, gt=0)
     read_wait_seconds: float = Field(default=5.0, gt=0)
     max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
+    max_json_depth: int = Field(default=32, ge=1, le=256)  # nesting of a JSON body
     context_ttl_minutes: int = Field(default=15, gt=0)
     temporary_ttl_minutes: int = Field(default=10080, gt=0)
     expiry_interval_seconds: float = Field(default=10.0, gt=0)

@@ -2,7 +2,8 @@
 batches written with their tracking position in one transaction, a prompt wait."""
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from eventsourcing.persistence import InfrastructureFactory, Tracking
@@ -11,6 +12,8 @@ from eventsourcing.projection import Projection
 from eventsourcing.utils import Environment
 from psycopg import Cursor
 from psycopg.sql import SQL, Composed, Identifier
+
+from arqium.projections.storable import hold_only_storable
 
 TRACKING_SUFFIX = "_tracking"
 
@@ -37,6 +40,14 @@ class ReadModel(PostgresTrackingRecorder):
         # connections it runs in its own snapshot, in one round trip instead of three.
         with self.datastore.get_connection() as conn:
             return conn.execute(self.sql(template, **(identifiers or {})), params).fetchall()
+
+    @contextmanager
+    def writing(self) -> Iterator[Cursor]:
+        """A transaction whose writes keep only what PostgreSQL can hold (storable.py):
+        an event the write side accepted can never stop the projection."""
+        with self.datastore.transaction(commit=True) as curs:
+            hold_only_storable(curs)
+            yield curs
 
     def position(self, application_name: str) -> int:
         return self.max_tracking_id(application_name) or 0
@@ -70,7 +81,7 @@ class BatchProjection(Projection[Any]):
 
     def process_batch(self, batch: Sequence[tuple[Any, Tracking]]) -> None:
         """Apply events in order; record the last one's position in the same transaction."""
-        with self.view.datastore.transaction(commit=True) as curs:
+        with self.view.writing() as curs:
             for domain_event, tracking in batch:
                 self.apply(domain_event, tracking.notification_id, curs)
             self.view._insert_tracking(curs, batch[-1][1])

@@ -189,7 +189,7 @@ class LedgerObjectsProjection(BatchProjection):
         costs a few round trips per batch, not three per event."""
         events = [(event, tracking.notification_id) for event, tracking in batch
                   if isinstance(event, (LedgerObject.Created, LedgerObject.Transacted))]
-        with self.view.datastore.transaction(commit=True) as curs:
+        with self.view.writing() as curs:
             if events:
                 self._write(curs, *self._fold(curs, events))
             self.view._insert_tracking(curs, batch[-1][1])

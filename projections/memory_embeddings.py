@@ -91,7 +91,7 @@ class MemoryEmbeddingsProjection(BatchProjection):
         vectors = self.embedder.embed([item["text"] for item in pending.values()])
         for item, vector in zip(pending.values(), vectors, strict=True):
             item["row"]["embedding"] = vector_literal(vector)
-        with self.view.datastore.transaction(commit=True) as curs:
+        with self.view.writing() as curs:
             for event, tracking in batch:
                 item = pending.get(tracking.notification_id)
                 if item is not None:

@@ -504,7 +504,7 @@ class EsMemorySearchProjection(BatchProjection):
 
     def _record(self, known: dict[UUID, dict], forgotten: set[str],
                 tracking: Tracking) -> None:
-        with self.view.datastore.transaction(commit=True) as curs:
+        with self.view.writing() as curs:
             for owner_id in forgotten:
                 curs.execute(self.view.sql(FORGET_OWNER), {"owner_id": owner_id})
             curs.executemany(self.view.sql(UPSERT_KNOWN), [

@@ -11,6 +11,7 @@ from arqium.api.common.chat_sessions import check_session
 from arqium.api.common.deps import ChatSessions, SessionMessages, SessionsApp, Waits
 from arqium.api.common.positions import POSITION_HEADER, position_token
 from arqium.api.common.shapes import iso
+from arqium.api.common.validation import MAX_INT64
 from arqium.domain.sessions.domainmodel import ARCHIVED
 from arqium.projections.chat_sessions import ChatSessionsProjection
 from arqium.projections.session_messages import SessionMessagesProjection
@@ -34,7 +35,7 @@ def astral_message(row: dict) -> dict:
 @router.get("", summary="Your chat sessions (AstralBody)")
 def list_sessions(caller: CurrentCaller, sessions: ChatSessions,
                   limit: int = Query(default=50, ge=1, le=200),
-                  offset: int = Query(default=0, ge=0),
+                  offset: int = Query(default=0, ge=0, le=MAX_INT64),
                   archived: bool = Query(default=False)):
     rows, total = sessions.page(caller.user_id, limit, offset, archived=archived)
     return {"sessions": [astral_session(row) for row in rows], "total": total}

@@ -23,6 +23,7 @@ from arqium.api.common.deps import (
 )
 from arqium.api.common.search import WorkingSets
 from arqium.api.common.shapes import iso
+from arqium.api.common.validation import MAX_INT64
 from arqium.api.ratelimit import limited
 from arqium.domain.memory.workingset import conversation_text, prompt_text
 from arqium.domain.sessions.application import MessageDraft, SessionsApplication
@@ -59,7 +60,7 @@ class ChatRequest(BaseModel):
 @router.get("/api/history", summary="Your chats, most recent first (CEREBRO)",
             dependencies=[Depends(limited("cerebro_general"))])
 def history(caller: CurrentCaller, sessions: ChatSessions,
-            limit: int = Query(50, ge=1, le=100), offset: int = Query(0, ge=0)):
+            limit: int = Query(50, ge=1, le=100), offset: int = Query(0, ge=0, le=MAX_INT64)):
     rows, total = sessions.page(caller.user_id, limit, offset)
     return {"chats": [{"id": str(row["id"]), "title": row["title"],
                        "createdAt": iso(row["created_at"]),

@@ -18,6 +18,7 @@ from arqium.api.common.exact_json import (
 )
 from arqium.api.common.ledger import reader
 from arqium.api.common.shapes import iso
+from arqium.api.common.validation import MAX_INT64
 from arqium.api.ratelimit import limited
 from arqium.domain.ledger.domainmodel import (
     MAX_ACTION_LENGTH,
@@ -43,7 +44,7 @@ class CreateTransaction(BaseModel):
     action: str = Field(min_length=1, max_length=MAX_ACTION_LENGTH)
     data: dict[str, Any] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
-    expectedVersion: StrictInt | None = Field(default=None, ge=1)
+    expectedVersion: StrictInt | None = Field(default=None, ge=1, le=MAX_INT64)
 
     _data_limit = field_validator("data", "metadata")(
         lambda value, info: within_limit(value, info.field_name))
@@ -70,7 +71,7 @@ def create_object(body: Annotated[CreateObject, Depends(exact_body(CreateObject)
 @router.get("/objects", summary="Ledger objects, oldest first (CEREBRO)")
 def list_objects(caller: CurrentCaller, objects: LedgerObjects,
                  typeName: str | None = None, limit: int = Query(50, ge=1, le=100),
-                 offset: int = Query(0, ge=0)):
+                 offset: int = Query(0, ge=0, le=MAX_INT64)):
     rows, total = objects.page(reader(caller.principal), typeName, limit, offset)
     return exact_response({"objects": [object_body(row) for row in rows], "total": total,
                            "limit": limit, "offset": offset})

@@ -1,15 +1,18 @@
 """Event positions as clients see them: X-Event-Position on a command's response, sent
 back as X-Min-Position to read one's own writes."""
 
+import re
 from typing import Any
 
 from fastapi.responses import Response
 from pydantic_core import to_json
 
+from arqium.api.common.validation import MAX_INT64
 from arqium.domain.shared import Invalid
 
 POSITION_HEADER = "X-Event-Position"
 MIN_POSITION_HEADER = "X-Min-Position"
+DIGITS = re.compile("[0-9]{1,19}")  # ASCII only: str.isdigit() takes "²" too
 
 
 def position_token(application_name: str, notification_id: int) -> str:
@@ -19,7 +22,7 @@ def position_token(application_name: str, notification_id: int) -> str:
 
 def parse_position(token: str) -> tuple[str, int]:
     application_name, _, number = token.strip().rpartition(".")
-    if not application_name or not number.isdigit():
+    if not application_name or not DIGITS.fullmatch(number) or int(number) > MAX_INT64:
         raise Invalid(f"{MIN_POSITION_HEADER} must be a value taken from an "
                       f"{POSITION_HEADER} response header", field=MIN_POSITION_HEADER)
     return application_name, int(number)

@@ -8,6 +8,7 @@ import strawberry
 from cross_web import HTTPException  # what strawberry's views raise
 from starlette.responses import JSONResponse
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.extensions import AddValidationRules
 from strawberry.fastapi import GraphQLRouter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.unset import UNSET
@@ -19,6 +20,7 @@ from arqium.api.graphql.limits import LimitExceeded, document_limits
 from arqium.api.graphql.schema import Mutation, Query
 from arqium.api.graphql.subscriptions import Subscription
 from arqium.api.graphql.types import DATETIME_SCALAR, DateTime
+from arqium.api.graphql.unstorable import UnstorableStrings, UnstorableVariables
 from arqium.domain.shared import DomainError
 from arqium.infra.settings import Settings
 
@@ -53,6 +55,17 @@ class ArqiumGraphQLRouter(GraphQLRouter):
             sub_response.status_code = 400
         return result
 
+    def parse_json(self, data: str | bytes) -> Any:
+        """JSON the view can take, or a 400: strawberry lets through (as 500s) a body
+        that is not UTF-8, a number too long to convert, and JSON that is no object."""
+        try:
+            parsed = self.decode_json(data)
+        except ValueError:  # JSONDecodeError, UnicodeDecodeError, the int digits limit
+            raise HTTPException(400, "Unable to parse request body as JSON") from None
+        if not isinstance(parsed, (dict, list)):
+            raise HTTPException(400, "The GraphQL request must be a JSON object")
+        return parsed
+
     async def on_ws_connect(self, context: GraphQLContext) -> None:
         """A socket's credentials are checked at connection_init (4403 if refused), and
         watched: once they end, the socket is closed (see GraphQLContext._end_socket)."""
@@ -65,7 +78,9 @@ class ArqiumGraphQLRouter(GraphQLRouter):
 def build_schema(settings: Settings) -> strawberry.Schema:
     return ArqiumSchema(query=Query, mutation=Mutation, subscription=Subscription,
                         config=StrawberryConfig(scalar_map={DateTime: DATETIME_SCALAR}),
-                        extensions=document_limits(settings))
+                        extensions=[*document_limits(settings),
+                                    lambda: AddValidationRules([UnstorableStrings]),
+                                    UnstorableVariables])
 
 
 def graphql_router(settings: Settings) -> GraphQLRouter:

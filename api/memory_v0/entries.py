@@ -14,6 +14,7 @@ from arqium.api.common.deps import MemoryApp, Now, ReadModelWaits, SystemDep, Wa
 from arqium.api.common.positions import with_position
 from arqium.api.common.search import relevance
 from arqium.api.common.shapes import iso
+from arqium.api.common.validation import MAX_INT64
 from arqium.api.memory_v0.access import (
     UserDep,
     V0User,
@@ -102,7 +103,7 @@ def _future(moment: datetime | None, now: datetime) -> datetime | None:
 def list_entries(vaultId: str, memoryId: str, user: UserDep, vaults: VaultsAtHead,
                  waits: Waits, now: Now,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-                 offset: Annotated[int, Query(ge=0)] = 0,
+                 offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
                  before: datetime | None = None, after: datetime | None = None):
     """Pages by `limit`/`offset` (the document) or by `before`/`after` (RFC 3339, the
     SDK); `count` is the number of entries in this answer."""

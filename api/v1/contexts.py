@@ -10,6 +10,7 @@ from arqium.api.common.caller import CurrentCaller
 from arqium.api.common.contexts import ReplaceContext, context_view, from_aggregate
 from arqium.api.common.deps import Contexts, MemoryApp
 from arqium.api.common.envelope import PageDep, ok
+from arqium.api.common.validation import MAX_INT64
 from arqium.domain.memory.contexts import ContextNotFound
 
 router = APIRouter(prefix="/api/v1/contexts", tags=["ARQIUM: contexts"])
@@ -24,7 +25,7 @@ class CreateContext(BaseModel):
 class SyncContext(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     state: dict[str, Any]
-    base_version: int = Field(ge=1)
+    base_version: int = Field(ge=1, le=MAX_INT64)
 
 
 @router.post("", status_code=201, summary="Create a context")

@@ -14,6 +14,7 @@ from arqium.api.common.deps import LedgerApp, LedgerObjects
 from arqium.api.common.envelope import envelope
 from arqium.api.common.exact_json import exact_response
 from arqium.api.common.ledger import reader
+from arqium.api.common.validation import MAX_INT64
 from arqium.domain.ledger.chain import verify
 from arqium.domain.ledger.digest import sealed
 from arqium.domain.ledger.domainmodel import LedgerObjectNotFound
@@ -53,7 +54,7 @@ def history(object_id: UUID, caller: CurrentCaller, objects: LedgerObjects):
 @router.get("/objects/{object_id}", summary="An object now, or as it was")
 def get_object(object_id: UUID, caller: CurrentCaller, objects: LedgerObjects,
                as_of: datetime | None = None,
-               version: int | None = Query(default=None, ge=1)):
+               version: int | None = Query(default=None, ge=1, le=MAX_INT64)):
     """With `as_of` (ISO 8601) or `version`, the object exactly as it was then, rebuilt
     from its events; 404 if it did not exist yet."""
     if as_of is not None and version is not None:

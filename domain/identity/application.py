@@ -254,10 +254,12 @@ class IdentityApplication(Application):
 
     @command
     def end_session(self, session_id: str, user_id: str, reason: str) -> int | None:
-        """End one of `user_id`'s sessions; ending an ended one changes nothing."""
-        session = self._session(session_id)
+        """End one of `user_id`'s sessions; ending an ended one changes nothing. An
+        unknown id and another user's session are alike not found (no existence oracle)."""
+        missing = NotFound("no such session")
+        session = get_aggregate(self.repository, session_id, LoginSession, missing)
         if session.user_id != user_id:
-            raise NotFound("no such session")
+            raise missing
         if session.ended:
             return None
         session.end(reason=reason, at=self.clock())

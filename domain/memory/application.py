@@ -239,10 +239,13 @@ class MemoryApplication(VaultCommands, Application):
                                "read it again and retry") from None
 
     def history(self, owner_id: str, item_id: UUID) -> list[dict]:
-        """Every version of the owner's memory, oldest first, read from its events."""
+        """Every version of the owner's memory, oldest first, read from its events. Any
+        other id, whatever it names (another owner's memory, a v0 title claim), is not
+        found alike: the answer must not tell what exists."""
         versions, layer = [], None
         for domain_event in self.events.get(item_id):
-            if getattr(domain_event, "owner_id", owner_id) != owner_id:
+            if not isinstance(domain_event, MemoryItem.Event) or getattr(
+                    domain_event, "owner_id", owner_id) != owner_id:
                 raise MemoryNotFound("no such memory")
             layer = getattr(domain_event, "layer", layer)
             versions.append({
