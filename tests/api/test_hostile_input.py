@@ -156,11 +156,12 @@ def test_a_nul_in_a_graphql_string_literal_is_refused_naming_the_argument(client
     assert heads(system) == before
 
 
-def test_graphql_variables_not_sent_in_a_body_are_checked_before_the_operation_runs():
+def test_graphql_variables_not_sent_in_a_body_are_checked_before_the_operation_runs(
+        settings):
     """As a graphql-ws socket sends them: the body's input limits never see them."""
     from arqium.api.graphql import build_schema
 
-    result = asyncio.run(build_schema().execute(
+    result = asyncio.run(build_schema(settings).execute(
         "mutation($c: JSON!) { storeMemory(content: $c) { id } }",
         variable_values={"c": f"a{NUL}"}))
     assert result.data is None
