@@ -64,7 +64,7 @@ CREATE TABLE IF NOT EXISTS {words} (
 CREATE_WORDS_INDEX = """
 CREATE INDEX IF NOT EXISTS {index} ON {words} USING gin (owner_id, word gin_trgm_ops)"""
 TAG_BYTES = 16  # AES-GCM's tag, after the ciphertext
-BYTES_PER_TOKEN = 3  # fewer than a tokenizer's usual 4: a sealed memory's estimate errs high
+BYTES_PER_TOKEN = 3  # tokenizers average about 4: the estimate for sealed content errs high
 LEARN_WORDS = """
 INSERT INTO {words} (owner_id, word)
 SELECT DISTINCT %(owner_id)s, word

@@ -102,9 +102,12 @@ def test_migrate_wraps_a_raw_key_in_place_and_old_events_still_open(
         client, user, system, settings):
     store(client, user, "pin", "secret", ["bank"])  # sealed with the owner's data key
     owner = user["user"]["id"]
-    raw = system.identity.keys._key(owner)
     with system.pool.get_connection() as conn:  # as a database from before wrapping
-        conn.execute("UPDATE owner_data_keys SET key = %s WHERE owner_id = %s", (raw, owner))
+        wrapped = bytes(conn.execute("SELECT key FROM owner_data_keys WHERE owner_id = "
+                                     "%s", (owner,)).fetchone()["key"])
+        raw = system.master_key().open(wrapped, f"data-key:{owner}")
+        conn.execute("UPDATE owner_data_keys SET key = %s WHERE owner_id = %s",
+                     (raw, owner))
     migrate(settings)
     migrate(settings)  # idempotent: a wrapped key is left as it is
     with system.pool.get_connection() as conn:
