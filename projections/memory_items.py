@@ -14,7 +14,12 @@ from psycopg.sql import Composed
 from psycopg.types.json import Jsonb
 
 from arqium.domain.memory.application import MemoryApplication
-from arqium.domain.memory.domainmodel import MemoryItem, MemoryOwner, searchable_text
+from arqium.domain.memory.domainmodel import (
+    SEALED_SENSITIVITIES,
+    MemoryItem,
+    MemoryOwner,
+    searchable_text,
+)
 from arqium.domain.memory.workingset import prompt_text
 from arqium.domain.shared import SEALED, is_sealed
 from arqium.infra.keys import NONCE_BYTES, OwnerKeys
@@ -142,6 +147,10 @@ WHERE owner_id = %(owner_id)s AND key LIKE %(pattern)s AND """ + LIVE + """
     AND (%(after)s::timestamptz IS NULL OR created_at > %(after)s)
 ORDER BY created_at DESC, position DESC
 LIMIT %(limit)s OFFSET %(offset)s"""
+# Rows an earlier version wrote with a sensitive memory's content opened.
+COUNT_OPENED_SENSITIVE = """
+SELECT count(*) AS n FROM {table}
+WHERE sensitivity = ANY(%(sealed)s) AND NOT content ? '$sealed' AND content <> 'null'"""
 SELECT_IDS_WITH_PREFIX = """
 SELECT id FROM {table}
 WHERE owner_id = %(owner_id)s AND key LIKE %(pattern)s AND """ + LIVE
@@ -208,6 +217,12 @@ class MemoryItemsView(ReadModel):
         rows = self.query(SELECT_IDS_WITH_PREFIX, owner_id=owner_id, pattern=f"{prefix}%",
                           now=now)
         return [row["id"] for row in rows]
+
+    def opened_sensitive(self) -> int:
+        """How many sensitive memories this table holds in clear (written by an
+        earlier version: a rebuild seals them)."""
+        rows = self.query(COUNT_OPENED_SENSITIVE, sealed=list(SEALED_SENSITIVITIES))
+        return rows[0]["n"]
 
     def count_by_layer(self, now: datetime) -> dict[str, int]:
         """Live memories of all owners per layer (for operators)."""

@@ -1,5 +1,6 @@
 """The composition root: applications, read models and services built from Settings."""
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from arqium.projections.base import ReadModel, open_view
 from arqium.projections.memory_search import MemorySearch, PostgresMemorySearch
 from arqium.system.read_models import ReadModels, open_read_models
 
+log = logging.getLogger(__name__)
 APPLICATIONS = (IdentityApplication, MemoryApplication, SessionsApplication,
                 LedgerApplication)
 RELAY_NAME = "nats_relay"
@@ -175,7 +177,21 @@ def migrate(settings: Settings) -> None:
         conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
         for extension in ("vector", "pg_trgm", "btree_gin"):
             conn.execute(f"CREATE EXTENSION IF NOT EXISTS {extension}")
-        open_system(settings, create_tables=True).close()
+        system = open_system(settings, create_tables=True)
+        try:
+            warn_of_opened_secrets(system)
+        finally:
+            system.close()
+
+
+def warn_of_opened_secrets(system: System) -> None:
+    """Say so when read models an earlier version wrote hold sensitive plaintext."""
+    opened = system.read_models.memory_items.opened_sensitive()
+    if opened:
+        log.warning("%d secret or pii memories are held in clear by read models an "
+                    "earlier version wrote: run `arqium projections rebuild memory_items` "
+                    "and `arqium projections rebuild memory_embeddings` (and the "
+                    "Elasticsearch index, if any: `memory_search_es`)", opened)
 
 
 def ensure_admin(system: System) -> None:

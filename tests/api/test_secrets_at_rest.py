@@ -5,11 +5,14 @@ key, and keys stored raw before it are wrapped by `arqium migrate`."""
 import base64
 
 import pytest
+from psycopg.types.json import Jsonb
 
 from arqium.domain.memory.application import MemoryApplication
 from arqium.domain.memory.domainmodel import memory_id_for
 from arqium.projections import PROJECTIONS
+from arqium.projections.memory_items import MemoryItemsProjection
 from arqium.system.bootstrap import migrate
+from arqium.workers.rebuild import rebuild
 from arqium.workers.runner import worker_names
 from tests.conftest import bearer
 
@@ -147,3 +150,17 @@ def test_the_idempotency_table_keeps_no_credential_in_clear(client, system):
     assert [secret for secret in secrets if secret[-24:] in stored] == []
     assert [secret for secret in secrets if secret[-24:].encode() in
             b"".join(bytes(row["body"]) for row in rows)] == []
+
+
+def test_migrate_names_the_rebuild_that_seals_what_an_earlier_version_opened(
+        client, user, system, settings, caplog):
+    position = store(client, user, "pin", "secret", ["bank"])
+    items = system.views["memory_items"]
+    items.wait("memory", int(position.split(".")[1]), timeout=10)
+    with system.pool.get_connection() as conn:  # as an earlier version projected it
+        conn.execute("UPDATE memory_items SET content = %s WHERE key = 'pin'",
+                     (Jsonb({"note": MARKER}),))
+    migrate(settings)
+    assert "rebuild memory_items" in caplog.text and items.opened_sensitive() == 1
+    rebuild(MemoryItemsProjection, settings, show_progress=False)
+    assert items.opened_sensitive() == 0 and columns_holding(system, MARKER) == []
