@@ -57,7 +57,7 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
         app.state.rate_limits = RateLimits(settings)
         app.state.idempotency = IdempotencyStore(
             app.state.system.memory.recorder.datastore.get_connection,
-            settings.idempotency_lease_seconds)
+            app.state.system.master_key, settings.idempotency_lease_seconds)
         ensure_admin(app.state.system)
         # Before the server reports it started: the first search must not load the model.
         await asyncio.to_thread(app.state.system.query_embeddings.load_model)

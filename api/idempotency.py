@@ -65,7 +65,7 @@ class IdempotencyMiddleware(HttpMiddleware):
             await database_unavailable(request, error)(scope, receive, send)
             return
         if isinstance(stored, Claim):
-            journal = KeyJournal(caller, key.decode(), stored.token, stored.receipts)
+            journal = store.journal(caller, key.decode(), stored)
             await self._answer(scope, body, send, store, journal)
         elif stored.fingerprint != fingerprint:
             message = ("this Idempotency-Key was already used for a different request; "

@@ -5,8 +5,13 @@ What a request stored is decided by the event store itself: with each save, in t
 events' own transaction, the request's receipt (what it saved) is appended to its
 claim, and only while the claim is still that request's (its token). A retry after a
 crash (the lease ran out, no response) takes the claim over and, from the receipts,
-either answers the stored commands again or runs them (domain/journal.py)."""
+either answers the stored commands again or runs them (domain/journal.py).
 
+Responses and remembered values may carry credentials (token pairs, a new API key's
+secret): both are stored sealed with the master key (infra/keys.py), bound to their
+request's scope and key, so the table holds no secret in clear."""
+
+import base64
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -20,6 +25,7 @@ from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
 
 from arqium.domain.journal import Saved, current_journal
+from arqium.infra.keys import MasterKey
 
 TABLE = "idempotent_responses"
 CREATE_TABLE = f"""
@@ -44,6 +50,7 @@ RUN_OUT = "(leased_until IS NULL OR leased_until <= now())"
 UNANSWERED = "scope = %s AND key = %s AND token = %s AND status IS NULL"
 
 Connect = Callable[[], AbstractContextManager[Any]]
+Master = Callable[[], MasterKey]
 
 
 class ClaimTakenOver(Exception):
@@ -69,8 +76,9 @@ class StoredResponse:
 
 
 class IdempotencyStore:
-    def __init__(self, connect: Connect, lease_seconds: float = 5.0):
+    def __init__(self, connect: Connect, master: Master, lease_seconds: float = 5.0):
         self._connect = connect
+        self.master = master
         self.lease_seconds = lease_seconds
 
     def create_table(self) -> None:
@@ -98,9 +106,13 @@ class IdempotencyStore:
                 "SELECT fingerprint, status, headers, body, greatest(0, extract(epoch "
                 f"FROM leased_until - now()))::float AS lease_left FROM {TABLE} "
                 "WHERE scope = %s AND key = %s", (scope, key)).fetchone())
-        return StoredResponse(held["fingerprint"], held["status"],
-                              [tuple(h) for h in held["headers"] or []],
-                              bytes(held["body"] or b""), held["lease_left"] or 0.0)
+        headers, body = self._opened(scope, key, held)
+        return StoredResponse(held["fingerprint"], held["status"], headers, body,
+                              held["lease_left"] or 0.0)
+
+    def journal(self, scope: str, key: str, claim: Claim) -> "KeyJournal":
+        """The journal of the request that holds the claim."""
+        return KeyJournal(scope, key, claim.token, self.master, claim.receipts)
 
     def extend(self, scope: str, key: str, token: UUID) -> None:
         """A fresh lease for a request still running, so no retry takes it over."""
@@ -110,10 +122,22 @@ class IdempotencyStore:
 
     def complete(self, scope: str, key: str, token: UUID, status: int,
                  headers: list[tuple[str, str]], body: bytes) -> None:
+        """Store the response sealed, headers and body together (headers NULL)."""
+        response = json.dumps({"headers": headers, "body": base64.b64encode(body).decode()})
+        sealed = self.master().seal(response.encode(), _bound_to("response", scope, key))
         with self._connect() as conn:
-            conn.execute(f"UPDATE {TABLE} SET status = %s, headers = %s, body = %s "
-                         f"WHERE {UNANSWERED}",
-                         (status, json.dumps(headers), body, scope, key, token))
+            conn.execute(f"UPDATE {TABLE} SET status = %s, headers = NULL, body = %s "
+                         f"WHERE {UNANSWERED}", (status, sealed, scope, key, token))
+
+    def _opened(self, scope: str, key: str, held: dict
+                ) -> tuple[list[tuple[str, str]], bytes]:
+        """A stored response's headers and body (kept in clear before sealing began)."""
+        if held["status"] is None or held["headers"] is not None:
+            return [tuple(h) for h in held["headers"] or []], bytes(held["body"] or b"")
+        response = json.loads(self.master().open(bytes(held["body"]),
+                                                 _bound_to("response", scope, key)))
+        return ([tuple(h) for h in response["headers"]],
+                base64.b64decode(response["body"]))
 
     def release(self, scope: str, key: str, token: UUID) -> None:
         """End the lease of a request that failed on the server: a retry may take the
@@ -125,6 +149,11 @@ class IdempotencyStore:
 
 def _row(row: Any) -> dict:
     return row if isinstance(row, dict) else dict(row)
+
+
+def _bound_to(kind: str, scope: str, key: str) -> str:
+    """What a sealed value belongs to: moved to another request's row, it won't open."""
+    return json.dumps([kind, scope, key])
 
 
 # --- the journal of one keyed request -------------------------------------------------
@@ -148,6 +177,7 @@ class KeyJournal:
     scope: str
     key: str
     token: UUID
+    master: Master  # seals the notes (values remembered for a retry, maybe secrets)
     receipts: list[dict] = field(default_factory=list)
     replayed: int = 0  # commands answered from the receipts
     saves: int = 0  # saves this attempt tried
@@ -166,7 +196,8 @@ class KeyJournal:
             mine = [r for r in self.receipts if r["command"] == self._number]
             if mine:
                 self.replayed += 1
-                yield saved_by(app, mine)
+                yield saved_by(app, [{**r, "notes": self._opened_notes(r["notes"])}
+                                     for r in mine])
             else:
                 yield None
         finally:
@@ -184,9 +215,20 @@ class KeyJournal:
         # Every save of the command carries its notes: a save refused on a version
         # clash is tried again, and the one that lands must have them.
         entry = {"command": self._number, "saved": [list(v) for v in versions.items()],
-                 "notes": dict(self._notes)}
+                 "notes": self._sealed_notes()}
         self.saves += 1
         return Receipt(self.scope, self.key, self.token, entry)
+
+
+    def _sealed_notes(self) -> dict[str, str]:
+        bound_to = _bound_to("note", self.scope, self.key)
+        return {name: base64.b64encode(self.master().seal(value.encode(), bound_to)
+                                       ).decode() for name, value in self._notes.items()}
+
+    def _opened_notes(self, notes: dict[str, str]) -> dict[str, str]:
+        bound_to = _bound_to("note", self.scope, self.key)
+        return {name: self.master().open(base64.b64decode(value), bound_to).decode()
+                for name, value in notes.items()}
 
 
 def saved_by(app: Any, receipts: list[dict]) -> Saved:

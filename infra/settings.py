@@ -38,6 +38,10 @@ class Settings(LoggingSettings):
     api_processes: int = Field(default=1, ge=1, le=64)
 
     jwt_secret: SecretStr | None = None
+    # Wraps the owners' data keys and seals stored responses (base64 of 32 bytes); or a
+    # file holding it. Neither: `<data_dir>/master.key`, generated once (not production).
+    master_key: SecretStr | None = None
+    master_key_file: Path | None = None
     jwt_issuer: str = "arqium"
     access_token_minutes: float = Field(default=15, gt=0)
     refresh_token_hours: int = Field(default=24, gt=0)
@@ -141,6 +145,16 @@ class Settings(LoggingSettings):
                     "ARQIUM_JWT_SECRET must be set to at least 32 random characters "
                     "when ARQIUM_ENVIRONMENT=production (try: openssl rand -hex 32)"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_default_master_key_in_production(self) -> "Settings":
+        if self.environment == "production" and not (self.master_key
+                                                      or self.master_key_file):
+            raise ValueError(
+                "ARQIUM_MASTER_KEY (try: openssl rand -base64 32) or "
+                "ARQIUM_MASTER_KEY_FILE must be set when ARQIUM_ENVIRONMENT=production: "
+                "the key that wraps the data keys must not be generated beside the data")
         return self
 
     @model_validator(mode="after")

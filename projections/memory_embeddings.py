@@ -12,7 +12,6 @@ from psycopg.types.json import Jsonb
 from arqium.domain.memory.application import MemoryApplication
 from arqium.domain.memory.domainmodel import MemoryItem, MemoryOwner, searchable_text
 from arqium.infra.embeddings import DIMENSIONS, shared_embedder, vector_literal
-from arqium.infra.keys import OwnerKeys
 from arqium.projections.base import BatchProjection, ReadModel
 
 # Half-precision vectors: half the pages to read per search, rankings indistinguishable
@@ -76,7 +75,6 @@ class MemoryEmbeddingsProjection(BatchProjection):
 
     def __init__(self, view: MemoryEmbeddingsView):
         super().__init__(view)
-        self.keys = OwnerKeys(view.datastore.get_connection)
         self.embedder = shared_embedder()
 
     def process_batch(self, batch: Sequence[tuple[Any, Tracking]]) -> None:
@@ -117,8 +115,8 @@ class MemoryEmbeddingsProjection(BatchProjection):
         row = rows.get(event.originator_id)
         if row is None:
             return None
-        content = self.keys.readable(row["owner_id"], event.content)
-        return {"text": searchable_text(row["key"], content, row["tags"]),
+        # Sealed content is not embedded: an embedding would keep some of its meaning.
+        return {"text": searchable_text(row["key"], event.content, row["tags"]),
                 "row": {"id": event.originator_id, "owner_id": row["owner_id"],
                         "key": row["key"], "tags": Jsonb(row["tags"]), "position": position}}
 

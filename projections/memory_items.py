@@ -1,5 +1,10 @@
-"""The memory read model: one row per live memory item, newest first."""
+"""The memory read model: one row per live memory item, newest first.
 
+A `secret` or `pii` memory's content is kept sealed, as in its event: its row, search
+text and vocabulary hold no word of it. The view opens it for its owner on read."""
+
+import base64
+import math
 from datetime import datetime
 from typing import Any
 
@@ -9,9 +14,15 @@ from psycopg.sql import Composed
 from psycopg.types.json import Jsonb
 
 from arqium.domain.memory.application import MemoryApplication
-from arqium.domain.memory.domainmodel import MemoryItem, MemoryOwner, searchable_text
+from arqium.domain.memory.domainmodel import (
+    SEALED_SENSITIVITIES,
+    MemoryItem,
+    MemoryOwner,
+    searchable_text,
+)
 from arqium.domain.memory.workingset import prompt_text
-from arqium.infra.keys import OwnerKeys
+from arqium.domain.shared import SEALED, is_sealed
+from arqium.infra.keys import NONCE_BYTES, OwnerKeys
 from arqium.infra.tokens import shared_token_counter
 from arqium.projections.base import BatchProjection, ReadModel
 
@@ -57,6 +68,8 @@ CREATE TABLE IF NOT EXISTS {words} (
 )"""
 CREATE_WORDS_INDEX = """
 CREATE INDEX IF NOT EXISTS {index} ON {words} USING gin (owner_id, word gin_trgm_ops)"""
+TAG_BYTES = 16  # AES-GCM's tag, after the ciphertext
+BYTES_PER_TOKEN = 3  # tokenizers average about 4: the estimate for sealed content errs high
 LEARN_WORDS = """
 INSERT INTO {words} (owner_id, word)
 SELECT DISTINCT %(owner_id)s, word
@@ -134,12 +147,20 @@ WHERE owner_id = %(owner_id)s AND key LIKE %(pattern)s AND """ + LIVE + """
     AND (%(after)s::timestamptz IS NULL OR created_at > %(after)s)
 ORDER BY created_at DESC, position DESC
 LIMIT %(limit)s OFFSET %(offset)s"""
+# Rows an earlier version wrote with a sensitive memory's content opened.
+COUNT_OPENED_SENSITIVE = """
+SELECT count(*) AS n FROM {table}
+WHERE sensitivity = ANY(%(sealed)s) AND NOT content ? '$sealed' AND content <> 'null'"""
 SELECT_IDS_WITH_PREFIX = """
 SELECT id FROM {table}
 WHERE owner_id = %(owner_id)s AND key LIKE %(pattern)s AND """ + LIVE
 
 
 class MemoryItemsView(ReadModel):
+    # Opens sealed content on read (the composition root gives it the owners' keys);
+    # without keys, e.g. in the projection worker, content is read as stored.
+    keys: OwnerKeys | None = None
+
     def __init__(self, datastore: Any, **kwargs: Any):
         super().__init__(datastore, **kwargs)
         self.words = f"{self.name}_words"
@@ -164,25 +185,44 @@ class MemoryItemsView(ReadModel):
         return rows[0] if rows else None
 
     def recent(self, owner_id: str, limit: int, now: datetime) -> list[dict]:
-        return self.query(SELECT_RECENT, owner_id=owner_id, limit=limit, now=now)
+        return self.opened(owner_id, self.query(SELECT_RECENT, owner_id=owner_id,
+                                                limit=limit, now=now))
 
     def get(self, owner_id: str, item_id: Any, now: datetime) -> dict | None:
         """The owner's live memory with that id (None for anyone else's)."""
-        rows = self.query(SELECT_ONE, owner_id=owner_id, id=item_id, now=now)
+        rows = self.opened(owner_id, self.query(SELECT_ONE, owner_id=owner_id, id=item_id,
+                                                now=now))
         return rows[0] if rows else None
+
+    def opened(self, owner_id: str, rows: list[dict]) -> list[dict]:
+        """The owner's rows with their content as written: sealed content opened
+        (None once the owner's key was destroyed)."""
+        if self.keys is None:
+            return rows
+        for row in rows:
+            if is_sealed(row.get("content")):
+                row["content"] = self.keys.readable(owner_id, row["content"])
+        return rows
 
     def with_key_prefix(self, owner_id: str, prefix: str, now: datetime, *,
                         limit: int, offset: int = 0, before: datetime | None = None,
                         after: datetime | None = None) -> list[dict]:
         """The owner's live memories whose keys start with `prefix`, newest first
         (created before `before`, after `after`)."""
-        return self.query(SELECT_WITH_PREFIX, owner_id=owner_id, pattern=f"{prefix}%",
-                          now=now, limit=limit, offset=offset, before=before, after=after)
+        return self.opened(owner_id, self.query(
+            SELECT_WITH_PREFIX, owner_id=owner_id, pattern=f"{prefix}%", now=now,
+            limit=limit, offset=offset, before=before, after=after))
 
     def ids_with_key_prefix(self, owner_id: str, prefix: str, now: datetime) -> list[Any]:
         rows = self.query(SELECT_IDS_WITH_PREFIX, owner_id=owner_id, pattern=f"{prefix}%",
                           now=now)
         return [row["id"] for row in rows]
+
+    def opened_sensitive(self) -> int:
+        """How many sensitive memories this table holds in clear (written by an
+        earlier version: a rebuild seals them)."""
+        rows = self.query(COUNT_OPENED_SENSITIVE, sealed=list(SEALED_SENSITIVITIES))
+        return rows[0]["n"]
 
     def count_by_layer(self, now: datetime) -> dict[str, int]:
         """Live memories of all owners per layer (for operators)."""
@@ -207,7 +247,6 @@ class MemoryItemsProjection(BatchProjection):
 
     def __init__(self, view: MemoryItemsView):
         super().__init__(view)
-        self.keys = OwnerKeys(view.datastore.get_connection)
         self.tokens = shared_token_counter()  # what each memory costs in a prompt
 
     @singledispatchmethod
@@ -271,15 +310,23 @@ class MemoryItemsProjection(BatchProjection):
 
     def _content_fields(self, content: Any, row: dict, tags: list[str],
                         curs: Cursor) -> dict:
-        """Content (sealed content opened, null once shredded), its search text and
-        its prompt tokens; the words of the text join the owner's vocabulary."""
-        content = self.keys.readable(row["owner_id"], content)
+        """Content (sealed content as sealed), its search text and its prompt tokens;
+        the words of the text join the owner's vocabulary."""
         search_text = searchable_text(row["key"], content, tags)
         if row["owner_id"] is not None:
             curs.execute(self.view.sql(LEARN_WORDS),
                          {"owner_id": row["owner_id"], "text": search_text})
         return {"content": Jsonb(content), "search_text": search_text,
-                "tokens": self.tokens.count(prompt_text(row["key"], content))}
+                "tokens": self._prompt_tokens(row["key"], content)}
+
+    def _prompt_tokens(self, key: str, content: Any) -> int:
+        """What the memory costs in a prompt: counted, or for sealed content (which
+        is not opened here) estimated from its length."""
+        if not is_sealed(content):
+            return self.tokens.count(prompt_text(key, content))
+        sealed_bytes = len(base64.b64decode(content[SEALED])) - NONCE_BYTES - TAG_BYTES
+        return (self.tokens.count(prompt_text(key, ""))
+                + math.ceil(max(sealed_bytes, 0) / BYTES_PER_TOKEN))
 
     def _row(self, item_id: Any, curs: Cursor) -> dict:
         """Owner, key and tags of a memory already in the read model."""

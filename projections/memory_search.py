@@ -139,8 +139,8 @@ fused AS (
     FROM keyword FULL JOIN meaning USING (id)
 )
 SELECT """ + FOUND_COLUMNS + """, fused.score, fused.total,
-    CASE WHEN %(snippets)s THEN ts_headline('english', coalesce(m.content #>> '{{}}', ''),
-        terms.query, %(headline)s) END AS snippet
+    CASE WHEN %(snippets)s AND NOT m.content ? '$sealed' THEN ts_headline('english',
+        coalesce(m.content #>> '{{}}', ''), terms.query, %(headline)s) END AS snippet
 FROM fused JOIN {items} m USING (id) CROSS JOIN terms
 ORDER BY fused.score DESC, m.updated_at DESC, m.id
 LIMIT %(limit)s"""
@@ -201,7 +201,7 @@ class PostgresMemorySearch:
             min_similarity=query.min_similarity, now=now, snippets=query.snippets,
             headline=HEADLINE, key_prefix=query.key_prefix,
             metadata=None if query.metadata is None else Jsonb(query.metadata))
-        return rows, rows[0]["total"] if rows else 0
+        return self.items.opened(query.owner_id, rows), rows[0]["total"] if rows else 0
 
     def query_vector(self, query: MemoryQuery) -> Sequence[float] | None:
         """The query's embedding (cached by `embed`), when meaning ranks."""
@@ -214,8 +214,9 @@ class PostgresMemorySearch:
         if not ranking:
             return []
         ids, scores = zip(*ranking)
-        return self._rows(SELECT_RANKED_PAGE, ids=list(ids), scores=list(scores),
-                          total=len(ranking), owner_id=owner_id, now=now, limit=limit)
+        return self.items.opened(owner_id, self._rows(
+            SELECT_RANKED_PAGE, ids=list(ids), scores=list(scores), total=len(ranking),
+            owner_id=owner_id, now=now, limit=limit))
 
     def working_set(self, owner_id: str, now: datetime, max_tokens: int,
                     candidates: int, conversation: str = "") -> list[dict]:
@@ -234,7 +235,8 @@ class PostgresMemorySearch:
             chosen, _ = pack(ranked["tokens"], max_tokens)
             ids = [ranked["ids"][index] for index in chosen]
             curs.execute(self.sql(SELECT_SHOWN), {"ids": ids})
-            rows = {str(row["id"]): row for row in curs.fetchall()}
+            rows = {str(row["id"]): row
+                    for row in self.items.opened(owner_id, curs.fetchall())}
         return [rows[memory_id] for memory_id in ids]
 
     def wait(self, application_name: str, position: int, timeout: float) -> None:

@@ -29,7 +29,6 @@ from tenacity import (
 from arqium.domain.memory.application import MemoryApplication
 from arqium.domain.memory.domainmodel import MemoryItem, MemoryOwner, searchable_text
 from arqium.infra.embeddings import DIMENSIONS, shared_embedder
-from arqium.infra.keys import OwnerKeys
 from arqium.infra.settings import Settings
 from arqium.projections.base import BatchProjection, ReadModel
 from arqium.projections.memory_search import (
@@ -452,7 +451,6 @@ class EsMemorySearchProjection(BatchProjection):
         view.connect(open_client(self.settings.elasticsearch_url),
                      self.settings.elasticsearch_index)
         ensure_index(view.es, view.index)
-        self.keys = OwnerKeys(view.datastore.get_connection)
         self.embedder = shared_embedder()
 
     def process_batch(self, batch: Sequence[tuple[Any, Tracking]]) -> None:
@@ -474,8 +472,8 @@ class EsMemorySearchProjection(BatchProjection):
     def _add_texts(self, changes: list[Change]) -> None:
         """Each document's search text and its embedding (a few inferences per batch)."""
         for change in changes:
-            content = self.keys.readable(change.owner_id, change.content)
-            change.doc["text"] = searchable_text(change.doc["key"], content,
+            # Sealed content adds no words (nor meaning): see searchable_text.
+            change.doc["text"] = searchable_text(change.doc["key"], change.content,
                                                  change.doc["tags"])
         vectors = self.embedder.embed([change.doc["text"] for change in changes])
         for change, vector in zip(changes, vectors, strict=True):

@@ -1,6 +1,8 @@
 """The composition root: applications, read models and services built from Settings."""
 
+import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +20,7 @@ from arqium.domain.sessions.application import SessionsApplication
 from arqium.domain.shared import Cause, Clock, system_clock
 from arqium.infra.eventstore import open_pool, shared_env
 from arqium.infra.idempotency import IdempotencyStore
-from arqium.infra.keys import OwnerKeys
+from arqium.infra.keys import MasterKey, OwnerKeys, lazy_master_key
 from arqium.infra.oidc import OidcVerifier
 from arqium.infra.query_embeddings import QueryEmbeddings
 from arqium.infra.security import PasswordHashing, TokenService, new_secret
@@ -28,6 +30,7 @@ from arqium.projections.base import ReadModel, open_view
 from arqium.projections.memory_search import MemorySearch, PostgresMemorySearch
 from arqium.system.read_models import ReadModels, open_read_models
 
+log = logging.getLogger(__name__)
 APPLICATIONS = (IdentityApplication, MemoryApplication, SessionsApplication,
                 LedgerApplication)
 RELAY_NAME = "nats_relay"
@@ -52,6 +55,7 @@ class System:
     query_embeddings: QueryEmbeddings | None = None
     memory_search: MemorySearch | None = None  # in Elasticsearch when configured
     worker_failures: WorkerFailures | None = None  # failing workers, skipped events
+    master_key: Callable[[], MasterKey] | None = None  # wraps data keys, seals responses
 
     @property
     def views(self) -> dict[str, ReadModel]:
@@ -83,10 +87,13 @@ def open_system(settings: Settings, clock: Clock = system_clock,
         promotion_threshold=settings.promotion_threshold)
     sessions = SessionsApplication(env, clock=clock)
     ledger = LedgerApplication(env, clock=clock)
-    identity.keys = memory.keys = OwnerKeys(identity.recorder.datastore.get_connection)
+    master = master_key(settings)
+    identity.keys = memory.keys = OwnerKeys(identity.recorder.datastore.get_connection,
+                                            master)
     if create_tables:
         identity.keys.create_table()
-        IdempotencyStore(identity.recorder.datastore.get_connection).create_table()
+        identity.keys.wrap_raw_keys()
+        IdempotencyStore(identity.recorder.datastore.get_connection, master).create_table()
     query_embeddings = QueryEmbeddings(identity.recorder.datastore.get_connection)
     worker_failures = WorkerFailures(identity.recorder.datastore.get_connection)
     if create_tables:
@@ -102,11 +109,18 @@ def open_system(settings: Settings, clock: Clock = system_clock,
         oidc = OidcVerifier(settings.oidc_issuer, settings.oidc_jwks_url,
                             settings.oidc_audience, clock)
     read_models = open_read_models(env)
+    read_models.memory_items.keys = identity.keys  # opens sealed content for its owner
     memory_search = open_memory_search(settings, env, read_models, query_embeddings)
     return System(settings, clock, env, identity, memory, sessions, ledger, tokens,
                   read_models, pool,
                   open_relay_tracking(env), oidc, query_embeddings, memory_search,
-                  worker_failures)
+                  worker_failures, master)
+
+
+def master_key(settings: Settings) -> Callable[[], MasterKey]:
+    """The master key every process loads the same way (see infra/keys.py)."""
+    secret = settings.master_key.get_secret_value() if settings.master_key else None
+    return lazy_master_key(secret, settings.master_key_file, settings.data_dir)
 
 
 def open_memory_search(settings: Settings, env: dict[str, str],
@@ -163,7 +177,21 @@ def migrate(settings: Settings) -> None:
         conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
         for extension in ("vector", "pg_trgm", "btree_gin"):
             conn.execute(f"CREATE EXTENSION IF NOT EXISTS {extension}")
-        open_system(settings, create_tables=True).close()
+        system = open_system(settings, create_tables=True)
+        try:
+            warn_of_opened_secrets(system)
+        finally:
+            system.close()
+
+
+def warn_of_opened_secrets(system: System) -> None:
+    """Say so when read models an earlier version wrote hold sensitive plaintext."""
+    opened = system.read_models.memory_items.opened_sensitive()
+    if opened:
+        log.warning("%d secret or pii memories are held in clear by read models an "
+                    "earlier version wrote: run `arqium projections rebuild memory_items` "
+                    "and `arqium projections rebuild memory_embeddings` (and the "
+                    "Elasticsearch index, if any: `memory_search_es`)", opened)
 
 
 def ensure_admin(system: System) -> None:

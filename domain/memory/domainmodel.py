@@ -7,7 +7,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import event
 
 from arqium.domain.memory.vaults import ENTRY_KEY_PREFIX
-from arqium.domain.shared import ArqiumAggregate, Conflict, Invalid, NotFound
+from arqium.domain.shared import ArqiumAggregate, Conflict, Invalid, NotFound, is_sealed
 
 LAYERS = ("context", "temporary", "permanent")
 SEALED_SENSITIVITIES = ("secret", "pii")  # stored encrypted with the owner's data key
@@ -219,9 +219,12 @@ def expiry_for(layer: str, at: datetime, ttl_seconds: int | None,
 
 def searchable_text(key: str, content: Any, tags: list[str]) -> str:
     """The words a memory is found by: its key, every string in its content (object
-    keys included) and its tags."""
+    keys included) and its tags. Sealed content (a `secret` or `pii` memory's) is not
+    read: such a memory is found by its key and tags only, so no read model, index or
+    embedding holds words of its content."""
     key_words = "" if key.startswith(ENTRY_KEY_PREFIX) else key  # ids say nothing
-    return " ".join([key_words, *_strings(content), *tags]).strip()
+    content_words = [] if is_sealed(content) else _strings(content)
+    return " ".join([key_words, *content_words, *tags]).strip()
 
 
 def _strings(value: Any) -> list[str]:

@@ -30,7 +30,7 @@ def lose_the_answer(system, key: str) -> None:
 
 def claim_for(system, user, key: str, path: str, body: bytes, run_out: bool) -> None:
     """A claim as a request that died before storing anything leaves it."""
-    store = IdempotencyStore(system.pool.get_connection)
+    store = IdempotencyStore(system.pool.get_connection, system.master_key)
     scope = f"user:{user['user']['id']}"
     store.claim(scope, key, request_fingerprint("POST", path, b"", body))
     if run_out:

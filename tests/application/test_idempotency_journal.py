@@ -2,6 +2,8 @@
 atomically, a retry answers the stored commands from them and runs the rest, and a
 request whose key was taken over cannot store anything."""
 
+import os
+from functools import cache
 from uuid import uuid4
 
 import pytest
@@ -10,10 +12,12 @@ from eventsourcing.persistence import StoredEvent
 from arqium.domain.journal import journaling, remember
 from arqium.domain.memory.application import MemoryDraft
 from arqium.infra.idempotency import ClaimTakenOver, IdempotencyStore, KeyJournal
+from arqium.infra.keys import MasterKey
 from arqium.system.bootstrap import open_system
 from tests.conftest import SETUP
 
 SCOPE, KEY, FINGERPRINT = "user:u1", "key-1", "same request"
+MASTER = cache(lambda: MasterKey(os.urandom(32)))
 
 
 @pytest.fixture(params=[True, False], ids=["group_commit", "a_transaction_each"])
@@ -27,7 +31,7 @@ def system(request, settings, clock):
 
 @pytest.fixture
 def store(system) -> IdempotencyStore:
-    return IdempotencyStore(system.pool.get_connection)
+    return IdempotencyStore(system.pool.get_connection, system.master_key)
 
 
 def run_out(system) -> None:
@@ -38,7 +42,7 @@ def run_out(system) -> None:
 
 
 def journal_of(claim) -> KeyJournal:
-    return KeyJournal(SCOPE, KEY, claim.token, claim.receipts)
+    return KeyJournal(SCOPE, KEY, claim.token, MASTER, claim.receipts)
 
 
 def upsert(system, key: str):
@@ -86,9 +90,11 @@ def test_a_renewed_lease_keeps_the_key_from_a_retry(system, store):
 
 def test_every_save_of_a_command_keeps_what_it_remembered():
     # A save refused on a version clash is tried again: the one that lands needs them.
-    journal = KeyJournal(SCOPE, KEY, uuid4())
+    journal = KeyJournal(SCOPE, KEY, uuid4(), MASTER)
     event = StoredEvent(originator_id=uuid4(), originator_version=1, topic="t", state=b"")
     with journaling(journal), journal.command(app=None):
         remember("transaction_id", "t-1")
         first, second = journal.receipt([event]), journal.receipt([event])
-    assert first.entry["notes"] == second.entry["notes"] == {"transaction_id": "t-1"}
+    assert [journal._opened_notes(receipt.entry["notes"]) for receipt in (first, second)
+            ] == [{"transaction_id": "t-1"}] * 2
+    assert "t-1" not in str(first.entry["notes"])  # sealed: it may be a secret

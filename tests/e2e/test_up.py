@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -76,6 +77,10 @@ def test_up_runs_everything_other_commands_find_it_and_ctrl_c_leaves_nothing_beh
         stored = http.post("/api/v1/memory/store", json={"key": "theme", "content": "dark"},
                            headers={"Authorization": f"Bearer {token}"})
         assert stored.status_code == 201
+        stored = http.post("/api/v1/memory/store", json={  # sealed with a wrapped key
+            "key": "pin", "content": "1234", "sensitivity": "secret"},
+            headers={"Authorization": f"Bearer {token}"})
+        assert stored.status_code == 201
         made = arqium("users", "create-admin", "--data-dir", str(data_dir),
                       "--email", "root@example.com", "--password", "admin password")
         assert made.returncode == 0, made.stderr
@@ -91,6 +96,7 @@ def test_up_runs_everything_other_commands_find_it_and_ctrl_c_leaves_nothing_beh
         "password"]
     assert not [line for line in up.lines if nats_password in line]
     assert not (data_dir / "services.json").exists()
+    assert stat.S_IMODE((data_dir / "master.key").stat().st_mode) == 0o600
     time.sleep(0.5)
     survivors = [p for p in up.children if p.is_running() and p.status() != "zombie"]
     assert survivors == []
@@ -106,7 +112,9 @@ def test_up_runs_everything_other_commands_find_it_and_ctrl_c_leaves_nothing_beh
             headers = {"Authorization": f"Bearer {login.json()['data']['access_token']}",
                        "X-Min-Position": stored.headers["X-Event-Position"]}
             items = http.get("/api/v1/memory/recent", headers=headers).json()["data"]["items"]
-            assert [item["key"] for item in items] == ["theme"]
+            # The next `up` loads the same master key: the secret opens.
+            assert [(item["key"], item["content"]) for item in items] == [
+                ("pin", "1234"), ("theme", "dark")]
     finally:
         assert again.interrupt() == 0
 
