@@ -66,14 +66,18 @@ class SyncHub:
         self._subscriptions: list[Any] = []
         self._flowing = False
         self._reconnected_since_subscribing = asyncio.Event()
+        self._flowed = asyncio.Event()  # updates flowed once: start() waits no longer
         self._keeping: asyncio.Task | None = None
 
     async def start(self) -> None:
         """Connect and subscribe; without NATS, keep trying in the background (the API
         serves the rest meanwhile) and let updates flow once it answers."""
         self._keeping = asyncio.create_task(self._keep_updates_flowing())
-        done, _ = await asyncio.wait({self._keeping}, timeout=START_WAIT_SECONDS)
-        if done:
+        flowed = asyncio.create_task(self._flowed.wait())
+        done, _ = await asyncio.wait({self._keeping, flowed}, timeout=START_WAIT_SECONDS,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        flowed.cancel()
+        if self._keeping in done:
             log.warning("real-time sync is off: NATS at %s cannot be used (%s)",
                         self.shown_url, self._keeping.exception())
         elif not self._flowing:
@@ -109,6 +113,7 @@ class SyncHub:
                           or self._reconnected_since_subscribing.is_set())
         if not lost_meanwhile and not self._flowing:  # else the next round tells them
             self._flowing = True
+            self._flowed.set()
             self._tell_every_listener(RESUMED)
 
     async def _subscribed(self) -> bool:
