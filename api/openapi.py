@@ -8,7 +8,15 @@ from typing import Any, Callable
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from arqium.api.common.shapes import ADMIN, ARQIUM, ASTRALBODY, CEREBRO, MEMORY_V0, Face, face_for
+from arqium.api.common.shapes import (
+    ADMIN,
+    ARQIUM,
+    ASTRALBODY,
+    CEREBRO,
+    MEMORY_V0,
+    Face,
+    face_for,
+)
 
 _ANY: dict = {}  # any JSON value
 _TEXT = {"type": "string"}
@@ -21,7 +29,8 @@ ERROR_SCHEMAS: dict[str, tuple[str, dict]] = {
     ARQIUM.name: ("ArqiumError", {
         "type": "object", "required": ["status", "code", "data", "error", "meta"],
         "properties": {"status": {"const": "error"}, "code": {"type": "integer"},
-                       "data": {"type": "null"}, "error": _ERROR_OBJECT,
+                       # null, but the health report on a 503 of /api/v1/health
+                       "data": {"type": ["object", "null"]}, "error": _ERROR_OBJECT,
                        "meta": {"type": "object"}}}),
     CEREBRO.name: ("CerebroError", {
         "type": "object", "required": ["error", "message", "details"],
@@ -65,6 +74,8 @@ ERROR_MEANINGS = {
 ANONYMOUS = re.compile(r"^(/api/v1/auth/register|/api/v1/health|/health|/v0/health|/ping"
                        r"|/auth/config)$")
 WRITES = {"post", "put", "patch", "delete"}
+# Health checks of the seeds' faces answer an unhealthy 503 with their success body.
+HEALTH_BODY_ON_503 = {"/health", "/v0/health"}
 
 WEBSOCKETS = """
 
@@ -114,6 +125,8 @@ def describe_responses(document: dict) -> dict:
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
             describe_success(face, responses)
+            if path in HEALTH_BODY_ON_503:
+                responses["503"] = {**responses["200"], "description": "unhealthy"}
             for status in error_statuses(path, method):
                 responses.setdefault(str(status), error_response(path, face, status))
     return document

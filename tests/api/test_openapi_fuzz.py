@@ -13,7 +13,8 @@ from arqium.system.bootstrap import open_system
 from tests.conftest import JWT_SECRET, TEST_SCALE, bearer, fresh_database, register
 
 # The document is the one the app serves: building it needs no database.
-schema = schemathesis.openapi.from_dict(create_app(Settings(jwt_secret=JWT_SECRET)).openapi())
+schema = schemathesis.openapi.from_dict(
+    create_app(Settings(jwt_secret=JWT_SECRET)).openapi())
 CHECKS = [schemathesis.checks.not_a_server_error,
           schemathesis.checks.status_code_conformance,
           schemathesis.checks.response_schema_conformance]
@@ -41,7 +42,8 @@ def fuzz_client(services, tmp_path_factory):
 def headers(fuzz_client) -> dict:
     """A live token of the fuzz user: an earlier operation may have logged out (the
     logout operation is fuzzed too) and ended the previous one."""
-    login = fuzz_client.post("/api/v1/auth/login", json={"email": EMAIL, "password": PASSWORD})
+    login = fuzz_client.post("/api/v1/auth/login",
+                             json={"email": EMAIL, "password": PASSWORD})
     assert login.status_code == 200, login.text
     return bearer(login.json()["data"]["access_token"])
 
