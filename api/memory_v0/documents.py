@@ -62,7 +62,7 @@ class EntryBody(BaseModel):
     vaultId: str
     memoryId: str
     rawEntry: Any
-    tags: list[str]
+    tags: list[str] | dict[str, Any]  # the SDK sends either
     metadata: Any
     creationTime: str
     summary: str | None = None
