@@ -139,9 +139,13 @@ def describe_success(face: Face, responses: dict[str, Any]) -> None:
     for status, response in responses.items():
         if not status.startswith("2") or status == "204":
             continue
-        content = response.setdefault("content", {}).setdefault("application/json", {})
-        if not content.get("schema"):
-            content["schema"] = schema
+        content = response.setdefault("content", {})
+        if content.get("application/json", {}).get("schema"):
+            continue
+        if any(media != "application/json" for media in content):
+            content.pop("application/json", None)  # a stream, documented by its route
+        else:
+            content["application/json"] = {"schema": schema}
 
 
 def error_statuses(path: str, method: str) -> list[int]:

@@ -92,7 +92,3 @@ class HealthBody(BaseModel):
     status: str
     timestamp: str
 
-
-def documented(status: int, model: type[BaseModel]) -> dict:
-    """A route's `responses=` entry documenting its success body."""
-    return {status: {"model": model}}

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import to_json
 
 from arqium.api.common.deps import MemoryApp, Now, ReadModelWaits, SystemDep, Waits
+from arqium.api.common.documents import documented
 from arqium.api.common.positions import with_position
 from arqium.api.common.search import relevance
 from arqium.api.common.shapes import iso
@@ -26,7 +27,7 @@ from arqium.api.memory_v0.access import (
     user_for,
     v0_caller,
 )
-from arqium.api.memory_v0.documents import EntryBody, EntryList, SearchResult, documented
+from arqium.api.memory_v0.documents import EntryBody, EntryList, SearchResult
 from arqium.api.memory_v0.vaults import CREATED, MEMORY, NO_CONTENT
 from arqium.domain.memory.domainmodel import memory_id_for
 from arqium.domain.memory.vaults import (

@@ -17,6 +17,7 @@ from arqium.api.common.deps import (
     SystemDep,
     Waits,
 )
+from arqium.api.common.documents import documented
 from arqium.api.common.health import check_postgres
 from arqium.api.common.positions import with_position
 from arqium.api.common.shapes import now_iso
@@ -44,7 +45,6 @@ from arqium.api.memory_v0.documents import (
     V0UserBody,
     VaultBody,
     VaultList,
-    documented,
 )
 from arqium.domain.identity.domainmodel import check_handle
 from arqium.domain.memory.vaults import ContextNotFound, entry_key_prefix

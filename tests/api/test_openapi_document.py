@@ -29,8 +29,16 @@ def test_every_success_but_204_documents_its_body(document):
     missing = [(path, method, status) for path, method, op in operations(document)
                for status, response in op["responses"].items()
                if status.startswith("2") and status != "204"
-               and "schema" not in response.get("content", {}).get("application/json", {})]
+               and not any("schema" in media for media in response["content"].values())]
     assert missing == []
+
+
+@pytest.mark.parametrize("path, method, media_type", [
+    ("/api/v1/ledger/export", "get", "application/x-ndjson"),
+    ("/api/chat", "post", "text/event-stream")])
+def test_streams_document_their_media_type_not_json(document, path, method, media_type):
+    assert list(document["paths"][path][method]["responses"]["200"]["content"]) == [
+        media_type]
 
 
 @pytest.mark.parametrize("path, schema", [

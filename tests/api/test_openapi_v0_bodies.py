@@ -22,6 +22,7 @@ def document(v0) -> dict:  # noqa: F811
 
 def assert_documented(document: dict, template: str, method: str, response) -> None:
     """The response's body is valid against what the document says it answers."""
+    assert response.is_success, response.text
     declared = document["paths"][template][method]["responses"][str(response.status_code)]
     schema = {**declared["content"]["application/json"]["schema"],
               "components": document["components"]}
