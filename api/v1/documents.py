@@ -1,4 +1,6 @@
-"""What ARQIUM's identity routes answer in `data` (documentation only)."""
+"""What ARQIUM's routes answer in `data` (documentation only)."""
+
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -52,3 +54,71 @@ class ApiKeyList(BaseModel):
 class Revoked(BaseModel):
     id: str
     revoked: bool
+
+
+class ProfileView(BaseModel):
+    id: str
+    email: str
+    name: str
+    roles: list[str]
+    preferences: dict[str, Any]
+    created_at: str | None
+    last_login: str | None = None  # absent right after a change: read the profile again
+
+
+class PasswordChanged(BaseModel):
+    password_changed: bool
+
+
+class Deleted(BaseModel):
+    id: str
+    deleted: bool
+
+
+class MemoryView(BaseModel):
+    id: str
+    key: str
+    content: Any  # null when a sealed memory's content cannot be shown
+    layer: str
+    tags: list[str]
+    metadata: dict[str, Any]
+    confidence: float | None
+    session_id: str | None
+    context_id: str | None
+    created_at: str | None
+    updated_at: str | None
+    expires_at: str | None
+
+
+class ScoredMemory(MemoryView):
+    score: float
+
+
+class MemoryList(BaseModel):
+    items: list[MemoryView]
+
+
+class MemoryHits(BaseModel):
+    items: list[ScoredMemory]
+
+
+class MemoryDeleted(Deleted):
+    key: str
+
+
+class Cleared(BaseModel):
+    cleared: int
+
+
+class ContextView(BaseModel):
+    id: str
+    name: str
+    state: Any
+    session_id: str | None
+    version: int
+    created_at: str | None
+    updated_at: str | None
+
+
+class ContextList(BaseModel):
+    items: list[ContextView]
