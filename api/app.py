@@ -23,6 +23,7 @@ from arqium.api.input_limits import InputLimitsMiddleware
 from arqium.api.latency import LatencyMiddleware, LatencySamples
 from arqium.api.memory_v0 import entries as memory_v0_entries
 from arqium.api.memory_v0 import vaults as memory_v0_vaults
+from arqium.api.openapi import truthful_openapi
 from arqium.api.ratelimit import RateLimitHeadersMiddleware, RateLimits, limited
 from arqium.api.requestinfo import RequestIdMiddleware
 from arqium.api.v1 import (
@@ -91,6 +92,7 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
                    sync.router):
         app.include_router(router)  # these faces limit route by route, as their seeds say
     app.include_router(graphql_router(settings))  # counted per request in its context
+    app.openapi = truthful_openapi(app)
     app.state.latency = LatencySamples()
     app.add_middleware(LatencyMiddleware, samples=app.state.latency)
     app.add_middleware(IdempotencyMiddleware)

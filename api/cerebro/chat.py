@@ -70,7 +70,9 @@ def history(caller: CurrentCaller, sessions: ChatSessions,
 
 
 @router.post("/api/chat", summary="Stream a model's reply as Server-Sent Events (CEREBRO)",
-             dependencies=[Depends(limited("cerebro_chat"))])
+             dependencies=[Depends(limited("cerebro_chat"))],
+             responses={200: {"content": {"text/event-stream": {
+                 "schema": {"type": "string"}}}}})
 def chat(body: ChatRequest, caller: CurrentCaller, working_sets: WorkingSets,
          sessions: SessionsApp, memory: MemoryApp, settings: AppSettings, now: Now):
     """The last message (the user's) is stored in the chat's session (created by the

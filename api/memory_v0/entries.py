@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import to_json
 
 from arqium.api.common.deps import MemoryApp, Now, ReadModelWaits, SystemDep, Waits
+from arqium.api.common.documents import documented
 from arqium.api.common.positions import with_position
 from arqium.api.common.search import relevance
 from arqium.api.common.shapes import iso
@@ -26,6 +27,7 @@ from arqium.api.memory_v0.access import (
     user_for,
     v0_caller,
 )
+from arqium.api.memory_v0.documents import EntryBody, EntryList, SearchResult
 from arqium.api.memory_v0.vaults import CREATED, MEMORY, NO_CONTENT
 from arqium.domain.memory.domainmodel import memory_id_for
 from arqium.domain.memory.vaults import (
@@ -75,7 +77,8 @@ class RetagEntry(BaseModel):
     _tags = field_validator("tags")(_check_tags)
 
 
-@router.post(MEMORY + "/entries", status_code=201, summary="Add an entry (v0)")
+@router.post(MEMORY + "/entries", status_code=201, summary="Add an entry (v0)",
+             responses=documented(201, EntryBody))
 def add_entry(vaultId: str, memoryId: str, body: AddEntry, user: UserDep, memory: MemoryApp,
               waits: Waits, now: Now):
     """`creationTime` is set by the server; the entry is searchable once the memory
@@ -99,7 +102,8 @@ def _future(moment: datetime | None, now: datetime) -> datetime | None:
     return moment
 
 
-@router.get(MEMORY + "/entries", summary="List a memory's entries, newest first (v0)")
+@router.get(MEMORY + "/entries", summary="List a memory's entries, newest first (v0)",
+            responses=documented(200, EntryList))
 def list_entries(vaultId: str, memoryId: str, user: UserDep, vaults: VaultsAtHead,
                  waits: Waits, now: Now,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 50,
@@ -116,7 +120,8 @@ def list_entries(vaultId: str, memoryId: str, user: UserDep, vaults: VaultsAtHea
     return {"entries": entries, "count": len(entries)}
 
 
-@router.get(ENTRY, summary="Get an entry (v0)")
+@router.get(ENTRY, summary="Get an entry (v0)",
+            responses=documented(200, EntryBody))
 def get_entry(vaultId: str, memoryId: str, entryId: str, user: UserDep,
               vaults: VaultsAtHead, waits: Waits, now: Now):
     memory = memory_row(vaults, user, vaultId, memoryId)
@@ -137,7 +142,8 @@ def delete_entry(vaultId: str, memoryId: str, entryId: str, user: UserDep,
     return Response(status_code=NO_CONTENT)
 
 
-@router.patch(ENTRY + "/tags", summary="Replace an entry's tags (v0)")
+@router.patch(ENTRY + "/tags", summary="Replace an entry's tags (v0)",
+              responses=documented(200, EntryBody))
 def retag_entry(vaultId: str, memoryId: str, entryId: str, body: RetagEntry,
                 user: UserDep, memory: MemoryApp, waits: Waits):
     vault_id, memory_id = command_target(memory, waits, user, vaultId, memoryId)
@@ -170,7 +176,8 @@ class SearchRequest(BaseModel):
     filters: SearchFilters | None = None
 
 
-@router.post("/search", summary="Search entries (v0)")
+@router.post("/search", summary="Search entries (v0)",
+             responses=documented(200, SearchResult))
 def search(body: SearchRequest, request: Request, system: SystemDep, waits: Waits):
     """Hybrid (keyword and meaning) search over the user's entries, or one memory's;
     `snippet` marks the matched words with <mark>; `processingTimeMs` is the server's

@@ -17,6 +17,7 @@ from arqium.api.common.deps import (
     SystemDep,
     Waits,
 )
+from arqium.api.common.documents import documented
 from arqium.api.common.health import check_postgres
 from arqium.api.common.positions import with_position
 from arqium.api.common.shapes import now_iso
@@ -36,6 +37,15 @@ from arqium.api.memory_v0.access import (
     vault_body,
     vault_row,
 )
+from arqium.api.memory_v0.documents import (
+    ContextBody,
+    HealthBody,
+    MemoryBody,
+    MemoryList,
+    V0UserBody,
+    VaultBody,
+    VaultList,
+)
 from arqium.domain.identity.domainmodel import check_handle
 from arqium.domain.memory.vaults import ContextNotFound, entry_key_prefix
 from arqium.domain.shared import NotFound
@@ -50,7 +60,8 @@ MEMORY = VAULT + "/memories/{memoryId}"
 CREATED, NO_CONTENT = 201, 204
 
 
-@health_router.get("/health", summary="Service health (v0)")
+@health_router.get("/health", summary="Service health (v0)",
+                   responses=documented(200, HealthBody))
 def health(system: SystemDep):
     healthy = check_postgres(system)["status"] == "up"
     return JSONResponse({"status": "healthy" if healthy else "unhealthy",
@@ -66,7 +77,8 @@ class CreateUser(BaseModel):
     timeZone: str = Field(default="UTC", min_length=1, max_length=64)
 
 
-@router.post("/users", status_code=201, summary="Create a user (v0)")
+@router.post("/users", status_code=201, summary="Create a user (v0)",
+             responses=documented(201, V0UserBody))
 def create_user(body: CreateUser, identity: IdentityApp, caller: CallerDep):
     """A user makes its own account a v0 user; an admin registers a new account, or
     gives an existing one (by `email`) its v0 userId. With ARQIUM_V0_AUTH=open, a new
@@ -88,7 +100,7 @@ def create_user(body: CreateUser, identity: IdentityApp, caller: CallerDep):
         identity.name, position, CREATED)
 
 
-@router.get(USER, summary="Get a user (v0)")
+@router.get(USER, summary="Get a user (v0)", responses=documented(200, V0UserBody))
 def get_user(user: UserDep, users: UsersAtHead):
     row = users.by_handle(user.handle)
     if row is None:
@@ -102,7 +114,8 @@ class CreateVault(BaseModel):
     description: str = Field(default="", max_length=2000)
 
 
-@router.post(USER + "/vaults", status_code=201, summary="Create a vault (v0)")
+@router.post(USER + "/vaults", status_code=201, summary="Create a vault (v0)",
+             responses=documented(201, VaultBody))
 def create_vault(body: CreateVault, user: UserDep, memory: MemoryApp):
     vault, position = memory.create_vault(user.owner_id, body.title, body.description,
                                           cause=user.cause)
@@ -111,7 +124,8 @@ def create_vault(body: CreateVault, user: UserDep, memory: MemoryApp):
                          memory.name, position, CREATED)
 
 
-@router.get(USER + "/vaults", summary="List vaults (v0)")
+@router.get(USER + "/vaults", summary="List vaults (v0)",
+            responses=documented(200, VaultList))
 def list_vaults(user: UserDep, vaults: VaultsAtHead):
     bodies = [vault_body(user, row["id"], row["title"], row["description"],
                          row["created_at"], row["updated_at"])
@@ -119,7 +133,8 @@ def list_vaults(user: UserDep, vaults: VaultsAtHead):
     return {"vaults": bodies, "count": len(bodies)}
 
 
-@router.get(VAULT, summary="Get a vault by id or title (v0)")
+@router.get(VAULT, summary="Get a vault by id or title (v0)",
+            responses=documented(200, VaultBody))
 def get_vault(vaultId: str, user: UserDep, vaults: VaultsAtHead):
     row = vault_row(vaults, user, vaultId)
     return vault_body(user, row["id"], row["title"], row["description"],
@@ -138,7 +153,8 @@ def delete_vault(vaultId: str, user: UserDep, vaults: VaultsAtHead, memory: Memo
     return Response(status_code=NO_CONTENT)
 
 
-@router.post(MEMORY + "/attach", status_code=201, summary="Attach a memory to a vault (v0)")
+@router.post(MEMORY + "/attach", status_code=201, summary="Attach a memory to a vault (v0)",
+             responses=documented(201, MemoryBody))
 def attach_memory(vaultId: str, memoryId: str, user: UserDep, vaults: VaultsAtHead,
                   memory: MemoryApp, waits: Waits):
     """Moves one of the user's memories (by id) into this vault."""
@@ -157,7 +173,8 @@ class CreateMemory(BaseModel):
     description: str = Field(default="", max_length=2000)
 
 
-@router.post(VAULT + "/memories", status_code=201, summary="Create a memory (v0)")
+@router.post(VAULT + "/memories", status_code=201, summary="Create a memory (v0)",
+             responses=documented(201, MemoryBody))
 def create_memory(vaultId: str, body: CreateMemory, user: UserDep, vaults: VaultsAtHead,
                   memory: MemoryApp):
     """Also stores the memory's first context (an empty object)."""
@@ -172,7 +189,8 @@ def create_memory(vaultId: str, body: CreateMemory, user: UserDep, vaults: Vault
         memory.name, position, CREATED)
 
 
-@router.get(VAULT + "/memories", summary="List a vault's memories, by vault id or title (v0)")
+@router.get(VAULT + "/memories", summary="List a vault's memories, by vault id or title (v0)",
+            responses=documented(200, MemoryList))
 def list_memories(vaultId: str, user: UserDep, vaults: VaultsAtHead):
     vault = vault_row(vaults, user, vaultId)
     memories = [memory_body(user, row)
@@ -180,7 +198,8 @@ def list_memories(vaultId: str, user: UserDep, vaults: VaultsAtHead):
     return {"memories": memories, "count": len(memories)}
 
 
-@router.get(MEMORY, summary="Get a memory by id or title (v0)")
+@router.get(MEMORY, summary="Get a memory by id or title (v0)",
+            responses=documented(200, MemoryBody))
 def get_memory(vaultId: str, memoryId: str, user: UserDep, vaults: VaultsAtHead):
     return memory_body(user, memory_row(vaults, user, vaultId, memoryId))
 
@@ -204,7 +223,8 @@ def _entry_ids(waits: ReadModelWaits, user: V0User, memory_ids: list[str], now: 
                                                     entry_key_prefix(memory_id), now)]
 
 
-@router.put(MEMORY + "/contexts", status_code=201, summary="Put a memory's context (v0)")
+@router.put(MEMORY + "/contexts", status_code=201, summary="Put a memory's context (v0)",
+            responses=documented(201, ContextBody))
 def put_context(vaultId: str, memoryId: str, user: UserDep, vaults: VaultsAtHead,
                 memory: MemoryApp, context: Annotated[Any, Body(embed=True)]):
     """A new latest context; earlier ones stay in the memory's history."""
@@ -216,7 +236,8 @@ def put_context(vaultId: str, memoryId: str, user: UserDep, vaults: VaultsAtHead
                          memory.name, position, CREATED)
 
 
-@router.get(MEMORY + "/contexts", summary="Get a memory's latest context (v0)")
+@router.get(MEMORY + "/contexts", summary="Get a memory's latest context (v0)",
+            responses=documented(200, ContextBody))
 def get_context(vaultId: str, memoryId: str, user: UserDep, vaults: VaultsAtHead):
     memory = memory_row(vaults, user, vaultId, memoryId)
     latest = vaults.latest_context(memory["id"])

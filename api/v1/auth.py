@@ -5,10 +5,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from arqium.api.common.caller import CurrentCaller, anonymous_cause
 from arqium.api.common.deps import IdentityApp, SystemDep, Tokens, Waits
+from arqium.api.common.documents import enveloped
 from arqium.api.common.envelope import ok
 from arqium.api.common.login_sessions import end_session, open_session, refresh_session
 from arqium.api.common.shapes import iso
 from arqium.api.principals import access_principal
+from arqium.api.v1.documents import LoggedOut, LoginView, TokenPairView, TokenValidity
 from arqium.api.ratelimit import guard_login
 from arqium.domain.identity.domainmodel import User
 from arqium.domain.shared import AuthenticationFailed
@@ -50,7 +52,8 @@ def token_fields(tokens: TokenPair) -> dict:
             "expires_in": tokens.expires_in, "token_type": tokens.token_type}
 
 
-@router.post("/register", status_code=201, summary="Register a user")
+@router.post("/register", status_code=201, summary="Register a user",
+             responses=enveloped(201, LoginView))
 def register(body: RegisterRequest, request: Request, identity: IdentityApp,
              tokens: Tokens):
     user, _ = identity.register(body.email, body.name, body.password,
@@ -60,7 +63,8 @@ def register(body: RegisterRequest, request: Request, identity: IdentityApp,
               position=(identity.name, position))
 
 
-@router.post("/login", summary="Log in with e-mail and password")
+@router.post("/login", summary="Log in with e-mail and password",
+             responses=enveloped(200, LoginView))
 def login(body: LoginRequest, request: Request, identity: IdentityApp, tokens: Tokens):
     guard_login(request, body.email)
     user = identity.authenticate(body.email, body.password)
@@ -69,12 +73,14 @@ def login(body: LoginRequest, request: Request, identity: IdentityApp, tokens: T
               position=(identity.name, position))
 
 
-@router.post("/refresh", summary="Exchange a refresh token for a new token pair")
+@router.post("/refresh", summary="Exchange a refresh token for a new token pair",
+             responses=enveloped(200, TokenPairView))
 def refresh(body: RefreshRequest, identity: IdentityApp, tokens: Tokens, waits: Waits):
     return ok(token_fields(refresh_session(identity, tokens, waits, body.refresh_token)))
 
 
-@router.post("/logout", summary="End this login session; its tokens stop working")
+@router.post("/logout", summary="End this login session; its tokens stop working",
+             responses=enveloped(200, LoggedOut))
 def logout(caller: CurrentCaller, identity: IdentityApp, waits: Waits):
     if caller.principal.session_id is None:
         raise AuthenticationFailed("log out with the session's bearer token, not an API key")
@@ -83,7 +89,8 @@ def logout(caller: CurrentCaller, identity: IdentityApp, waits: Waits):
     return ok({"logged_out": True})
 
 
-@router.post("/validate", summary="Tell whether an access token is valid now")
+@router.post("/validate", summary="Tell whether an access token is valid now",
+             responses=enveloped(200, TokenValidity))
 def validate(body: ValidateRequest, system: SystemDep):
     try:
         principal = access_principal(system, body.token)

@@ -9,8 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from arqium.api.common.caller import CurrentCaller
 from arqium.api.common.contexts import ReplaceContext, context_view, from_aggregate
 from arqium.api.common.deps import Contexts, MemoryApp
+from arqium.api.common.documents import enveloped
 from arqium.api.common.envelope import PageDep, ok
 from arqium.api.common.validation import MAX_INT64
+from arqium.api.v1.documents import ContextList, ContextView, Deleted
 from arqium.domain.memory.contexts import ContextNotFound
 
 router = APIRouter(prefix="/api/v1/contexts", tags=["ARQIUM: contexts"])
@@ -28,20 +30,23 @@ class SyncContext(BaseModel):
     base_version: int = Field(ge=1, le=MAX_INT64)
 
 
-@router.post("", status_code=201, summary="Create a context")
+@router.post("", status_code=201, summary="Create a context",
+             responses=enveloped(201, ContextView))
 def create(body: CreateContext, caller: CurrentCaller, memory: MemoryApp):
     context, position = memory.create_context(caller.user_id, body.name, body.state,
                                               body.session_id, cause=caller.cause)
     return ok(from_aggregate(context), status=201, position=(memory.name, position))
 
 
-@router.get("", summary="Your contexts, oldest first")
+@router.get("", summary="Your contexts, oldest first",
+            responses=enveloped(200, ContextList))
 def list_contexts(caller: CurrentCaller, contexts: Contexts, page: PageDep):
     rows, total = contexts.page(caller.user_id, page.limit, page.offset)
     return ok({"items": [context_view(row) for row in rows]}, pagination=page.meta(total))
 
 
-@router.get("/{context_id}", summary="One of your contexts")
+@router.get("/{context_id}", summary="One of your contexts",
+            responses=enveloped(200, ContextView))
 def get(context_id: UUID, caller: CurrentCaller, contexts: Contexts):
     row = contexts.get(caller.user_id, context_id)
     if row is None:
@@ -50,7 +55,8 @@ def get(context_id: UUID, caller: CurrentCaller, contexts: Contexts):
     return ok(context_view(row))
 
 
-@router.put("/{context_id}", summary="Replace a context's name or state (optionally at a version)")
+@router.put("/{context_id}", summary="Replace a context's name or state (optionally at a version)",
+            responses=enveloped(200, ContextView))
 def replace(context_id: UUID, body: ReplaceContext, caller: CurrentCaller,
             memory: MemoryApp):
     context, position = memory.replace_context(caller.user_id, context_id, body.name,
@@ -58,13 +64,15 @@ def replace(context_id: UUID, body: ReplaceContext, caller: CurrentCaller,
     return ok(from_aggregate(context), position=(memory.name, position))
 
 
-@router.delete("/{context_id}", summary="Delete a context")
+@router.delete("/{context_id}", summary="Delete a context",
+               responses=enveloped(200, Deleted))
 def delete(context_id: UUID, caller: CurrentCaller, memory: MemoryApp):
     position = memory.delete_context(caller.user_id, context_id, cause=caller.cause)
     return ok({"id": str(context_id), "deleted": True}, position=(memory.name, position))
 
 
-@router.post("/{context_id}/sync", summary="Merge your changes made since base_version")
+@router.post("/{context_id}/sync", summary="Merge your changes made since base_version",
+             responses=enveloped(200, ContextView))
 def sync(context_id: UUID, body: SyncContext, caller: CurrentCaller, memory: MemoryApp):
     context, position = memory.sync_context(caller.user_id, context_id, body.state,
                                             body.base_version, cause=caller.cause)

@@ -80,7 +80,9 @@ def verify_ledger(caller: Auditor, ledger: LedgerApp):
     return exact_response(envelope(verify(ledger.entries(), sealed(ledger))))
 
 
-@router.get("/export", summary="The ledger's events with their hashes, as NDJSON")
+@router.get("/export", summary="The ledger's events with their hashes, as NDJSON",
+            responses={200: {"content": {"application/x-ndjson": {
+                "schema": {"type": "string"}}}}})
 def export(caller: Auditor, ledger: LedgerApp, since: Annotated[
         datetime | None, Query(alias="from")] = None, until: Annotated[
         datetime | None, Query(alias="to")] = None):

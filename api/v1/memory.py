@@ -9,22 +9,32 @@ from pydantic import BaseModel, ConfigDict
 
 from arqium.api.common.caller import CurrentCaller
 from arqium.api.common.deps import MemoryApp, MemoryItems, Now
+from arqium.api.common.documents import enveloped
 from arqium.api.common.envelope import ok
 from arqium.api.common.memory import StoreMemoryRequest, memory_view, store_memory
 from arqium.api.common.search import MemorySearchDep, relevance, split_tags
 from arqium.api.common.shapes import iso
+from arqium.api.v1.documents import (
+    Cleared,
+    MemoryDeleted,
+    MemoryHits,
+    MemoryList,
+    MemoryView,
+)
 from arqium.domain.memory.domainmodel import MemoryNotFound
 from arqium.projections.memory_search import MemoryQuery
 
 router = APIRouter(prefix="/api/v1/memory", tags=["ARQIUM: memory"])
 
-@router.post("/store", status_code=201, summary="Store a memory item")
+@router.post("/store", status_code=201, summary="Store a memory item",
+             responses=enveloped(201, MemoryView))
 def store(body: StoreMemoryRequest, caller: CurrentCaller, memory: MemoryApp):
     data, position = store_memory(memory, caller, body)
     return ok(data, status=201, position=(memory.name, position))
 
 
-@router.get("/search", summary="Search your memories (semantic + keyword)")
+@router.get("/search", summary="Search your memories (semantic + keyword)",
+            responses=enveloped(200, MemoryHits))
 def search(caller: CurrentCaller, memories: MemorySearchDep, now: Now,
            q: str = Query(min_length=1, max_length=1000),
            mode: Literal["hybrid", "semantic", "keyword"] = "hybrid",
@@ -38,7 +48,8 @@ def search(caller: CurrentCaller, memories: MemorySearchDep, now: Now,
                                                         "total": total})
 
 
-@router.get("/recent", summary="Recent memories, newest first")
+@router.get("/recent", summary="Recent memories, newest first",
+            responses=enveloped(200, MemoryList))
 def recent(caller: CurrentCaller, view: MemoryItems, now: Now,
            limit: int = Query(default=20, ge=1, le=100)):
     rows = view.recent(caller.user_id, limit, now)
@@ -51,7 +62,8 @@ class ClearRequest(BaseModel):
     layer: Literal["context", "temporary", "permanent"] | None = None
 
 
-@router.post("/clear", summary="Delete your memories older than a time (or of a layer)")
+@router.post("/clear", summary="Delete your memories older than a time (or of a layer)",
+             responses=enveloped(200, Cleared))
 def clear(body: ClearRequest, caller: CurrentCaller, view: MemoryItems, memory: MemoryApp,
           now: Now):
     """Each cleared memory gets its own Deleted event."""
@@ -60,7 +72,8 @@ def clear(body: ClearRequest, caller: CurrentCaller, view: MemoryItems, memory: 
     return ok({"cleared": cleared}, position=(memory.name, position) if position else None)
 
 
-@router.get("/{item_id}", summary="One of your memories")
+@router.get("/{item_id}", summary="One of your memories",
+            responses=enveloped(200, MemoryView))
 def get_memory(item_id: UUID, caller: CurrentCaller, view: MemoryItems, now: Now):
     row = view.get(caller.user_id, item_id, now)
     if row is None:
@@ -75,7 +88,8 @@ def history(item_id: UUID, caller: CurrentCaller, memory: MemoryApp):
     return ok({"items": [{**version, "at": iso(version["at"])} for version in versions]})
 
 
-@router.delete("/{item_id}", summary="Delete one of your memories")
+@router.delete("/{item_id}", summary="Delete one of your memories",
+               responses=enveloped(200, MemoryDeleted))
 def delete_memory(item_id: UUID, caller: CurrentCaller, memory: MemoryApp):
     item, position = memory.delete(caller.user_id, item_id, cause=caller.cause)
     return ok({"id": str(item.id), "key": item.key, "deleted": True},

@@ -8,9 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from arqium.api.common.caller import CurrentCaller, require_admin
 from arqium.api.common.deps import IdentityApp, MemoryApp, SessionsApp, Users, Waits
+from arqium.api.common.documents import enveloped
 from arqium.api.common.envelope import ok
 from arqium.api.common.shapes import iso
 from arqium.api.common.users import profile_view, user_row
+from arqium.api.v1.documents import Deleted, PasswordChanged, ProfileView
 from arqium.domain.identity.domainmodel import User
 from arqium.domain.shared import Forbidden
 from arqium.projections.api_keys import ApiKeysProjection
@@ -31,12 +33,14 @@ def profile_from_user(user: User) -> dict:
             "created_at": iso(user.registered_at)}
 
 
-@router.get("/profile", summary="Your profile")
+@router.get("/profile", summary="Your profile",
+            responses=enveloped(200, ProfileView))
 def get_profile(caller: CurrentCaller, users: Users):
     return ok(profile_view(user_row(users, caller.user_id)))
 
 
-@router.put("/profile", summary="Change your name or preferences")
+@router.put("/profile", summary="Change your name or preferences",
+            responses=enveloped(200, ProfileView))
 def put_profile(body: ProfileUpdate, caller: CurrentCaller, identity: IdentityApp):
     user, position = identity.update_profile(caller.user_id, body.name,
                                              body.preferences, cause=caller.cause)
@@ -49,14 +53,16 @@ class PasswordChange(BaseModel):
     new_password: str = Field(min_length=1, max_length=1024)
 
 
-@router.put("/password", summary="Change your password")
+@router.put("/password", summary="Change your password",
+            responses=enveloped(200, PasswordChanged))
 def change_password(body: PasswordChange, caller: CurrentCaller, identity: IdentityApp):
     position = identity.change_password(caller.user_id, body.current_password,
                                         body.new_password, cause=caller.cause)
     return ok({"password_changed": True}, position=(identity.name, position))
 
 
-@router.delete("/{user_id}", summary="Delete a user (admin only)")
+@router.delete("/{user_id}", summary="Delete a user (admin only)",
+               responses=enveloped(200, Deleted))
 def delete_user(user_id: UUID, caller: CurrentCaller, identity: IdentityApp,
                 memory: MemoryApp, sessions: SessionsApp, waits: Waits):
     """Ends the user's sessions and keys, removes its rows from every read model and
@@ -70,7 +76,8 @@ def delete_user(user_id: UUID, caller: CurrentCaller, identity: IdentityApp,
     return ok({"id": str(user_id), "deleted": True}, position=(identity.name, position))
 
 
-@router.get("/{user_id}", summary="A user by id: yourself, or anyone if you are an admin")
+@router.get("/{user_id}", summary="A user by id: yourself, or anyone if you are an admin",
+            responses=enveloped(200, ProfileView))
 def get_user(user_id: UUID, caller: CurrentCaller, users: Users):
     if str(user_id) != caller.user_id and not caller.principal.is_admin:
         raise Forbidden("you may only read your own user unless you are an admin")

@@ -1,0 +1,171 @@
+"""The OpenAPI document as the server answers: each operation's success body and the
+errors it really returns, in its face's error shape (never FastAPI's default 422: request
+validation answers 400)."""
+
+import re
+from typing import Any, Callable
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from arqium.api.common.shapes import (
+    ADMIN,
+    ARQIUM,
+    ASTRALBODY,
+    CEREBRO,
+    MEMORY_V0,
+    Face,
+    face_for,
+)
+
+_ANY: dict = {}  # any JSON value
+_TEXT = {"type": "string"}
+_DETAILS = {"type": "object", "additionalProperties": True}
+_ERROR_OBJECT = {"type": "object", "required": ["code", "message", "details"],
+                 "properties": {"code": _TEXT, "message": _TEXT, "details": _DETAILS}}
+
+# Each face's error body, as api/common/shapes.py renders it.
+ERROR_SCHEMAS: dict[str, tuple[str, dict]] = {
+    ARQIUM.name: ("ArqiumError", {
+        "type": "object", "required": ["status", "code", "data", "error", "meta"],
+        "properties": {"status": {"const": "error"}, "code": {"type": "integer"},
+                       # null, but the health report on a 503 of /api/v1/health
+                       "data": {"type": ["object", "null"]}, "error": _ERROR_OBJECT,
+                       "meta": {"type": "object"}}}),
+    CEREBRO.name: ("CerebroError", {
+        "type": "object", "required": ["error", "message", "details"],
+        "properties": {"error": _TEXT, "message": _TEXT, "details": _DETAILS}}),
+    MEMORY_V0.name: ("MemoryV0Error", {
+        "type": "object", "required": ["error", "message", "code"],
+        "properties": {"error": _TEXT, "message": _TEXT, "code": _TEXT}}),
+    ADMIN.name: ("AdminError", {
+        "type": "object", "required": ["error", "status"],
+        "properties": {"error": _ERROR_OBJECT, "status": {"type": "integer"}}}),
+    ASTRALBODY.name: ("AstralBodyError", {
+        "type": "object", "required": ["error"],
+        "properties": {"error": {**_ERROR_OBJECT, "properties": {
+            **_ERROR_OBJECT["properties"], "timestamp": _TEXT}}}}),
+}
+
+# GraphQL answers its own errors in the GraphQL shape; what the HTTP layer refuses
+# before GraphQL runs (limits, rate, database) answers in the ARQIUM shape.
+GRAPHQL_ERROR = ("GraphQLErrors", {
+    "anyOf": [{"type": "object", "required": ["errors"],
+               "properties": {"data": _ANY, "errors": {"type": "array"}}},
+              {"$ref": "#/components/schemas/ArqiumError"}]})
+
+ARQIUM_ENVELOPE = ("ArqiumEnvelope", {
+    "type": "object", "required": ["status", "code", "data", "error", "meta"],
+    "properties": {"status": {"const": "success"}, "code": {"type": "integer"},
+                   "data": _ANY, "error": {"type": "null"}, "meta": {"type": "object"}}})
+
+ERROR_MEANINGS = {
+    400: "the request is malformed or invalid (the field at fault is named)",
+    401: "no credentials, or credentials that are not (or no longer) valid",
+    403: "the credentials do not allow this",
+    404: "no such resource of the caller's",
+    409: "conflicts with the resource's current state or a concurrent request",
+    429: "rate limit exceeded; see Retry-After and X-RateLimit-* headers",
+    503: "a dependency (database, read model, event stream) is unavailable; retry shortly",
+}
+
+# Operations that check no credentials: no 401, 403 or 404 documented for them (login
+# and refresh do check some: the ones in their bodies).
+ANONYMOUS = re.compile(r"^(/api/v1/auth/register|/api/v1/health|/health|/v0/health|/ping"
+                       r"|/auth/config)$")
+WRITES = {"post", "put", "patch", "delete"}
+# Health checks of the seeds' faces answer an unhealthy 503 with their success body.
+HEALTH_BODY_ON_503 = {"/health", "/v0/health"}
+
+WEBSOCKETS = """
+
+## WebSockets
+OpenAPI describes no WebSocket, so they are described here.
+
+* **`/ws/sync/{session_id}`** (ARQIUM): a chat session's live changes. Authenticate
+  with `Authorization: Bearer <access_token>` (or `?token=`) or `X-API-Key`. The server
+  pushes JSON `{"event", "data"}` messages: `memory_added`, `context_updated`,
+  `plugin_event`, `error` (a message it does not understand, or updates delayed while
+  the event stream is unreachable) and `resumed` (updates flow again: re-read what you
+  show). The socket is closed with code 4401 (the reason says why) once its credentials
+  end: the token expires, its login session ends, its user is deleted or the API key is
+  revoked.
+* **`/graphql`** (ARQIUM) also speaks the `graphql-transport-ws` protocol for
+  subscriptions, authenticated by the same token or API key in `connection_init`'s
+  payload or the upgrade request's headers; it closes with 4401/4403 once the
+  credentials end.
+"""
+
+
+def truthful_openapi(app: FastAPI) -> Callable[[], dict]:
+    """An `app.openapi` that builds the document once, then tells the truth in it."""
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            document = get_openapi(title=app.title, version=app.version,
+                                   description=(app.description or "") + WEBSOCKETS,
+                                   routes=app.routes, tags=app.openapi_tags)
+            app.openapi_schema = describe_responses(document)
+        return app.openapi_schema
+
+    return openapi
+
+
+def describe_responses(document: dict) -> dict:
+    """Every operation's success body and the error statuses it answers, in its face's
+    shape; FastAPI's 422 and its validation schemas removed."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    for name, schema in (*ERROR_SCHEMAS.values(), ARQIUM_ENVELOPE, GRAPHQL_ERROR):
+        schemas[name] = schema
+    for path, operations in document.get("paths", {}).items():
+        face = face_for(path)
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            describe_success(face, responses)
+            if path in HEALTH_BODY_ON_503:
+                responses["503"] = {**responses["200"], "description": "unhealthy"}
+            for status in error_statuses(path, method):
+                responses.setdefault(str(status), error_response(path, face, status))
+    return document
+
+
+def describe_success(face: Face, responses: dict[str, Any]) -> None:
+    """A success answer FastAPI documented without a body gets its face's body: the
+    ARQIUM envelope, any JSON for the seeds' faces. 204 stays without a body."""
+    schema = ref(ARQIUM_ENVELOPE[0]) if face is ARQIUM else _ANY
+    for status, response in responses.items():
+        if not status.startswith("2") or status == "204":
+            continue
+        content = response.setdefault("content", {})
+        if content.get("application/json", {}).get("schema"):
+            continue
+        if any(media != "application/json" for media in content):
+            content.pop("application/json", None)  # a stream, documented by its route
+        else:
+            content["application/json"] = {"schema": schema}
+
+
+def error_statuses(path: str, method: str) -> list[int]:
+    statuses = [400, 429, 503]
+    if not ANONYMOUS.match(path):
+        # 404: an unknown id in the path or the body, or the caller's own user not (yet)
+        # in the read model
+        statuses += [401, 403, 404]
+    elif method in WRITES:
+        statuses.append(404)
+    if method in WRITES:
+        statuses.append(409)
+    return sorted(statuses)
+
+
+def error_response(path: str, face: Face, status: int) -> dict:
+    name = GRAPHQL_ERROR[0] if path == "/graphql" else ERROR_SCHEMAS[face.name][0]
+    return {"description": ERROR_MEANINGS[status],
+            "content": {"application/json": {"schema": ref(name)}}}
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
