@@ -90,6 +90,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def with_nats_password(nats_url: str | None, data_dir: Path) -> str | None:
+    """The embedded NATS URL with the password `arqium up` generated (its start-up line
+    shows the user only)."""
+    credentials = data_dir / "nats" / "credentials.json"
+    if not nats_url or not credentials.exists():
+        return nats_url
+    secret = json.loads(credentials.read_text())
+    host = nats_url.split("@", 1)[-1].removeprefix("nats://")
+    return f"nats://{secret['user']}:{secret['password']}@{host}"
+
+
 class ArqiumProcess:
     """`arqium up` on a temporary data directory; stdout+stderr drained in a thread."""
 
@@ -115,6 +126,7 @@ class ArqiumProcess:
             text=True, bufsize=1, env=env, start_new_session=True)
         threading.Thread(target=self._drain, daemon=True).start()
         self._wait_until_ready()
+        self.nats_url = with_nats_password(self.nats_url, self.data_dir)
 
     def _drain(self) -> None:
         """Keep reading the server's output so it never blocks on a full pipe."""

@@ -6,11 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Callable, TypeVar
 
-from eventsourcing.application import Application
 from fastapi import Depends, Request
 
-from arqium.api.common.positions import MIN_POSITION_HEADER, parse_position
+from arqium.api.common.positions import (
+    CONSISTENCY_HEADER,
+    EVENTUAL,
+    MIN_POSITION_HEADER,
+    STRONG,
+    parse_position,
+)
 from arqium.api.errors import ReadModelBehind
+from arqium.domain.shared import Invalid
 from arqium.domain.identity.application import IdentityApplication
 from arqium.domain.ledger.application import LedgerApplication
 from arqium.domain.memory.application import MemoryApplication
@@ -88,33 +94,72 @@ class ReadModelWaits:
     def at_head(self, projection: type[BatchProjection]) -> ReadModel:
         """The projection's read model once it holds every event its application stored
         so far (ReadModelBehind if it does not in time)."""
-        head = self.application_of(projection).recorder.max_notification_id()
-        if head and not self.reached(projection, head):
+        if not self.reached(projection, self.head_of(projection.application.name)):
             raise ReadModelBehind(f"read model {projection.name!r} is catching up; "
                                   "retry shortly")
         return self.system.read_models.of(projection)
 
-    def application_of(self, projection: type[BatchProjection]) -> Application:
-        return next(application for application in self.system.applications()
-                    if isinstance(application, projection.application))
+    def for_request(self, request: Request, *projections: type[BatchProjection]) -> None:
+        """Wait until the projections hold what the request must see: its X-Min-Position,
+        else (unless it asks for eventual consistency) every event stored before it
+        began (ReadModelBehind if one does not in time)."""
+        wanted = request_positions(request, self)
+        for projection in projections:
+            if not self.reached(projection, wanted(projection.application.name)):
+                raise ReadModelBehind(f"read model {projection.name!r} has not caught up "
+                                      "with the writes this request must see yet; retry "
+                                      f"shortly, or send '{CONSISTENCY_HEADER}: eventual'")
+
+    def head_of(self, application_name: str) -> int | None:
+        """The position of the application's last stored event (None: none yet)."""
+        application = next(application for application in self.system.applications()
+                           if application.name == application_name)
+        return application.recorder.max_notification_id()
 
 
 Waits = Annotated[ReadModelWaits, Depends(part_of_system(ReadModelWaits))]
 
 
+def request_positions(request: Request, waits: ReadModelWaits
+                      ) -> Callable[[str], int | None]:
+    """What a request must read of each application: the position its X-Min-Position
+    names (nothing of other applications), nothing with `X-Consistency: eventual`, else
+    the application's head when the request first asked (kept for the request's other
+    reads, so that one request reads one moment)."""
+    token = request.headers.get(MIN_POSITION_HEADER)
+    if token:
+        wanted_app, position = parse_position(token)
+        return lambda name: position if name == wanted_app else None
+    if eventual(request):
+        return lambda name: None
+    heads: dict[str, int | None] | None = getattr(request.state, "read_heads", None)
+    if heads is None:
+        heads = request.state.read_heads = {}
+
+    def head(name: str) -> int | None:
+        if name not in heads:
+            heads[name] = waits.head_of(name)
+        return heads[name]
+
+    return head
+
+
+def eventual(request: Request) -> bool:
+    """The client prefers speed to reading every earlier write."""
+    value = request.headers.get(CONSISTENCY_HEADER, STRONG).strip().lower()
+    if value not in (STRONG, EVENTUAL):
+        raise Invalid(f"{CONSISTENCY_HEADER} must be '{STRONG}' (the default: read every "
+                      f"earlier write) or '{EVENTUAL}' (read at once)",
+                      field=CONSISTENCY_HEADER)
+    return value == EVENTUAL
+
+
 def caught_up(*projections: type[BatchProjection]) -> Callable[..., ReadModel]:
-    """A dependency: the (last) projection's read model, once every one has reached the
-    caller's X-Min-Position (bounded wait)."""
+    """A dependency: the (last) projection's read model, once every one holds what the
+    request must read (ReadModelWaits.for_request)."""
 
     def dependency(request: Request, waits: Waits) -> ReadModel:
-        token = request.headers.get(MIN_POSITION_HEADER)
-        if token:
-            wanted_app, position = parse_position(token)
-            for projection in projections:
-                if (wanted_app == projection.application.name
-                        and not waits.reached(projection, position)):
-                    raise ReadModelBehind(f"read model {projection.name!r} has not reached "
-                                          f"position {token} yet; retry shortly")
+        waits.for_request(request, *projections)
         return waits.system.read_models.of(projections[-1])
 
     return dependency

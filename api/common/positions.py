@@ -12,6 +12,9 @@ from arqium.domain.shared import Invalid
 
 POSITION_HEADER = "X-Event-Position"
 MIN_POSITION_HEADER = "X-Min-Position"
+# Reads wait for every earlier write (strong, the default) or not (eventual).
+CONSISTENCY_HEADER = "X-Consistency"
+STRONG, EVENTUAL = "strong", "eventual"
 DIGITS = re.compile("[0-9]{1,19}")  # ASCII only: str.isdigit() takes "²" too
 
 

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from arqium.api.common.deps import MemoryItems, SystemDep
-from arqium.api.common.positions import MIN_POSITION_HEADER, parse_position
+from arqium.api.common.deps import MemoryItems, ReadModelWaits, SystemDep, request_positions
+from arqium.api.common.positions import CONSISTENCY_HEADER
 from arqium.api.errors import ReadModelBehind
 from arqium.projections.memory_search import RRF_K, MemorySearch
 
@@ -15,18 +15,17 @@ BEST_SCORE = 2 / (RRF_K + 1)  # first on both the keyword and the meaning rankin
 
 
 def caught_up_search(request: Request, system: SystemDep) -> MemorySearch:
-    """The memory search, once everything it reads has reached the caller's
-    X-Min-Position (bounded wait)."""
+    """The memory search, once everything it reads holds what the request must read
+    (its X-Min-Position, else every earlier write: bounded wait)."""
     search = system.memory_search
-    token = request.headers.get(MIN_POSITION_HEADER)
-    if token:
-        application_name, position = parse_position(token)
-        if application_name == system.memory.name:
-            try:
-                search.wait(application_name, position, system.settings.read_wait_seconds)
-            except TimeoutError:
-                raise ReadModelBehind(f"the memory search has not reached {token} yet; "
-                                      "retry shortly") from None
+    position = request_positions(request, ReadModelWaits(system))(system.memory.name)
+    if position is not None:
+        try:
+            search.wait(system.memory.name, position, system.settings.read_wait_seconds)
+        except TimeoutError:
+            raise ReadModelBehind("the memory search has not caught up with the writes "
+                                  "this request must see yet; retry shortly, or send "
+                                  f"'{CONSISTENCY_HEADER}: eventual'") from None
     return search
 
 

@@ -1,0 +1,102 @@
+"""Benchmark: how many events per second each read model of the memory application
+applies, replaying a store of N memory events (what a rebuild does, and the ceiling of
+the live projector: a read model that applies fewer events per second than the write
+path stores falls ever further behind).
+
+    python bench/projection_rate.py --memories 20000
+    python bench/projection_rate.py --projections memory_items,contexts
+
+It starts its own embedded PostgreSQL on a temporary data directory, stores the
+memories through the memory application (owners and words drawn as a chat memory
+would be), then rebuilds each named read model from the first event and prints
+events/s. Progress goes to stderr; the report to stdout.
+"""
+
+import argparse
+import random
+import shutil
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from arqium.domain.memory.application import MemoryApplication, MemoryDraft
+from arqium.domain.shared import Cause
+from arqium.infra.embedded import EmbeddedPostgres
+from arqium.infra.eventstore import open_pool, shared_env
+from arqium.infra.settings import Settings
+from arqium.projections import PROJECTIONS
+from arqium.system.bootstrap import migrate
+from arqium.workers.rebuild import rebuild
+
+WORDS = ("tea coffee garden meeting project deadline sister brother holiday train "
+         "painting guitar concert recipe pasta running marathon doctor appointment "
+         "birthday present novel chapter screenplay dance contemporary museum camera "
+         "hiking mountain river budget invoice client launch release review").split()
+
+
+BENCH = Cause(actor="bench")
+
+
+def progress(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def sentence(rng: random.Random) -> str:
+    """A chat turn's worth of words, with a rare word or two (names, numbers)."""
+    words = rng.choices(WORDS, k=rng.randint(8, 24))
+    words.append(f"name{rng.randint(0, 5000)}")
+    return " ".join(words)
+
+
+def store(settings: Settings, memories: int, owners: int, threads: int) -> None:
+    pool = open_pool(settings)
+    app = MemoryApplication(shared_env(settings, pool))
+
+    def store_some(worker: int) -> None:
+        rng = random.Random(worker)
+        for number in range(worker, memories, threads):
+            app.upsert(f"owner-{number % owners}", MemoryDraft(
+                key=f"turn-{number}", content=sentence(rng), layer="permanent",
+                tags=[rng.choice(WORDS)]), cause=BENCH)
+
+    with ThreadPoolExecutor(threads) as executor:
+        list(executor.map(store_some, range(threads)))
+    pool.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--memories", type=int, default=20000, help="events stored (20000)")
+    parser.add_argument("--owners", type=int, default=16, help="distinct owners (16)")
+    parser.add_argument("--projections", default="memory_items",
+                        help="comma-separated read models to rebuild (memory_items)")
+    args = parser.parse_args()
+    by_name = {projection.name: projection for projection in PROJECTIONS}
+    chosen = [by_name[name] for name in args.projections.split(",")]
+    data_dir = Path(tempfile.mkdtemp(prefix="arqium-bench-"))
+    postgres = EmbeddedPostgres(data_dir)
+    try:
+        settings = Settings(database_url=postgres.start(), data_dir=data_dir)
+        migrate(settings)
+        progress(f"storing {args.memories} memories of {args.owners} owners")
+        started = time.perf_counter()
+        store(settings, args.memories, args.owners, threads=4)
+        progress(f"stored in {time.perf_counter() - started:.1f} s")
+        print(f"{'read model':<20} {'events':>8} {'seconds':>8} {'events/s':>9}")
+        for projection in chosen:
+            started = time.perf_counter()
+            position = rebuild(projection, settings, show_progress=True)
+            seconds = time.perf_counter() - started
+            print(f"{projection.name:<20} {position:>8} {seconds:>8.1f} "
+                  f"{position / seconds:>9.0f}", flush=True)
+        return 0
+    finally:
+        postgres.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
