@@ -207,13 +207,21 @@ class HttpClient:
 
     def post(self, path: str, body: dict, token: str | None = None
              ) -> tuple[int, http.client.HTTPMessage, bytes]:
-        headers = {"Content-Type": "application/json"}
+        return self.request("POST", path, json.dumps(body).encode(), token)
+
+    def get(self, path: str, token: str | None = None, headers: dict | None = None
+            ) -> tuple[int, http.client.HTTPMessage, bytes]:
+        return self.request("GET", path, None, token, headers)
+
+    def request(self, method: str, path: str, body: bytes | None, token: str | None,
+                headers: dict | None = None) -> tuple[int, http.client.HTTPMessage, bytes]:
+        headers = {"Content-Type": "application/json", **(headers or {})}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         if self.conn is None:
             self.conn = http.client.HTTPConnection(self.host, self.port, timeout=HTTP_TIMEOUT)
         try:
-            self.conn.request("POST", path, body=json.dumps(body).encode(), headers=headers)
+            self.conn.request(method, path, body=body, headers=headers)
             response = self.conn.getresponse()
             return response.status, response.headers, response.read()
         except (OSError, http.client.HTTPException):

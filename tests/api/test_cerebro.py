@@ -207,7 +207,7 @@ def test_metrics_are_for_admins_only(client, user):
 def test_metrics_answer_the_seed_fields(client, user, system, workers):
     from arqium.system.bootstrap import make_admin
 
-    workers("memory_items")
+    workers("memory_items", "memory_embeddings")
     written = upsert(client, user)
     for _ in range(2):  # one query embedded (L1 and L2 miss), then found in L1
         client.post("/api/memory/search", headers=user["headers"], json={"query": "theme"})

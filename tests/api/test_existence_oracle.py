@@ -19,7 +19,7 @@ ONE_ID = re.compile(r"^[^{}]*\{[a-z_]*id\}[^{}]*$")  # one id parameter, snake_c
 def ada_and_eve(workers, client, user) -> tuple[dict, dict]:
     """Ada with one of everything (a v0 vault titled "secret-plans" too), and Eve."""
     workers("users", "vaults", "memory_items", "contexts", "chat_sessions",
-            "ledger_objects", "api_keys", "login_sessions")
+            "session_messages", "ledger_objects", "api_keys", "login_sessions")
     headers = user["headers"]
     client.post("/v0/users", headers=headers, json={"userId": "ada",
                                                     "email": user["user"]["email"]})

@@ -291,7 +291,9 @@ def test_an_offset_beyond_64_bits_or_negative_is_400(client, user, path, query):
 
 
 @pytest.mark.parametrize("version", ["9223372036854775808", "0", "-1"])
-def test_a_ledger_version_beyond_64_bits_or_below_one_is_400(client, user, version):
+def test_a_ledger_version_beyond_64_bits_or_below_one_is_400(client, user, workers,
+                                                             version):
+    workers("ledger_objects")
     created = client.post("/api/ledger/objects", headers=user["headers"], json={
         "typeName": "contract", "data": {"a": 1}}).json()["object"]["id"]
     response = client.get(f"/api/v1/ledger/objects/{created}?version={version}",

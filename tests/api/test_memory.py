@@ -42,9 +42,10 @@ def test_recent_lists_newest_first_and_honours_limit(client, user, workers, cloc
     assert [i["key"] for i in response.json()["data"]["items"]] == ["c", "b"]
 
 
-def test_recent_is_not_visible_before_the_projector_runs(client, user):
+def test_an_eventual_read_does_not_wait_for_the_projector(client, user):
     store(client, user["headers"], key="theme")
-    response = client.get("/api/v1/memory/recent", headers=user["headers"])
+    response = client.get("/api/v1/memory/recent",
+                          headers={**user["headers"], "X-Consistency": "eventual"})
     assert response.json()["data"]["items"] == []
 
 

@@ -5,7 +5,8 @@ from tests.api.test_openapi_v0_bodies import assert_documented
 from tests.conftest import bearer, register
 
 
-def test_each_identity_success_body_is_the_documented_one(client):
+def test_each_identity_success_body_is_the_documented_one(client, workers):
+    workers("users", "api_keys", "login_sessions")
     document = client.get("/openapi.json").json()
     registered = client.post("/api/v1/auth/register", json={
         "email": "bea@example.com", "password": "correct horse", "name": "Bea"})

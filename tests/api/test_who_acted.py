@@ -20,8 +20,10 @@ from tests.api.test_cerebro_chat import FakeModel
 from tests.conftest import JWT_SECRET, SETUP, TEST_SCALE, bearer, fresh_database, register
 
 COMMAND_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# What the commands wait for: every read model a route reads (queries and commands read
+# every earlier write).
 PROJECTORS = ["users", "login_sessions", "api_keys", "chat_sessions", "session_messages",
-              "memory_items", "vaults"]  # what the commands' own waits wait for
+              "memory_items", "memory_embeddings", "vaults", "contexts", "ledger_objects"]
 PASSWORD = "correct horse"
 Route = tuple[str, str]
 
