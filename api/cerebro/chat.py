@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from arqium.api.cerebro.documents import ChatHistory
 from arqium.api.cerebro.memory import RECENT_MESSAGES, WORKING_SET_CANDIDATES
 from arqium.api.common.caller import Caller, CurrentCaller
 from arqium.api.common.deps import (
@@ -21,6 +22,7 @@ from arqium.api.common.deps import (
     Now,
     SessionsApp,
 )
+from arqium.api.common.documents import documented
 from arqium.api.common.search import WorkingSets
 from arqium.api.common.shapes import iso
 from arqium.api.common.validation import MAX_INT64
@@ -58,7 +60,8 @@ class ChatRequest(BaseModel):
 
 
 @router.get("/api/history", summary="Your chats, most recent first (CEREBRO)",
-            dependencies=[Depends(limited("cerebro_general"))])
+            dependencies=[Depends(limited("cerebro_general"))],
+            responses=documented(200, ChatHistory))
 def history(caller: CurrentCaller, sessions: ChatSessions,
             limit: int = Query(50, ge=1, le=100), offset: int = Query(0, ge=0, le=MAX_INT64)):
     rows, total = sessions.page(caller.user_id, limit, offset)

@@ -8,8 +8,16 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
+from arqium.api.cerebro.documents import (
+    LedgerAggregates,
+    ObjectCreated,
+    ObjectPage,
+    OneObject,
+    TransactionRecorded,
+)
 from arqium.api.common.caller import CurrentCaller
 from arqium.api.common.deps import LedgerApp, LedgerObjects
+from arqium.api.common.documents import documented
 from arqium.api.common.exact_json import (
     body_schema,
     exact_body,
@@ -57,7 +65,8 @@ def object_body(row: dict) -> dict:
 
 
 @router.post("/objects", summary="Create a ledger object (CEREBRO)",
-             openapi_extra=body_schema(CreateObject))
+             openapi_extra=body_schema(CreateObject),
+             responses=documented(200, ObjectCreated))
 def create_object(body: Annotated[CreateObject, Depends(exact_body(CreateObject))],
                   caller: CurrentCaller, ledger: LedgerApp):
     created, position = ledger.create_object(caller.user_id, body.typeName, body.data,
@@ -68,7 +77,8 @@ def create_object(body: Annotated[CreateObject, Depends(exact_body(CreateObject)
         position=(ledger.name, position))
 
 
-@router.get("/objects", summary="Ledger objects, oldest first (CEREBRO)")
+@router.get("/objects", summary="Ledger objects, oldest first (CEREBRO)",
+            responses=documented(200, ObjectPage))
 def list_objects(caller: CurrentCaller, objects: LedgerObjects,
                  typeName: str | None = None, limit: int = Query(50, ge=1, le=100),
                  offset: int = Query(0, ge=0, le=MAX_INT64)):
@@ -77,7 +87,8 @@ def list_objects(caller: CurrentCaller, objects: LedgerObjects,
                            "limit": limit, "offset": offset})
 
 
-@router.get("/objects/{object_id}", summary="One ledger object (CEREBRO)")
+@router.get("/objects/{object_id}", summary="One ledger object (CEREBRO)",
+            responses=documented(200, OneObject))
 def get_object(object_id: UUID, caller: CurrentCaller, objects: LedgerObjects):
     row = objects.get(reader(caller.principal), object_id)
     if row is None:
@@ -86,7 +97,8 @@ def get_object(object_id: UUID, caller: CurrentCaller, objects: LedgerObjects):
 
 
 @router.post("/transactions", summary="Record a transaction on an object (CEREBRO)",
-             openapi_extra=body_schema(CreateTransaction))
+             openapi_extra=body_schema(CreateTransaction),
+             responses=documented(200, TransactionRecorded))
 def create_transaction(
         body: Annotated[CreateTransaction, Depends(exact_body(CreateTransaction))],
         caller: CurrentCaller, ledger: LedgerApp):
@@ -101,7 +113,8 @@ def create_transaction(
         position=(ledger.name, position))
 
 
-@router.get("/aggregates", summary="Ledger statistics from the read model (CEREBRO)")
+@router.get("/aggregates", summary="Ledger statistics from the read model (CEREBRO)",
+            responses=documented(200, LedgerAggregates))
 def aggregates(caller: CurrentCaller, objects: LedgerObjects, typeName: str | None = None,
                since: Annotated[datetime | None, Query(alias="from")] = None,
                until: Annotated[datetime | None, Query(alias="to")] = None):
