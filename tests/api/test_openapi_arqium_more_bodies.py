@@ -1,5 +1,5 @@
-"""ARQIUM's sessions, memory history, ledger audit and health routes answer their
-successes with the bodies /openapi.json documents."""
+"""ARQIUM's sessions, memory history, ledger audit and health routes, and GraphQL,
+answer their successes with the bodies /openapi.json documents."""
 
 import pytest
 
@@ -101,3 +101,13 @@ def test_the_health_body_is_the_documented_one(client, workers, document):
     workers("memory_items")
     assert_documented(document, "/api/v1/health", "get", client.get("/api/v1/health"))
 
+
+def test_graphql_answers_the_documented_result_errors_included(client, user, document):
+    for query in ("{ user { id email } }", "{ nosuchfield }"):
+        assert_documented(document, "/graphql", "post", client.post(
+            "/graphql", json={"query": query}, headers=user["headers"]))
+        assert_documented(document, "/graphql", "get", client.get(
+            "/graphql", params={"query": query}, headers=user["headers"]))
+    refused = client.post("/graphql", json={"query": "{ user { id } }"})
+    assert_documented(document, "/graphql", "post", refused)
+    assert refused.json()["errors"]
