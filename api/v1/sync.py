@@ -22,8 +22,10 @@ CREDENTIALS_ENDED = 4401
 
 @router.websocket("/ws/sync/{session_id}")
 async def sync(websocket: WebSocket, session_id: str):
-    """Pushes `{event, data}`: `memory_added` (a memory stored with this session_id),
-    `context_updated` (a context bound to it), `plugin_event` (a platform event about
+    """Pushes `{event, data}`: `memory_added` (a memory stored with this session_id, as
+    GET /api/v1/memory/{id} shows it, but a secret or pii memory's content null, plus
+    `position`), `context_updated` (a context bound to it, as GET /api/v1/contexts/{id}
+    shows it, plus `change` and `position`), `plugin_event` (a platform event about
     it), `error` (a message we do not understand, or updates delayed: the event stream
     is unreachable), `resumed` (updates flow again: re-read what you show, it may have
     changed meanwhile). Token in `Authorization: Bearer` or `?token=`, or an API key in
