@@ -14,6 +14,7 @@ from arqium.api.cerebro import chat as cerebro_chat
 from arqium.api.cerebro import ledger as cerebro_ledger
 from arqium.api.cerebro import memory as cerebro_memory
 from arqium.api.common.health import VERSION
+from arqium.api.common.pushes import PushContents
 from arqium.api.common.socket_credentials import SocketCredentials
 from arqium.api.common.sync_hub import SyncHub
 from arqium.api.errors import DatabaseErrorsMiddleware, install_error_handlers
@@ -113,8 +114,10 @@ async def start_sync_hub(settings: Settings, system: System,
     """The stream subscription behind /ws/sync and GraphQL subscriptions; without NATS
     the API still serves the rest (health reports NATS down), sockets are told their
     updates are delayed, and the hub connects once NATS answers."""
-    hub = SyncHub(settings.nats_url, settings.nats_stream, system.read_models.contexts,
-                  system.read_models.memory_items, credentials, settings.nats_creds)
+    contents = PushContents(system.read_models.memory_items, system.read_models.contexts,
+                            system.clock, settings.read_wait_seconds)
+    hub = SyncHub(settings.nats_url, settings.nats_stream, contents, credentials,
+                  settings.nats_creds)
     if settings.nats_url:
         await hub.start()
     return hub

@@ -132,13 +132,16 @@ WEBSOCKETS = """
 OpenAPI describes no WebSocket, so they are described here.
 
 * **`/ws/sync/{session_id}`** (ARQIUM): a chat session's live changes. Authenticate
-  with `Authorization: Bearer <access_token>` (or `?token=`) or `X-API-Key`. The server
-  pushes JSON `{"event", "data"}` messages: `memory_added`, `context_updated`,
-  `plugin_event`, `error` (a message it does not understand, or updates delayed while
-  the event stream is unreachable) and `resumed` (updates flow again: re-read what you
-  show). The socket is closed with code 4401 (the reason says why) once its credentials
-  end: the token expires, its login session ends, its user is deleted or the API key is
-  revoked.
+  with `Authorization: Bearer <access_token>` (or `?token=`) or `X-API-Key`; refused
+  credentials: the socket opens, then closes with code 1008 and a reason. The server
+  pushes JSON `{"event", "data"}` messages: `memory_added` (the memory as
+  `GET /api/v1/memory/{id}` shows it, a `secret` or `pii` memory's `content` null, plus
+  `position`), `context_updated` (the context as `GET /api/v1/contexts/{id}` shows it,
+  plus `change` and `position`), `plugin_event`, `error` (a message it does not
+  understand, or updates delayed while the event stream is unreachable) and `resumed`
+  (updates flow again: re-read what you show). The socket is closed with code 4401 (the
+  reason says why) once its credentials end: the token expires, its login session ends,
+  its user is deleted or the API key is revoked.
 * **`/graphql`** (ARQIUM) also speaks the `graphql-transport-ws` protocol for
   subscriptions, authenticated by the same token or API key in `connection_init`'s
   payload or the upgrade request's headers; it closes with 4401/4403 once the

@@ -10,7 +10,7 @@ from arqium.api.common.caller import Caller
 from arqium.api.common.shapes import iso
 from arqium.api.common.validation import content_within_limit
 from arqium.domain.memory.application import MemoryApplication, MemoryDraft
-from arqium.domain.memory.domainmodel import MAX_KEY_LENGTH
+from arqium.domain.memory.domainmodel import MAX_KEY_LENGTH, SEALED_SENSITIVITIES
 
 
 class StoreMemoryRequest(BaseModel):
@@ -35,6 +35,16 @@ def memory_view(fields: Mapping[str, Any]) -> dict:
             "session_id": fields.get("session_id"), "context_id": fields.get("context_id"),
             "created_at": iso(fields.get("created_at")),
             "updated_at": iso(fields["updated_at"]), "expires_at": iso(fields.get("expires_at"))}
+
+
+def pushed_memory_view(row: Mapping[str, Any]) -> dict:
+    """A memory as a socket pushes it: as `memory_view`, but a `secret` or `pii`
+    memory's content is null. It is sealed at rest, and pushes reach every open socket
+    of its owner unasked: the owner reads it with a GET."""
+    shown = memory_view(row)
+    if row["sensitivity"] in SEALED_SENSITIVITIES:
+        shown["content"] = None
+    return shown
 
 
 def store_memory(memory: MemoryApplication, caller: Caller, body: StoreMemoryRequest
