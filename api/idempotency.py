@@ -18,6 +18,7 @@ from arqium.api.common.caller import current_caller
 from arqium.api.errors import (
     DATABASE_UNAVAILABLE,
     database_unavailable,
+    domain_kind,
     error_response,
     field_details,
 )
@@ -58,7 +59,7 @@ class IdempotencyMiddleware(HttpMiddleware):
             stored = await run_in_threadpool(store.claim, caller, key.decode(), fingerprint)
         except AuthenticationFailed as refusal:
             # Before any replay: a logged-out token must not get the old answer again.
-            await error_response(request, 401, "unauthenticated", refusal.message,
+            await error_response(request, 401, domain_kind(refusal)[1], refusal.message,
                                  code=refusal.code)(scope, receive, send)
             return
         except DATABASE_UNAVAILABLE as error:

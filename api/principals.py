@@ -7,7 +7,7 @@ from uuid import UUID
 from starlette.requests import HTTPConnection
 
 from arqium.domain.identity.application import hash_api_key
-from arqium.domain.shared import AuthenticationFailed
+from arqium.domain.shared import AuthenticationFailed, InvalidToken
 from arqium.infra.security import Principal
 from arqium.system.bootstrap import System
 
@@ -39,7 +39,7 @@ def _once(request: HTTPConnection, key: str, credential: str,
             cached = (credential, refusal)
         state[key] = cached
     if isinstance(cached[1], AuthenticationFailed):
-        raise AuthenticationFailed(cached[1].message)
+        raise type(cached[1])(cached[1].message)  # its kind decides the error code
     return cached[1]
 
 
@@ -58,22 +58,22 @@ def check_login_session(system: System, principal: Principal) -> None:
     if session is None:
         system.identity.check_live_session(principal.session_id, principal.user_id)
     elif session["ended"]:
-        raise AuthenticationFailed("this login session has ended; log in again")
+        raise InvalidToken("this login session has ended; log in again")
     elif session["user_id"] != principal.user_id:
-        raise AuthenticationFailed(UNKNOWN_SESSION)
+        raise InvalidToken(UNKNOWN_SESSION)
 
 
 def _uuid(session_id: str | None) -> str:
     try:
         return str(UUID(str(session_id)))
     except ValueError:
-        raise AuthenticationFailed(UNKNOWN_SESSION) from None
+        raise InvalidToken(UNKNOWN_SESSION) from None
 
 
 def api_key_principal(system: System, api_key: str) -> Principal:
     """API keys act as their owner with the plain user role, whatever the owner's roles."""
     row = system.read_models.api_keys.active_by_hash(hash_api_key(api_key))
     if row is None:
-        raise AuthenticationFailed("unknown or revoked API key")
+        raise InvalidToken("unknown or revoked API key")
     return Principal(user_id=row["user_id"], roles=("user",), expires_at=None,
                      api_key_id=str(row["id"]))
