@@ -1,18 +1,27 @@
-"""Our own credentials (access tokens, API keys), verified once per request however many
-steps ask (rate limiter, idempotency, the caller dependency)."""
+"""Credentials (our access tokens and API keys, external identities, CEREBRO's session
+cookie), verified once per request however many steps ask (rate limiter, idempotency,
+the caller dependency)."""
 
+import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from uuid import UUID
 
 from starlette.requests import HTTPConnection
 
+from arqium.api.common.shapes import CEREBRO, face_for
+from arqium.api.requestinfo import request_id_var
 from arqium.domain.identity.application import hash_api_key
-from arqium.domain.shared import AuthenticationFailed, InvalidToken
+from arqium.domain.shared import AuthenticationFailed, Cause, InvalidToken
+from arqium.infra.oidc import ExternalIdentity
 from arqium.infra.security import Principal
 from arqium.system.bootstrap import System
 
 ACCESS_KEY = "verified_access_token"
 API_KEY_KEY = "verified_api_key"
+SESSION_COOKIE_KEY = "verified_session_cookie"
+# NextAuth's session cookie, the secure one (set over HTTPS) first.
+SESSION_COOKIES = ("__Secure-next-auth.session-token", "next-auth.session-token")
 UNKNOWN_SESSION = "this token's login session is unknown; log in again"
 
 
@@ -25,6 +34,11 @@ def verified_access(request: HTTPConnection, token: str) -> Principal:
 def verified_api_key(request: HTTPConnection, api_key: str) -> Principal:
     """The principal of an active API key (AuthenticationFailed otherwise)."""
     return _once(request, API_KEY_KEY, api_key, api_key_principal)
+
+
+def verified_session_cookie(request: HTTPConnection, token: str) -> Principal:
+    """The principal of a session cookie's token (see session_cookie)."""
+    return _once(request, SESSION_COOKIE_KEY, token, session_cookie_principal)
 
 
 def _once(request: HTTPConnection, key: str, credential: str,
@@ -77,3 +91,50 @@ def api_key_principal(system: System, api_key: str) -> Principal:
         raise InvalidToken("unknown or revoked API key")
     return Principal(user_id=row["user_id"], roles=("user",), expires_at=None,
                      api_key_id=str(row["id"]))
+
+
+def session_cookie(request: HTTPConnection) -> str | None:
+    """The token of CEREBRO's session cookie, on CEREBRO's paths only (seed 001's clients
+    send it; no other face takes cookies): an access token of ours, or a NextAuth
+    session token when ARQIUM_NEXTAUTH_SECRET is set (else ignored, as if absent)."""
+    if face_for(request.url.path) is not CEREBRO:
+        return None
+    token = next(filter(None, (cookie_value(request.cookies, name)
+                               for name in SESSION_COOKIES)), None)
+    if token is None or (request.app.state.system.nextauth is None and not is_jws(token)):
+        return None
+    return token
+
+
+def cookie_value(cookies: dict[str, str], name: str) -> str | None:
+    """The cookie, or its chunks `name.0`, `name.1`, ... joined in order (NextAuth
+    splits a session token over 4 KB that way)."""
+    if name in cookies:
+        return cookies[name]
+    chunk = re.compile(rf"{re.escape(name)}\.([0-9]{{1,3}})")
+    chunks = sorted((int(found[1]), value) for key, value in cookies.items()
+                    if (found := chunk.fullmatch(key)))
+    return "".join(value for _, value in chunks) or None
+
+
+def is_jws(token: str) -> bool:
+    """Whether the token has a JWS's three parts (ours), not a JWE's five (NextAuth's)."""
+    return token.count(".") == 2
+
+
+def session_cookie_principal(system: System, token: str) -> Principal:
+    if is_jws(token) or system.nextauth is None:
+        return access_principal(system, token)
+    return external_principal(system, system.nextauth.verify(token), "nextauth")
+
+
+def external_principal(system: System, identity: ExternalIdentity, provider: str
+                       ) -> Principal:
+    """The user an external identity provider vouches for, by e-mail address (registered
+    on first sight), with that user's own roles."""
+    provisioner = Cause(actor=f"{provider}:{identity.subject}",
+                        correlation_id=request_id_var.get())
+    user = system.identity.provision_external(identity.email, identity.name,
+                                              cause=provisioner)
+    return Principal(user_id=str(user.id), roles=tuple(user.roles),
+                     expires_at=datetime.fromtimestamp(identity.expires_at, UTC))
