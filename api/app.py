@@ -48,7 +48,9 @@ DOCS_ASSETS = "/docs-assets"
 DESCRIPTION = """Event-sourced backend for AI applications. One core, five faces:
 ARQIUM (`/api/v1`), CEREBRO (`/api/memory`, `/ping`), Memory Service v0 (`/v0`),
 Admin API (`/api/auth`, ...) and AstralBody (`/health`, ...). Command responses carry
-`X-Event-Position`; send it back as `X-Min-Position` on a query to read your own write."""
+`X-Event-Position`; send it back as `X-Min-Position` on a query to read your own write.
+Credentials: `Authorization: Bearer <access token>` or `X-API-Key`; CEREBRO's routes also
+take NextAuth's session cookie (`next-auth.session-token`), as seed 001's clients send it."""
 
 
 def create_app(settings: Settings, open_system: Callable[[Settings], System] = open_system

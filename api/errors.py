@@ -26,6 +26,7 @@ from arqium.domain.shared import (
     DomainError,
     Forbidden,
     Invalid,
+    InvalidToken,
     NotFound,
     Unavailable,
 )
@@ -37,6 +38,7 @@ _DOMAIN_KINDS: tuple[tuple[type[DomainError], int, str], ...] = (
     (NotFound, 404, "not_found"),
     (Conflict, 409, "conflict"),
     (Invalid, 400, "validation"),
+    (InvalidToken, 401, "invalid_token"),  # before its base class: the first match wins
     (AuthenticationFailed, 401, "unauthenticated"),
     (Forbidden, 403, "forbidden"),
     (Unavailable, 503, "unavailable"),

@@ -14,10 +14,11 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Message, Receive, Scope, Send
 
-from arqium.api.common.caller import current_caller
+from arqium.api.common.caller import current_caller, has_credentials
 from arqium.api.errors import (
     DATABASE_UNAVAILABLE,
     database_unavailable,
+    domain_kind,
     error_response,
     field_details,
 )
@@ -58,7 +59,7 @@ class IdempotencyMiddleware(HttpMiddleware):
             stored = await run_in_threadpool(store.claim, caller, key.decode(), fingerprint)
         except AuthenticationFailed as refusal:
             # Before any replay: a logged-out token must not get the old answer again.
-            await error_response(request, 401, "unauthenticated", refusal.message,
+            await error_response(request, 401, domain_kind(refusal)[1], refusal.message,
                                  code=refusal.code)(scope, receive, send)
             return
         except DATABASE_UNAVAILABLE as error:
@@ -143,7 +144,7 @@ def key_owner(request: Request) -> str:
     """Whose keys these are: the authenticated caller, as the routes authenticate it
     (AuthenticationFailed for credentials they would refuse), or the client's address
     when the request carries none (register, login)."""
-    if "x-api-key" in request.headers or "authorization" in request.headers:
+    if has_credentials(request):
         return current_caller(request, request.app.state.system).principal.actor
     return f"address:{client_address(request)}"
 

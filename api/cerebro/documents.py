@@ -4,7 +4,7 @@ writes the same memories, and ARQIUM's may hold a string."""
 
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, RootModel
 
 
 class CerebroPing(BaseModel):
@@ -182,3 +182,7 @@ class LedgerStatistics(BaseModel):
 
 class LedgerAggregates(BaseModel):
     aggregates: LedgerStatistics
+
+
+class ObjectCreatedOrPage(RootModel[ObjectCreated | ObjectPage]):
+    """POST /api/ledger/objects: the created object (a body with `data`), else a page."""

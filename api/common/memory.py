@@ -19,6 +19,7 @@ class StoreMemoryRequest(BaseModel):
     key: str | None = Field(default=None, min_length=1, max_length=MAX_KEY_LENGTH)
     layer: Literal["context", "temporary", "permanent"] = "temporary"
     sensitivity: Literal["public", "confidential", "secret", "pii"] = "public"
+    confidence: float | None = Field(default=None, ge=0, le=1)  # strict: 1 is fine, true not
     tags: list[str] = Field(default_factory=list, max_length=100)
     metadata: dict[str, Any] = Field(default_factory=dict)
     session_id: str | None = Field(default=None, max_length=255)
@@ -51,7 +52,8 @@ def store_memory(memory: MemoryApplication, caller: Caller, body: StoreMemoryReq
                  ) -> tuple[dict, int]:
     """Store the caller's memory: its view and the position of the stored event."""
     draft = MemoryDraft(key=body.key or str(uuid.uuid4()), content=body.content,
-                        layer=body.layer, sensitivity=body.sensitivity, tags=body.tags,
+                        layer=body.layer, sensitivity=body.sensitivity,
+                        confidence=body.confidence, tags=body.tags,
                         metadata=body.metadata,
                         session_id=body.session_id, context_id=body.context_id)
     item, position = memory.upsert(caller.user_id, draft, cause=caller.cause)

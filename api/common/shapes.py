@@ -19,7 +19,8 @@ def meta() -> dict:
 @dataclass(frozen=True)
 class Face:
     """A seed's API: the paths it owns, its error shape, and its own words (`codes`)
-    for each kind of failure."""
+    for each kind of failure (`unauthenticated`: no credentials, or a wrong password;
+    `invalid_token`: a token or key that is malformed, badly signed, expired or ended)."""
 
     name: str
     prefixes: tuple[str, ...]
@@ -65,7 +66,8 @@ def _reason(status: int) -> str:
 
 ARQIUM = Face("arqium", ("/api/v1", "/ws", "/graphql"), {
     "validation": "VALIDATION_ERROR", "malformed": "VALIDATION_ERROR",
-    "unauthenticated": "AUTH_FAILED", "forbidden": "FORBIDDEN",
+    "unauthenticated": "AUTH_FAILED", "invalid_token": "AUTH_FAILED",
+    "forbidden": "FORBIDDEN",
     "not_found": "NOT_FOUND", "method_not_allowed": "METHOD_NOT_ALLOWED",
     "conflict": "CONFLICT", "too_large": "VALIDATION_ERROR", "rate_limited": "RATE_LIMITED",
     "unavailable": "SERVICE_UNAVAILABLE", "internal": "SERVER_ERROR"}, _arqium)
@@ -73,14 +75,16 @@ ARQIUM = Face("arqium", ("/api/v1", "/ws", "/graphql"), {
 CEREBRO = Face("cerebro", ("/api/memory", "/api/ledger", "/api/chat", "/api/files",
                            "/api/history", "/ping"), {
     "validation": "validation_error", "malformed": "bad_request",
-    "unauthenticated": "authentication_error", "forbidden": "authorization_error",
+    "unauthenticated": "authentication_error", "invalid_token": "authentication_error",
+    "forbidden": "authorization_error",
     "not_found": "not_found", "method_not_allowed": "bad_request",
     "conflict": "conflict", "too_large": "bad_request", "rate_limited": "rate_limit_exceeded",
     "unavailable": "service_unavailable", "internal": "internal_error"}, _cerebro)
 
 MEMORY_V0 = Face("memory-v0", ("/v0",), {
     "validation": "VALIDATION_ERROR", "malformed": "INVALID_JSON",
-    "unauthenticated": "UNAUTHORIZED", "forbidden": "FORBIDDEN",
+    "unauthenticated": "UNAUTHORIZED", "invalid_token": "UNAUTHORIZED",
+    "forbidden": "FORBIDDEN",
     "not_found": "NOT_FOUND", "method_not_allowed": "METHOD_NOT_ALLOWED",
     "conflict": "CONFLICT", "too_large": "PAYLOAD_TOO_LARGE", "rate_limited": "RATE_LIMITED",
     "unavailable": "SERVICE_UNAVAILABLE", "internal": "INTERNAL_ERROR"}, _memory_v0)
@@ -88,7 +92,8 @@ MEMORY_V0 = Face("memory-v0", ("/v0",), {
 ADMIN = Face("admin", ("/api/auth", "/api/config", "/api/modules", "/api/status",
                        "/api/activity"), {
     "validation": "VALIDATION_ERROR", "malformed": "VALIDATION_ERROR",
-    "unauthenticated": "AUTH_REQUIRED", "forbidden": "PERMISSION_DENIED",
+    "unauthenticated": "AUTH_REQUIRED", "invalid_token": "INVALID_TOKEN",
+    "forbidden": "PERMISSION_DENIED",
     "not_found": "NOT_FOUND", "method_not_allowed": "METHOD_NOT_ALLOWED",
     "conflict": "CONFLICT", "too_large": "VALIDATION_ERROR", "rate_limited": "RATE_LIMITED",
     "unavailable": "SYSTEM_ERROR", "internal": "SYSTEM_ERROR"}, _admin)
@@ -96,7 +101,8 @@ ADMIN = Face("admin", ("/api/auth", "/api/config", "/api/modules", "/api/status"
 ASTRALBODY = Face("astralbody", ("/health", "/auth", "/upload", "/download", "/sessions",
                                  "/components", "/user", "/agents"), {
     "validation": "validation_error", "malformed": "validation_error",
-    "unauthenticated": "invalid_token", "forbidden": "permission_denied",
+    "unauthenticated": "invalid_token", "invalid_token": "invalid_token",
+    "forbidden": "permission_denied",
     "not_found": "not_found", "method_not_allowed": "method_not_allowed",
     "conflict": "conflict", "too_large": "file_too_large", "rate_limited": "rate_limited",
     "unavailable": "service_unavailable", "internal": "internal_error"}, _astralbody)

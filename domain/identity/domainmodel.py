@@ -7,7 +7,13 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
 
-from arqium.domain.shared import ArqiumAggregate, AuthenticationFailed, Conflict, Invalid
+from arqium.domain.shared import (
+    ArqiumAggregate,
+    AuthenticationFailed,
+    Conflict,
+    Invalid,
+    InvalidToken,
+)
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 HANDLE_PATTERN = re.compile(r"^[a-z0-9_]{1,20}$")  # the Memory Service v0 userId
@@ -22,11 +28,11 @@ class InvalidCredentials(AuthenticationFailed):
     pass
 
 
-class SessionEnded(AuthenticationFailed):
+class SessionEnded(InvalidToken):
     pass
 
 
-class RefreshTokenReused(AuthenticationFailed):
+class RefreshTokenReused(InvalidToken):
     """Carries the position of the session's end, which the refusal recorded."""
 
     position: int | None = None
