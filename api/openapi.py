@@ -12,8 +12,10 @@ from arqium.api.common.shapes import (
     ADMIN,
     ARQIUM,
     ASTRALBODY,
+    BODY_FACES,
     CEREBRO,
     MEMORY_V0,
+    MEMORY_V0_CURRENT,
     Face,
     face_for,
 )
@@ -38,6 +40,9 @@ ERROR_SCHEMAS: dict[str, tuple[str, dict]] = {
     MEMORY_V0.name: ("MemoryV0Error", {
         "type": "object", "required": ["error", "message", "code"],
         "properties": {"error": _TEXT, "message": _TEXT, "code": _TEXT}}),
+    MEMORY_V0_CURRENT.name: ("MemoryV0CurrentError", {
+        "type": "object", "required": ["error", "code", "message"],
+        "properties": {"error": _TEXT, "code": {"type": "integer"}, "message": _TEXT}}),
     ADMIN.name: ("AdminError", {
         "type": "object", "required": ["error", "status"],
         "properties": {"error": _ERROR_OBJECT, "status": {"type": "integer"}}}),
@@ -162,9 +167,14 @@ def error_statuses(path: str, method: str) -> list[int]:
 
 
 def error_response(path: str, face: Face, status: int) -> dict:
-    name = GRAPHQL_ERROR[0] if path == "/graphql" else ERROR_SCHEMAS[face.name][0]
+    if path in BODY_FACES:  # either face's shape, as the body decides
+        schema = {"anyOf": [ref(ERROR_SCHEMAS[name][0]) for name in
+                            (MEMORY_V0.name, MEMORY_V0_CURRENT.name)]}
+    else:
+        schema = ref(GRAPHQL_ERROR[0] if path == "/graphql"
+                     else ERROR_SCHEMAS[face.name][0])
     return {"description": ERROR_MEANINGS[status],
-            "content": {"application/json": {"schema": ref(name)}}}
+            "content": {"application/json": {"schema": schema}}}
 
 
 def ref(name: str) -> dict:

@@ -6,13 +6,15 @@ from uuid import UUID
 
 from starlette.requests import HTTPConnection
 
-from arqium.domain.identity.application import hash_api_key
+from arqium.domain.identity.application import API_KEY_PREFIX, hash_api_key
 from arqium.domain.shared import AuthenticationFailed
 from arqium.infra.security import Principal
 from arqium.system.bootstrap import System
 
 ACCESS_KEY = "verified_access_token"
 API_KEY_KEY = "verified_api_key"
+# The actor a face's own authentication (one that runs before the routes) found.
+AUTHENTICATED_ACTOR = "authenticated_actor"
 UNKNOWN_SESSION = "this token's login session is unknown; log in again"
 
 
@@ -68,6 +70,11 @@ def _uuid(session_id: str | None) -> str:
         return str(UUID(str(session_id)))
     except ValueError:
         raise AuthenticationFailed(UNKNOWN_SESSION) from None
+
+
+def is_api_key(token: str) -> bool:
+    """An API key sent where a token is expected (`Authorization: Bearer arq_...`)."""
+    return token.startswith(API_KEY_PREFIX)
 
 
 def api_key_principal(system: System, api_key: str) -> Principal:

@@ -13,7 +13,7 @@ from limits.strategies import MovingWindowRateLimiter
 from starlette.types import Message, Receive, Scope, Send
 
 from arqium.api.middleware import HttpMiddleware
-from arqium.api.principals import verified_access, verified_api_key
+from arqium.api.principals import is_api_key, verified_access, verified_api_key
 from arqium.domain.shared import AuthenticationFailed
 from arqium.infra.settings import Settings
 
@@ -70,8 +70,11 @@ def client_identity(request: Request) -> tuple[str, str]:
         if api_key:
             return "api_key", verified_api_key(request, api_key).user_id
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            return "user", verified_access(request, token.strip()).user_id
+        token = token.strip()
+        if scheme.lower() == "bearer" and token and is_api_key(token):
+            return "api_key", verified_api_key(request, token).user_id
+        if scheme.lower() == "bearer" and token:
+            return "user", verified_access(request, token).user_id
     except AuthenticationFailed:
         pass  # refused by the route; counted against its address meanwhile
     return "address", client_address(request)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from arqium.api.common.deps import SystemDep
-from arqium.api.principals import verified_access, verified_api_key
+from arqium.api.principals import is_api_key, verified_access, verified_api_key
 from arqium.api.requestinfo import request_id_var
 from arqium.domain.shared import AuthenticationFailed, Cause, Forbidden
 from arqium.infra.security import Principal
@@ -28,12 +28,15 @@ class Caller:
 
 
 def current_caller(request: Request, system: SystemDep) -> Caller:
-    """The caller of a bearer access token (of a live session) or of an X-API-Key."""
+    """The caller of a bearer access token (of a live session) or of an API key (in
+    X-API-Key, or as the bearer token)."""
     api_key = request.headers.get("x-api-key")
     if api_key:
         principal = verified_api_key(request, api_key)
+    elif is_api_key(token := bearer_token(request)):
+        principal = verified_api_key(request, token)
     else:
-        principal = bearer_principal(request, system, bearer_token(request))
+        principal = bearer_principal(request, system, token)
     return Caller(principal, Cause(actor=principal.actor,
                                    correlation_id=request_id_var.get()))
 
