@@ -23,6 +23,10 @@ from arqium.api.idempotency import IdempotencyMiddleware
 from arqium.api.input_limits import InputLimitsMiddleware
 from arqium.api.latency import LatencyMiddleware, LatencySamples
 from arqium.api.memory_v0 import entries as memory_v0_entries
+from arqium.api.memory_v0.current import contexts as current_contexts
+from arqium.api.memory_v0.current import entries as current_entries
+from arqium.api.memory_v0.current import vaults as current_vaults
+from arqium.api.memory_v0.current.auth import BearerKeyMiddleware
 from arqium.api.memory_v0 import vaults as memory_v0_vaults
 from arqium.api.openapi import truthful_openapi
 from arqium.api.ratelimit import RateLimitHeadersMiddleware, RateLimits, limited
@@ -88,7 +92,8 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
         app.include_router(router, dependencies=per_user)
     # Seed 002 states no limit for /v0: ARQIUM's per-user and per-key ones, its own count.
     per_v0_user = [Depends(limited("v0_user", "v0_api_key"))]
-    for router in (memory_v0_vaults.router, memory_v0_entries.router):
+    for router in (memory_v0_vaults.router, memory_v0_entries.router,
+                   current_vaults.router, current_entries.router, current_contexts.router):
         app.include_router(router, dependencies=per_v0_user)
     for router in (health.router, cerebro_memory.router, cerebro_chat.router,
                    cerebro_ledger.router, memory_v0_vaults.health_router, astralbody.router,
@@ -104,6 +109,9 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
     # must apply before it does.
     app.add_middleware(InputLimitsMiddleware, max_bytes=settings.max_body_bytes,
                        max_depth=settings.max_json_depth)
+    # Outside the input limits: the current v0 dialect refuses a missing or unknown
+    # bearer key before anything reads the body.
+    app.add_middleware(BearerKeyMiddleware)
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware)
     # Outermost: every part of the app sees the client a trusted proxy names.

@@ -23,6 +23,7 @@ from arqium.api.errors import (
     field_details,
 )
 from arqium.api.middleware import HttpMiddleware
+from arqium.api.principals import AUTHENTICATED_ACTOR
 from arqium.api.ratelimit import client_address
 from arqium.domain.journal import journaling
 from arqium.domain.shared import AuthenticationFailed
@@ -144,6 +145,9 @@ def key_owner(request: Request) -> str:
     """Whose keys these are: the authenticated caller, as the routes authenticate it
     (AuthenticationFailed for credentials they would refuse), or the client's address
     when the request carries none (register, login)."""
+    actor = request.scope.get("state", {}).get(AUTHENTICATED_ACTOR)
+    if actor:
+        return actor
     if has_credentials(request):
         return current_caller(request, request.app.state.system).principal.actor
     return f"address:{client_address(request)}"

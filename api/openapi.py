@@ -11,8 +11,10 @@ from arqium.api.common.shapes import (
     ADMIN,
     ARQIUM,
     ASTRALBODY,
+    BODY_FACES,
     CEREBRO,
     MEMORY_V0,
+    MEMORY_V0_CURRENT,
     Face,
     face_for,
 )
@@ -37,6 +39,9 @@ ERROR_SCHEMAS: dict[str, tuple[str, dict]] = {
     MEMORY_V0.name: ("MemoryV0Error", {
         "type": "object", "required": ["error", "message", "code"],
         "properties": {"error": _TEXT, "message": _TEXT, "code": _TEXT}}),
+    MEMORY_V0_CURRENT.name: ("MemoryV0CurrentError", {
+        "type": "object", "required": ["error", "code", "message"],
+        "properties": {"error": _TEXT, "code": {"type": "integer"}, "message": _TEXT}}),
     ADMIN.name: ("AdminError", {
         "type": "object", "required": ["error", "status"],
         "properties": {"error": _ERROR_OBJECT, "status": {"type": "integer"}}}),
@@ -177,7 +182,8 @@ def describe_responses(document: dict) -> dict:
         face = face_for(path)
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
-            for status in [status for status in responses if not status.startswith("2")]:
+            for status in [status for status in responses if status == "422" or (
+                    path == GRAPHQL_PATH and not status.startswith("2"))]:
                 del responses[status]  # FastAPI's 422; strawberry's 404 when GraphiQL is off
             describe_success(path, face, responses)
             if path == GRAPHQL_PATH and method == "get":
@@ -232,9 +238,14 @@ def error_statuses(path: str, method: str) -> list[int]:
 
 
 def error_response(path: str, face: Face, status: int) -> dict:
-    name = GRAPHQL_ERROR[0] if path == GRAPHQL_PATH else ERROR_SCHEMAS[face.name][0]
+    if path in BODY_FACES:  # either face's shape, as the body decides
+        schema = {"anyOf": [ref(ERROR_SCHEMAS[name][0]) for name in
+                            (MEMORY_V0.name, MEMORY_V0_CURRENT.name)]}
+    else:
+        schema = ref(GRAPHQL_ERROR[0] if path == GRAPHQL_PATH
+                     else ERROR_SCHEMAS[face.name][0])
     return {"description": ERROR_MEANINGS[status],
-            "content": {"application/json": {"schema": ref(name)}}}
+            "content": {"application/json": {"schema": schema}}}
 
 
 def ref(name: str) -> dict:

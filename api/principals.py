@@ -11,7 +11,7 @@ from starlette.requests import HTTPConnection
 
 from arqium.api.common.shapes import CEREBRO, face_for
 from arqium.api.requestinfo import request_id_var
-from arqium.domain.identity.application import hash_api_key
+from arqium.domain.identity.application import API_KEY_PREFIX, hash_api_key
 from arqium.domain.shared import AuthenticationFailed, Cause, InvalidToken
 from arqium.infra.oidc import ExternalIdentity
 from arqium.infra.security import Principal
@@ -22,6 +22,8 @@ API_KEY_KEY = "verified_api_key"
 SESSION_COOKIE_KEY = "verified_session_cookie"
 # NextAuth's session cookie, the secure one (set over HTTPS) first.
 SESSION_COOKIES = ("__Secure-next-auth.session-token", "next-auth.session-token")
+# The actor a face's own authentication (one that runs before the routes) found.
+AUTHENTICATED_ACTOR = "authenticated_actor"
 UNKNOWN_SESSION = "this token's login session is unknown; log in again"
 
 
@@ -82,6 +84,11 @@ def _uuid(session_id: str | None) -> str:
         return str(UUID(str(session_id)))
     except ValueError:
         raise InvalidToken(UNKNOWN_SESSION) from None
+
+
+def is_api_key(token: str) -> bool:
+    """An API key sent where a token is expected (`Authorization: Bearer arq_...`)."""
+    return token.startswith(API_KEY_PREFIX)
 
 
 def api_key_principal(system: System, api_key: str) -> Principal:

@@ -14,6 +14,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from arqium.api.middleware import HttpMiddleware
 from arqium.api.principals import (
+    is_api_key,
     session_cookie,
     verified_access,
     verified_api_key,
@@ -75,8 +76,11 @@ def client_identity(request: Request) -> tuple[str, str]:
         if api_key:
             return "api_key", verified_api_key(request, api_key).user_id
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            return "user", verified_access(request, token.strip()).user_id
+        token = token.strip()
+        if scheme.lower() == "bearer" and token and is_api_key(token):
+            return "api_key", verified_api_key(request, token).user_id
+        if scheme.lower() == "bearer" and token:
+            return "user", verified_access(request, token).user_id
         cookie = None if "authorization" in request.headers else session_cookie(request)
         if cookie:
             return "user", verified_session_cookie(request, cookie).user_id

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from arqium.api.common.deps import SystemDep
 from arqium.api.principals import (
     external_principal,
+    is_api_key,
     session_cookie,
     verified_access,
     verified_api_key,
@@ -34,8 +35,8 @@ class Caller:
 
 
 def current_caller(request: Request, system: SystemDep) -> Caller:
-    """The caller of an X-API-Key, else of a bearer token, else (on CEREBRO's paths) of
-    the session cookie."""
+    """The caller of an X-API-Key, else of a bearer token (an API key as the bearer
+    token too), else (on CEREBRO's paths) of the session cookie."""
     principal = caller_principal(request, system)
     return Caller(principal, Cause(actor=principal.actor,
                                    correlation_id=request_id_var.get()))
@@ -51,7 +52,10 @@ def caller_principal(request: Request, system: System) -> Principal:
     cookie = None if "authorization" in request.headers else session_cookie(request)
     if cookie:
         return verified_session_cookie(request, cookie)
-    return bearer_principal(request, system, bearer_token(request))
+    token = bearer_token(request)
+    if is_api_key(token):
+        return verified_api_key(request, token)
+    return bearer_principal(request, system, token)
 
 
 def has_credentials(request: Request) -> bool:

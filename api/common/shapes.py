@@ -49,6 +49,10 @@ def _memory_v0(status: int, code: str, message: str, details: dict) -> dict:
     return {"error": _reason(status), "message": message, "code": code}
 
 
+def _memory_v0_current(status: int, code: str, message: str, details: dict) -> dict:
+    return {"error": _reason(status), "code": status, "message": message}
+
+
 def _admin(status: int, code: str, message: str, details: dict) -> dict:
     return {"error": {"code": code, "message": message, "details": details},
             "status": status}
@@ -89,6 +93,11 @@ MEMORY_V0 = Face("memory-v0", ("/v0",), {
     "conflict": "CONFLICT", "too_large": "PAYLOAD_TOO_LARGE", "rate_limited": "RATE_LIMITED",
     "unavailable": "SERVICE_UNAVAILABLE", "internal": "INTERNAL_ERROR"}, _memory_v0)
 
+# The Memory Service's current dialect (its newest SDK, CLI and MCP server): the same
+# words, the status as `code`. Its search shares /v0/search: see `FACE_KEY`.
+MEMORY_V0_CURRENT = Face("memory-v0-current", ("/v0/vaults",), MEMORY_V0.codes,
+                         _memory_v0_current)
+
 ADMIN = Face("admin", ("/api/auth", "/api/config", "/api/modules", "/api/status",
                        "/api/activity"), {
     "validation": "VALIDATION_ERROR", "malformed": "VALIDATION_ERROR",
@@ -108,12 +117,36 @@ ASTRALBODY = Face("astralbody", ("/health", "/auth", "/upload", "/download", "/s
     "unavailable": "service_unavailable", "internal": "internal_error"}, _astralbody)
 
 # Most specific first: /api/v1 before the CEREBRO and Admin /api/* prefixes.
-FACES = (ARQIUM, MEMORY_V0, ADMIN, CEREBRO, ASTRALBODY)
+FACES = (ARQIUM, MEMORY_V0_CURRENT, MEMORY_V0, ADMIN, CEREBRO, ASTRALBODY)
+# A request's face when its path is shared and its body decides (v0 search's dialects).
+FACE_KEY = "face"
 
 
 def face_for(path: str) -> Face:
     """The face a path belongs to; anything unclaimed answers in the native shape."""
     return next((face for face in FACES if face.matches(path)), ARQIUM)
+
+
+def is_current_v0_search(body: object) -> bool:
+    """A v0 search in the current dialect: a memory named, no user (its bearer key
+    names the caller)."""
+    return isinstance(body, dict) and "memoryId" in body and "userId" not in body
+
+
+# The tags of a body union whose dialect the body decides (they are no field's name:
+# validation errors leave them out of the field at fault).
+SEED_DIALECT, CURRENT_DIALECT = "v0-seed-dialect", "v0-current-dialect"
+DIALECT_TAGS = (SEED_DIALECT, CURRENT_DIALECT)
+
+# Shared paths whose body decides the face, even of a body too bad to reach the route.
+BODY_FACES: dict[str, Callable[[object], Face]] = {
+    "/v0/search": lambda body: MEMORY_V0_CURRENT if is_current_v0_search(body)
+    else MEMORY_V0}
+
+
+def face_of(scope: dict) -> Face:
+    """The face a request came through: the one a route chose, else its path's."""
+    return scope.get("state", {}).get(FACE_KEY) or face_for(scope["path"])
 
 
 def iso(moment: datetime | None) -> str | None:

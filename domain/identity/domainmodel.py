@@ -45,6 +45,12 @@ class HandleTaken(Conflict):
     pass
 
 
+# The password hash of an account that no password opens (a v0 user registered by
+# `POST /v0/users`, an OIDC user): not an Argon2 hash, so nothing ever verifies against
+# it, and making the account costs no hashing.
+NO_PASSWORD = "!"
+
+
 class User(ArqiumAggregate):
     """A person or service that owns data. Its id is derived from its e-mail address."""
 
@@ -78,6 +84,10 @@ class User(ArqiumAggregate):
     @event("RoleGranted")
     def _role_granted(self, role: str, at: datetime) -> None:
         self.roles = [*self.roles, role]
+
+    @property
+    def has_password(self) -> bool:
+        return self.password_hash != NO_PASSWORD
 
     @event("PasswordChanged")
     def change_password(self, password_hash: str, at: datetime) -> None:

@@ -43,8 +43,9 @@ def test_streams_document_their_media_type_not_json(document, path, method, medi
 
 @pytest.mark.parametrize("path, schema", [
     ("/api/v1/memory/recent", "ArqiumError"), ("/api/memory/search", "CerebroError"),
-    ("/v0/search", "MemoryV0Error"), ("/api/auth/sessions", "AdminError"),
-    ("/sessions", "AstralBodyError"), ("/graphql", "GraphQLErrors")])
+    ("/v0/users/{userId}", "MemoryV0Error"), ("/v0/vaults", "MemoryV0CurrentError"),
+    ("/api/auth/sessions", "AdminError"), ("/sessions", "AstralBodyError"),
+    ("/graphql", "GraphQLErrors")])
 def test_errors_are_documented_in_the_face_shape(document, path, schema):
     for operation in document["paths"][path].values():
         errors = {status: response for status, response in operation["responses"].items()
@@ -53,6 +54,21 @@ def test_errors_are_documented_in_the_face_shape(document, path, schema):
         for response in errors.values():
             content = response["content"]["application/json"]
             assert content["schema"] == {"$ref": f"#/components/schemas/{schema}"}
+
+
+def test_v0_search_errors_are_documented_in_either_dialects_shape(document):
+    content = document["paths"]["/v0/search"]["post"]["responses"]["400"]["content"]
+    assert content["application/json"]["schema"] == {"anyOf": [
+        {"$ref": "#/components/schemas/MemoryV0Error"},
+        {"$ref": "#/components/schemas/MemoryV0CurrentError"}]}
+
+
+def test_a_v0_context_is_documented_as_plain_text_both_ways(document):
+    operations = document["paths"][
+        "/v0/vaults/{vaultId}/memories/{memoryId}/contexts"]
+    assert list(operations["put"]["requestBody"]["content"]) == ["text/plain"]
+    assert set(operations["put"]["responses"]) >= {"201", "400", "401", "413", "415"}
+    assert list(operations["get"]["responses"]["200"]["content"]) == ["text/plain"]
 
 
 def test_a_public_health_check_documents_no_credential_errors(document):
