@@ -14,6 +14,7 @@ from arqium.api.cerebro import chat as cerebro_chat
 from arqium.api.cerebro import ledger as cerebro_ledger
 from arqium.api.cerebro import memory as cerebro_memory
 from arqium.api.common.health import VERSION
+from arqium.api.common.pushes import PushContents
 from arqium.api.common.socket_credentials import SocketCredentials
 from arqium.api.common.sync_hub import SyncHub
 from arqium.api.errors import DatabaseErrorsMiddleware, install_error_handlers
@@ -22,6 +23,10 @@ from arqium.api.idempotency import IdempotencyMiddleware
 from arqium.api.input_limits import InputLimitsMiddleware
 from arqium.api.latency import LatencyMiddleware, LatencySamples
 from arqium.api.memory_v0 import entries as memory_v0_entries
+from arqium.api.memory_v0.current import contexts as current_contexts
+from arqium.api.memory_v0.current import entries as current_entries
+from arqium.api.memory_v0.current import vaults as current_vaults
+from arqium.api.memory_v0.current.auth import BearerKeyMiddleware
 from arqium.api.memory_v0 import vaults as memory_v0_vaults
 from arqium.api.openapi import truthful_openapi
 from arqium.api.ratelimit import RateLimitHeadersMiddleware, RateLimits, limited
@@ -47,7 +52,9 @@ DOCS_ASSETS = "/docs-assets"
 DESCRIPTION = """Event-sourced backend for AI applications. One core, five faces:
 ARQIUM (`/api/v1`), CEREBRO (`/api/memory`, `/ping`), Memory Service v0 (`/v0`),
 Admin API (`/api/auth`, ...) and AstralBody (`/health`, ...). Command responses carry
-`X-Event-Position`; send it back as `X-Min-Position` on a query to read your own write."""
+`X-Event-Position`; send it back as `X-Min-Position` on a query to read your own write.
+Credentials: `Authorization: Bearer <access token>` or `X-API-Key`; CEREBRO's routes also
+take NextAuth's session cookie (`next-auth.session-token`), as seed 001's clients send it."""
 
 
 def create_app(settings: Settings, open_system: Callable[[Settings], System] = open_system
@@ -85,7 +92,8 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
         app.include_router(router, dependencies=per_user)
     # Seed 002 states no limit for /v0: ARQIUM's per-user and per-key ones, its own count.
     per_v0_user = [Depends(limited("v0_user", "v0_api_key"))]
-    for router in (memory_v0_vaults.router, memory_v0_entries.router):
+    for router in (memory_v0_vaults.router, memory_v0_entries.router,
+                   current_vaults.router, current_entries.router, current_contexts.router):
         app.include_router(router, dependencies=per_v0_user)
     for router in (health.router, cerebro_memory.router, cerebro_chat.router,
                    cerebro_ledger.router, memory_v0_vaults.health_router, astralbody.router,
@@ -101,6 +109,9 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
     # must apply before it does.
     app.add_middleware(InputLimitsMiddleware, max_bytes=settings.max_body_bytes,
                        max_depth=settings.max_json_depth)
+    # Outside the input limits: the current v0 dialect refuses a missing or unknown
+    # bearer key before anything reads the body.
+    app.add_middleware(BearerKeyMiddleware)
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware)
     # Outermost: every part of the app sees the client a trusted proxy names.
@@ -113,8 +124,10 @@ async def start_sync_hub(settings: Settings, system: System,
     """The stream subscription behind /ws/sync and GraphQL subscriptions; without NATS
     the API still serves the rest (health reports NATS down), sockets are told their
     updates are delayed, and the hub connects once NATS answers."""
-    hub = SyncHub(settings.nats_url, settings.nats_stream, system.read_models.contexts,
-                  system.read_models.memory_items, credentials, settings.nats_creds)
+    contents = PushContents(system.read_models.memory_items, system.read_models.contexts,
+                            system.clock, settings.read_wait_seconds)
+    hub = SyncHub(settings.nats_url, settings.nats_stream, contents, credentials,
+                  settings.nats_creds)
     if settings.nats_url:
         await hub.start()
     return hub

@@ -17,7 +17,7 @@ from psycopg.errors import ReadOnlySqlTransaction
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Message, Receive, Scope, Send
 
-from arqium.api.common.shapes import face_for
+from arqium.api.common.shapes import BODY_FACES, DIALECT_TAGS, FACE_KEY, face_of
 from arqium.api.middleware import HttpMiddleware
 from arqium.api.ratelimit import RateLimited
 from arqium.domain.shared import (
@@ -26,6 +26,7 @@ from arqium.domain.shared import (
     DomainError,
     Forbidden,
     Invalid,
+    InvalidToken,
     NotFound,
     Unavailable,
 )
@@ -37,13 +38,14 @@ _DOMAIN_KINDS: tuple[tuple[type[DomainError], int, str], ...] = (
     (NotFound, 404, "not_found"),
     (Conflict, 409, "conflict"),
     (Invalid, 400, "validation"),
+    (InvalidToken, 401, "invalid_token"),  # before its base class: the first match wins
     (AuthenticationFailed, 401, "unauthenticated"),
     (Forbidden, 403, "forbidden"),
     (Unavailable, 503, "unavailable"),
 )
 _HTTP_KINDS = {400: "malformed", 401: "unauthenticated", 403: "forbidden",
                404: "not_found", 405: "method_not_allowed", 409: "conflict",
-               503: "unavailable"}
+               413: "too_large", 415: "malformed", 503: "unavailable"}
 
 
 # The library's errors and psycopg's own (PoolTimeout among them), raised unwrapped
@@ -64,7 +66,7 @@ class ReadModelBehind(Exception):
 def error_response(request: Request, status: int, kind: str, message: str,
                    details: dict | None = None, code: str | None = None,
                    headers: dict | None = None) -> JSONResponse:
-    face = face_for(request.url.path)
+    face = face_of(request.scope)
     body = face.body(status, kind, message, details or {}, code)
     response = JSONResponse(body, status_code=status, headers=headers)
     if status == 401:
@@ -92,6 +94,8 @@ def field_details(field: str, message: str) -> dict:
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+    if decide := BODY_FACES.get(request.url.path):
+        request.scope.setdefault("state", {})[FACE_KEY] = decide(error.body)
     problems = [describe_problem(problem) for problem in error.errors()]
     if any(p["type"] == "json_invalid" for p in problems):
         return error_response(request, 400, "malformed",
@@ -108,6 +112,8 @@ def describe_problem(problem: dict[str, Any]) -> dict[str, str]:
     """One problem with the field it concerns, without where the field came from."""
     location = [str(part) for part in problem.get("loc", ())]
     if location and location[0] in _SOURCES:
+        location = location[1:]
+    if location and location[0] in DIALECT_TAGS:
         location = location[1:]
     return {"field": ".".join(location), "message": problem.get("msg", "invalid"),
             "type": problem.get("type", "")}

@@ -14,14 +14,16 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Message, Receive, Scope, Send
 
-from arqium.api.common.caller import current_caller
+from arqium.api.common.caller import current_caller, has_credentials
 from arqium.api.errors import (
     DATABASE_UNAVAILABLE,
     database_unavailable,
+    domain_kind,
     error_response,
     field_details,
 )
 from arqium.api.middleware import HttpMiddleware
+from arqium.api.principals import AUTHENTICATED_ACTOR
 from arqium.api.ratelimit import client_address
 from arqium.domain.journal import journaling
 from arqium.domain.shared import AuthenticationFailed
@@ -58,7 +60,7 @@ class IdempotencyMiddleware(HttpMiddleware):
             stored = await run_in_threadpool(store.claim, caller, key.decode(), fingerprint)
         except AuthenticationFailed as refusal:
             # Before any replay: a logged-out token must not get the old answer again.
-            await error_response(request, 401, "unauthenticated", refusal.message,
+            await error_response(request, 401, domain_kind(refusal)[1], refusal.message,
                                  code=refusal.code)(scope, receive, send)
             return
         except DATABASE_UNAVAILABLE as error:
@@ -143,7 +145,10 @@ def key_owner(request: Request) -> str:
     """Whose keys these are: the authenticated caller, as the routes authenticate it
     (AuthenticationFailed for credentials they would refuse), or the client's address
     when the request carries none (register, login)."""
-    if "x-api-key" in request.headers or "authorization" in request.headers:
+    actor = request.scope.get("state", {}).get(AUTHENTICATED_ACTOR)
+    if actor:
+        return actor
+    if has_credentials(request):
         return current_caller(request, request.app.state.system).principal.actor
     return f"address:{client_address(request)}"
 

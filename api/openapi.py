@@ -2,7 +2,6 @@
 errors it really returns, in its face's error shape (never FastAPI's default 422: request
 validation answers 400)."""
 
-import re
 from typing import Any, Callable
 
 from fastapi import FastAPI
@@ -12,8 +11,10 @@ from arqium.api.common.shapes import (
     ADMIN,
     ARQIUM,
     ASTRALBODY,
+    BODY_FACES,
     CEREBRO,
     MEMORY_V0,
+    MEMORY_V0_CURRENT,
     Face,
     face_for,
 )
@@ -38,6 +39,9 @@ ERROR_SCHEMAS: dict[str, tuple[str, dict]] = {
     MEMORY_V0.name: ("MemoryV0Error", {
         "type": "object", "required": ["error", "message", "code"],
         "properties": {"error": _TEXT, "message": _TEXT, "code": _TEXT}}),
+    MEMORY_V0_CURRENT.name: ("MemoryV0CurrentError", {
+        "type": "object", "required": ["error", "code", "message"],
+        "properties": {"error": _TEXT, "code": {"type": "integer"}, "message": _TEXT}}),
     ADMIN.name: ("AdminError", {
         "type": "object", "required": ["error", "status"],
         "properties": {"error": _ERROR_OBJECT, "status": {"type": "integer"}}}),
@@ -54,6 +58,22 @@ GRAPHQL_ERROR = ("GraphQLErrors", {
                "properties": {"data": _ANY, "errors": {"type": "array"}}},
               {"$ref": "#/components/schemas/ArqiumError"}]})
 
+# What GraphQL answers over HTTP: its result, errors included (a field's error beside
+# the other fields' data).
+GRAPHQL_PATH = "/graphql"
+GRAPHQL_RESULT = ("GraphQLResult", {
+    "type": "object", "required": ["data"],
+    "properties": {"data": {"type": ["object", "null"]},
+                   "errors": {"type": "array", "items": {
+                       "type": "object", "required": ["message"],
+                       "properties": {"message": _TEXT, "locations": {"type": "array"},
+                                      "path": {"type": "array"},
+                                      "extensions": {"type": "object"}}}},
+                   "extensions": {"type": "object"}}})
+# GET /graphql without a query answers the GraphiQL page.
+GRAPHIQL = {"text/html": {"schema": _TEXT}}
+GRAPHQL_GET = "The query's result (its errors included); without a query, GraphiQL."
+
 ARQIUM_ENVELOPE = ("ArqiumEnvelope", {
     "type": "object", "required": ["status", "code", "data", "error", "meta"],
     "properties": {"status": {"const": "success"}, "code": {"type": "integer"},
@@ -69,13 +89,47 @@ ERROR_MEANINGS = {
     503: "a dependency (database, read model, event stream) is unavailable; retry shortly",
 }
 
-# Operations that check no credentials: no 401, 403 or 404 documented for them (login
-# and refresh do check some: the ones in their bodies).
-ANONYMOUS = re.compile(r"^(/api/v1/auth/register|/api/v1/health|/health|/v0/health|/ping"
-                       r"|/auth/config)$")
 WRITES = {"post", "put", "patch", "delete"}
 # Health checks of the seeds' faces answer an unhealthy 503 with their success body.
 HEALTH_BODY_ON_503 = {"/health", "/v0/health"}
+
+# The error statuses each operation can really answer. Every one: 400 (the boundary
+# refuses a body too large or too deep, or text PostgreSQL cannot hold, in any query,
+# path or body). Every write: 401 and 409, since an Idempotency-Key makes it check the
+# credentials sent and answer 409 while the key's first request is still running (and
+# a concurrent change is a 409 too). An operation with a path parameter: 404, since the
+# id may name nothing of the caller's. The rest, operation by operation, in the tables
+# below ("/path" stands for every method of the path, "METHOD /path" for one).
+
+# Check no credentials (a write does if it carries an Idempotency-Key).
+PUBLIC = {"/api/v1/auth/register", "/api/v1/auth/validate", "/api/v1/health", "/health",
+          "/v0/health", "/ping", "/auth/config", "/graphql"}  # GraphQL: in its errors
+# Counted by no rate limit.
+UNLIMITED = {"/api/v1/health", "/health", "/v0/health", "/ping"}
+# Need nothing that can be unavailable (a rate-limited operation reads the login
+# session of the token it counts, so /auth/config is not one).
+SELF_CONTAINED = {"/ping"}
+# Refuse some callers: 403.
+FORBIDDEN = {
+    "DELETE /api/v1/users/{user_id}",  # admins only
+    "GET /api/v1/users/{user_id}",  # another user, unless an admin asks
+    "/api/v1/ledger/verify", "/api/v1/ledger/export",  # auditors and admins only
+    "/api/memory/metrics",  # admins only
+    # ownerId must be the caller
+    "/api/memory/upsert", "/api/memory/promote", "/api/memory/search",
+    "/api/memory/context", "/api/memory/delete",
+    "/v0/users", "/v0/search",  # email / userId must be the caller's own
+}
+FORBIDDEN_PREFIXES = ("/v0/users/{userId}",)  # the path's userId must be the caller
+# Can miss what they name although no path parameter names it: 404.
+MISSING = {
+    # the caller's own user, not yet (or no longer) where the route reads it
+    "/api/v1/users/profile", "/api/v1/users/password", "/user/profile",
+    "/api/memory/promote", "/api/memory/delete",  # a memory by key or id
+    "/api/ledger/transactions",  # the object transacted
+    "/api/auth/logout",  # the token's login session
+    "/v0/users", "/v0/search",  # the v0 user (and memoryId)
+}
 
 WEBSOCKETS = """
 
@@ -83,13 +137,16 @@ WEBSOCKETS = """
 OpenAPI describes no WebSocket, so they are described here.
 
 * **`/ws/sync/{session_id}`** (ARQIUM): a chat session's live changes. Authenticate
-  with `Authorization: Bearer <access_token>` (or `?token=`) or `X-API-Key`. The server
-  pushes JSON `{"event", "data"}` messages: `memory_added`, `context_updated`,
-  `plugin_event`, `error` (a message it does not understand, or updates delayed while
-  the event stream is unreachable) and `resumed` (updates flow again: re-read what you
-  show). The socket is closed with code 4401 (the reason says why) once its credentials
-  end: the token expires, its login session ends, its user is deleted or the API key is
-  revoked.
+  with `Authorization: Bearer <access_token>` (or `?token=`) or `X-API-Key`; refused
+  credentials: the socket opens, then closes with code 1008 and a reason. The server
+  pushes JSON `{"event", "data"}` messages: `memory_added` (the memory as
+  `GET /api/v1/memory/{id}` shows it, a `secret` or `pii` memory's `content` null, plus
+  `position`), `context_updated` (the context as `GET /api/v1/contexts/{id}` shows it,
+  plus `change` and `position`), `plugin_event`, `error` (a message it does not
+  understand, or updates delayed while the event stream is unreachable) and `resumed`
+  (updates flow again: re-read what you show). The socket is closed with code 4401 (the
+  reason says why) once its credentials end: the token expires, its login session ends,
+  its user is deleted or the API key is revoked.
 * **`/graphql`** (ARQIUM) also speaks the `graphql-transport-ws` protocol for
   subscriptions, authenticated by the same token or API key in `connection_init`'s
   payload or the upgrade request's headers; it closes with 4401/4403 once the
@@ -112,30 +169,39 @@ def truthful_openapi(app: FastAPI) -> Callable[[], dict]:
 
 
 def describe_responses(document: dict) -> dict:
-    """Every operation's success body and the error statuses it answers, in its face's
-    shape; FastAPI's 422 and its validation schemas removed."""
+    """Every operation's success body and the error statuses it answers (those of
+    `error_statuses` only), in its face's shape; FastAPI's 422 and its validation
+    schemas removed."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
-    for name, schema in (*ERROR_SCHEMAS.values(), ARQIUM_ENVELOPE, GRAPHQL_ERROR):
+    for name, schema in (*ERROR_SCHEMAS.values(), ARQIUM_ENVELOPE, GRAPHQL_ERROR,
+                         GRAPHQL_RESULT):
         schemas[name] = schema
     for path, operations in document.get("paths", {}).items():
         face = face_for(path)
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
-            responses.pop("422", None)
-            describe_success(face, responses)
+            for status in [status for status in responses if status == "422" or (
+                    path == GRAPHQL_PATH and not status.startswith("2"))]:
+                del responses[status]  # FastAPI's 422; strawberry's 404 when GraphiQL is off
+            describe_success(path, face, responses)
+            if path == GRAPHQL_PATH and method == "get":
+                responses["200"] = {"description": GRAPHQL_GET, "content": {
+                    **responses["200"]["content"], **GRAPHIQL}}
+            for status in error_statuses(path, method):
+                responses[str(status)] = error_response(path, face, status)
             if path in HEALTH_BODY_ON_503:
                 responses["503"] = {**responses["200"], "description": "unhealthy"}
-            for status in error_statuses(path, method):
-                responses.setdefault(str(status), error_response(path, face, status))
     return document
 
 
-def describe_success(face: Face, responses: dict[str, Any]) -> None:
+def describe_success(path: str, face: Face, responses: dict[str, Any]) -> None:
     """A success answer FastAPI documented without a body gets its face's body: the
-    ARQIUM envelope, any JSON for the seeds' faces. 204 stays without a body."""
-    schema = ref(ARQIUM_ENVELOPE[0]) if face is ARQIUM else _ANY
+    GraphQL result, the ARQIUM envelope, any JSON for the seeds' faces. 204 stays
+    without a body."""
+    schema = (ref(GRAPHQL_RESULT[0]) if path == GRAPHQL_PATH
+              else ref(ARQIUM_ENVELOPE[0]) if face is ARQIUM else _ANY)
     for status, response in responses.items():
         if not status.startswith("2") or status == "204":
             continue
@@ -149,22 +215,37 @@ def describe_success(face: Face, responses: dict[str, Any]) -> None:
 
 
 def error_statuses(path: str, method: str) -> list[int]:
-    statuses = [400, 429, 503]
-    if not ANONYMOUS.match(path):
-        # 404: an unknown id in the path or the body, or the caller's own user not (yet)
-        # in the read model
-        statuses += [401, 403, 404]
-    elif method in WRITES:
-        statuses.append(404)
-    if method in WRITES:
-        statuses.append(409)
+    """What the operation can answer besides success, by the rules and tables above."""
+
+    def listed(table: set[str]) -> bool:
+        return path in table or f"{method.upper()} {path}" in table
+
+    write = method in WRITES
+    statuses = {400}
+    if write or not listed(PUBLIC):
+        statuses.add(401)
+    if listed(FORBIDDEN) or path.startswith(FORBIDDEN_PREFIXES):
+        statuses.add(403)
+    if "{" in path or listed(MISSING):
+        statuses.add(404)
+    if write:
+        statuses.add(409)
+    if not listed(UNLIMITED):
+        statuses.add(429)
+    if not listed(SELF_CONTAINED):
+        statuses.add(503)
     return sorted(statuses)
 
 
 def error_response(path: str, face: Face, status: int) -> dict:
-    name = GRAPHQL_ERROR[0] if path == "/graphql" else ERROR_SCHEMAS[face.name][0]
+    if path in BODY_FACES:  # either face's shape, as the body decides
+        schema = {"anyOf": [ref(ERROR_SCHEMAS[name][0]) for name in
+                            (MEMORY_V0.name, MEMORY_V0_CURRENT.name)]}
+    else:
+        schema = ref(GRAPHQL_ERROR[0] if path == GRAPHQL_PATH
+                     else ERROR_SCHEMAS[face.name][0])
     return {"description": ERROR_MEANINGS[status],
-            "content": {"application/json": {"schema": ref(name)}}}
+            "content": {"application/json": {"schema": schema}}}
 
 
 def ref(name: str) -> dict:

@@ -13,7 +13,13 @@ from limits.strategies import MovingWindowRateLimiter
 from starlette.types import Message, Receive, Scope, Send
 
 from arqium.api.middleware import HttpMiddleware
-from arqium.api.principals import verified_access, verified_api_key
+from arqium.api.principals import (
+    is_api_key,
+    session_cookie,
+    verified_access,
+    verified_api_key,
+    verified_session_cookie,
+)
 from arqium.domain.shared import AuthenticationFailed
 from arqium.infra.settings import Settings
 
@@ -63,15 +69,21 @@ class RateLimited(Exception):
 
 def client_identity(request: Request) -> tuple[str, str]:
     """(kind, id) a request is counted against: its API key's owner (all of a user's
-    keys share one budget, so creating keys does not multiply it), its token's user, or
-    else its address."""
+    keys share one budget, so creating keys does not multiply it), its token's (or
+    session cookie's) user, or else its address."""
     try:
         api_key = request.headers.get("x-api-key")
         if api_key:
             return "api_key", verified_api_key(request, api_key).user_id
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            return "user", verified_access(request, token.strip()).user_id
+        token = token.strip()
+        if scheme.lower() == "bearer" and token and is_api_key(token):
+            return "api_key", verified_api_key(request, token).user_id
+        if scheme.lower() == "bearer" and token:
+            return "user", verified_access(request, token).user_id
+        cookie = None if "authorization" in request.headers else session_cookie(request)
+        if cookie:
+            return "user", verified_session_cookie(request, cookie).user_id
     except AuthenticationFailed:
         pass  # refused by the route; counted against its address meanwhile
     return "address", client_address(request)

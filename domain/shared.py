@@ -202,6 +202,11 @@ class AuthenticationFailed(DomainError):
     pass
 
 
+class InvalidToken(AuthenticationFailed):
+    """A token (or key) was sent but is malformed, badly signed, expired or no longer
+    valid, as opposed to no credentials at all."""
+
+
 class Unavailable(DomainError):
     """Something the command needs is not there right now (e.g. no model configured)."""
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import jwt
 
-from arqium.domain.shared import AuthenticationFailed, Clock
+from arqium.domain.shared import Clock, InvalidToken
 
 ALGORITHMS = ["RS256"]
 CLOCK_SKEW_SECONDS = 30
@@ -44,9 +44,9 @@ class OidcVerifier:
                 options={"require": ["exp", "iat", "sub", "iss"], "verify_exp": False,
                          "verify_iat": False, "verify_aud": self.audience is not None})
         except (jwt.PyJWTError, jwt.PyJWKClientError) as error:
-            raise AuthenticationFailed(f"invalid token from {self.issuer}: {error}") from None
+            raise InvalidToken(f"invalid token from {self.issuer}: {error}") from None
         if claims["exp"] <= self._clock().timestamp() - CLOCK_SKEW_SECONDS:
-            raise AuthenticationFailed("token has expired; sign in again")
+            raise InvalidToken("token has expired; sign in again")
         email = claims.get("email") or f"{claims['sub']}@{_host(self.issuer)}"
         return ExternalIdentity(claims["sub"], email, claims.get("name") or email,
                                 claims["exp"])

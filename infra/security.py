@@ -9,7 +9,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from arqium.domain.shared import AuthenticationFailed, Clock
+from arqium.domain.shared import Clock, InvalidToken
 
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "iss", "typ", "jti", "sid"]
@@ -118,17 +118,17 @@ class TokenService:
                                 options={"require": REQUIRED_CLAIMS, "verify_exp": False,
                                          "verify_iat": False, "verify_nbf": False})
         except jwt.PyJWTError as error:
-            raise AuthenticationFailed(f"invalid token: {error}") from None
+            raise InvalidToken(f"invalid token: {error}") from None
         if not all(_is_time(claims[name]) for name in TIME_CLAIMS if name in claims):
-            raise AuthenticationFailed("invalid token: its times must be numbers")
+            raise InvalidToken("invalid token: its times must be numbers")
         if claims["exp"] <= now:
-            raise AuthenticationFailed("token has expired; log in again or refresh it")
+            raise InvalidToken("token has expired; log in again or refresh it")
         if claims["iat"] > now + CLOCK_SKEW_SECONDS:
-            raise AuthenticationFailed("token was issued in the future")
+            raise InvalidToken("token was issued in the future")
         if claims.get("nbf", now) > now + CLOCK_SKEW_SECONDS:
-            raise AuthenticationFailed("token is not valid yet (nbf)")
+            raise InvalidToken("token is not valid yet (nbf)")
         if claims["typ"] != kind:
-            raise AuthenticationFailed(f"wrong kind of token: {kind} token expected")
+            raise InvalidToken(f"wrong kind of token: {kind} token expected")
         return claims
 
 

@@ -61,6 +61,9 @@ class Settings(LoggingSettings):
     oidc_client_id: str | None = None
     oidc_scope: str = "openid profile email"
     oidc_redirect_uri: str | None = None
+    # The NEXTAUTH_SECRET of the NextAuth.js (v4) app whose session cookie CEREBRO's
+    # clients send (none: a NextAuth cookie is ignored).
+    nextauth_secret: SecretStr | None = None
 
     # An OpenAI-compatible chat-completions endpoint for CEREBRO's /api/chat (none: 503).
     llm_base_url: str | None = None

@@ -5,6 +5,7 @@ numbers stay exactly as they were sent."""
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import Tracking
 from psycopg import Cursor
@@ -84,6 +85,7 @@ SELECT_OBJECT = f"SELECT {OBJECT_COLUMNS} FROM {{table}} WHERE id = %(id)s AND {
 SELECT_OBJECTS = f"""
 SELECT {OBJECT_COLUMNS}, count(*) OVER () AS total FROM {{table}}
 WHERE {VISIBLE} AND (%(type_name)s::text IS NULL OR type_name = %(type_name)s)
+    AND (%(ids)s::uuid[] IS NULL OR id = ANY(%(ids)s::uuid[]))
 ORDER BY created_at, position LIMIT %(limit)s OFFSET %(offset)s"""
 EVENT_COLUMNS = """object_id, version, position, type_name, type, transaction_id, action,
     data, metadata, actor, recorded_at_text AS recorded_at, hash, prev_hash"""
@@ -127,10 +129,11 @@ class LedgerObjectsView(ReadModel):
         rows = self.query(SELECT_OBJECT, id=object_id, owner_id=reader)
         return _with_exact_data(rows[0]) if rows else None
 
-    def page(self, reader: str | None, type_name: str | None, limit: int, offset: int
-             ) -> tuple[list[dict], int]:
+    def page(self, reader: str | None, type_name: str | None, limit: int, offset: int,
+             ids: list[UUID] | None = None) -> tuple[list[dict], int]:
+        """A page of the objects `reader` may see, oldest first (only `ids`, if given)."""
         rows = self.query(SELECT_OBJECTS, owner_id=reader, type_name=type_name,
-                          limit=limit, offset=offset)
+                          limit=limit, offset=offset, ids=ids)
         return [_with_exact_data(row) for row in rows], rows[0]["total"] if rows else 0
 
     def history(self, reader: str | None, object_id: Any, version: int | None = None,

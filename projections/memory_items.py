@@ -190,8 +190,12 @@ class MemoryItemsView(ReadModel):
 
     def get(self, owner_id: str, item_id: Any, now: datetime) -> dict | None:
         """The owner's live memory with that id (None for anyone else's)."""
-        rows = self.opened(owner_id, self.query(SELECT_ONE, owner_id=owner_id, id=item_id,
-                                                now=now))
+        row = self.get_as_stored(owner_id, item_id, now)
+        return self.opened(owner_id, [row])[0] if row else None
+
+    def get_as_stored(self, owner_id: str, item_id: Any, now: datetime) -> dict | None:
+        """As `get`, but a sensitive memory's content left sealed."""
+        rows = self.query(SELECT_ONE, owner_id=owner_id, id=item_id, now=now)
         return rows[0] if rows else None
 
     def opened(self, owner_id: str, rows: list[dict]) -> list[dict]:

@@ -105,6 +105,15 @@ SELECT_LATEST_CONTEXT = """
 SELECT id, memory_id, context, created_at FROM {contexts}
 WHERE memory_id = %(memory_id)s ORDER BY position DESC LIMIT 1"""
 
+# The memory's context most like the query: trigram word similarity of the query to
+# each context's text (a text context as it is, any other as its JSON text).
+SELECT_BEST_CONTEXT = """
+SELECT context, created_at, word_similarity(%(query)s, text) AS score
+FROM (SELECT context, created_at, position, CASE jsonb_typeof(context)
+          WHEN 'string' THEN context #>> '{{}}' ELSE context::text END AS text
+      FROM {contexts} WHERE memory_id = %(memory_id)s) c
+ORDER BY score DESC, position DESC LIMIT 1"""
+
 
 class VaultsView(ReadModel):
     def __init__(self, datastore: Any, **kwargs: Any):
@@ -149,6 +158,11 @@ class VaultsView(ReadModel):
 
     def latest_context(self, memory_id: Any) -> dict | None:
         return _first(self.query(SELECT_LATEST_CONTEXT, memory_id=memory_id))
+
+    def best_context(self, memory_id: Any, query: str) -> dict | None:
+        """The memory's context most like `query` (`context`, `created_at`, `score`
+        0..1); the latest of equally good ones."""
+        return _first(self.query(SELECT_BEST_CONTEXT, memory_id=memory_id, query=query))
 
 
 def _first(rows: list[dict]) -> dict | None:

@@ -21,6 +21,7 @@ from arqium.domain.shared import Cause, Clock, system_clock
 from arqium.infra.eventstore import open_pool, shared_env
 from arqium.infra.idempotency import IdempotencyStore
 from arqium.infra.keys import MasterKey, OwnerKeys, lazy_master_key
+from arqium.infra.nextauth import NextAuthSessions
 from arqium.infra.oidc import OidcVerifier
 from arqium.infra.query_embeddings import QueryEmbeddings
 from arqium.infra.security import PasswordHashing, TokenService, new_secret
@@ -56,6 +57,7 @@ class System:
     memory_search: MemorySearch | None = None  # in Elasticsearch when configured
     worker_failures: WorkerFailures | None = None  # failing workers, skipped events
     master_key: Callable[[], MasterKey] | None = None  # wraps data keys, seals responses
+    nextauth: NextAuthSessions | None = None  # CEREBRO's session cookies, if configured
 
     @property
     def views(self) -> dict[str, ReadModel]:
@@ -108,13 +110,16 @@ def open_system(settings: Settings, clock: Clock = system_clock,
     if settings.oidc_issuer and settings.oidc_jwks_url:
         oidc = OidcVerifier(settings.oidc_issuer, settings.oidc_jwks_url,
                             settings.oidc_audience, clock)
+    nextauth = None
+    if settings.nextauth_secret:
+        nextauth = NextAuthSessions(settings.nextauth_secret.get_secret_value(), clock)
     read_models = open_read_models(env)
     read_models.memory_items.keys = identity.keys  # opens sealed content for its owner
     memory_search = open_memory_search(settings, env, read_models, query_embeddings)
     return System(settings, clock, env, identity, memory, sessions, ledger, tokens,
                   read_models, pool,
                   open_relay_tracking(env), oidc, query_embeddings, memory_search,
-                  worker_failures, master)
+                  worker_failures, master, nextauth)
 
 
 def master_key(settings: Settings) -> Callable[[], MasterKey]:

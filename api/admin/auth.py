@@ -6,8 +6,10 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from arqium.api.admin.documents import AdminSuccess, AuthToken, LoginSessions
 from arqium.api.common.caller import CurrentCaller
 from arqium.api.common.deps import IdentityApp, Tokens, Waits
+from arqium.api.common.documents import documented
 from arqium.api.common.login_sessions import (
     end_session,
     open_session,
@@ -46,7 +48,7 @@ def auth_token(tokens: TokenPair) -> dict:
             "expires_in": tokens.expires_in, "token_type": tokens.token_type}
 
 
-@router.post("/login", summary="Log in (AuthToken)")
+@router.post("/login", summary="Log in (AuthToken)", responses=documented(200, AuthToken))
 def login(body: LoginRequest, request: Request, identity: IdentityApp, tokens: Tokens):
     guard_login(request, body.email)
     user = identity.authenticate(body.email, body.password)
@@ -54,19 +56,22 @@ def login(body: LoginRequest, request: Request, identity: IdentityApp, tokens: T
     return with_position(auth_token(pair), identity.name, position)
 
 
-@router.post("/refresh", summary="Exchange a refresh token (AuthToken)")
+@router.post("/refresh", summary="Exchange a refresh token (AuthToken)",
+             responses=documented(200, AuthToken))
 def refresh(body: RefreshRequest, identity: IdentityApp, tokens: Tokens, waits: Waits):
     return auth_token(refresh_session(identity, tokens, waits, body.refresh_token))
 
 
-@router.post("/logout", summary="End the session of an access or refresh token")
+@router.post("/logout", summary="End the session of an access or refresh token",
+             responses=documented(200, AdminSuccess))
 def logout(body: LogoutRequest, identity: IdentityApp, tokens: Tokens, waits: Waits):
     user_id, session_id = session_of_any_token(tokens, body.token)
     end_session(identity, waits, session_id, user_id, "logout", cause=user_cause(user_id))
     return {"success": True}
 
 
-@router.get("/sessions", summary="Your live login sessions")
+@router.get("/sessions", summary="Your live login sessions",
+            responses=documented(200, LoginSessions))
 def sessions(caller: CurrentCaller, waits: Waits):
     # Every session started before this request is listed: a login just answered included.
     rows = waits.at_head(LoginSessionsProjection).active_for_user(caller.user_id)
@@ -77,7 +82,8 @@ def sessions(caller: CurrentCaller, waits: Waits):
             "current_session_id": caller.principal.session_id}
 
 
-@router.delete("/sessions/{session_id}", summary="End one of your sessions")
+@router.delete("/sessions/{session_id}", summary="End one of your sessions",
+               responses=documented(200, AdminSuccess))
 def delete_session(session_id: UUID, caller: CurrentCaller, identity: IdentityApp,
                    waits: Waits):
     end_session(identity, waits, str(session_id), caller.user_id, "revoked",

@@ -7,8 +7,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from arqium.api.astralbody import sessions
+from arqium.api.astralbody.documents import AstralHealth, AstralProfile, OidcClientConfig
 from arqium.api.common.caller import CurrentCaller
 from arqium.api.common.deps import AppSettings, IdentityApp, SystemDep, Users
+from arqium.api.common.documents import documented
 from arqium.api.common.health import VERSION, check_postgres
 from arqium.api.common.shapes import iso, now_iso
 from arqium.api.common.users import user_row
@@ -31,7 +33,8 @@ def astral_profile(fields: dict) -> dict:
             "last_login": iso(fields.get("last_login"))}
 
 
-@router.get("/health", summary="Backend health (AstralBody)")
+@router.get("/health", summary="Backend health (AstralBody)",
+            responses=documented(200, AstralHealth))
 def health(system: SystemDep):
     healthy = check_postgres(system)["status"] == "up"
     return JSONResponse({"status": "healthy" if healthy else "unhealthy",
@@ -40,19 +43,21 @@ def health(system: SystemDep):
                         headers=None if healthy else RETRY_AFTER)
 
 
-@router.get("/auth/config", summary="OIDC configuration for the client", dependencies=per_user)
+@router.get("/auth/config", summary="OIDC configuration for the client",
+            dependencies=per_user, responses=documented(200, OidcClientConfig))
 def auth_config(settings: AppSettings):
     return {"issuer": settings.oidc_issuer, "client_id": settings.oidc_client_id,
             "scope": settings.oidc_scope, "redirect_uri": settings.oidc_redirect_uri}
 
 
-@router.get("/user/profile", summary="Your profile (AstralBody)", dependencies=per_user)
+@router.get("/user/profile", summary="Your profile (AstralBody)", dependencies=per_user,
+            responses=documented(200, AstralProfile))
 def get_profile(caller: CurrentCaller, users: Users):
     return astral_profile(user_row(users, caller.user_id))
 
 
 @router.put("/user/profile", summary="Change your name or preferences (AstralBody)",
-            dependencies=per_user)
+            dependencies=per_user, responses=documented(200, AstralProfile))
 def put_profile(body: AstralProfileUpdate, caller: CurrentCaller, identity: IdentityApp):
     user, _ = identity.update_profile(caller.user_id, body.name, body.preferences,
                                       cause=caller.cause)

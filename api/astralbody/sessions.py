@@ -6,9 +6,11 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from arqium.api.astralbody.documents import AstralMessages, AstralSessions
 from arqium.api.common.caller import CurrentCaller
 from arqium.api.common.chat_sessions import check_session
 from arqium.api.common.deps import ChatSessions, SessionMessages, SessionsApp, Waits
+from arqium.api.common.documents import documented
 from arqium.api.common.positions import POSITION_HEADER, position_token
 from arqium.api.common.shapes import iso
 from arqium.api.common.validation import MAX_INT64
@@ -32,7 +34,8 @@ def astral_message(row: dict) -> dict:
             "timestamp": iso(row["created_at"]), "components": row["components"] or []}
 
 
-@router.get("", summary="Your chat sessions (AstralBody)")
+@router.get("", summary="Your chat sessions (AstralBody)",
+            responses=documented(200, AstralSessions))
 def list_sessions(caller: CurrentCaller, sessions: ChatSessions,
                   limit: int = Query(default=50, ge=1, le=200),
                   offset: int = Query(default=0, ge=0, le=MAX_INT64),
@@ -41,7 +44,8 @@ def list_sessions(caller: CurrentCaller, sessions: ChatSessions,
     return {"sessions": [astral_session(row) for row in rows], "total": total}
 
 
-@router.get("/{session_id}/messages", summary="A session's messages (AstralBody)")
+@router.get("/{session_id}/messages", summary="A session's messages (AstralBody)",
+            responses=documented(200, AstralMessages))
 def list_messages(session_id: UUID, caller: CurrentCaller, messages: SessionMessages,
                   limit: int = Query(default=100, ge=1, le=500),
                   before: datetime | None = None):

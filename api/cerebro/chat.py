@@ -6,12 +6,13 @@ events, and the prompt is the session's thread plus the user's memory working se
 import json
 from collections.abc import AsyncIterator
 from typing import Literal
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from arqium.api.cerebro.documents import ChatHistory
 from arqium.api.cerebro.memory import RECENT_MESSAGES, WORKING_SET_CANDIDATES
 from arqium.api.common.caller import Caller, CurrentCaller
 from arqium.api.common.deps import (
@@ -21,6 +22,7 @@ from arqium.api.common.deps import (
     Now,
     SessionsApp,
 )
+from arqium.api.common.documents import documented
 from arqium.api.common.search import WorkingSets
 from arqium.api.common.shapes import iso
 from arqium.api.common.validation import MAX_INT64
@@ -35,6 +37,7 @@ from arqium.infra.tokens import shared_token_counter
 router = APIRouter(tags=["CEREBRO: chat"])
 
 TITLE_LENGTH = 80
+CHAT_ID_HEADER = "X-Chat-Id"
 
 
 class ChatMessage(BaseModel):
@@ -45,7 +48,8 @@ class ChatMessage(BaseModel):
 
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    id: str = Field(min_length=1, max_length=255)
+    # None (as the seed's own SDK example sends it): a new chat.
+    id: str | None = Field(default=None, min_length=1, max_length=255)
     messages: list[ChatMessage] = Field(min_length=1)
     modelId: str | None = Field(default=None, max_length=200)
 
@@ -58,7 +62,8 @@ class ChatRequest(BaseModel):
 
 
 @router.get("/api/history", summary="Your chats, most recent first (CEREBRO)",
-            dependencies=[Depends(limited("cerebro_general"))])
+            dependencies=[Depends(limited("cerebro_general"))],
+            responses=documented(200, ChatHistory))
 def history(caller: CurrentCaller, sessions: ChatSessions,
             limit: int = Query(50, ge=1, le=100), offset: int = Query(0, ge=0, le=MAX_INT64)):
     rows, total = sessions.page(caller.user_id, limit, offset)
@@ -71,15 +76,21 @@ def history(caller: CurrentCaller, sessions: ChatSessions,
 
 @router.post("/api/chat", summary="Stream a model's reply as Server-Sent Events (CEREBRO)",
              dependencies=[Depends(limited("cerebro_chat"))],
-             responses={200: {"content": {"text/event-stream": {
-                 "schema": {"type": "string"}}}}})
+             responses={200: {
+                 "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                 "headers": {CHAT_ID_HEADER: {
+                     "description": "the chat's id: the one sent, or the new chat's",
+                     "schema": {"type": "string"}}}}})
 def chat(body: ChatRequest, caller: CurrentCaller, working_sets: WorkingSets,
          sessions: SessionsApp, memory: MemoryApp, settings: AppSettings, now: Now):
     """The last message (the user's) is stored in the chat's session (created by the
     first message), the model sees the session's thread and the user's memories, and
-    its reply is stored when it ends — marked incomplete if the client left before."""
+    its reply is stored when it ends — marked incomplete if the client left before.
+    Without `id`, a new chat starts: its id is in the `X-Chat-Id` header (as on every
+    answer) and in the `done` event (`chatId`)."""
     model = chat_model(settings)
-    session_id = session_id_for(caller.user_id, body.id)
+    chat_id = body.id or str(uuid4())
+    session_id = session_id_for(caller.user_id, chat_id)
     budget = settings.chat_memory_tokens
     open_session(sessions, caller, session_id, body.messages[-1].content)
     sessions.append_message(caller.user_id, session_id, MessageDraft(
@@ -87,11 +98,11 @@ def chat(body: ChatRequest, caller: CurrentCaller, working_sets: WorkingSets,
     thread = sessions.owned_session(caller.user_id, session_id).active_messages()
     shown = working_sets.working_set(caller.user_id, now, budget, WORKING_SET_CANDIDATES,
                                      conversation_text(thread[-RECENT_MESSAGES:]))
-    memory.record_working_set(caller.user_id, body.id, shown, budget, cause=caller.cause)
-    return StreamingResponse(reply_events(sessions, caller, model, session_id,
+    memory.record_working_set(caller.user_id, chat_id, shown, budget, cause=caller.cause)
+    return StreamingResponse(reply_events(sessions, caller, model, chat_id, session_id,
                                           prompt_messages(shown, thread), body.modelId),
                              media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache"})
+                             headers={"Cache-Control": "no-cache", CHAT_ID_HEADER: chat_id})
 
 
 def chat_model(settings: Settings) -> ChatModel:
@@ -125,10 +136,11 @@ def prompt_messages(shown: list[dict], thread: list[dict]) -> list[dict]:
 
 
 async def reply_events(sessions: SessionsApplication, caller: Caller, model: ChatModel,
-                       session_id: UUID, prompt: list[dict], model_id: str | None
-                       ) -> AsyncIterator[str]:
-    """SSE: `message` events with text chunks, then `done` with the token usage. The
-    reply is stored whatever happens, incomplete unless the stream ended."""
+                       chat_id: str, session_id: UUID, prompt: list[dict],
+                       model_id: str | None) -> AsyncIterator[str]:
+    """SSE: `message` events with text chunks, then `done` with the token usage and the
+    chat's id. The reply is stored whatever happens, incomplete unless the stream
+    ended."""
     reply, usage, complete = [], None, False
     try:
         async for chunk in model.stream(prompt, model_id):
@@ -139,7 +151,7 @@ async def reply_events(sessions: SessionsApplication, caller: Caller, model: Cha
                 usage = chunk["usage"]
         complete = True
         tokens = usage or shared_token_counter().count("".join(reply))
-        yield sse("done", {"usage": {"tokens": tokens}})
+        yield sse("done", {"usage": {"tokens": tokens}, "chatId": chat_id})
     except ModelUnavailable as error:
         yield sse("error", {"type": "error", "message": error.message})
     finally:

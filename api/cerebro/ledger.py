@@ -5,14 +5,24 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
+from arqium.api.cerebro.documents import (
+    LedgerAggregates,
+    ObjectCreatedOrPage,
+    ObjectPage,
+    OneObject,
+    TransactionRecorded,
+)
 from arqium.api.common.caller import CurrentCaller
-from arqium.api.common.deps import LedgerApp, LedgerObjects
+from arqium.api.common.deps import LedgerApp, LedgerObjects, Waits, caught_up
+from arqium.api.common.documents import documented
 from arqium.api.common.exact_json import (
     body_schema,
     exact_body,
+    exact_body_of,
     exact_response,
     within_limit,
 )
@@ -25,9 +35,13 @@ from arqium.domain.ledger.domainmodel import (
     MAX_TYPE_NAME_LENGTH,
     LedgerObjectNotFound,
 )
+from arqium.infra.security import Principal
+from arqium.projections.ledger_objects import LedgerObjectsProjection, LedgerObjectsView
 
 router = APIRouter(prefix="/api/ledger", tags=["CEREBRO: ledger"],
                    dependencies=[Depends(limited("cerebro_general"))])
+
+MAX_QUERIED_IDS = 1000
 
 
 class CreateObject(BaseModel):
@@ -36,6 +50,22 @@ class CreateObject(BaseModel):
     data: dict[str, Any]
 
     _data_limit = field_validator("data")(lambda value: within_limit(value, "data"))
+
+
+class QueryObjects(BaseModel):
+    """Seed 001's POST /api/ledger/objects "create or query": a body without `data`
+    queries, as GET /api/ledger/objects does (and by `ids` too)."""
+
+    model_config = ConfigDict(extra="ignore")
+    typeName: str | None = Field(default=None, min_length=1, max_length=MAX_TYPE_NAME_LENGTH)
+    limit: StrictInt = Field(default=50, ge=1, le=100)
+    offset: StrictInt = Field(default=0, ge=0, le=MAX_INT64)
+    ids: list[UUID] | None = Field(default=None, max_length=MAX_QUERIED_IDS)
+
+
+def create_or_query(body: Any) -> type[CreateObject] | type[QueryObjects]:
+    """A body with `data` creates an object; any other queries them."""
+    return CreateObject if isinstance(body, dict) and "data" in body else QueryObjects
 
 
 class CreateTransaction(BaseModel):
@@ -56,10 +86,27 @@ def object_body(row: dict) -> dict:
             "version": row["version"], "updatedAt": iso(row["updated_at"])}
 
 
-@router.post("/objects", summary="Create a ledger object (CEREBRO)",
-             openapi_extra=body_schema(CreateObject))
-def create_object(body: Annotated[CreateObject, Depends(exact_body(CreateObject))],
-                  caller: CurrentCaller, ledger: LedgerApp):
+def objects_page(objects: LedgerObjectsView, principal: Principal, type_name: str | None,
+                 limit: int, offset: int, ids: list[UUID] | None = None) -> Response:
+    rows, total = objects.page(reader(principal), type_name, limit, offset, ids)
+    return exact_response({"objects": [object_body(row) for row in rows], "total": total,
+                           "limit": limit, "offset": offset})
+
+
+@router.post("/objects", summary="Create a ledger object, or query them (CEREBRO)",
+             openapi_extra=body_schema(CreateObject, QueryObjects),
+             responses=documented(200, ObjectCreatedOrPage))
+def create_or_query_objects(
+        body: Annotated[CreateObject | QueryObjects, Depends(exact_body_of(create_or_query))],
+        caller: CurrentCaller, ledger: LedgerApp, request: Request, waits: Waits):
+    """With `data`: create an object (`{object}`). Without: the objects of `typeName`
+    and/or `ids`, paged by `limit` and `offset`, as GET /objects answers them
+    (`{objects, total, limit, offset}`)."""
+    if isinstance(body, QueryObjects):
+        # The read model only for a query: a create must not wait for it.
+        objects = caught_up(LedgerObjectsProjection)(request, waits)
+        return objects_page(objects, caller.principal, body.typeName, body.limit,
+                            body.offset, body.ids)
     created, position = ledger.create_object(caller.user_id, body.typeName, body.data,
                                              cause=caller.cause)
     return exact_response({"object": {
@@ -68,16 +115,16 @@ def create_object(body: Annotated[CreateObject, Depends(exact_body(CreateObject)
         position=(ledger.name, position))
 
 
-@router.get("/objects", summary="Ledger objects, oldest first (CEREBRO)")
+@router.get("/objects", summary="Ledger objects, oldest first (CEREBRO)",
+            responses=documented(200, ObjectPage))
 def list_objects(caller: CurrentCaller, objects: LedgerObjects,
                  typeName: str | None = None, limit: int = Query(50, ge=1, le=100),
                  offset: int = Query(0, ge=0, le=MAX_INT64)):
-    rows, total = objects.page(reader(caller.principal), typeName, limit, offset)
-    return exact_response({"objects": [object_body(row) for row in rows], "total": total,
-                           "limit": limit, "offset": offset})
+    return objects_page(objects, caller.principal, typeName, limit, offset)
 
 
-@router.get("/objects/{object_id}", summary="One ledger object (CEREBRO)")
+@router.get("/objects/{object_id}", summary="One ledger object (CEREBRO)",
+            responses=documented(200, OneObject))
 def get_object(object_id: UUID, caller: CurrentCaller, objects: LedgerObjects):
     row = objects.get(reader(caller.principal), object_id)
     if row is None:
@@ -86,7 +133,8 @@ def get_object(object_id: UUID, caller: CurrentCaller, objects: LedgerObjects):
 
 
 @router.post("/transactions", summary="Record a transaction on an object (CEREBRO)",
-             openapi_extra=body_schema(CreateTransaction))
+             openapi_extra=body_schema(CreateTransaction),
+             responses=documented(200, TransactionRecorded))
 def create_transaction(
         body: Annotated[CreateTransaction, Depends(exact_body(CreateTransaction))],
         caller: CurrentCaller, ledger: LedgerApp):
@@ -101,7 +149,8 @@ def create_transaction(
         position=(ledger.name, position))
 
 
-@router.get("/aggregates", summary="Ledger statistics from the read model (CEREBRO)")
+@router.get("/aggregates", summary="Ledger statistics from the read model (CEREBRO)",
+            responses=documented(200, LedgerAggregates))
 def aggregates(caller: CurrentCaller, objects: LedgerObjects, typeName: str | None = None,
                since: Annotated[datetime | None, Query(alias="from")] = None,
                until: Annotated[datetime | None, Query(alias="to")] = None):

@@ -14,6 +14,15 @@ from pydantic import (
     model_validator,
 )
 
+from arqium.api.cerebro.documents import (
+    CerebroDeleted,
+    CerebroMetrics,
+    CerebroPing,
+    CerebroSearchResult,
+    Promoted,
+    Upserted,
+    WorkingSet,
+)
 from arqium.api.common.caller import CurrentCaller, require_admin
 from arqium.api.common.deps import (
     AppSettings,
@@ -23,6 +32,7 @@ from arqium.api.common.deps import (
     QueryEmbedder,
     SessionMessages,
 )
+from arqium.api.common.documents import documented
 from arqium.api.common.health import VERSION
 from arqium.api.common.positions import with_position
 from arqium.api.common.search import MemorySearchDep, WorkingSets, relevance
@@ -97,13 +107,15 @@ def check_owner(owner_id: str | None, caller) -> None:
         raise ForbiddenOwner("ownerId must be the authenticated user", field="ownerId")
 
 
-@router.get("/ping", summary="Health check (CEREBRO)")
+@router.get("/ping", summary="Health check (CEREBRO)",
+            responses=documented(200, CerebroPing))
 def ping():
     return {"status": "ok", "timestamp": now_iso(), "version": VERSION}
 
 
 @router.post("/api/memory/upsert", summary="Create or update a memory (CEREBRO)",
-             dependencies=[Depends(limited("cerebro_general"))])
+             dependencies=[Depends(limited("cerebro_general"))],
+             responses=documented(200, Upserted))
 def upsert(body: UpsertRequest, caller: CurrentCaller, memory: MemoryApp):
     check_owner(body.ownerId, caller)
     draft = MemoryDraft(key=body.key, content=body.content, layer=body.layer,
@@ -124,7 +136,8 @@ class PromoteRequest(BaseModel):
 
 
 @router.post("/api/memory/promote", summary="Promote a memory one layer up (CEREBRO)",
-             dependencies=[Depends(limited("cerebro_general"))])
+             dependencies=[Depends(limited("cerebro_general"))],
+             responses=documented(200, Promoted))
 def promote(body: PromoteRequest, caller: CurrentCaller, memory: MemoryApp):
     check_owner(body.ownerId, caller)
     item, position = memory.promote(caller.user_id, body.key, force=body.force,
@@ -146,7 +159,7 @@ class SearchRequest(BaseModel):
 
 
 @router.post("/api/memory/search", summary="Search memories (CEREBRO)",
-             dependencies=EXPENSIVE)
+             dependencies=EXPENSIVE, responses=documented(200, CerebroSearchResult))
 def search(body: SearchRequest, caller: CurrentCaller, memories: MemorySearchDep, now: Now):
     check_owner(body.ownerId, caller)
     rows, total = memories.search(MemoryQuery(
@@ -166,7 +179,7 @@ class ContextRequest(BaseModel):
 
 
 @router.post("/api/memory/context", summary="The working set of memories for a chat (CEREBRO)",
-             dependencies=EXPENSIVE)
+             dependencies=EXPENSIVE, responses=documented(200, WorkingSet))
 def working_set(body: ContextRequest, caller: CurrentCaller, working_sets: WorkingSets,
                 messages: SessionMessages, memory: MemoryApp, now: Now):
     """Ranked by layer, confidence, recency and, when the chat is a session with
@@ -188,7 +201,8 @@ def working_set(body: ContextRequest, caller: CurrentCaller, working_sets: Worki
                          memory.name, position)
 
 
-@router.get("/api/memory/metrics", summary="Memory system metrics (CEREBRO, admin only)")
+@router.get("/api/memory/metrics", summary="Memory system metrics (CEREBRO, admin only)",
+            responses=documented(200, CerebroMetrics))
 def metrics(request: Request, caller: CurrentCaller, view: MemoryItems,
             settings: AppSettings, cache: QueryEmbedder, now: Now):
     require_admin(caller)
@@ -225,7 +239,8 @@ class DeleteRequest(BaseModel):
 
 
 @router.post("/api/memory/delete", summary="Delete a memory by key or id (CEREBRO)",
-             dependencies=[Depends(limited("cerebro_general"))])
+             dependencies=[Depends(limited("cerebro_general"))],
+             responses=documented(200, CerebroDeleted))
 def delete(body: DeleteRequest, caller: CurrentCaller, memory: MemoryApp):
     check_owner(body.ownerId, caller)
     item_id = body.id or memory_id_for(caller.user_id, body.key)

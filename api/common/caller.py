@@ -1,14 +1,21 @@
-"""Who is calling: a bearer access token (of a live session, or of the configured OIDC
-issuer) or an X-API-Key, and the cause the caller's commands record."""
+"""Who is calling: an X-API-Key, a bearer access token (of a live session, or of the
+configured OIDC issuer) or, on CEREBRO's paths, its session cookie; and the cause the
+caller's commands record."""
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from arqium.api.common.deps import SystemDep
-from arqium.api.principals import verified_access, verified_api_key
+from arqium.api.principals import (
+    external_principal,
+    is_api_key,
+    session_cookie,
+    verified_access,
+    verified_api_key,
+    verified_session_cookie,
+)
 from arqium.api.requestinfo import request_id_var
 from arqium.domain.shared import AuthenticationFailed, Cause, Forbidden
 from arqium.infra.security import Principal
@@ -28,12 +35,9 @@ class Caller:
 
 
 def current_caller(request: Request, system: SystemDep) -> Caller:
-    """The caller of a bearer access token (of a live session) or of an X-API-Key."""
-    api_key = request.headers.get("x-api-key")
-    if api_key:
-        principal = verified_api_key(request, api_key)
-    else:
-        principal = bearer_principal(request, system, bearer_token(request))
+    """The caller of an X-API-Key, else of a bearer token (an API key as the bearer
+    token too), else (on CEREBRO's paths) of the session cookie."""
+    principal = caller_principal(request, system)
     return Caller(principal, Cause(actor=principal.actor,
                                    correlation_id=request_id_var.get()))
 
@@ -41,16 +45,29 @@ def current_caller(request: Request, system: SystemDep) -> Caller:
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
 
 
+def caller_principal(request: Request, system: System) -> Principal:
+    api_key = request.headers.get("x-api-key")
+    if api_key:
+        return verified_api_key(request, api_key)
+    cookie = None if "authorization" in request.headers else session_cookie(request)
+    if cookie:
+        return verified_session_cookie(request, cookie)
+    token = bearer_token(request)
+    if is_api_key(token):
+        return verified_api_key(request, token)
+    return bearer_principal(request, system, token)
+
+
+def has_credentials(request: Request) -> bool:
+    """Whether the request carries credentials the routes would check."""
+    return ("x-api-key" in request.headers or "authorization" in request.headers
+            or session_cookie(request) is not None)
+
+
 def bearer_principal(request: Request, system: System, token: str) -> Principal:
     """Our own access token of a live session, or the configured OIDC issuer's token."""
     if system.oidc and system.oidc.names_issuer(token):
-        identity = system.oidc.verify(token)
-        provisioner = Cause(actor=f"oidc:{identity.subject}",
-                            correlation_id=request_id_var.get())
-        user = system.identity.provision_external(identity.email, identity.name,
-                                                  cause=provisioner)
-        return Principal(user_id=str(user.id), roles=tuple(user.roles),
-                         expires_at=datetime.fromtimestamp(identity.expires_at, timezone.utc))
+        return external_principal(system, system.oidc.verify(token), "oidc")
     return verified_access(request, token)
 
 
@@ -59,7 +76,8 @@ def bearer_token(request: Request) -> str:
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationFailed(
             "authentication required: send 'Authorization: Bearer <access_token>' "
-            "(get one from POST /api/v1/auth/login) or 'X-API-Key: <key>'")
+            "(get one from POST /api/v1/auth/login) or 'X-API-Key: <key>' (CEREBRO's "
+            "routes also take the next-auth.session-token cookie)")
     return token.strip()
 
 

@@ -19,6 +19,12 @@ Model = TypeVar("Model", bound=BaseModel)
 
 def exact_body(model: type[Model]) -> Callable[..., Any]:
     """A dependency reading the body as `model`, with its numbers as decimals."""
+    return exact_body_of(lambda parsed: model)
+
+
+def exact_body_of(choose: Callable[[Any], type[Model]]) -> Callable[..., Any]:
+    """A dependency reading the body, numbers as decimals, as the model `choose` picks
+    for it (a route whose body has two uses)."""
 
     async def dependency(request: Request) -> Model:
         raw = await request.body()
@@ -28,7 +34,7 @@ def exact_body(model: type[Model]) -> Callable[..., Any]:
             raise RequestValidationError([{"type": "json_invalid", "loc": ("body",),
                                            "msg": str(error), "input": None}]) from None
         try:
-            return model.model_validate(parsed)
+            return choose(parsed).model_validate(parsed)
         except ValidationError as error:
             raise RequestValidationError(
                 [{**problem, "loc": ("body", *problem["loc"])}
@@ -37,10 +43,12 @@ def exact_body(model: type[Model]) -> Callable[..., Any]:
     return dependency
 
 
-def body_schema(model: type[BaseModel]) -> dict:
-    """OpenAPI for a body read by exact_body (FastAPI cannot see it)."""
+def body_schema(*models: type[BaseModel]) -> dict:
+    """OpenAPI for a body read by exact_body (FastAPI cannot see it): any of `models`."""
+    schemas = [model.model_json_schema() for model in models]
+    schema = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
     return {"requestBody": {"required": True, "content": {
-        "application/json": {"schema": model.model_json_schema()}}}}
+        "application/json": {"schema": schema}}}}
 
 
 def within_limit(value: Any, field: str) -> Any:

@@ -10,7 +10,7 @@ from arqium.api.common.caller import Caller
 from arqium.api.common.shapes import iso
 from arqium.api.common.validation import content_within_limit
 from arqium.domain.memory.application import MemoryApplication, MemoryDraft
-from arqium.domain.memory.domainmodel import MAX_KEY_LENGTH
+from arqium.domain.memory.domainmodel import MAX_KEY_LENGTH, SEALED_SENSITIVITIES
 
 
 class StoreMemoryRequest(BaseModel):
@@ -19,6 +19,7 @@ class StoreMemoryRequest(BaseModel):
     key: str | None = Field(default=None, min_length=1, max_length=MAX_KEY_LENGTH)
     layer: Literal["context", "temporary", "permanent"] = "temporary"
     sensitivity: Literal["public", "confidential", "secret", "pii"] = "public"
+    confidence: float | None = Field(default=None, ge=0, le=1)  # strict: 1 is fine, true not
     tags: list[str] = Field(default_factory=list, max_length=100)
     metadata: dict[str, Any] = Field(default_factory=dict)
     session_id: str | None = Field(default=None, max_length=255)
@@ -37,11 +38,22 @@ def memory_view(fields: Mapping[str, Any]) -> dict:
             "updated_at": iso(fields["updated_at"]), "expires_at": iso(fields.get("expires_at"))}
 
 
+def pushed_memory_view(row: Mapping[str, Any]) -> dict:
+    """A memory as a socket pushes it: as `memory_view`, but a `secret` or `pii`
+    memory's content is null. It is sealed at rest, and pushes reach every open socket
+    of its owner unasked: the owner reads it with a GET."""
+    shown = memory_view(row)
+    if row["sensitivity"] in SEALED_SENSITIVITIES:
+        shown["content"] = None
+    return shown
+
+
 def store_memory(memory: MemoryApplication, caller: Caller, body: StoreMemoryRequest
                  ) -> tuple[dict, int]:
     """Store the caller's memory: its view and the position of the stored event."""
     draft = MemoryDraft(key=body.key or str(uuid.uuid4()), content=body.content,
-                        layer=body.layer, sensitivity=body.sensitivity, tags=body.tags,
+                        layer=body.layer, sensitivity=body.sensitivity,
+                        confidence=body.confidence, tags=body.tags,
                         metadata=body.metadata,
                         session_id=body.session_id, context_id=body.context_id)
     item, position = memory.upsert(caller.user_id, draft, cause=caller.cause)

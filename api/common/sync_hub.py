@@ -14,6 +14,7 @@ import nats.errors
 from nats.aio.client import Client as NATS
 from nats.js.api import DeliverPolicy
 
+from arqium.api.common.pushes import PushContents
 from arqium.api.common.socket_credentials import ENDING_SUBJECTS, SocketCredentials
 from arqium.infra.stream import (
     SUBJECT_ROOT,
@@ -53,15 +54,22 @@ class SyncHub:
 
     Each listener learns when updates stop flowing (STREAM_LOST: when it opens while they
     do not, or when NATS is lost) and when they flow again (RESUMED), so that it re-reads
-    what changed meanwhile."""
+    what changed meanwhile.
 
-    def __init__(self, nats_url: str, stream: str, contexts: Any, memory_items: Any,
+    An update carries what changed, read once its read model has it (PushContents): each
+    owner's updates wait in order for their read models, in a task of the owner's own,
+    so a late read model delays no other owner's updates and no update of the stream."""
+
+    def __init__(self, nats_url: str, stream: str, contents: PushContents,
                  credentials: SocketCredentials, nats_creds: Path | None = None):
         self.nats_url, self.stream, self.nats_creds = nats_url, stream, nats_creds
         self.shown_url = shown_nats_url(nats_url or "")  # for logs: no password
-        self.contexts, self.memory_items = contexts, memory_items
+        self.contents = contents
+        self.contexts, self.memory_items = contents.contexts, contents.memory_items
         self.credentials = credentials  # told of the identity events that end sockets
         self.listeners: dict[tuple[str, str | None], set[asyncio.Queue]] = defaultdict(set)
+        # Each owner's last update on its way: the next one is pushed after it.
+        self.delivering: dict[str, asyncio.Task] = {}
         self._nc = NATS()
         self._subscriptions: list[Any] = []
         self._flowing = False
@@ -88,6 +96,8 @@ class SyncHub:
         if self._keeping is None:
             return  # never started: no NATS configured
         self._keeping.cancel()
+        for delivery in list(self.delivering.values()):
+            delivery.cancel()
         if not self._nc.is_closed:
             await self._nc.close()
 
@@ -165,6 +175,38 @@ class SyncHub:
         if routed is None:
             return
         (owner_id, session_id), update = routed
+        if self._listened(owner_id, session_id):
+            self._deliver_in_order(owner_id, session_id, update)
+
+    def _listened(self, owner_id: str, session_id: str | None) -> bool:
+        return bool(self.listeners.get((owner_id, session_id))
+                    or self.listeners.get((owner_id, None)))
+
+    def _deliver_in_order(self, owner_id: str, session_id: str | None,
+                          update: dict) -> None:
+        """Push the update with what changed once the owner's earlier ones are pushed,
+        within the read-your-writes bound from now, however late the earlier ones were."""
+        deadline = asyncio.get_running_loop().time() + self.contents.wait_seconds
+        delivery = asyncio.create_task(self._deliver(
+            self.delivering.get(owner_id), owner_id, session_id, update, deadline))
+        self.delivering[owner_id] = delivery
+        delivery.add_done_callback(lambda done: self._delivered(owner_id, done))
+
+    async def _deliver(self, earlier: asyncio.Task | None, owner_id: str,
+                       session_id: str | None, update: dict, deadline: float) -> None:
+        if earlier is not None:
+            await asyncio.wait({earlier})  # however it ended
+        completed = await self.contents.completed(owner_id, update, deadline)
+        if completed is not None:
+            self._push_to(owner_id, session_id, completed)
+
+    def _delivered(self, owner_id: str, delivery: asyncio.Task) -> None:
+        if self.delivering.get(owner_id) is delivery:
+            del self.delivering[owner_id]
+        if not delivery.cancelled() and delivery.exception() is not None:
+            log.error("an update for a socket was lost", exc_info=delivery.exception())
+
+    def _push_to(self, owner_id: str, session_id: str | None, update: dict) -> None:
         for key in {(owner_id, session_id), (owner_id, None)}:
             for queue in list(self.listeners.get(key, ())):
                 push(queue, update)

@@ -190,12 +190,12 @@ class Mutation:
                            tags: list[str] | None = None,
                            session_id: str | None = None,
                            sensitivity: Sensitivity = Sensitivity.public,
-                           metadata: JSON | None = None, context_id: str | None = None
-                           ) -> MemoryItem:
+                           metadata: JSON | None = None, context_id: str | None = None,
+                           confidence: float | None = None) -> MemoryItem:
         return await answer(info, stored_memory, {
             "content": content, "layer": layer.value, "sensitivity": sensitivity.value,
             **given(key=key, tags=tags, session_id=session_id, metadata=metadata,
-                    context_id=context_id)})
+                    context_id=context_id, confidence=confidence)})
 
     @strawberry.mutation(description="Create a session (POST /sessions).")
     async def create_session(self, info: GraphQLInfo, title: str | None = None,

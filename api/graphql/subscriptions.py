@@ -7,7 +7,7 @@ from collections.abc import AsyncGenerator
 import strawberry
 
 from arqium.api.common.contexts import context_view
-from arqium.api.common.memory import memory_view
+from arqium.api.common.memory import pushed_memory_view
 from arqium.api.common.sync_hub import SyncHub
 from arqium.api.errors import ReadModelBehind
 from arqium.api.graphql.schema import GraphQLInfo
@@ -32,6 +32,10 @@ def caught_up_view(info: GraphQLInfo, projection: type[BatchProjection], positio
     return waits.system.read_models.of(projection)
 
 
+def without(data: dict, *names: str) -> dict:
+    return {name: value for name, value in data.items() if name not in names}
+
+
 @strawberry.type(description="A memory was stored (/ws/sync's memory_added).")
 class MemoryAdded:
     id: strawberry.ID
@@ -39,16 +43,26 @@ class MemoryAdded:
     layer: MemoryLayer | None
     session_id: str | None
     position: str
+    pushed: strawberry.Private[dict | None] = None  # the memory, if the push carries it
+
+    @classmethod
+    def of(cls, data: dict) -> "MemoryAdded":
+        return cls(id=data["id"], key=data["key"], layer=data["layer"],
+                   session_id=data["session_id"], position=data["position"],
+                   pushed=without(data, "position") if "content" in data else None)
 
     @strawberry.field(description="The memory as it is now, once the read model has "
-                                  "this update (null if it is gone since).")
+                                  "this update (null if it is gone since); a secret "
+                                  "or pii memory's content is null, as in every push.")
     async def memory(self, info: GraphQLInfo) -> MemoryItem | None:
+        if self.pushed is not None:
+            return MemoryItem(**self.pushed)
         caller = await info.context.caller()
 
         def read() -> MemoryItem | None:
             view = caught_up_view(info, MemoryItemsProjection, self.position)
-            row = view.get(caller.user_id, self.id, info.context.system.clock())
-            return MemoryItem(**memory_view(row)) if row else None
+            row = view.get_as_stored(caller.user_id, self.id, info.context.system.clock())
+            return MemoryItem(**pushed_memory_view(row)) if row else None
 
         return await asyncio.to_thread(read)
 
@@ -61,10 +75,19 @@ class ContextUpdate:
     version: int
     session_id: str | None
     position: str
+    pushed: strawberry.Private[dict | None] = None  # the context, if the push carries it
+
+    @classmethod
+    def of(cls, data: dict) -> "ContextUpdate":
+        return cls(id=data["id"], change=data["change"], version=data["version"],
+                   session_id=data["session_id"], position=data["position"],
+                   pushed=without(data, "change", "position") if "state" in data else None)
 
     @strawberry.field(description="The context as it is now, once the read model has "
                                   "this update (null once deleted).")
     async def context(self, info: GraphQLInfo) -> Context | None:
+        if self.pushed is not None:
+            return Context(**self.pushed)
         caller = await info.context.caller()
 
         def read() -> Context | None:
@@ -102,11 +125,11 @@ class Subscription:
     async def on_memory_added(self, info: GraphQLInfo, session_id: str | None = None
                               ) -> AsyncGenerator[MemoryAdded, None]:
         async for data in updates(info, "memory_added", session_id):
-            yield MemoryAdded(**data)
+            yield MemoryAdded.of(data)
 
     @strawberry.subscription(description="Changes to your contexts: those bound to one "
                                          "session, or all of yours without `sessionId`.")
     async def on_context_update(self, info: GraphQLInfo, session_id: str | None = None
                                 ) -> AsyncGenerator[ContextUpdate, None]:
         async for data in updates(info, "context_updated", session_id):
-            yield ContextUpdate(**data)
+            yield ContextUpdate.of(data)

@@ -182,8 +182,10 @@ def entry_body(user: V0User, vault_id: Any, content: Any, metadata: dict,
                created_at: datetime, expires_at: datetime | None) -> dict:
     v0 = metadata["v0"]
     body = {"entryId": v0["entryId"], "userId": user.handle, "vaultId": str(vault_id),
-            "memoryId": v0["memoryId"], "rawEntry": content, "tags": v0["tags"],
+            "memoryId": v0["memoryId"], "rawEntry": content,
             "metadata": v0["metadata"], "creationTime": iso(created_at)}
+    if v0["tags"] is not None:  # an entry stored without tags is answered without them
+        body["tags"] = v0["tags"]
     if v0.get("summary") is not None:
         body["summary"] = v0["summary"]
     if expires_at is not None:

@@ -62,9 +62,9 @@ class EntryBody(BaseModel):
     vaultId: str
     memoryId: str
     rawEntry: Any
-    tags: list[str] | dict[str, Any]  # the SDK sends either
     metadata: Any
     creationTime: str
+    tags: list[str] | dict[str, Any] | None = None  # the SDK sends either, or none
     summary: str | None = None
     expirationTime: str | None = None
 
@@ -92,3 +92,86 @@ class HealthBody(BaseModel):
     status: str
     timestamp: str
 
+
+
+# --- the current dialect (its newest SDK): actorId, creationTime, tags an object ------
+
+class CurrentVault(BaseModel):
+    vaultId: str
+    actorId: str
+    title: str
+    creationTime: str
+    description: str | None = None
+
+
+class CurrentVaultList(BaseModel):
+    vaults: list[CurrentVault]
+    count: int
+
+
+class CurrentMemory(BaseModel):
+    memoryId: str
+    actorId: str
+    vaultId: str
+    memoryType: str
+    title: str
+    creationTime: str
+    description: str | None = None
+
+
+class CurrentMemoryList(BaseModel):
+    memories: list[CurrentMemory]
+    count: int
+
+
+class CurrentEntry(BaseModel):
+    entryId: str
+    actorId: str
+    vaultId: str
+    memoryId: str
+    rawEntry: str
+    creationTime: str
+    summary: str | None = None
+    metadata: dict[str, Any] | None = None
+    tags: dict[str, str] | None = None
+    expirationTime: str | None = None
+
+
+class CurrentEntryList(BaseModel):
+    entries: list[CurrentEntry]
+    count: int
+
+
+class CurrentContext(BaseModel):
+    contextId: str
+    actorId: str
+    vaultId: str
+    memoryId: str
+    context: str
+    creationTime: str
+
+
+class CurrentSearchHit(CurrentEntry):
+    score: float
+
+
+class CurrentSearchResult(BaseModel):
+    entries: list[CurrentSearchHit]
+    count: int
+    latestContext: str
+    contextTimestamp: str | None
+    bestContext: str
+    bestContextTimestamp: str | None
+    bestContextScore: float
+
+
+CURRENT_ERROR = "MemoryV0CurrentError"  # its schema: api/openapi.py
+ERROR_MEANINGS = {413: "the context is longer than 65,536 characters",
+                  415: "the context is not sent as text/plain (UTF-8)"}
+
+
+def current_errors(*statuses: int) -> dict[int, dict[str, Any]]:
+    """`responses=` entries for the current dialect's own error statuses."""
+    return {status: {"description": ERROR_MEANINGS[status], "content": {
+        "application/json": {"schema": {"$ref": f"#/components/schemas/{CURRENT_ERROR}"}}}}
+        for status in statuses}

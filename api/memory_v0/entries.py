@@ -7,14 +7,21 @@ from datetime import datetime, timezone
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 from pydantic_core import to_json
 
 from arqium.api.common.deps import MemoryApp, Now, ReadModelWaits, SystemDep, Waits
 from arqium.api.common.documents import documented
 from arqium.api.common.positions import with_position
 from arqium.api.common.search import relevance
-from arqium.api.common.shapes import iso
+from arqium.api.common.shapes import (
+    CURRENT_DIALECT,
+    FACE_KEY,
+    MEMORY_V0_CURRENT,
+    SEED_DIALECT,
+    is_current_v0_search,
+    iso,
+)
 from arqium.api.common.validation import MAX_INT64
 from arqium.api.memory_v0.access import (
     UserDep,
@@ -27,7 +34,15 @@ from arqium.api.memory_v0.access import (
     user_for,
     v0_caller,
 )
-from arqium.api.memory_v0.documents import EntryBody, EntryList, SearchResult
+from arqium.api.memory_v0.current import search as current_search
+from arqium.api.memory_v0.current.auth import account
+from arqium.api.memory_v0.current.search import CurrentSearch
+from arqium.api.memory_v0.documents import (
+    CurrentSearchResult,
+    EntryBody,
+    EntryList,
+    SearchResult,
+)
 from arqium.api.memory_v0.vaults import CREATED, MEMORY, NO_CONTENT
 from arqium.domain.memory.domainmodel import memory_id_for
 from arqium.domain.memory.vaults import (
@@ -41,6 +56,7 @@ from arqium.domain.shared import Invalid, NotFound
 from arqium.projections.memory_items import MemoryItemsProjection
 from arqium.projections.memory_search import MemoryQuery
 from arqium.projections.vaults import VaultsProjection, VaultsView
+from arqium.system.bootstrap import System
 
 ENTRY = MEMORY + "/entries/{entryId}"
 Tags = list[str] | dict[str, Any]
@@ -50,8 +66,10 @@ DEFAULT_TOP_K = 10
 router = APIRouter(prefix="/v0", tags=["Memory Service v0"])
 
 
-def _check_tags(tags: Tags | None) -> Tags:
-    tags = [] if tags is None else tags
+def _check_tags(tags: Tags | None) -> Tags | None:
+    """None (absent or null) stays None: such an entry is answered without `tags`."""
+    if tags is None:
+        return None
     if len(tags) > MAX_TAGS:
         raise ValueError(f"at most {MAX_TAGS} tags")
     if isinstance(tags, dict) and not all(isinstance(v, str) for v in tags.values()):
@@ -84,16 +102,16 @@ def add_entry(vaultId: str, memoryId: str, body: AddEntry, user: UserDep, memory
     """`creationTime` is set by the server; the entry is searchable once the memory
     projections have indexed it (usually well under a second)."""
     vault_id, memory_id = command_target(memory, waits, user, vaultId, memoryId)
-    expires_at = _future(body.expirationTime, now)
+    expires_at = future(body.expirationTime, now)
     item, position = memory.add_entry(
-        user.owner_id, vault_id, memory_id, body.rawEntry, body.tags or [],
+        user.owner_id, vault_id, memory_id, body.rawEntry, body.tags,
         body.summary, body.metadata or {}, expires_at, cause=user.cause)
     return with_position(entry_body(user, vault_id, item.content, item.metadata,
                                     item.created_at, item.expires_at),
                          memory.name, position, CREATED)
 
 
-def _future(moment: datetime | None, now: datetime) -> datetime | None:
+def future(moment: datetime | None, now: datetime) -> datetime | None:
     if moment is None:
         return None
     moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
@@ -126,7 +144,7 @@ def get_entry(vaultId: str, memoryId: str, entryId: str, user: UserDep,
               vaults: VaultsAtHead, waits: Waits, now: Now):
     memory = memory_row(vaults, user, vaultId, memoryId)
     row = waits.at_head(MemoryItemsProjection).get(
-        user.owner_id, _entry_item_id(user, str(memory["id"]), entryId), now)
+        user.owner_id, entry_item_id(user, str(memory["id"]), entryId), now)
     if row is None:
         raise NotFound("entry not found", field="entryId")
     return entry_body(user, memory["vault_id"], row["content"], row["metadata"],
@@ -149,13 +167,13 @@ def retag_entry(vaultId: str, memoryId: str, entryId: str, body: RetagEntry,
     vault_id, memory_id = command_target(memory, waits, user, vaultId, memoryId)
     item, position = memory.retag_entry(
         user.owner_id, vault_id, memory_id, check_uuid(entryId, "entryId"),
-        body.tags or [], cause=user.cause)
+        body.tags, cause=user.cause)
     return with_position(entry_body(user, vault_id, item.content, item.metadata,
                                     item.created_at, item.expires_at),
                          memory.name, position)
 
 
-def _entry_item_id(user: V0User, memory_id: str, entry_id: str) -> Any:
+def entry_item_id(user: V0User, memory_id: str, entry_id: str) -> Any:
     return memory_id_for(user.owner_id, entry_key(memory_id, check_uuid(entry_id,
                                                                         "entryId")))
 
@@ -176,12 +194,33 @@ class SearchRequest(BaseModel):
     filters: SearchFilters | None = None
 
 
-@router.post("/search", summary="Search entries (v0)",
-             responses=documented(200, SearchResult))
-def search(body: SearchRequest, request: Request, system: SystemDep, waits: Waits):
-    """Hybrid (keyword and meaning) search over the user's entries, or one memory's;
-    `snippet` marks the matched words with <mark>; `processingTimeMs` is the server's
-    time from checking the credentials to the answer."""
+def search_dialect(body: Any) -> str:
+    return CURRENT_DIALECT if is_current_v0_search(body) else SEED_DIALECT
+
+
+SearchBody = Annotated[
+    Annotated[SearchRequest, Tag(SEED_DIALECT)] | Annotated[CurrentSearch,
+                                                            Tag(CURRENT_DIALECT)],
+    Discriminator(search_dialect)]
+
+
+@router.post("/search", summary="Search entries (v0: the seed's dialect, or the current "
+                                "one: `memoryId` and no `userId`, with a bearer API key)",
+             responses=documented(200, SearchResult | CurrentSearchResult))
+def search(body: SearchBody, request: Request, system: SystemDep, waits: Waits):
+    """Hybrid (keyword and meaning) search over the user's entries, or one memory's.
+    The seed's dialect: `snippet` marks the matched words with <mark>;
+    `processingTimeMs` is the server's time from checking the credentials to the
+    answer. The current dialect: one memory's entries with a `score` each, its latest
+    context and the one most like the query (`bestContext`)."""
+    if isinstance(body, CurrentSearch):
+        request.scope.setdefault("state", {})[FACE_KEY] = MEMORY_V0_CURRENT
+        return current_search.search(body, account(request, system), system, waits)
+    return _seed_search(body, request, system, waits)
+
+
+def _seed_search(body: SearchRequest, request: Request, system: System,
+                 waits: ReadModelWaits) -> Response:
     started = time.perf_counter()
     user = user_for(system, v0_caller(request, system), body.userId)
     memory_id = None if body.memoryId is None else check_uuid(body.memoryId, "memoryId")

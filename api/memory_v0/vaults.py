@@ -149,7 +149,7 @@ def delete_vault(vaultId: str, user: UserDep, vaults: VaultsAtHead, memory: Memo
     vault = vault_row(vaults, user, vaultId)
     memory_ids = [str(row["id"]) for row in vaults.memories_in(user.owner_id, vault["id"])]
     memory.delete_vault(user.owner_id, str(vault["id"]), memory_ids,
-                        _entry_ids(waits, user, memory_ids, now), cause=user.cause)
+                        live_entry_ids(waits, user, memory_ids, now), cause=user.cause)
     return Response(status_code=NO_CONTENT)
 
 
@@ -210,12 +210,12 @@ def delete_memory(vaultId: str, memoryId: str, user: UserDep, vaults: VaultsAtHe
     row = memory_row(vaults, user, vaultId, memoryId)
     memory_id = str(row["id"])
     memory.delete_memory(user.owner_id, str(row["vault_id"]), memory_id,
-                         _entry_ids(waits, user, [memory_id], now), cause=user.cause)
+                         live_entry_ids(waits, user, [memory_id], now), cause=user.cause)
     return Response(status_code=NO_CONTENT)
 
 
-def _entry_ids(waits: ReadModelWaits, user: V0User, memory_ids: list[str], now: datetime
-               ) -> list[Any]:
+def live_entry_ids(waits: ReadModelWaits, user: V0User, memory_ids: list[str],
+                   now: datetime) -> list[Any]:
     """The live entries of these memories, from the caught-up memory read model."""
     view = waits.at_head(MemoryItemsProjection)
     return [item_id for memory_id in memory_ids

@@ -14,8 +14,19 @@ from arqium.api.common.chat_sessions import (
     session_view,
 )
 from arqium.api.common.deps import ChatSessions, Contexts, SessionMessages, SessionsApp
+from arqium.api.common.documents import enveloped
 from arqium.api.common.envelope import PageDep, ok
 from arqium.api.common.shapes import iso
+from arqium.api.v1.documents import (
+    CheckpointView,
+    Deleted,
+    MessageList,
+    MessageView,
+    ResumedSession,
+    SessionList,
+    SessionView,
+    SessionWithCheckpoints,
+)
 from arqium.domain.sessions.application import MessageDraft, checkpoint_uuid
 from arqium.domain.sessions.domainmodel import MAX_LABEL_LENGTH, SessionNotFound
 from arqium.projections.chat_sessions import ChatSessionsView
@@ -70,20 +81,23 @@ def session_row(sessions: ChatSessionsView, owner_id: str, session_id: UUID) -> 
     return row
 
 
-@router.post("", status_code=201, summary="Create a session")
+@router.post("", status_code=201, summary="Create a session",
+             responses=enveloped(201, SessionView))
 def create(body: CreateSession, caller: CurrentCaller, sessions: SessionsApp):
     session, position = sessions.create_session(caller.user_id, body.title, body.metadata,
                                                 cause=caller.cause)
     return ok(from_aggregate(session), status=201, position=(sessions.name, position))
 
 
-@router.get("", summary="Your sessions, most recently active first")
+@router.get("", summary="Your sessions, most recently active first",
+            responses=enveloped(200, SessionList))
 def list_sessions(caller: CurrentCaller, sessions: ChatSessions, page: PageDep):
     rows, total = sessions.page(caller.user_id, page.limit, page.offset)
     return ok({"items": [session_view(row) for row in rows]}, pagination=page.meta(total))
 
 
-@router.get("/{session_id}", summary="One of your sessions, with its checkpoints")
+@router.get("/{session_id}", summary="One of your sessions, with its checkpoints",
+            responses=enveloped(200, SessionWithCheckpoints))
 def get(session_id: UUID, caller: CurrentCaller, sessions: ChatSessions):
     row = session_row(sessions, caller.user_id, session_id)
     checkpoints = sessions.checkpoints_of(caller.user_id, session_id)
@@ -91,7 +105,8 @@ def get(session_id: UUID, caller: CurrentCaller, sessions: ChatSessions):
                "checkpoints": [checkpoint_view(c) for c in checkpoints]})
 
 
-@router.post("/{session_id}/messages", status_code=201, summary="Append a message")
+@router.post("/{session_id}/messages", status_code=201, summary="Append a message",
+             responses=enveloped(201, MessageView))
 def append(session_id: UUID, body: AppendMessage, caller: CurrentCaller,
            sessions: SessionsApp):
     draft = MessageDraft(role=body.role, content=body.content, components=body.components)
@@ -102,7 +117,8 @@ def append(session_id: UUID, body: AppendMessage, caller: CurrentCaller,
 
 @router.get("/{session_id}/messages",
             summary="The session's messages, oldest first (its active thread, or with "
-                    "include_abandoned=true everything ever written)")
+                    "include_abandoned=true everything ever written)",
+            responses=enveloped(200, MessageList))
 def list_messages(session_id: UUID, caller: CurrentCaller, messages: SessionMessages,
                   page: PageDep, include_abandoned: bool = Query(default=False)):
     check_session(messages, caller.user_id, session_id)
@@ -112,7 +128,8 @@ def list_messages(session_id: UUID, caller: CurrentCaller, messages: SessionMess
 
 
 @router.post("/{session_id}/checkpoint", status_code=201,
-             summary="Name the current point of the session, with its context state")
+             summary="Name the current point of the session, with its context state",
+             responses=enveloped(201, CheckpointView))
 def checkpoint(session_id: UUID, caller: CurrentCaller, sessions: SessionsApp,
                contexts: Contexts, body: CreateCheckpoint | None = None):
     label = body.label if body else None
@@ -124,7 +141,8 @@ def checkpoint(session_id: UUID, caller: CurrentCaller, sessions: SessionsApp,
 
 @router.post("/{session_id}/resume",
              summary="Continue from a checkpoint (later messages are abandoned, not "
-                     "erased), or without one reopen an archived session")
+                     "erased), or without one reopen an archived session",
+             responses=enveloped(200, ResumedSession))
 def resume(session_id: UUID, caller: CurrentCaller, sessions: SessionsApp,
            contexts: Contexts, body: ResumeSession | None = None):
     checkpoint_id = body.checkpoint_id if body else None
@@ -140,14 +158,16 @@ def resume(session_id: UUID, caller: CurrentCaller, sessions: SessionsApp,
     return ok(data, position=(sessions.name, position) if position else None)
 
 
-@router.post("/{session_id}/archive", summary="Archive a session (resume reopens it)")
+@router.post("/{session_id}/archive", summary="Archive a session (resume reopens it)",
+             responses=enveloped(200, SessionView))
 def archive(session_id: UUID, caller: CurrentCaller, sessions: SessionsApp):
     session, position = sessions.archive(caller.user_id, session_id, cause=caller.cause)
     return ok(from_aggregate(session),
               position=(sessions.name, position) if position else None)
 
 
-@router.delete("/{session_id}", summary="Delete a session")
+@router.delete("/{session_id}", summary="Delete a session",
+               responses=enveloped(200, Deleted))
 def delete(session_id: UUID, caller: CurrentCaller, sessions: SessionsApp):
     position = sessions.delete_session(caller.user_id, session_id, cause=caller.cause)
     return ok({"id": str(session_id), "deleted": True},

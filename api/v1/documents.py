@@ -1,8 +1,8 @@
 """What ARQIUM's routes answer in `data` (documentation only)."""
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, RootModel
 
 
 class UserView(BaseModel):
@@ -122,3 +122,138 @@ class ContextView(BaseModel):
 
 class ContextList(BaseModel):
     items: list[ContextView]
+
+
+class MemoryVersion(BaseModel):
+    version: int
+    type: str
+    layer: str | None
+    content: Any  # null once crypto-shredded
+    confidence: float | None
+    actor: str
+    correlation_id: str | None
+    at: str | None
+
+
+class MemoryHistory(BaseModel):
+    items: list[MemoryVersion]
+
+
+class SessionView(BaseModel):
+    id: str
+    title: str | None
+    status: str
+    metadata: dict[str, Any]
+    message_count: int
+    created_at: str | None
+    updated_at: str | None
+
+
+class SessionList(BaseModel):
+    items: list[SessionView]
+
+
+class MessageView(BaseModel):
+    id: str
+    session_id: str
+    seq: int
+    role: str
+    content: str
+    components: list[Any] | dict[str, Any] | None
+    incomplete: bool
+    abandoned: bool
+    created_at: str | None
+
+
+class MessageList(BaseModel):
+    items: list[MessageView]
+
+
+class CheckpointView(BaseModel):
+    checkpoint_id: str
+    session_id: str
+    label: str | None
+    message_count: int
+    position: int
+    created_at: str | None
+
+
+class SessionWithCheckpoints(SessionView):
+    checkpoints: list[CheckpointView]
+
+
+class ResumedSession(SessionView):
+    checkpoint_id: str | None  # null when an archived session was reopened
+    context: dict[str, Any]  # context id -> {name, state, version}
+    messages: list[MessageView]
+
+
+class LedgerEvent(BaseModel):
+    object_id: str
+    version: int
+    position: int
+    type_name: str
+    type: str
+    transaction_id: str | None
+    action: str
+    data: Any
+    metadata: Any
+    actor: str
+    recorded_at: str
+    hash: str
+    prev_hash: str
+
+
+class LedgerHistory(BaseModel):
+    items: list[LedgerEvent]
+
+
+class LedgerObjectView(BaseModel):
+    id: str
+    type_name: str
+    data: Any
+    version: int
+    updated_at: str
+    created_at: str
+    hash: str
+
+
+class LedgerVerified(BaseModel):
+    ok: Literal[True]
+    checked_events: int
+    checked_seals: int
+    digest: str
+
+
+class LedgerFailure(BaseModel):
+    object_id: str | None  # null when a sealed digest is what fails
+    version: int | None
+    reason: str
+
+
+class LedgerBroken(BaseModel):
+    ok: Literal[False]
+    checked_events: int
+    first_failure: LedgerFailure
+
+
+class LedgerVerification(RootModel[LedgerVerified | LedgerBroken]):
+    pass
+
+
+class DependencyCheck(BaseModel):
+    """PostgreSQL and NATS: up (PostgreSQL with its latency) or down with the error;
+    a worker: up, down or failed, with its position and lag."""
+    status: str
+    latency_ms: float | None = None
+    error: str | None = None
+    position: int | None = None
+    lag: int | None = None
+    failure: dict[str, Any] | None = None
+    skipped: list[dict[str, Any]] | None = None
+
+
+class HealthReport(BaseModel):
+    status: Literal["healthy", "degraded", "unhealthy"]
+    version: str
+    checks: dict[str, DependencyCheck]

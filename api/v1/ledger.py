@@ -11,10 +11,12 @@ from fastapi.responses import StreamingResponse
 
 from arqium.api.common.caller import Caller, CurrentCaller
 from arqium.api.common.deps import LedgerApp, LedgerObjects
+from arqium.api.common.documents import enveloped
 from arqium.api.common.envelope import envelope
 from arqium.api.common.exact_json import exact_response
 from arqium.api.common.ledger import reader
 from arqium.api.common.validation import MAX_INT64
+from arqium.api.v1.documents import LedgerHistory, LedgerObjectView, LedgerVerification
 from arqium.domain.ledger.chain import verify
 from arqium.domain.ledger.digest import sealed
 from arqium.domain.ledger.domainmodel import LedgerObjectNotFound
@@ -44,14 +46,16 @@ def history_of(objects: LedgerObjectsView, caller: Caller, object_id: UUID,
     return objects.history(reader(caller.principal), object_id, version, as_of)
 
 
-@router.get("/objects/{object_id}/history", summary="Every event of an object, hashed")
+@router.get("/objects/{object_id}/history", summary="Every event of an object, hashed",
+            responses=enveloped(200, LedgerHistory))
 def history(object_id: UUID, caller: CurrentCaller, objects: LedgerObjects):
     """In order: version, position, type, action, data, metadata, actor, recorded_at,
     hash, prev_hash."""
     return exact_response(envelope({"items": history_of(objects, caller, object_id)}))
 
 
-@router.get("/objects/{object_id}", summary="An object now, or as it was")
+@router.get("/objects/{object_id}", summary="An object now, or as it was",
+            responses=enveloped(200, LedgerObjectView))
 def get_object(object_id: UUID, caller: CurrentCaller, objects: LedgerObjects,
                as_of: datetime | None = None,
                version: int | None = Query(default=None, ge=1, le=MAX_INT64)):
@@ -72,7 +76,8 @@ def get_object(object_id: UUID, caller: CurrentCaller, objects: LedgerObjects,
         "created_at": events[0]["recorded_at"], "hash": last["hash"]}))
 
 
-@router.get("/verify", summary="Recompute every hash of the ledger from the event store")
+@router.get("/verify", summary="Recompute every hash of the ledger from the event store",
+            responses=enveloped(200, LedgerVerification))
 def verify_ledger(caller: Auditor, ledger: LedgerApp):
     """Every object's chain and every sealed digest: `{ok, checked_events, checked_seals,
     digest}`, or `{ok: false, checked_events, first_failure: {object_id, version,

@@ -17,6 +17,7 @@ from arqium.api.common.shapes import iso
 from arqium.api.v1.documents import (
     Cleared,
     MemoryDeleted,
+    MemoryHistory,
     MemoryHits,
     MemoryList,
     MemoryView,
@@ -82,7 +83,8 @@ def get_memory(item_id: UUID, caller: CurrentCaller, view: MemoryItems, now: Now
     return ok(memory_view(row))
 
 
-@router.get("/{item_id}/history", summary="Every version of one of your memories")
+@router.get("/{item_id}/history", summary="Every version of one of your memories",
+            responses=enveloped(200, MemoryHistory))
 def history(item_id: UUID, caller: CurrentCaller, memory: MemoryApp):
     versions = memory.history(caller.user_id, item_id)
     return ok({"items": [{**version, "at": iso(version["at"])} for version in versions]})

@@ -18,16 +18,20 @@ CLOSED = {"event": "closed"}  # the client went away: stop pushing (never sent)
 # Whatever ended the credentials, the client must authenticate again: one code for all,
 # the reason says which.
 CREDENTIALS_ENDED = 4401
+MAX_REASON_BYTES = 123  # RFC 6455: a close frame's payload is 125 bytes, 2 for the code
 
 
 @router.websocket("/ws/sync/{session_id}")
 async def sync(websocket: WebSocket, session_id: str):
-    """Pushes `{event, data}`: `memory_added` (a memory stored with this session_id),
-    `context_updated` (a context bound to it), `plugin_event` (a platform event about
+    """Pushes `{event, data}`: `memory_added` (a memory stored with this session_id, as
+    GET /api/v1/memory/{id} shows it, but a secret or pii memory's content null, plus
+    `position`), `context_updated` (a context bound to it, as GET /api/v1/contexts/{id}
+    shows it, plus `change` and `position`), `plugin_event` (a platform event about
     it), `error` (a message we do not understand, or updates delayed: the event stream
     is unreachable), `resumed` (updates flow again: re-read what you show, it may have
     changed meanwhile). Token in `Authorization: Bearer` or `?token=`, or an API key in
-    `X-API-Key`. The socket is closed with 4401 (the reason says why) once those
+    `X-API-Key`; refused credentials close the socket with 1008 once open (the reason
+    says why). The socket is closed with 4401 (the reason says why) once those
     credentials end: the token expires, its login session ends, its user is deleted or
     the API key is revoked."""
     hub: SyncHub = websocket.app.state.sync_hub
@@ -85,8 +89,16 @@ async def authenticate(websocket: WebSocket) -> Principal | None:
     try:
         return await asyncio.to_thread(socket_principal, websocket)
     except DomainError as error:
-        await websocket.close(code=1008, reason=error.message[:120])
+        # Accepted first: closed during the handshake, the socket would be an HTTP 403,
+        # which browsers report as a network error, without code or reason.
+        await websocket.accept()
+        await websocket.close(code=1008, reason=close_reason(error.message))
         return None
+
+
+def close_reason(message: str) -> str:
+    """The message, cut to the 123 bytes a close frame's reason holds."""
+    return message.encode()[:MAX_REASON_BYTES].decode(errors="ignore")
 
 
 def socket_principal(websocket: WebSocket) -> Principal:

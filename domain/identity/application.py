@@ -14,6 +14,7 @@ from arqium.domain.identity.domainmodel import (
     ApiKey,
     EmailAlreadyRegistered,
     HandleTaken,
+    NO_PASSWORD,
     InvalidCredentials,
     LoginSession,
     RefreshTokenReused,
@@ -97,9 +98,19 @@ class IdentityApplication(Application):
     @command(replay=_user_with_key)
     def register(self, email: str, name: str, password: str,
                  roles: tuple[str, ...] = ("user",)) -> tuple[User, int]:
+        return self._register(email, name, password, roles)
+
+    @command(replay=_user_with_key)
+    def register_without_password(self, email: str, name: str) -> tuple[User, int]:
+        """An account no password opens (it signs in through its identity provider)."""
+        return self._register(email, name, None, ("user",))
+
+    def _register(self, email: str, name: str, password: str | None,
+                  roles: tuple[str, ...]) -> tuple[User, int]:
         email = normalize_email(email)
         check_email(email)
-        check_password_strength(password, self.password_min_length)
+        if password is not None:
+            check_password_strength(password, self.password_min_length)
         if user_id_for(email) in self.repository:
             raise EmailAlreadyRegistered("this e-mail address is already registered",
                                          field="email")
@@ -120,7 +131,7 @@ class IdentityApplication(Application):
             user = get_aggregate(self.repository, user_id_for(email), User, NotFound("no such user"))
         except NotFound:
             try:
-                user, _ = self.register(email, name, secrets.token_urlsafe(32), cause=cause)
+                user, _ = self.register_without_password(email, name, cause=cause)
             except EmailAlreadyRegistered:  # a concurrent first request provisioned it
                 user = get_aggregate(self.repository, user_id_for(email), User, NotFound("no such user"))
         if user.deleted:
@@ -134,7 +145,10 @@ class IdentityApplication(Application):
             # Spend the same time as a real check so timing does not reveal accounts.
             self.passwords.verify(_DUMMY_HASH, password)
             raise InvalidCredentials("wrong e-mail address or password") from None
-        if not self.passwords.verify(user.password_hash, password) or user.deleted:
+        # An account without a password spends the same time too, and never opens.
+        stored = user.password_hash if user.has_password else _DUMMY_HASH
+        if not (self.passwords.verify(stored, password) and user.has_password) or \
+                user.deleted:
             raise InvalidCredentials("wrong e-mail address or password")
         return user
 
@@ -192,7 +206,7 @@ class IdentityApplication(Application):
             raise EmailAlreadyRegistered("this e-mail address is already registered",
                                          field="email")
         if user_id is None and not registered:
-            user = self._new_user(email, display_name, secrets.token_urlsafe(32))
+            user = self._new_user(email, display_name, None)
         else:
             user = self.user(user_id or user_id_for(email))
         user.claim_handle(handle, display_name, time_zone, self.clock())
@@ -204,9 +218,11 @@ class IdentityApplication(Application):
         self.keys.create(str(user.id))
         return user, position
 
-    def _new_user(self, email: str, name: str, password: str,
+    def _new_user(self, email: str, name: str, password: str | None,
                   roles: tuple[str, ...] = ("user",)) -> User:
-        return User(email=email, name=name, password_hash=self.passwords.hash(password),
+        """A new user; without a password, one that no password opens (no hashing)."""
+        password_hash = NO_PASSWORD if password is None else self.passwords.hash(password)
+        return User(email=email, name=name, password_hash=password_hash,
                     roles=list(roles), registered_at=self.clock())
 
     def user_of_handle(self, handle: str) -> str:

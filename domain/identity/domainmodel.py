@@ -7,7 +7,13 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
 
-from arqium.domain.shared import ArqiumAggregate, AuthenticationFailed, Conflict, Invalid
+from arqium.domain.shared import (
+    ArqiumAggregate,
+    AuthenticationFailed,
+    Conflict,
+    Invalid,
+    InvalidToken,
+)
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 HANDLE_PATTERN = re.compile(r"^[a-z0-9_]{1,20}$")  # the Memory Service v0 userId
@@ -22,11 +28,11 @@ class InvalidCredentials(AuthenticationFailed):
     pass
 
 
-class SessionEnded(AuthenticationFailed):
+class SessionEnded(InvalidToken):
     pass
 
 
-class RefreshTokenReused(AuthenticationFailed):
+class RefreshTokenReused(InvalidToken):
     """Carries the position of the session's end, which the refusal recorded."""
 
     position: int | None = None
@@ -37,6 +43,12 @@ ROLES = ("user", "admin", "auditor")
 
 class HandleTaken(Conflict):
     pass
+
+
+# The password hash of an account that no password opens (a v0 user registered by
+# `POST /v0/users`, an OIDC user): not an Argon2 hash, so nothing ever verifies against
+# it, and making the account costs no hashing.
+NO_PASSWORD = "!"
 
 
 class User(ArqiumAggregate):
@@ -72,6 +84,10 @@ class User(ArqiumAggregate):
     @event("RoleGranted")
     def _role_granted(self, role: str, at: datetime) -> None:
         self.roles = [*self.roles, role]
+
+    @property
+    def has_password(self) -> bool:
+        return self.password_hash != NO_PASSWORD
 
     @event("PasswordChanged")
     def change_password(self, password_hash: str, at: datetime) -> None:

@@ -132,7 +132,7 @@ class VaultCommands:
 
     @command
     def add_entry(self, owner_id: str, vault_id: str, memory_id: str, raw_entry: str,
-                  tags: list[str] | dict[str, str], summary: str | None, metadata: dict,
+                  tags: list[str] | dict[str, str] | None, summary: str | None, metadata: dict,
                   expires_at: datetime | None) -> tuple[MemoryItem, int]:
         collection = self.memory_in_vault(owner_id, vault_id, memory_id)
         check_raw_entry(raw_entry)
@@ -147,7 +147,7 @@ class VaultCommands:
 
     @command
     def retag_entry(self, owner_id: str, vault_id: str, memory_id: str, entry_id: str,
-                    tags: list[str] | dict[str, str]) -> tuple[MemoryItem, int]:
+                    tags: list[str] | dict[str, str] | None) -> tuple[MemoryItem, int]:
         self.memory_in_vault(owner_id, vault_id, memory_id)
         item = self.owned_item(owner_id, memory_id_for(owner_id, entry_key(memory_id,
                                                                            entry_id)))
@@ -164,6 +164,22 @@ class VaultCommands:
         self.memory_in_vault(owner_id, vault_id, memory_id)
         item_id = memory_id_for(owner_id, entry_key(memory_id, entry_id))
         return self.delete(owner_id, item_id, reason="entry deleted", cause=cause)[1]
+
+    @command
+    def discard_entry(self, owner_id: str, vault_id: str, memory_id: str,
+                      entry_id: str) -> int | None:
+        """Delete the entry if it is live; None if it is not (deleted, expired, never
+        stored): a client that deletes twice is told nothing new."""
+        self.memory_in_vault(owner_id, vault_id, memory_id)
+        item_id = memory_id_for(owner_id, entry_key(memory_id, entry_id))
+        if item_id not in self.repository:
+            return None
+        item: MemoryItem = self.repository.get(item_id)
+        now = self.clock()
+        if item.owner_id != owner_id or not item.is_live(now):
+            return None
+        item.delete(reason="entry deleted", at=now)
+        return self.save(item)[-1].notification.id
 
     def owned_vault(self, owner_id: str, vault_id: str) -> Vault:
         vault = get_aggregate(self.repository, vault_id, Vault,
@@ -214,8 +230,9 @@ class VaultCommands:
 
 
 def entry_metadata(entry_id: str, memory_id: str, memory_type: str, summary: str | None,
-                   tags: list[str] | dict[str, str], metadata: dict) -> dict:
+                   tags: list[str] | dict[str, str] | None, metadata: dict) -> dict:
     """What an entry's memory item keeps for the v0 face, under `v0`: its ids, its
-    memory's type, its summary, its tags in the shape the client sent, its metadata."""
+    memory's type, its summary, its tags in the shape the client sent (None: sent
+    none), its metadata."""
     return {"v0": {"entryId": entry_id, "memoryId": memory_id, "memoryType": memory_type,
                    "summary": summary, "tags": tags, "metadata": metadata}}

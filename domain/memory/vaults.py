@@ -2,7 +2,6 @@
 face shows them. An entry is a MemoryItem of the collection's owner, so it is searched,
 expired and forgotten like every other memory."""
 
-import re
 from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -11,7 +10,7 @@ from eventsourcing.domain import event
 
 from arqium.domain.shared import ArqiumAggregate, Conflict, Invalid, NotFound
 
-TITLE_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,50}$")
+MAX_TITLE = 100
 MAX_RAW_ENTRY = 9000
 ENTRY_KEY_PREFIX = "v0/"  # entries' memory keys: v0/<memory id>/<entry id>
 DEFAULT_CONTEXT: dict = {}  # a new memory's first context
@@ -128,9 +127,12 @@ class TitleClaim(ArqiumAggregate):
 
 
 def check_title(title: str) -> None:
-    if not TITLE_PATTERN.match(title):
-        raise Invalid("title must be 1-50 characters of letters, digits and '-'",
-                      field="title")
+    """1-100 printable characters, not all blank, no '/' (a title is a path segment,
+    URL-encoded: 'Vault Title' is 'Vault%20Title')."""
+    if not (0 < len(title) <= MAX_TITLE and title.isprintable() and title.strip()
+            and "/" not in title):
+        raise Invalid(f"title must be 1-{MAX_TITLE} printable characters, not all "
+                      "blank, without '/'", field="title")
 
 
 def check_raw_entry(raw_entry: str) -> None:
@@ -158,6 +160,8 @@ def entry_key_prefix(memory_id: str | None) -> str:
     return ENTRY_KEY_PREFIX if memory_id is None else f"{ENTRY_KEY_PREFIX}{memory_id}/"
 
 
-def tag_names(tags: list[str] | dict[str, str]) -> list[str]:
-    """What tag filters match: array items, or object keys."""
+def tag_names(tags: list[str] | dict[str, str] | None) -> list[str]:
+    """What tag filters match: array items, or object keys (none without tags)."""
+    if tags is None:
+        return []
     return list(tags) if isinstance(tags, dict) else [str(tag) for tag in tags]

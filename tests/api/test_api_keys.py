@@ -1,5 +1,5 @@
-"""API keys: shown once, authenticate as X-API-Key, revocable (stored hashed: see
-tests/application/test_identity.py)."""
+"""API keys: shown once, authenticate as X-API-Key (or as a bearer token), revocable
+(stored hashed: see tests/application/test_identity.py)."""
 
 import pytest
 
@@ -42,4 +42,18 @@ def test_a_revoked_key_is_refused(client, user):
 
 def test_an_unknown_key_is_refused(client):
     response = client.get("/api/v1/memory/recent", headers={"X-API-Key": "arq_nope"})
+    assert response.status_code == 401
+
+
+def test_a_key_authenticates_as_a_bearer_token_too(client, user):
+    secret = issue(client, user).json()["data"]["key"]
+    stored = client.post("/api/v1/memory/store",
+                         headers={"Authorization": f"Bearer {secret}"},
+                         json={"key": "via-bearer-key", "content": "x"})
+    assert stored.status_code == 201
+
+
+def test_an_unknown_key_as_a_bearer_token_is_refused(client):
+    response = client.get("/api/v1/memory/recent",
+                          headers={"Authorization": "Bearer arq_nope"})
     assert response.status_code == 401

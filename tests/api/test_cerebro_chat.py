@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from uuid import UUID
 
 import pytest
 
@@ -83,12 +84,34 @@ def test_a_chat_streams_the_seeds_events_and_stores_both_messages(model, client,
     assert response.headers["content-type"].startswith("text/event-stream")
     received = events(response.text)
     assert received == [*[("message", {"type": "text", "content": c}) for c in CHUNKS],
-                        ("done", {"usage": {"tokens": 42}})]
+                        ("done", {"usage": {"tokens": 42}, "chatId": "chat-1"})]
+    assert response.headers["X-Chat-Id"] == "chat-1"
     assert model.requests[0]["model"] == "gpt-4-turbo" and model.requests[0]["stream"]
     session = system.sessions.owned_session(user["user"]["id"],
                                             session_id_for(user["user"]["id"], "chat-1"))
     assert [(m["role"], m["content"], m["incomplete"]) for m in session.active_messages()] == [
         ("user", "Hello, how are you?", False), ("assistant", "".join(CHUNKS), False)]
+
+
+def test_a_chat_without_an_id_starts_a_new_chat_and_says_which(model, client, user,
+                                                               system):
+    response = client.post("/api/chat", headers=user["headers"], json={
+        "messages": [{"role": "user", "content": "Hello, how are you?"}]})
+    assert response.status_code == 200
+    chat_id = response.headers["X-Chat-Id"]
+    assert events(response.text)[-1] == ("done", {"usage": {"tokens": 42},
+                                                  "chatId": chat_id})
+    chat(client, user, chat_id=chat_id, content="And tomorrow?")
+    session = system.sessions.owned_session(user["user"]["id"], UUID(chat_id))
+    assert [m["content"] for m in session.active_messages()] == [
+        "Hello, how are you?", "".join(CHUNKS), "And tomorrow?", "".join(CHUNKS)]
+
+
+def test_two_chats_without_an_id_are_two_chats(model, client, user):
+    ids = {client.post("/api/chat", headers=user["headers"], json={
+        "messages": [{"role": "user", "content": "Hi"}]}).headers["X-Chat-Id"]
+        for _ in range(2)}
+    assert len(ids) == 2
 
 
 def test_the_chat_shows_up_in_every_history(model, client, user, system, workers):

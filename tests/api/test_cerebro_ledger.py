@@ -62,7 +62,7 @@ def test_amounts_are_kept_exactly_as_sent(client, user):
 
 
 @pytest.mark.parametrize("body, field", [
-    ({"typeName": "contract"}, "data"),
+    ({"typeName": "contract", "data": None}, "data"),
     ({"typeName": "contract", "data": {"blob": "x" * 1_000_001}}, "data"),
 ])
 def test_a_bad_object_is_a_400_naming_the_field(client, user, body, field):
@@ -136,3 +136,49 @@ def test_auditors_and_admins_read_the_whole_ledger_but_users_only_their_own(
         **bearer(token["access_token"]),
         "X-Min-Position": mine.headers["X-Event-Position"]}).json()
     assert listed["total"] == 1
+
+
+def query(client, user, written, **body):
+    return client.post("/api/ledger/objects", json=body, headers=after(user, written))
+
+
+def test_a_body_without_data_queries_objects_by_type_as_the_list_does(client, user,
+                                                                       system):
+    create(client, user)
+    create(client, user, {"typeName": "invoice", "data": {"amount": 1}})
+    last = create(client, user)
+    stored = system.ledger.recorder.max_notification_id()
+    response = query(client, user, last, typeName="contract")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["total"], body["limit"], body["offset"]) == (2, 50, 0)
+    assert [o["typeName"] for o in body["objects"]] == ["contract", "contract"]
+    assert body == client.get("/api/ledger/objects", params={"typeName": "contract"},
+                              headers=after(user, last)).json()
+    assert system.ledger.recorder.max_notification_id() == stored
+
+
+def test_a_query_by_ids_answers_those_objects_with_limit_and_offset(client, user):
+    ids = [create(client, user).json()["object"]["id"] for _ in range(3)]
+    last = create(client, user)
+    body = query(client, user, last, ids=ids[:2] + [ids[2]], limit=2, offset=1).json()
+    assert body["total"] == 3
+    assert [o["id"] for o in body["objects"]] == ids[1:]
+
+
+def test_a_query_shows_only_the_callers_objects(client, user):
+    mine = create(client, user)
+    eve = register(client, email="eve@example.com")
+    eve_user = {"headers": bearer(eve["access_token"])}
+    body = query(client, eve_user, mine, ids=[mine.json()["object"]["id"]]).json()
+    assert (body["objects"], body["total"]) == ([], 0)
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"limit": 0}, "limit"), ({"limit": 101}, "limit"), ({"offset": -1}, "offset"),
+    ({"ids": ["not-a-uuid"]}, "ids.0"), ({"typeName": ""}, "typeName"),
+])
+def test_a_bad_query_is_a_400_naming_the_field(client, user, body, field):
+    response = create(client, user, body)
+    assert response.status_code == 400
+    assert response.json()["details"]["errors"][0]["field"] == field

@@ -1,6 +1,8 @@
 import time
 from datetime import timedelta
 
+import pytest
+
 from tests.conftest import bearer, register
 
 
@@ -21,6 +23,24 @@ def test_store_answers_201_with_the_memory_and_its_event_position(client, user):
 
 def test_store_without_a_key_generates_one(client, user):
     assert store(client, user["headers"]).json()["data"]["key"]
+
+
+def test_store_keeps_the_confidence_sent_in_the_answer_and_the_read_model(client, user,
+                                                                           workers):
+    workers("memory_items")
+    written = store(client, user["headers"], key="theme", confidence=0.9)
+    assert written.json()["data"]["confidence"] == 0.9
+    read = client.get(f"/api/v1/memory/{written.json()['data']['id']}", headers={
+        **user["headers"], "X-Min-Position": written.headers["X-Event-Position"]})
+    assert read.json()["data"]["confidence"] == 0.9
+
+
+@pytest.mark.parametrize("confidence", [1.5, -0.1, "high", True])
+def test_a_confidence_outside_0_to_1_is_a_400_naming_it(client, user, system, confidence):
+    response = store(client, user["headers"], confidence=confidence)
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["errors"][0]["field"] == "confidence"
+    assert system.memory.recorder.max_notification_id() is None
 
 
 def test_recent_reads_your_write_when_given_the_position(client, user, workers):

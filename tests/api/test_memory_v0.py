@@ -306,3 +306,60 @@ def test_open_v0_never_takes_over_a_registered_account(v0):
                                           "email": "admin@example.com"})
     assert response.status_code == 409
     assert v0.get("/v0/users/mallory").status_code == 404
+
+
+# --- issue 15: the seed SDK's entries without tags, titles as the seed writes them ---
+
+@pytest.mark.parametrize("tags", [{}, {"tags": None}])
+def test_an_entry_stored_without_tags_is_answered_without_tags(searchable, tags):
+    v0 = searchable
+    memory = make_memory(v0, make_vault(v0))
+    entry = add_entry(v0, memory, rawEntry="tagless budget note", **tags)
+    path = memory_path(memory) + "/entries"
+    read = v0.get(f"{path}/{entry['entryId']}").json()
+    listed = v0.get(path).json()["entries"][0]
+    hit = search_until(v0, {"userId": "ada_1", "memoryId": memory["memoryId"],
+                            "query": "budget"}, 1)["entries"][0]
+    for body in (entry, read, listed, hit, hit["entry"]):
+        assert "tags" not in body and body["entryId"] == entry["entryId"]
+
+
+def test_an_entry_stored_with_an_empty_list_gets_its_list_back(v0, memory):
+    assert add_entry(v0, memory, tags=[])["tags"] == []
+
+
+def test_tags_of_an_untagged_entry_can_be_set_later(v0, memory):
+    entry = add_entry(v0, memory)
+    path = memory_path(memory) + f"/entries/{entry['entryId']}"
+    assert v0.patch(path + "/tags", json={"tags": {"k": "v"}}).json()["tags"] == {"k": "v"}
+
+
+def test_titles_of_the_seeds_examples_are_taken_and_found_url_encoded(v0):
+    make_user(v0)
+    vault = make_vault(v0, title="Vault Title")
+    memory = make_memory(v0, vault, title="Memory Title")
+    found = v0.get("/v0/users/ada_1/vaults/Vault%20Title/memories/Memory%20Title")
+    assert found.status_code == 200 and found.json()["memoryId"] == memory["memoryId"]
+    assert v0.get("/v0/users/ada_1/vaults/Vault%20Title").json()["vaultId"] == (
+        vault["vaultId"])
+
+
+def test_a_title_of_100_printable_characters_is_taken(v0):
+    make_user(v0)
+    assert make_vault(v0, title="é ?#%&" + "x" * 94)["title"] == "é ?#%&" + "x" * 94
+
+
+def test_a_spaced_title_is_still_unique(v0):
+    make_user(v0)
+    make_vault(v0, title="Vault Title")
+    again = v0.post("/v0/users/ada_1/vaults", json={"title": "Vault Title"})
+    assert again.status_code == 409
+
+
+@pytest.mark.parametrize("title", ["", "   ", "x" * 101, "a/b", "tab\there", "nul\x00",
+                                   "line\nbreak"])
+def test_a_title_that_is_not_1_to_100_printable_characters_without_slash_is_400(v0, title):
+    make_user(v0)
+    response = v0.post("/v0/users/ada_1/vaults", json={"title": title})
+    assert response.status_code == 400
+    assert set(response.json()) == V0_ERROR_KEYS

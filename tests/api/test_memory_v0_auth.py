@@ -86,3 +86,22 @@ def test_an_admin_gives_an_existing_account_its_v0_id(client, system, user):
     admin = bearer(token["access_token"])
     assert claim(client, admin).status_code == 201
     assert client.get("/v0/users/ada_1", headers=user["headers"]).status_code == 200
+
+
+def test_an_account_made_by_open_v0_opens_with_no_password(settings, clock, workers):
+    from fastapi.testclient import TestClient
+
+    from arqium.api.app import create_app
+    from arqium.system.bootstrap import open_system
+
+    workers("users")
+    open_settings = settings.model_copy(update={"v0_auth": "open"})
+    app = create_app(open_settings, open_system=lambda s: open_system(s, clock=clock))
+    with TestClient(app, raise_server_exceptions=False) as open_client:
+        made = open_client.post("/v0/users", json={"userId": "solo",
+                                                   "email": "solo@example.com"})
+        assert made.status_code == 201
+        for password in ("", "!", "correct horse", "x" * 64):
+            login = open_client.post("/api/v1/auth/login", json={
+                "email": "solo@example.com", "password": password})
+            assert login.status_code in (400, 401)

@@ -43,13 +43,32 @@ def test_streams_document_their_media_type_not_json(document, path, method, medi
 
 @pytest.mark.parametrize("path, schema", [
     ("/api/v1/memory/recent", "ArqiumError"), ("/api/memory/search", "CerebroError"),
-    ("/v0/search", "MemoryV0Error"), ("/api/auth/sessions", "AdminError"),
-    ("/sessions", "AstralBodyError"), ("/graphql", "GraphQLErrors")])
+    ("/v0/users/{userId}", "MemoryV0Error"), ("/v0/vaults", "MemoryV0CurrentError"),
+    ("/api/auth/sessions", "AdminError"), ("/sessions", "AstralBodyError"),
+    ("/graphql", "GraphQLErrors")])
 def test_errors_are_documented_in_the_face_shape(document, path, schema):
     for operation in document["paths"][path].values():
-        for status in ("400", "401", "429", "503"):
-            content = operation["responses"][status]["content"]["application/json"]
+        errors = {status: response for status, response in operation["responses"].items()
+                  if not status.startswith("2")}
+        assert {"400", "429", "503"} <= set(errors)
+        for response in errors.values():
+            content = response["content"]["application/json"]
             assert content["schema"] == {"$ref": f"#/components/schemas/{schema}"}
+
+
+def test_v0_search_errors_are_documented_in_either_dialects_shape(document):
+    content = document["paths"]["/v0/search"]["post"]["responses"]["400"]["content"]
+    assert content["application/json"]["schema"] == {"anyOf": [
+        {"$ref": "#/components/schemas/MemoryV0Error"},
+        {"$ref": "#/components/schemas/MemoryV0CurrentError"}]}
+
+
+def test_a_v0_context_is_documented_as_plain_text_both_ways(document):
+    operations = document["paths"][
+        "/v0/vaults/{vaultId}/memories/{memoryId}/contexts"]
+    assert list(operations["put"]["requestBody"]["content"]) == ["text/plain"]
+    assert set(operations["put"]["responses"]) >= {"201", "400", "401", "413", "415"}
+    assert list(operations["get"]["responses"]["200"]["content"]) == ["text/plain"]
 
 
 def test_a_public_health_check_documents_no_credential_errors(document):
@@ -61,3 +80,60 @@ def test_the_websockets_are_described(document):
     description = document["info"]["description"]
     assert "/ws/sync/{session_id}" in description and "graphql-transport-ws" in description
     assert "4401" in description
+
+
+def documenting(document: dict, status: str) -> set[str]:
+    return {f"{method.upper()} {path}" for path, method, op in operations(document)
+            if status in op["responses"]}
+
+
+def test_only_operations_that_refuse_some_callers_document_403(document):
+    assert documenting(document, "403") - v0_user_operations(document) == {
+        "DELETE /api/v1/users/{user_id}", "GET /api/v1/users/{user_id}",
+        "GET /api/v1/ledger/verify", "GET /api/v1/ledger/export", "GET /api/memory/metrics",
+        "POST /api/memory/upsert", "POST /api/memory/promote", "POST /api/memory/search",
+        "POST /api/memory/context", "POST /api/memory/delete", "POST /v0/users",
+        "POST /v0/search"}
+
+
+def v0_user_operations(document: dict) -> set[str]:
+    """The v0 operations whose path names a userId: each must be the caller's."""
+    return {f"{method.upper()} {path}" for path, method, _ in operations(document)
+            if path.startswith("/v0/users/{userId}")}
+
+
+def test_every_v0_user_path_documents_403(document):
+    assert v0_user_operations(document) <= documenting(document, "403")
+
+
+def test_reads_without_an_id_document_no_404(document):
+    assert {"GET /api/v1/sessions", "GET /api/v1/memory/recent", "GET /api/v1/contexts",
+            "GET /api/v1/ledger/verify", "GET /api/auth/sessions",
+            "GET /api/ledger/objects"}.isdisjoint(documenting(document, "404"))
+
+
+def test_reads_document_no_409_and_every_write_does(document):
+    writes = {f"{method.upper()} {path}" for path, method, _ in operations(document)
+              if method in {"post", "put", "patch", "delete"}}
+    assert documenting(document, "409") == writes
+
+
+def test_every_write_documents_401_since_an_idempotency_key_checks_credentials(
+        document):
+    assert {"POST /api/v1/auth/register", "POST /api/v1/auth/validate",
+            "POST /graphql"} <= documenting(document, "401")
+
+
+@pytest.mark.parametrize("operation", [
+    "GET /api/v1/health", "GET /health", "GET /v0/health", "GET /ping"])
+def test_health_checks_document_neither_credentials_nor_rate_limits(document, operation):
+    assert operation not in documenting(document, "401") | documenting(document, "429")
+
+
+def test_graphql_documents_its_result_and_graphiql(document):
+    get = document["paths"]["/graphql"]["get"]["responses"]
+    assert set(get["200"]["content"]) == {"application/json", "text/html"}
+    assert "404" not in get  # GraphiQL and queries over GET are both on
+    for operation in document["paths"]["/graphql"].values():
+        assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/GraphQLResult"}

@@ -60,3 +60,40 @@ def test_each_v0_success_body_is_the_documented_one(v0, document):  # noqa: F811
     assert_documented(document, "/v0/search", "post",
                       v0.post("/v0/search", json={"userId": "ada_1", "query": "hello"}))
     assert_documented(document, "/v0/health", "get", v0.get("/v0/health"))
+
+
+def test_each_current_dialect_success_body_is_the_documented_one(settings, clock, workers):
+    from tests.api.test_memory_v0_current import DEV_KEY, Sdk, app_client
+
+    workers("users", "vaults", "memory_items")
+    with app_client(settings, clock, v0_auth="open") as client:
+        document = client.get("/openapi.json").json()
+        sdk = Sdk(client, DEV_KEY)
+        vault_template = "/v0/vaults/{vaultId}"
+        memory_template = vault_template + "/memories/{memoryId}"
+        entry_template = memory_template + "/entries/{entryId}"
+        vault = sdk.post("/v0/vaults", json={"title": "Vault Title", "description": "d"})
+        assert_documented(document, "/v0/vaults", "post", vault)
+        assert_documented(document, "/v0/vaults", "get", sdk.get("/v0/vaults"))
+        vault_path = f"/v0/vaults/{vault.json()['vaultId']}"
+        assert_documented(document, vault_template, "get", sdk.get(vault_path))
+        memory = sdk.post(vault_path + "/memories", json={"memoryType": "NOTES",
+                                                          "title": "notes"})
+        assert_documented(document, vault_template + "/memories", "post", memory)
+        assert_documented(document, vault_template + "/memories", "get",
+                          sdk.get(vault_path + "/memories"))
+        path = f"{vault_path}/memories/{memory.json()['memoryId']}"
+        assert_documented(document, memory_template, "get", sdk.get(path))
+        put = sdk.put(path + "/contexts", content=b"notes so far")
+        assert_documented(document, memory_template + "/contexts", "put", put)
+        entry = sdk.post(path + "/entries", json={"rawEntry": "hello", "tags": {"a": "b"},
+                                                  "metadata": {"k": 1}})
+        assert_documented(document, memory_template + "/entries", "post", entry)
+        assert_documented(document, memory_template + "/entries", "get",
+                          sdk.get(path + "/entries"))
+        entry_path = path + f"/entries/{entry.json()['entryId']}"
+        assert_documented(document, entry_template, "get", sdk.get(entry_path))
+        assert_documented(document, entry_template + "/tags", "patch",
+                          sdk.patch(entry_path + "/tags", json={"tags": {"c": "d"}}))
+        assert_documented(document, "/v0/search", "post", sdk.post(
+            "/v0/search", json={"memoryId": memory.json()["memoryId"], "query": "hello"}))

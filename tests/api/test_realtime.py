@@ -25,7 +25,7 @@ def other_instance(settings, clock, own_nats):
 
 @pytest.fixture(autouse=True)
 def relay_and_projectors(own_nats, workers):
-    workers("nats_relay", "contexts")
+    workers("nats_relay", "contexts", "memory_items")
 
 
 def test_a_memory_written_through_one_instance_reaches_a_socket_on_another(
@@ -97,9 +97,7 @@ def test_a_platform_event_without_a_session_is_not_routed(client):
     assert client.app.state.sync_hub.route(envelope) is None
 
 
-def test_a_memory_stored_again_after_its_deletion_arrives_as_memory_added(
-        client, user, workers):
-    workers("memory_items")
+def test_a_memory_stored_again_after_its_deletion_arrives_as_memory_added(client, user):
     with client.websocket_connect(f"/ws/sync/s-3?token={user['access_token']}") as socket:
         first = client.post("/api/v1/memory/store", headers=user["headers"], json={
             "key": "note", "content": "one", "session_id": "s-3"})

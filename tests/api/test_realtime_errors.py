@@ -13,7 +13,7 @@ from tests.api.conftest import next_message
 
 @pytest.fixture(autouse=True)
 def relay(own_nats, workers):
-    workers("nats_relay")
+    workers("nats_relay", "memory_items")
 
 
 def connect(client, user, session_id="s-1"):

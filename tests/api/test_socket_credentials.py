@@ -18,7 +18,7 @@ NEVER = 3600.0  # a re-check interval no test waits for: NATS or the timer must 
 
 @pytest.fixture(autouse=True)
 def projectors(own_nats, workers):
-    workers("login_sessions", "api_keys", "users")
+    workers("login_sessions", "api_keys", "users", "memory_items")
 
 
 @pytest.fixture

@@ -169,6 +169,45 @@ def attach(w: World) -> Request:
     return Request(f"/v0/users/ada/vaults/{new_vault(w)}/memories/{memory_id}/attach")
 
 
+def sdk(w: World) -> Caller:
+    """Ada's API key as the v0 current dialect sends it."""
+    return Caller(w.ada_key.actor, bearer(w.ada_key.headers["X-API-Key"]))
+
+
+def current_vault(w: World) -> str:
+    return w.send("POST", "/v0/vaults", {"title": w.unique("vault")}, sdk(w)
+                  ).json()["vaultId"]
+
+
+def current_memory(w: World) -> str:
+    """The path of a new memory in a new vault of Ada's, in the current dialect."""
+    vault = f"/v0/vaults/{current_vault(w)}"
+    memory = w.send("POST", f"{vault}/memories", {"memoryType": "NOTES",
+                                                  "title": w.unique("memory")}, sdk(w))
+    return f"{vault}/memories/{memory.json()['memoryId']}"
+
+
+def current_entry(w: World) -> str:
+    memory = current_memory(w)
+    entry = w.send("POST", f"{memory}/entries", {"rawEntry": "hello"}, sdk(w)).json()
+    return f"{memory}/entries/{entry['entryId']}"
+
+
+def current_context(w: World) -> Request:
+    memory = current_memory(w)
+    context = w.send("PUT", f"{memory}/contexts", "text", sdk(w), TEXT).json()
+    return Request(f"{memory}/contexts/{context['contextId']}", caller=sdk(w))
+
+
+def current_attach(w: World) -> Request:
+    memory_id = current_memory(w).rpartition("/")[2]
+    return Request(f"/v0/vaults/{current_vault(w)}/memories/{memory_id}/attach",
+                   caller=sdk(w))
+
+
+TEXT = {"Content-Type": "text/plain"}
+
+
 def clear(w: World) -> Request:
     stored = w.send("POST", "/api/v1/memory/store", {"content": "x", "layer": "context"})
     return Request("/api/v1/memory/clear", {"layer": "context"}, headers={
@@ -301,6 +340,26 @@ EXAMPLES: dict[Route, Example] = {
                "{entryId}"): lambda w: Request(new_entry(w)),
     ("PATCH", "/v0/users/{userId}/vaults/{vaultId}/memories/{memoryId}/entries/{entryId}/"
               "tags"): lambda w: Request(f"{new_entry(w)}/tags", {"tags": ["x"]}),
+    ("POST", "/v0/vaults"): lambda w: Request(
+        "/v0/vaults", {"title": w.unique("vault")}, sdk(w)),
+    ("DELETE", "/v0/vaults/{vaultId}"): lambda w: Request(
+        current_memory(w).rpartition("/memories/")[0], caller=sdk(w)),
+    ("POST", "/v0/vaults/{vaultId}/memories"): lambda w: Request(
+        f"/v0/vaults/{current_vault(w)}/memories", {"memoryType": "NOTES",
+                                                    "title": "notes"}, sdk(w)),
+    ("DELETE", "/v0/vaults/{vaultId}/memories/{memoryId}"): lambda w: Request(
+        current_entry(w).rpartition("/entries/")[0], caller=sdk(w)),
+    ("POST", "/v0/vaults/{vaultId}/memories/{memoryId}/attach"): current_attach,
+    ("PUT", "/v0/vaults/{vaultId}/memories/{memoryId}/contexts"): lambda w: Request(
+        f"{current_memory(w)}/contexts", "text", sdk(w), TEXT),
+    ("DELETE", "/v0/vaults/{vaultId}/memories/{memoryId}/contexts/{contextId}"):
+        current_context,
+    ("POST", "/v0/vaults/{vaultId}/memories/{memoryId}/entries"): lambda w: Request(
+        f"{current_memory(w)}/entries", {"rawEntry": "hello"}, sdk(w)),
+    ("DELETE", "/v0/vaults/{vaultId}/memories/{memoryId}/entries/{entryId}"):
+        lambda w: Request(current_entry(w), caller=sdk(w)),
+    ("PATCH", "/v0/vaults/{vaultId}/memories/{memoryId}/entries/{entryId}/tags"):
+        lambda w: Request(f"{current_entry(w)}/tags", {"tags": {"k": "v"}}, sdk(w)),
 }
 
 # Queries sent by POST: they answer from read models and store nothing.

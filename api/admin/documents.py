@@ -1,0 +1,29 @@
+"""The bodies the Admin API answers, as the OpenAPI document describes them (the routes
+build them; these models only document them)."""
+
+from pydantic import BaseModel
+
+
+class AuthToken(BaseModel):
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str
+
+
+class AdminSuccess(BaseModel):
+    success: bool
+
+
+class LoginSession(BaseModel):
+    id: str
+    user_id: str
+    ip_address: str
+    user_agent: str
+    last_activity: str
+    created_at: str
+
+
+class LoginSessions(BaseModel):
+    sessions: list[LoginSession]
+    current_session_id: str | None  # null for an API key or an OIDC token: no session

@@ -1,0 +1,58 @@
+"""The bodies AstralBody answers, as the OpenAPI document describes them (the routes
+build them; these models only document them)."""
+
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class AstralHealth(BaseModel):
+    status: str  # "healthy", or "unhealthy" with a 503
+    version: str
+    timestamp: str
+
+
+class OidcClientConfig(BaseModel):
+    """The OIDC client's settings; null where the server configures none."""
+
+    issuer: str | None
+    client_id: str | None
+    scope: str
+    redirect_uri: str | None
+
+
+class AstralProfile(BaseModel):
+    id: str
+    email: str
+    name: str
+    roles: list[str]
+    created_at: str
+    last_login: str | None
+
+
+class AstralSession(BaseModel):
+    id: str
+    title: str
+    created_at: str
+    updated_at: str
+    message_count: int
+    is_archived: bool
+
+
+class AstralSessions(BaseModel):
+    sessions: list[AstralSession]
+    total: int
+
+
+class AstralMessage(BaseModel):
+    id: str
+    role: str
+    content: str
+    timestamp: str
+    components: list[Any] | dict[str, Any]  # as the message was written; [] if none
+
+
+class AstralMessages(BaseModel):
+    session_id: str
+    messages: list[AstralMessage]
+    has_more: bool
