@@ -24,7 +24,8 @@ def position_token(application_name: str, notification_id: int) -> str:
 
 
 def parse_position(token: str) -> tuple[str, int]:
-    application_name, _, number = token.strip().rpartition(".")
+    # A push's stream id (`memory:42`) names the same position as `memory.42`.
+    application_name, _, number = token.strip().replace(":", ".").rpartition(".")
     if not application_name or not DIGITS.fullmatch(number) or int(number) > MAX_INT64:
         raise Invalid(f"{MIN_POSITION_HEADER} must be a value taken from an "
                       f"{POSITION_HEADER} response header", field=MIN_POSITION_HEADER)

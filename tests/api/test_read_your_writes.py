@@ -130,3 +130,12 @@ def test_a_created_ledger_object_is_read_back_at_once(client, user, projectors):
     read = client.get(f"/api/ledger/objects/{object_id}", headers=user["headers"])
     assert read.status_code == 200, read.text
     assert read.json()["object"]["data"] == {"amount": 10}
+
+
+def test_a_pushs_stream_id_is_taken_as_a_min_position(client, user, projectors):
+    stored = client.post("/api/v1/memory/store", headers=user["headers"],
+                         json={"key": "k", "content": "v"})
+    stream_id = stored.headers["X-Event-Position"].replace(".", ":")  # as /ws/sync pushes it
+    recent = client.get("/api/v1/memory/recent",
+                        headers={**user["headers"], "X-Min-Position": stream_id})
+    assert [m["key"] for m in recent.json()["data"]["items"]] == ["k"]
