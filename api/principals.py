@@ -25,6 +25,7 @@ SESSION_COOKIES = ("__Secure-next-auth.session-token", "next-auth.session-token"
 # The actor a face's own authentication (one that runs before the routes) found.
 AUTHENTICATED_ACTOR = "authenticated_actor"
 UNKNOWN_SESSION = "this token's login session is unknown; log in again"
+KEY_WAIT_SECONDS = 1.0
 
 
 def verified_access(request: HTTPConnection, token: str) -> Principal:
@@ -94,10 +95,28 @@ def is_api_key(token: str) -> bool:
 def api_key_principal(system: System, api_key: str) -> Principal:
     """API keys act as their owner with the plain user role, whatever the owner's roles."""
     row = system.read_models.api_keys.active_by_hash(hash_api_key(api_key))
+    if row is None and api_keys_caught_up(system):
+        row = system.read_models.api_keys.active_by_hash(hash_api_key(api_key))
     if row is None:
         raise InvalidToken("unknown or revoked API key")
     return Principal(user_id=row["user_id"], roles=("user",), expires_at=None,
                      api_key_id=str(row["id"]))
+
+
+def api_keys_caught_up(system: System) -> bool:
+    """Whether the API-key read model, behind a moment ago, now holds every key issued
+    so far (a key used the instant it was issued). Waits a second at most: unknown keys
+    are cheap to send."""
+    head = system.identity.recorder.max_notification_id()
+    view = system.read_models.api_keys
+    if head is None or view.has_tracking_id(system.identity.name, head):
+        return False  # nothing to wait for: the key is unknown
+    try:
+        view.wait(system.identity.name, head, min(system.settings.read_wait_seconds,
+                                                  KEY_WAIT_SECONDS))
+    except TimeoutError:
+        return False
+    return True
 
 
 def session_cookie(request: HTTPConnection) -> str | None:

@@ -2,6 +2,8 @@
 waits (bounded) until its read models hold every event stored before it began.
 `X-Consistency: eventual` reads at once; `X-Min-Position` still works."""
 
+import threading
+
 import pytest
 
 from tests.conftest import bearer, register
@@ -139,3 +141,15 @@ def test_a_pushs_stream_id_is_taken_as_a_min_position(client, user, projectors):
     recent = client.get("/api/v1/memory/recent",
                         headers={**user["headers"], "X-Min-Position": stream_id})
     assert [m["key"] for m in recent.json()["data"]["items"]] == ["k"]
+
+
+def test_a_key_used_the_instant_it_was_issued_is_accepted(client, user, workers):
+    """The API-key read model is behind when the key is first used: the check waits for
+    it (a second at most) instead of refusing the key."""
+    workers("users", "memory_items")
+    secret = client.post("/api/v1/api-keys", headers=user["headers"],
+                         json={"name": "ci"}).json()["data"]["key"]
+    threading.Timer(0.3, workers, ("api_keys",)).start()
+    stored = client.post("/api/v1/memory/store", headers={"X-API-Key": secret},
+                         json={"key": "via-key", "content": "x"})
+    assert stored.status_code == 201, stored.text
