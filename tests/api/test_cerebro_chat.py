@@ -94,7 +94,8 @@ def test_a_chat_streams_the_seeds_events_and_stores_both_messages(model, client,
 
 
 def test_a_chat_without_an_id_starts_a_new_chat_and_says_which(model, client, user,
-                                                               system):
+                                                               system, workers):
+    workers("memory_items", "chat_sessions", "session_messages")
     response = client.post("/api/chat", headers=user["headers"], json={
         "messages": [{"role": "user", "content": "Hello, how are you?"}]})
     assert response.status_code == 200
@@ -107,7 +108,8 @@ def test_a_chat_without_an_id_starts_a_new_chat_and_says_which(model, client, us
         "Hello, how are you?", "".join(CHUNKS), "And tomorrow?", "".join(CHUNKS)]
 
 
-def test_two_chats_without_an_id_are_two_chats(model, client, user):
+def test_two_chats_without_an_id_are_two_chats(model, client, user, workers):
+    workers("memory_items", "chat_sessions", "session_messages")
     ids = {client.post("/api/chat", headers=user["headers"], json={
         "messages": [{"role": "user", "content": "Hi"}]}).headers["X-Chat-Id"]
         for _ in range(2)}

@@ -84,14 +84,20 @@ REFUSED_BODIES = {
         '"@@DEEP@@"', "[" * 10_000 + "]" * 10_000),
 }
 
+REFUSED_TEXTS = {
+    "nul": lambda text: (text + "\u0000").encode(),
+    "lone surrogate": lambda text: text.encode() + b"\xed\xa0\x80",  # not UTF-8
+}
+
 
 @pytest.mark.parametrize("route", EXAMPLES, ids=" ".join)
 def test_a_hostile_body_on_a_command_is_refused_and_stores_nothing(world, route):
     method, _ = route
     request = EXAMPLES[route](world)
+    text = isinstance(request.json, str)  # a plain-text body (a v0 context)
     headers = {**(request.caller or world.ada).headers, **request.headers,
-               "Content-Type": "application/json"}
-    for name, hostile in REFUSED_BODIES.items():
+               "Content-Type": "text/plain" if text else "application/json"}
+    for name, hostile in (REFUSED_TEXTS if text else REFUSED_BODIES).items():
         before = heads(world.system)
         response = world.client.request(method, request.path,
                                         content=hostile(request.json), headers=headers)

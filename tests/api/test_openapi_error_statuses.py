@@ -24,7 +24,8 @@ def test_a_write_with_an_idempotency_key_and_a_dead_token_answers_a_documented_4
     assert_error_documented(document, "/api/v1/auth/register", "post", registered, 401)
 
 
-def test_another_users_id_answers_a_documented_403(client, user):
+def test_another_users_id_answers_a_documented_403(client, user, workers):
+    workers("users")
     document = client.get("/openapi.json").json()
     other = register(client, email="bea@example.com", name="Bea")
     response = client.get(f"/api/v1/users/{other['user']['id']}", headers=user["headers"])

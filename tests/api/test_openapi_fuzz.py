@@ -9,7 +9,9 @@ from hypothesis import HealthCheck, settings
 
 from arqium.api.app import create_app
 from arqium.infra.settings import Settings
+from arqium.projections import active_projections
 from arqium.system.bootstrap import open_system
+from arqium.workers.runner import WorkerGroup
 from tests.conftest import JWT_SECRET, TEST_SCALE, bearer, fresh_database, register
 
 # The document is the one the app serves: building it needs no database.
@@ -24,8 +26,9 @@ EMAIL, PASSWORD = "fuzz@example.com", "correct horse"
 @pytest.fixture(scope="module")
 def fuzz_client(services, tmp_path_factory):
     """One app and database for every operation: starting an app per operation would
-    cost more than the fuzzing. Logins are not limited per account here, because each
-    operation logs in afresh (see `headers`); the limits have tests of their own."""
+    cost more than the fuzzing. Every projector runs, since queries wait for the read
+    models to hold every earlier write. Logins are not limited per account here, because
+    each operation logs in afresh (see `headers`); the limits have tests of their own."""
     with fresh_database(services) as url:
         app_settings = Settings(database_url=url, nats_url=services["nats"],
                                 jwt_secret=JWT_SECRET, read_wait_seconds=5.0,
@@ -33,9 +36,15 @@ def fuzz_client(services, tmp_path_factory):
                                 limit_login_account="10000/minute",
                                 limit_login_address="10000/minute", **TEST_SCALE)
         app = create_app(app_settings, open_system=open_system)
-        with TestClient(app, raise_server_exceptions=False) as client:
-            register(client, EMAIL, PASSWORD, "Fuzz")
-            yield client
+        projectors = WorkerGroup([p.name for p in active_projections(app_settings)],
+                                 app_settings)
+        projectors.start()
+        try:
+            with TestClient(app, raise_server_exceptions=False) as client:
+                register(client, EMAIL, PASSWORD, "Fuzz")
+                yield client
+        finally:
+            projectors.stop()
 
 
 @pytest.fixture
