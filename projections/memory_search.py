@@ -76,6 +76,10 @@ class MemorySearch(Protocol):
         """Block until every index the search reads has reached `position`;
         TimeoutError if one has not within `timeout`."""
 
+    def wait_for_words(self, application_name: str, position: int, timeout: float) -> None:
+        """Block until the search finds every memory up to `position` by its words and
+        key (its meaning may follow later); TimeoutError if not within `timeout`."""
+
     def close(self) -> None:
         """Release what the search holds of its own."""
 
@@ -242,6 +246,9 @@ class PostgresMemorySearch:
     def wait(self, application_name: str, position: int, timeout: float) -> None:
         for view in (self.items, self.embeddings):
             view.wait(application_name, position, timeout)
+
+    def wait_for_words(self, application_name: str, position: int, timeout: float) -> None:
+        self.items.wait(application_name, position, timeout)
 
     def close(self) -> None:
         """Nothing of its own: its read models are closed by the system that owns them."""

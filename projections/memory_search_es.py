@@ -433,6 +433,10 @@ class ElasticsearchMemorySearch:
         self.postgres.items.wait(application_name, position, timeout)
         self.view.wait(application_name, position, timeout)
 
+    def wait_for_words(self, application_name: str, position: int, timeout: float) -> None:
+        """One index holds both words and meaning."""
+        self.wait(application_name, position, timeout)
+
     def close(self) -> None:
         self.view.close()
 

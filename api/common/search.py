@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from arqium.api.common.deps import MemoryItems, ReadModelWaits, SystemDep, request_positions
-from arqium.api.common.positions import CONSISTENCY_HEADER
+from arqium.api.common.positions import CONSISTENCY_HEADER, MIN_POSITION_HEADER
 from arqium.api.errors import ReadModelBehind
 from arqium.projections.memory_search import RRF_K, MemorySearch
 
@@ -15,13 +15,17 @@ BEST_SCORE = 2 / (RRF_K + 1)  # first on both the keyword and the meaning rankin
 
 
 def caught_up_search(request: Request, system: SystemDep) -> MemorySearch:
-    """The memory search, once everything it reads holds what the request must read
-    (its X-Min-Position, else every earlier write: bounded wait)."""
+    """The memory search, once it holds what the request must read (bounded wait): up
+    to its X-Min-Position, by words and meaning; else every earlier write by its words
+    (embeddings can lag the writes under load: a memory is found by its words at once,
+    by its meaning once embedded)."""
     search = system.memory_search
     position = request_positions(request, ReadModelWaits(system))(system.memory.name)
     if position is not None:
+        wait = (search.wait if MIN_POSITION_HEADER in request.headers
+                else search.wait_for_words)
         try:
-            search.wait(system.memory.name, position, system.settings.read_wait_seconds)
+            wait(system.memory.name, position, system.settings.read_wait_seconds)
         except TimeoutError:
             raise ReadModelBehind("the memory search has not caught up with the writes "
                                   "this request must see yet; retry shortly, or send "

@@ -153,3 +153,19 @@ def test_a_key_used_the_instant_it_was_issued_is_accepted(client, user, workers)
     stored = client.post("/api/v1/memory/store", headers={"X-API-Key": secret},
                          json={"key": "via-key", "content": "x"})
     assert stored.status_code == 201, stored.text
+
+
+def test_a_search_finds_a_memory_by_its_words_before_it_is_embedded(client, user,
+                                                                    workers, settings):
+    """The embeddings lag heavy writes: the default search waits for the words only;
+    X-Min-Position waits for the meaning too."""
+    workers("users", "memory_items")  # no embeddings projector
+    settings.read_wait_seconds = 0.5
+    stored = client.post("/api/v1/memory/store", headers=user["headers"],
+                         json={"key": "drink", "content": "jasmine tea"})
+    found = client.get("/api/v1/memory/search", params={"q": "jasmine"},
+                       headers=user["headers"])
+    assert [hit["key"] for hit in found.json()["data"]["items"]] == ["drink"]
+    exact = client.get("/api/v1/memory/search", params={"q": "jasmine"}, headers={
+        **user["headers"], "X-Min-Position": stored.headers["X-Event-Position"]})
+    assert exact.status_code == 503
