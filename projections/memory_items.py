@@ -5,10 +5,13 @@ text and vocabulary hold no word of it. The view opens it for its owner on read.
 
 import base64
 import math
+import re
 from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.dispatch import singledispatchmethod
+from eventsourcing.persistence import Tracking
 from psycopg import Cursor
 from psycopg.sql import Composed
 from psycopg.types.json import Jsonb
@@ -72,10 +75,11 @@ TAG_BYTES = 16  # AES-GCM's tag, after the ciphertext
 BYTES_PER_TOKEN = 3  # tokenizers average about 4: the estimate for sealed content errs high
 LEARN_WORDS = """
 INSERT INTO {words} (owner_id, word)
-SELECT DISTINCT %(owner_id)s, word
-FROM regexp_split_to_table(lower(%(text)s), '[^[:alpha:]]+') AS word
-WHERE length(word) BETWEEN 3 AND 40
+SELECT %(owner_id)s, word FROM unnest(%(words)s::text[]) AS word
 ON CONFLICT DO NOTHING"""
+# A vocabulary word: a run of letters, 3 to 40 of them (digits and marks split words).
+WORD = re.compile(r"[^\W\d_]+")
+KNOWN_WORDS_KEPT = 200_000  # (owner, word) pairs the projector remembers having written
 FORGET_WORDS = "DELETE FROM {words} WHERE owner_id = %(owner_id)s"
 
 INSERT_ITEM = """
@@ -252,6 +256,17 @@ class MemoryItemsProjection(BatchProjection):
     def __init__(self, view: MemoryItemsView):
         super().__init__(view)
         self.tokens = shared_token_counter()  # what each memory costs in a prompt
+        # Words this projector wrote to the vocabulary (it is its only writer), so that a
+        # word already there costs no statement; a batch's join once it has committed.
+        self.known_words: dict[tuple[str, str], None] = {}
+        self.batch_words: set[tuple[str, str]] = set()
+
+    def process_batch(self, batch: Sequence[tuple[Any, Tracking]]) -> None:
+        self.batch_words = set()
+        super().process_batch(batch)
+        self.known_words.update(dict.fromkeys(self.batch_words))
+        while len(self.known_words) > KNOWN_WORDS_KEPT:
+            del self.known_words[next(iter(self.known_words))]  # the oldest first
 
     @singledispatchmethod
     def apply(self, domain_event: Any, position: int, curs: Cursor) -> None:
@@ -306,6 +321,10 @@ class MemoryItemsProjection(BatchProjection):
     def _(self, domain_event: MemoryOwner.Forgotten, position: int, curs: Cursor) -> None:
         curs.execute(self.view.sql(FORGET_OWNER), {"owner_id": domain_event.owner_id})
         curs.execute(self.view.sql(FORGET_WORDS), {"owner_id": domain_event.owner_id})
+        self.known_words = {pair: None for pair in self.known_words
+                            if pair[0] != domain_event.owner_id}
+        self.batch_words = {pair for pair in self.batch_words
+                            if pair[0] != domain_event.owner_id}
 
     def _revision(self, domain_event: Any, position: int, row: dict,
                   tags: list[str], curs: Cursor) -> dict:
@@ -318,10 +337,19 @@ class MemoryItemsProjection(BatchProjection):
         the words of the text join the owner's vocabulary."""
         search_text = searchable_text(row["key"], content, tags)
         if row["owner_id"] is not None:
-            curs.execute(self.view.sql(LEARN_WORDS),
-                         {"owner_id": row["owner_id"], "text": search_text})
+            self._learn_words(row["owner_id"], search_text, curs)
         return {"content": Jsonb(content), "search_text": search_text,
                 "tokens": self._prompt_tokens(row["key"], content)}
+
+    def _learn_words(self, owner_id: str, text: str, curs: Cursor) -> None:
+        """The text's words the owner's vocabulary lacks join it."""
+        new = {word for word in WORD.findall(text.lower()) if 3 <= len(word) <= 40
+               and (owner_id, word) not in self.known_words
+               and (owner_id, word) not in self.batch_words}
+        if new:
+            curs.execute(self.view.sql(LEARN_WORDS),
+                         {"owner_id": owner_id, "words": sorted(new)})
+            self.batch_words.update((owner_id, word) for word in new)
 
     def _prompt_tokens(self, key: str, content: Any) -> int:
         """What the memory costs in a prompt: counted, or for sealed content (which

@@ -33,13 +33,15 @@ class Projector:
             ) -> None:
         app = self.projection_class.application(shared.env)
         view = open_view(self.projection_class, shared.env)
-        projection = self.projection_class(view=view)
         locks = shared.locks.of(worker_lock_name(self.name, app.name))
         while not self.stopping.is_set():
             if locks.held_elsewhere(REBUILD) or not locks.try_acquire(ACTIVE):
                 self.stopping.wait(STANDBY_POLL_SECONDS)
                 continue
             try:
+                # A projection of its own per turn as the active copy: what it remembers
+                # of the read model is only true while no other copy writes to it.
+                projection = self.projection_class(view=view)
                 self._project(app, view, projection, locks, shared, progressed)
             finally:
                 locks.release(ACTIVE)

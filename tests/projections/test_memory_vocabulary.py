@@ -1,0 +1,41 @@
+"""Each owner's search vocabulary (what misspelt query words are matched against): every
+word of 3 to 40 letters of a memory, written once however often it recurs, and gone with
+its owner, to be learnt again should the owner's id store memories anew."""
+
+from arqium.domain.memory.application import MemoryDraft
+from tests.conftest import SETUP
+
+
+def vocabulary(system, owner_id: str) -> list[str]:
+    rows = system.views["memory_items"].query(
+        "SELECT word FROM {words} WHERE owner_id = %(owner_id)s ORDER BY word",
+        owner_id=owner_id)
+    return [row["word"] for row in rows]
+
+
+def stored(system, owner_id: str, key: str, text: str) -> int:
+    _, position = system.memory.upsert(owner_id, MemoryDraft(key=key, content=text),
+                                       cause=SETUP)
+    return position
+
+
+def applied(system, position: int) -> None:
+    system.views["memory_items"].wait("memory", position, timeout=10)
+
+
+def test_an_owners_words_are_learnt_once_each(system, workers):
+    workers("memory_items")
+    stored(system, "u1", "a", "Tea at 5, tea again? Ok: green tea")
+    applied(system, stored(system, "u1", "b", "green Tea 42"))
+    assert vocabulary(system, "u1") == ["again", "green", "tea"]
+
+
+def test_a_forgotten_owners_words_go_and_are_learnt_again(system, workers):
+    workers("memory_items")
+    stored(system, "u1", "a", "jasmine tea")
+    applied(system, stored(system, "u2", "a", "jasmine rice"))
+    applied(system, system.memory.forget_owner("u1", cause=SETUP))
+    assert vocabulary(system, "u1") == []
+    assert vocabulary(system, "u2") == ["jasmine", "rice"]
+    applied(system, stored(system, "u1", "b", "jasmine"))
+    assert vocabulary(system, "u1") == ["jasmine"]
