@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 
 from arqium.api.common.positions import MIN_POSITION_HEADER, parse_position
 from arqium.api.errors import ReadModelBehind
+from arqium.domain.analytics.application import AnalyticsApplication
 from arqium.domain.identity.application import IdentityApplication
 from arqium.domain.ledger.application import LedgerApplication
 from arqium.domain.memory.application import MemoryApplication
@@ -18,6 +19,8 @@ from arqium.domain.sessions.application import SessionsApplication
 from arqium.infra.query_embeddings import QueryEmbeddings
 from arqium.infra.security import TokenService
 from arqium.infra.settings import Settings
+from arqium.projections.activity import ACTIVITY_PROJECTIONS
+from arqium.projections.activity_figures import ActivityFigures
 from arqium.projections.api_keys import ApiKeysProjection, ApiKeysView
 from arqium.projections.base import BatchProjection, ReadModel
 from arqium.projections.chat_sessions import ChatSessionsProjection, ChatSessionsView
@@ -55,6 +58,8 @@ IdentityApp = Annotated[IdentityApplication, Depends(part_of_system(lambda s: s.
 MemoryApp = Annotated[MemoryApplication, Depends(part_of_system(lambda s: s.memory))]
 SessionsApp = Annotated[SessionsApplication, Depends(part_of_system(lambda s: s.sessions))]
 LedgerApp = Annotated[LedgerApplication, Depends(part_of_system(lambda s: s.ledger))]
+AnalyticsApp = Annotated[AnalyticsApplication,
+                         Depends(part_of_system(lambda s: s.analytics))]
 AppSettings = Annotated[Settings, Depends(part_of_system(lambda s: s.settings))]
 Tokens = Annotated[TokenService, Depends(part_of_system(lambda s: s.tokens))]
 QueryEmbedder = Annotated[QueryEmbeddings,
@@ -128,3 +133,14 @@ ChatSessions = Annotated[ChatSessionsView, Depends(caught_up(ChatSessionsProject
 SessionMessages = Annotated[SessionMessagesView,
                             Depends(caught_up(SessionMessagesProjection))]
 LedgerObjects = Annotated[LedgerObjectsView, Depends(caught_up(LedgerObjectsProjection))]
+
+
+def activity_figures(waits: Waits) -> ActivityFigures:
+    """Every activity read model, once each holds every event stored before the request
+    (they follow five applications: a position names only one)."""
+    for projection in ACTIVITY_PROJECTIONS:
+        waits.at_head(projection)
+    return waits.system.read_models.activity()
+
+
+Activity = Annotated[ActivityFigures, Depends(activity_figures)]

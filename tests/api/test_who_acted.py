@@ -298,6 +298,8 @@ EXAMPLES: dict[Route, Example] = {
         "/api/memory/promote", {"key": new_cerebro_memory(w), "force": True}),
     ("POST", "/api/memory/delete"): lambda w: Request(
         "/api/memory/delete", {"key": new_cerebro_memory(w)}),
+    ("POST", "/api/v1/analytics/event"): lambda w: Request(
+        "/api/v1/analytics/event", {"name": "clicked", "properties": {"x": 1}}, w.ada_key),
     ("POST", "/api/memory/context"): lambda w: Request(
         "/api/memory/context", {"chatId": "chat-1"}),
     ("POST", "/api/chat"): lambda w: Request("/api/chat", {
