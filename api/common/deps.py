@@ -137,10 +137,9 @@ LedgerObjects = Annotated[LedgerObjectsView, Depends(caught_up(LedgerObjectsProj
 
 def activity_figures(waits: Waits) -> ActivityFigures:
     """Every activity read model, once each holds every event stored before the request
-    (they follow five applications: a position names only one)."""
+    (they follow five applications: a position names only one). Called by the route
+    itself, so a bad parameter is a 400 even while a read model is behind."""
     for projection in ACTIVITY_PROJECTIONS:
         waits.at_head(projection)
     return waits.system.read_models.activity()
 
-
-Activity = Annotated[ActivityFigures, Depends(activity_figures)]

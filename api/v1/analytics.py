@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from arqium.api.common.caller import CurrentCaller
-from arqium.api.common.deps import Activity, AnalyticsApp, Now, Waits
+from arqium.api.common.deps import AnalyticsApp, Now, Waits, activity_figures
 from arqium.api.common.documents import enveloped
 from arqium.api.common.envelope import ok
 from arqium.api.common.shapes import iso
@@ -73,7 +73,7 @@ def track(body: TrackEvent, caller: CurrentCaller, analytics: AnalyticsApp):
                         "(24 hours for `hour`) before `to`; at most 744 hours or 366 "
                         "days.",
             responses=enveloped(200, Dashboard))
-def dashboard(caller: CurrentCaller, figures: Activity, now: Now,
+def dashboard(caller: CurrentCaller, waits: Waits, now: Now,
               from_: datetime | None = Query(default=None, alias="from"),
               to: datetime | None = None, interval: Interval = "day"):
     start, end = time_range(from_, to, now, DEFAULT_SPAN[interval])
@@ -82,6 +82,7 @@ def dashboard(caller: CurrentCaller, figures: Activity, now: Now,
         raise Invalid(f"at most {MOST_INTERVALS[interval]} intervals of an {interval}",
                       field="from")
     owner = None if caller.principal.is_admin else caller.user_id
+    figures = activity_figures(waits)
     return ok({"scope": "all" if owner is None else "own", "interval": interval,
                "from": iso(starts[0]), "to": iso(end),
                "intervals": intervals(figures, owner, starts, end, interval),
@@ -94,12 +95,11 @@ def dashboard(caller: CurrentCaller, figures: Activity, now: Now,
                         "(default: the last 30 days), counted per whole hour; the rate "
                         "limit this request was counted against and what is left of it.",
             responses=enveloped(200, Usage))
-def usage(request: Request, caller: CurrentCaller, figures: Activity, waits: Waits,
-          now: Now, from_: datetime | None = Query(default=None, alias="from"),
+def usage(request: Request, caller: CurrentCaller, waits: Waits, now: Now, from_: datetime | None = Query(default=None, alias="from"),
           to: datetime | None = None):
     start, end = time_range(from_, to, now, DEFAULT_SPAN["day"])
     start = truncated(start, "hour")
-    counted, _ = figures.totals(caller.user_id, start, end)
+    counted, _ = activity_figures(waits).totals(caller.user_id, start, end)
     platform = {name: counted[PLATFORM].get(name, 0) for name in PLATFORM_FIGURES}
     memory_items = waits.at_head(MemoryItemsProjection)
     return ok({"from": iso(start), "to": iso(end),

@@ -5,6 +5,7 @@ import pytest
 
 from arqium.projections.activity import ACTIVITY_PROJECTIONS
 from arqium.system.bootstrap import make_admin
+from tests.api.test_openapi_v0_bodies import assert_documented
 from tests.conftest import SETUP, bearer, register
 
 
@@ -144,3 +145,9 @@ def test_a_deleted_users_activity_is_forgotten(client, user):
     assert client.delete(f"/api/v1/users/{user['user']['id']}",
                          headers=root["headers"]).status_code == 200
     assert types(client, root, user_id=user["user"]["id"]) == []
+
+
+def test_the_success_body_is_the_documented_one(client, user):
+    store(client, user)
+    assert_documented(client.get("/openapi.json").json(), "/api/activity", "get",
+                      activity(client, user))

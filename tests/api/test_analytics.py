@@ -9,6 +9,7 @@ import pytest
 from arqium.projections.activity import ACTIVITY_PROJECTIONS
 from arqium.system.bootstrap import make_admin
 from arqium.workers.rebuild import rebuild
+from tests.api.test_openapi_v0_bodies import assert_documented
 from tests.conftest import SETUP, bearer, register
 
 PROJECTORS = [p.name for p in ACTIVITY_PROJECTIONS]
@@ -198,3 +199,16 @@ def test_rebuilding_the_read_models_gives_the_same_figures(client, user, setting
     for figures in (*before, *after):  # a request's own budget and clock are no figures
         figures.pop("rate_limit", None)
     assert json.dumps(after, sort_keys=True) == json.dumps(before, sort_keys=True)
+
+
+def test_each_success_body_is_the_documented_one(client, user):
+    document = client.get("/openapi.json").json()
+    act(client, user)
+    assert_documented(document, "/api/v1/analytics/event", "post",
+                      track(client, user, "clicked", properties={"a": [1]}))
+    for interval in ("hour", "day"):
+        assert_documented(document, "/api/v1/analytics/dashboard", "get", client.get(
+            "/api/v1/analytics/dashboard", headers=user["headers"],
+            params={"interval": interval}))
+    assert_documented(document, "/api/v1/analytics/usage", "get", client.get(
+        "/api/v1/analytics/usage", headers=user["headers"]))

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from arqium.api.app import create_app
 from arqium.infra.settings import Settings
+from arqium.projections.activity import ACTIVITY_PROJECTIONS
 from arqium.system.bootstrap import System, make_admin
 from arqium.workers.runner import WorkerGroup
 from tests.api.test_cerebro_chat import FakeModel
@@ -21,7 +22,8 @@ from tests.conftest import JWT_SECRET, SETUP, TEST_SCALE, bearer, fresh_database
 
 COMMAND_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 PROJECTORS = ["users", "login_sessions", "api_keys", "chat_sessions", "session_messages",
-              "memory_items", "vaults"]  # what the commands' own waits wait for
+              "memory_items", "vaults",  # what the commands' own waits wait for
+              *(p.name for p in ACTIVITY_PROJECTIONS)]  # and the queries' on analytics
 PASSWORD = "correct horse"
 Route = tuple[str, str]
 
