@@ -18,7 +18,7 @@ from psycopg.sql import Composed
 from psycopg.types.json import Jsonb
 
 from arqium.domain.analytics.application import AnalyticsApplication
-from arqium.domain.analytics.domainmodel import TrackedEvent
+from arqium.domain.analytics.domainmodel import AnalyticsOwner, TrackedEvent
 from arqium.domain.identity.application import IdentityApplication
 from arqium.domain.identity.domainmodel import LoginSession, User
 from arqium.domain.ledger.application import LedgerApplication
@@ -333,12 +333,17 @@ class TrackedEventsProjection(ActivityProjection):
 
     @singledispatchmethod
     def apply(self, domain_event: Any, position: int, curs: Cursor) -> None:
-        """No other analytics event exists yet."""
+        """Tracked events and forgotten owners are all there is."""
 
     @apply.register
     def _(self, domain_event: TrackedEvent.Tracked, position: int, curs: Cursor) -> None:
         self.count(curs, domain_event.owner_id, domain_event.occurred_at,
                    domain_event.name)
+
+    @apply.register
+    def _(self, domain_event: AnalyticsOwner.Forgotten, position: int, curs: Cursor
+          ) -> None:
+        self.forget(curs, domain_event.owner_id)
 
 
 ACTIVITY_PROJECTIONS = (IdentityActivityProjection, MemoryActivityProjection,

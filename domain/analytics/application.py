@@ -6,6 +6,7 @@ from typing import Any
 from eventsourcing.application import Application
 
 from arqium.domain.analytics.domainmodel import (
+    AnalyticsOwner,
     TrackedEvent,
     check_name,
     check_properties,
@@ -36,3 +37,11 @@ class AnalyticsApplication(Application):
                                at=now)
         recordings = self.save(tracked)
         return tracked, recordings[-1].notification.id
+
+    @command
+    def forget_owner(self, owner_id: str) -> int | None:
+        """Remove the owner's figures from every read model; None if already done."""
+        if AnalyticsOwner.create_id(owner_id) in self.repository:
+            return None
+        owner = AnalyticsOwner(owner_id=owner_id, at=self.clock())
+        return self.save(owner)[-1].notification.id

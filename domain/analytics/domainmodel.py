@@ -4,6 +4,7 @@ changed."""
 import json
 from datetime import datetime
 from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
 
@@ -26,6 +27,19 @@ class TrackedEvent(ArqiumAggregate):
         self.occurred_at = occurred_at
         self.session_id = session_id
         self.tracked_at = at
+
+
+class AnalyticsOwner(ArqiumAggregate):
+    """An owner's tracked events as a whole: forgetting it removes their figures from
+    every read model (the events stay in the history)."""
+
+    @staticmethod
+    def create_id(owner_id: str) -> UUID:
+        return uuid5(NAMESPACE_URL, f"arqium:analytics-owner:{owner_id}")
+
+    @event("Forgotten")
+    def __init__(self, owner_id: str, at: datetime):
+        self.owner_id = owner_id
 
 
 def check_name(name: str) -> None:

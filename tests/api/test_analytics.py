@@ -212,3 +212,15 @@ def test_each_success_body_is_the_documented_one(client, user):
             params={"interval": interval}))
     assert_documented(document, "/api/v1/analytics/usage", "get", client.get(
         "/api/v1/analytics/usage", headers=user["headers"]))
+
+
+def test_a_deleted_users_figures_are_forgotten(client, user):
+    track(client, user, "clicked")
+    act(client, user)
+    root = admin(client)
+    assert client.delete(f"/api/v1/users/{user['user']['id']}",
+                         headers=root["headers"]).status_code == 200
+    totals = dashboard(client, root)["totals"]
+    assert totals["events"] == {}
+    assert (totals["platform"]["memories_stored"], totals["platform"]["chat_messages"]) == (
+        0, 0)
