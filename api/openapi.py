@@ -115,6 +115,7 @@ FORBIDDEN = {
     "GET /api/v1/users/{user_id}",  # another user, unless an admin asks
     "/api/v1/ledger/verify", "/api/v1/ledger/export",  # auditors and admins only
     "/api/memory/metrics",  # admins only
+    "/api/activity",  # user_id of another user, unless an admin asks
     # ownerId must be the caller
     "/api/memory/upsert", "/api/memory/promote", "/api/memory/search",
     "/api/memory/context", "/api/memory/delete",

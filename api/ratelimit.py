@@ -24,6 +24,7 @@ from arqium.domain.shared import AuthenticationFailed
 from arqium.infra.settings import Settings
 
 STATE_KEY = "rate_limit_headers"
+VERDICT_KEY = "rate_limit_verdict"
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Verdict:
     limit: int
     remaining: int
     reset: int
+    window: str = ""  # the limit in words, e.g. "1000 per 1 minute"
 
     def headers(self) -> dict[str, str]:
         return {"X-RateLimit-Limit": str(self.limit),
@@ -52,7 +54,8 @@ class RateLimits:
         item = self.items[item_name]
         allowed = self._limiter.hit(item, item_name, *identifiers)
         stats = self._limiter.get_window_stats(item, item_name, *identifiers)
-        verdict = Verdict(item.amount, stats.remaining, math.ceil(stats.reset_time))
+        verdict = Verdict(item.amount, stats.remaining, math.ceil(stats.reset_time),
+                          str(item))
         if not allowed:
             raise RateLimited(f"rate limit of {item} exceeded", verdict)
         return verdict
@@ -121,7 +124,15 @@ def guard_login(request: Request, email: str) -> None:
 
 
 def record(request: Request, verdict: Verdict) -> None:
-    request.scope.setdefault("state", {})[STATE_KEY] = verdict.headers()
+    state = request.scope.setdefault("state", {})
+    state[STATE_KEY] = verdict.headers()
+    state[VERDICT_KEY] = verdict
+
+
+def recorded_verdict(request: Request) -> Verdict | None:
+    """The verdict of the limit this request was counted against (None: not counted,
+    rate limits being off)."""
+    return request.scope.get("state", {}).get(VERDICT_KEY)
 
 
 class RateLimitHeadersMiddleware(HttpMiddleware):

@@ -1,6 +1,7 @@
 """Read models, each in one module with its projection, view and SQL."""
 
 from arqium.infra.settings import Settings
+from arqium.projections.activity import ACTIVITY_PROJECTIONS
 from arqium.projections.api_keys import ApiKeysProjection
 from arqium.projections.chat_sessions import ChatSessionsProjection
 from arqium.projections.contexts import ContextsProjection
@@ -15,7 +16,7 @@ from arqium.projections.vaults import VaultsProjection
 PROJECTIONS = (MemoryItemsProjection, MemoryEmbeddingsProjection, ContextsProjection,
                UsersProjection, LoginSessionsProjection, ApiKeysProjection,
                ChatSessionsProjection, SessionMessagesProjection, LedgerObjectsProjection,
-               VaultsProjection)
+               VaultsProjection, *ACTIVITY_PROJECTIONS)
 
 
 def active_projections(settings: Settings) -> tuple[type, ...]:

@@ -125,6 +125,11 @@ SELECT id, key, content, layer, confidence, sensitivity, tags, metadata, session
     context_id, created_at, updated_at, expires_at
 FROM {table} WHERE id = %(id)s AND owner_id = %(owner_id)s AND """ + LIVE
 COUNT_BY_LAYER = "SELECT layer, count(*) AS n FROM {table} WHERE " + LIVE + " GROUP BY layer"
+# An owner's live memories per layer, and the bytes of their content as stored (JSON
+# text; a sealed memory's ciphertext).
+SELECT_FOOTPRINT = """
+SELECT layer, count(*) AS n, coalesce(sum(octet_length(content::text)), 0)::bigint AS bytes
+FROM {table} WHERE owner_id = %(owner_id)s AND """ + LIVE + " GROUP BY layer"
 SELECT_DUE = """
 SELECT id FROM {table} WHERE gone_at IS NULL AND expires_at <= %(now)s
 ORDER BY expires_at, id LIMIT %(limit)s"""
@@ -235,6 +240,10 @@ class MemoryItemsView(ReadModel):
     def count_by_layer(self, now: datetime) -> dict[str, int]:
         """Live memories of all owners per layer (for operators)."""
         return {row["layer"]: row["n"] for row in self.query(COUNT_BY_LAYER, now=now)}
+
+    def footprint(self, owner_id: str, now: datetime) -> list[dict]:
+        """{layer, n, bytes} of the owner's live memories, per layer that has any."""
+        return self.query(SELECT_FOOTPRINT, owner_id=owner_id, now=now)
 
     def due(self, now: datetime, limit: int) -> list[Any]:
         """Ids of memories whose expiry is due and not yet recorded."""

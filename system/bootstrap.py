@@ -12,6 +12,7 @@ import psycopg
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
+from arqium.domain.analytics.application import AnalyticsApplication
 from arqium.domain.identity.application import IdentityApplication
 from arqium.domain.identity.domainmodel import EmailAlreadyRegistered
 from arqium.domain.ledger.application import LedgerApplication
@@ -33,7 +34,7 @@ from arqium.system.read_models import ReadModels, open_read_models
 
 log = logging.getLogger(__name__)
 APPLICATIONS = (IdentityApplication, MemoryApplication, SessionsApplication,
-                LedgerApplication)
+                LedgerApplication, AnalyticsApplication)
 RELAY_NAME = "nats_relay"
 MIGRATION_LOCK = 73000
 ADMIN_BOOTSTRAP = Cause(actor="system:admin-bootstrap")
@@ -48,6 +49,7 @@ class System:
     memory: MemoryApplication
     sessions: SessionsApplication
     ledger: LedgerApplication
+    analytics: AnalyticsApplication
     tokens: TokenService
     read_models: ReadModels
     pool: Any  # the process's one connection pool: every application and read model's
@@ -65,7 +67,7 @@ class System:
         return self.read_models.by_name()
 
     def applications(self) -> list:
-        return [self.identity, self.memory, self.sessions, self.ledger]
+        return [self.identity, self.memory, self.sessions, self.ledger, self.analytics]
 
     def close(self) -> None:
         for app in self.applications():
@@ -116,8 +118,9 @@ def open_system(settings: Settings, clock: Clock = system_clock,
     read_models = open_read_models(env)
     read_models.memory_items.keys = identity.keys  # opens sealed content for its owner
     memory_search = open_memory_search(settings, env, read_models, query_embeddings)
-    return System(settings, clock, env, identity, memory, sessions, ledger, tokens,
-                  read_models, pool,
+    analytics = AnalyticsApplication(env, clock=clock)
+    return System(settings, clock, env, identity, memory, sessions, ledger, analytics,
+                  tokens, read_models, pool,
                   open_relay_tracking(env), oidc, query_embeddings, memory_search,
                   worker_failures, master, nextauth)
 

@@ -3,6 +3,8 @@
 from dataclasses import dataclass, fields
 
 from arqium.projections import PROJECTIONS
+from arqium.projections.activity import ActivityView
+from arqium.projections.activity_figures import ActivityFigures
 from arqium.projections.api_keys import ApiKeysView
 from arqium.projections.base import BatchProjection, ReadModel, open_view
 from arqium.projections.chat_sessions import ChatSessionsView
@@ -31,10 +33,21 @@ class ReadModels:
     session_messages: SessionMessagesView
     ledger_objects: LedgerObjectsView
     vaults: VaultsView
+    identity_activity: ActivityView
+    memory_activity: ActivityView
+    ledger_activity: ActivityView
+    sessions_activity: ActivityView
+    tracked_events: ActivityView
 
     def of(self, projection: type[BatchProjection]) -> ReadModel:
         """The read model `projection` writes."""
         return getattr(self, projection.name)
+
+    def activity(self) -> ActivityFigures:
+        """The activity read models, read as one."""
+        return ActivityFigures((self.identity_activity, self.memory_activity,
+                                self.ledger_activity, self.sessions_activity,
+                                self.tracked_events))
 
     def by_name(self) -> dict[str, ReadModel]:
         return {field.name: getattr(self, field.name) for field in fields(self)}

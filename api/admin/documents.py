@@ -1,6 +1,8 @@
 """The bodies the Admin API answers, as the OpenAPI document describes them (the routes
 build them; these models only document them)."""
 
+from typing import Any
+
 from pydantic import BaseModel
 
 
@@ -27,3 +29,19 @@ class LoginSession(BaseModel):
 class LoginSessions(BaseModel):
     sessions: list[LoginSession]
     current_session_id: str | None  # null for an API key or an OIDC token: no session
+
+
+class ActivityLog(BaseModel):
+    id: str
+    type: str
+    user_id: str
+    description: str
+    metadata: dict[str, Any]
+    created_at: str
+
+
+class ActivityList(BaseModel):
+    activities: list[ActivityLog]
+    total: int
+    page: int
+    per_page: int

@@ -16,6 +16,7 @@ from arqium.api.common.positions import (
     parse_position,
 )
 from arqium.api.errors import ReadModelBehind
+from arqium.domain.analytics.application import AnalyticsApplication
 from arqium.domain.shared import Invalid
 from arqium.domain.identity.application import IdentityApplication
 from arqium.domain.ledger.application import LedgerApplication
@@ -24,6 +25,8 @@ from arqium.domain.sessions.application import SessionsApplication
 from arqium.infra.query_embeddings import QueryEmbeddings
 from arqium.infra.security import TokenService
 from arqium.infra.settings import Settings
+from arqium.projections.activity import ACTIVITY_PROJECTIONS
+from arqium.projections.activity_figures import ActivityFigures
 from arqium.projections.api_keys import ApiKeysProjection, ApiKeysView
 from arqium.projections.base import BatchProjection, ReadModel
 from arqium.projections.chat_sessions import ChatSessionsProjection, ChatSessionsView
@@ -61,6 +64,8 @@ IdentityApp = Annotated[IdentityApplication, Depends(part_of_system(lambda s: s.
 MemoryApp = Annotated[MemoryApplication, Depends(part_of_system(lambda s: s.memory))]
 SessionsApp = Annotated[SessionsApplication, Depends(part_of_system(lambda s: s.sessions))]
 LedgerApp = Annotated[LedgerApplication, Depends(part_of_system(lambda s: s.ledger))]
+AnalyticsApp = Annotated[AnalyticsApplication,
+                         Depends(part_of_system(lambda s: s.analytics))]
 AppSettings = Annotated[Settings, Depends(part_of_system(lambda s: s.settings))]
 Tokens = Annotated[TokenService, Depends(part_of_system(lambda s: s.tokens))]
 QueryEmbedder = Annotated[QueryEmbeddings,
@@ -173,3 +178,13 @@ ChatSessions = Annotated[ChatSessionsView, Depends(caught_up(ChatSessionsProject
 SessionMessages = Annotated[SessionMessagesView,
                             Depends(caught_up(SessionMessagesProjection))]
 LedgerObjects = Annotated[LedgerObjectsView, Depends(caught_up(LedgerObjectsProjection))]
+
+
+def activity_figures(waits: Waits) -> ActivityFigures:
+    """Every activity read model, once each holds every event stored before the request
+    (they follow five applications: a position names only one). Called by the route
+    itself, so a bad parameter is a 400 even while a read model is behind."""
+    for projection in ACTIVITY_PROJECTIONS:
+        waits.at_head(projection)
+    return waits.system.read_models.activity()
+

@@ -2,7 +2,7 @@
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, RootModel
+from pydantic import BaseModel, Field, RootModel
 
 
 class UserView(BaseModel):
@@ -257,3 +257,61 @@ class HealthReport(BaseModel):
     status: Literal["healthy", "degraded", "unhealthy"]
     version: str
     checks: dict[str, DependencyCheck]
+
+
+class TrackedEventView(BaseModel):
+    id: str
+    name: str
+    properties: dict[str, Any]
+    occurred_at: str
+    session_id: str | None
+    created_at: str
+
+
+class DashboardInterval(BaseModel):
+    start: str
+    events: dict[str, int]  # client-tracked events by name
+    platform: dict[str, int]  # the platform's own figures, every one named
+    active_users: int
+
+
+class DashboardTotals(BaseModel):
+    events: dict[str, int]
+    platform: dict[str, int]
+    active_users: int
+
+
+class Dashboard(BaseModel):
+    scope: Literal["own", "all"]
+    interval: Literal["hour", "day"]
+    from_: str = Field(alias="from")
+    to: str
+    intervals: list[DashboardInterval]
+    totals: DashboardTotals
+
+
+class LayerUsage(BaseModel):
+    count: int
+    bytes: int
+
+
+class MemoryUsage(BaseModel):
+    by_layer: dict[str, LayerUsage]
+    total: int
+    storage_bytes: int
+
+
+class RateLimitBudget(BaseModel):
+    limit: str  # e.g. "1000/minute"
+    remaining: int
+    reset: int  # when the window frees a request (Unix time)
+
+
+class Usage(BaseModel):
+    from_: str = Field(alias="from")
+    to: str
+    memories: MemoryUsage
+    ledger: dict[str, int]  # objects, transactions
+    chat: dict[str, int]  # sessions, messages, tokens
+    events: dict[str, int]  # tracked
+    rate_limit: RateLimitBudget | None  # null when rate limits are off

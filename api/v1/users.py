@@ -7,7 +7,14 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from arqium.api.common.caller import CurrentCaller, require_admin
-from arqium.api.common.deps import IdentityApp, MemoryApp, SessionsApp, Users, Waits
+from arqium.api.common.deps import (
+    AnalyticsApp,
+    IdentityApp,
+    MemoryApp,
+    SessionsApp,
+    Users,
+    Waits,
+)
 from arqium.api.common.documents import enveloped
 from arqium.api.common.envelope import ok
 from arqium.api.common.shapes import iso
@@ -64,13 +71,15 @@ def change_password(body: PasswordChange, caller: CurrentCaller, identity: Ident
 @router.delete("/{user_id}", summary="Delete a user (admin only)",
                responses=enveloped(200, Deleted))
 def delete_user(user_id: UUID, caller: CurrentCaller, identity: IdentityApp,
-                memory: MemoryApp, sessions: SessionsApp, waits: Waits):
+                memory: MemoryApp, sessions: SessionsApp, analytics: AnalyticsApp,
+                waits: Waits):
     """Ends the user's sessions and keys, removes its rows from every read model and
     destroys its data key: its sensitive history becomes unreadable."""
     require_admin(caller)
     position = identity.delete_user(str(user_id), cause=caller.cause)
     memory.forget_owner(str(user_id), cause=caller.cause)
     sessions.forget_owner(str(user_id), cause=caller.cause)
+    analytics.forget_owner(str(user_id), cause=caller.cause)
     for projection in (LoginSessionsProjection, ApiKeysProjection):  # credentials die now
         waits.reached(projection, position)
     return ok({"id": str(user_id), "deleted": True}, position=(identity.name, position))

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from arqium.api.app import create_app
 from arqium.infra.settings import Settings
+from arqium.projections.activity import ACTIVITY_PROJECTIONS
 from arqium.system.bootstrap import System, make_admin
 from arqium.workers.runner import WorkerGroup
 from tests.api.test_cerebro_chat import FakeModel
@@ -23,7 +24,8 @@ COMMAND_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # What the commands wait for: every read model a route reads (queries and commands read
 # every earlier write).
 PROJECTORS = ["users", "login_sessions", "api_keys", "chat_sessions", "session_messages",
-              "memory_items", "memory_embeddings", "vaults", "contexts", "ledger_objects"]
+              "memory_items", "memory_embeddings", "vaults", "contexts", "ledger_objects",
+              *(p.name for p in ACTIVITY_PROJECTIONS)]
 PASSWORD = "correct horse"
 Route = tuple[str, str]
 
@@ -300,6 +302,8 @@ EXAMPLES: dict[Route, Example] = {
         "/api/memory/promote", {"key": new_cerebro_memory(w), "force": True}),
     ("POST", "/api/memory/delete"): lambda w: Request(
         "/api/memory/delete", {"key": new_cerebro_memory(w)}),
+    ("POST", "/api/v1/analytics/event"): lambda w: Request(
+        "/api/v1/analytics/event", {"name": "clicked", "properties": {"x": 1}}, w.ada_key),
     ("POST", "/api/memory/context"): lambda w: Request(
         "/api/memory/context", {"chatId": "chat-1"}),
     ("POST", "/api/chat"): lambda w: Request("/api/chat", {

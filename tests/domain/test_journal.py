@@ -4,6 +4,7 @@ import inspect
 
 import pytest
 
+from arqium.domain.analytics.application import AnalyticsApplication
 from arqium.domain.identity.application import IdentityApplication
 from arqium.domain.journal import Saved
 from arqium.domain.ledger import digest
@@ -14,7 +15,7 @@ from arqium.domain.sessions.application import SessionsApplication
 from arqium.domain.shared import command
 
 APPLICATIONS = (IdentityApplication, LedgerApplication, MemoryApplication,
-                SessionsApplication)
+                SessionsApplication, AnalyticsApplication)
 COMMANDS = [member for app in APPLICATIONS for _, member in inspect.getmembers(app)
             if hasattr(member, "replaying")] + [digest.seal_digest]
 

@@ -1,0 +1,351 @@
+"""What people did: an activity log and hourly counters, one projection per application.
+
+Each projection follows one application (so each can be rebuilt alone) and owns three
+tables of the same shape as its siblings': `<name>` (the activity log: one row per event
+that matters to people), `<name>_counts` (how many of what, per owner and hour) and
+`<name>_owners` (whose aggregate an event is about, for events that do not say). The
+dashboard, usage and activity feed read them all at once (projections/activity_figures.py).
+
+Descriptions and metadata name no memory key, content, title or ledger data: nothing
+personal, so nothing sealed either."""
+
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.dispatch import singledispatchmethod
+from psycopg import Cursor
+from psycopg.sql import Composed
+from psycopg.types.json import Jsonb
+
+from arqium.domain.analytics.application import AnalyticsApplication
+from arqium.domain.analytics.domainmodel import AnalyticsOwner, TrackedEvent
+from arqium.domain.identity.application import IdentityApplication
+from arqium.domain.identity.domainmodel import LoginSession, User
+from arqium.domain.ledger.application import LedgerApplication
+from arqium.domain.ledger.domainmodel import LedgerObject
+from arqium.domain.memory.application import MemoryApplication
+from arqium.domain.memory.domainmodel import MemoryItem, MemoryOwner
+from arqium.domain.sessions.application import SessionsApplication
+from arqium.domain.sessions.domainmodel import ChatSession, SessionsOwner
+from arqium.infra.tokens import shared_token_counter
+from arqium.projections.base import BatchProjection, ReadModel
+
+CREATE_LOG = """
+CREATE TABLE IF NOT EXISTS {table} (
+    id text PRIMARY KEY,
+    user_id text NOT NULL,
+    type text NOT NULL,
+    description text NOT NULL,
+    metadata jsonb NOT NULL,
+    created_at timestamptz NOT NULL,
+    position bigint NOT NULL
+)"""
+CREATE_LOG_USER_INDEX = """
+CREATE INDEX IF NOT EXISTS {index} ON {table} (user_id, created_at DESC, position DESC)"""
+CREATE_LOG_TIME_INDEX = """
+CREATE INDEX IF NOT EXISTS {index} ON {table} (created_at DESC, position DESC)"""
+CREATE_COUNTS = """
+CREATE TABLE IF NOT EXISTS {counts} (
+    owner_id text NOT NULL,
+    bucket timestamptz NOT NULL,
+    name text NOT NULL,
+    n bigint NOT NULL,
+    PRIMARY KEY (owner_id, bucket, name)
+)"""
+CREATE_COUNTS_BUCKET_INDEX = "CREATE INDEX IF NOT EXISTS {index} ON {counts} (bucket)"
+CREATE_OWNERS = """
+CREATE TABLE IF NOT EXISTS {owners} (id uuid PRIMARY KEY, owner_id text NOT NULL)"""
+
+INSERT_ACTIVITY = """
+INSERT INTO {table} (id, user_id, type, description, metadata, created_at, position)
+VALUES (%(id)s, %(user_id)s, %(type)s, %(description)s, %(metadata)s, %(at)s, %(position)s)
+ON CONFLICT (id) DO NOTHING"""
+ADD_COUNT = """
+INSERT INTO {counts} (owner_id, bucket, name, n)
+VALUES (%(owner_id)s, date_trunc('hour', %(at)s::timestamptz, 'UTC'), %(name)s, %(n)s)
+ON CONFLICT (owner_id, bucket, name) DO UPDATE SET n = {counts}.n + EXCLUDED.n"""
+REMEMBER_OWNER = """
+INSERT INTO {owners} (id, owner_id) VALUES (%(id)s, %(owner_id)s)
+ON CONFLICT (id) DO NOTHING"""
+SELECT_OWNER = "SELECT owner_id FROM {owners} WHERE id = %(id)s"
+FORGET_LOG = "DELETE FROM {table} WHERE user_id = %(owner_id)s"
+FORGET_COUNTS = "DELETE FROM {counts} WHERE owner_id = %(owner_id)s"
+FORGET_OWNERS = "DELETE FROM {owners} WHERE owner_id = %(owner_id)s"
+
+
+class ActivityView(ReadModel):
+    def __init__(self, datastore: Any, **kwargs: Any):
+        super().__init__(datastore, **kwargs)
+        self.counts = f"{self.name}_counts"
+        self.owners = f"{self.name}_owners"
+        self.sql_create_statements.extend([
+            self.sql(CREATE_LOG),
+            self.sql(CREATE_LOG_USER_INDEX, index=f"{self.name}_user_idx"),
+            self.sql(CREATE_LOG_TIME_INDEX, index=f"{self.name}_time_idx"),
+            self.sql(CREATE_COUNTS),
+            self.sql(CREATE_COUNTS_BUCKET_INDEX, index=f"{self.name}_bucket_idx"),
+            self.sql(CREATE_OWNERS)])
+
+    def sql(self, template: str, **names: str) -> Composed:
+        """Its templates may also name {counts} and {owners}."""
+        return super().sql(template, counts=self.counts, owners=self.owners, **names)
+
+    def table_names(self) -> list[str]:
+        return [*super().table_names(), self.counts, self.owners]
+
+
+def when(domain_event: Any) -> datetime:
+    """When it happened, as the event says (else when it was recorded)."""
+    return (getattr(domain_event, "at", None)
+            or getattr(domain_event, "registered_at", None) or domain_event.timestamp)
+
+
+class ActivityProjection(BatchProjection):
+    """What every activity projection does with an event: log it, count it, remember
+    or forget owners."""
+
+    view_class = ActivityView
+
+    def log(self, curs: Cursor, domain_event: Any, position: int, user_id: str,
+            type: str, description: str, **metadata: Any) -> None:
+        curs.execute(self.view.sql(INSERT_ACTIVITY), {
+            "id": f"{self.application.name}:{position}", "user_id": user_id,
+            "type": type, "description": description, "metadata": Jsonb(metadata),
+            "at": when(domain_event), "position": position})
+
+    def count(self, curs: Cursor, owner_id: str, at: datetime, name: str,
+              n: int = 1) -> None:
+        curs.execute(self.view.sql(ADD_COUNT),
+                     {"owner_id": owner_id, "at": at, "name": name, "n": n})
+
+    def remember_owner(self, curs: Cursor, aggregate_id: Any, owner_id: str) -> None:
+        curs.execute(self.view.sql(REMEMBER_OWNER), {"id": aggregate_id,
+                                                     "owner_id": owner_id})
+
+    def owner_of(self, curs: Cursor, aggregate_id: Any) -> str | None:
+        """The owner remembered for the aggregate; None for one it never saw created
+        (its owner forgotten since)."""
+        row = curs.execute(self.view.sql(SELECT_OWNER), {"id": aggregate_id}).fetchone()
+        return row["owner_id"] if row else None
+
+    def forget(self, curs: Cursor, owner_id: str) -> None:
+        for statement in (FORGET_LOG, FORGET_COUNTS, FORGET_OWNERS):
+            curs.execute(self.view.sql(statement), {"owner_id": owner_id})
+
+
+class IdentityActivityProjection(ActivityProjection):
+    name = "identity_activity"
+    application = IdentityApplication
+
+    @singledispatchmethod
+    def apply(self, domain_event: Any, position: int, curs: Cursor) -> None:
+        """Other identity events are not activity."""
+
+    @apply.register
+    def _(self, domain_event: User.Registered, position: int, curs: Cursor) -> None:
+        user_id = str(domain_event.originator_id)
+        self.log(curs, domain_event, position, user_id, "user.registered",
+                 "Registered an account")
+        self.count(curs, user_id, domain_event.registered_at, "registrations")
+
+    @apply.register
+    def _(self, domain_event: User.PasswordChanged, position: int, curs: Cursor) -> None:
+        self.log(curs, domain_event, position, str(domain_event.originator_id),
+                 "user.password_changed", "Changed the password")
+
+    @apply.register
+    def _(self, domain_event: LoginSession.Started, position: int, curs: Cursor) -> None:
+        session_id = str(domain_event.originator_id)
+        self.remember_owner(curs, session_id, domain_event.user_id)
+        self.log(curs, domain_event, position, domain_event.user_id, "auth.login",
+                 "Logged in", session_id=session_id, remember_me=domain_event.remember_me)
+        self.count(curs, domain_event.user_id, domain_event.at, "logins")
+
+    @apply.register
+    def _(self, domain_event: LoginSession.Ended, position: int, curs: Cursor) -> None:
+        session_id = str(domain_event.originator_id)
+        user_id = self.owner_of(curs, session_id)
+        if user_id is None:
+            return
+        if domain_event.reason == "logout":
+            kind, description = "auth.logout", "Logged out"
+        else:
+            kind, description = "auth.session_ended", "Login session ended"
+        self.log(curs, domain_event, position, user_id, kind, description,
+                 session_id=session_id, reason=domain_event.reason)
+
+    @apply.register
+    def _(self, domain_event: User.Deleted, position: int, curs: Cursor) -> None:
+        self.forget(curs, str(domain_event.originator_id))
+
+
+class MemoryActivityProjection(ActivityProjection):
+    name = "memory_activity"
+    application = MemoryApplication
+
+    @singledispatchmethod
+    def apply(self, domain_event: Any, position: int, curs: Cursor) -> None:
+        """Other memory events (contexts, vaults, working sets) are not counted here."""
+
+    @apply.register
+    def _(self, domain_event: MemoryItem.Upserted, position: int, curs: Cursor) -> None:
+        memory_id = str(domain_event.originator_id)
+        self.remember_owner(curs, memory_id, domain_event.owner_id)
+        self.stored(curs, domain_event, position, domain_event.owner_id,
+                    "Stored a memory", layer=domain_event.layer)
+
+    @apply.register
+    def _(self, domain_event: MemoryItem.Recreated, position: int, curs: Cursor) -> None:
+        owner_id = self.owner_of(curs, domain_event.originator_id)
+        if owner_id is not None:
+            self.stored(curs, domain_event, position, owner_id, "Stored a memory",
+                        layer=domain_event.layer)
+
+    @apply.register
+    def _(self, domain_event: MemoryItem.Revised, position: int, curs: Cursor) -> None:
+        owner_id = self.owner_of(curs, domain_event.originator_id)
+        if owner_id is not None:
+            self.stored(curs, domain_event, position, owner_id, "Updated a memory")
+
+    @apply.register
+    def _(self, domain_event: MemoryItem.Promoted, position: int, curs: Cursor) -> None:
+        owner_id = self.owner_of(curs, domain_event.originator_id)
+        if owner_id is None:
+            return
+        self.log(curs, domain_event, position, owner_id, "memory.promoted",
+                 f"Promoted a memory from {domain_event.from_layer} to "
+                 f"{domain_event.to_layer}", memory_id=str(domain_event.originator_id),
+                 from_layer=domain_event.from_layer, to_layer=domain_event.to_layer)
+        self.count(curs, owner_id, domain_event.at, "memories_promoted")
+
+    @apply.register
+    def _(self, domain_event: MemoryItem.Deleted, position: int, curs: Cursor) -> None:
+        self.ended(curs, domain_event, position, "memory.deleted", "Deleted a memory")
+
+    @apply.register
+    def _(self, domain_event: MemoryItem.Expired, position: int, curs: Cursor) -> None:
+        self.ended(curs, domain_event, position, "memory.expired", "A memory expired")
+
+    @apply.register
+    def _(self, domain_event: MemoryOwner.Forgotten, position: int, curs: Cursor) -> None:
+        self.forget(curs, domain_event.owner_id)
+
+    def stored(self, curs: Cursor, domain_event: Any, position: int, owner_id: str,
+               description: str, **metadata: Any) -> None:
+        self.log(curs, domain_event, position, owner_id, "memory.stored", description,
+                 memory_id=str(domain_event.originator_id), **metadata)
+        self.count(curs, owner_id, domain_event.at, "memories_stored")
+
+    def ended(self, curs: Cursor, domain_event: Any, position: int, kind: str,
+              description: str) -> None:
+        owner_id = self.owner_of(curs, domain_event.originator_id)
+        if owner_id is None:
+            return
+        self.log(curs, domain_event, position, owner_id, kind, description,
+                 memory_id=str(domain_event.originator_id))
+        self.count(curs, owner_id, domain_event.at, "memories_deleted")
+
+
+class LedgerActivityProjection(ActivityProjection):
+    name = "ledger_activity"
+    application = LedgerApplication
+
+    @singledispatchmethod
+    def apply(self, domain_event: Any, position: int, curs: Cursor) -> None:
+        """Ledger digests are nobody's activity."""
+
+    @apply.register
+    def _(self, domain_event: LedgerObject.Created, position: int, curs: Cursor) -> None:
+        object_id = str(domain_event.originator_id)
+        self.remember_owner(curs, object_id, domain_event.owner_id)
+        self.log(curs, domain_event, position, domain_event.owner_id,
+                 "ledger.object_created",
+                 f"Created a ledger object of type {domain_event.type_name}",
+                 object_id=object_id, type_name=domain_event.type_name)
+        self.count(curs, domain_event.owner_id, domain_event.at, "ledger_objects")
+
+    @apply.register
+    def _(self, domain_event: LedgerObject.Transacted, position: int, curs: Cursor
+          ) -> None:
+        owner_id = self.owner_of(curs, domain_event.originator_id)
+        if owner_id is None:
+            return
+        self.log(curs, domain_event, position, owner_id, "ledger.transaction",
+                 f"Recorded a '{domain_event.action}' transaction",
+                 object_id=str(domain_event.originator_id),
+                 transaction_id=str(domain_event.transaction_id),
+                 action=domain_event.action)
+        self.count(curs, owner_id, domain_event.at, "ledger_transactions")
+
+
+SESSION_CHANGES = {
+    ChatSession.Checkpointed: ("session.checkpointed", "Checkpointed a chat session"),
+    ChatSession.Resumed: ("session.resumed", "Resumed a chat session"),
+    ChatSession.Archived: ("session.archived", "Archived a chat session"),
+    ChatSession.Deleted: ("session.deleted", "Deleted a chat session"),
+}
+
+
+class SessionsActivityProjection(ActivityProjection):
+    name = "sessions_activity"
+    application = SessionsApplication
+
+    @singledispatchmethod
+    def apply(self, domain_event: Any, position: int, curs: Cursor) -> None:
+        """A change of a session (checkpoint, resume, archive, delete), if it is one."""
+        if type(domain_event) not in SESSION_CHANGES:
+            return
+        owner_id = self.owner_of(curs, domain_event.originator_id)
+        if owner_id is not None:
+            kind, description = SESSION_CHANGES[type(domain_event)]
+            self.log(curs, domain_event, position, owner_id, kind, description,
+                     session_id=str(domain_event.originator_id))
+
+    @apply.register
+    def _(self, domain_event: ChatSession.Created, position: int, curs: Cursor) -> None:
+        session_id = str(domain_event.originator_id)
+        self.remember_owner(curs, session_id, domain_event.owner_id)
+        self.log(curs, domain_event, position, domain_event.owner_id, "session.created",
+                 "Started a chat session", session_id=session_id)
+        self.count(curs, domain_event.owner_id, domain_event.at, "chat_sessions")
+
+    @apply.register
+    def _(self, domain_event: ChatSession.MessageAppended, position: int, curs: Cursor
+          ) -> None:
+        owner_id = self.owner_of(curs, domain_event.originator_id)
+        if owner_id is None:
+            return
+        self.count(curs, owner_id, domain_event.at, "chat_messages")
+        tokens = shared_token_counter().count(domain_event.content)
+        self.count(curs, owner_id, domain_event.at, "chat_tokens", tokens)
+
+    @apply.register
+    def _(self, domain_event: SessionsOwner.Forgotten, position: int, curs: Cursor
+          ) -> None:
+        self.forget(curs, domain_event.owner_id)
+
+
+class TrackedEventsProjection(ActivityProjection):
+    """Client-tracked events are counted by name; they are analytics, not activity."""
+
+    name = "tracked_events"
+    application = AnalyticsApplication
+
+    @singledispatchmethod
+    def apply(self, domain_event: Any, position: int, curs: Cursor) -> None:
+        """Tracked events and forgotten owners are all there is."""
+
+    @apply.register
+    def _(self, domain_event: TrackedEvent.Tracked, position: int, curs: Cursor) -> None:
+        self.count(curs, domain_event.owner_id, domain_event.occurred_at,
+                   domain_event.name)
+
+    @apply.register
+    def _(self, domain_event: AnalyticsOwner.Forgotten, position: int, curs: Cursor
+          ) -> None:
+        self.forget(curs, domain_event.owner_id)
+
+
+ACTIVITY_PROJECTIONS = (IdentityActivityProjection, MemoryActivityProjection,
+                        LedgerActivityProjection, SessionsActivityProjection,
+                        TrackedEventsProjection)
