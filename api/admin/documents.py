@@ -27,3 +27,48 @@ class LoginSession(BaseModel):
 class LoginSessions(BaseModel):
     sessions: list[LoginSession]
     current_session_id: str | None  # null for an API key or an OIDC token: no session
+
+
+class GeneralSettings(BaseModel):
+    site_name: str
+    timezone: str  # an IANA time zone
+    locale: str  # a BCP 47 language tag
+
+
+class PasswordPolicy(BaseModel):
+    min_length: int
+    require_special: bool
+
+
+class SecuritySettings(BaseModel):
+    password_policy: PasswordPolicy
+    session_timeout: int  # seconds a login session may go unused; 0: no limit
+
+
+class ModuleSettings(BaseModel):
+    enabled: list[str]
+    disabled: list[str]
+
+
+class SystemConfig(BaseModel):
+    general: GeneralSettings
+    security: SecuritySettings
+    modules: ModuleSettings
+
+
+class ConfigResponse(BaseModel):
+    config: SystemConfig
+    last_updated: str | None  # null until the configuration was first changed
+
+
+class ConfigProfile(BaseModel):
+    id: str
+    name: str
+    description: str
+    config: dict  # the settings it sets (a part of SystemConfig)
+    created_at: str
+    updated_at: str
+
+
+class ProfileList(BaseModel):
+    profiles: list[ConfigProfile]

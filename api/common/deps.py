@@ -14,6 +14,7 @@ from arqium.api.errors import ReadModelBehind
 from arqium.domain.identity.application import IdentityApplication
 from arqium.domain.ledger.application import LedgerApplication
 from arqium.domain.memory.application import MemoryApplication
+from arqium.domain.platform.application import PlatformApplication
 from arqium.domain.sessions.application import SessionsApplication
 from arqium.infra.query_embeddings import QueryEmbeddings
 from arqium.infra.security import TokenService
@@ -55,6 +56,7 @@ IdentityApp = Annotated[IdentityApplication, Depends(part_of_system(lambda s: s.
 MemoryApp = Annotated[MemoryApplication, Depends(part_of_system(lambda s: s.memory))]
 SessionsApp = Annotated[SessionsApplication, Depends(part_of_system(lambda s: s.sessions))]
 LedgerApp = Annotated[LedgerApplication, Depends(part_of_system(lambda s: s.ledger))]
+PlatformApp = Annotated[PlatformApplication, Depends(part_of_system(lambda s: s.platform))]
 AppSettings = Annotated[Settings, Depends(part_of_system(lambda s: s.settings))]
 Tokens = Annotated[TokenService, Depends(part_of_system(lambda s: s.tokens))]
 QueryEmbedder = Annotated[QueryEmbeddings,
