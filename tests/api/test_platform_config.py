@@ -197,3 +197,44 @@ def test_a_profile_with_an_unknown_setting_is_refused(client, admin):
     response = create_profile(client, admin, config={"general": {"theme": "dark"}})
     assert response.status_code == 400
     assert response.json()["error"]["details"]["errors"][0]["field"] == "general.theme"
+
+
+def test_each_config_success_body_is_the_documented_one(client, admin):
+    from tests.api.test_openapi_v0_bodies import assert_documented
+
+    document = client.get("/openapi.json").json()
+    headers = admin["headers"]
+    assert_documented(document, "/api/config", "get", client.get("/api/config",
+                                                                 headers=headers))
+    assert_documented(document, "/api/config", "put", put_config(client, admin, {}))
+    created = create_profile(client, admin)
+    assert_documented(document, "/api/config/profiles", "post", created)
+    path = "/api/config/profiles/{profile_id}"
+    profile = f"/api/config/profiles/{created.json()['id']}"
+    assert_documented(document, "/api/config/profiles", "get",
+                      client.get("/api/config/profiles", headers=headers))
+    assert_documented(document, path, "put", client.put(profile, headers=headers,
+                                                        json={"name": "audit"}))
+    assert_documented(document, f"{path}/apply", "post",
+                      client.post(f"{profile}/apply", headers=headers))
+    assert_documented(document, path, "delete", client.delete(profile, headers=headers))
+
+
+def test_a_retried_change_with_an_idempotency_key_stores_nothing_new(client, admin):
+    headers = {**admin["headers"], "Idempotency-Key": "tz-1"}
+    body = {"config": {"general": {"timezone": "Europe/Berlin"}}}
+    first = client.put("/api/config", headers=headers, json=body)
+    again = client.put("/api/config", headers=headers, json=body)
+    assert (again.status_code, again.json()) == (first.status_code, first.json())
+    assert len([e for e in config_events(client)
+                if isinstance(e, PlatformConfig.ConfigUpdated)]) == 1
+
+
+def test_a_retried_profile_creation_creates_one_profile(client, admin):
+    headers = {**admin["headers"], "Idempotency-Key": "profile-1"}
+    body = {"name": "strict", "config": {}}
+    first = client.post("/api/config/profiles", headers=headers, json=body)
+    again = client.post("/api/config/profiles", headers=headers, json=body)
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert len(client.get("/api/config/profiles", headers=admin["headers"]
+                          ).json()["profiles"]) == 1
