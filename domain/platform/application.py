@@ -6,11 +6,17 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 
+from arqium.domain.journal import Saved, remember
 from arqium.domain.platform.domainmodel import ConfigProfiles, PlatformConfig, check_patch
 from arqium.domain.shared import Clock, Conflict, KeyedLock, command, system_clock, until_saved
 
 Singleton = TypeVar("Singleton", PlatformConfig, ConfigProfiles)
 BUSY = "the configuration is being changed by many requests at once; retry"
+
+
+def _profile_created(app: "PlatformApplication", saved: Saved) -> tuple[str, int]:
+    """A retry's answer (domain/journal.py): the id the first attempt picked."""
+    return saved.notes["profile_id"], saved.position
 
 
 class PlatformApplication(Application):
@@ -29,11 +35,11 @@ class PlatformApplication(Application):
         check_patch(patch)
         return self._change(PlatformConfig, lambda config: config.update(patch, self.clock()))
 
-    @command
+    @command(replay=_profile_created)
     def create_profile(self, name: str, description: str, config: dict[str, Any]
                        ) -> tuple[str, int]:
         check_patch(config)
-        profile_id = str(self.new_id())
+        profile_id = remember("profile_id", str(self.new_id()))
         position = self._change(ConfigProfiles, lambda profiles: profiles.create(
             profile_id, name, description, config, self.clock()))
         return profile_id, position
