@@ -13,7 +13,7 @@ from arqium.api.admin.documents import (
     ProfileList,
 )
 from arqium.api.common.caller import CurrentCaller, require_admin
-from arqium.api.common.deps import PlatformApp, SystemDep, Waits
+from arqium.api.common.deps import PlatformApp, Waits
 from arqium.api.common.documents import documented
 from arqium.api.common.positions import with_position
 from arqium.api.common.shapes import iso

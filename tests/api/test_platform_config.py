@@ -44,7 +44,7 @@ def test_the_configuration_starts_as_todays_defaults(client, user):
         "modules": {"enabled": [], "disabled": []}}, "last_updated": None}
 
 
-def test_a_change_is_deep_merged_and_shown(client, admin, clock):
+def test_a_change_is_deep_merged_and_shown(client, admin):
     put_config(client, admin, {"general": {"timezone": "Europe/Paris"}})
     response = put_config(client, admin, {"general": {"locale": "fr-FR"}})
     assert response.status_code == 200
