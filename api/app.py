@@ -10,6 +10,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from arqium.api.admin import activity as admin_activity
 from arqium.api.admin import auth as admin_auth
+from arqium.api.admin import config as admin_config
 from arqium.api.astralbody import profile as astralbody
 from arqium.api.cerebro import chat as cerebro_chat
 from arqium.api.cerebro import ledger as cerebro_ledger
@@ -91,7 +92,7 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
     per_user = [Depends(limited("arqium_user", "arqium_api_key"))]
     for router in (auth.router, users.router, api_keys.router, memory.router,
                    contexts.router, chat_sessions.router, ledger.router, admin_auth.router,
-                   analytics.router, admin_activity.router):
+                   analytics.router, admin_activity.router, admin_config.router):
         app.include_router(router, dependencies=per_user)
     # Seed 002 states no limit for /v0: ARQIUM's per-user and per-key ones, its own count.
     per_v0_user = [Depends(limited("v0_user", "v0_api_key"))]

@@ -120,6 +120,9 @@ FORBIDDEN = {
     "/api/memory/upsert", "/api/memory/promote", "/api/memory/search",
     "/api/memory/context", "/api/memory/delete",
     "/v0/users", "/v0/search",  # email / userId must be the caller's own
+    # admins only
+    "PUT /api/config", "POST /api/config/profiles", "PUT /api/config/profiles/{profile_id}",
+    "DELETE /api/config/profiles/{profile_id}", "/api/config/profiles/{profile_id}/apply",
 }
 FORBIDDEN_PREFIXES = ("/v0/users/{userId}",)  # the path's userId must be the caller
 # Can miss what they name although no path parameter names it: 404.

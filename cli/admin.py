@@ -167,7 +167,7 @@ def add_user_commands(commands, data_dir: argparse.ArgumentParser) -> None:
         description="Register --email as an admin with --password; if it is already "
                     "registered, grant it the admin role (its password is left as it is).")
     create_admin.add_argument("--email", required=True, help="the admin's e-mail address")
-    create_admin.add_argument("--password", required=True, help="at least 8 characters")
+    create_admin.add_argument("--password", required=True, help="as the configured password policy asks (at least 8 characters)")
     create_admin.add_argument("--name", default="Administrator",
                               help="display name (default Administrator)")
     create_admin.set_defaults(func=cmd_users_create_admin)

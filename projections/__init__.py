@@ -9,6 +9,7 @@ from arqium.projections.ledger_objects import LedgerObjectsProjection
 from arqium.projections.login_sessions import LoginSessionsProjection
 from arqium.projections.memory_embeddings import MemoryEmbeddingsProjection
 from arqium.projections.memory_items import MemoryItemsProjection
+from arqium.projections.platform_config import PlatformConfigProjection
 from arqium.projections.session_messages import SessionMessagesProjection
 from arqium.projections.users import UsersProjection
 from arqium.projections.vaults import VaultsProjection
@@ -16,7 +17,7 @@ from arqium.projections.vaults import VaultsProjection
 PROJECTIONS = (MemoryItemsProjection, MemoryEmbeddingsProjection, ContextsProjection,
                UsersProjection, LoginSessionsProjection, ApiKeysProjection,
                ChatSessionsProjection, SessionMessagesProjection, LedgerObjectsProjection,
-               VaultsProjection, *ACTIVITY_PROJECTIONS)
+               VaultsProjection, PlatformConfigProjection, *ACTIVITY_PROJECTIONS)
 
 
 def active_projections(settings: Settings) -> tuple[type, ...]:

@@ -17,6 +17,8 @@ from arqium.domain.identity.application import IdentityApplication
 from arqium.domain.identity.domainmodel import EmailAlreadyRegistered
 from arqium.domain.ledger.application import LedgerApplication
 from arqium.domain.memory.application import MemoryApplication
+from arqium.domain.platform.application import PlatformApplication
+from arqium.domain.platform.domainmodel import default_config
 from arqium.domain.sessions.application import SessionsApplication
 from arqium.domain.shared import Cause, Clock, system_clock
 from arqium.infra.eventstore import open_pool, shared_env
@@ -30,11 +32,12 @@ from arqium.infra.settings import Settings
 from arqium.infra.worker_failures import WorkerFailures
 from arqium.projections.base import ReadModel, open_view
 from arqium.projections.memory_search import MemorySearch, PostgresMemorySearch
+from arqium.system.configuration import CurrentConfig
 from arqium.system.read_models import ReadModels, open_read_models
 
 log = logging.getLogger(__name__)
 APPLICATIONS = (IdentityApplication, MemoryApplication, SessionsApplication,
-                LedgerApplication, AnalyticsApplication)
+                LedgerApplication, AnalyticsApplication, PlatformApplication)
 RELAY_NAME = "nats_relay"
 MIGRATION_LOCK = 73000
 ADMIN_BOOTSTRAP = Cause(actor="system:admin-bootstrap")
@@ -60,6 +63,8 @@ class System:
     worker_failures: WorkerFailures | None = None  # failing workers, skipped events
     master_key: Callable[[], MasterKey] | None = None  # wraps data keys, seals responses
     nextauth: NextAuthSessions | None = None  # CEREBRO's session cookies, if configured
+    platform: PlatformApplication | None = None  # configuration (and profiles)
+    config: CurrentConfig | None = None  # the configuration in force
 
     @property
     def views(self) -> dict[str, ReadModel]:
@@ -67,7 +72,8 @@ class System:
         return self.read_models.by_name()
 
     def applications(self) -> list:
-        return [self.identity, self.memory, self.sessions, self.ledger, self.analytics]
+        return [self.identity, self.memory, self.sessions, self.ledger, self.analytics,
+                self.platform]
 
     def close(self) -> None:
         for app in self.applications():
@@ -83,8 +89,7 @@ def open_system(settings: Settings, clock: Clock = system_clock,
     env = shared_env(settings, pool, create_tables)
     passwords = PasswordHashing(settings.password_hash_time_cost,
                                 settings.password_hash_memory_kib)
-    identity = IdentityApplication(env, clock=clock, passwords=passwords,
-                                   password_min_length=settings.password_min_length)
+    identity = IdentityApplication(env, clock=clock, passwords=passwords)
     memory = MemoryApplication(env, clock=clock, default_ttls={
         "context": settings.context_ttl_minutes,
         "temporary": settings.temporary_ttl_minutes},
@@ -117,12 +122,17 @@ def open_system(settings: Settings, clock: Clock = system_clock,
         nextauth = NextAuthSessions(settings.nextauth_secret.get_secret_value(), clock)
     read_models = open_read_models(env)
     read_models.memory_items.keys = identity.keys  # opens sealed content for its owner
+    platform = PlatformApplication(env, clock=clock)
+    config = CurrentConfig(platform, read_models.platform_config,
+                           default_config(settings.password_min_length),
+                           settings.read_wait_seconds)
+    identity.security_policy = config.security_policy
     memory_search = open_memory_search(settings, env, read_models, query_embeddings)
     analytics = AnalyticsApplication(env, clock=clock)
     return System(settings, clock, env, identity, memory, sessions, ledger, analytics,
                   tokens, read_models, pool,
                   open_relay_tracking(env), oidc, query_embeddings, memory_search,
-                  worker_failures, master, nextauth)
+                  worker_failures, master, nextauth, platform, config)
 
 
 def master_key(settings: Settings) -> Callable[[], MasterKey]:

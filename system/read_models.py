@@ -13,6 +13,7 @@ from arqium.projections.ledger_objects import LedgerObjectsView
 from arqium.projections.login_sessions import LoginSessionsView
 from arqium.projections.memory_embeddings import MemoryEmbeddingsView
 from arqium.projections.memory_items import MemoryItemsView
+from arqium.projections.platform_config import PlatformConfigView
 from arqium.projections.session_messages import SessionMessagesView
 from arqium.projections.users import UsersView
 from arqium.projections.vaults import VaultsView
@@ -38,6 +39,7 @@ class ReadModels:
     ledger_activity: ActivityView
     sessions_activity: ActivityView
     tracked_events: ActivityView
+    platform_config: PlatformConfigView
 
     def of(self, projection: type[BatchProjection]) -> ReadModel:
         """The read model `projection` writes."""

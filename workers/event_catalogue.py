@@ -15,13 +15,14 @@ from arqium.domain.analytics.application import AnalyticsApplication
 from arqium.domain.identity.application import IdentityApplication
 from arqium.domain.ledger.application import LedgerApplication
 from arqium.domain.memory.application import MemoryApplication
+from arqium.domain.platform.application import PlatformApplication
 from arqium.domain.sessions.application import SessionsApplication
 from arqium.domain.shared import ArqiumAggregate
 from arqium.infra.stream import SUBJECT_ROOT
 from arqium.workers.relay import ENVELOPE_FIELDS, UNPUBLISHED_FIELDS, WITHHELD, snake
 
 APPLICATIONS = (IdentityApplication, MemoryApplication, SessionsApplication,
-                LedgerApplication, AnalyticsApplication)
+                LedgerApplication, AnalyticsApplication, PlatformApplication)
 # Published fields that are, or may hold, personal data: what users write is the data
 # consumers are there for; nothing else personal is published.
 PERSONAL = {"name", "content", "state", "changes", "context", "data", "metadata", "tags",

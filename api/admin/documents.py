@@ -45,3 +45,48 @@ class ActivityList(BaseModel):
     total: int
     page: int
     per_page: int
+
+
+class GeneralSettings(BaseModel):
+    site_name: str
+    timezone: str  # an IANA time zone
+    locale: str  # a BCP 47 language tag
+
+
+class PasswordPolicy(BaseModel):
+    min_length: int
+    require_special: bool
+
+
+class SecuritySettings(BaseModel):
+    password_policy: PasswordPolicy
+    session_timeout: int  # seconds a login session may go unused; 0: no limit
+
+
+class ModuleSettings(BaseModel):
+    enabled: list[str]
+    disabled: list[str]
+
+
+class SystemConfig(BaseModel):
+    general: GeneralSettings
+    security: SecuritySettings
+    modules: ModuleSettings
+
+
+class ConfigResponse(BaseModel):
+    config: SystemConfig
+    last_updated: str | None  # null until the configuration was first changed
+
+
+class ConfigProfile(BaseModel):
+    id: str
+    name: str
+    description: str
+    config: dict  # the settings it sets (a part of SystemConfig)
+    created_at: str
+    updated_at: str
+
+
+class ProfileList(BaseModel):
+    profiles: list[ConfigProfile]

@@ -21,6 +21,7 @@ from arqium.domain.shared import Invalid
 from arqium.domain.identity.application import IdentityApplication
 from arqium.domain.ledger.application import LedgerApplication
 from arqium.domain.memory.application import MemoryApplication
+from arqium.domain.platform.application import PlatformApplication
 from arqium.domain.sessions.application import SessionsApplication
 from arqium.infra.query_embeddings import QueryEmbeddings
 from arqium.infra.security import TokenService
@@ -66,6 +67,7 @@ SessionsApp = Annotated[SessionsApplication, Depends(part_of_system(lambda s: s.
 LedgerApp = Annotated[LedgerApplication, Depends(part_of_system(lambda s: s.ledger))]
 AnalyticsApp = Annotated[AnalyticsApplication,
                          Depends(part_of_system(lambda s: s.analytics))]
+PlatformApp = Annotated[PlatformApplication, Depends(part_of_system(lambda s: s.platform))]
 AppSettings = Annotated[Settings, Depends(part_of_system(lambda s: s.settings))]
 Tokens = Annotated[TokenService, Depends(part_of_system(lambda s: s.tokens))]
 QueryEmbedder = Annotated[QueryEmbeddings,

@@ -6,7 +6,7 @@ from arqium.api.common.caller import client_of
 from arqium.api.common.deps import ReadModelWaits
 from arqium.api.requestinfo import request_id_var
 from arqium.domain.identity.application import IdentityApplication
-from arqium.domain.identity.domainmodel import RefreshTokenReused, User
+from arqium.domain.identity.domainmodel import RefreshTokenReused, SessionTimedOut, User
 from arqium.domain.shared import AuthenticationFailed, Cause
 from arqium.infra.security import TokenPair, TokenService
 from arqium.projections.login_sessions import LoginSessionsProjection
@@ -30,7 +30,7 @@ def refresh_session(identity: IdentityApplication, tokens: TokenService,
     try:
         session, user, _ = identity.refresh_session(claims.session_id, claims.token_id,
                                                     cause=user_cause(claims.user_id))
-    except RefreshTokenReused as reuse:
+    except (RefreshTokenReused, SessionTimedOut) as reuse:
         # The session's access tokens must be refused before the refusal is answered.
         waits.reached(LoginSessionsProjection, reuse.position)
         raise

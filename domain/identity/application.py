@@ -10,7 +10,6 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
 from arqium.domain.identity.domainmodel import (
-    MIN_PASSWORD_LENGTH,
     ApiKey,
     EmailAlreadyRegistered,
     HandleTaken,
@@ -18,7 +17,9 @@ from arqium.domain.identity.domainmodel import (
     InvalidCredentials,
     LoginSession,
     RefreshTokenReused,
+    SecurityPolicy,
     SessionEnded,
+    SessionTimedOut,
     User,
     UserHandle,
     check_email,
@@ -39,6 +40,7 @@ from arqium.domain.shared import (
 
 API_KEY_PREFIX = "arq_"
 UNKNOWN_SESSION = "no such login session; log in again"
+IDLE_TIMEOUT = "idle_timeout"
 
 
 # How a retry after a crash rebuilds what these commands returned (domain/journal.py):
@@ -59,6 +61,8 @@ def _user_deleted(app: "IdentityApplication", saved: Saved) -> int:
 def _session_refreshed(app: "IdentityApplication", saved: Saved
                        ) -> tuple[LoginSession, User, int]:
     session = saved.last(LoginSession)
+    if session.end_reason == IDLE_TIMEOUT:  # the first attempt found it idle too long
+        raise _timed_out(saved.position)
     if session.ended:  # the first attempt found the token spent and ended the session
         raise _token_reused(saved.position)
     return session, app.repository.get(UUID(session.user_id)), saved.position
@@ -66,6 +70,12 @@ def _session_refreshed(app: "IdentityApplication", saved: Saved
 
 def _token_reused(position: int) -> RefreshTokenReused:
     error = RefreshTokenReused("refresh token was already used; the session is ended")
+    error.position = position
+    return error
+
+
+def _timed_out(position: int) -> SessionTimedOut:
+    error = SessionTimedOut("this login session went unused for too long; log in again")
     error.position = position
     return error
 
@@ -84,13 +94,14 @@ class IdentityApplication(Application):
 
     def __init__(self, env: Any = None, *, clock: Clock = system_clock,
                  passwords: Any = None, keys: Any = None,
-                 password_min_length: int = MIN_PASSWORD_LENGTH,
+                 security_policy: Callable[[], SecurityPolicy] = SecurityPolicy,
                  new_id: Callable[[], UUID] = uuid4):
         super().__init__(env)
         self.clock = clock
         self.new_id = new_id  # login sessions', refresh tokens' and API keys' ids
         self.passwords = passwords
-        self.password_min_length = password_min_length
+        # The platform's current policy, read when a password or session needs it.
+        self.security_policy = security_policy
         self.keys = keys  # owners' data-encryption keys, kept apart from the events
 
     # --- users ------------------------------------------------------------------
@@ -110,7 +121,7 @@ class IdentityApplication(Application):
         email = normalize_email(email)
         check_email(email)
         if password is not None:
-            check_password_strength(password, self.password_min_length)
+            check_password_strength(password, self.security_policy())
         if user_id_for(email) in self.repository:
             raise EmailAlreadyRegistered("this e-mail address is already registered",
                                          field="email")
@@ -176,7 +187,7 @@ class IdentityApplication(Application):
         user = self.user(user_id)
         if not self.passwords.verify(user.password_hash, current):
             raise InvalidCredentials("the current password is wrong")
-        check_password_strength(new, self.password_min_length)
+        check_password_strength(new, self.security_policy())
         user.change_password(password_hash=self.passwords.hash(new), at=self.clock())
         return self.save(user)[-1].notification.id
 
@@ -256,8 +267,12 @@ class IdentityApplication(Application):
     @command(replay=_session_refreshed)
     def refresh_session(self, session_id: str, presented_token_id: str
                         ) -> tuple[LoginSession, User, int]:
-        """Rotate the refresh token; a spent one ends the whole session (theft)."""
+        """Rotate the refresh token; a spent one ends the whole session (theft), as does
+        one unused for longer than the policy's session timeout."""
         session = self._session(session_id)
+        if session.idle_too_long(self.security_policy().idle_limit, self.clock()):
+            session.end(reason=IDLE_TIMEOUT, at=self.clock())
+            raise _timed_out(self.save(session)[-1].notification.id)
         if session.is_spent(presented_token_id):
             session.end(reason="refresh_token_reused", at=self.clock())
             raise _token_reused(self.save(session)[-1].notification.id)

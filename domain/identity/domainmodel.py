@@ -1,7 +1,8 @@
 """Users, their login sessions and their API keys."""
 
 import re
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -18,6 +19,21 @@ from arqium.domain.shared import (
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 HANDLE_PATTERN = re.compile(r"^[a-z0-9_]{1,20}$")  # the Memory Service v0 userId
 MIN_PASSWORD_LENGTH = 8
+SPECIAL_CHARACTER = re.compile(r"[^A-Za-z0-9\s]")
+
+
+@dataclass(frozen=True)
+class SecurityPolicy:
+    """What the platform's configuration asks of passwords and login sessions (the
+    platform context owns it; identity is handed the current one)."""
+
+    min_password_length: int = MIN_PASSWORD_LENGTH
+    require_special: bool = False
+    session_timeout: int = 0  # seconds a login session may go unused; 0: no limit
+
+    @property
+    def idle_limit(self) -> timedelta | None:
+        return timedelta(seconds=self.session_timeout) if self.session_timeout else None
 
 
 class EmailAlreadyRegistered(Conflict):
@@ -30,6 +46,12 @@ class InvalidCredentials(AuthenticationFailed):
 
 class SessionEnded(InvalidToken):
     pass
+
+
+class SessionTimedOut(SessionEnded):
+    """Carries the position of the session's end, which the refusal recorded."""
+
+    position: int | None = None
 
 
 class RefreshTokenReused(InvalidToken):
@@ -132,7 +154,9 @@ class LoginSession(ArqiumAggregate):
         self.user_id = user_id
         self.refresh_token_id = refresh_token_id
         self.remember_me = remember_me
+        self.last_used = at
         self.ended = False
+        self.end_reason: str | None = None
 
     def rotate(self, presented_token_id: str, new_token_id: str, at: datetime) -> None:
         self.check_active()
@@ -142,6 +166,11 @@ class LoginSession(ArqiumAggregate):
     @event("Refreshed")
     def _refreshed(self, refresh_token_id: str, at: datetime) -> None:
         self.refresh_token_id = refresh_token_id
+        self.last_used = at
+
+    def idle_too_long(self, limit: timedelta | None, now: datetime) -> bool:
+        """Unused (not refreshed since it started or last refreshed) for over `limit`."""
+        return limit is not None and not self.ended and now - self.last_used > limit
 
     def is_spent(self, presented_token_id: str) -> bool:
         return not self.ended and presented_token_id != self.refresh_token_id
@@ -149,6 +178,7 @@ class LoginSession(ArqiumAggregate):
     @event("Ended")
     def end(self, reason: str, at: datetime) -> None:
         self.ended = True
+        self.end_reason = reason
 
     def check_active(self) -> None:
         if self.ended:
@@ -201,7 +231,11 @@ def check_email(email: str) -> None:
         raise Invalid("email is not a valid e-mail address", field="email")
 
 
-def check_password_strength(password: str, min_length: int = MIN_PASSWORD_LENGTH) -> None:
-    if len(password) < min_length:
-        raise Invalid(f"password must have at least {min_length} characters",
-                      field="password")
+def check_password_strength(password: str,
+                            policy: SecurityPolicy = SecurityPolicy()) -> None:
+    if len(password) < policy.min_password_length:
+        raise Invalid(f"password must have at least {policy.min_password_length} "
+                      "characters", field="password")
+    if policy.require_special and not SPECIAL_CHARACTER.search(password):
+        raise Invalid("password must contain a special character (neither a letter, a "
+                      "digit nor a space)", field="password")

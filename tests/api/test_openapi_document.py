@@ -93,7 +93,10 @@ def test_only_operations_that_refuse_some_callers_document_403(document):
         "GET /api/v1/ledger/verify", "GET /api/v1/ledger/export", "GET /api/memory/metrics",
         "POST /api/memory/upsert", "POST /api/memory/promote", "POST /api/memory/search",
         "POST /api/memory/context", "POST /api/memory/delete", "POST /v0/users",
-        "POST /v0/search", "GET /api/activity"}
+        "POST /v0/search", "GET /api/activity", "PUT /api/config",
+        "POST /api/config/profiles", "PUT /api/config/profiles/{profile_id}",
+        "DELETE /api/config/profiles/{profile_id}",
+        "POST /api/config/profiles/{profile_id}/apply"}
 
 
 def v0_user_operations(document: dict) -> set[str]:

@@ -25,7 +25,7 @@ COMMAND_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # every earlier write).
 PROJECTORS = ["users", "login_sessions", "api_keys", "chat_sessions", "session_messages",
               "memory_items", "memory_embeddings", "vaults", "contexts", "ledger_objects",
-              *(p.name for p in ACTIVITY_PROJECTIONS)]
+              "platform_config", *(p.name for p in ACTIVITY_PROJECTIONS)]
 PASSWORD = "correct horse"
 Route = tuple[str, str]
 
@@ -245,6 +245,11 @@ def v0_user(w: World) -> Request:
                                  "email": user["user"]["email"]}, grace)
 
 
+def new_profile(w: World) -> str:
+    return w.send("POST", "/api/config/profiles", {"name": w.unique("profile"), "config": {
+        "general": {"locale": "de-DE"}}}, w.admin).json()["id"]
+
+
 def user_deletion(w: World) -> Request:
     user, _ = new_user(w)
     return Request(f"/api/v1/users/{user['user']['id']}", caller=w.admin)
@@ -322,6 +327,16 @@ EXAMPLES: dict[Route, Example] = {
     ("POST", "/api/auth/logout"): lambda w: Request(
         "/api/auth/logout", {"token": w.login()["access_token"]}, Caller(w.ada.actor, {})),
     ("DELETE", "/api/auth/sessions/{session_id}"): ended_elsewhere,
+    ("PUT", "/api/config"): lambda w: Request(
+        "/api/config", {"config": {"general": {"site_name": "Acme"}}}, w.admin),
+    ("POST", "/api/config/profiles"): lambda w: Request(
+        "/api/config/profiles", {"name": w.unique("profile"), "config": {}}, w.admin),
+    ("PUT", "/api/config/profiles/{profile_id}"): lambda w: Request(
+        f"/api/config/profiles/{new_profile(w)}", {"description": "d"}, w.admin),
+    ("DELETE", "/api/config/profiles/{profile_id}"): lambda w: Request(
+        f"/api/config/profiles/{new_profile(w)}", caller=w.admin),
+    ("POST", "/api/config/profiles/{profile_id}/apply"): lambda w: Request(
+        f"/api/config/profiles/{new_profile(w)}/apply", caller=w.admin),
     ("PUT", "/user/profile"): lambda w: Request("/user/profile", {"name": "Ada"}),
     ("DELETE", "/sessions/{session_id}"): lambda w: Request(f"/sessions/{new_session(w)}"),
     ("POST", "/v0/users"): v0_user,

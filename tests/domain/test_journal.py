@@ -11,11 +11,12 @@ from arqium.domain.ledger import digest
 from arqium.domain.ledger.application import LedgerApplication
 from arqium.domain.memory.application import MemoryApplication
 from arqium.domain.memory.domainmodel import MemoryItem
+from arqium.domain.platform.application import PlatformApplication
 from arqium.domain.sessions.application import SessionsApplication
 from arqium.domain.shared import command
 
 APPLICATIONS = (IdentityApplication, LedgerApplication, MemoryApplication,
-                SessionsApplication, AnalyticsApplication)
+                SessionsApplication, AnalyticsApplication, PlatformApplication)
 COMMANDS = [member for app in APPLICATIONS for _, member in inspect.getmembers(app)
             if hasattr(member, "replaying")] + [digest.seal_digest]
 

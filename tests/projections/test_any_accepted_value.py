@@ -72,6 +72,9 @@ def write_everything(system, values: dict[str, Any], text: str) -> None:
         **exact, "amount": Decimal("12345678901234567890.000000001")}, cause=SETUP)
     system.ledger.transact(owner, ledger_object.id, text or "a", exact, exact,
                            cause=SETUP)
+    settings = {"general": {"site_name": text or "s"}}
+    system.platform.create_profile(text or "p", text, settings, cause=SETUP)
+    system.platform.update_config(settings, cause=SETUP)
 
 
 def caught_up(system) -> None:
