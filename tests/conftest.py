@@ -25,7 +25,8 @@ from arqium.system.bootstrap import migrate, open_system
 
 warnings.filterwarnings("ignore", module="platformdirs")
 
-TEMPLATE = "arqium_test_template"
+# One template per pytest-xdist worker: workers may share a server (ARQIUM_DATABASE_URL).
+TEMPLATE = f"arqium_test_template{os.environ.get('PYTEST_XDIST_WORKER', '')}"
 # Real Argon2id hashes at a test's scale: a cheap cost for new hashes (each stored hash
 # names its own cost, so verification is the production code path).
 TEST_SCALE = {"password_hash_time_cost": 1, "password_hash_memory_kib": 1024}
