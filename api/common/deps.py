@@ -141,7 +141,9 @@ def request_positions(request: Request, waits: ReadModelWaits
         return lambda name: None
     heads: dict[str, int | None] | None = getattr(request.state, "read_heads", None)
     if heads is None:
-        heads = request.state.read_heads = {}
+        heads = {}
+        if request.scope["type"] == "http":  # a socket's reads each begin anew
+            request.state.read_heads = heads
 
     def head(name: str) -> int | None:
         if name not in heads:
