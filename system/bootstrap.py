@@ -40,6 +40,7 @@ APPLICATIONS = (IdentityApplication, MemoryApplication, SessionsApplication,
                 LedgerApplication, AnalyticsApplication, PlatformApplication)
 RELAY_NAME = "nats_relay"
 MIGRATION_LOCK = 73000
+STARTUP_CONNECT_SECONDS = 10.0  # how long a starting process waits for its first connections
 ADMIN_BOOTSTRAP = Cause(actor="system:admin-bootstrap")
 
 
@@ -86,6 +87,10 @@ class System:
 def open_system(settings: Settings, clock: Clock = system_clock,
                 create_tables: bool = False) -> System:
     pool = open_pool(settings)
+    # A request waits ARQIUM_DB_POOL_TIMEOUT_SECONDS for a connection; the first ones,
+    # to a database just started or created (its caches cold), may take longer.
+    pool.pool.open(wait=True, timeout=max(STARTUP_CONNECT_SECONDS,
+                                          settings.db_pool_timeout_seconds))
     env = shared_env(settings, pool, create_tables)
     passwords = PasswordHashing(settings.password_hash_time_cost,
                                 settings.password_hash_memory_kib)

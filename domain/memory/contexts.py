@@ -47,8 +47,15 @@ class Context(ArqiumAggregate):
         self.state = merge_patch(self.state, changes)
         self.updated_at = at
 
-    @event("Deleted")
     def delete(self, at: datetime) -> None:
+        self._deleted(owner_id=self.owner_id, session_id=self.session_id, at=at)
+
+    @event("Deleted")
+    def _deleted(self, at: datetime, owner_id: str | None = None,
+                 session_id: str | None = None) -> None:
+        """It names whose context it was, and its session: once the context is gone from
+        the read models, its event is all a consumer (a socket's push) can go by. Events
+        stored before they named them have neither."""
         self.deleted = True
 
     def check_version(self, expected_version: int | None) -> None:

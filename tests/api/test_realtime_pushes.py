@@ -133,6 +133,29 @@ def test_a_deleted_context_is_pushed_as_deleted_without_a_state(projected, clien
     assert "state" not in update["data"]
 
 
+def test_a_deletion_is_pushed_though_the_read_model_forgot_the_context_first(
+        own_nats, workers, client, user):
+    """The context's row is gone from the read model before the relay publishes its
+    deletion: the event itself names the owner and session to push to."""
+    workers("contexts", "memory_items")
+    relay = workers("nats_relay")
+    with connect(client, user, "s-2") as socket:
+        created = client.post("/api/v1/contexts", headers=user["headers"], json={
+            "name": "draft", "state": {"step": 1}, "session_id": "s-2"}).json()["data"]
+        next_message(socket)
+        relay.stop()
+        deleted = client.delete(f"/api/v1/contexts/{created['id']}",
+                                headers=user["headers"])
+        gone = client.get(f"/api/v1/contexts/{created['id']}", headers={
+            **user["headers"], "X-Min-Position": deleted.headers["X-Event-Position"]})
+        assert gone.status_code == 404
+        workers("nats_relay")
+        update = next_message(socket)
+    assert (update["event"], update["data"]["id"], update["data"]["change"],
+            update["data"]["session_id"]) == ("context_updated", created["id"], "Deleted",
+                                             "s-2")
+
+
 @pytest.fixture
 def short_wait(settings):
     settings.read_wait_seconds = 0.2
