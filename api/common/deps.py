@@ -113,9 +113,7 @@ class ReadModelWaits:
         wanted = request_positions(request, self)
         for projection in projections:
             if not self.reached(projection, wanted(projection.application.name)):
-                raise ReadModelBehind(f"read model {projection.name!r} has not caught up "
-                                      "with the writes this request must see yet; retry "
-                                      f"shortly, or send '{CONSISTENCY_HEADER}: eventual'")
+                raise behind(f"read model {projection.name!r}")
 
     def head_of(self, application_name: str) -> int | None:
         """The position of the application's last stored event (None: none yet)."""
@@ -151,6 +149,13 @@ def request_positions(request: Request, waits: ReadModelWaits
         return heads[name]
 
     return head
+
+
+def behind(what: str) -> ReadModelBehind:
+    """The 503 of a read that waited in vain for what it must see."""
+    return ReadModelBehind(f"{what} has not caught up with the writes this request must "
+                           f"see yet; retry shortly, or send '{CONSISTENCY_HEADER}: "
+                           "eventual'")
 
 
 def eventual(request: Request) -> bool:

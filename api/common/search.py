@@ -6,9 +6,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from arqium.api.common.deps import MemoryItems, ReadModelWaits, SystemDep, request_positions
-from arqium.api.common.positions import CONSISTENCY_HEADER, MIN_POSITION_HEADER
-from arqium.api.errors import ReadModelBehind
+from arqium.api.common.deps import (
+    MemoryItems,
+    ReadModelWaits,
+    SystemDep,
+    behind,
+    request_positions,
+)
+from arqium.api.common.positions import MIN_POSITION_HEADER
 from arqium.projections.memory_search import RRF_K, MemorySearch
 
 BEST_SCORE = 2 / (RRF_K + 1)  # first on both the keyword and the meaning ranking
@@ -27,9 +32,7 @@ def caught_up_search(request: Request, system: SystemDep) -> MemorySearch:
         try:
             wait(system.memory.name, position, system.settings.read_wait_seconds)
         except TimeoutError:
-            raise ReadModelBehind("the memory search has not caught up with the writes "
-                                  "this request must see yet; retry shortly, or send "
-                                  f"'{CONSISTENCY_HEADER}: eventual'") from None
+            raise behind("the memory search") from None
     return search
 
 
