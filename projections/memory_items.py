@@ -23,6 +23,7 @@ from arqium.domain.memory.domainmodel import (
     MemoryOwner,
     searchable_text,
 )
+from arqium.domain.memory.moments import moment_of
 from arqium.domain.memory.workingset import prompt_text
 from arqium.domain.shared import SEALED, is_sealed
 from arqium.infra.keys import NONCE_BYTES, OwnerKeys
@@ -54,6 +55,10 @@ CREATE TABLE IF NOT EXISTS {table} (
     tokens integer NOT NULL DEFAULT 0,
     tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', search_text)) STORED
 )"""
+# When the memory happened (domain.memory.moments): what a question naming a time finds.
+ADD_OCCURRED_AT = "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS occurred_at timestamptz"
+CREATE_OCCURRED_INDEX = """
+CREATE INDEX IF NOT EXISTS {index} ON {table} (owner_id, occurred_at)"""
 CREATE_RECENT_INDEX = """
 CREATE INDEX IF NOT EXISTS {index} ON {table} (owner_id, updated_at DESC, position DESC)"""
 # Memories whose keys share a prefix (a v0 memory's entries: v0/<memory id>/...).
@@ -71,6 +76,17 @@ CREATE TABLE IF NOT EXISTS {words} (
 )"""
 CREATE_WORDS_INDEX = """
 CREATE INDEX IF NOT EXISTS {index} ON {words} USING gin (owner_id, word gin_trgm_ops)"""
+# How many live memories each owner has: the N of the search's BM25 (keyword ranking).
+CREATE_OWNERS_TABLE = """
+CREATE TABLE IF NOT EXISTS {owners} (
+    owner_id text PRIMARY KEY,
+    documents bigint NOT NULL
+)"""
+# Counts for a table an earlier version filled without them (owners not yet counted).
+COUNT_OWNERS = """
+INSERT INTO {owners} (owner_id, documents)
+SELECT owner_id, count(*) FILTER (WHERE gone_at IS NULL) FROM {table} GROUP BY owner_id
+ON CONFLICT (owner_id) DO NOTHING"""
 TAG_BYTES = 16  # AES-GCM's tag, after the ciphertext
 BYTES_PER_TOKEN = 3  # tokenizers average about 4: the estimate for sealed content errs high
 LEARN_WORDS = """
@@ -85,37 +101,62 @@ FORGET_WORDS = "DELETE FROM {words} WHERE owner_id = %(owner_id)s"
 INSERT_ITEM = """
 INSERT INTO {table} (id, owner_id, key, content, layer, confidence, sensitivity, tags,
     metadata, session_id, context_id, created_at, updated_at, expires_at, version,
-    position, actor, correlation_id, search_text, tokens)
+    position, actor, correlation_id, search_text, tokens, occurred_at)
 VALUES (%(id)s, %(owner_id)s, %(key)s, %(content)s, %(layer)s, %(confidence)s,
     %(sensitivity)s, %(tags)s, %(metadata)s, %(session_id)s, %(context_id)s, %(at)s,
     %(at)s, %(expires_at)s, %(version)s, %(position)s, %(actor)s, %(correlation_id)s,
-    %(search_text)s, %(tokens)s)
+    %(search_text)s, %(tokens)s, coalesce(%(occurred_at)s, %(at)s))
 ON CONFLICT (id) DO NOTHING"""
+# Each statement that makes a memory live or gone counts it in its owner's documents,
+# in the same statement (a CTE), only when it changed the row.
+def counted(change: str, delta: int) -> str:
+    """`change` (a statement returning the owner_id of each row it made live or gone,
+    NULL for one it did not) and its owner's count moved by `delta`, in one statement."""
+    return f"""
+WITH changed AS ({change})
+INSERT INTO {{owners}} AS o (owner_id, documents)
+SELECT owner_id, count(*) * {delta} FROM changed WHERE owner_id IS NOT NULL
+GROUP BY owner_id
+ON CONFLICT (owner_id) DO UPDATE SET documents = o.documents + excluded.documents"""
+
+
+COUNTED_INSERT = counted(INSERT_ITEM + " RETURNING owner_id", 1)
 
 REVISE_ITEM = """
 UPDATE {table} SET content = %(content)s, confidence = %(confidence)s,
     sensitivity = %(sensitivity)s, tags = %(tags)s, metadata = %(metadata)s,
     updated_at = %(at)s, expires_at = %(expires_at)s, version = %(version)s,
     position = %(position)s, actor = %(actor)s, correlation_id = %(correlation_id)s,
-    search_text = %(search_text)s, tokens = %(tokens)s
+    search_text = %(search_text)s, tokens = %(tokens)s,
+    occurred_at = coalesce(%(occurred_at)s, created_at)
 WHERE id = %(id)s AND version < %(version)s"""
 
+# A memory deleted (or expired) comes back: it counts again if it was gone.
 RECREATE_ITEM = """
-UPDATE {table} SET content = %(content)s, layer = %(layer)s, confidence = %(confidence)s,
+UPDATE {table} AS m SET content = %(content)s, layer = %(layer)s, confidence = %(confidence)s,
     sensitivity = %(sensitivity)s, tags = %(tags)s, metadata = %(metadata)s,
     session_id = %(session_id)s, context_id = %(context_id)s, created_at = %(at)s,
     updated_at = %(at)s, expires_at = %(expires_at)s, version = %(version)s,
     position = %(position)s, actor = %(actor)s, correlation_id = %(correlation_id)s,
-    gone_at = NULL, search_text = %(search_text)s, tokens = %(tokens)s
-WHERE id = %(id)s AND version < %(version)s"""
+    gone_at = NULL, search_text = %(search_text)s, tokens = %(tokens)s,
+    occurred_at = coalesce(%(occurred_at)s, %(at)s)
+FROM (SELECT gone_at IS NOT NULL AS was_gone FROM {table} WHERE id = %(id)s) AS before
+WHERE m.id = %(id)s AND m.version < %(version)s
+RETURNING CASE WHEN before.was_gone THEN m.owner_id END AS owner_id"""
 PROMOTE_ITEM = """
 UPDATE {table} SET layer = %(layer)s, content = %(content)s, expires_at = %(expires_at)s,
     updated_at = %(at)s, version = %(version)s, position = %(position)s, actor = %(actor)s,
     correlation_id = %(correlation_id)s, search_text = %(search_text)s, tokens = %(tokens)s
 WHERE id = %(id)s AND version < %(version)s"""
 # Deleted and expired memories keep their row (owner and key) for a later new life.
-MARK_GONE = "UPDATE {table} SET gone_at = %(at)s, version = %(version)s WHERE id = %(id)s"
+MARK_GONE = """
+UPDATE {table} SET gone_at = %(at)s, version = %(version)s
+WHERE id = %(id)s AND gone_at IS NULL
+RETURNING owner_id"""
+COUNTED_RECREATE = counted(RECREATE_ITEM, 1)
+COUNTED_GONE = counted(MARK_GONE, -1)
 FORGET_OWNER = "DELETE FROM {table} WHERE owner_id = %(owner_id)s"
+FORGET_OWNER_COUNT = "DELETE FROM {owners} WHERE owner_id = %(owner_id)s"
 
 SELECT_ROW = "SELECT owner_id, key, tags FROM {table} WHERE id = %(id)s"
 
@@ -173,20 +214,24 @@ class MemoryItemsView(ReadModel):
     def __init__(self, datastore: Any, **kwargs: Any):
         super().__init__(datastore, **kwargs)
         self.words = f"{self.name}_words"
+        self.owners = f"{self.name}_owners"
         self.sql_create_statements.extend([
-            self.sql(CREATE_TABLE),
+            self.sql(CREATE_TABLE), self.sql(ADD_OCCURRED_AT),
+            self.sql(CREATE_OCCURRED_INDEX, index=f"{self.name}_occurred_idx"),
             self.sql(CREATE_RECENT_INDEX, index=f"{self.name}_recent_idx"),
             self.sql(CREATE_KEY_INDEX, index=f"{self.name}_key_idx"),
             self.sql(CREATE_TSV_INDEX, index=f"{self.name}_owner_tsv_idx"),
             self.sql(CREATE_WORDS_TABLE),
-            self.sql(CREATE_WORDS_INDEX, index=f"{self.words}_trgm_idx")])
+            self.sql(CREATE_WORDS_INDEX, index=f"{self.words}_trgm_idx"),
+            self.sql(CREATE_OWNERS_TABLE), self.sql(COUNT_OWNERS)])
 
     def sql(self, template: str, **names: str) -> Composed:
-        """Its templates may also name {words}, the owners' vocabularies."""
-        return super().sql(template, words=self.words, **names)
+        """Its templates may also name {words}, the owners' vocabularies, and {owners},
+        their counts of live memories."""
+        return super().sql(template, words=self.words, owners=self.owners, **names)
 
     def table_names(self) -> list[str]:
-        return [*super().table_names(), self.words]
+        return [*super().table_names(), self.words, self.owners]
 
     def owner_of(self, item_id: Any) -> dict | None:
         """Whose memory it is and its key, live or gone (None if unknown)."""
@@ -284,7 +329,7 @@ class MemoryItemsProjection(BatchProjection):
     @apply.register
     def _(self, domain_event: MemoryItem.Upserted, position: int, curs: Cursor) -> None:
         row = {"owner_id": domain_event.owner_id, "key": domain_event.key}
-        curs.execute(self.view.sql(INSERT_ITEM), {
+        curs.execute(self.view.sql(COUNTED_INSERT), {
             **self._revision(domain_event, position, row, domain_event.tags, curs), **row,
             "layer": domain_event.layer, "session_id": domain_event.session_id,
             "context_id": domain_event.context_id})
@@ -298,7 +343,7 @@ class MemoryItemsProjection(BatchProjection):
     @apply.register
     def _(self, domain_event: MemoryItem.Recreated, position: int, curs: Cursor) -> None:
         row = self._row(domain_event.originator_id, curs)
-        curs.execute(self.view.sql(RECREATE_ITEM), {
+        curs.execute(self.view.sql(COUNTED_RECREATE), {
             **self._revision(domain_event, position, row, domain_event.tags, curs),
             "layer": domain_event.layer, "session_id": domain_event.session_id,
             "context_id": domain_event.context_id})
@@ -322,7 +367,7 @@ class MemoryItemsProjection(BatchProjection):
         self._mark_gone(domain_event, curs)
 
     def _mark_gone(self, domain_event: Any, curs: Cursor) -> None:
-        curs.execute(self.view.sql(MARK_GONE), {
+        curs.execute(self.view.sql(COUNTED_GONE), {
             "id": domain_event.originator_id, "at": domain_event.at,
             "version": domain_event.originator_version})
 
@@ -330,6 +375,7 @@ class MemoryItemsProjection(BatchProjection):
     def _(self, domain_event: MemoryOwner.Forgotten, position: int, curs: Cursor) -> None:
         curs.execute(self.view.sql(FORGET_OWNER), {"owner_id": domain_event.owner_id})
         curs.execute(self.view.sql(FORGET_WORDS), {"owner_id": domain_event.owner_id})
+        curs.execute(self.view.sql(FORGET_OWNER_COUNT), {"owner_id": domain_event.owner_id})
         self.known_words = {pair: None for pair in self.known_words
                             if pair[0] != domain_event.owner_id}
         self.batch_words = {pair for pair in self.batch_words
@@ -381,6 +427,7 @@ def _event_fields(domain_event: Any, position: int) -> dict:
         "id": domain_event.originator_id,
         "confidence": domain_event.confidence, "sensitivity": domain_event.sensitivity,
         "tags": Jsonb(domain_event.tags), "metadata": Jsonb(domain_event.metadata),
+        "occurred_at": moment_of(domain_event.metadata),
         "at": domain_event.at, "expires_at": domain_event.expires_at,
         "version": domain_event.originator_version,
         "position": position, "actor": domain_event.actor,

@@ -11,6 +11,7 @@ from typing import Any, Literal, Protocol
 from psycopg.sql import Composed
 from psycopg.types.json import Jsonb
 
+from arqium.domain.memory.moments import time_named
 from arqium.domain.memory.workingset import (
     LAYER_WEIGHT,
     LEFT_OUT,
@@ -24,13 +25,18 @@ from arqium.projections.memory_embeddings import MemoryEmbeddingsView
 from arqium.projections.memory_items import MemoryItemsView
 
 SearchMode = Literal["hybrid", "keyword", "semantic"]
-RRF_K = 60  # reciprocal-rank fusion constant
-CANDIDATES = 50  # how deep each side (keyword, meaning) ranks before fusion
+CANDIDATES = 100  # how deep each side (keyword, meaning) ranks before fusion
 OVERFETCH = 4  # nearest vectors read per meaning candidate, for the filters to thin
-MIN_SIMILARITY = 0.25  # cosine similarity below which a memory means nothing alike
+# BM25's term-frequency saturation and length normalisation (Robertson's defaults).
+BM25_K1, BM25_B = 1.2, 0.75
+KEYWORD_WEIGHT = 0.5  # the keyword side's share of a fused score (meaning has the rest)
+TIME_WEIGHT = 0.3  # what happening when the question says adds to a memory's score
+FUZZY_MIN_LENGTH = 4  # shorter query words are not corrected: too many look-alikes
+FUZZY_PER_WORD = 2  # the owner's words, spelt most like a word found nowhere, used for it
 HEADLINE = "StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=12, MaxFragments=2"
 
 Embed = Callable[[str], Sequence[float]]
+Ranking = list[tuple[str, float]]
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,7 @@ class MemoryQuery:
     metadata: dict | None = None
     limit: int = 10
     snippets: bool = False
-    min_similarity: float = MIN_SIMILARITY
+    min_similarity: float | None = None
 
     @property
     def by_keyword(self) -> bool:
@@ -58,6 +64,36 @@ class MemoryQuery:
     @property
     def by_meaning(self) -> bool:
         return self.mode in ("hybrid", "semantic")
+
+
+def fuse(keyword: Ranking, meaning: Ranking, timely: Ranking = ()) -> Ranking:
+    """One ranking of both sides' (id, score) lists, best first: BM25 scores scaled by
+    the best one (they have no fixed range), cosine similarities from the list's worst
+    (0) to its best (1), then weighted and summed. Unlike reciprocal ranks, a strong hit
+    on one side keeps its place against ids both sides ranked low. The memories of the
+    time a question names (`timely`: (id, cosine)) gain TIME_WEIGHT."""
+    scores: dict[str, float] = {}
+    for memory_id, share in _scaled(keyword, floor=0.0):
+        scores[memory_id] = KEYWORD_WEIGHT * share
+    worst = meaning[-1][1] if meaning else 0.0
+    meaning_shares = dict(_scaled(meaning, floor=worst))
+    for memory_id, share in meaning_shares.items():
+        scores[memory_id] = scores.get(memory_id, 0.0) + (1 - KEYWORD_WEIGHT) * share
+    for memory_id, similarity in timely:
+        share = 0.0 if memory_id in meaning_shares or not meaning else max(
+            similarity - worst, 0.0) / max(meaning[0][1] - worst, 1e-9)
+        scores[memory_id] = (scores.get(memory_id, 0.0) + TIME_WEIGHT
+                             + (1 - KEYWORD_WEIGHT) * min(share, 1.0))
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _scaled(ranking: Ranking, floor: float) -> list[tuple[str, float]]:
+    """Scores as shares of the way from `floor` (0) to the best (1)."""
+    if not ranking:
+        return []
+    spread = ranking[0][1] - floor
+    return [(memory_id, (score - floor) / spread if spread > 0 else 1.0)
+            for memory_id, score in ranking]
 
 
 class MemorySearch(Protocol):
@@ -99,60 +135,95 @@ CANDIDATE = LIVE_OF_OWNER + """
         AND (%(key_prefix)s::text IS NULL
             OR left(m.key, length(%(key_prefix)s)) = %(key_prefix)s)
         AND (%(metadata)s::jsonb IS NULL OR m.metadata @> %(metadata)s::jsonb)"""
-# The keyword side matches the query's words, and the owner's words that are spelt like
-# them (pg_trgm), by full text (the composite GIN index finds the owner's matches); the
-# meaning side ranks by cosine distance the nearest vectors that pass the key and tag
-# filters (the embeddings table has them, and marks gone memories), then keeps those
-# whose memory passes the rest. Filters apply inside each ranking, so neither side
-# drops the other's matches; the page's rows are read last, for the fused top only.
-SEARCH = """
-WITH terms AS MATERIALIZED (
-    SELECT websearch_to_tsquery('english', %(query)s) || coalesce((
-        SELECT to_tsquery('english', string_agg(DISTINCT known.word, ' | '))
-        FROM regexp_split_to_table(lower(%(query)s), '[^[:alpha:]]+') AS term
-        JOIN {words} known ON known.owner_id = %(owner_id)s AND known.word %% term
-        WHERE length(term) >= 3), ''::tsquery) AS query
+# The query's terms: each word's lexemes (English stems, stop words dropped) that some
+# live memory of the owner holds, weight 1; for a word of which no memory holds any
+# lexeme (a typo, most likely), the lexemes of the owner's words spelt most like it
+# (pg_trgm), weighted by how alike. Exact matches are never drowned by look-alikes.
+SELECT_TERMS = """
+WITH words AS (
+    SELECT DISTINCT word
+    FROM regexp_split_to_table(lower(%(query)s), '[^[:alnum:]]+') AS word WHERE word <> ''
 ),
-keyword AS (
-    SELECT m.id, row_number() OVER (ORDER BY ts_rank(m.tsv, terms.query) DESC, m.id) AS rank
-    FROM {items} m, terms
-    WHERE %(use_keyword)s AND m.tsv @@ terms.query AND """ + CANDIDATE + """
-    ORDER BY rank
-    LIMIT %(candidates)s
+lexemes AS (
+    SELECT w.word, v.lexeme, EXISTS (
+        SELECT 1 FROM {items} m WHERE m.owner_id = %(owner_id)s AND m.gone_at IS NULL
+            AND m.tsv @@ quote_literal(v.lexeme)::tsquery) AS found
+    FROM words w, unnest(to_tsvector('english', w.word)) AS v
 ),
-nearest AS MATERIALIZED (
+missing AS (
+    SELECT word FROM lexemes GROUP BY word HAVING NOT bool_or(found)
+)
+SELECT lexeme, 1.0::float8 AS weight FROM lexemes WHERE found
+UNION ALL
+SELECT v.lexeme, max(alike.similarity)::float8 FROM missing, LATERAL (
+    SELECT known.word, similarity(known.word, missing.word) AS similarity FROM {words} known
+    WHERE known.owner_id = %(owner_id)s AND known.word %% missing.word
+    ORDER BY similarity DESC, known.word LIMIT %(fuzzy_per_word)s
+) AS alike, unnest(to_tsvector('english', alike.word)) AS v
+WHERE length(missing.word) >= %(fuzzy_min_length)s
+GROUP BY v.lexeme"""
+# The keyword side: Okapi BM25 over the owner's candidate memories holding any query
+# term. A term's document frequency is counted among those matches (every memory
+# holding it is one), N is the owner's live memories, and a document's length is its
+# distinct lexemes, averaged over the matches.
+SELECT_KEYWORD = """
+WITH matches AS MATERIALIZED (
+    SELECT m.id, m.tsv, length(m.tsv)::float8 AS len FROM {items} m
+    WHERE m.tsv @@ (SELECT string_agg(quote_literal(t), ' | ')
+                    FROM unnest(%(lexemes)s::text[]) AS t)::tsquery
+        AND """ + CANDIDATE + """
+),
+hits AS (
+    SELECT x.id, x.len, v.lexeme, coalesce(cardinality(v.positions), 1) AS tf
+    FROM matches x, unnest(x.tsv) AS v WHERE v.lexeme = ANY(%(lexemes)s::text[])
+),
+frequency AS (SELECT lexeme, count(*) AS df FROM hits GROUP BY lexeme),
+corpus AS (
+    SELECT greatest((SELECT count(*) FROM matches), coalesce((
+        SELECT documents FROM {owners} WHERE owner_id = %(owner_id)s), 0))::float8 AS n,
+        greatest((SELECT avg(len) FROM matches), 1) AS average_length
+)
+SELECT h.id::text AS id, sum(q.weight * ln(1 + (corpus.n - f.df + 0.5) / (f.df + 0.5))
+        * h.tf * (%(k1)s + 1)
+        / (h.tf + %(k1)s * (1 - %(b)s + %(b)s * h.len / corpus.average_length))) AS score
+FROM hits h JOIN frequency f USING (lexeme)
+JOIN unnest(%(lexemes)s::text[], %(weights)s::float8[]) AS q (lexeme, weight) USING (lexeme)
+CROSS JOIN corpus
+GROUP BY h.id ORDER BY score DESC, h.id
+LIMIT %(candidates)s"""
+# The meaning side ranks by cosine distance the nearest vectors that pass the key and
+# tag filters (the embeddings table has them, and marks gone memories), then keeps
+# those whose memory passes the rest.
+SELECT_MEANING = """
+WITH nearest AS MATERIALIZED (
     SELECT e.id, e.embedding <=> %(vector)s::halfvec AS distance FROM {embeddings} e
-    WHERE %(use_meaning)s AND e.owner_id = %(owner_id)s AND NOT e.gone
+    WHERE e.owner_id = %(owner_id)s AND NOT e.gone
         AND (%(key_prefix)s::text IS NULL
             OR left(e.key, length(%(key_prefix)s)) = %(key_prefix)s)
         AND (cardinality(%(tags)s::text[]) = 0 OR e.tags ?| %(tags)s::text[])
-        AND e.embedding <=> %(vector)s::halfvec <= 1 - %(min_similarity)s
     ORDER BY distance
     LIMIT %(candidates)s * %(overfetch)s
-),
-meaning AS (
-    SELECT n.id, row_number() OVER (ORDER BY n.distance, n.id) AS rank
-    FROM nearest n JOIN {items} m ON m.id = n.id
-    WHERE """ + CANDIDATE + """
-    ORDER BY rank
-    LIMIT %(candidates)s
-),
-fused AS (
-    SELECT id, coalesce(1.0 / (%(k)s + keyword.rank), 0)
-        + coalesce(1.0 / (%(k)s + meaning.rank), 0) AS score, count(*) OVER () AS total
-    FROM keyword FULL JOIN meaning USING (id)
 )
-SELECT """ + FOUND_COLUMNS + """, fused.score, fused.total,
-    CASE WHEN %(snippets)s AND NOT m.content ? '$sealed' THEN ts_headline('english',
-        coalesce(m.content #>> '{{}}', ''), terms.query, %(headline)s) END AS snippet
-FROM fused JOIN {items} m USING (id) CROSS JOIN terms
-ORDER BY fused.score DESC, m.updated_at DESC, m.id
-LIMIT %(limit)s"""
-# The page of a ranking made elsewhere (Elasticsearch), in its order and in the shape of
-# SEARCH; the owner and liveness are checked again, so a memory deleted since it was
-# ranked is not shown.
+SELECT n.id::text AS id, 1 - n.distance AS score
+FROM nearest n JOIN {items} m ON m.id = n.id
+WHERE """ + CANDIDATE + """
+    AND (%(min_similarity)s::float8 IS NULL OR 1 - n.distance >= %(min_similarity)s)
+ORDER BY n.distance, n.id
+LIMIT %(candidates)s"""
+# The memories of the time a question names, nearest its meaning first.
+SELECT_TIMELY = """
+SELECT m.id::text AS id, 1 - (e.embedding <=> %(vector)s::halfvec) AS score
+FROM {items} m JOIN {embeddings} e ON e.id = m.id
+WHERE m.occurred_at >= %(start)s AND m.occurred_at < %(end)s AND """ + CANDIDATE + """
+ORDER BY e.embedding <=> %(vector)s::halfvec, m.id
+LIMIT %(candidates)s"""
+# The page of a fused ranking, in its order; the owner and liveness are checked again, so
+# a memory deleted since it was ranked is not shown. A snippet marks the query's words.
 SELECT_RANKED_PAGE = """
-SELECT """ + FOUND_COLUMNS + """, ranked.score, %(total)s::bigint AS total
+SELECT """ + FOUND_COLUMNS + """, ranked.score, %(total)s::bigint AS total,
+    CASE WHEN %(snippet_terms)s::text IS NOT NULL AND NOT m.content ? '$sealed'
+        THEN ts_headline('english', coalesce(m.content #>> '{{}}', ''),
+            websearch_to_tsquery('english', %(snippet_terms)s), %(headline)s) END AS snippet
 FROM unnest(%(ids)s::uuid[], %(scores)s::float8[]) AS ranked (id, score)
 JOIN {items} m USING (id)
 WHERE """ + LIVE_OF_OWNER + """
@@ -187,40 +258,82 @@ WHERE id = ANY(%(ids)s::uuid[])"""
 
 
 class PostgresMemorySearch:
-    """Ranked in PostgreSQL: full text and trigrams on the memory read model, nearest
-    vectors on the embeddings read model, fused by reciprocal rank."""
+    """Ranked in PostgreSQL: BM25 over full text (trigrams for words found nowhere) on
+    the memory read model, nearest vectors on the embeddings read model, fused here."""
 
     def __init__(self, items: MemoryItemsView, embeddings: MemoryEmbeddingsView,
                  embed: Embed):
         self.items, self.embeddings, self.embed = items, embeddings, embed
 
     def search(self, query: MemoryQuery, now: datetime) -> tuple[list[dict], int]:
+        """Each side ranked in its own statement, fused here, the page read last."""
+        ranking = fuse(self.keyword_ranking(query, now), self.meaning_ranking(query, now),
+                       self.timely_ranking(query, now))
+        rows = self.page_of(ranking, query.owner_id, query.limit, now,
+                            self.snippet_terms(query))
+        return rows, len(ranking)
+
+    def keyword_ranking(self, query: MemoryQuery, now: datetime) -> Ranking:
+        """The owner's candidates holding the query's terms, by BM25, best first."""
+        if not query.by_keyword:
+            return []
+        terms = self._rows(SELECT_TERMS, owner_id=query.owner_id, query=query.text,
+                           fuzzy_per_word=FUZZY_PER_WORD,
+                           fuzzy_min_length=FUZZY_MIN_LENGTH)
+        if not terms:
+            return []
+        rows = self._rows(SELECT_KEYWORD, **self._filters(query, now),
+                          lexemes=[t["lexeme"] for t in terms],
+                          weights=[t["weight"] for t in terms], k1=BM25_K1, b=BM25_B)
+        return [(row["id"], row["score"]) for row in rows]
+
+    def meaning_ranking(self, query: MemoryQuery, now: datetime) -> Ranking:
+        """The owner's candidates nearest the query's meaning, by cosine similarity."""
         vector = self.query_vector(query)
-        rows = self._rows(
-            SEARCH, owner_id=query.owner_id, query=query.text,
-            vector=vector_literal(vector) if vector else None, layer=query.layer,
-            tags=list(query.tags), min_confidence=query.min_confidence,
-            limit=query.limit, candidates=CANDIDATES, k=RRF_K, overfetch=OVERFETCH,
-            use_keyword=query.by_keyword, use_meaning=vector is not None,
-            min_similarity=query.min_similarity, now=now, snippets=query.snippets,
-            headline=HEADLINE, key_prefix=query.key_prefix,
-            metadata=None if query.metadata is None else Jsonb(query.metadata))
-        return self.items.opened(query.owner_id, rows), rows[0]["total"] if rows else 0
+        if vector is None:
+            return []
+        rows = self._rows(SELECT_MEANING, **self._filters(query, now),
+                          vector=vector_literal(vector), overfetch=OVERFETCH,
+                          min_similarity=query.min_similarity)
+        return [(row["id"], row["score"]) for row in rows]
+
+    def timely_ranking(self, query: MemoryQuery, now: datetime) -> Ranking:
+        """When the query names a time and meaning ranks: the owner's candidates of
+        that time, by cosine similarity."""
+        span = time_named(query.text, now) if query.by_meaning else None
+        if span is None:
+            return []
+        rows = self._rows(SELECT_TIMELY, **self._filters(query, now), start=span[0],
+                          end=span[1], vector=vector_literal(self.query_vector(query)))
+        return [(row["id"], row["score"]) for row in rows]
+
+    def _filters(self, query: MemoryQuery, now: datetime) -> dict[str, Any]:
+        """The parameters of CANDIDATE, and the depth of a side's ranking."""
+        return {"owner_id": query.owner_id, "now": now, "layer": query.layer,
+                "min_confidence": query.min_confidence, "tags": list(query.tags),
+                "key_prefix": query.key_prefix, "candidates": CANDIDATES,
+                "metadata": None if query.metadata is None else Jsonb(query.metadata)}
+
+    @staticmethod
+    def snippet_terms(query: MemoryQuery) -> str | None:
+        """The words a snippet marks, when snippets are asked for."""
+        return query.text if query.snippets else None
 
     def query_vector(self, query: MemoryQuery) -> Sequence[float] | None:
         """The query's embedding (cached by `embed`), when meaning ranks."""
         return self.embed(query.text) if query.by_meaning else None
 
     def page_of(self, ranking: Sequence[tuple[str, float]], owner_id: str, limit: int,
-                now: datetime) -> list[dict]:
-        """The rows of a ranking made elsewhere ((id, score), best first), as SEARCH
-        answers them."""
+                now: datetime, snippet_terms: str | None = None) -> list[dict]:
+        """The rows of a ranking ((id, score), best first), its page; each with a
+        snippet marking `snippet_terms` when they are given."""
         if not ranking:
             return []
         ids, scores = zip(*ranking)
         return self.items.opened(owner_id, self._rows(
             SELECT_RANKED_PAGE, ids=list(ids), scores=list(scores), total=len(ranking),
-            owner_id=owner_id, now=now, limit=limit))
+            owner_id=owner_id, now=now, limit=limit, snippet_terms=snippet_terms,
+            headline=HEADLINE))
 
     def working_set(self, owner_id: str, now: datetime, max_tokens: int,
                     candidates: int, conversation: str = "") -> list[dict]:
@@ -254,8 +367,8 @@ class PostgresMemorySearch:
         """Nothing of its own: its read models are closed by the system that owns them."""
 
     def sql(self, template: str) -> Composed:
-        """A template naming the read models' live tables: {items}, {words} (the memory
-        read model's and its owners' vocabularies) and {embeddings}."""
+        """A template naming the read models' live tables: {items}, {words} and {owners}
+        (the memory read model's, its owners' vocabularies and counts), {embeddings}."""
         return self.items.sql(template, **self._tables())
 
     def _rows(self, template: str, **params: Any) -> list[dict]:

@@ -9,7 +9,7 @@ acknowledged. ElasticsearchMemorySearch ranks in Elasticsearch and leaves the re
 the PostgreSQL search: the page's rows, and the working set."""
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import singledispatch
@@ -33,9 +33,10 @@ from arqium.infra.settings import Settings
 from arqium.projections.base import BatchProjection, ReadModel
 from arqium.projections.memory_search import (
     CANDIDATES,
-    RRF_K,
     MemoryQuery,
     PostgresMemorySearch,
+    Ranking,
+    fuse,
 )
 
 # Nearest-neighbour candidates each shard considers: deeper than CANDIDATES, so the
@@ -248,16 +249,6 @@ def bulk_errors(response: Any) -> list[dict]:
 
 # --- searching (pure) ----------------------------------------------------------------
 
-def fuse(*rankings: Sequence[str]) -> list[tuple[str, float]]:
-    """Reciprocal-rank fusion: each id scores 1 / (RRF_K + rank) on each ranking it is
-    on (ranks from 1); best first."""
-    scores: dict[str, float] = {}
-    for ranking in rankings:
-        for rank, memory_id in enumerate(ranking, start=1):
-            scores[memory_id] = scores.get(memory_id, 0.0) + 1.0 / (RRF_K + rank)
-    return sorted(scores.items(), key=lambda item: item[1], reverse=True)
-
-
 def search_filters(query: MemoryQuery, now: datetime) -> list[dict]:
     """The owner's unexpired memories that pass the query's filters."""
     filters: list[dict] = [
@@ -279,15 +270,22 @@ def search_filters(query: MemoryQuery, now: datetime) -> list[dict]:
     return filters
 
 
+FUZZY_BOOST = 0.2  # a misspelt word's match counts little beside an exact one's
+
+
 def keyword_match(text: str) -> dict:
     """The query's words in the search text, misspellings forgiven."""
     return {"match": {"text": {"query": text, "fuzziness": "AUTO"}}}
 
 
 def keyword_search(query: MemoryQuery, filters: list[dict]) -> dict:
-    """BM25 on the search text."""
+    """BM25 on the search text; look-alikes of the query's words match too, weighted
+    low, so a typo still finds its memory without drowning exact matches."""
+    fuzzy = {"match": {"text": {"query": query.text, "fuzziness": "AUTO",
+                                "boost": FUZZY_BOOST}}}
     return {"size": CANDIDATES, "_source": False, "track_total_hits": False,
-            "query": {"bool": {"must": keyword_match(query.text), "filter": filters}},
+            "query": {"bool": {"should": [{"match": {"text": query.text}}, fuzzy],
+                               "minimum_should_match": 1, "filter": filters}},
             "sort": ["_score", {"id": "asc"}], **highlight(query)}
 
 
@@ -295,10 +293,11 @@ def meaning_search(query: MemoryQuery, vector: Sequence[float],
                    filters: list[dict]) -> dict:
     """Nearest embeddings by cosine; the filter applies during the search, not after
     it, so another owner's memories never take the places."""
-    return {"size": CANDIDATES, "_source": False, "knn": {
-        "field": "embedding", "query_vector": list(vector), "k": CANDIDATES,
-        "num_candidates": KNN_NUM_CANDIDATES, "filter": filters,
-        "similarity": query.min_similarity}, **highlight(query)}
+    knn = {"field": "embedding", "query_vector": list(vector), "k": CANDIDATES,
+           "num_candidates": KNN_NUM_CANDIDATES, "filter": filters}
+    if query.min_similarity is not None:
+        knn["similarity"] = query.min_similarity
+    return {"size": CANDIDATES, "_source": False, "knn": knn, **highlight(query)}
 
 
 def highlight(query: MemoryQuery) -> dict:
@@ -312,23 +311,29 @@ def highlight(query: MemoryQuery) -> dict:
 
 
 def searches_for(query: MemoryQuery, vector: Sequence[float] | None,
-                 now: datetime) -> list[dict]:
-    """The searches whose rankings are fused: keyword, meaning, or both (mode)."""
+                 now: datetime) -> dict[str, dict]:
+    """The searches whose rankings are fused, by side: keyword, meaning, or both."""
     filters = search_filters(query, now)
-    searches = []
+    searches = {}
     if query.by_keyword:
-        searches.append(keyword_search(query, filters))
+        searches["keyword"] = keyword_search(query, filters)
     if vector is not None:
-        searches.append(meaning_search(query, vector, filters))
+        searches["meaning"] = meaning_search(query, vector, filters)
     return searches
 
 
-def rankings_of(answers: Sequence[dict]) -> list[list[str]]:
-    """Each search's hit ids, best first."""
-    return [[hit["_id"] for hit in answer["hits"]["hits"]] for answer in answers]
+def rankings_of(answers: dict[str, dict]) -> tuple[Ranking, Ranking]:
+    """The keyword and the meaning side's (id, score) lists, best first, scored as the
+    PostgreSQL search scores them: BM25, and cosine similarity (Elasticsearch's knn
+    score for cosine is (1 + cosine) / 2)."""
+    def ranking(side: str, score: Any) -> Ranking:
+        hits = answers[side]["hits"]["hits"] if side in answers else []
+        return [(hit["_id"], score(hit["_score"])) for hit in hits]
+    return (ranking("keyword", float),
+            ranking("meaning", lambda knn_score: 2 * float(knn_score) - 1))
 
 
-def snippets_of(answers: Sequence[dict]) -> dict[str, str]:
+def snippets_of(answers: Iterable[dict]) -> dict[str, str]:
     """Each highlighted hit's snippet, by id: its fragments joined."""
     return {hit["_id"]: FRAGMENT_DELIMITER.join(hit["highlight"]["text"])
             for answer in answers for hit in answer["hits"]["hits"]
@@ -405,23 +410,23 @@ class ElasticsearchMemorySearch:
 
     def search(self, query: MemoryQuery, now: datetime) -> tuple[list[dict], int]:
         answers = self.answers(query, now)
-        ranking = fuse(*rankings_of(answers))
-        snippets = snippets_of(answers)
+        ranking = fuse(*rankings_of(answers), self.postgres.timely_ranking(query, now))
+        snippets = snippets_of(answers.values())
         rows = self.postgres.page_of(ranking, query.owner_id, query.limit, now)
         return ([{**row, "snippet": snippets.get(str(row["id"]))} for row in rows],
                 len(ranking))
 
-    def answers(self, query: MemoryQuery, now: datetime) -> list[dict]:
-        """Each search's answer, in one round trip."""
+    def answers(self, query: MemoryQuery, now: datetime) -> dict[str, dict]:
+        """Each search's answer, by side, in one round trip."""
         searches = searches_for(query, self.postgres.query_vector(query), now)
         if not searches:
-            return []
-        response = self.view.es.msearch(
-            index=self.view.index, searches=[part for s in searches for part in ({}, s)])
+            return {}
+        response = self.view.es.msearch(index=self.view.index, searches=[
+            part for search in searches.values() for part in ({}, search)])
         for answer in response["responses"]:
             if "error" in answer:
                 raise ElasticsearchRefused(f"memory search failed: {answer['error']}")
-        return response["responses"]
+        return dict(zip(searches, response["responses"]))
 
     def working_set(self, owner_id: str, now: datetime, max_tokens: int,
                     candidates: int, conversation: str = "") -> list[dict]:

@@ -14,9 +14,7 @@ from arqium.api.common.deps import (
     request_positions,
 )
 from arqium.api.common.positions import MIN_POSITION_HEADER
-from arqium.projections.memory_search import RRF_K, MemorySearch
-
-BEST_SCORE = 2 / (RRF_K + 1)  # first on both the keyword and the meaning ranking
+from arqium.projections.memory_search import MemorySearch
 
 
 def caught_up_search(request: Request, system: SystemDep) -> MemorySearch:
@@ -49,8 +47,8 @@ WorkingSets = Annotated[MemorySearch, Depends(working_set_search)]
 
 
 def relevance(score: float) -> float:
-    """A fused rank score as 0..1 (1: first by keyword and by meaning)."""
-    return round(min(float(score) / BEST_SCORE, 1.0), 4)
+    """A fused score, 0..1 (1: the best by keyword and by meaning), rounded."""
+    return round(min(max(float(score), 0.0), 1.0), 4)
 
 
 def split_tags(tags: list[str]) -> list[str]:

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from arqium.domain.memory.application import MemoryDraft
-from arqium.projections.memory_search import RRF_K, MemoryQuery
+from arqium.projections.memory_search import MemoryQuery, fuse
 from tests.conftest import SETUP
 
 MEMORIES = {  # key: (note, layer, confidence, metadata)
@@ -64,19 +64,32 @@ def test_semantic_mode_finds_a_memory_sharing_no_word(postgres_search, system, s
     assert found(postgres_search, system, question, mode="semantic")[0] == "editor"
 
 
-def test_hybrid_mode_fuses_the_two_rankings_by_reciprocal_rank(postgres_search, system,
-                                                                stored):
-    by_keyword = found(postgres_search, system, "cats named Miso", mode="keyword", limit=50)
-    by_meaning = found(postgres_search, system, "cats named Miso", mode="semantic",
-                       limit=50)
-    expected: dict[str, float] = {}
-    for ranking in (by_keyword, by_meaning):
-        for rank, key in enumerate(ranking, start=1):
-            expected[key] = expected.get(key, 0) + 1 / (RRF_K + rank)
-    rows, total = postgres_search.search(MemoryQuery("u1", "cats named Miso", limit=50),
-                                         system.clock())
-    assert by_keyword == ["pets"] and total == len(expected)
-    assert {row["key"]: float(row["score"]) for row in rows} == pytest.approx(expected)
+def test_hybrid_mode_fuses_the_scores_of_the_two_rankings(postgres_search, system, stored):
+    query = MemoryQuery("u1", "cats named Miso", limit=50)
+    by_keyword = postgres_search.keyword_ranking(query, system.clock())
+    by_meaning = postgres_search.meaning_ranking(query, system.clock())
+    expected = {memory_id: score for memory_id, score in fuse(by_keyword, by_meaning)}
+    rows, total = postgres_search.search(query, system.clock())
+    assert rows[0]["key"] == "pets"
+    assert total == len(expected) == len(MEMORIES)  # no similarity floor: all ranked
+    assert {str(row["id"]): float(row["score"]) for row in rows} == pytest.approx(expected)
+
+
+def test_keyword_ranking_weighs_rare_words_above_common_ones(postgres_search, system,
+                                                             stored):
+    _, position = system.memory.upsert("u1", MemoryDraft(
+        key="ferry", content="a ferry in the harbour"), cause=SETUP)
+    postgres_search.wait("memory", position, timeout=60)
+    # "ferry" is in two memories, "Oslo" in one: the memory with both comes first, and
+    # the one with only the rarer word beats the one with only the commoner.
+    keys = found(postgres_search, system, "ferry Oslo", mode="keyword")
+    assert keys == ["trip/oslo", "ferry"]
+
+
+def test_a_misspelt_word_does_not_bring_look_alikes_when_it_is_found(postgres_search,
+                                                                     system, stored):
+    # "cats" is a word of u1's memories: no look-alike ("code", "taxes"...) joins it.
+    assert found(postgres_search, system, "cats", mode="keyword") == ["pets"]
 
 
 @pytest.mark.parametrize("filters, allowed", [

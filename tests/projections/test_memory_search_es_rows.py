@@ -7,7 +7,6 @@ import pytest
 from arqium.domain.memory.application import MemoryDraft
 from arqium.infra.eventstore import eventsourcing_env
 from arqium.projections.base import open_view
-from arqium.projections.memory_search import RRF_K
 from arqium.projections.memory_search_es import EsMemorySearchProjection
 from tests.conftest import SETUP
 
@@ -33,7 +32,7 @@ def stored(system, workers) -> dict:
 
 
 def ranking(stored, *keys: str) -> list[tuple[str, float]]:
-    return [(str(stored[key].id), 1 / (RRF_K + rank)) for rank, key in enumerate(keys, 1)]
+    return [(str(stored[key].id), 1 / rank) for rank, key in enumerate(keys, 1)]
 
 
 def test_a_page_has_the_rows_of_the_postgres_search_in_fused_order(postgres_search, system,

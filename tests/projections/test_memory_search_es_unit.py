@@ -10,15 +10,15 @@ import pytest
 
 from arqium.domain.memory.domainmodel import MemoryItem, MemoryOwner, WorkingSet
 from arqium.infra.settings import Settings
-from arqium.projections.memory_search import RRF_K, MemoryQuery
+from arqium.projections.memory_search import MemoryQuery
 from arqium.projections.memory_search_es import (
     MAPPING,
     bulk_errors,
     fold,
-    fuse,
     metadata_terms,
     missing_fields,
     search_filters,
+    rankings_of,
     searches_for,
     snippets_of,
     write_plan,
@@ -157,16 +157,13 @@ def test_any_other_bulk_item_error_is_a_failure():
     assert bulk_errors(response) == [failed]
 
 
-def test_fusion_adds_the_reciprocal_ranks_of_each_ranking():
-    fused = fuse(["a", "b"], ["b", "c"])
-    assert [memory_id for memory_id, _ in fused] == ["b", "a", "c"]
-    assert dict(fused) == {"a": 1 / (RRF_K + 1), "b": 1 / (RRF_K + 2) + 1 / (RRF_K + 1),
-                           "c": 1 / (RRF_K + 2)}
-
-
-def test_fusion_of_one_ranking_keeps_its_order_and_of_none_is_empty():
-    assert [memory_id for memory_id, _ in fuse(["x", "y", "z"])] == ["x", "y", "z"]
-    assert fuse() == []
+def test_rankings_are_read_with_the_scores_the_postgres_search_gives():
+    answers = {"keyword": {"hits": {"hits": [{"_id": "a", "_score": 7.5}]}},
+               "meaning": {"hits": {"hits": [{"_id": "b", "_score": 0.9}]}}}
+    keyword, meaning = rankings_of(answers)
+    assert keyword == [("a", 7.5)]
+    assert meaning == [("b", pytest.approx(0.8))]  # knn's (1 + cosine) / 2 back to cosine
+    assert rankings_of({"keyword": answers["keyword"]})[1] == []
 
 
 def test_the_owner_and_expiry_always_filter_and_the_rest_only_when_asked():
@@ -210,26 +207,31 @@ def test_empty_metadata_filters_nothing():
 
 
 def test_hybrid_mode_ranks_by_keyword_and_by_meaning():
-    keyword, meaning = searches_for(MemoryQuery("u1", "dark theme"), [0.1, 0.2], AT)
-    assert keyword["query"]["bool"]["must"]["match"]["text"]["query"] == "dark theme"
+    searches = searches_for(MemoryQuery("u1", "dark theme"), [0.1, 0.2], AT)
+    keyword, meaning = searches["keyword"], searches["meaning"]
+    exact, fuzzy = keyword["query"]["bool"]["should"]
+    assert exact == {"match": {"text": "dark theme"}}
+    assert fuzzy["match"]["text"]["boost"] < 1  # look-alikes never outweigh exact words
     assert meaning["knn"]["query_vector"] == [0.1, 0.2]
     assert keyword["query"]["bool"]["filter"] == meaning["knn"]["filter"]
 
 
 def test_keyword_mode_ranks_by_keyword_only():
-    [search] = searches_for(MemoryQuery("u1", "dark", mode="keyword"), None, AT)
-    assert "query" in search and "knn" not in search
+    assert list(searches_for(MemoryQuery("u1", "dark", mode="keyword"), None, AT)) == [
+        "keyword"]
 
 
-def test_semantic_mode_ranks_by_meaning_only_with_its_minimum_similarity():
+def test_semantic_mode_ranks_by_meaning_only_with_no_similarity_floor_unless_asked():
+    searches = searches_for(MemoryQuery("u1", "dark", mode="semantic"), [0.1], AT)
+    assert list(searches) == ["meaning"] and "similarity" not in searches["meaning"]["knn"]
     [search] = searches_for(MemoryQuery("u1", "dark", mode="semantic", min_similarity=0.4),
-                            [0.1], AT)
-    assert "query" not in search and search["knn"]["similarity"] == 0.4
+                            [0.1], AT).values()
+    assert search["knn"]["similarity"] == 0.4
 
 
 def test_snippets_highlight_the_query_words_with_mark_in_every_search():
     searches = searches_for(MemoryQuery("u1", "budget", snippets=True), [0.1], AT)
-    for search in searches:
+    for search in searches.values():
         highlight = search["highlight"]
         assert (highlight["pre_tags"], highlight["post_tags"]) == (["<mark>"], ["</mark>"])
         text = highlight["fields"]["text"]
@@ -239,7 +241,7 @@ def test_snippets_highlight_the_query_words_with_mark_in_every_search():
 
 def test_no_highlight_is_asked_without_snippets():
     assert all("highlight" not in search
-               for search in searches_for(MemoryQuery("u1", "budget"), [0.1], AT))
+               for search in searches_for(MemoryQuery("u1", "budget"), [0.1], AT).values())
 
 
 def test_a_snippet_joins_a_hits_highlighted_fragments():

@@ -1,0 +1,29 @@
+"""The fusion of the keyword and meaning rankings that every memory search shares."""
+
+import pytest
+
+from arqium.projections.memory_search import KEYWORD_WEIGHT, fuse
+
+
+def test_each_side_is_scaled_by_its_best_and_weighted():
+    fused = dict(fuse([("a", 10.0), ("b", 5.0)], []))
+    assert fused == {"a": pytest.approx(KEYWORD_WEIGHT), "b": pytest.approx(KEYWORD_WEIGHT / 2)}
+
+
+def test_cosine_similarities_are_scaled_from_the_worst_to_the_best():
+    fused = dict(fuse([], [("a", 0.8), ("b", 0.6), ("c", 0.4)]))
+    meaning = 1 - KEYWORD_WEIGHT
+    assert fused == pytest.approx({"a": meaning, "b": meaning / 2, "c": 0.0})
+
+
+def test_a_strong_hit_on_one_side_outranks_weak_hits_on_both():
+    # "a" is first by meaning only; "b" and "c" are on both lists but weak on each.
+    keyword = [("k", 9.0), ("b", 1.0), ("c", 0.9)]
+    meaning = [("a", 0.7), ("x", 0.5), ("b", 0.42), ("c", 0.41), ("y", 0.4)]
+    order = [memory_id for memory_id, _ in fuse(keyword, meaning)]
+    assert order.index("a") < order.index("b") and order.index("a") < order.index("c")
+
+
+def test_equal_scores_are_ordered_by_id_and_nothing_fuses_to_nothing():
+    assert [memory_id for memory_id, _ in fuse([("b", 1.0), ("a", 1.0)], [])] == ["a", "b"]
+    assert fuse([], []) == []
