@@ -133,7 +133,8 @@ WHERE id = %(id)s AND version < %(version)s"""
 
 # A memory deleted (or expired) comes back: it counts again if it was gone.
 RECREATE_ITEM = """
-UPDATE {table} AS m SET content = %(content)s, layer = %(layer)s, confidence = %(confidence)s,
+UPDATE {table} AS m SET content = %(content)s, layer = %(layer)s,
+    confidence = %(confidence)s,
     sensitivity = %(sensitivity)s, tags = %(tags)s, metadata = %(metadata)s,
     session_id = %(session_id)s, context_id = %(context_id)s, created_at = %(at)s,
     updated_at = %(at)s, expires_at = %(expires_at)s, version = %(version)s,

@@ -27,8 +27,9 @@ from arqium.projections.memory_items import MemoryItemsView
 SearchMode = Literal["hybrid", "keyword", "semantic"]
 CANDIDATES = 100  # how deep each side (keyword, meaning) ranks before fusion
 OVERFETCH = 4  # nearest vectors read per meaning candidate, for the filters to thin
-# BM25's term-frequency saturation and length normalisation (Robertson's defaults).
-BM25_K1, BM25_B = 1.2, 0.75
+# BM25's term-frequency saturation and length normalisation; b is lower than the usual
+# 0.75: memories are short, the longer ones say more (chosen on bench/retrieval.py).
+BM25_K1, BM25_B = 1.2, 0.3
 KEYWORD_WEIGHT = 0.5  # the keyword side's share of a fused score (meaning has the rest)
 TIME_WEIGHT = 0.3  # what happening when the question says adds to a memory's score
 FUZZY_MIN_LENGTH = 4  # shorter query words are not corrected: too many look-alikes
@@ -217,6 +218,9 @@ FROM {items} m JOIN {embeddings} e ON e.id = m.id
 WHERE m.occurred_at >= %(start)s AND m.occurred_at < %(end)s AND """ + CANDIDATE + """
 ORDER BY e.embedding <=> %(vector)s::halfvec, m.id
 LIMIT %(candidates)s"""
+SELECT_PRESENT = """
+SELECT max(occurred_at) AS present FROM {items}
+WHERE owner_id = %(owner_id)s AND gone_at IS NULL AND occurred_at <= %(now)s"""
 # The page of a fused ranking, in its order; the owner and liveness are checked again, so
 # a memory deleted since it was ranked is not shown. A snippet marks the query's words.
 SELECT_RANKED_PAGE = """
@@ -300,12 +304,18 @@ class PostgresMemorySearch:
     def timely_ranking(self, query: MemoryQuery, now: datetime) -> Ranking:
         """When the query names a time and meaning ranks: the owner's candidates of
         that time, by cosine similarity."""
-        span = time_named(query.text, now) if query.by_meaning else None
+        span = time_named(query.text, lambda: self._present(query.owner_id, now)
+                          ) if query.by_meaning else None
         if span is None:
             return []
         rows = self._rows(SELECT_TIMELY, **self._filters(query, now), start=span[0],
                           end=span[1], vector=vector_literal(self.query_vector(query)))
         return [(row["id"], row["score"]) for row in rows]
+
+    def _present(self, owner_id: str, now: datetime) -> datetime:
+        """When the owner's newest memory happened (now if none did before now)."""
+        rows = self._rows(SELECT_PRESENT, owner_id=owner_id, now=now)
+        return rows[0]["present"] or now
 
     def _filters(self, query: MemoryQuery, now: datetime) -> dict[str, Any]:
         """The parameters of CANDIDATE, and the depth of a side's ranking."""

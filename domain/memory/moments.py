@@ -3,10 +3,13 @@
 A memory happened when its metadata says (a value under a key naming a date or time,
 e.g. `session_date`, `timestamp`, `createdAt`, at any depth), else when it was written.
 A question names a time by a date ("May 3, 2023", "3 May 2023", "2023-05-03"), a month
-("June 2024", "last June") or a year ("in 2023"); the search favours memories of then."""
+("June 2024", "last June"), a season ("summer 2024") or a year ("in 2023"); the search
+favours memories of then. A time without its year ("last June", "on 3 May") is the
+latest such before the owner's newest memory: the present of the memories asked about
+(an imported archive's, or today's for memories written as they happen)."""
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -29,8 +32,10 @@ TIME_NAMES = [re.compile(pattern, re.IGNORECASE) for pattern in (
     r"\b" + DAY + r"(?:\s+of)?\s+" + MONTH + r"(?:,?\s+" + YEAR + r")?\b",
     r"\b(?P<last>last|this)\s+" + MONTH + r"\b",
     r"\b" + MONTH + r",?\s+" + YEAR + r"\b",
+    r"\b(?P<season>spring|summer|autumn|fall|winter)(?:\s+of)?\s+" + YEAR + r"\b",
     r"\b(?:in|during|of)\s+" + YEAR + r"\b",
 )]
+SEASON_STARTS = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12}
 NEARBY = timedelta(days=1)  # a named day also finds what was said the day before/after
 
 
@@ -69,28 +74,34 @@ def _parsed(value: str) -> datetime | None:
     return moment.astimezone(timezone.utc)
 
 
-def time_named(question: str, now: datetime) -> tuple[datetime, datetime] | None:
-    """The span [start, end) of the first time the question names, or None. A date
-    without a year, or "last June", is the latest such before `now`."""
+def time_named(question: str, present: Callable[[], datetime]
+               ) -> tuple[datetime, datetime] | None:
+    """The span [start, end) of the first time the question names, or None. `present`
+    (asked only for a time without its year) is what "last June" is before."""
     for pattern in TIME_NAMES:
         match = pattern.search(question)
         if match:
-            span = _span(match.groupdict(), now)
+            span = _span(match.groupdict(), present)
             if span is not None:
                 return span
     return None
 
 
-def _span(parts: dict, now: datetime) -> tuple[datetime, datetime] | None:
+def _span(parts: dict, present: Callable[[], datetime]
+          ) -> tuple[datetime, datetime] | None:
     month = (int(parts["month_number"]) if parts.get("month_number")
              else MONTHS.get((parts.get("month") or "").lower()))
     year = int(parts["year"]) if parts.get("year") else None
     day = int(parts["day"]) if parts.get("day") else None
     try:
+        if parts.get("season"):
+            start = datetime(year, SEASON_STARTS[parts["season"].lower()], 1,
+                             tzinfo=timezone.utc)
+            return start, start + relativedelta(months=3)
         if month is None:
             start = datetime(year, 1, 1, tzinfo=timezone.utc)
             return start, start + relativedelta(years=1)
-        year = year or _latest_year_of(month, day, now)
+        year = year or _latest_year_of(month, day, present(), parts.get("last") == "last")
         if day is None:
             start = datetime(year, month, 1, tzinfo=timezone.utc)
             return start, start + relativedelta(months=1)
@@ -100,8 +111,11 @@ def _span(parts: dict, now: datetime) -> tuple[datetime, datetime] | None:
     return start - NEARBY, start + timedelta(days=1) + NEARBY
 
 
-def _latest_year_of(month: int, day: int | None, now: datetime) -> int:
-    """The year of the latest such month (and day) that is not after now."""
-    if (month, day or 1) <= (now.month, now.day):
-        return now.year
-    return now.year - 1
+def _latest_year_of(month: int, day: int | None, present: datetime, last: bool) -> int:
+    """The year of the latest such month (and day) not after the present; "last" June
+    is not this one even in June."""
+    if last and month == present.month:
+        return present.year - 1
+    if (month, day or 1) <= (present.month, present.day):
+        return present.year
+    return present.year - 1
