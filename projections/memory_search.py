@@ -26,7 +26,9 @@ from arqium.projections.memory_items import MemoryItemsView
 
 SearchMode = Literal["hybrid", "keyword", "semantic"]
 CANDIDATES = 100  # how deep each side (keyword, meaning) ranks before fusion
-OVERFETCH = 4  # nearest vectors read per meaning candidate, for the filters to thin
+# Nearest vectors read per meaning candidate when filters the embeddings do not hold
+# (layer, confidence, metadata) may thin them; else one each (expiry rarely thins).
+OVERFETCH = 4
 # BM25's term-frequency saturation and length normalisation; b is lower than the usual
 # 0.75: memories are short, the longer ones say more (chosen on bench/retrieval.py).
 BM25_K1, BM25_B = 1.2, 0.3
@@ -34,6 +36,7 @@ KEYWORD_WEIGHT = 0.5  # the keyword side's share of a fused score (meaning has t
 TIME_WEIGHT = 0.3  # what happening when the question says adds to a memory's score
 FUZZY_MIN_LENGTH = 4  # shorter query words are not corrected: too many look-alikes
 FUZZY_PER_WORD = 2  # the owner's words, spelt most like a word found nowhere, used for it
+PAGE_SLACK = 10  # ids beyond a page's read with it, in case some have gone meanwhile
 HEADLINE = "StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=12, MaxFragments=2"
 
 Embed = Callable[[str], Sequence[float]]
@@ -140,10 +143,11 @@ CANDIDATE = LIVE_OF_OWNER + """
 # live memory of the owner holds, weight 1; for a word of which no memory holds any
 # lexeme (a typo, most likely), the lexemes of the owner's words spelt most like it
 # (pg_trgm), weighted by how alike. Exact matches are never drowned by look-alikes.
-SELECT_TERMS = """
-WITH words AS (
+TERMS = """
+words AS (
     SELECT DISTINCT word
-    FROM regexp_split_to_table(lower(%(query)s), '[^[:alnum:]]+') AS word WHERE word <> ''
+    FROM regexp_split_to_table(lower(%(query)s), '[^[:alnum:]]+') AS word
+    WHERE %(use_keyword)s AND word <> ''
 ),
 lexemes AS (
     SELECT w.word, v.lexeme, EXISTS (
@@ -153,76 +157,129 @@ lexemes AS (
 ),
 missing AS (
     SELECT word FROM lexemes GROUP BY word HAVING NOT bool_or(found)
-)
-SELECT lexeme, 1.0::float8 AS weight FROM lexemes WHERE found
-UNION ALL
-SELECT v.lexeme, max(alike.similarity)::float8 FROM missing, LATERAL (
-    SELECT known.word, similarity(known.word, missing.word) AS similarity FROM {words} known
-    WHERE known.owner_id = %(owner_id)s AND known.word %% missing.word
-    ORDER BY similarity DESC, known.word LIMIT %(fuzzy_per_word)s
-) AS alike, unnest(to_tsvector('english', alike.word)) AS v
-WHERE length(missing.word) >= %(fuzzy_min_length)s
-GROUP BY v.lexeme"""
-# The keyword side: Okapi BM25 over the owner's candidate memories holding any query
-# term. A term's document frequency is counted among those matches (every memory
-# holding it is one), N is the owner's live memories, and a document's length is its
-# distinct lexemes, averaged over the matches.
-SELECT_KEYWORD = """
-WITH matches AS MATERIALIZED (
+),
+terms AS MATERIALIZED (
+    SELECT lexeme, 1.0::float8 AS weight, quote_literal(lexeme)::tsquery AS query
+    FROM lexemes WHERE found
+    UNION ALL
+    SELECT v.lexeme, max(alike.similarity)::float8, quote_literal(v.lexeme)::tsquery
+    FROM missing, LATERAL (
+        SELECT known.word, similarity(known.word, missing.word) AS similarity
+        FROM {words} known
+        WHERE known.owner_id = %(owner_id)s AND known.word %% missing.word
+        ORDER BY similarity DESC, known.word LIMIT %(fuzzy_per_word)s
+    ) AS alike, unnest(to_tsvector('english', alike.word)) AS v
+    WHERE length(missing.word) >= %(fuzzy_min_length)s
+    GROUP BY v.lexeme
+)"""
+# The keyword side: Okapi BM25 over the owner's candidate memories holding any term. A
+# term's document frequency is counted among those matches (every memory holding it is
+# one), N is the owner's live memories, a document's length its distinct lexemes.
+KEYWORD = """
+matches AS MATERIALIZED (
     SELECT m.id, m.tsv, length(m.tsv)::float8 AS len FROM {items} m
-    WHERE m.tsv @@ (SELECT string_agg(quote_literal(t), ' | ')
-                    FROM unnest(%(lexemes)s::text[]) AS t)::tsquery
+    WHERE m.tsv @@ (SELECT string_agg(quote_literal(lexeme), ' | ') FROM terms)::tsquery
         AND """ + CANDIDATE + """
 ),
 hits AS (
-    SELECT x.id, x.len, v.lexeme, coalesce(cardinality(v.positions), 1) AS tf
-    FROM matches x, unnest(x.tsv) AS v WHERE v.lexeme = ANY(%(lexemes)s::text[])
+    SELECT x.id, x.len, t.lexeme, 1 AS tf
+    FROM matches x JOIN terms t ON x.tsv @@ t.query
 ),
 frequency AS (SELECT lexeme, count(*) AS df FROM hits GROUP BY lexeme),
 corpus AS (
     SELECT greatest((SELECT count(*) FROM matches), coalesce((
         SELECT documents FROM {owners} WHERE owner_id = %(owner_id)s), 0))::float8 AS n,
         greatest((SELECT avg(len) FROM matches), 1) AS average_length
-)
-SELECT h.id::text AS id, sum(q.weight * ln(1 + (corpus.n - f.df + 0.5) / (f.df + 0.5))
-        * h.tf * (%(k1)s + 1)
-        / (h.tf + %(k1)s * (1 - %(b)s + %(b)s * h.len / corpus.average_length))) AS score
-FROM hits h JOIN frequency f USING (lexeme)
-JOIN unnest(%(lexemes)s::text[], %(weights)s::float8[]) AS q (lexeme, weight) USING (lexeme)
-CROSS JOIN corpus
-GROUP BY h.id ORDER BY score DESC, h.id
-LIMIT %(candidates)s"""
+),
+keyword AS (
+    SELECT 'keyword' AS side, h.id::text AS id,
+        sum(t.weight * ln(1 + (corpus.n - f.df + 0.5) / (f.df + 0.5)) * h.tf * (%(k1)s + 1)
+            / (h.tf + %(k1)s * (1 - %(b)s + %(b)s * h.len / corpus.average_length)))
+            AS score
+    FROM hits h JOIN frequency f USING (lexeme) JOIN terms t USING (lexeme)
+    CROSS JOIN corpus
+    GROUP BY h.id ORDER BY score DESC, h.id
+    LIMIT %(candidates)s
+)"""
 # The meaning side ranks by cosine distance the nearest vectors that pass the key and
 # tag filters (the embeddings table has them, and marks gone memories), then keeps
 # those whose memory passes the rest.
-SELECT_MEANING = """
-WITH nearest AS MATERIALIZED (
+MEANING = """
+nearest AS MATERIALIZED (
     SELECT e.id, e.embedding <=> %(vector)s::halfvec AS distance FROM {embeddings} e
-    WHERE e.owner_id = %(owner_id)s AND NOT e.gone
+    WHERE %(vector)s::halfvec IS NOT NULL AND e.owner_id = %(owner_id)s AND NOT e.gone
         AND (%(key_prefix)s::text IS NULL
             OR left(e.key, length(%(key_prefix)s)) = %(key_prefix)s)
         AND (cardinality(%(tags)s::text[]) = 0 OR e.tags ?| %(tags)s::text[])
     ORDER BY distance
     LIMIT %(candidates)s * %(overfetch)s
-)
-SELECT n.id::text AS id, 1 - n.distance AS score
-FROM nearest n JOIN {items} m ON m.id = n.id
-WHERE """ + CANDIDATE + """
-    AND (%(min_similarity)s::float8 IS NULL OR 1 - n.distance >= %(min_similarity)s)
-ORDER BY n.distance, n.id
-LIMIT %(candidates)s"""
-# The memories of the time a question names, nearest its meaning first.
-SELECT_TIMELY = """
-SELECT m.id::text AS id, 1 - (e.embedding <=> %(vector)s::halfvec) AS score
-FROM {items} m JOIN {embeddings} e ON e.id = m.id
-WHERE m.occurred_at >= %(start)s AND m.occurred_at < %(end)s AND """ + CANDIDATE + """
-ORDER BY e.embedding <=> %(vector)s::halfvec, m.id
-LIMIT %(candidates)s"""
+),
+meaning AS (
+    SELECT 'meaning' AS side, n.id::text AS id, 1 - n.distance AS score
+    FROM nearest n JOIN {items} m ON m.id = n.id
+    WHERE """ + CANDIDATE + """
+        AND (%(min_similarity)s::float8 IS NULL OR 1 - n.distance >= %(min_similarity)s)
+    ORDER BY n.distance, n.id
+    LIMIT %(candidates)s
+)"""
+# The memories of the time a question names ([start, end)), nearest its meaning first.
+TIMELY = """
+timely AS (
+    SELECT 'timely' AS side, m.id::text AS id,
+        1 - (e.embedding <=> %(vector)s::halfvec) AS score
+    FROM {items} m JOIN {embeddings} e ON e.id = m.id
+    WHERE %(start)s::timestamptz IS NOT NULL
+        AND m.occurred_at >= %(start)s AND m.occurred_at < %(end)s AND """ + CANDIDATE + """
+    ORDER BY e.embedding <=> %(vector)s::halfvec, m.id
+    LIMIT %(candidates)s
+)"""
+RANKINGS = "WITH " + ",".join([TERMS, KEYWORD, MEANING, TIMELY])
+# Every side's ranking, one row per (side, memory), each side best first.
+SELECT_RANKINGS = RANKINGS + """
+SELECT * FROM keyword UNION ALL SELECT * FROM meaning UNION ALL SELECT * FROM timely"""
+SELECT_TIMELY = "WITH " + TIMELY + "SELECT * FROM timely"
+# What `fuse` does, in SQL: so that a search is one statement, its page read with it.
+FUSED = """,
+scale AS (
+    SELECT (SELECT max(score) FROM keyword) AS keyword_best,
+        (SELECT max(score) FROM meaning) AS meaning_best,
+        (SELECT min(score) FROM meaning) AS meaning_worst
+),
+shares AS (
+    SELECT k.id, %(keyword_weight)s * CASE WHEN scale.keyword_best > 0
+        THEN k.score / scale.keyword_best ELSE 1 END AS share
+    FROM keyword k, scale
+    UNION ALL
+    SELECT m.id, (1 - %(keyword_weight)s) * CASE WHEN scale.meaning_best > scale.meaning_worst
+        THEN (m.score - scale.meaning_worst) / (scale.meaning_best - scale.meaning_worst)
+        ELSE 1 END
+    FROM meaning m, scale
+    UNION ALL
+    SELECT t.id, %(time_weight)s + CASE WHEN t.id IN (SELECT id FROM meaning)
+        OR scale.meaning_best IS NULL THEN 0
+        ELSE (1 - %(keyword_weight)s) * least(greatest(t.score - scale.meaning_worst, 0)
+            / greatest(scale.meaning_best - scale.meaning_worst, 1e-9), 1) END
+    FROM timely t, scale
+),
+fused AS (
+    SELECT id, sum(share) AS score, count(*) OVER () AS total FROM shares GROUP BY id
+    ORDER BY score DESC, id
+    LIMIT %(limit)s
+)"""
+# A search: the rankings, fused, and the page of the fused ranking with its rows.
+SEARCH = RANKINGS + FUSED + """
+SELECT """ + FOUND_COLUMNS + """, fused.score, fused.total,
+    CASE WHEN %(snippet_terms)s::text IS NOT NULL AND NOT m.content ? '$sealed'
+        THEN ts_headline('english', coalesce(m.content #>> '{{}}', ''),
+            websearch_to_tsquery('english', %(snippet_terms)s), %(headline)s) END AS snippet
+FROM fused JOIN {items} m ON m.id = fused.id::uuid
+ORDER BY fused.score DESC, fused.id"""
 SELECT_PRESENT = """
 SELECT max(occurred_at) AS present FROM {items}
 WHERE owner_id = %(owner_id)s AND gone_at IS NULL AND occurred_at <= %(now)s"""
-# The page of a fused ranking, in its order; the owner and liveness are checked again, so
-# a memory deleted since it was ranked is not shown. A snippet marks the query's words.
+# The page of a ranking made elsewhere (Elasticsearch), in its order; the owner and
+# liveness are checked again, so a memory deleted since it was ranked is not shown. A
+# snippet marks the query's words.
 SELECT_RANKED_PAGE = """
 SELECT """ + FOUND_COLUMNS + """, ranked.score, %(total)s::bigint AS total,
     CASE WHEN %(snippet_terms)s::text IS NOT NULL AND NOT m.content ? '$sealed'
@@ -270,52 +327,63 @@ class PostgresMemorySearch:
         self.items, self.embeddings, self.embed = items, embeddings, embed
 
     def search(self, query: MemoryQuery, now: datetime) -> tuple[list[dict], int]:
-        """Each side ranked in its own statement, fused here, the page read last."""
-        ranking = fuse(self.keyword_ranking(query, now), self.meaning_ranking(query, now),
-                       self.timely_ranking(query, now))
-        rows = self.page_of(ranking, query.owner_id, query.limit, now,
-                            self.snippet_terms(query))
-        return rows, len(ranking)
+        """Ranked, fused and read in one statement."""
+        rows = self._rows(SEARCH, **self._ranking_parameters(query, now),
+                          keyword_weight=KEYWORD_WEIGHT, time_weight=TIME_WEIGHT,
+                          limit=query.limit, snippet_terms=self.snippet_terms(query),
+                          headline=HEADLINE)
+        return self.items.opened(query.owner_id, rows), rows[0]["total"] if rows else 0
 
-    def keyword_ranking(self, query: MemoryQuery, now: datetime) -> Ranking:
-        """The owner's candidates holding the query's terms, by BM25, best first."""
-        if not query.by_keyword:
-            return []
-        terms = self._rows(SELECT_TERMS, owner_id=query.owner_id, query=query.text,
-                           fuzzy_per_word=FUZZY_PER_WORD,
-                           fuzzy_min_length=FUZZY_MIN_LENGTH)
-        if not terms:
-            return []
-        rows = self._rows(SELECT_KEYWORD, **self._filters(query, now),
-                          lexemes=[t["lexeme"] for t in terms],
-                          weights=[t["weight"] for t in terms], k1=BM25_K1, b=BM25_B)
-        return [(row["id"], row["score"]) for row in rows]
+    def rankings(self, query: MemoryQuery, now: datetime
+                 ) -> tuple[Ranking, Ranking, Ranking]:
+        """The keyword (BM25), meaning (cosine) and timely (cosine, memories of the time
+        the query names) rankings that `search` fuses, each best first; empty when its
+        mode is off."""
+        rows = self._rows(SELECT_RANKINGS, **self._ranking_parameters(query, now))
+        sides: dict[str, Ranking] = {"keyword": [], "meaning": [], "timely": []}
+        for row in rows:
+            sides[row["side"]].append((row["id"], row["score"]))
+        return sides["keyword"], sides["meaning"], sides["timely"]
 
-    def meaning_ranking(self, query: MemoryQuery, now: datetime) -> Ranking:
-        """The owner's candidates nearest the query's meaning, by cosine similarity."""
+    def _ranking_parameters(self, query: MemoryQuery, now: datetime) -> dict[str, Any]:
         vector = self.query_vector(query)
-        if vector is None:
-            return []
-        rows = self._rows(SELECT_MEANING, **self._filters(query, now),
-                          vector=vector_literal(vector), overfetch=OVERFETCH,
-                          min_similarity=query.min_similarity)
-        return [(row["id"], row["score"]) for row in rows]
+        start, end = self._span(query, now, vector)
+        return {**self._filters(query, now), "query": query.text,
+                "use_keyword": query.by_keyword, "fuzzy_per_word": FUZZY_PER_WORD,
+                "fuzzy_min_length": FUZZY_MIN_LENGTH, "k1": BM25_K1, "b": BM25_B,
+                "vector": vector_literal(vector) if vector else None,
+                "overfetch": OVERFETCH if self._thinned(query) else 1,
+                "min_similarity": query.min_similarity,
+                "start": start, "end": end}
 
     def timely_ranking(self, query: MemoryQuery, now: datetime) -> Ranking:
-        """When the query names a time and meaning ranks: the owner's candidates of
-        that time, by cosine similarity."""
-        span = time_named(query.text, lambda: self._present(query.owner_id, now)
-                          ) if query.by_meaning else None
-        if span is None:
+        """The timely ranking alone (for a search that ranks the rest elsewhere)."""
+        vector = self.query_vector(query)
+        start, end = self._span(query, now, vector)
+        if start is None:
             return []
-        rows = self._rows(SELECT_TIMELY, **self._filters(query, now), start=span[0],
-                          end=span[1], vector=vector_literal(self.query_vector(query)))
+        rows = self._rows(SELECT_TIMELY, **self._filters(query, now), start=start,
+                          end=end, vector=vector_literal(vector))
         return [(row["id"], row["score"]) for row in rows]
+
+    def _span(self, query: MemoryQuery, now: datetime, vector: Sequence[float] | None
+              ) -> tuple[datetime | None, datetime | None]:
+        """The time the query names, when meaning ranks; (None, None) otherwise."""
+        if vector is None:
+            return None, None
+        span = time_named(query.text, lambda: self._present(query.owner_id, now))
+        return span or (None, None)
 
     def _present(self, owner_id: str, now: datetime) -> datetime:
         """When the owner's newest memory happened (now if none did before now)."""
         rows = self._rows(SELECT_PRESENT, owner_id=owner_id, now=now)
         return rows[0]["present"] or now
+
+    @staticmethod
+    def _thinned(query: MemoryQuery) -> bool:
+        """Whether filters the embeddings table cannot apply narrow the query."""
+        return (query.layer is not None or query.min_confidence is not None
+                or query.metadata is not None)
 
     def _filters(self, query: MemoryQuery, now: datetime) -> dict[str, Any]:
         """The parameters of CANDIDATE, and the depth of a side's ranking."""
@@ -339,7 +407,8 @@ class PostgresMemorySearch:
         snippet marking `snippet_terms` when they are given."""
         if not ranking:
             return []
-        ids, scores = zip(*ranking)
+        # The best `limit` and a few more, should some have gone since they were ranked.
+        ids, scores = zip(*ranking[:limit + PAGE_SLACK])
         return self.items.opened(owner_id, self._rows(
             SELECT_RANKED_PAGE, ids=list(ids), scores=list(scores), total=len(ranking),
             owner_id=owner_id, now=now, limit=limit, snippet_terms=snippet_terms,

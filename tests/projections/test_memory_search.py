@@ -34,8 +34,8 @@ def stored(system, workers, postgres_search) -> dict:
     return items
 
 
-def found(search, system, text: str, **filters) -> list[str]:
-    rows, _ = search.search(MemoryQuery("u1", text, **filters), system.clock())
+def found(search, system, text: str, owner_id: str = "u1", **filters) -> list[str]:
+    rows, _ = search.search(MemoryQuery(owner_id, text, **filters), system.clock())
     return [row["key"] for row in rows]
 
 
@@ -66,9 +66,9 @@ def test_semantic_mode_finds_a_memory_sharing_no_word(postgres_search, system, s
 
 def test_hybrid_mode_fuses_the_scores_of_the_two_rankings(postgres_search, system, stored):
     query = MemoryQuery("u1", "cats named Miso", limit=50)
-    by_keyword = postgres_search.keyword_ranking(query, system.clock())
-    by_meaning = postgres_search.meaning_ranking(query, system.clock())
-    expected = {memory_id: score for memory_id, score in fuse(by_keyword, by_meaning)}
+    by_keyword, by_meaning, timely = postgres_search.rankings(query, system.clock())
+    assert by_keyword and by_meaning and timely == []  # no time named
+    expected = dict(fuse(by_keyword, by_meaning))
     rows, total = postgres_search.search(query, system.clock())
     assert rows[0]["key"] == "pets"
     assert total == len(expected) == len(MEMORIES)  # no similarity floor: all ranked
@@ -171,3 +171,38 @@ def test_the_search_waits_for_the_embeddings_too(postgres_search, system, worker
     system.views["memory_items"].wait("memory", position, timeout=10)
     with pytest.raises(TimeoutError, match="memory_embeddings"):
         postgres_search.wait("memory", position, timeout=0.05)
+
+
+def stored_for(system, postgres_search, owner_id: str, notes: dict[str, tuple[str, dict]]
+               ) -> None:
+    position = 0
+    for key, (note, metadata) in notes.items():
+        _, position = system.memory.upsert(owner_id, MemoryDraft(
+            key=key, content=note, metadata=metadata), cause=SETUP)
+    postgres_search.wait("memory", position, timeout=60)
+
+
+def test_a_question_sharing_no_word_still_finds_its_memory(postgres_search, system,
+                                                           workers):
+    workers("memory_items", "memory_embeddings")
+    stored_for(system, postgres_search, "u3", {
+        "deploy": ("The deploy pipeline failed because the database migration timed out",
+                   {}),
+        "apples": ("bought apples and pears at the Saturday market", {}),
+        "sofa": ("the cat sleeps on the sofa all afternoon", {})})
+    # No similarity floor hides it: the ranking decides.
+    assert found(postgres_search, system, "why did the release break", "u3")[0] == "deploy"
+
+
+def test_a_question_naming_a_date_favours_the_memories_of_that_date(postgres_search,
+                                                                    system, workers):
+    workers("memory_items", "memory_embeddings")
+    stored_for(system, postgres_search, "u4", {
+        "may": ("Maria: dinner with Tom at the harbour tonight",
+                {"session_date": "2023-05-03T19:00:00Z"}),
+        "june": ("Maria: dinner with Ana at the harbour tonight",
+                 {"session_date": "2023-06-10T19:00:00Z"})})
+    question = "Who did Maria have dinner with on May 3, 2023?"
+    assert found(postgres_search, system, question, "u4")[0] == "may"
+    question = "Who did Maria have dinner with on June 10, 2023?"
+    assert found(postgres_search, system, question, "u4")[0] == "june"

@@ -1,0 +1,66 @@
+"""When a memory happened (from its metadata) and the time a question names."""
+
+from datetime import datetime, timezone
+
+import pytest
+
+from arqium.domain.memory.moments import moment_of, time_named
+
+
+def utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=timezone.utc)
+
+
+def present(*parts: int):
+    return lambda: utc(*parts)
+
+
+def unasked():
+    raise AssertionError("a time with its year needs no present")
+
+
+@pytest.mark.parametrize("metadata, moment", [
+    ({"session_date": "2024-03-14T18:30:00Z"}, utc(2024, 3, 14, 18, 30)),
+    ({"v0": {"metadata": {"sessionDate": "1:56 pm on 8 May, 2023"}}}, utc(2023, 5, 8, 13, 56)),
+    ({"timestamp": "2024-03-14T20:30:00+02:00"}, utc(2024, 3, 14, 18, 30)),
+    ({"events": [{"date": "2025-01-02"}]}, utc(2025, 1, 2)),
+])
+def test_a_memory_happened_when_a_time_key_of_its_metadata_says(metadata, moment):
+    assert moment_of(metadata) == moment
+
+
+@pytest.mark.parametrize("metadata", [
+    {}, {"note": "2024-03-14"}, {"time": "soon"}, {"created_by": "alice"},
+    {"date": "x" * 100 + "2024"}, None, "2024-03-14",
+])
+def test_no_time_without_a_time_key_holding_a_date(metadata):
+    assert moment_of(metadata) is None
+
+
+@pytest.mark.parametrize("question, span", [
+    ("Who did Maria have dinner with on May 3, 2023?", (utc(2023, 5, 2), utc(2023, 5, 5))),
+    ("What did Tobi do on 15 July 2023?", (utc(2023, 7, 14), utc(2023, 7, 17))),
+    ("the 2023-05-03 meeting", (utc(2023, 5, 2), utc(2023, 5, 5))),
+    ("Where did they go in August 2023?", (utc(2023, 8, 1), utc(2023, 9, 1))),
+    ("plans for summer 2024", (utc(2024, 6, 1), utc(2024, 9, 1))),
+    ("Which trips did Tobi take in 2023?", (utc(2023, 1, 1), utc(2024, 1, 1))),
+])
+def test_a_question_naming_a_time_with_its_year_names_that_span(question, span):
+    assert time_named(question, unasked) == span
+
+
+def test_a_time_without_its_year_is_the_latest_such_before_the_present():
+    assert time_named("What happened last June?", present(2024, 11, 24)) == (
+        utc(2024, 6, 1), utc(2024, 7, 1))
+    assert time_named("What happened on 3 December?", present(2024, 11, 24)) == (
+        utc(2023, 12, 2), utc(2023, 12, 5))
+    assert time_named("What did Rufus wear last November?", present(2024, 11, 24)) == (
+        utc(2023, 11, 1), utc(2023, 12, 1))
+
+
+@pytest.mark.parametrize("question", [
+    "May I ask what Ana likes?", "What may be the reason?", "Where is Priya's marathon?",
+    "What happened on February 30, 2024?",
+])
+def test_no_time_in_a_question_that_names_none(question):
+    assert time_named(question, present(2024, 11, 24)) is None
