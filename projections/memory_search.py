@@ -58,6 +58,7 @@ class MemoryQuery:
     key_prefix: str | None = None
     metadata: dict | None = None
     limit: int = 10
+    offset: int = 0  # best ones skipped: `limit` from there make the page
     snippets: bool = False
     min_similarity: float | None = None
 
@@ -262,17 +263,19 @@ shares AS (
     FROM timely t, scale
 ),
 fused AS (
-    SELECT id, sum(share) AS score, count(*) OVER () AS total FROM shares GROUP BY id
+    SELECT id, sum(share) AS score FROM shares GROUP BY id
     ORDER BY score DESC, id
-    LIMIT %(limit)s
+    LIMIT %(limit)s OFFSET %(offset)s
 )"""
-# A search: the rankings, fused, and the page of the fused ranking with its rows.
+# A search: the rankings, fused, and the page of the fused ranking with its rows; a page
+# past its end is one row of NULLs that still says how many the ranking holds.
 SEARCH = RANKINGS + FUSED + """
-SELECT """ + FOUND_COLUMNS + """, fused.score, fused.total,
+SELECT """ + FOUND_COLUMNS + """, fused.score, counted.total,
     CASE WHEN %(snippet_terms)s::text IS NOT NULL AND NOT m.content ? '$sealed'
         THEN ts_headline('english', coalesce(m.content #>> '{{}}', ''),
             websearch_to_tsquery('english', %(snippet_terms)s), %(headline)s) END AS snippet
-FROM fused JOIN {items} m ON m.id = fused.id::uuid
+FROM (SELECT count(DISTINCT id) AS total FROM shares) AS counted
+LEFT JOIN (fused JOIN {items} m ON m.id = fused.id::uuid) ON true
 ORDER BY fused.score DESC, fused.id"""
 SELECT_PRESENT = """
 SELECT max(occurred_at) AS present FROM {items}
@@ -330,9 +333,10 @@ class PostgresMemorySearch:
         """Ranked, fused and read in one statement."""
         rows = self._rows(SEARCH, **self._ranking_parameters(query, now),
                           keyword_weight=KEYWORD_WEIGHT, time_weight=TIME_WEIGHT,
-                          limit=query.limit, snippet_terms=self.snippet_terms(query),
-                          headline=HEADLINE)
-        return self.items.opened(query.owner_id, rows), rows[0]["total"] if rows else 0
+                          limit=query.limit, offset=query.offset,
+                          snippet_terms=self.snippet_terms(query), headline=HEADLINE)
+        found = [row for row in rows if row["id"] is not None]
+        return self.items.opened(query.owner_id, found), rows[0]["total"]
 
     def rankings(self, query: MemoryQuery, now: datetime
                  ) -> tuple[Ranking, Ranking, Ranking]:

@@ -412,7 +412,8 @@ class ElasticsearchMemorySearch:
         answers = self.answers(query, now)
         ranking = fuse(*rankings_of(answers), self.postgres.timely_ranking(query, now))
         snippets = snippets_of(answers.values())
-        rows = self.postgres.page_of(ranking, query.owner_id, query.limit, now)
+        rows = self.postgres.page_of(ranking[query.offset:], query.owner_id, query.limit,
+                                     now)
         return ([{**row, "snippet": snippets.get(str(row["id"]))} for row in rows],
                 len(ranking))
 
