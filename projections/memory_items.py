@@ -190,6 +190,22 @@ WHERE owner_id = %(owner_id)s AND gone_at IS NULL
     AND (expires_at IS NULL OR expires_at > %(now)s)
 ORDER BY updated_at DESC, position DESC
 LIMIT %(limit)s"""
+# A page of the owner's live memories, newest first (positions are unique: the order is
+# the same on every page), with how many there are in all, in one statement (one
+# snapshot): a page past the end is one row of NULLs that still carries the total.
+SELECT_RECENT_PAGE = """
+SELECT page.*, counted.total
+FROM (SELECT count(*) AS total FROM {table} WHERE owner_id = %(owner_id)s AND """ + LIVE + """
+) AS counted
+LEFT JOIN LATERAL (
+    SELECT id, key, content, layer, confidence, sensitivity, tags, metadata, session_id,
+        context_id, created_at, updated_at, expires_at, position
+    FROM {table}
+    WHERE owner_id = %(owner_id)s AND """ + LIVE + """
+    ORDER BY updated_at DESC, position DESC
+    LIMIT %(limit)s OFFSET %(offset)s
+) AS page ON true
+ORDER BY page.updated_at DESC, page.position DESC"""
 SELECT_WITH_PREFIX = """
 SELECT id, key, content, tags, metadata, created_at, updated_at, expires_at
 FROM {table}
@@ -242,6 +258,16 @@ class MemoryItemsView(ReadModel):
     def recent(self, owner_id: str, limit: int, now: datetime) -> list[dict]:
         return self.opened(owner_id, self.query(SELECT_RECENT, owner_id=owner_id,
                                                 limit=limit, now=now))
+
+    def recent_page(self, owner_id: str, limit: int, offset: int, now: datetime
+                    ) -> tuple[list[dict], int]:
+        """A page of the owner's live memories, newest first, and how many they are."""
+        rows = self.query(SELECT_RECENT_PAGE, owner_id=owner_id, limit=limit,
+                          offset=offset, now=now)
+        total = rows[0]["total"]
+        page = [{name: value for name, value in row.items()
+                 if name not in ("total", "position")} for row in rows if row["id"]]
+        return self.opened(owner_id, page), total
 
     def get(self, owner_id: str, item_id: Any, now: datetime) -> dict | None:
         """The owner's live memory with that id (None for anyone else's)."""

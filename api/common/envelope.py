@@ -1,5 +1,6 @@
 """The ARQIUM success envelope (seed 000)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -8,6 +9,14 @@ from fastapi.responses import JSONResponse
 
 from arqium.api.common.positions import POSITION_HEADER, position_token
 from arqium.api.common.shapes import meta
+from arqium.domain.shared import Invalid
+
+MAX_PAGE = 100_000
+MAX_PER_PAGE = 100
+# The `limit` query parameter the memory lists had before they paged.
+LIMIT_ALIAS = ("Deprecated: the old name of per_page, kept for clients written before "
+               "paging. Alone it answers page 1 of that size, as it always did; not "
+               "together with per_page.")
 
 
 @dataclass(frozen=True)
@@ -28,13 +37,39 @@ class Page:
     def meta(self, total: int) -> dict:
         return {"page": self.page, "per_page": self.per_page, "total": total}
 
+    def of(self, items: list) -> list:
+        """This page of a whole list already read."""
+        return items[self.offset:self.offset + self.limit]
 
-def page_params(page: int = Query(default=1, ge=1, le=100_000),
-                per_page: int = Query(default=20, ge=1, le=100)) -> Page:
+
+def page_params(page: int = Query(default=1, ge=1, le=MAX_PAGE),
+                per_page: int = Query(default=20, ge=1, le=MAX_PER_PAGE)) -> Page:
     return Page(page, per_page)
 
 
 PageDep = Annotated[Page, Depends(page_params)]
+
+
+def page_or_limit(default: int) -> Callable[..., Page]:
+    """Page parameters for a list that once took `limit` (its alias of per_page)."""
+    def params(page: int = Query(default=1, ge=1, le=MAX_PAGE),
+               per_page: int | None = Query(default=None, ge=1, le=MAX_PER_PAGE,
+                                            description=f"Items per page (default {default})."),
+               limit: int | None = Query(default=None, ge=1, le=MAX_PER_PAGE,
+                                         deprecated=True, description=LIMIT_ALIAS)) -> Page:
+        if per_page is not None and limit is not None:
+            raise Invalid("limit is the old name of per_page: give one of them",
+                          field="limit")
+        return Page(page, per_page or limit or default)
+    return params
+
+
+def whole_list_page(default: int) -> Callable[..., Page]:
+    """Page parameters for a list once answered whole, `default` items per page."""
+    def params(page: int = Query(default=1, ge=1, le=MAX_PAGE),
+               per_page: int = Query(default=default, ge=1, le=MAX_PER_PAGE)) -> Page:
+        return Page(page, per_page)
+    return params
 
 
 def ok(data: Any, status: int = 200, position: tuple[str, int] | None = None,

@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from arqium.api.common.caller import Caller, CurrentCaller
 from arqium.api.common.deps import LedgerApp, LedgerObjects
 from arqium.api.common.documents import enveloped
-from arqium.api.common.envelope import envelope
+from arqium.api.common.envelope import Page, envelope, whole_list_page
 from arqium.api.common.exact_json import exact_response
 from arqium.api.common.ledger import reader
 from arqium.api.common.validation import MAX_INT64
@@ -48,10 +48,13 @@ def history_of(objects: LedgerObjectsView, caller: Caller, object_id: UUID,
 
 @router.get("/objects/{object_id}/history", summary="Every event of an object, hashed",
             responses=enveloped(200, LedgerHistory))
-def history(object_id: UUID, caller: CurrentCaller, objects: LedgerObjects):
+def history(object_id: UUID, caller: CurrentCaller, objects: LedgerObjects,
+            page: Annotated[Page, Depends(whole_list_page(default=100))]):
     """In order: version, position, type, action, data, metadata, actor, recorded_at,
-    hash, prev_hash."""
-    return exact_response(envelope({"items": history_of(objects, caller, object_id)}))
+    hash, prev_hash; 100 events a page unless per_page says otherwise."""
+    events = history_of(objects, caller, object_id)
+    return exact_response(envelope({"items": page.of(events)},
+                                   pagination=page.meta(len(events))))
 
 
 @router.get("/objects/{object_id}", summary="An object now, or as it was",

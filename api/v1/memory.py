@@ -1,16 +1,16 @@
 """ARQIUM memory: store a memory, list the recent ones."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict
 
 from arqium.api.common.caller import CurrentCaller
 from arqium.api.common.deps import MemoryApp, MemoryItems, Now
 from arqium.api.common.documents import enveloped
-from arqium.api.common.envelope import ok
+from arqium.api.common.envelope import Page, ok, page_or_limit, whole_list_page
 from arqium.api.common.memory import StoreMemoryRequest, memory_view, store_memory
 from arqium.api.common.search import MemorySearchDep, relevance, split_tags
 from arqium.api.common.shapes import iso
@@ -26,6 +26,10 @@ from arqium.domain.memory.domainmodel import MemoryNotFound
 from arqium.projections.memory_search import MemoryQuery
 
 router = APIRouter(prefix="/api/v1/memory", tags=["ARQIUM: memory"])
+# The page sizes each list had before it paged, so that old clients see no change.
+SearchPage = Annotated[Page, Depends(page_or_limit(default=10))]
+RecentPage = Annotated[Page, Depends(page_or_limit(default=20))]
+HistoryPage = Annotated[Page, Depends(whole_list_page(default=100))]
 
 @router.post("/store", status_code=201, summary="Store a memory item",
              responses=enveloped(201, MemoryView))
@@ -36,25 +40,26 @@ def store(body: StoreMemoryRequest, caller: CurrentCaller, memory: MemoryApp):
 
 @router.get("/search", summary="Search your memories (semantic + keyword)",
             responses=enveloped(200, MemoryHits))
-def search(caller: CurrentCaller, memories: MemorySearchDep, now: Now,
+def search(caller: CurrentCaller, memories: MemorySearchDep, now: Now, page: SearchPage,
            q: str = Query(min_length=1, max_length=1000),
            mode: Literal["hybrid", "semantic", "keyword"] = "hybrid",
            layer: Literal["context", "temporary", "permanent"] | None = None,
-           tags: list[str] = Query(default=[]),
-           limit: int = Query(default=10, ge=1, le=100)):
+           tags: list[str] = Query(default=[])):
+    """Best first, in pages of the fused ranking (each side ranks its best 100
+    candidates): `total` is how many that ranking holds, pages past it are empty."""
     rows, total = memories.search(MemoryQuery(caller.user_id, q, mode=mode, layer=layer,
-                                              tags=split_tags(tags), limit=limit), now)
+                                              tags=split_tags(tags), limit=page.limit,
+                                              offset=page.offset), now)
     return ok({"items": [{**memory_view(row), "score": relevance(row["score"])}
-                         for row in rows]}, pagination={"page": 1, "per_page": limit,
-                                                        "total": total})
+                         for row in rows]}, pagination=page.meta(total))
 
 
 @router.get("/recent", summary="Recent memories, newest first",
             responses=enveloped(200, MemoryList))
-def recent(caller: CurrentCaller, view: MemoryItems, now: Now,
-           limit: int = Query(default=20, ge=1, le=100)):
-    rows = view.recent(caller.user_id, limit, now)
-    return ok({"items": [memory_view(row) for row in rows]})
+def recent(caller: CurrentCaller, view: MemoryItems, now: Now, page: RecentPage):
+    """Your live memories, last changed first, in pages; `total` counts them all."""
+    rows, total = view.recent_page(caller.user_id, page.limit, page.offset, now)
+    return ok({"items": [memory_view(row) for row in rows]}, pagination=page.meta(total))
 
 
 class ClearRequest(BaseModel):
@@ -85,9 +90,12 @@ def get_memory(item_id: UUID, caller: CurrentCaller, view: MemoryItems, now: Now
 
 @router.get("/{item_id}/history", summary="Every version of one of your memories",
             responses=enveloped(200, MemoryHistory))
-def history(item_id: UUID, caller: CurrentCaller, memory: MemoryApp):
+def history(item_id: UUID, caller: CurrentCaller, memory: MemoryApp, page: HistoryPage):
+    """Oldest first, 100 versions a page unless per_page says otherwise."""
     versions = memory.history(caller.user_id, item_id)
-    return ok({"items": [{**version, "at": iso(version["at"])} for version in versions]})
+    return ok({"items": [{**version, "at": iso(version["at"])}
+                         for version in page.of(versions)]},
+              pagination=page.meta(len(versions)))
 
 
 @router.delete("/{item_id}", summary="Delete one of your memories",

@@ -65,6 +65,14 @@ def test_history_lists_every_event_with_its_hash(client, contract):
     assert items[1]["metadata"] == {"ip": "127.0.0.1"}
 
 
+def test_history_pages_oldest_first_with_the_whole_count(client, contract):
+    response = client.get(f"/api/v1/ledger/objects/{contract['id']}/history",
+                          params={"page": 2, "per_page": 1}, headers=contract["headers"])
+    body = response.json()
+    assert [item["version"] for item in body["data"]["items"]] == [2]
+    assert body["meta"]["pagination"] == {"page": 2, "per_page": 1, "total": 2}
+
+
 def test_an_object_as_it_was_at_a_version_or_a_time(client, contract):
     url = f"/api/v1/ledger/objects/{contract['id']}"
     first = client.get(url, params={"version": 1}, headers=contract["headers"]).json()["data"]
