@@ -195,7 +195,8 @@ LIMIT %(limit)s"""
 # snapshot): a page past the end is one row of NULLs that still carries the total.
 SELECT_RECENT_PAGE = """
 SELECT page.*, counted.total
-FROM (SELECT count(*) AS total FROM {table} WHERE owner_id = %(owner_id)s AND """ + LIVE + """
+FROM (
+    SELECT count(*) AS total FROM {table} WHERE owner_id = %(owner_id)s AND """ + LIVE + """
 ) AS counted
 LEFT JOIN LATERAL (
     SELECT id, key, content, layer, confidence, sensitivity, tags, metadata, session_id,

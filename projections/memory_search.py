@@ -251,7 +251,8 @@ shares AS (
         THEN k.score / scale.keyword_best ELSE 1 END AS share
     FROM keyword k, scale
     UNION ALL
-    SELECT m.id, (1 - %(keyword_weight)s) * CASE WHEN scale.meaning_best > scale.meaning_worst
+    SELECT m.id, (1 - %(keyword_weight)s)
+        * CASE WHEN scale.meaning_best > scale.meaning_worst
         THEN (m.score - scale.meaning_worst) / (scale.meaning_best - scale.meaning_worst)
         ELSE 1 END
     FROM meaning m, scale

@@ -53,8 +53,9 @@ PageDep = Annotated[Page, Depends(page_params)]
 def page_or_limit(default: int) -> Callable[..., Page]:
     """Page parameters for a list that once took `limit` (its alias of per_page)."""
     def params(page: int = Query(default=1, ge=1, le=MAX_PAGE),
-               per_page: int | None = Query(default=None, ge=1, le=MAX_PER_PAGE,
-                                            description=f"Items per page (default {default})."),
+               per_page: int | None = Query(
+                   default=None, ge=1, le=MAX_PER_PAGE,
+                   description=f"Items per page (default {default})."),
                limit: int | None = Query(default=None, ge=1, le=MAX_PER_PAGE,
                                          deprecated=True, description=LIMIT_ALIAS)) -> Page:
         if per_page is not None and limit is not None:
