@@ -62,15 +62,23 @@ class Arqium(_Resources):
             page_number += 1
 
     def _lines(self, call: Call) -> Iterator[Any]:
-        self._fresh_token(call)
-        request = self._core.build(call, None)
-        with self._http.send(request, stream=True) as response:
-            if response.status_code >= 400:
-                response.read()
-                self._core.parse(call, response)  # raises the server's error
-            for line in response.iter_lines():
-                if line.strip():
-                    yield self._core.parse_line(call, line)
+        """Records streamed one per line (the token renewed once if refused)."""
+        for renewed in (False, True):
+            self._fresh_token(call)
+            response = self._http.send(self._core.build(call, None), stream=True)
+            try:
+                if response.status_code >= 400:
+                    response.read()
+                    if not renewed and self._core.should_renew(call, response):
+                        self._renew()
+                        continue
+                    self._core.parse(call, response)  # raises the server's error
+                for line in response.iter_lines():
+                    if line.strip():
+                        yield self._core.parse_line(call, line)
+                return
+            finally:
+                response.close()
 
     def _fresh_token(self, call: Call) -> None:
         core = self._core
@@ -145,18 +153,22 @@ class AsyncArqium(_Resources):
             page_number += 1
 
     async def _lines(self, call: Call) -> AsyncIterator[Any]:
-        await self._fresh_token(call)
-        request = self._core.build(call, None)
-        response = await self._http.send(request, stream=True)
-        try:
-            if response.status_code >= 400:
-                await response.aread()
-                self._core.parse(call, response)
-            async for line in response.aiter_lines():
-                if line.strip():
-                    yield self._core.parse_line(call, line)
-        finally:
-            await response.aclose()
+        for renewed in (False, True):
+            await self._fresh_token(call)
+            response = await self._http.send(self._core.build(call, None), stream=True)
+            try:
+                if response.status_code >= 400:
+                    await response.aread()
+                    if not renewed and self._core.should_renew(call, response):
+                        await self._renew()
+                        continue
+                    self._core.parse(call, response)
+                async for line in response.aiter_lines():
+                    if line.strip():
+                        yield self._core.parse_line(call, line)
+                return
+            finally:
+                await response.aclose()
 
     async def _fresh_token(self, call: Call) -> None:
         core = self._core
