@@ -26,6 +26,7 @@ from tests.conftest import (  # noqa: F401  (fixtures, used by name)
 )
 
 ACCESS_TOKEN_SECONDS = 3
+LOGINS_PER_ACCOUNT = "2/second"  # test_client_retries exceeds it
 PASSWORD = "correct horse battery"
 ADMIN = ("admin@example.com", "admin password 1")
 _emails = itertools.count()
@@ -65,7 +66,8 @@ def server_settings(services, tmp_path_factory) -> Iterator[Settings]:
                        data_dir=tmp_path_factory.mktemp("client-server"), port=free_port(),
                        access_token_minutes=ACCESS_TOKEN_SECONDS / 60,
                        admin_email=ADMIN[0], admin_password=ADMIN[1],
-                       limit_login_address="1000/minute", limit_login_account="100/minute",
+                       limit_login_address="1000/minute",
+                       limit_login_account=LOGINS_PER_ACCOUNT,
                        **TEST_SCALE)
 
 

@@ -115,6 +115,7 @@ class Arqium(_Resources):
                 delay = self._core.retry_delay(call, attempt, response)
                 if delay is None:
                     return response
+                key = self._core.key_for_retry(call, key, response)
             time.sleep(delay)
             attempt += 1
 
@@ -204,5 +205,6 @@ class AsyncArqium(_Resources):
                 delay = self._core.retry_delay(call, attempt, response)
                 if delay is None:
                     return response
+                key = self._core.key_for_retry(call, key, response)
             await asyncio.sleep(delay)
             attempt += 1

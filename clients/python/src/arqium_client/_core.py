@@ -210,6 +210,16 @@ class Core:
             return self.retry.delay(attempt, retry_after(response))
         return None
 
+    @staticmethod
+    def key_for_retry(call: Call, key: str | None, response: httpx.Response | None
+                      ) -> str | None:
+        """The same key, so a command whose answer was lost is answered again rather
+        than run twice; but a new one after a 429: the limit refused the command before
+        it ran, and the server keeps that refusal as the key's answer."""
+        if key and response is not None and response.status_code == 429:
+            return str(uuid.uuid4())
+        return key
+
     def should_renew(self, call: Call, response: httpx.Response) -> bool:
         return response.status_code == 401 and call.auth and self.can_refresh() and not (
             self.credentials.api_key)
