@@ -20,6 +20,7 @@ class _Resources:
         self.memory = resources.Memory(self)
         self.contexts = resources.Contexts(self)
         self.ledger = resources.Ledger(self)
+        self.sessions = resources.Sessions(self)
         self.api_keys = resources.ApiKeys(self)
 
     def __repr__(self) -> str:

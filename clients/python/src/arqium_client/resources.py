@@ -2,6 +2,8 @@
 belongs to (sync or async) runs it, so the same method returns an answer or an
 awaitable, an iterator or an async iterator."""
 
+from __future__ import annotations  # methods named `list` shadow the builtin in annotations
+
 from datetime import datetime
 from typing import Any, Literal
 
@@ -188,3 +190,57 @@ class ApiKeys(Resource):
 
     def revoke(self, key_id: str) -> m.Revoked:
         return self._do(Call("DELETE", f"/api/v1/api-keys/{key_id}", model=m.Revoked))
+
+
+class Sessions(Resource):
+    """Chat and agent sessions: messages, checkpoints, resume and archive."""
+
+    def create(self, title: str | None = None, metadata: dict[str, Any] | None = None
+               ) -> m.Session:
+        body = {"title": title, "metadata": metadata or {}}
+        return self._do(Call("POST", "/api/v1/sessions", model=m.Session,
+                             body={k: v for k, v in body.items() if v is not None}))
+
+    def list(self, *, per_page: int = 100) -> Any:
+        """Your sessions, most recently active first, page by page."""
+        return self._pages(Call("GET", "/api/v1/sessions", model=m.Session, listed=True,
+                                app="sessions"), per_page)
+
+    def get(self, session_id: str) -> m.SessionWithCheckpoints:
+        return self._do(Call("GET", f"/api/v1/sessions/{session_id}",
+                             model=m.SessionWithCheckpoints, app="sessions"))
+
+    def add_message(self, session_id: str, role: Literal["user", "assistant", "system",
+                                                           "tool"],
+                    content: str, components: list | dict | None = None) -> m.Message:
+        body = {"role": role, "content": content, "components": components}
+        return self._do(Call("POST", f"/api/v1/sessions/{session_id}/messages",
+                             model=m.Message,
+                             body={k: v for k, v in body.items() if v is not None}))
+
+    def messages(self, session_id: str, *, include_abandoned: bool = False,
+                 per_page: int = 100) -> Any:
+        """The session's messages, oldest first, page by page."""
+        return self._pages(Call("GET", f"/api/v1/sessions/{session_id}/messages",
+                                model=m.Message, listed=True, app="sessions",
+                                params={"include_abandoned": str(include_abandoned).lower()}),
+                           per_page)
+
+    def checkpoint(self, session_id: str, label: str | None = None) -> m.Checkpoint:
+        return self._do(Call("POST", f"/api/v1/sessions/{session_id}/checkpoint",
+                             model=m.Checkpoint, body={"label": label} if label else {}))
+
+    def resume(self, session_id: str, checkpoint_id: str | None = None
+               ) -> m.ResumedSession:
+        """Continue from a checkpoint (later messages are abandoned, not erased), or,
+        without one, reopen an archived session."""
+        body = {"checkpoint_id": checkpoint_id} if checkpoint_id else {}
+        return self._do(Call("POST", f"/api/v1/sessions/{session_id}/resume",
+                             model=m.ResumedSession, body=body))
+
+    def archive(self, session_id: str) -> m.Session:
+        return self._do(Call("POST", f"/api/v1/sessions/{session_id}/archive",
+                             model=m.Session))
+
+    def delete(self, session_id: str) -> m.Deleted:
+        return self._do(Call("DELETE", f"/api/v1/sessions/{session_id}", model=m.Deleted))
