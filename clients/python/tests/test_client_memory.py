@@ -50,3 +50,10 @@ def test_clear_deletes_the_memories_of_a_layer(client):
     client.memory.store("keep", key="b", layer="permanent")
     assert client.memory.clear(layer="context").cleared == 1
     assert [memory.key for memory in client.memory.recent()] == ["b"]
+
+
+def test_a_promoted_memory_moves_one_layer_up(client):
+    stored = client.memory.store("Allergic to penicillin", key="allergy", confidence=0.95)
+    promoted = client.memory.promote("allergy", force=True)
+    assert (promoted.id, promoted.layer) == (stored.id, "permanent")
+    assert client.memory.get(stored.id).layer == "permanent"

@@ -85,6 +85,13 @@ class ScoredMemory(Memory):
     score: float
 
 
+class Promoted(Model):
+    id: str
+    key: str
+    layer: str
+    promoted_at: str | None = Field(default=None, alias="promotedAt")
+
+
 class MemoryDeleted(Deleted):
     key: str
 

@@ -95,6 +95,14 @@ class Memory(Resource):
                              model=m.MemoryVersion, listed=True, app="memory",
                              then=lambda page: page.items))
 
+    def promote(self, key: str, *, force: bool = False, merge: bool = False,
+                reason: str = "requested") -> m.Promoted:
+        """Move the memory of `key` one layer up (CEREBRO's route, the only one that
+        promotes); `force` skips the confidence rule."""
+        return self._do(Call("POST", "/api/memory/promote", model=m.Promoted, bare="memory",
+                             body={"key": key, "force": force, "merge": merge,
+                                   "reason": reason}))
+
     def delete(self, memory_id: str) -> m.MemoryDeleted:
         return self._do(Call("DELETE", f"/api/v1/memory/{memory_id}", model=m.MemoryDeleted))
 
