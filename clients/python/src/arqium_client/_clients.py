@@ -22,6 +22,7 @@ class _Resources:
         self.ledger = resources.Ledger(self)
         self.sessions = resources.Sessions(self)
         self.api_keys = resources.ApiKeys(self)
+        self.analytics = resources.Analytics(self)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._core.base_url!r}, {self._core.credentials!r})"

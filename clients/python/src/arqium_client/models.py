@@ -223,3 +223,44 @@ class Health(Model):
     status: Literal["healthy", "degraded", "unhealthy"]
     version: str
     checks: dict[str, Any]
+
+
+class TrackedEvent(Model):
+    id: str
+    name: str
+    properties: dict[str, Any] | None = None
+    occurred_at: str
+    session_id: str | None = None
+    created_at: str
+
+
+class DashboardInterval(Model):
+    start: str
+    events: dict[str, int]
+    platform: dict[str, int]
+    active_users: int
+
+
+class DashboardTotals(Model):
+    events: dict[str, int]
+    platform: dict[str, int]
+    active_users: int
+
+
+class Dashboard(Model):
+    scope: Literal["own", "all"]
+    interval: Literal["hour", "day"]
+    from_: str = Field(alias="from")
+    to: str
+    intervals: list[DashboardInterval]
+    totals: DashboardTotals
+
+
+class Usage(Model):
+    from_: str = Field(alias="from")
+    to: str
+    memories: dict[str, Any]
+    ledger: dict[str, int]
+    chat: dict[str, int]
+    events: dict[str, int]
+    rate_limit: dict[str, Any] | None = None

@@ -252,3 +252,29 @@ class Sessions(Resource):
 
     def delete(self, session_id: str) -> m.Deleted:
         return self._do(Call("DELETE", f"/api/v1/sessions/{session_id}", model=m.Deleted))
+
+
+class Analytics(Resource):
+    """Events your application tracks, the dashboard and your usage. Reads send no
+    position: they count every application's events, and the server waits for all of
+    them by default."""
+
+    def track(self, name: str, properties: dict[str, Any] | None = None, *,
+              occurred_at: datetime | str | None = None, session_id: str | None = None
+              ) -> m.TrackedEvent:
+        body = {"name": name, "properties": properties, "occurred_at": _when(occurred_at),
+                "session_id": session_id}
+        return self._do(Call("POST", "/api/v1/analytics/event", model=m.TrackedEvent,
+                             body={k: v for k, v in body.items() if v is not None}))
+
+    def dashboard(self, *, since: datetime | str | None = None,
+                  until: datetime | str | None = None,
+                  interval: Literal["hour", "day"] = "day") -> m.Dashboard:
+        return self._do(Call("GET", "/api/v1/analytics/dashboard", model=m.Dashboard,
+                             params={"from": _when(since), "to": _when(until),
+                                     "interval": interval}))
+
+    def usage(self, *, since: datetime | str | None = None,
+              until: datetime | str | None = None) -> m.Usage:
+        return self._do(Call("GET", "/api/v1/analytics/usage", model=m.Usage,
+                             params={"from": _when(since), "to": _when(until)}))
