@@ -17,6 +17,7 @@ from arqium.infra.settings import Settings
 from arqium.system.bootstrap import RELAY_NAME
 from arqium.workers.runner import WorkerGroup, worker_names
 from arqium_client import Arqium, AsyncArqium
+from tests.api.test_cerebro_chat import CHUNKS, FakeModel  # noqa: F401  (a model stand-in)
 from tests.conftest import (  # noqa: F401  (fixtures, used by name)
     JWT_SECRET,
     TEST_SCALE,
@@ -60,12 +61,21 @@ class LiveApi:
 
 
 @pytest.fixture(scope="session")
-def server_settings(services, tmp_path_factory) -> Iterator[Settings]:
+def chat_model() -> Iterator[FakeModel]:
+    """An OpenAI-compatible endpoint streaming CHUNKS (nothing can run a model here)."""
+    model = FakeModel()
+    yield model
+    model.close()
+
+
+@pytest.fixture(scope="session")
+def server_settings(services, tmp_path_factory, chat_model) -> Iterator[Settings]:
     with fresh_database(services) as url:
         yield Settings(database_url=url, nats_url=services["nats"], jwt_secret=JWT_SECRET,
                        data_dir=tmp_path_factory.mktemp("client-server"), port=free_port(),
                        access_token_minutes=ACCESS_TOKEN_SECONDS / 60,
                        admin_email=ADMIN[0], admin_password=ADMIN[1],
+                       llm_base_url=chat_model.url,
                        limit_login_address="1000/minute",
                        limit_login_account=LOGINS_PER_ACCOUNT,
                        **TEST_SCALE)

@@ -3,6 +3,7 @@ or async transport."""
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -23,6 +24,17 @@ class _Resources:
         self.sessions = resources.Sessions(self)
         self.api_keys = resources.ApiKeys(self)
         self.analytics = resources.Analytics(self)
+
+    def chat(self, content: str | list[dict[str, str]], *, chat_id: str | None = None,
+             model_id: str | None = None) -> Any:
+        """A model's reply as it streams, in text chunks (CEREBRO's /api/chat), with your
+        memories in its prompt. `content` is your message, or the whole list of
+        `{role, content}` messages; give the same `chat_id` to continue a chat."""
+        messages = [{"role": "user", "content": content}] if isinstance(content, str) \
+            else content
+        body = {"id": chat_id or str(uuid.uuid4()), "messages": messages, "modelId": model_id}
+        return self._lines(Call("POST", "/api/chat", model="sse", body={
+            k: v for k, v in body.items() if v is not None}))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._core.base_url!r}, {self._core.credentials!r})"
@@ -67,6 +79,8 @@ class Arqium(_Resources):
         """Records streamed one per line (the token renewed once if refused)."""
         for renewed in (False, True):
             self._fresh_token(call)
+            # No Idempotency-Key and no retry: a stream is not replayed, and the server
+            # cuts a streamed chat short that carries a key.
             response = self._http.send(self._core.build(call, None), stream=True)
             try:
                 if response.status_code >= 400:
@@ -75,9 +89,10 @@ class Arqium(_Resources):
                         self._renew()
                         continue
                     self._core.parse(call, response)  # raises the server's error
+                reader = self._core.reader(call)
                 for line in response.iter_lines():
-                    if line.strip():
-                        yield self._core.parse_line(call, line)
+                    yield from reader.feed(line)
+                yield from reader.feed("")
                 return
             finally:
                 response.close()
@@ -166,9 +181,12 @@ class AsyncArqium(_Resources):
                         await self._renew()
                         continue
                     self._core.parse(call, response)
+                reader = self._core.reader(call)
                 async for line in response.aiter_lines():
-                    if line.strip():
-                        yield self._core.parse_line(call, line)
+                    for item in reader.feed(line):
+                        yield item
+                for item in reader.feed(""):
+                    yield item
                 return
             finally:
                 await response.aclose()

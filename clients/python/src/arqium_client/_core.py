@@ -248,8 +248,44 @@ class Core:
             answer = _typed(call.model, body["data"])
         return call.then(answer) if call.then else answer
 
-    def parse_line(self, call: Call, line: str) -> Any:
-        return _typed(call.model, json.loads(line))
+    def reader(self, call: Call) -> "LineReader":
+        """What turns a streamed answer's lines into records (NDJSON) or text (SSE)."""
+        return ServerSentText() if call.model == "sse" else JsonLines(call.model)
+
+
+class JsonLines:
+    """NDJSON: one typed record per non-empty line."""
+
+    def __init__(self, model: Any):
+        self.model = model
+
+    def feed(self, line: str) -> list[Any]:
+        return [_typed(self.model, json.loads(line))] if line.strip() else []
+
+
+class ServerSentText:
+    """CEREBRO's chat stream: the text of each `message` event; an `error` event raises."""
+
+    def __init__(self) -> None:
+        self.event, self.data = "message", ""
+
+    def feed(self, line: str) -> list[str]:
+        if line.startswith("event:"):
+            self.event = line[6:].strip()
+        elif line.startswith("data:"):
+            self.data += line[5:].strip()
+        elif not line.strip() and self.data:
+            event, data = self.event, json.loads(self.data)
+            self.event, self.data = "message", ""
+            if event == "error":
+                raise ArqiumError(data.get("message", "the chat failed"), code="CHAT_ERROR",
+                                  status=200)
+            if event == "message" and data.get("type") == "text":
+                return [data["content"]]
+        return []
+
+
+LineReader = JsonLines | ServerSentText
 
 
 def _typed(model: Any, data: Any) -> Any:
