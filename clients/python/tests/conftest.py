@@ -69,7 +69,7 @@ def chat_model() -> Iterator[FakeModel]:
 
 
 @pytest.fixture(scope="session")
-def server_settings(services, tmp_path_factory, chat_model) -> Iterator[Settings]:
+def server_settings(services, tmp_path_factory, chat_model) -> Iterator[Settings]:  # noqa: F811
     with fresh_database(services) as url:
         yield Settings(database_url=url, nats_url=services["nats"], jwt_secret=JWT_SECRET,
                        data_dir=tmp_path_factory.mktemp("client-server"), port=free_port(),

@@ -22,9 +22,9 @@ def test_a_login_client_logs_in_by_itself_on_its_first_call(client, account):
 
 
 def test_a_wrong_password_raises_auth_failed_with_the_servers_code(live_api, account):
-    with Arqium(live_api.url, email=account.email, password="not the password") as arqium:
-        with pytest.raises(AuthFailed) as raised:
-            arqium.users.profile()
+    with (Arqium(live_api.url, email=account.email, password="not the password") as arqium,
+          pytest.raises(AuthFailed) as raised):
+        arqium.users.profile()
     assert (raised.value.code, raised.value.status) == ("AUTH_FAILED", 401)
     assert raised.value.request_id
 

@@ -1,7 +1,7 @@
 """Profiles, contexts and the ledger through the client, and the server's refusals as
 the client's exceptions."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -59,7 +59,7 @@ def test_a_ledger_object_is_read_now_and_as_it_was(client):
     before = client.ledger.get(created.id, version=1)
     assert (now.version, now.data) == (2, {"amount": 100, "status": "signed"})
     assert before.data == {"amount": 100, "status": "draft"}
-    assert client.ledger.get(created.id, as_of=datetime.now(timezone.utc)).version == 2
+    assert client.ledger.get(created.id, as_of=datetime.now(UTC)).version == 2
 
 
 def test_a_ledger_objects_history_is_hash_chained(client):

@@ -5,7 +5,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -57,7 +57,7 @@ class Arqium(_Resources):
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> "Arqium":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -151,7 +151,7 @@ class AsyncArqium(_Resources):
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def __aenter__(self) -> "AsyncArqium":
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -9,13 +9,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 from pydantic import TypeAdapter
 
-from arqium_client.errors import ArqiumError, AuthFailed, error_for
-from arqium_client.models import TokenPair
+from arqium_client.errors import ArqiumError, Unavailable, error_for
+from arqium_client.models import Login, TokenPair
 
 POSITION_HEADER = "X-Event-Position"
 MIN_POSITION_HEADER = "X-Min-Position"
@@ -152,7 +152,6 @@ class Core:
         return answer
 
     def login_call(self) -> Call:
-        from arqium_client.models import Login
         return Call("POST", "/api/v1/auth/login", auth=False, model=Login,
                     body={"email": self.credentials.email,
                           "password": str(self.credentials.password)},
@@ -336,8 +335,8 @@ def error_from(response: httpx.Response) -> ArqiumError:
 
 
 def unavailable(error: Exception) -> ArqiumError:
-    from arqium_client.errors import Unavailable
+    """No answer at all, once the retries ran out."""
     return Unavailable(f"no answer from the server: {error}", code="SERVICE_UNAVAILABLE")
 
 
-__all__ = ["AuthFailed", "Call", "Core", "Page", "RetryPolicy"]
+__all__ = ["Call", "Core", "Page", "RetryPolicy"]
