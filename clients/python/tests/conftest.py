@@ -12,9 +12,8 @@ import pytest
 import uvicorn
 
 from arqium.api.app import create_app
-from arqium.infra.embedded import free_port
+from arqium.infra.embedded import EmbeddedNats, free_port
 from arqium.infra.settings import Settings
-from arqium.system.bootstrap import RELAY_NAME
 from arqium.workers.runner import WorkerGroup, worker_names
 from arqium_client import Arqium, AsyncArqium
 from tests.api.test_cerebro_chat import CHUNKS, FakeModel  # noqa: F401  (a model stand-in)
@@ -69,9 +68,19 @@ def chat_model() -> Iterator[FakeModel]:
 
 
 @pytest.fixture(scope="session")
-def server_settings(services, tmp_path_factory, chat_model) -> Iterator[Settings]:  # noqa: F811
+def own_nats(tmp_path_factory) -> Iterator[str]:
+    """A NATS server of the client tests' own: the relay's message ids start afresh with
+    their database, and the session's shared JetStream would drop them as duplicates."""
+    server = EmbeddedNats(tmp_path_factory.mktemp("client-nats"), port=free_port())
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def server_settings(services, tmp_path_factory, chat_model, own_nats  # noqa: F811
+                    ) -> Iterator[Settings]:
     with fresh_database(services) as url:
-        yield Settings(database_url=url, nats_url=services["nats"], jwt_secret=JWT_SECRET,
+        yield Settings(database_url=url, nats_url=own_nats, jwt_secret=JWT_SECRET,
                        data_dir=tmp_path_factory.mktemp("client-server"), port=free_port(),
                        access_token_minutes=ACCESS_TOKEN_SECONDS / 60,
                        admin_email=ADMIN[0], admin_password=ADMIN[1],
@@ -83,10 +92,8 @@ def server_settings(services, tmp_path_factory, chat_model) -> Iterator[Settings
 
 @pytest.fixture(scope="session")
 def live_api(server_settings) -> Iterator[LiveApi]:
-    """The API and every worker but the NATS relay (the session's NATS is shared with
-    other tests, whose message ids ours would shadow)."""
-    names = [name for name in worker_names(server_settings) if name != RELAY_NAME]
-    workers = WorkerGroup(names, server_settings)
+    """The API and every worker."""
+    workers = WorkerGroup(worker_names(server_settings), server_settings)
     workers.start()
     api = LiveApi(server_settings)
     api.start()

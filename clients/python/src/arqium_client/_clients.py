@@ -2,6 +2,8 @@
 or async transport."""
 
 import asyncio
+import contextlib
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -9,9 +11,10 @@ from typing import Any, Self
 
 import httpx
 
+from arqium_client import _websocket as ws
 from arqium_client import resources
 from arqium_client._core import Call, Core, RetryPolicy, unavailable
-from arqium_client.errors import AuthFailed
+from arqium_client.errors import ArqiumError, AuthFailed
 
 
 class _Resources:
@@ -96,6 +99,33 @@ class Arqium(_Resources):
                 return
             finally:
                 response.close()
+
+    def _socket(self, path: str) -> Iterator[dict]:
+        """The JSON messages of a WebSocket, until the server closes it."""
+        call = Call("GET", path)
+        self._fresh_token(call)
+        request = self._core.build(call, None)
+        request.headers.update(ws.handshake_headers())
+        response = self._http.send(request, stream=True)
+        try:
+            if response.status_code != 101:
+                response.read()
+                self._core.parse(call, response)  # raises the server's refusal
+                raise ArqiumError("the server did not open a WebSocket",
+                                  status=response.status_code)
+            stream, reader = response.extensions["network_stream"], ws.FrameReader()
+            while data := stream.read(65536):
+                for opcode, payload in reader.feed(data):
+                    if opcode == ws.TEXT:
+                        yield json.loads(payload)
+                    elif opcode == ws.PING:
+                        stream.write(ws.client_frame(ws.PONG, payload))
+                    elif opcode == ws.CLOSE:
+                        return
+        finally:
+            with contextlib.suppress(Exception):
+                response.extensions["network_stream"].write(ws.client_frame(ws.CLOSE))
+            response.close()
 
     def _fresh_token(self, call: Call) -> None:
         core = self._core
@@ -190,6 +220,32 @@ class AsyncArqium(_Resources):
                 return
             finally:
                 await response.aclose()
+
+    async def _socket(self, path: str) -> AsyncIterator[dict]:
+        call = Call("GET", path)
+        await self._fresh_token(call)
+        request = self._core.build(call, None)
+        request.headers.update(ws.handshake_headers())
+        response = await self._http.send(request, stream=True)
+        try:
+            if response.status_code != 101:
+                await response.aread()
+                self._core.parse(call, response)
+                raise ArqiumError("the server did not open a WebSocket",
+                                  status=response.status_code)
+            stream, reader = response.extensions["network_stream"], ws.FrameReader()
+            while data := await stream.read(65536):
+                for opcode, payload in reader.feed(data):
+                    if opcode == ws.TEXT:
+                        yield json.loads(payload)
+                    elif opcode == ws.PING:
+                        await stream.write(ws.client_frame(ws.PONG, payload))
+                    elif opcode == ws.CLOSE:
+                        return
+        finally:
+            with contextlib.suppress(Exception):
+                await response.extensions["network_stream"].write(ws.client_frame(ws.CLOSE))
+            await response.aclose()
 
     async def _fresh_token(self, call: Call) -> None:
         core = self._core

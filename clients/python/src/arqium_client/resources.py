@@ -253,6 +253,12 @@ class Sessions(Resource):
     def delete(self, session_id: str) -> m.Deleted:
         return self._do(Call("DELETE", f"/api/v1/sessions/{session_id}", model=m.Deleted))
 
+    def stream_sync(self, session_id: str) -> Any:
+        """The session's live changes from /ws/sync, as `{event, data}` dicts
+        (`memory_added`, `context_updated`, `plugin_event`, `error`, `resumed`), until
+        the server closes the socket (code 4401: the credentials ended)."""
+        return self._client._socket(f"/ws/sync/{session_id}")
+
 
 class Analytics(Resource):
     """Events your application tracks, the dashboard and your usage. Reads send no
