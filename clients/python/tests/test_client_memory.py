@@ -25,7 +25,7 @@ def test_a_memory_is_read_back_by_its_id(client):
 def test_history_lists_every_version_of_a_memory(client):
     client.memory.store("light", key="theme")
     stored = client.memory.store("dark", key="theme")
-    versions = client.memory.history(stored.id)
+    versions = client.memory.history(stored.id, per_page=1)  # one version per page
     assert [version.content for version in versions] == ["light", "dark"]
 
 
@@ -33,6 +33,13 @@ def test_recent_iterates_the_newest_memories_first(client):
     for number in range(3):
         client.memory.store(f"note {number}", key=f"note-{number}")
     assert [memory.key for memory in client.memory.recent()] == ["note-2", "note-1", "note-0"]
+
+
+def test_recent_follows_the_pages_to_the_end(client):
+    for number in range(250):
+        client.memory.store(f"note {number}", key=f"page-{number:03}")
+    keys = [memory.key for memory in client.memory.recent(per_page=100)]
+    assert keys == [f"page-{number:03}" for number in reversed(range(250))]
 
 
 def test_a_deleted_memory_is_gone(client):

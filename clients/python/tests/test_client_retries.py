@@ -23,7 +23,7 @@ def test_a_command_whose_answer_was_lost_is_retried_and_stored_once(live_api, cl
         stored = lossy.memory.store("Call the plumber", key="todo")
     proxy.close()
     assert proxy.forwarded == 2
-    assert len(client.memory.history(stored.id)) == 1
+    assert len(list(client.memory.history(stored.id))) == 1
 
 
 def test_a_command_sent_while_the_server_is_down_lands_once_it_is_back(live_api, client):
@@ -36,7 +36,7 @@ def test_a_command_sent_while_the_server_is_down_lands_once_it_is_back(live_api,
         stored = client.memory.store("Water the plants", key="plants")
     finally:
         restart.join()
-    assert len(client.memory.history(stored.id)) == 1
+    assert len(list(client.memory.history(stored.id))) == 1
 
 
 def test_a_rate_limited_call_is_retried_after_retry_after(live_api, account):

@@ -90,10 +90,10 @@ class Memory(Resource):
         return self._do(Call("GET", f"/api/v1/memory/{memory_id}", model=m.Memory,
                              app="memory"))
 
-    def history(self, memory_id: str) -> list[m.MemoryVersion]:
-        return self._do(Call("GET", f"/api/v1/memory/{memory_id}/history",
-                             model=m.MemoryVersion, listed=True, app="memory",
-                             then=lambda page: page.items))
+    def history(self, memory_id: str, *, per_page: int = 100) -> Any:
+        """Every version of the memory, oldest first, fetched page by page."""
+        return self._pages(Call("GET", f"/api/v1/memory/{memory_id}/history",
+                                model=m.MemoryVersion, listed=True, app="memory"), per_page)
 
     def promote(self, key: str, *, force: bool = False, merge: bool = False,
                 reason: str = "requested") -> m.Promoted:
