@@ -34,6 +34,7 @@ COMMAND_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 MAX_KEY_LENGTH = 255
 REPLAYED_HEADER = ("idempotent-replayed", "true")
 RENEWALS_PER_LEASE = 3
+RATE_LIMITED = 429  # refused before the command ran: not the key's answer
 
 log = logging.getLogger("arqium.api")
 
@@ -68,7 +69,7 @@ class IdempotencyMiddleware(HttpMiddleware):
             return
         if isinstance(stored, Claim):
             journal = store.journal(caller, key.decode(), stored)
-            await self._answer(scope, body, send, store, journal)
+            await self._answer(scope, _replaying(body, receive), send, store, journal)
         elif stored.fingerprint != fingerprint:
             message = ("this Idempotency-Key was already used for a different request; "
                        "use a new key")
@@ -84,7 +85,7 @@ class IdempotencyMiddleware(HttpMiddleware):
         else:
             await _replay(send, stored)
 
-    async def _answer(self, scope: Scope, body: bytes, send: Send,
+    async def _answer(self, scope: Scope, receive: Receive, send: Send,
                       store: IdempotencyStore, journal: KeyJournal) -> None:
         """Run the command (answering from the receipts what an earlier attempt
         stored), pass its response on, and keep it for retries."""
@@ -105,14 +106,15 @@ class IdempotencyMiddleware(HttpMiddleware):
         renewing = asyncio.create_task(_keep_leased(store, journal))
         try:
             with journaling(journal):
-                await self.app(scope, _replaying(body), capturing_send)
+                await self.app(scope, receive, capturing_send)
         except BaseException:
             await _settle(store.release, journal)
             raise
         finally:
             renewing.cancel()
         status = started.get("status", 500)
-        if status >= 500:
+        if status >= 500 or status == RATE_LIMITED:
+            # Nothing ran (or nothing worth keeping): a retry under the key runs anew.
             await _settle(store.release, journal)
             return
         headers = [(k.decode("latin-1"), v.decode("latin-1"))
@@ -166,17 +168,19 @@ async def _read_body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-def _replaying(body: bytes) -> Receive:
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """The request's body, already read, then the client's own messages: a streamed
+    response listens for the client's disconnect, which must be the real one."""
     sent = False
 
-    async def receive() -> Message:
+    async def replaying_receive() -> Message:
         nonlocal sent
         if sent:
-            return {"type": "http.disconnect"}
+            return await receive()
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 
-    return receive
+    return replaying_receive
 
 
 def request_fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:

@@ -183,3 +183,13 @@ def test_a_reply_cut_short_by_the_client_is_stored_incomplete(model, client, use
     reply = thread[-1]
     assert reply["role"] == "assistant" and reply["incomplete"] is True
     assert reply["content"] and reply["content"] != "".join(CHUNKS)
+
+
+def test_a_chat_sent_with_an_idempotency_key_streams_whole_and_is_replayed(model, client,
+                                                                          user):
+    key = {"Idempotency-Key": "chat-key-1"}
+    first = chat(client, user, **key)
+    assert [name for name, _ in events(first.text)][-1] == "done"
+    again = chat(client, user, **key)
+    assert again.text == first.text and again.headers["Idempotent-Replayed"] == "true"
+    assert len(model.requests) == 1  # the model was asked once

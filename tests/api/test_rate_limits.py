@@ -1,5 +1,7 @@
 """Rate limits per face, with X-RateLimit-* headers and 429 + Retry-After."""
 
+import time
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -216,3 +218,18 @@ def test_a_refused_request_carries_each_rate_limit_header_once(limited_client, n
         for _ in range(2):
             refused = client.get("/api/v1/memory/recent", headers=headers)
     assert refused.status_code == 429 and header_count(refused, name) == 1
+
+
+def test_a_command_refused_by_the_rate_limit_runs_when_retried_under_its_key(
+        limited_client):
+    with limited_client(arqium_user="2/second") as client:
+        headers = bearer(register(client)["access_token"])
+        keyed = {**headers, "Idempotency-Key": "store-1"}
+        note = {"key": "k", "content": "c"}
+        statuses = [client.post("/api/v1/memory/store", headers=headers, json=note
+                                ).status_code for _ in range(2)]
+        refused = client.post("/api/v1/memory/store", headers=keyed, json=note)
+        time.sleep(int(refused.headers["Retry-After"]) + 0.1)
+        retried = client.post("/api/v1/memory/store", headers=keyed, json=note)
+    assert statuses == [201, 201] and refused.status_code == 429
+    assert retried.status_code == 201 and "Idempotent-Replayed" not in retried.headers

@@ -82,8 +82,8 @@ class Arqium(_Resources):
         """Records streamed one per line (the token renewed once if refused)."""
         for renewed in (False, True):
             self._fresh_token(call)
-            # No Idempotency-Key and no retry: a stream is not replayed, and the server
-            # cuts a streamed chat short that carries a key.
+            # No Idempotency-Key and no retry: a stream is not resumed, and a retried
+            # chat would be a second chat.
             response = self._http.send(self._core.build(call, None), stream=True)
             try:
                 if response.status_code >= 400:

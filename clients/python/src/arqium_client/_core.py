@@ -214,7 +214,7 @@ class Core:
                       ) -> str | None:
         """The same key, so a command whose answer was lost is answered again rather
         than run twice; but a new one after a 429: the limit refused the command before
-        it ran, and the server keeps that refusal as the key's answer."""
+        it ran (and servers before 2026-12 kept that refusal as the key's answer)."""
         if key and response is not None and response.status_code == 429:
             return str(uuid.uuid4())
         return key
