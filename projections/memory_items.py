@@ -57,8 +57,11 @@ CREATE TABLE IF NOT EXISTS {table} (
 )"""
 # When the memory happened (domain.memory.moments): what a question naming a time finds.
 ADD_OCCURRED_AT = "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS occurred_at timestamptz"
-CREATE_OCCURRED_INDEX = """
-CREATE INDEX IF NOT EXISTS {index} ON {table} (owner_id, occurred_at)"""
+# The owner's memories in the order they happened (a conversation's turns in order):
+# for the time a question names, and for each memory's neighbours in its conversation.
+CREATE_SEQUENCE_INDEX = """
+CREATE INDEX IF NOT EXISTS {index} ON {table} (owner_id, occurred_at, created_at, id)"""
+DROP_INDEX = "DROP INDEX IF EXISTS {index}"
 CREATE_RECENT_INDEX = """
 CREATE INDEX IF NOT EXISTS {index} ON {table} (owner_id, updated_at DESC, position DESC)"""
 # Memories whose keys share a prefix (a v0 memory's entries: v0/<memory id>/...).
@@ -235,7 +238,8 @@ class MemoryItemsView(ReadModel):
         self.owners = f"{self.name}_owners"
         self.sql_create_statements.extend([
             self.sql(CREATE_TABLE), self.sql(ADD_OCCURRED_AT),
-            self.sql(CREATE_OCCURRED_INDEX, index=f"{self.name}_occurred_idx"),
+            self.sql(CREATE_SEQUENCE_INDEX, index=f"{self.name}_sequence_idx"),
+            self.sql(DROP_INDEX, index=f"{self.name}_occurred_idx"),  # the one it replaces
             self.sql(CREATE_RECENT_INDEX, index=f"{self.name}_recent_idx"),
             self.sql(CREATE_KEY_INDEX, index=f"{self.name}_key_idx"),
             self.sql(CREATE_TSV_INDEX, index=f"{self.name}_owner_tsv_idx"),

@@ -5,7 +5,7 @@ of the memory_items and memory_embeddings read models, by the names their views 
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from psycopg.sql import Composed
@@ -34,6 +34,11 @@ OVERFETCH = 4
 BM25_K1, BM25_B = 1.2, 0.3
 KEYWORD_WEIGHT = 0.5  # the keyword side's share of a fused score (meaning has the rest)
 TIME_WEIGHT = 0.3  # what happening when the question says adds to a memory's score
+# In a hybrid search, a memory's conversation is its context: the share of its best
+# neighbour's score (the memory before or after it, within CONTEXT_GAP) that it gains. "How did the inspection
+# go?" shares the question's words; the answer after it, "Passed!", does not.
+CONTEXT_WEIGHT = 0.2
+CONTEXT_GAP = timedelta(hours=1)
 FUZZY_MIN_LENGTH = 4  # shorter query words are not corrected: too many look-alikes
 FUZZY_PER_WORD = 2  # the owner's words, spelt most like a word found nowhere, used for it
 PAGE_SLACK = 10  # ids beyond a page's read with it, in case some have gone meanwhile
@@ -90,6 +95,19 @@ def fuse(keyword: Ranking, meaning: Ranking, timely: Ranking = ()) -> Ranking:
         scores[memory_id] = (scores.get(memory_id, 0.0) + TIME_WEIGHT
                              + (1 - KEYWORD_WEIGHT) * min(share, 1.0))
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+def with_context(ranking: Ranking, neighbours: dict[str, Sequence[str]]) -> Ranking:
+    """The fused ranking with each memory lifted by CONTEXT_WEIGHT of its best
+    neighbour's score (`neighbours`: each ranked id's neighbours), best first."""
+    scores = dict(ranking)
+    lifts: dict[str, float] = {}
+    for memory_id, score in ranking:
+        for neighbour in neighbours.get(memory_id, ()):
+            lifts[neighbour] = max(lifts.get(neighbour, 0.0), CONTEXT_WEIGHT * score)
+    lifted = {memory_id: scores.get(memory_id, 0.0) + lifts.get(memory_id, 0.0)
+              for memory_id in scores.keys() | lifts.keys()}
+    return sorted(lifted.items(), key=lambda item: (-item[1], item[0]))
 
 
 def _scaled(ranking: Ranking, floor: float) -> list[tuple[str, float]]:
@@ -239,7 +257,32 @@ RANKINGS = "WITH " + ",".join([TERMS, KEYWORD, MEANING, TIMELY])
 SELECT_RANKINGS = RANKINGS + """
 SELECT * FROM keyword UNION ALL SELECT * FROM meaning UNION ALL SELECT * FROM timely"""
 SELECT_TIMELY = "WITH " + TIMELY + "SELECT * FROM timely"
-# What `fuse` does, in SQL: so that a search is one statement, its page read with it.
+# Each memory of a ranking lifts its neighbours: the candidate memories of the owner
+# just before and just after it in the order they happened, within the gap.
+NEIGHBOURS = """
+    CROSS JOIN LATERAL (
+        (SELECT m.id FROM {items} m WHERE """ + CANDIDATE + """
+            AND (m.occurred_at, m.created_at, m.id) < (x.occurred_at, x.created_at, x.id)
+            AND m.occurred_at >= x.occurred_at - %(context_gap)s
+        ORDER BY m.occurred_at DESC, m.created_at DESC, m.id DESC LIMIT 1)
+        UNION ALL
+        (SELECT m.id FROM {items} m WHERE """ + CANDIDATE + """
+            AND (m.occurred_at, m.created_at, m.id) > (x.occurred_at, x.created_at, x.id)
+            AND m.occurred_at <= x.occurred_at + %(context_gap)s
+        ORDER BY m.occurred_at, m.created_at, m.id LIMIT 1)
+    ) AS neighbour"""
+LIFTS = """
+lifts AS (
+    SELECT neighbour.id::text AS id, %(context_weight)s * own.score AS lift
+    FROM own JOIN {items} x ON x.id = own.id::uuid""" + NEIGHBOURS + """
+    WHERE %(context_weight)s > 0
+)"""
+SELECT_NEIGHBOURS = """
+SELECT x.id::text AS of, neighbour.id::text AS id
+FROM {items} x""" + NEIGHBOURS + """
+WHERE x.id = ANY(%(ids)s::uuid[])"""
+# What `fuse` and `with_context` do, in SQL: so that a search is one statement, its page
+# read with it.
 FUSED = """,
 scale AS (
     SELECT (SELECT max(score) FROM keyword) AS keyword_best,
@@ -263,9 +306,13 @@ shares AS (
             / greatest(scale.meaning_best - scale.meaning_worst, 1e-9), 1) END
     FROM timely t, scale
 ),
+own AS (SELECT id, sum(share) AS score FROM shares GROUP BY id),
+""" + LIFTS + """,
 fused AS (
-    SELECT id, sum(share) AS score FROM shares GROUP BY id
-    ORDER BY score DESC, id
+    SELECT id, sum(score) + coalesce(max(lift), 0) AS score FROM (
+        SELECT id, score, NULL::float8 AS lift FROM own
+        UNION ALL SELECT id, 0, lift FROM lifts) AS scored
+    GROUP BY id ORDER BY score DESC, id
     LIMIT %(limit)s OFFSET %(offset)s
 )"""
 # A search: the rankings, fused, and the page of the fused ranking with its rows; a page
@@ -275,7 +322,8 @@ SELECT """ + FOUND_COLUMNS + """, fused.score, counted.total,
     CASE WHEN %(snippet_terms)s::text IS NOT NULL AND NOT m.content ? '$sealed'
         THEN ts_headline('english', coalesce(m.content #>> '{{}}', ''),
             websearch_to_tsquery('english', %(snippet_terms)s), %(headline)s) END AS snippet
-FROM (SELECT count(DISTINCT id) AS total FROM shares) AS counted
+FROM (SELECT count(*) AS total FROM (SELECT id FROM own UNION SELECT id FROM lifts) AS all_ids
+    ) AS counted
 LEFT JOIN (fused JOIN {items} m ON m.id = fused.id::uuid) ON true
 ORDER BY fused.score DESC, fused.id"""
 SELECT_PRESENT = """
@@ -334,6 +382,8 @@ class PostgresMemorySearch:
         """Ranked, fused and read in one statement."""
         rows = self._rows(SEARCH, **self._ranking_parameters(query, now),
                           keyword_weight=KEYWORD_WEIGHT, time_weight=TIME_WEIGHT,
+                          context_weight=self.context_weight(query),
+                          context_gap=CONTEXT_GAP,
                           limit=query.limit, offset=query.offset,
                           snippet_terms=self.snippet_terms(query), headline=HEADLINE)
         found = [row for row in rows if row["id"] is not None]
@@ -360,6 +410,22 @@ class PostgresMemorySearch:
                 "overfetch": OVERFETCH if self._thinned(query) else 1,
                 "min_similarity": query.min_similarity,
                 "start": start, "end": end}
+
+    @staticmethod
+    def context_weight(query: MemoryQuery) -> float:
+        """A hybrid search counts the conversation; keyword and meaning alone do not (a
+        keyword search finds the memories holding the words, and nothing else)."""
+        return CONTEXT_WEIGHT if query.mode == "hybrid" else 0.0
+
+    def neighbours(self, ids: Sequence[str], query: MemoryQuery, now: datetime
+                   ) -> dict[str, list[str]]:
+        """Each memory's neighbours in the order memories happened (see NEIGHBOURS)."""
+        found: dict[str, list[str]] = {}
+        if ids:
+            for row in self._rows(SELECT_NEIGHBOURS, **self._filters(query, now),
+                                  ids=list(ids), context_gap=CONTEXT_GAP):
+                found.setdefault(row["of"], []).append(row["id"])
+        return found
 
     def timely_ranking(self, query: MemoryQuery, now: datetime) -> Ranking:
         """The timely ranking alone (for a search that ranks the rest elsewhere)."""

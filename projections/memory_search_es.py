@@ -37,6 +37,7 @@ from arqium.projections.memory_search import (
     PostgresMemorySearch,
     Ranking,
     fuse,
+    with_context,
 )
 
 # Nearest-neighbour candidates each shard considers: deeper than CANDIDATES, so the
@@ -410,7 +411,11 @@ class ElasticsearchMemorySearch:
 
     def search(self, query: MemoryQuery, now: datetime) -> tuple[list[dict], int]:
         answers = self.answers(query, now)
-        ranking = fuse(*rankings_of(answers), self.postgres.timely_ranking(query, now))
+        fused = fuse(*rankings_of(answers), self.postgres.timely_ranking(query, now))
+        ranking = fused
+        if self.postgres.context_weight(query):
+            ranking = with_context(fused, self.postgres.neighbours(
+                [memory_id for memory_id, _ in fused], query, now))
         snippets = snippets_of(answers.values())
         rows = self.postgres.page_of(ranking[query.offset:], query.owner_id, query.limit,
                                      now)

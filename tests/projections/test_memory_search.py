@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from arqium.domain.memory.application import MemoryDraft
-from arqium.projections.memory_search import MemoryQuery, fuse
+from arqium.projections.memory_search import MemoryQuery, fuse, with_context
 from tests.conftest import SETUP
 
 MEMORIES = {  # key: (note, layer, confidence, metadata)
@@ -68,7 +68,11 @@ def test_hybrid_mode_fuses_the_scores_of_the_two_rankings(postgres_search, syste
     query = MemoryQuery("u1", "cats named Miso", limit=50)
     by_keyword, by_meaning, timely = postgres_search.rankings(query, system.clock())
     assert by_keyword and by_meaning and timely == []  # no time named
-    expected = dict(fuse(by_keyword, by_meaning))
+    fused = fuse(by_keyword, by_meaning)
+    neighbours = postgres_search.neighbours([memory_id for memory_id, _ in fused], query,
+                                            system.clock())
+    assert neighbours  # written within the hour: each memory has its conversation
+    expected = dict(with_context(fused, neighbours))
     rows, total = postgres_search.search(query, system.clock())
     assert rows[0]["key"] == "pets"
     assert total == len(expected) == len(MEMORIES)  # no similarity floor: all ranked
@@ -206,3 +210,40 @@ def test_a_question_naming_a_date_favours_the_memories_of_that_date(postgres_sea
     assert found(postgres_search, system, question, "u4")[0] == "may"
     question = "Who did Maria have dinner with on June 10, 2023?"
     assert found(postgres_search, system, question, "u4")[0] == "june"
+
+
+def test_an_answer_is_found_by_the_question_before_it(postgres_search, system, workers):
+    workers("memory_items", "memory_embeddings")
+    turns = {  # one conversation's turns, in order, then one a day later
+        "t1": ("Priya: did the truck pass its health inspection on Friday?",
+               "2024-03-01T10:00:00Z"),
+        "t2": ("Marco: yes!! zero notes, the inspector even asked for a taco",
+               "2024-03-01T10:00:00Z"),
+        "t3": ("Marco: the new fryer is loud but it keeps the oil hot",
+               "2024-03-01T10:00:00Z"),
+        "t4": ("Marco: the parking permit for the market came through",
+               "2024-03-02T10:00:00Z"),
+        "t5": ("Priya: my sister moved to Lisbon for a design job",
+               "2024-03-02T10:00:00Z")}
+    stored_for(system, postgres_search, "u5", {
+        key: (text, {"session_date": date}) for key, (text, date) in turns.items()})
+    keys = found(postgres_search, system, "Did the truck pass the inspection?", "u5")
+    # The answer shares no word with the question; the turn before it does.
+    assert keys[:2] == ["t1", "t2"]
+
+
+def test_neighbours_are_the_memories_just_before_and_after_within_the_hour(
+        postgres_search, system, workers):
+    workers("memory_items", "memory_embeddings")
+    stored_for(system, postgres_search, "u6", {
+        "a": ("first", {"session_date": "2024-03-01T10:00:00Z"}),
+        "b": ("second", {"session_date": "2024-03-01T10:30:00Z"}),
+        "c": ("third", {"session_date": "2024-03-01T10:45:00Z"}),
+        "d": ("a day later", {"session_date": "2024-03-02T10:00:00Z"})})
+    query = MemoryQuery("u6", "anything")
+    rows = postgres_search.items.query("SELECT id::text, key FROM {table} WHERE owner_id = "
+                                       "%(owner)s", owner="u6")
+    key_of = {row["id"]: row["key"] for row in rows}
+    neighbours = postgres_search.neighbours(list(key_of), query, system.clock())
+    named = {key_of[of]: sorted(key_of[n] for n in ids) for of, ids in neighbours.items()}
+    assert named == {"a": ["b"], "b": ["a", "c"], "c": ["b"]}

@@ -2,7 +2,12 @@
 
 import pytest
 
-from arqium.projections.memory_search import KEYWORD_WEIGHT, fuse
+from arqium.projections.memory_search import (
+    CONTEXT_WEIGHT,
+    KEYWORD_WEIGHT,
+    fuse,
+    with_context,
+)
 
 
 def test_each_side_is_scaled_by_its_best_and_weighted():
@@ -27,3 +32,18 @@ def test_a_strong_hit_on_one_side_outranks_weak_hits_on_both():
 def test_equal_scores_are_ordered_by_id_and_nothing_fuses_to_nothing():
     assert [memory_id for memory_id, _ in fuse([("b", 1.0), ("a", 1.0)], [])] == ["a", "b"]
     assert fuse([], []) == []
+
+
+def test_a_memory_gains_a_share_of_its_best_neighbours_score():
+    fused = [("question", 1.0), ("noise", 0.3), ("other", 0.1)]
+    neighbours = {"question": ["before", "answer"], "other": ["answer"]}
+    lifted = dict(with_context(fused, neighbours))
+    assert lifted["answer"] == pytest.approx(CONTEXT_WEIGHT * 1.0)  # the best, not a sum
+    assert lifted["before"] == pytest.approx(CONTEXT_WEIGHT * 1.0)
+    assert lifted["question"] == 1.0 and lifted["noise"] == 0.3  # no neighbours: as fused
+
+
+def test_context_reorders_only_by_the_lift():
+    fused = [("a", 0.5), ("b", 0.45), ("c", 0.9)]
+    ranking = with_context(fused, {"c": ["b"]})
+    assert [memory_id for memory_id, _ in ranking] == ["c", "b", "a"]
