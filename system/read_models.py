@@ -14,6 +14,7 @@ from arqium.projections.login_sessions import LoginSessionsView
 from arqium.projections.memory_embeddings import MemoryEmbeddingsView
 from arqium.projections.memory_items import MemoryItemsView
 from arqium.projections.platform_config import PlatformConfigView
+from arqium.projections.platform_modules import PlatformModulesView
 from arqium.projections.session_messages import SessionMessagesView
 from arqium.projections.users import UsersView
 from arqium.projections.vaults import VaultsView
@@ -40,6 +41,7 @@ class ReadModels:
     sessions_activity: ActivityView
     tracked_events: ActivityView
     platform_config: PlatformConfigView
+    platform_modules: PlatformModulesView
 
     def of(self, projection: type[BatchProjection]) -> ReadModel:
         """The read model `projection` writes."""
