@@ -45,6 +45,9 @@ class PlatformApplication(Application):
         """One ConfigUpdated recording `patch`; its position. Its `modules` lists are
         the modules' states: they change those (each module event in one save)."""
         check_patch(patch)
+        return self._update_config(patch)
+
+    def _update_config(self, patch: dict[str, Any]) -> int:
         modules = patch.get("modules") or {}
         settings = {key: value for key, value in patch.items() if key != "modules"}
         check_module_lists(modules)
@@ -103,10 +106,6 @@ class PlatformApplication(Application):
         return self._change(ModuleStates, lambda states: states.rate(
             module_id, user, stars, self.clock()))
 
-    def module_states(self) -> ModuleStates:
-        """For the modules' rules only: lists and pages read the platform_modules view."""
-        return self._load(ModuleStates)
-
     @command(replay=_profile_created)
     def create_profile(self, name: str, description: str, config: dict[str, Any]
                        ) -> tuple[str, int]:
@@ -132,9 +131,7 @@ class PlatformApplication(Application):
     @command
     def apply_profile(self, profile_id: str) -> int:
         """One ConfigUpdated whose patch is the profile's configuration."""
-        config = self._load(ConfigProfiles).config_of(profile_id)
-        return self._change(PlatformConfig,
-                            lambda settings: settings.update(config, self.clock()))
+        return self._update_config(self._load(ConfigProfiles).config_of(profile_id))
 
     def _change(self, kind: type[Singleton], decide: Callable[[Singleton], None]) -> int:
         """Load the singleton, decide, save; again if another process saved first."""
