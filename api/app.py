@@ -25,13 +25,13 @@ from arqium.api.graphql import graphql_router
 from arqium.api.idempotency import IdempotencyMiddleware
 from arqium.api.input_limits import InputLimitsMiddleware
 from arqium.api.latency import LatencyMiddleware, LatencySamples
-from arqium.api.module_gate import ModuleGate
 from arqium.api.memory_v0 import entries as memory_v0_entries
 from arqium.api.memory_v0.current import contexts as current_contexts
 from arqium.api.memory_v0.current import entries as current_entries
 from arqium.api.memory_v0.current import vaults as current_vaults
 from arqium.api.memory_v0.current.auth import BearerKeyMiddleware
 from arqium.api.memory_v0 import vaults as memory_v0_vaults
+from arqium.api.module_gate import ModuleGate
 from arqium.api.openapi import truthful_openapi
 from arqium.api.ratelimit import RateLimitHeadersMiddleware, RateLimits, limited
 from arqium.api.requestinfo import RequestIdMiddleware

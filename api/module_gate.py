@@ -6,17 +6,21 @@ clock reading per request, the read model at most once a second."""
 import asyncio
 
 from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from arqium.api.common.shapes import ARQIUM
 from arqium.api.errors import error_response
 from arqium.system.modules import CachedModules, ModuleState
 
 TRY_AGAIN_LATER = 1013
+RETRY_AFTER = {"Retry-After": "1"}  # a module may be switched on at any moment
 MAX_REASON_BYTES = 123  # what a close frame's reason holds
 
 ASTRALBODY_PATHS = ("/health", "/auth", "/upload", "/download", "/sessions",
                     "/components", "/user", "/agents")
 # Each path prefix and the modules its routes need, most specific first.
+GRAPHQL = "/graphql"
 HTTP_GATES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("/graphql", ("graphql",)),
     ("/api/v1/analytics", ("analytics",)),
@@ -41,6 +45,18 @@ def modules_for(path: str, gates: tuple[tuple[str, tuple[str, ...]], ...]
     return ()
 
 
+def unavailable(scope: Scope, reason: str, module_id: str) -> Response:
+    """The 503 in the shape of the face: GraphQL answers GraphQL errors, the others
+    their seed's error body."""
+    path = scope["path"]
+    if not (path == GRAPHQL or path.startswith(GRAPHQL + "/")):
+        return error_response(Request(scope), 503, "unavailable", reason,
+                              {"module": module_id}, headers=RETRY_AFTER)
+    return JSONResponse({"data": None, "errors": [{"message": reason, "extensions": {
+        "code": ARQIUM.codes["unavailable"], "module": module_id}}]}, status_code=503,
+        headers=RETRY_AFTER)
+
+
 class ModuleGate:
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -54,9 +70,7 @@ class ModuleGate:
             return
         reason = off.why_off() or ""
         if scope["type"] == "http":
-            response = error_response(Request(scope), 503, "unavailable", reason,
-                                      {"module": off.module.id})
-            await response(scope, receive, send)
+            await unavailable(scope, reason, off.module.id)(scope, receive, send)
         else:
             await receive()  # websocket.connect
             await send({"type": "websocket.accept"})

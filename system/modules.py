@@ -51,8 +51,8 @@ class ModuleState:
     @property
     def errors(self) -> list[str]:
         if self.installed and not self.requirement_met:
-            return [f"{self.module.requires} is not set: configure it and restart "
-                    f"ARQIUM to enable {self.module.id}"]
+            return [(f"{self.module.requires} is not set: configure it and restart "
+                     f"ARQIUM to enable {self.module.id}")]
         return []
 
     def why_off(self) -> str | None:
