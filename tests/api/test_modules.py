@@ -91,7 +91,7 @@ def test_disabling_graphql_answers_503_in_graphqls_shape_until_enabled_again(
 
 def test_disabling_memory_service_v0_answers_503_in_v0s_error_shape(client, admin):
     switch(client, admin, "memory-service-v0", False)
-    response = client.get("/v0/health")
+    response = client.get("/v0/users/ada")
     assert response.status_code == 503
     assert response.json() == {
         "error": "Service Unavailable", "code": "SERVICE_UNAVAILABLE",
@@ -111,7 +111,7 @@ def test_disabling_realtime_sync_closes_a_new_sync_socket_saying_which_module(
 
 def test_an_uninstalled_face_says_how_to_install_it(client, admin):
     client.delete("/api/modules/astralbody", headers=admin["headers"])
-    response = client.get("/health")
+    response = client.get("/user/profile")
     assert response.status_code == 503
     assert response.json()["error"]["message"] == (
         "module 'astralbody' is not installed: install it with POST "
@@ -141,6 +141,11 @@ def test_enabling_elasticsearch_search_without_its_url_says_what_to_set(client, 
     response = switch(client, admin, "elasticsearch-search", True)
     assert response.status_code == 409
     assert "set ARQIUM_ELASTICSEARCH_URL" in response.json()["error"]["message"]
+
+
+def test_a_faces_health_check_answers_while_the_face_is_off(client, admin):
+    switch(client, admin, "astralbody", False)
+    assert client.get("/health").status_code == 200
 
 
 def test_an_installed_module_installs_again_after_an_uninstall(client, admin):
