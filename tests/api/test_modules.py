@@ -1,10 +1,14 @@
 """The Admin API's modules (seed 003 §3): the list, install and uninstall under their
 dependencies, the switch and its effect on the routes, settings, the marketplace."""
 
+import time
+
 import pytest
+from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from arqium.system.bootstrap import make_admin
+from arqium.api.app import create_app
+from arqium.system.bootstrap import make_admin, open_system
 from tests.conftest import SETUP, bearer, register
 
 ADMIN_EMAIL, ADMIN_PASSWORD = "root@example.com", "admin password"
@@ -234,3 +238,29 @@ def test_a_module_command_is_answered_once_under_an_idempotency_key(client, admi
     again = client.delete("/api/modules/analytics", headers=headers)
     assert (first.status_code, again.status_code) == (200, 200)
     assert again.headers["X-Event-Position"] == first.headers["X-Event-Position"]
+
+
+@pytest.fixture
+def other_instance(settings, clock):
+    """A second API process: its own app, its own cache of the module states."""
+    app = create_app(settings, open_system=lambda s: open_system(s, clock=clock))
+    with TestClient(app, raise_server_exceptions=False) as second:
+        yield second
+
+
+def answers(client, path: str, status: int, within_seconds: float = 10) -> bool:
+    """Whether `path` answers `status` within the time (asked every 50 ms)."""
+    deadline = time.monotonic() + within_seconds
+    while client.get(path).status_code != status and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return client.get(path).status_code == status
+
+
+def test_another_api_process_follows_a_switch_from_the_read_model(
+        client, other_instance, admin):
+    before = other_instance.get("/v0/users/ada").status_code  # cached: on
+    assert before != 503
+    switch(client, admin, "memory-service-v0", False)
+    assert answers(other_instance, "/v0/users/ada", 503)
+    switch(client, admin, "memory-service-v0", True)
+    assert answers(other_instance, "/v0/users/ada", before)
