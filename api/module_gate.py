@@ -92,5 +92,6 @@ class ModuleGate:
             states = await asyncio.to_thread(modules.states)
         else:
             states = modules.states()
+        # None known (the database out of reach since the start): the route answers.
         return next((states[module_id] for module_id in needed
-                     if states[module_id].why_off()), None)
+                     if module_id in states and states[module_id].why_off()), None)
