@@ -76,7 +76,10 @@ class ModuleGate:
             await unavailable(scope, reason, off.module.id)(scope, receive, send)
         else:
             await receive()  # websocket.connect
-            await send({"type": "websocket.accept"})
+            # With the client's protocol: a browser drops a socket accepted without
+            # it, before the close's reason could say which module to enable.
+            protocols = scope.get("subprotocols") or [None]
+            await send({"type": "websocket.accept", "subprotocol": protocols[0]})
             await send({"type": "websocket.close", "code": TRY_AGAIN_LATER,
                         "reason": reason.encode()[:MAX_REASON_BYTES].decode(
                             errors="ignore")})

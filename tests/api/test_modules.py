@@ -272,3 +272,13 @@ def test_a_route_whose_requirement_is_missing_answers_as_before_saying_what_to_s
                            json={"messages": [{"role": "user", "content": "hi"}]})
     assert response.status_code == 503
     assert "ARQIUM_LLM_BASE_URL" in response.json()["message"]
+
+
+def test_graphql_subscriptions_close_while_realtime_sync_is_off(client, admin, user):
+    switch(client, admin, "realtime-sync", False)
+    with (pytest.raises(WebSocketDisconnect) as closed,
+          client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"])
+          as socket):
+        socket.receive_json()
+    assert closed.value.code == 1013
+    assert "module 'realtime-sync' is disabled" in closed.value.reason
