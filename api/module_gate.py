@@ -18,29 +18,28 @@ TRY_AGAIN_LATER = 1013
 RETRY_AFTER = {"Retry-After": "1"}  # a module may be switched on at any moment
 MAX_REASON_BYTES = 123  # what a close frame's reason holds
 
-ASTRALBODY_PATHS = ("/health", "/auth", "/upload", "/download", "/sessions",
-                    "/components", "/user", "/agents")
-# Each path prefix and the modules its routes need, most specific first.
 GRAPHQL = "/graphql"
 HEALTH_CHECKS = {"/health", "/v0/health", "/ping"}
-HTTP_GATES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("/graphql", ("graphql",)),
+ASTRALBODY_PATHS = ("/auth", "/upload", "/download", "/sessions", "/components", "/user",
+                    "/agents")
+Gates = tuple[tuple[str, tuple[str, ...]], ...]
+# Each path prefix and the modules its routes need.
+HTTP_GATES: Gates = (
+    (GRAPHQL, ("graphql",)),
     ("/api/v1/analytics", ("analytics",)),
     ("/api/chat", ("cerebro", "chat")),
     ("/api/history", ("cerebro", "chat")),
-    *((prefix, ("cerebro",)) for prefix in ("/api/memory", "/api/ledger", "/api/files",
-                                            "/ping")),
+    *((prefix, ("cerebro",)) for prefix in ("/api/memory", "/api/ledger", "/api/files")),
     ("/v0", ("memory-service-v0",)),
     *((prefix, ("astralbody",)) for prefix in ASTRALBODY_PATHS),
 )
-SOCKET_GATES: tuple[tuple[str, tuple[str, ...]], ...] = (
+SOCKET_GATES: Gates = (
     ("/ws/sync", ("realtime-sync",)),
-    ("/graphql", ("graphql", "realtime-sync")),  # GraphQL subscriptions
+    (GRAPHQL, ("graphql", "realtime-sync")),  # GraphQL subscriptions
 )
 
 
-def modules_for(path: str, gates: tuple[tuple[str, tuple[str, ...]], ...]
-                ) -> tuple[str, ...]:
+def modules_for(path: str, gates: Gates) -> tuple[str, ...]:
     for prefix, modules in gates:
         if path == prefix or path.startswith(prefix + "/"):
             return modules
@@ -60,6 +59,8 @@ def unavailable(scope: Scope, reason: str, module_id: str) -> Response:
 
 
 class ModuleGate:
+    """Answers a request for a switched-off module's route itself (pure ASGI)."""
+
     def __init__(self, app: ASGIApp):
         self.app = app
 

@@ -60,10 +60,10 @@ CATALOGUE: dict[str, Module] = {module.id: module for module in (
     Module("memory-service-v0", "Memory Service v0", "The /v0 face (users, vaults, "
            "memories, entries, contexts) in both its dialects", "faces",
            ("memory", "compatibility", "v0")),
-    Module("cerebro", "CEREBRO", "CEREBRO's face: /api/memory, /api/ledger, /api/files, "
-           "/ping", "faces", ("memory", "ledger", "compatibility")),
-    Module("astralbody", "AstralBody", "AstralBody's face: /health, /auth/config, "
-           "/upload, /download, /sessions, /components, /user, /agents", "faces",
+    Module("cerebro", "CEREBRO", "CEREBRO's face: /api/memory, /api/ledger, /api/files "
+           "(its chat is the chat module)", "faces", ("memory", "ledger", "compatibility")),
+    Module("astralbody", "AstralBody", "AstralBody's face: /auth/config, /upload, "
+           "/download, /sessions, /components, /user, /agents", "faces",
            ("agents", "files", "compatibility")),
     Module("analytics", "Analytics", "/api/v1/analytics: tracked events, the dashboard "
            "and usage figures", "analytics", ("analytics", "telemetry")),
