@@ -68,7 +68,7 @@ def profile_body(row: dict) -> dict:
 def holding(waits: Waits, position: int) -> PlatformConfigView:
     """The read models once they hold the command's events (ReadModelBehind if not
     soon)."""
-    if not all(waits.reached(projection, position)
+    if not all(waits.reached(projection, position or None)  # 0: nothing ever stored
                for projection in (PlatformConfigProjection, PlatformModulesProjection)):
         raise ReadModelBehind("the configuration's read model is catching up; retry shortly")
     return waits.system.read_models.platform_config

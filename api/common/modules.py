@@ -96,6 +96,7 @@ def current_states(waits: ReadModelWaits) -> dict[str, ModuleState]:
 def states_after(waits: ReadModelWaits, position: int) -> dict[str, ModuleState]:
     """The states once the read model holds the command's events; this process's gates
     and workers follow them at once (other processes within a second)."""
-    if not waits.reached(PlatformModulesProjection, position):
+    # 0: nothing was ever stored (the command changed nothing): nothing to wait for.
+    if not waits.reached(PlatformModulesProjection, position or None):
         raise ReadModelBehind("the modules' read model is catching up; retry shortly")
     return waits.system.modules.refresh()

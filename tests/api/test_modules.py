@@ -282,3 +282,9 @@ def test_graphql_subscriptions_close_while_realtime_sync_is_off(client, admin, u
         socket.receive_json()
     assert closed.value.code == 1013
     assert "module 'realtime-sync' is disabled" in closed.value.reason
+
+
+def test_a_change_that_changes_nothing_answers_the_module_as_it_is(client, admin):
+    response = client.put("/api/modules/graphql", headers=admin["headers"], json={})
+    assert response.status_code == 200
+    assert response.json()["enabled"] is True
