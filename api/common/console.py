@@ -167,7 +167,7 @@ class Console:
 
     async def _activity(self, application: str, row_id: str, position: int,
                         deadline: float) -> dict | None:
-        view = self.system.views[ACTIVITY_BY_APPLICATION[application].name]
+        view = self.system.read_models.of(ACTIVITY_BY_APPLICATION[application])
         if not await self.positions.reached(view, application, position, deadline):
             log.debug("activity of %s late: not pushed", row_id)
             return None
