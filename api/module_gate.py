@@ -1,7 +1,8 @@
 """A disabled or uninstalled module's routes answer 503 in their face's error shape,
 saying how to turn the module on; its WebSockets open and close at once with 1013 (try
 again later) and the same words. The states come from the process's CachedModules: a
-clock reading per request, the read model at most once a second."""
+clock reading per request, the read model at most once a second. Health checks are not
+gated: they report on the process, which probes restart when it fails them."""
 
 import asyncio
 
@@ -21,6 +22,7 @@ ASTRALBODY_PATHS = ("/health", "/auth", "/upload", "/download", "/sessions",
                     "/components", "/user", "/agents")
 # Each path prefix and the modules its routes need, most specific first.
 GRAPHQL = "/graphql"
+HEALTH_CHECKS = {"/health", "/v0/health", "/ping"}
 HTTP_GATES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("/graphql", ("graphql",)),
     ("/api/v1/analytics", ("analytics",)),
@@ -63,7 +65,8 @@ class ModuleGate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         gates = {"http": HTTP_GATES, "websocket": SOCKET_GATES}.get(scope["type"])
-        needed = modules_for(scope["path"], gates) if gates else ()
+        needed = (modules_for(scope["path"], gates)
+                  if gates and scope["path"] not in HEALTH_CHECKS else ())
         off = await self._off(scope, needed) if needed else None
         if off is None:
             await self.app(scope, receive, send)
@@ -89,5 +92,6 @@ class ModuleGate:
             states = await asyncio.to_thread(modules.states)
         else:
             states = modules.states()
+        # None known (the database out of reach since the start): the route answers.
         return next((states[module_id] for module_id in needed
-                     if states[module_id].why_off()), None)
+                     if module_id in states and states[module_id].why_off()), None)

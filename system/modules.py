@@ -107,29 +107,32 @@ class CachedModules:
         if self.stale():
             with self._lock:
                 if self.stale():  # not read meanwhile by another thread
-                    self._read()
+                    self._read(tolerant=True)
         return self._states
 
     def refresh(self) -> dict[str, ModuleState]:
         """Read the states now (after a change this process made, or for a list)."""
         with self._lock:
-            self._read()
+            self._read(tolerant=False)
             return self._states
 
-    def _read(self) -> None:
+    def _read(self, tolerant: bool) -> None:
         # Whether it answers or not, the read model is asked again only a second later:
         # while the database is out of reach, requests meet that, not this.
         self._read_at = self.monotonic()
         try:
             self._states = module_states(self.view, self.configured, self.defaults)
         except Exception as error:
-            if not self._states or not connection_lost(error):
+            if not (tolerant and connection_lost(error)):
                 raise
-            log.warning("the module states could not be read; the last ones hold",
-                        exc_info=True)
+            # The routes meet the outage themselves and answer it in their own shape.
+            log.warning("the module states could not be read (%s); %s", error,
+                        "the last ones hold" if self._states else "none known yet")
 
     def state_of(self, module_id: str) -> ModuleState:
-        return self.states()[module_id]
+        """Its state (the default one while none could be read yet)."""
+        return self.states().get(module_id) or _state(
+            CATALOGUE[module_id], None, self.configured, self.defaults.get(module_id, {}))
 
     def is_on(self, module_id: str) -> bool:
         return self.state_of(module_id).on

@@ -40,6 +40,7 @@ class ReadModels:
     ledger_activity: ActivityView
     sessions_activity: ActivityView
     tracked_events: ActivityView
+    platform_activity: ActivityView
     platform_config: PlatformConfigView
     platform_modules: PlatformModulesView
 
@@ -51,7 +52,7 @@ class ReadModels:
         """The activity read models, read as one."""
         return ActivityFigures((self.identity_activity, self.memory_activity,
                                 self.ledger_activity, self.sessions_activity,
-                                self.tracked_events))
+                                self.tracked_events, self.platform_activity))
 
     def by_name(self) -> dict[str, ReadModel]:
         return {field.name: getattr(self, field.name) for field in fields(self)}

@@ -1,10 +1,14 @@
 """The Admin API's modules (seed 003 §3): the list, install and uninstall under their
 dependencies, the switch and its effect on the routes, settings, the marketplace."""
 
+import time
+
 import pytest
+from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from arqium.system.bootstrap import make_admin
+from arqium.api.app import create_app
+from arqium.system.bootstrap import make_admin, open_system
 from tests.conftest import SETUP, bearer, register
 
 ADMIN_EMAIL, ADMIN_PASSWORD = "root@example.com", "admin password"
@@ -91,7 +95,7 @@ def test_disabling_graphql_answers_503_in_graphqls_shape_until_enabled_again(
 
 def test_disabling_memory_service_v0_answers_503_in_v0s_error_shape(client, admin):
     switch(client, admin, "memory-service-v0", False)
-    response = client.get("/v0/health")
+    response = client.get("/v0/users/ada")
     assert response.status_code == 503
     assert response.json() == {
         "error": "Service Unavailable", "code": "SERVICE_UNAVAILABLE",
@@ -111,7 +115,7 @@ def test_disabling_realtime_sync_closes_a_new_sync_socket_saying_which_module(
 
 def test_an_uninstalled_face_says_how_to_install_it(client, admin):
     client.delete("/api/modules/astralbody", headers=admin["headers"])
-    response = client.get("/health")
+    response = client.get("/user/profile")
     assert response.status_code == 503
     assert response.json()["error"]["message"] == (
         "module 'astralbody' is not installed: install it with POST "
@@ -141,6 +145,11 @@ def test_enabling_elasticsearch_search_without_its_url_says_what_to_set(client, 
     response = switch(client, admin, "elasticsearch-search", True)
     assert response.status_code == 409
     assert "set ARQIUM_ELASTICSEARCH_URL" in response.json()["error"]["message"]
+
+
+def test_a_faces_health_check_answers_while_the_face_is_off(client, admin):
+    switch(client, admin, "astralbody", False)
+    assert client.get("/health").status_code == 200
 
 
 def test_an_installed_module_installs_again_after_an_uninstall(client, admin):
@@ -229,3 +238,29 @@ def test_a_module_command_is_answered_once_under_an_idempotency_key(client, admi
     again = client.delete("/api/modules/analytics", headers=headers)
     assert (first.status_code, again.status_code) == (200, 200)
     assert again.headers["X-Event-Position"] == first.headers["X-Event-Position"]
+
+
+@pytest.fixture
+def other_instance(settings, clock):
+    """A second API process: its own app, its own cache of the module states."""
+    app = create_app(settings, open_system=lambda s: open_system(s, clock=clock))
+    with TestClient(app, raise_server_exceptions=False) as second:
+        yield second
+
+
+def answers(client, path: str, status: int, within_seconds: float = 10) -> bool:
+    """Whether `path` answers `status` within the time (asked every 50 ms)."""
+    deadline = time.monotonic() + within_seconds
+    while client.get(path).status_code != status and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return client.get(path).status_code == status
+
+
+def test_another_api_process_follows_a_switch_from_the_read_model(
+        client, other_instance, admin):
+    before = other_instance.get("/v0/users/ada").status_code  # cached: on
+    assert before != 503
+    switch(client, admin, "memory-service-v0", False)
+    assert answers(other_instance, "/v0/users/ada", 503)
+    switch(client, admin, "memory-service-v0", True)
+    assert answers(other_instance, "/v0/users/ada", before)
