@@ -38,7 +38,7 @@ def module_defaults(settings: Settings) -> dict[str, dict[str, Any]]:
 class ModuleState:
     module: Module
     installed: bool = True
-    enabled: bool = True  # what an admin wants: on, unless its requirement is missing
+    enabled: bool = True  # what an admin wants (on only if its requirement is met too)
     settings: dict[str, Any] = field(default_factory=dict)
     downloads: int = 0
     requirement_met: bool = True
@@ -81,8 +81,8 @@ def _state(module: Module, row: dict | None, configured: frozenset[str],
            defaults: dict[str, Any]) -> ModuleState:
     met = module.requires is None or module.requires in configured
     if row is None:
-        return ModuleState(module, enabled=met, settings=defaults, requirement_met=met)
-    return ModuleState(module, row["installed"], row["enabled"] and met,
+        return ModuleState(module, settings=defaults, requirement_met=met)
+    return ModuleState(module, row["installed"], row["enabled"],
                        {**defaults, **row["settings"]}, row["downloads"], met)
 
 

@@ -264,3 +264,11 @@ def test_another_api_process_follows_a_switch_from_the_read_model(
     assert answers(other_instance, "/v0/users/ada", 503)
     switch(client, admin, "memory-service-v0", True)
     assert answers(other_instance, "/v0/users/ada", before)
+
+
+def test_a_route_whose_requirement_is_missing_answers_as_before_saying_what_to_set(
+        client, user):
+    response = client.post("/api/chat", headers=user["headers"],
+                           json={"messages": [{"role": "user", "content": "hi"}]})
+    assert response.status_code == 503
+    assert "ARQIUM_LLM_BASE_URL" in response.json()["message"]
