@@ -5,9 +5,11 @@ import time
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 
-from arqium.projections import projection_named
-from arqium.system.bootstrap import make_admin
+from arqium.api.app import create_app
+from arqium.projections import PROJECTIONS, projection_named
+from arqium.system.bootstrap import make_admin, open_system
 from arqium.workers.rebuild import rebuild
 from tests.api.conftest import WAIT_SECONDS
 from tests.conftest import SETUP, bearer
@@ -15,9 +17,12 @@ from tests.conftest import SETUP, bearer
 ADMIN_EMAIL, ADMIN_PASSWORD = "root@example.com", "admin password"
 
 
+RUNNING = ("login_sessions", "users", "platform_config", "platform_modules")
+
+
 @pytest.fixture(autouse=True)
 def projectors(workers):
-    workers("login_sessions", "users", "platform_config", "platform_modules")
+    workers(*RUNNING)
 
 
 @pytest.fixture
@@ -106,3 +111,18 @@ def test_a_rebuild_shows_in_progress_then_completed(client, admin, settings):
     assert during["current_step"] == "rebuild users"
     assert 0 <= during["progress"] < 1
     assert after["current_step"] == "ready"
+
+
+def test_read_models_behind_the_head_seen_at_start_are_in_progress_until_they_catch_up(
+        client, admin, user, settings, clock, workers):
+    for n in range(3):
+        client.post("/api/v1/memory/store", headers=user["headers"],
+                    json={"key": f"note-{n}", "content": "hello"})
+    app = create_app(settings, open_system=lambda s: open_system(s, clock=clock))
+    with TestClient(app) as started_later:
+        during = status_of(started_later, admin)["initialization"]
+        workers(*[p.name for p in PROJECTIONS if p.name not in RUNNING])
+        after = status_once(started_later, admin, "completed")["initialization"]
+    assert during["status"] == "in_progress"
+    assert during["current_step"].startswith("catch up ") and during["progress"] == 0.0
+    assert after == {"status": "completed", "progress": 1.0, "current_step": "ready"}
