@@ -154,7 +154,7 @@ class Console:
         if application == "platform" and self.admins:
             if (told := notification(envelope)) is not None:
                 updates.append((None, told))
-        if envelope["type"] in LOGGED.get(application, ()):
+        if envelope["type"] in LOGGED.get(application, ()) and self._may_concern(envelope):
             row = await self._activity(application, envelope["id"], int(number), deadline)
             if row is not None and row["user_id"] in self.users:
                 updates.append((row["user_id"], {
@@ -164,6 +164,12 @@ class Console:
         if envelope["type"] == "User.ProfileUpdated" and envelope["subject"] in self.users:
             updates += await asyncio.to_thread(self._preferences, envelope)
         return updates
+
+    def _may_concern(self, envelope: dict) -> bool:
+        """Whether the event may be a listening user's activity: an event naming its
+        owner is read only for a listening owner (most memory events)."""
+        owner = envelope["data"].get("owner_id") or envelope["data"].get("user_id")
+        return owner is None or owner in self.users
 
     async def _activity(self, application: str, row_id: str, position: int,
                         deadline: float) -> dict | None:
