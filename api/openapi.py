@@ -172,8 +172,10 @@ OpenAPI describes no WebSocket, so they are described here.
   every user, their own UserEvents: `activity` (`data.activity`: an ActivityLog as
   `GET /api/activity` lists it), `session` (`data.session` `{id, action: start | end |
   timeout}`: one of their login sessions) and `preference` (`data.preference`
-  `{key, value}`: one preference their profile change set; `null`: removed). Closed
-  with 4401 once the credentials end.
+  `{key, value}`: one preference their profile change set; `null`: removed). Every
+  socket is told when the event stream is lost (`error` `SERVICE_UNAVAILABLE`) and
+  when updates flow again (an `info` `notification`). Closed with 4401 once the
+  credentials end.
 * **`/graphql`** (ARQIUM) also speaks the `graphql-transport-ws` protocol for
   subscriptions, authenticated by the same token or API key in `connection_init`'s
   payload or the upgrade request's headers; it closes with 4401/4403 once the

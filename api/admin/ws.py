@@ -37,14 +37,22 @@ async def console_socket(websocket: WebSocket):
     their profile change set; value null: removed). Credentials as /ws/sync: token in
     `Authorization: Bearer` or `?token=`, or `X-API-Key`; refused ones close the socket
     with 1008 (the reason says why); it closes with 4401 once they end (token expired,
-    session ended, user deleted, key revoked)."""
+    session ended, user deleted, key revoked). Every socket is told when the event
+    stream is lost (`error` SERVICE_UNAVAILABLE) and when updates flow again (an `info`
+    `notification`: re-read what you show)."""
     console: Console = websocket.app.state.console
     credentials: SocketCredentials = websocket.app.state.socket_credentials
     principal = await authenticate(websocket)
     if principal is None:
         return
-    await websocket.accept()
+    # Joined before the socket opens: whatever happens once the client sees it open
+    # reaches it (an admin's first status included).
     queue = await console.join(principal)
+    try:
+        await websocket.accept()
+    except BaseException:
+        console.leave(principal, queue)
+        raise
 
     def credentials_ended(ending: Ending) -> None:
         console.leave(principal, queue)  # nothing is queued after the ending

@@ -34,6 +34,13 @@ NOTIFIED = {"ConfigUpdated": "info", "ProfileCreated": "info", "ProfileUpdated":
             "ModuleEnabled": "success", "ModuleSettingsChanged": "info",
             "ModuleUninstalled": "warning", "ModuleDisabled": "warning",
             "ModuleRated": "info"}
+# Told every socket (what it is pushed depends on the stream): updates stopped, then flow
+# again (re-read what you show: what changed meanwhile was not pushed).
+STREAM_LOST = {"type": "error", "data": {"error": {
+    "code": "SERVICE_UNAVAILABLE",
+    "message": "lost the connection to the event stream; updates may be delayed"}}}
+RESUMED = {"type": "notification", "data": {"notification": {
+    "type": "info", "message": "updates flow again; re-read what you show"}}}
 ACTIVITY_BY_APPLICATION = {projection.application.name: projection
                            for projection in ACTIVITY_PROJECTIONS}
 
@@ -86,18 +93,28 @@ class Console:
         self.last_status: dict | None = None
         self.failures: set[tuple[str, str]] | None = None  # those already told of
         self._ticking: asyncio.Task | None = None
+        self.flowing = False  # whether the stream's events reach this process (SyncHub)
+
+    def stream_changed(self, flowing: bool) -> None:
+        """Told by the SyncHub when the stream's events stop or flow again."""
+        self.flowing = flowing
+        for queues in list(self.users.values()):
+            for queue in list(queues):
+                push(queue, RESUMED if flowing else STREAM_LOST)
 
     async def join(self, principal: Principal) -> asyncio.Queue:
         """A queue of what the principal's socket is pushed; an admin's starts with the
-        current status."""
+        current status (a change meanwhile may come first)."""
         queue: asyncio.Queue = asyncio.Queue(QUEUE_SIZE)
         self.users[principal.user_id].add(queue)
+        if not self.flowing:
+            push(queue, STREAM_LOST)
         if principal.is_admin:
+            self.admins.add(queue)  # before reading: nothing from now on is missed
             if self.failures is None:  # failures from now on are pushed
                 self.failures = set(await asyncio.to_thread(
                     self.system.worker_failures.failures))
             status, _ = await asyncio.to_thread(self.report.current)
-            self.admins.add(queue)
             push(queue, {"type": "status_update", "data": {"status": status}})
             if self._ticking is None:
                 self.last_status = status

@@ -243,6 +243,8 @@ class SyncHub:
         log.debug("real-time sync: NATS error %r", error)
 
     def _tell_every_listener(self, update: dict) -> None:
+        if self.console is not None:
+            self.console.stream_changed(update is RESUMED)
         for queues in list(self.listeners.values()):
             for queue in list(queues):
                 push(queue, update)

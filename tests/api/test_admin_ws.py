@@ -145,3 +145,18 @@ def test_a_revoked_session_closes_the_socket(client, other_instance, user):
             while True:
                 next_message(ws)
     assert closed.value.code == 4401
+
+
+def test_losing_nats_tells_the_socket_updates_may_be_delayed_and_when_they_flow_again(
+        client, other_instance, user, own_nats):
+    with other_instance.websocket_connect("/api/ws?token=" + user["access_token"]) as ws:
+        own_nats.stop()
+        lost, _ = next_of_type(ws, "error")
+        own_nats.start()
+        resumed, _ = next_of_type(ws, "notification")
+        login(client, "ada@example.com", "correct horse")
+        session, _ = next_of_type(ws, "session")
+    assert lost["data"]["error"]["code"] == "SERVICE_UNAVAILABLE"
+    assert resumed["data"]["notification"]["message"] == (
+        "updates flow again; re-read what you show")
+    assert session["data"]["session"]["action"] == "start"
