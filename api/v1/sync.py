@@ -11,11 +11,9 @@ from arqium.api.common.sockets import (
     CREDENTIALS_ENDED,
     answer_client,
     authenticate,
-    close_reason,
 )
 from arqium.api.common.sync_hub import SyncHub, push
 
-__all__ = ["router", "close_reason"]
 router = APIRouter(tags=["ARQIUM: real time"])
 
 
