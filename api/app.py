@@ -11,20 +11,29 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from arqium.api.admin import activity as admin_activity
 from arqium.api.admin import auth as admin_auth
 from arqium.api.admin import config as admin_config
+from arqium.api.admin import status as admin_status
+from arqium.api.admin import ws as admin_ws
 from arqium.api.admin import modules as admin_modules
 from arqium.api.astralbody import profile as astralbody
 from arqium.api.cerebro import chat as cerebro_chat
 from arqium.api.cerebro import ledger as cerebro_ledger
 from arqium.api.cerebro import memory as cerebro_memory
+from arqium.api.common.console import Console
 from arqium.api.common.health import VERSION
 from arqium.api.common.pushes import PushContents
 from arqium.api.common.socket_credentials import SocketCredentials
 from arqium.api.common.sync_hub import SyncHub
+from arqium.api.common.system_status import StatusReport
 from arqium.api.errors import DatabaseErrorsMiddleware, install_error_handlers
 from arqium.api.graphql import graphql_router
 from arqium.api.idempotency import IdempotencyMiddleware
 from arqium.api.input_limits import InputLimitsMiddleware
-from arqium.api.latency import LatencyMiddleware, LatencySamples
+from arqium.api.latency import (
+    LatencyMiddleware,
+    LatencySamples,
+    RecentResponseTimes,
+    ResponseTimesMiddleware,
+)
 from arqium.api.memory_v0 import entries as memory_v0_entries
 from arqium.api.memory_v0.current import contexts as current_contexts
 from arqium.api.memory_v0.current import entries as current_entries
@@ -79,12 +88,19 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
             app.state.system.read_models, app.state.system.clock,
             settings.socket_credential_check_seconds)
         app.state.socket_credentials.start()
+        # The heads the read models must reach to be initialized: those of this start.
+        app.state.status_report = await asyncio.to_thread(
+            StatusReport, app.state.system, app.state.response_times)
+        app.state.console = Console(app.state.system, app.state.status_report,
+                                    settings.read_wait_seconds)
         app.state.sync_hub = await start_sync_hub(settings, app.state.system,
-                                                  app.state.socket_credentials)
+                                                  app.state.socket_credentials,
+                                                  app.state.console)
         try:
             yield
         finally:
             await app.state.sync_hub.stop()
+            await app.state.console.stop()
             await app.state.socket_credentials.stop()
             app.state.system.close()
 
@@ -96,7 +112,7 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
     for router in (auth.router, users.router, api_keys.router, memory.router,
                    contexts.router, chat_sessions.router, ledger.router, admin_auth.router,
                    analytics.router, admin_activity.router, admin_config.router,
-                   admin_modules.router, plugins.router):
+                   admin_modules.router, plugins.router, admin_status.router):
         app.include_router(router, dependencies=per_user)
     # Seed 002 states no limit for /v0: ARQIUM's per-user and per-key ones, its own count.
     per_v0_user = [Depends(limited("v0_user", "v0_api_key"))]
@@ -105,13 +121,15 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
         app.include_router(router, dependencies=per_v0_user)
     for router in (health.router, cerebro_memory.router, cerebro_chat.router,
                    cerebro_ledger.router, memory_v0_vaults.health_router, astralbody.router,
-                   sync.router):
+                   sync.router, admin_ws.router):
         app.include_router(router)  # these faces limit route by route, as their seeds say
     # Counted per request in its context; its limits are the graphql module's settings.
     app.include_router(graphql_router(settings, lambda: graphql_settings(app)))
     app.openapi = truthful_openapi(app)
     app.state.latency = LatencySamples()
     app.add_middleware(LatencyMiddleware, samples=app.state.latency)
+    app.state.response_times = RecentResponseTimes()
+    app.add_middleware(ResponseTimesMiddleware, recent=app.state.response_times)
     # Inside the Idempotency-Key middleware (a key's retry is answered as the first
     # time, even by a module switched off since) and inside the request ids, so its
     # 503s carry them.
@@ -139,14 +157,14 @@ def graphql_settings(app: FastAPI) -> dict:
 
 
 async def start_sync_hub(settings: Settings, system: System,
-                         credentials: SocketCredentials) -> SyncHub:
+                         credentials: SocketCredentials, console: Console) -> SyncHub:
     """The stream subscription behind /ws/sync and GraphQL subscriptions; without NATS
     the API still serves the rest (health reports NATS down), sockets are told their
     updates are delayed, and the hub connects once NATS answers."""
     contents = PushContents(system.read_models.memory_items, system.read_models.contexts,
                             system.clock, settings.read_wait_seconds)
     hub = SyncHub(settings.nats_url, settings.nats_stream, contents, credentials,
-                  settings.nats_creds)
+                  settings.nats_creds, console)
     if settings.nats_url:
         await hub.start()
     return hub

@@ -116,7 +116,7 @@ FORBIDDEN = {
     "DELETE /api/v1/users/{user_id}",  # admins only
     "GET /api/v1/users/{user_id}",  # another user, unless an admin asks
     "/api/v1/ledger/verify", "/api/v1/ledger/export",  # auditors and admins only
-    "/api/memory/metrics",  # admins only
+    "/api/memory/metrics", "/api/status",  # admins only
     "/api/activity",  # user_id of another user, unless an admin asks
     # ownerId must be the caller
     "/api/memory/upsert", "/api/memory/promote", "/api/memory/search",
@@ -162,6 +162,20 @@ OpenAPI describes no WebSocket, so they are described here.
   event's NATS data}`. The socket is closed with code 4401 (the reason says why) once its
   credentials end: the token expires, its login session ends, its user is deleted or
   the API key is revoked; with 1013 at once while the `realtime-sync` module is off.
+* **`/api/ws`** (Admin API; seed 003 names no path): the Admin console's events, as
+  JSON `{"type", "data"}` messages. Credentials and refusals as `/ws/sync`. To admins,
+  SystemEvents: `status_update` (`data.status`: `GET /api/status`'s SystemStatus, at
+  once, then whenever it changes, at most once a second), `notification`
+  (`data.notification` `{type, message, action: {type, payload}}`: a configuration,
+  profile or module change, `action.type` the event's type) and `error`
+  (`data.error` `{code: SYSTEM_ERROR, message, details}`: a worker started failing). To
+  every user, their own UserEvents: `activity` (`data.activity`: an ActivityLog as
+  `GET /api/activity` lists it), `session` (`data.session` `{id, action: start | end |
+  timeout}`: one of their login sessions) and `preference` (`data.preference`
+  `{key, value}`: one preference their profile change set; `null`: removed). Every
+  socket is told when the event stream is lost (`error` `SERVICE_UNAVAILABLE`) and
+  when updates flow again (an `info` `notification`). Closed with 4401 once the
+  credentials end.
 * **`/graphql`** (ARQIUM) also speaks the `graphql-transport-ws` protocol for
   subscriptions, authenticated by the same token or API key in `connection_init`'s
   payload or the upgrade request's headers; it closes with 4401/4403 once the

@@ -10,6 +10,7 @@ from arqium.infra.connections import DEDICATED_CONNECTION
 
 ACTIVE = 73010  # held by the runner that currently owns a worker's position
 REBUILD = 73011  # held by a rebuild that wants the projector out of the way
+REBUILDING = 73012  # held by a rebuild from its first event to its swap (status shows it)
 
 
 def lock_id(name: str) -> int:
@@ -20,10 +21,11 @@ def worker_lock_name(worker: str, application: str) -> str:
     return f"{worker}:{application}"
 
 
-def active_worker_ids(curs) -> set[int]:
-    """Lock ids of the workers that have an active runner right now."""
+def active_worker_ids(curs, kind: int = ACTIVE) -> set[int]:
+    """Lock ids of the workers that have an active runner right now (or, with
+    kind=REBUILDING, that are being rebuilt)."""
     curs.execute("SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                 "AND classid = %s", (ACTIVE,))
+                 "AND classid = %s", (kind,))
     return {int(row["objid"]) for row in curs.fetchall()}
 
 

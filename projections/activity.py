@@ -71,6 +71,8 @@ REMEMBER_OWNER = """
 INSERT INTO {owners} (id, owner_id) VALUES (%(id)s, %(owner_id)s)
 ON CONFLICT (id) DO NOTHING"""
 SELECT_OWNER = "SELECT owner_id FROM {owners} WHERE id = %(id)s"
+SELECT_ENTRY = """
+SELECT id, user_id, type, description, metadata, created_at FROM {table} WHERE id = %(id)s"""
 FORGET_LOG = "DELETE FROM {table} WHERE user_id = %(owner_id)s"
 FORGET_COUNTS = "DELETE FROM {counts} WHERE owner_id = %(owner_id)s"
 FORGET_OWNERS = "DELETE FROM {owners} WHERE owner_id = %(owner_id)s"
@@ -95,6 +97,12 @@ class ActivityView(ReadModel):
 
     def table_names(self) -> list[str]:
         return [*super().table_names(), self.counts, self.owners]
+
+    def entry(self, entry_id: str) -> dict | None:
+        """One row of the activity log (its id: `<application>:<position>`)."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self.sql(SELECT_ENTRY), {"id": entry_id})
+            return curs.fetchone()
 
 
 def when(domain_event: Any) -> datetime:

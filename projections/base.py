@@ -16,6 +16,7 @@ from psycopg.sql import SQL, Composed, Identifier
 from arqium.projections.storable import hold_only_storable
 
 TRACKING_SUFFIX = "_tracking"
+SHADOW_SUFFIX = "__rebuild"  # a read model rebuilt beside the live one (workers/rebuild.py)
 
 
 class ReadModel(PostgresTrackingRecorder):

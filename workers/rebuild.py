@@ -10,14 +10,12 @@ from psycopg.sql import SQL, Identifier
 from tqdm import tqdm
 
 from arqium.infra.eventstore import open_pool, shared_env
-from arqium.infra.locks import ACTIVE, REBUILD, AdvisoryLocks, worker_lock_name
+from arqium.infra.locks import ACTIVE, REBUILD, REBUILDING, AdvisoryLocks, worker_lock_name
 from arqium.infra.settings import Settings
-from arqium.projections.base import BatchProjection, ReadModel, open_view
+from arqium.projections.base import SHADOW_SUFFIX, BatchProjection, ReadModel, open_view
 from arqium.workers.feed import EventFeed
 
 log = logging.getLogger("arqium.rebuild")
-
-SHADOW_SUFFIX = "__rebuild"
 
 
 def rebuild(projection_class: type[BatchProjection], settings: Settings,
@@ -28,8 +26,12 @@ def rebuild(projection_class: type[BatchProjection], settings: Settings,
     try:
         app = projection_class.application(shared_env(settings, pool))
         env = shared_env(settings, pool, create_tables=True)  # for the shadow tables
-        shadow = _fresh_shadow(projection_class, env)
         lock = locks.of(worker_lock_name(projection_class.name, app.name))
+        # Held until the swap (the locks' connection closes with the process, should it
+        # die): the status shows the read model initializing meanwhile. A second rebuild
+        # of the same read model waits here, not in the first one's shadow tables.
+        lock.acquire(REBUILDING)
+        shadow = _fresh_shadow(projection_class, env)
         projection = projection_class(view=shadow)
         feed = EventFeed(app, 0, lambda: False)
         head = app.recorder.max_notification_id() or 0
@@ -45,6 +47,7 @@ def rebuild(projection_class: type[BatchProjection], settings: Settings,
             finally:
                 lock.release(ACTIVE)
                 lock.release(REBUILD)
+                lock.release(REBUILDING)
         return feed.after
     finally:
         locks.close()

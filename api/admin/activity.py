@@ -6,16 +6,10 @@ from arqium.api.admin.documents import ActivityList
 from arqium.api.common.caller import CurrentCaller
 from arqium.api.common.deps import Waits, activity_figures
 from arqium.api.common.documents import documented
-from arqium.api.common.shapes import iso
+from arqium.api.common.shapes import activity_view
 from arqium.domain.shared import Forbidden
 
 router = APIRouter(prefix="/api", tags=["Admin API"])
-
-
-def activity_view(row: dict) -> dict:
-    return {"id": row["id"], "type": row["type"], "user_id": row["user_id"],
-            "description": row["description"], "metadata": row["metadata"],
-            "created_at": iso(row["created_at"])}
 
 
 @router.get("/activity", summary="Activity log, newest first (ActivityListResponse)",

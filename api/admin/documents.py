@@ -90,3 +90,32 @@ class ConfigProfile(BaseModel):
 
 class ProfileList(BaseModel):
     profiles: list[ConfigProfile]
+
+
+class Initialization(BaseModel):
+    status: str  # in_progress | completed | failed (pending never: see the README)
+    progress: float  # 0..1 of the events the read models had to catch up
+    current_step: str  # "catch up <projection>", "rebuild <projection>" or "ready"
+
+
+class ModuleCounts(BaseModel):
+    total: int  # installed modules
+    active: int  # installed, enabled and with their requirement met
+    errors: int  # installed with an unmet requirement or a failing worker
+
+
+class Performance(BaseModel):
+    memory_usage: float  # MB resident, this API process
+    cpu_usage: float  # % of one core over the last minute, this API process
+    response_time: float  # mean ms over the last minute, this API process
+
+
+class SystemStatus(BaseModel):
+    initialization: Initialization
+    modules: ModuleCounts
+    performance: Performance
+
+
+class StatusResponse(BaseModel):
+    status: SystemStatus
+    last_updated: str

@@ -154,3 +154,10 @@ def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def activity_view(row: dict) -> dict:
+    """Seed 003's ActivityLog, from a row of an activity read model."""
+    return {"id": row["id"], "type": row["type"], "user_id": row["user_id"],
+            "description": row["description"], "metadata": row["metadata"],
+            "created_at": iso(row["created_at"])}

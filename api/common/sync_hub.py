@@ -25,8 +25,10 @@ from arqium.infra.stream import (
 
 log = logging.getLogger("arqium.realtime")
 
-MEMORY_SUBJECTS = f"{SUBJECT_ROOT}.memory.>"
-PLATFORM_SUBJECTS = f"{SUBJECT_ROOT}.platform.>"
+# Every event: the Admin API's sockets (Console) are told of many kinds; /ws/sync routes
+# the memory and platform ones, and the identity events that end credentials.
+EVERY_SUBJECT = f"{SUBJECT_ROOT}.>"
+ROUTED_SUBJECTS = (f"{SUBJECT_ROOT}.memory.", f"{SUBJECT_ROOT}.platform.")
 MEMORY_ADDED = ("MemoryItem.Upserted", "MemoryItem.Recreated")
 CONTEXT_CHANGED = ("Context.Created", "Context.Updated", "Context.Synced", "Context.Deleted")
 PLUGIN_EVENTS = "ModuleStates.Module"  # installs, uninstalls, switches, settings, ratings
@@ -63,12 +65,14 @@ class SyncHub:
     so a late read model delays no other owner's updates and no update of the stream."""
 
     def __init__(self, nats_url: str, stream: str, contents: PushContents,
-                 credentials: SocketCredentials, nats_creds: Path | None = None):
+                 credentials: SocketCredentials, nats_creds: Path | None = None,
+                 console: Any = None):
         self.nats_url, self.stream, self.nats_creds = nats_url, stream, nats_creds
         self.shown_url = shown_nats_url(nats_url or "")  # for logs: no password
         self.contents = contents
         self.contexts, self.memory_items = contents.contexts, contents.memory_items
         self.credentials = credentials  # told of the identity events that end sockets
+        self.console = console  # the Admin API's sockets (api/common/console.py), if any
         self.listeners: dict[tuple[str, str | None], set[asyncio.Queue]] = defaultdict(set)
         # Each owner's last update on its way: the next one is pushed after it.
         self.delivering: dict[str, asyncio.Task] = {}
@@ -145,10 +149,9 @@ class SyncHub:
         self._subscriptions = []
         js = self._nc.jetstream()
         await ensure_stream(js, self.stream)
-        for subjects in (MEMORY_SUBJECTS, PLATFORM_SUBJECTS, *ENDING_SUBJECTS):
-            self._subscriptions.append(await js.subscribe(
-                subjects, cb=self._received, ordered_consumer=True,
-                deliver_policy=DeliverPolicy.NEW))
+        self._subscriptions.append(await js.subscribe(
+            EVERY_SUBJECT, cb=self._received, ordered_consumer=True,
+            deliver_policy=DeliverPolicy.NEW))
 
     def listen(self, owner_id: str, session_id: str | None) -> asyncio.Queue:
         """A queue of the owner's updates of that session (of every session: None)."""
@@ -172,6 +175,9 @@ class SyncHub:
             return
         if message.subject in ENDING_SUBJECTS:
             self.credentials.identity_event(envelope)
+        if self.console is not None:
+            self.console.received(envelope)
+        if not message.subject.startswith(ROUTED_SUBJECTS):
             return
         routed = await asyncio.to_thread(self.route, envelope)
         if routed is None:
@@ -237,6 +243,8 @@ class SyncHub:
         log.debug("real-time sync: NATS error %r", error)
 
     def _tell_every_listener(self, update: dict) -> None:
+        if self.console is not None:
+            self.console.stream_changed(update is RESUMED)
         for queues in list(self.listeners.values()):
             for queue in list(queues):
                 push(queue, update)

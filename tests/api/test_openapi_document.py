@@ -100,7 +100,8 @@ def test_only_operations_that_refuse_some_callers_document_403(document):
         "PUT /api/modules/{module_id}", "DELETE /api/modules/{module_id}",
         "POST /api/v1/plugins/install", "DELETE /api/v1/plugins/{plugin_id}",
         "POST /api/v1/plugins/{plugin_id}/enable", "POST /api/v1/plugins/{plugin_id}/disable",
-        "POST /api/v1/plugins/{plugin_id}/config"}
+        "POST /api/v1/plugins/{plugin_id}/config",
+        "GET /api/status"}
 
 
 def v0_user_operations(document: dict) -> set[str]:

@@ -12,7 +12,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
 from arqium.api.app import create_app
-from arqium.api.v1.sync import close_reason
+from arqium.api.common.sockets import close_reason
 from arqium.infra.embedded import free_port
 from arqium.system.bootstrap import open_system
 

@@ -1,0 +1,162 @@
+"""/api/ws (seed 003 §5): SystemEvents to admins and each user's own UserEvents, fed from
+NATS, so a change written through one API process reaches the sockets of another."""
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from arqium.api.app import create_app
+from arqium.system.bootstrap import make_admin, open_system
+from tests.api.conftest import next_message
+from tests.conftest import SETUP, bearer, register
+
+ADMIN_EMAIL, ADMIN_PASSWORD = "root@example.com", "admin password"
+
+
+@pytest.fixture(autouse=True)
+def relay_and_projectors(own_nats, workers):
+    workers("nats_relay", "login_sessions", "users", "platform_config",
+            "platform_modules", "identity_activity")
+
+
+@pytest.fixture
+def other_instance(settings, clock, own_nats):
+    """A second API process: its own app, its own subscription to the stream."""
+    app = create_app(settings, open_system=lambda s: open_system(s, clock=clock))
+    with TestClient(app, raise_server_exceptions=False) as second:
+        yield second
+
+
+def login(client, email: str, password: str) -> dict:
+    response = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+@pytest.fixture
+def admin(client) -> dict:
+    make_admin(client.app.state.system, ADMIN_EMAIL, ADMIN_PASSWORD, cause=SETUP)
+    return login(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+
+
+def next_of_type(socket, wanted: str) -> tuple[dict, list[dict]]:
+    """The next message of that type, and those that came before it."""
+    before = []
+    while (message := next_message(socket))["type"] != wanted:
+        before.append(message)
+    return message, before
+
+
+def test_an_admin_is_first_pushed_the_status(other_instance, admin):
+    with other_instance.websocket_connect(f"/api/ws?token={admin['access_token']}") as ws:
+        first = next_message(ws)
+    assert first["type"] == "status_update"
+    assert set(first["data"]["status"]) == {"initialization", "modules", "performance"}
+
+
+def test_a_config_change_through_one_instance_reaches_an_admin_on_another(
+        client, other_instance, admin):
+    with other_instance.websocket_connect(f"/api/ws?token={admin['access_token']}") as ws:
+        client.put("/api/config", headers=bearer(admin["access_token"]),
+                   json={"config": {"general": {"site_name": "Acme"}}})
+        told, _ = next_of_type(ws, "notification")
+    notification = told["data"]["notification"]
+    assert notification["type"] == "info"
+    assert notification["action"]["type"] == "PlatformConfig.ConfigUpdated"
+
+
+def test_a_module_change_through_one_instance_reaches_an_admin_on_another(
+        client, other_instance, admin):
+    with other_instance.websocket_connect(f"/api/ws?token={admin['access_token']}") as ws:
+        response = client.put("/api/modules/graphql", headers=bearer(admin["access_token"]),
+                              json={"enabled": False})
+        assert response.status_code == 200, response.text
+        told, _ = next_of_type(ws, "notification")
+    notification = told["data"]["notification"]
+    assert (notification["type"], notification["message"]) == (
+        "warning", "Module disabled: graphql")
+
+
+def test_a_user_gets_their_own_session_and_activity_and_never_anothers(
+        client, other_instance):
+    ada = register(client)
+    register(client, email="bob@example.com", name="Bob")
+    with other_instance.websocket_connect(f"/api/ws?token={ada['access_token']}") as ws:
+        login(client, "bob@example.com", "correct horse")
+        mine = login(client, "ada@example.com", "correct horse")
+        pushed = [next_message(ws), next_message(ws)]  # Bob's login came first, if at all
+    by_type = {message["type"]: message["data"] for message in pushed}
+    assert by_type["session"]["session"]["action"] == "start"
+    assert by_type["activity"]["activity"]["user_id"] == mine["user"]["id"]
+    assert by_type["activity"]["activity"]["type"] == "auth.login"
+
+
+def test_a_user_is_told_when_another_session_of_theirs_ends(client, other_instance,
+                                                            user):
+    other = login(client, "ada@example.com", "correct horse")
+    with other_instance.websocket_connect("/api/ws?token=" + user["access_token"]) as ws:
+        client.post("/api/auth/logout", json={"token": other["refresh_token"]})
+        session, _ = next_of_type(ws, "session")
+    assert session["data"]["session"]["action"] == "end"
+
+
+def test_a_user_is_told_of_each_preference_their_profile_change_sets(
+        client, other_instance, user):
+    with other_instance.websocket_connect("/api/ws?token=" + user["access_token"]) as ws:
+        response = client.put("/user/profile", headers=user["headers"],
+                              json={"preferences": {"theme": "dark"}})
+        assert response.status_code == 200, response.text
+        preference, _ = next_of_type(ws, "preference")
+    assert preference["data"]["preference"] == {"key": "theme", "value": "dark"}
+
+
+def test_a_user_who_is_not_an_admin_gets_no_system_events(client, other_instance, admin,
+                                                          user):
+    with other_instance.websocket_connect("/api/ws?token=" + user["access_token"]) as ws:
+        client.put("/api/config", headers=bearer(admin["access_token"]),
+                   json={"config": {"general": {"site_name": "Acme"}}})
+        login(client, "ada@example.com", "correct horse")  # then one of their own
+        _, before = next_of_type(ws, "session")
+    assert {m["type"] for m in before} <= {"activity"}
+
+
+def test_a_worker_failure_is_pushed_to_admins_as_an_error(client, other_instance, admin):
+    system = other_instance.app.state.system
+    with other_instance.websocket_connect(f"/api/ws?token={admin['access_token']}") as ws:
+        next_message(ws)  # the status: failures from now on are pushed
+        system.worker_failures.record("users", "identity", 7, "boom", 1.0)
+        error, _ = next_of_type(ws, "error")
+    assert error["data"]["error"]["code"] == "SYSTEM_ERROR"
+    assert error["data"]["error"]["details"]["position"] == 7
+
+
+def test_a_socket_with_a_bad_token_is_closed(other_instance):
+    with pytest.raises(WebSocketDisconnect) as refused:
+        with other_instance.websocket_connect("/api/ws?token=nonsense") as ws:
+            ws.receive_json()
+    assert refused.value.code == 1008
+
+
+def test_a_revoked_session_closes_the_socket(client, other_instance, user):
+    with pytest.raises(WebSocketDisconnect) as closed:
+        with other_instance.websocket_connect("/api/ws?token=" + user["access_token"]
+                                              ) as ws:
+            client.post("/api/auth/logout", json={"token": user["refresh_token"]})
+            while True:
+                next_message(ws)
+    assert closed.value.code == 4401
+
+
+def test_losing_nats_tells_the_socket_updates_may_be_delayed_and_when_they_flow_again(
+        client, other_instance, user, own_nats):
+    with other_instance.websocket_connect("/api/ws?token=" + user["access_token"]) as ws:
+        own_nats.stop()
+        lost, _ = next_of_type(ws, "error")
+        own_nats.start()
+        resumed, _ = next_of_type(ws, "notification")
+        login(client, "ada@example.com", "correct horse")
+        session, _ = next_of_type(ws, "session")
+    assert lost["data"]["error"]["code"] == "SERVICE_UNAVAILABLE"
+    assert resumed["data"]["notification"]["message"] == (
+        "updates flow again; re-read what you show")
+    assert session["data"]["session"]["action"] == "start"
