@@ -147,21 +147,35 @@ class Contexts(Resource):
 
 
 class Ledger(Resource):
-    """Objects and transactions (created through the CEREBRO ledger routes, which own
-    them), and the audit: history, as-of, verification, export."""
+    """Objects and their transactions, and the audit: history, as-of, verification,
+    export."""
 
-    def create_object(self, type_name: str, data: dict[str, Any]) -> m.LedgerObjectCreated:
-        return self._do(Call("POST", "/api/ledger/objects", model=m.LedgerObjectCreated,
-                             bare="object", body={"typeName": type_name, "data": data}))
+    def create(self, type_name: str, data: dict[str, Any]) -> m.LedgerObject:
+        """A new object of yours at version 1 (numbers: send Decimal to keep them exact)."""
+        return self._do(Call("POST", "/api/v1/ledger/objects", model=m.LedgerObject,
+                             body={"type_name": type_name, "data": data}))
 
     def transact(self, object_id: str, action: str, data: dict[str, Any] | None = None, *,
                  metadata: dict[str, Any] | None = None,
                  expected_version: int | None = None) -> m.LedgerTransaction:
-        body = {"objectId": object_id, "action": action, "data": data or {},
-                "metadata": metadata or {}, "expectedVersion": expected_version}
-        return self._do(Call("POST", "/api/ledger/transactions", model=m.LedgerTransaction,
-                             bare="transaction",
+        """Merge `data` into the object's data (null removes a key); with
+        `expected_version`, raise Conflict if the object has changed since."""
+        body = {"action": action, "data": data or {}, "metadata": metadata or {},
+                "expected_version": expected_version}
+        return self._do(Call("POST", f"/api/v1/ledger/objects/{object_id}/transactions",
+                             model=m.LedgerTransaction,
                              body={k: v for k, v in body.items() if v is not None}))
+
+    def objects(self, *, per_page: int = 100) -> Any:
+        """Your objects, oldest first, fetched page by page."""
+        return self._pages(Call("GET", "/api/v1/ledger/objects", model=m.LedgerObject,
+                                listed=True, app="ledger"), per_page)
+
+    def transactions(self, object_id: str, *, per_page: int = 100) -> Any:
+        """The object's transactions, oldest first, fetched page by page."""
+        return self._pages(Call("GET", f"/api/v1/ledger/objects/{object_id}/transactions",
+                                model=m.LedgerTransaction, listed=True, app="ledger"),
+                           per_page)
 
     def get(self, object_id: str, *, as_of: datetime | str | None = None,
             version: int | None = None) -> m.LedgerObject:
@@ -170,10 +184,10 @@ class Ledger(Resource):
                              model=m.LedgerObject, app="ledger",
                              params={"as_of": _when(as_of), "version": version}))
 
-    def history(self, object_id: str) -> list[m.LedgerEvent]:
-        return self._do(Call("GET", f"/api/v1/ledger/objects/{object_id}/history",
-                             model=m.LedgerEvent, listed=True, app="ledger",
-                             then=lambda page: page.items))
+    def history(self, object_id: str, *, per_page: int = 100) -> Any:
+        """Every event of the object with its hashes, oldest first, page by page."""
+        return self._pages(Call("GET", f"/api/v1/ledger/objects/{object_id}/history",
+                                model=m.LedgerEvent, listed=True, app="ledger"), per_page)
 
     def verify(self) -> m.LedgerVerification:
         return self._do(Call("GET", "/api/v1/ledger/verify", model=m.LedgerVerification,
