@@ -11,6 +11,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from arqium.api.admin import activity as admin_activity
 from arqium.api.admin import auth as admin_auth
 from arqium.api.admin import config as admin_config
+from arqium.api.admin import modules as admin_modules
 from arqium.api.astralbody import profile as astralbody
 from arqium.api.cerebro import chat as cerebro_chat
 from arqium.api.cerebro import ledger as cerebro_ledger
@@ -30,6 +31,7 @@ from arqium.api.memory_v0.current import entries as current_entries
 from arqium.api.memory_v0.current import vaults as current_vaults
 from arqium.api.memory_v0.current.auth import BearerKeyMiddleware
 from arqium.api.memory_v0 import vaults as memory_v0_vaults
+from arqium.api.module_gate import ModuleGate
 from arqium.api.openapi import truthful_openapi
 from arqium.api.ratelimit import RateLimitHeadersMiddleware, RateLimits, limited
 from arqium.api.requestinfo import RequestIdMiddleware
@@ -42,6 +44,7 @@ from arqium.api.v1 import (
     health,
     ledger,
     memory,
+    plugins,
     sync,
     users,
 )
@@ -92,7 +95,8 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
     per_user = [Depends(limited("arqium_user", "arqium_api_key"))]
     for router in (auth.router, users.router, api_keys.router, memory.router,
                    contexts.router, chat_sessions.router, ledger.router, admin_auth.router,
-                   analytics.router, admin_activity.router, admin_config.router):
+                   analytics.router, admin_activity.router, admin_config.router,
+                   admin_modules.router, plugins.router):
         app.include_router(router, dependencies=per_user)
     # Seed 002 states no limit for /v0: ARQIUM's per-user and per-key ones, its own count.
     per_v0_user = [Depends(limited("v0_user", "v0_api_key"))]
@@ -103,10 +107,15 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
                    cerebro_ledger.router, memory_v0_vaults.health_router, astralbody.router,
                    sync.router):
         app.include_router(router)  # these faces limit route by route, as their seeds say
-    app.include_router(graphql_router(settings))  # counted per request in its context
+    # Counted per request in its context; its limits are the graphql module's settings.
+    app.include_router(graphql_router(settings, lambda: graphql_settings(app)))
     app.openapi = truthful_openapi(app)
     app.state.latency = LatencySamples()
     app.add_middleware(LatencyMiddleware, samples=app.state.latency)
+    # Inside the Idempotency-Key middleware (a key's retry is answered as the first
+    # time, even by a module switched off since) and inside the request ids, so its
+    # 503s carry them.
+    app.add_middleware(ModuleGate)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(DatabaseErrorsMiddleware)
     # Outside the Idempotency-Key middleware: it reads whole bodies, so the size limit
@@ -121,6 +130,12 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
     # Outermost: every part of the app sees the client a trusted proxy names.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app
+
+
+def graphql_settings(app: FastAPI) -> dict:
+    """The graphql module's settings in force (none before the app started)."""
+    system = getattr(app.state, "system", None)
+    return system.modules.state_of("graphql").settings if system else {}
 
 
 async def start_sync_hub(settings: Settings, system: System,

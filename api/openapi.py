@@ -86,7 +86,9 @@ ERROR_MEANINGS = {
     404: "no such resource of the caller's",
     409: "conflicts with the resource's current state or a concurrent request",
     429: "rate limit exceeded; see Retry-After and X-RateLimit-* headers",
-    503: "a dependency (database, read model, event stream) is unavailable; retry shortly",
+    503: "a dependency (database, read model, event stream) is unavailable, or the "
+         "module serving the route is switched off (the message says which); retry "
+         "shortly",
 }
 
 WRITES = {"post", "put", "patch", "delete"}
@@ -123,6 +125,10 @@ FORBIDDEN = {
     # admins only
     "PUT /api/config", "POST /api/config/profiles", "PUT /api/config/profiles/{profile_id}",
     "DELETE /api/config/profiles/{profile_id}", "/api/config/profiles/{profile_id}/apply",
+    "POST /api/modules/install", "PUT /api/modules/{module_id}",
+    "DELETE /api/modules/{module_id}", "/api/v1/plugins/install",
+    "DELETE /api/v1/plugins/{plugin_id}", "/api/v1/plugins/{plugin_id}/enable",
+    "/api/v1/plugins/{plugin_id}/disable", "/api/v1/plugins/{plugin_id}/config",
 }
 FORBIDDEN_PREFIXES = ("/v0/users/{userId}",)  # the path's userId must be the caller
 # Can miss what they name although no path parameter names it: 404.
@@ -133,6 +139,7 @@ MISSING = {
     "/api/ledger/transactions",  # the object transacted
     "/api/auth/logout",  # the token's login session
     "/v0/users", "/v0/search",  # the v0 user (and memoryId)
+    "/api/modules/install", "/api/v1/plugins/install",  # the module the body names
 }
 
 WEBSOCKETS = """
@@ -148,13 +155,18 @@ OpenAPI describes no WebSocket, so they are described here.
   `position`), `context_updated` (the context as `GET /api/v1/contexts/{id}` shows it,
   plus `change` and `position`), `plugin_event`, `error` (a message it does not
   understand, or updates delayed while the event stream is unreachable) and `resumed`
-  (updates flow again: re-read what you show). The socket is closed with code 4401 (the
-  reason says why) once its credentials end: the token expires, its login session ends,
-  its user is deleted or the API key is revoked.
+  (updates flow again: re-read what you show). `plugin_event` tells the user who changed
+  a module (`/api/modules`, `/api/v1/plugins`) of it on every socket of theirs:
+  `{"id": module id, "type": "ModuleInstalled" | "ModuleUninstalled" | "ModuleEnabled"
+  | "ModuleDisabled" | "ModuleSettingsChanged" | "ModuleRated", "position", "data": the
+  event's NATS data}`. The socket is closed with code 4401 (the reason says why) once its
+  credentials end: the token expires, its login session ends, its user is deleted or
+  the API key is revoked; with 1013 at once while the `realtime-sync` module is off.
 * **`/graphql`** (ARQIUM) also speaks the `graphql-transport-ws` protocol for
   subscriptions, authenticated by the same token or API key in `connection_init`'s
   payload or the upgrade request's headers; it closes with 4401/4403 once the
-  credentials end.
+  credentials end, and with 1013 at once while the `graphql` or `realtime-sync` module
+  is off.
 """
 
 

@@ -10,6 +10,7 @@ from arqium.projections.login_sessions import LoginSessionsProjection
 from arqium.projections.memory_embeddings import MemoryEmbeddingsProjection
 from arqium.projections.memory_items import MemoryItemsProjection
 from arqium.projections.platform_config import PlatformConfigProjection
+from arqium.projections.platform_modules import PlatformModulesProjection
 from arqium.projections.session_messages import SessionMessagesProjection
 from arqium.projections.users import UsersProjection
 from arqium.projections.vaults import VaultsProjection
@@ -17,7 +18,8 @@ from arqium.projections.vaults import VaultsProjection
 PROJECTIONS = (MemoryItemsProjection, MemoryEmbeddingsProjection, ContextsProjection,
                UsersProjection, LoginSessionsProjection, ApiKeysProjection,
                ChatSessionsProjection, SessionMessagesProjection, LedgerObjectsProjection,
-               VaultsProjection, PlatformConfigProjection, *ACTIVITY_PROJECTIONS)
+               VaultsProjection, PlatformConfigProjection, PlatformModulesProjection,
+               *ACTIVITY_PROJECTIONS)
 
 
 def active_projections(settings: Settings) -> tuple[type, ...]:

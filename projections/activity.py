@@ -25,6 +25,9 @@ from arqium.domain.ledger.application import LedgerApplication
 from arqium.domain.ledger.domainmodel import LedgerObject
 from arqium.domain.memory.application import MemoryApplication
 from arqium.domain.memory.domainmodel import MemoryItem, MemoryOwner
+from arqium.domain.platform.application import PlatformApplication
+from arqium.domain.platform.domainmodel import ConfigProfiles, PlatformConfig
+from arqium.domain.platform.modules import ModuleStates
 from arqium.domain.sessions.application import SessionsApplication
 from arqium.domain.sessions.domainmodel import ChatSession, SessionsOwner
 from arqium.infra.tokens import shared_token_counter
@@ -346,6 +349,68 @@ class TrackedEventsProjection(ActivityProjection):
         self.forget(curs, domain_event.owner_id)
 
 
+PROFILE_CHANGES = {
+    ConfigProfiles.ProfileCreated: ("config.profile_created",
+                                    "Saved a configuration profile"),
+    ConfigProfiles.ProfileUpdated: ("config.profile_updated",
+                                    "Changed a configuration profile"),
+    ConfigProfiles.ProfileDeleted: ("config.profile_deleted",
+                                    "Deleted a configuration profile"),
+}
+MODULE_CHANGES = {
+    ModuleStates.ModuleInstalled: ("module.installed", "Installed module {}"),
+    ModuleStates.ModuleUninstalled: ("module.uninstalled", "Uninstalled module {}"),
+    ModuleStates.ModuleEnabled: ("module.enabled", "Enabled module {}"),
+    ModuleStates.ModuleDisabled: ("module.disabled", "Disabled module {}"),
+    ModuleStates.ModuleSettingsChanged: ("module.settings_changed",
+                                         "Changed the settings of module {}"),
+    ModuleStates.ModuleRated: ("module.rated", "Rated module {}"),
+}
+
+
+def acting_user(domain_event: Any) -> str:
+    """Whose activity an event is: the user who acted (else the API key or worker)."""
+    kind, _, user_id = domain_event.actor.partition(":")
+    return user_id if kind == "user" and user_id else domain_event.actor
+
+
+class PlatformActivityProjection(ActivityProjection):
+    """Configuration and module changes: the activity of the user who made them."""
+
+    name = "platform_activity"
+    application = PlatformApplication
+
+    @singledispatchmethod
+    def apply(self, domain_event: Any, position: int, curs: Cursor) -> None:
+        """A profile or module change, if it is one."""
+        if type(domain_event) in PROFILE_CHANGES:
+            kind, description = PROFILE_CHANGES[type(domain_event)]
+            self.log(curs, domain_event, position, acting_user(domain_event), kind,
+                     description, profile_id=domain_event.profile_id)
+        elif type(domain_event) in MODULE_CHANGES:
+            kind, description = MODULE_CHANGES[type(domain_event)]
+            self.log(curs, domain_event, position, acting_user(domain_event), kind,
+                     description.format(domain_event.module_id),
+                     module_id=domain_event.module_id, **module_details(domain_event))
+
+    @apply.register
+    def _(self, domain_event: PlatformConfig.ConfigUpdated, position: int, curs: Cursor
+          ) -> None:
+        self.log(curs, domain_event, position, acting_user(domain_event), "config.updated",
+                 "Changed the system configuration", sections=sorted(domain_event.patch))
+
+
+def module_details(domain_event: Any) -> dict[str, Any]:
+    """What a module change's metadata adds: names and figures, never values."""
+    if isinstance(domain_event, ModuleStates.ModuleSettingsChanged):
+        return {"settings": sorted(domain_event.patch)}
+    if isinstance(domain_event, ModuleStates.ModuleRated):
+        return {"stars": domain_event.stars}
+    if isinstance(domain_event, ModuleStates.ModuleInstalled):
+        return {"version": domain_event.version}
+    return {}
+
+
 ACTIVITY_PROJECTIONS = (IdentityActivityProjection, MemoryActivityProjection,
                         LedgerActivityProjection, SessionsActivityProjection,
-                        TrackedEventsProjection)
+                        TrackedEventsProjection, PlatformActivityProjection)

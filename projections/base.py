@@ -76,6 +76,9 @@ class BatchProjection(Projection[Any]):
 
     application: ClassVar[type]
     view_class: ClassVar[type[ReadModel]]
+    # The module whose capability the projection serves: its worker pauses while the
+    # module is off and resumes from its tracking position once it is on again.
+    module: ClassVar[str | None] = None
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         self.process_batch([(domain_event, tracking)])

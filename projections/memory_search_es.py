@@ -9,7 +9,7 @@ acknowledged. ElasticsearchMemorySearch ranks in Elasticsearch and leaves the re
 the PostgreSQL search: the page's rows, and the working set."""
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import singledispatch
@@ -405,10 +405,14 @@ class ElasticsearchMemorySearch:
     working set, ranked there: it orders every live memory of the owner by columns the
     index does not hold (sensitivity, prompt tokens) and reads them in one snapshot."""
 
-    def __init__(self, view: EsMemorySearchView, postgres: PostgresMemorySearch):
+    def __init__(self, view: EsMemorySearchView, postgres: PostgresMemorySearch,
+                 on: Callable[[], bool] = lambda: True):
         self.view, self.postgres = view, postgres
+        self.on = on  # its module (elasticsearch-search) is on; off, PostgreSQL serves
 
     def search(self, query: MemoryQuery, now: datetime) -> tuple[list[dict], int]:
+        if not self.on():
+            return self.postgres.search(query, now)
         answers = self.answers(query, now)
         ranking = fuse(*rankings_of(answers), self.postgres.timely_ranking(query, now))
         snippets = snippets_of(answers.values())
@@ -435,12 +439,16 @@ class ElasticsearchMemorySearch:
                                          conversation)
 
     def wait(self, application_name: str, position: int, timeout: float) -> None:
-        """The memory read model (the rows) and the index."""
+        """The memory read model (the rows) and the index (while it is read)."""
+        if not self.on():
+            return self.postgres.wait(application_name, position, timeout)
         self.postgres.items.wait(application_name, position, timeout)
         self.view.wait(application_name, position, timeout)
 
     def wait_for_words(self, application_name: str, position: int, timeout: float) -> None:
         """One index holds both words and meaning."""
+        if not self.on():
+            return self.postgres.wait_for_words(application_name, position, timeout)
         self.wait(application_name, position, timeout)
 
     def close(self) -> None:
@@ -454,6 +462,7 @@ class EsMemorySearchProjection(BatchProjection):
     name = "memory_search_es"
     application = MemoryApplication
     view_class = EsMemorySearchView
+    module = "elasticsearch-search"
     settings: ClassVar[Settings]
 
     def __init__(self, view: EsMemorySearchView):

@@ -33,6 +33,12 @@ from arqium.infra.worker_failures import WorkerFailures
 from arqium.projections.base import ReadModel, open_view
 from arqium.projections.memory_search import MemorySearch, PostgresMemorySearch
 from arqium.system.configuration import CurrentConfig
+from arqium.system.modules import (
+    ELASTICSEARCH_MODULE,
+    CachedModules,
+    configured_requirements,
+    module_defaults,
+)
 from arqium.system.read_models import ReadModels, open_read_models
 
 log = logging.getLogger(__name__)
@@ -66,6 +72,7 @@ class System:
     nextauth: NextAuthSessions | None = None  # CEREBRO's session cookies, if configured
     platform: PlatformApplication | None = None  # configuration (and profiles)
     config: CurrentConfig | None = None  # the configuration in force
+    modules: CachedModules | None = None  # the modules' states in force
 
     @property
     def views(self) -> dict[str, ReadModel]:
@@ -127,17 +134,21 @@ def open_system(settings: Settings, clock: Clock = system_clock,
         nextauth = NextAuthSessions(settings.nextauth_secret.get_secret_value(), clock)
     read_models = open_read_models(env)
     read_models.memory_items.keys = identity.keys  # opens sealed content for its owner
-    platform = PlatformApplication(env, clock=clock)
+    configured = configured_requirements(settings)
+    platform = PlatformApplication(env, clock=clock, configured=configured)
+    modules = CachedModules(read_models.platform_modules, configured,
+                            module_defaults(settings))
     config = CurrentConfig(platform, read_models.platform_config,
                            default_config(settings.password_min_length),
                            settings.read_wait_seconds)
     identity.security_policy = config.security_policy
-    memory_search = open_memory_search(settings, env, read_models, query_embeddings)
+    memory_search = open_memory_search(settings, env, read_models, query_embeddings,
+                                       modules)
     analytics = AnalyticsApplication(env, clock=clock)
     return System(settings, clock, env, identity, memory, sessions, ledger, analytics,
                   tokens, read_models, pool,
                   open_relay_tracking(env), oidc, query_embeddings, memory_search,
-                  worker_failures, master, nextauth, platform, config)
+                  worker_failures, master, nextauth, platform, config, modules)
 
 
 def master_key(settings: Settings) -> Callable[[], MasterKey]:
@@ -147,11 +158,11 @@ def master_key(settings: Settings) -> Callable[[], MasterKey]:
 
 
 def open_memory_search(settings: Settings, env: dict[str, str],
-                       read_models: ReadModels, query_embeddings: QueryEmbeddings
-                       ) -> MemorySearch:
+                       read_models: ReadModels, query_embeddings: QueryEmbeddings,
+                       modules: CachedModules) -> MemorySearch:
     """The memory search every face uses: in Elasticsearch when a cluster is configured
-    (its index is created by the indexer's worker, which starts once the cluster is up),
-    else in PostgreSQL."""
+    (its index is created by the indexer's worker, which starts once the cluster is up)
+    and the elasticsearch-search module is on, else in PostgreSQL."""
     postgres = PostgresMemorySearch(read_models.memory_items, read_models.memory_embeddings,
                                     query_embeddings.vector)
     if not settings.elasticsearch_url:
@@ -165,7 +176,8 @@ def open_memory_search(settings: Settings, env: dict[str, str],
 
     view = open_view(EsMemorySearchProjection, env)
     view.connect(open_client(settings.elasticsearch_url), settings.elasticsearch_index)
-    return ElasticsearchMemorySearch(view, postgres)
+    return ElasticsearchMemorySearch(view, postgres,
+                                     lambda: modules.is_on(ELASTICSEARCH_MODULE))
 
 
 def open_relay_tracking(env: dict[str, str]) -> Any:

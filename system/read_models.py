@@ -14,6 +14,7 @@ from arqium.projections.login_sessions import LoginSessionsView
 from arqium.projections.memory_embeddings import MemoryEmbeddingsView
 from arqium.projections.memory_items import MemoryItemsView
 from arqium.projections.platform_config import PlatformConfigView
+from arqium.projections.platform_modules import PlatformModulesView
 from arqium.projections.session_messages import SessionMessagesView
 from arqium.projections.users import UsersView
 from arqium.projections.vaults import VaultsView
@@ -39,7 +40,9 @@ class ReadModels:
     ledger_activity: ActivityView
     sessions_activity: ActivityView
     tracked_events: ActivityView
+    platform_activity: ActivityView
     platform_config: PlatformConfigView
+    platform_modules: PlatformModulesView
 
     def of(self, projection: type[BatchProjection]) -> ReadModel:
         """The read model `projection` writes."""
@@ -49,7 +52,7 @@ class ReadModels:
         """The activity read models, read as one."""
         return ActivityFigures((self.identity_activity, self.memory_activity,
                                 self.ledger_activity, self.sessions_activity,
-                                self.tracked_events))
+                                self.tracked_events, self.platform_activity))
 
     def by_name(self) -> dict[str, ReadModel]:
         return {field.name: getattr(self, field.name) for field in fields(self)}

@@ -11,6 +11,8 @@ from eventsourcing.persistence import Tracking
 from arqium.infra.connections import connection_lost
 from arqium.infra.locks import ACTIVE, REBUILD, WorkerLocks, worker_lock_name
 from arqium.projections.base import BatchProjection, open_view
+from arqium.projections.platform_modules import PlatformModulesProjection
+from arqium.system.modules import CachedModules, configured_requirements
 from arqium.workers.feed import EventFailed, EventFeed
 from arqium.workers.resources import WorkerResources
 
@@ -28,13 +30,18 @@ class Projector:
         self.stopping = stopping
         self.name = projection_class.name
         self.application_name = projection_class.application.name
+        self.paused = False  # its module is off: it waits, at its tracking position
 
     def run(self, shared: WorkerResources, progressed: Callable[[], None] = lambda: None
             ) -> None:
         app = self.projection_class.application(shared.env)
         view = open_view(self.projection_class, shared.env)
         locks = shared.locks.of(worker_lock_name(self.name, app.name))
+        switched_on = self._switch(shared)
         while not self.stopping.is_set():
+            if not self._on(switched_on):
+                self.stopping.wait(STANDBY_POLL_SECONDS)
+                continue
             if locks.held_elsewhere(REBUILD) or not locks.try_acquire(ACTIVE):
                 self.stopping.wait(STANDBY_POLL_SECONDS)
                 continue
@@ -42,21 +49,43 @@ class Projector:
                 # A projection of its own per turn as the active copy: what it remembers
                 # of the read model is only true while no other copy writes to it.
                 projection = self.projection_class(view=view)
-                self._project(app, view, projection, locks, shared, progressed)
+                self._project(app, view, projection, locks, shared, progressed,
+                              switched_on)
             finally:
                 locks.release(ACTIVE)
 
+    def _switch(self, shared: WorkerResources) -> Callable[[], bool]:
+        """Whether the projection's module is on (read at most once a second)."""
+        module = self.projection_class.module
+        if module is None:
+            return lambda: True
+        modules = CachedModules(open_view(PlatformModulesProjection, shared.env),
+                                configured_requirements(shared.settings))
+        return lambda: modules.is_on(module)
+
+    def _on(self, switched_on: Callable[[], bool]) -> bool:
+        """Whether to project now; says so when the module turns off or on again."""
+        on = switched_on()
+        if on == self.paused:
+            log.info("projector %s %s", self.name,
+                     "resumes" if on else f"paused: module {self.projection_class.module!r} "
+                     "is off")
+            self.paused = not on
+        return on
+
     def _project(self, app, view, projection, locks: WorkerLocks,
-                 shared: WorkerResources, progressed: Callable[[], None]) -> None:
+                 shared: WorkerResources, progressed: Callable[[], None],
+                 switched_on: Callable[[], bool]) -> None:
         log.info("projector %s active from position %s", self.name, view.position(app.name))
         rebuild_wanted = _Throttled(lambda: locks.held_elsewhere(REBUILD),
                                     REBUILD_CHECK_SECONDS)
         feed = EventFeed(app, view.position(app.name),
-                         lambda: self.stopping.is_set() or rebuild_wanted(), shared.listener)
+                         lambda: (self.stopping.is_set() or rebuild_wanted()
+                                  or not self._on(switched_on)), shared.listener)
         for batch in feed.batches():
             apply_batch(projection, batch)
             progressed()
-        if not self.stopping.is_set():
+        if not self.stopping.is_set() and not self.paused:
             log.info("projector %s steps aside for a rebuild", self.name)
 
 

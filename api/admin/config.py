@@ -20,6 +20,7 @@ from arqium.api.common.shapes import iso
 from arqium.api.errors import ReadModelBehind
 from arqium.domain.shared import NotFound
 from arqium.projections.platform_config import PlatformConfigProjection, PlatformConfigView
+from arqium.projections.platform_modules import PlatformModulesProjection
 from arqium.system.bootstrap import System
 
 router = APIRouter(prefix="/api/config", tags=["Admin API"])
@@ -49,8 +50,13 @@ class ProfileUpdateRequest(BaseModel):
 
 
 def config_body(system: System) -> dict:
+    """The configuration; its `modules` lists are the modules' states."""
     config, last_updated = system.config.read()
-    return {"config": config, "last_updated": iso(last_updated)}
+    states = system.modules.refresh().values()
+    modules = {"enabled": [state.module.id for state in states if state.on],
+               "disabled": [state.module.id for state in states
+                            if state.installed and not state.on]}
+    return {"config": {**config, "modules": modules}, "last_updated": iso(last_updated)}
 
 
 def profile_body(row: dict) -> dict:
@@ -60,8 +66,10 @@ def profile_body(row: dict) -> dict:
 
 
 def holding(waits: Waits, position: int) -> PlatformConfigView:
-    """The read model once it holds the command's event (ReadModelBehind if not soon)."""
-    if not waits.reached(PlatformConfigProjection, position):
+    """The read models once they hold the command's events (ReadModelBehind if not
+    soon)."""
+    if not all(waits.reached(projection, position)
+               for projection in (PlatformConfigProjection, PlatformModulesProjection)):
         raise ReadModelBehind("the configuration's read model is catching up; retry shortly")
     return waits.system.read_models.platform_config
 
@@ -70,6 +78,7 @@ def holding(waits: Waits, position: int) -> PlatformConfigView:
             responses=documented(200, ConfigResponse))
 def get_config(caller: CurrentCaller, waits: Waits):
     waits.at_head(PlatformConfigProjection)
+    waits.at_head(PlatformModulesProjection)
     return config_body(waits.system)
 
 

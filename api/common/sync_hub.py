@@ -29,6 +29,8 @@ MEMORY_SUBJECTS = f"{SUBJECT_ROOT}.memory.>"
 PLATFORM_SUBJECTS = f"{SUBJECT_ROOT}.platform.>"
 MEMORY_ADDED = ("MemoryItem.Upserted", "MemoryItem.Recreated")
 CONTEXT_CHANGED = ("Context.Created", "Context.Updated", "Context.Synced", "Context.Deleted")
+PLUGIN_EVENTS = "ModuleStates.Module"  # installs, uninstalls, switches, settings, ratings
+EVERY_SESSION = "\x00every"  # a key no session id can be (NUL is refused in paths)
 QUEUE_SIZE = 1000  # a socket this far behind loses its oldest updates
 STREAM_LOST = {"event": "error", "data": {
     "code": "SERVICE_UNAVAILABLE",
@@ -179,8 +181,15 @@ class SyncHub:
             self._deliver_in_order(owner_id, session_id, update)
 
     def _listened(self, owner_id: str, session_id: str | None) -> bool:
-        return bool(self.listeners.get((owner_id, session_id))
-                    or self.listeners.get((owner_id, None)))
+        return any(self.listeners.get(key) for key in self._keys(owner_id, session_id))
+
+    def _keys(self, owner_id: str, session_id: str | None
+              ) -> set[tuple[str, str | None]]:
+        """Whose listeners hear an update: those of its session and the owner's own;
+        every one of the owner's for an update of no session (EVERY_SESSION)."""
+        if session_id == EVERY_SESSION:
+            return {key for key in self.listeners if key[0] == owner_id}
+        return {(owner_id, session_id), (owner_id, None)}
 
     def _deliver_in_order(self, owner_id: str, session_id: str | None,
                           update: dict) -> None:
@@ -207,7 +216,7 @@ class SyncHub:
             log.error("an update for a socket was lost", exc_info=delivery.exception())
 
     def _push_to(self, owner_id: str, session_id: str | None, update: dict) -> None:
-        for key in {(owner_id, session_id), (owner_id, None)}:
+        for key in self._keys(owner_id, session_id):
             for queue in list(self.listeners.get(key, ())):
                 push(queue, update)
 
@@ -254,6 +263,8 @@ class SyncHub:
                         "id": envelope["subject"], "change": envelope["type"].split(".")[1],
                         "version": envelope["originator_version"],
                         "session_id": session_id, "position": envelope["id"]}}
+        if envelope["type"].startswith(PLUGIN_EVENTS):
+            return plugin_event(envelope)
         if (envelope.get("application") == "platform" and data.get("owner_id")
                 and data.get("session_id")):
             return (data["owner_id"], data["session_id"]), {"event": "plugin_event", "data": {
@@ -261,3 +272,15 @@ class SyncHub:
                 "session_id": data["session_id"], "position": envelope["id"],
                 "data": data}}
         return None
+
+
+def plugin_event(envelope: dict) -> tuple[tuple[str, str | None], dict] | None:
+    """A module change, for every socket of the user who made it (an API key's or a
+    worker's change is nobody's to be told of)."""
+    kind, _, user_id = envelope.get("actor", "").partition(":")
+    if kind != "user" or not user_id:
+        return None
+    data = envelope["data"]
+    return (user_id, EVERY_SESSION), {"event": "plugin_event", "data": {
+        "id": data["module_id"], "type": envelope["type"].rpartition(".")[2],
+        "position": envelope["id"], "data": data}}

@@ -2,6 +2,7 @@
 same commands, read models and credentials as /api/v1."""
 
 from datetime import timedelta
+from collections.abc import Callable
 from typing import Any
 
 import strawberry
@@ -75,16 +76,17 @@ class ArqiumGraphQLRouter(GraphQLRouter):
             raise ConnectionRejectionError({"message": error.message}) from None
 
 
-def build_schema(settings: Settings) -> strawberry.Schema:
+def build_schema(settings: Settings, limits: Callable[[], dict] = dict) -> strawberry.Schema:
+    """The schema; `limits()` gives the document limits in force (see limits.py)."""
     return ArqiumSchema(query=Query, mutation=Mutation, subscription=Subscription,
                         config=StrawberryConfig(scalar_map={DateTime: DATETIME_SCALAR}),
-                        extensions=[*document_limits(settings),
+                        extensions=[*document_limits(settings, limits),
                                     lambda: AddValidationRules([UnstorableStrings]),
                                     UnstorableVariables])
 
 
-def graphql_router(settings: Settings) -> GraphQLRouter:
-    return ArqiumGraphQLRouter(build_schema(settings), path="/graphql",
+def graphql_router(settings: Settings, limits: Callable[[], dict] = dict) -> GraphQLRouter:
+    return ArqiumGraphQLRouter(build_schema(settings, limits), path="/graphql",
                                context_getter=graphql_context,
                                connection_init_wait_timeout=CONNECTION_INIT_WAIT,
                                tags=["ARQIUM: GraphQL"])

@@ -9,7 +9,6 @@ one twice keep them busy for minutes (25 levels: 2^25 walks)."""
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import partial
 
 from graphql import (
     DocumentNode,
@@ -132,9 +131,25 @@ class DocumentLimiter(SchemaExtension):
         yield
 
 
-def document_limits(settings: Settings) -> list[Callable[[], SchemaExtension]]:
-    """The extensions' factories: strawberry makes each request its own instances."""
-    limits = Limits(depth=settings.graphql_max_depth, aliases=settings.graphql_max_aliases,
-                    fields=settings.graphql_max_fields)
-    return [partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
-            partial(DocumentLimiter, limits, settings.graphql_max_tokens)]
+LIMIT_NAMES = ("max_depth", "max_aliases", "max_fields", "max_tokens")
+
+
+def document_limits(settings: Settings, current: Callable[[], dict] = dict
+                    ) -> list[Callable[[], SchemaExtension]]:
+    """The extensions' factories: strawberry makes each request its own instances, with
+    the limits in force then (`current()`: the graphql module's settings; a limit it
+    does not give is the ARQIUM_GRAPHQL_MAX_* setting)."""
+    def limits() -> dict[str, int]:
+        chosen = current()
+        return {name: getattr(settings, f"graphql_{name}") if chosen.get(name) is None
+                else chosen[name] for name in LIMIT_NAMES}
+
+    def tokens() -> SchemaExtension:
+        return MaxTokensLimiter(max_token_count=limits()["max_tokens"])
+
+    def document() -> SchemaExtension:
+        now = limits()
+        return DocumentLimiter(Limits(depth=now["max_depth"], aliases=now["max_aliases"],
+                                      fields=now["max_fields"]), now["max_tokens"])
+
+    return [tokens, document]

@@ -11,7 +11,8 @@ from tests.conftest import SETUP, bearer, register
 
 @pytest.fixture(autouse=True)
 def projectors(workers):
-    workers(*(p.name for p in ACTIVITY_PROJECTIONS), "memory_items", "ledger_objects")
+    workers(*(p.name for p in ACTIVITY_PROJECTIONS), "memory_items", "ledger_objects",
+            "platform_modules", "platform_config")
 
 
 def activity(client, caller, **params):
@@ -151,3 +152,19 @@ def test_the_success_body_is_the_documented_one(client, user):
     store(client, user)
     assert_documented(client.get("/openapi.json").json(), "/api/activity", "get",
                       activity(client, user))
+
+
+def test_module_and_config_changes_are_the_activity_of_the_admin_who_made_them(client):
+    root = admin(client)
+    client.put("/api/modules/graphql", headers=root["headers"],
+               json={"settings": {"max_depth": 5}, "enabled": False})
+    client.put("/api/config", headers=root["headers"],
+               json={"config": {"general": {"site_name": "Acme"}}})
+    body = activity(client, root, user_id=root["user"]["id"]).json()
+    changes = [(a["type"], a["description"], a["metadata"]) for a in body["activities"]
+               if a["type"].startswith(("module.", "config."))]
+    assert changes == [
+        ("config.updated", "Changed the system configuration", {"sections": ["general"]}),
+        ("module.disabled", "Disabled module graphql", {"module_id": "graphql"}),
+        ("module.settings_changed", "Changed the settings of module graphql",
+         {"module_id": "graphql", "settings": ["max_depth"]})]

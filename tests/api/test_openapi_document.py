@@ -96,7 +96,11 @@ def test_only_operations_that_refuse_some_callers_document_403(document):
         "POST /v0/search", "GET /api/activity", "PUT /api/config",
         "POST /api/config/profiles", "PUT /api/config/profiles/{profile_id}",
         "DELETE /api/config/profiles/{profile_id}",
-        "POST /api/config/profiles/{profile_id}/apply"}
+        "POST /api/config/profiles/{profile_id}/apply", "POST /api/modules/install",
+        "PUT /api/modules/{module_id}", "DELETE /api/modules/{module_id}",
+        "POST /api/v1/plugins/install", "DELETE /api/v1/plugins/{plugin_id}",
+        "POST /api/v1/plugins/{plugin_id}/enable", "POST /api/v1/plugins/{plugin_id}/disable",
+        "POST /api/v1/plugins/{plugin_id}/config"}
 
 
 def v0_user_operations(document: dict) -> set[str]:

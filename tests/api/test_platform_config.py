@@ -11,7 +11,7 @@ ADMIN_EMAIL, ADMIN_PASSWORD = "root@example.com", "admin password"
 
 @pytest.fixture(autouse=True)
 def projectors(workers):
-    workers("login_sessions", "users", "platform_config")
+    workers("login_sessions", "users", "platform_config", "platform_modules")
 
 
 def login(client, email: str, password: str) -> dict:
@@ -41,7 +41,10 @@ def test_the_configuration_starts_as_todays_defaults(client, user):
         "general": {"site_name": "ARQIUM", "timezone": "UTC", "locale": "en-US"},
         "security": {"password_policy": {"min_length": 8, "require_special": False},
                      "session_timeout": 0},
-        "modules": {"enabled": [], "disabled": []}}, "last_updated": None}
+        # Every module is on, but those whose requirement these tests do not set.
+        "modules": {"enabled": ["graphql", "realtime-sync", "memory-service-v0",
+                                "cerebro", "astralbody", "analytics"],
+                    "disabled": ["chat", "elasticsearch-search"]}}, "last_updated": None}
 
 
 def test_a_change_is_deep_merged_and_shown(client, admin):

@@ -25,7 +25,8 @@ COMMAND_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # every earlier write).
 PROJECTORS = ["users", "login_sessions", "api_keys", "chat_sessions", "session_messages",
               "memory_items", "memory_embeddings", "vaults", "contexts", "ledger_objects",
-              "platform_config", *(p.name for p in ACTIVITY_PROJECTIONS)]
+              "platform_config", "platform_modules",
+              *(p.name for p in ACTIVITY_PROJECTIONS)]
 PASSWORD = "correct horse"
 Route = tuple[str, str]
 
@@ -115,6 +116,16 @@ def new_world(client: TestClient) -> World:
 
 
 # --- what the examples act on, made beforehand through the API ---------------------
+
+def chat(w: World, installed: bool) -> str:
+    """The chat module, installed or not as the example needs it."""
+    if w.system.modules.refresh()["chat"].installed != installed:
+        if installed:
+            w.send("POST", "/api/modules/install", {"module_id": "chat"}, w.admin)
+        else:
+            w.send("DELETE", "/api/modules/chat", caller=w.admin)
+    return "chat"
+
 
 def new_user(w: World) -> tuple[dict, Caller]:
     user = register(w.client, email=f"{w.unique('user')}@example.com", password=PASSWORD)
@@ -384,6 +395,25 @@ EXAMPLES: dict[Route, Example] = {
         lambda w: Request(current_entry(w), caller=sdk(w)),
     ("PATCH", "/v0/vaults/{vaultId}/memories/{memoryId}/entries/{entryId}/tags"):
         lambda w: Request(f"{current_entry(w)}/tags", {"tags": {"k": "v"}}, sdk(w)),
+    # Last: they switch chat on and off, which no example above runs after.
+    ("POST", "/api/modules/install"): lambda w: Request(
+        "/api/modules/install", {"module_id": chat(w, installed=False)}, w.admin),
+    ("PUT", "/api/modules/{module_id}"): lambda w: Request(
+        "/api/modules/graphql", {"settings": {"max_depth": 10}}, w.admin),
+    ("DELETE", "/api/modules/{module_id}"): lambda w: Request(
+        f"/api/modules/{chat(w, installed=True)}", caller=w.admin),
+    ("POST", "/api/modules/{module_id}/rating"): lambda w: Request(
+        "/api/modules/graphql/rating", {"stars": 4}),
+    ("POST", "/api/v1/plugins/install"): lambda w: Request(
+        "/api/v1/plugins/install", {"module_id": chat(w, installed=False)}, w.admin),
+    ("DELETE", "/api/v1/plugins/{plugin_id}"): lambda w: Request(
+        f"/api/v1/plugins/{chat(w, installed=True)}", caller=w.admin),
+    ("POST", "/api/v1/plugins/{plugin_id}/enable"): lambda w: Request(
+        f"/api/v1/plugins/{chat(w, installed=True)}/enable", caller=w.admin),
+    ("POST", "/api/v1/plugins/{plugin_id}/disable"): lambda w: Request(
+        f"/api/v1/plugins/{chat(w, installed=True)}/disable", caller=w.admin),
+    ("POST", "/api/v1/plugins/{plugin_id}/config"): lambda w: Request(
+        "/api/v1/plugins/graphql/config", {"config": {"max_depth": 10}}, w.admin),
 }
 
 # Queries sent by POST: they answer from read models and store nothing.
