@@ -216,6 +216,28 @@ class LedgerVerification(Model):
     first_failure: LedgerFailure | None = None
 
 
+class Plugin(Model):
+    """One of ARQIUM's modules: installed or available, switched on or off."""
+    id: str
+    name: str
+    description: str
+    version: str
+    author: str
+    dependencies: list[str]
+    status: Literal["installed", "available"]
+    settings: dict[str, Any]
+    enabled: bool
+    category: str
+    tags: list[str]
+    requires: str | None = None
+    errors: list[str]
+
+
+class PluginUninstalled(Model):
+    id: str
+    uninstalled: bool
+
+
 class Health(Model):
     status: Literal["healthy", "degraded", "unhealthy"]
     version: str

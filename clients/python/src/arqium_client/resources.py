@@ -274,6 +274,37 @@ class Sessions(Resource):
         return self._client._socket(f"/ws/sync/{session_id}")
 
 
+class Plugins(Resource):
+    """ARQIUM's modules as plugins: everyone lists them; installing, switching and
+    configuring them takes an admin."""
+
+    def list(self, *, per_page: int = 100) -> Any:
+        return self._pages(Call("GET", "/api/v1/plugins", model=m.Plugin, listed=True,
+                                app="platform"), per_page)
+
+    def install(self, plugin_id: str, *, version: str | None = None) -> m.Plugin:
+        body = {"module_id": plugin_id, "version": version}
+        return self._do(Call("POST", "/api/v1/plugins/install", model=m.Plugin,
+                             body={k: v for k, v in body.items() if v is not None}))
+
+    def uninstall(self, plugin_id: str) -> m.PluginUninstalled:
+        return self._do(Call("DELETE", f"/api/v1/plugins/{plugin_id}",
+                             model=m.PluginUninstalled))
+
+    def enable(self, plugin_id: str) -> m.Plugin:
+        return self._do(Call("POST", f"/api/v1/plugins/{plugin_id}/enable", model=m.Plugin))
+
+    def disable(self, plugin_id: str) -> m.Plugin:
+        """Switch the plugin off: its routes answer Unavailable until it is enabled."""
+        return self._do(Call("POST", f"/api/v1/plugins/{plugin_id}/disable",
+                             model=m.Plugin))
+
+    def config(self, plugin_id: str, settings: dict[str, Any]) -> m.Plugin:
+        """Change the plugin's settings (checked against its schema: ValidationFailed)."""
+        return self._do(Call("POST", f"/api/v1/plugins/{plugin_id}/config", model=m.Plugin,
+                             body={"config": settings}))
+
+
 class Analytics(Resource):
     """Events your application tracks, the dashboard and your usage. Reads send no
     position: they count every application's events, and the server waits for all of
