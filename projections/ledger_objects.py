@@ -33,6 +33,9 @@ CREATE TABLE IF NOT EXISTS {table} (
 )"""
 CREATE_OWNER_INDEX = """
 CREATE INDEX IF NOT EXISTS {index} ON {table} (owner_id, type_name, created_at)"""
+# An owner's objects in the order the ARQIUM face lists them (one page at a time).
+CREATE_OWNER_ORDER_INDEX = """
+CREATE INDEX IF NOT EXISTS {index} ON {table} (owner_id, created_at, position)"""
 CREATE_EVENTS_TABLE = """
 CREATE TABLE IF NOT EXISTS {events} (
     object_id uuid NOT NULL,
@@ -95,6 +98,45 @@ WHERE object_id = %(id)s AND {VISIBLE}
     AND (%(version)s::bigint IS NULL OR version <= %(version)s)
     AND (%(as_of)s::timestamptz IS NULL OR recorded_at <= %(as_of)s)
 ORDER BY version"""
+# The ARQIUM face's pages: one statement (one snapshot) answers the page and how many
+# there are in all; a page past the end is one row of NULLs that still carries the total.
+# Times and hashes come from the objects' events, as GET /api/v1/ledger/objects/{id}
+# shows them.
+SELECT_OWNED_PAGE = """
+SELECT page.*, counted.total
+FROM (SELECT count(*) AS total FROM {table} WHERE owner_id = %(owner_id)s) AS counted
+LEFT JOIN LATERAL (
+    SELECT object.id, object.type_name, object.data, object.version,
+        first.recorded_at_text AS created_at,
+        last.recorded_at_text AS updated_at, last.hash, object.position,
+        object.created_at AS created
+    FROM {table} AS object
+    JOIN {events} AS first ON first.object_id = object.id AND first.version = 1
+    JOIN {events} AS last ON last.object_id = object.id AND last.version = object.version
+    WHERE object.owner_id = %(owner_id)s
+    ORDER BY object.created_at, object.position
+    LIMIT %(limit)s OFFSET %(offset)s
+) AS page ON true
+ORDER BY page.created, page.position"""
+# An object's transactions, oldest first: no row at all when the reader may not see it.
+SELECT_TRANSACTIONS_PAGE = """
+SELECT page.*, counted.total
+FROM (
+    SELECT object.id, (SELECT count(*) FROM {events}
+                       WHERE object_id = object.id AND type = 'Transacted') AS total
+    FROM {table} AS object
+    WHERE object.id = %(id)s
+        AND (%(owner_id)s::text IS NULL OR object.owner_id = %(owner_id)s)
+) AS counted
+LEFT JOIN LATERAL (
+    SELECT transaction_id AS id, object_id, version, action, data, metadata, actor,
+        recorded_at_text AS recorded_at, hash
+    FROM {events}
+    WHERE object_id = counted.id AND type = 'Transacted'
+    ORDER BY version
+    LIMIT %(limit)s OFFSET %(offset)s
+) AS page ON true
+ORDER BY page.version"""
 WINDOW = """(%(type_name)s::text IS NULL OR type_name = %(type_name)s)
     AND (%(since)s::timestamptz IS NULL OR {created} >= %(since)s)
     AND (%(until)s::timestamptz IS NULL OR {created} <= %(until)s)"""
@@ -114,6 +156,7 @@ class LedgerObjectsView(ReadModel):
         self.sql_create_statements.extend([
             self.sql(CREATE_TABLE),
             self.sql(CREATE_OWNER_INDEX, index=f"{self.name}_owner_idx"),
+            self.sql(CREATE_OWNER_ORDER_INDEX, index=f"{self.name}_owner_order_idx"),
             self.sql(CREATE_EVENTS_TABLE),
             self.sql(CREATE_EVENTS_TIME_INDEX, index=f"{self.events}_time_idx")])
 
@@ -135,6 +178,27 @@ class LedgerObjectsView(ReadModel):
         rows = self.query(SELECT_OBJECTS, owner_id=reader, type_name=type_name,
                           limit=limit, offset=offset, ids=ids)
         return [_with_exact_data(row) for row in rows], rows[0]["total"] if rows else 0
+
+    def owned_page(self, owner_id: str, limit: int, offset: int) -> tuple[list[dict], int]:
+        """A page of the owner's objects, oldest first, and how many they are."""
+        rows = self.query(SELECT_OWNED_PAGE, owner_id=owner_id, limit=limit, offset=offset)
+        page = [{**_with_exact_data(row), "id": str(row["id"])} for row in rows if row["id"]]
+        return [_without(row, "total", "position", "created") for row in page], \
+            rows[0]["total"]
+
+    def transactions_page(self, reader: str | None, object_id: Any, limit: int, offset: int
+                          ) -> tuple[list[dict], int] | None:
+        """A page of the object's transactions, oldest first, and how many it has
+        (None if `reader` may not see the object)."""
+        rows = self.query(SELECT_TRANSACTIONS_PAGE, id=object_id, owner_id=reader,
+                          limit=limit, offset=offset)
+        if not rows:
+            return None
+        page = [_without({**row, "id": str(row["id"]), "object_id": str(row["object_id"]),
+                          "data": exact_json(row["data"]),
+                          "metadata": exact_json(row["metadata"])}, "total")
+                for row in rows if row["id"]]
+        return page, rows[0]["total"]
 
     def history(self, reader: str | None, object_id: Any, version: int | None = None,
                 as_of: datetime | None = None) -> list[dict]:
@@ -174,6 +238,10 @@ def state_from(history: list[dict]) -> dict | None:
 
 def _with_exact_data(row: dict) -> dict:
     return {**row, "data": exact_json(row["data"])}
+
+
+def _without(row: dict, *names: str) -> dict:
+    return {name: value for name, value in row.items() if name not in names}
 
 
 def status_of(data: Any) -> str | None:

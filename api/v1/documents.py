@@ -218,6 +218,26 @@ class LedgerObjectView(BaseModel):
     hash: str
 
 
+class LedgerObjectList(BaseModel):
+    items: list[LedgerObjectView]
+
+
+class LedgerTransactionView(BaseModel):
+    id: str
+    object_id: str
+    version: int
+    action: str
+    data: Any
+    metadata: Any
+    actor: str
+    recorded_at: str
+    hash: str
+
+
+class LedgerTransactionList(BaseModel):
+    items: list[LedgerTransactionView]
+
+
 class LedgerVerified(BaseModel):
     ok: Literal[True]
     checked_events: int

@@ -1,6 +1,7 @@
-"""The ledger for auditors (ARQIUM face): every event with its hash, objects as they were,
-verification of every chain, NDJSON export. Owners read their own objects; auditors and
-admins the whole ledger. Nothing here changes the ledger."""
+"""The ledger (ARQIUM face): create objects and transact on them, list them and their
+transactions; for auditors every event with its hash, objects as they were, verification
+of every chain, NDJSON export. Owners read their own objects; auditors and admins the
+whole ledger (its history, states and transactions; the objects list is the caller's)."""
 
 from datetime import datetime
 from typing import Annotated
@@ -12,11 +13,24 @@ from fastapi.responses import StreamingResponse
 from arqium.api.common.caller import Caller, CurrentCaller
 from arqium.api.common.deps import LedgerApp, LedgerObjects
 from arqium.api.common.documents import enveloped
-from arqium.api.common.envelope import Page, envelope, whole_list_page
-from arqium.api.common.exact_json import exact_response
-from arqium.api.common.ledger import reader
+from arqium.api.common.envelope import Page, PageDep, envelope, whole_list_page
+from arqium.api.common.exact_json import body_schema, exact_body, exact_response
+from arqium.api.common.ledger import (
+    CreateLedgerObject,
+    TransactLedgerObject,
+    object_view,
+    reader,
+    transaction_view,
+)
 from arqium.api.common.validation import MAX_INT64
-from arqium.api.v1.documents import LedgerHistory, LedgerObjectView, LedgerVerification
+from arqium.api.v1.documents import (
+    LedgerHistory,
+    LedgerObjectList,
+    LedgerObjectView,
+    LedgerTransactionList,
+    LedgerTransactionView,
+    LedgerVerification,
+)
 from arqium.domain.ledger.chain import verify
 from arqium.domain.ledger.digest import sealed
 from arqium.domain.ledger.domainmodel import LedgerObjectNotFound
@@ -24,7 +38,7 @@ from arqium.domain.shared import Forbidden, Invalid
 from arqium.infra.ledger_audit import export_lines, recorded_between
 from arqium.projections.ledger_objects import LedgerObjectsView, state_from
 
-router = APIRouter(prefix="/api/v1/ledger", tags=["ARQIUM: ledger audit"])
+router = APIRouter(prefix="/api/v1/ledger", tags=["ARQIUM: ledger"])
 
 
 def whole_ledger_reader(caller: CurrentCaller) -> Caller:
@@ -44,6 +58,56 @@ def history_of(objects: LedgerObjectsView, caller: Caller, object_id: UUID,
     if objects.get(reader(caller.principal), object_id) is None:
         raise LedgerObjectNotFound("no such ledger object")
     return objects.history(reader(caller.principal), object_id, version, as_of)
+
+
+@router.post("/objects", status_code=201, summary="Create a ledger object",
+             openapi_extra=body_schema(CreateLedgerObject),
+             responses=enveloped(201, LedgerObjectView))
+def create_object(body: Annotated[CreateLedgerObject, Depends(exact_body(CreateLedgerObject))],
+                  caller: CurrentCaller, ledger: LedgerApp):
+    """Version 1 of a new object of yours; numbers in `data` are kept exactly as sent."""
+    created, position = ledger.create_object(caller.user_id, body.type_name, body.data,
+                                             cause=caller.cause)
+    return exact_response(envelope(object_view(created), 201), status=201,
+                          position=(ledger.name, position))
+
+
+@router.get("/objects", summary="Your ledger objects, oldest first",
+            responses=enveloped(200, LedgerObjectList))
+def list_objects(caller: CurrentCaller, objects: LedgerObjects, page: PageDep):
+    """The objects you own (auditors too: the whole ledger is in /export), in pages."""
+    rows, total = objects.owned_page(caller.user_id, page.limit, page.offset)
+    return exact_response(envelope({"items": rows}, pagination=page.meta(total)))
+
+
+@router.post("/objects/{object_id}/transactions", status_code=201,
+             summary="Record a transaction on one of your objects",
+             openapi_extra=body_schema(TransactLedgerObject),
+             responses=enveloped(201, LedgerTransactionView))
+def transact(object_id: UUID, body: Annotated[
+        TransactLedgerObject, Depends(exact_body(TransactLedgerObject))],
+             caller: CurrentCaller, ledger: LedgerApp):
+    """`data` is merged into the object's data (JSON merge patch: null removes a key);
+    with `expected_version`, a concurrent change is a 409."""
+    transacted, transaction_id, position = ledger.transact(
+        caller.user_id, object_id, body.action, body.data, body.metadata,
+        body.expected_version, cause=caller.cause)
+    shown = transaction_view(transacted, transaction_id, body, caller.cause.actor)
+    return exact_response(envelope(shown, 201), status=201, position=(ledger.name, position))
+
+
+@router.get("/objects/{object_id}/transactions", summary="An object's transactions, oldest first",
+            responses=enveloped(200, LedgerTransactionList))
+def list_transactions(object_id: UUID, caller: CurrentCaller, objects: LedgerObjects,
+                      page: PageDep):
+    """Every transaction after the object's creation, in pages (its whole history,
+    creation and hashes included, is /history)."""
+    listed = objects.transactions_page(reader(caller.principal), object_id, page.limit,
+                                       page.offset)
+    if listed is None:
+        raise LedgerObjectNotFound("no such ledger object")
+    rows, total = listed
+    return exact_response(envelope({"items": rows}, pagination=page.meta(total)))
 
 
 @router.get("/objects/{object_id}/history", summary="Every event of an object, hashed",

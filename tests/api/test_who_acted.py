@@ -326,6 +326,11 @@ EXAMPLES: dict[Route, Example] = {
         "id": w.unique("chat"), "messages": [{"role": "user", "content": "Hello"}]}),
     ("POST", "/api/ledger/objects"): lambda w: Request(
         "/api/ledger/objects", {"typeName": "contract", "data": {"amount": 1}}, w.ada_key),
+    ("POST", "/api/v1/ledger/objects"): lambda w: Request(
+        "/api/v1/ledger/objects", {"type_name": "contract", "data": {"amount": 1}}),
+    ("POST", "/api/v1/ledger/objects/{object_id}/transactions"): lambda w: Request(
+        f"/api/v1/ledger/objects/{new_ledger_object(w)}/transactions",
+        {"action": "sign", "data": {"status": "signed"}}, w.ada_key),
     ("POST", "/api/ledger/transactions"): lambda w: Request(
         "/api/ledger/transactions", {"objectId": new_ledger_object(w), "action": "sign",
                                      "data": {"status": "signed"}}),

@@ -29,3 +29,18 @@ def test_the_async_client_raises_the_servers_errors(async_client_factory):
 
     with pytest.raises(NotFound):
         asyncio.run(scenario())
+
+
+def test_the_async_client_creates_transacts_and_pages_the_ledger(async_client_factory):
+    async def scenario() -> tuple[str, list[str], list[str]]:
+        async with async_client_factory() as arqium:
+            created = await arqium.ledger.create("contract", {"status": "draft"})
+            for action in ("sign", "pay", "close"):
+                await arqium.ledger.transact(created.id, action)
+            objects = [obj.id async for obj in arqium.ledger.objects(per_page=1)]
+            actions = [transaction.action async for transaction
+                       in arqium.ledger.transactions(created.id, per_page=2)]
+            return created.id, objects, actions
+
+    created_id, objects, actions = asyncio.run(scenario())
+    assert (objects, actions) == ([created_id], ["sign", "pay", "close"])

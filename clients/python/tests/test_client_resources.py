@@ -53,7 +53,7 @@ def test_invalid_input_raises_validation_failed_with_the_field(client):
 
 
 def test_a_ledger_object_is_read_now_and_as_it_was(client):
-    created = client.ledger.create_object("contract", {"amount": 100, "status": "draft"})
+    created = client.ledger.create("contract", {"amount": 100, "status": "draft"})
     client.ledger.transact(created.id, "sign", {"status": "signed"})
     now = client.ledger.get(created.id)
     before = client.ledger.get(created.id, version=1)
@@ -63,11 +63,40 @@ def test_a_ledger_object_is_read_now_and_as_it_was(client):
 
 
 def test_a_ledger_objects_history_is_hash_chained(client):
-    created = client.ledger.create_object("invoice", {"total": 5})
+    created = client.ledger.create("invoice", {"total": 5})
     client.ledger.transact(created.id, "pay", {"paid": True})
     first, second = client.ledger.history(created.id)
     assert second.prev_hash == first.hash
     assert [first.version, second.version] == [1, 2]
+
+
+def test_a_transaction_answers_what_the_objects_transactions_list(client):
+    created = client.ledger.create("invoice", {"total": 5})
+    paid = client.ledger.transact(created.id, "pay", {"paid": True}, metadata={"by": "Ada"})
+    assert (paid.object_id, paid.version, paid.metadata) == (created.id, 2, {"by": "Ada"})
+    assert list(client.ledger.transactions(created.id)) == [paid]
+
+
+def test_a_created_object_is_listed_as_get_shows_it(client):
+    created = client.ledger.create("receipt", {"total": 7})
+    assert list(client.ledger.objects()) == [created] == [client.ledger.get(created.id)]
+
+
+def test_the_ledger_lists_follow_the_pages(client):
+    ids = [client.ledger.create("contract", {"n": number}).id for number in range(5)]
+    for number in range(5):
+        client.ledger.transact(ids[0], "count", {"n": number})
+    assert [obj.id for obj in client.ledger.objects(per_page=2)] == ids
+    counted = [t.data["n"] for t in client.ledger.transactions(ids[0], per_page=2)]
+    assert counted == list(range(5))
+    assert [event.version for event in client.ledger.history(ids[0], per_page=4)] == list(
+        range(1, 7))
+
+
+def test_a_stale_expected_version_raises_conflict(client):
+    created = client.ledger.create("contract", {"status": "draft"})
+    with pytest.raises(Conflict):
+        client.ledger.transact(created.id, "sign", {"status": "signed"}, expected_version=2)
 
 
 def test_verifying_the_ledger_takes_the_auditor_role(client):
@@ -77,7 +106,7 @@ def test_verifying_the_ledger_takes_the_auditor_role(client):
 
 
 def test_an_admin_verifies_and_exports_the_ledger(client, admin):
-    created = client.ledger.create_object("receipt", {"total": 7})
+    created = client.ledger.create("receipt", {"total": 7})
     assert admin.ledger.verify().ok
     exported = [event for event in admin.ledger.export() if event.object_id == created.id]
     assert [event.data for event in exported] == [{"total": 7}]

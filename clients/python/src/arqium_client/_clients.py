@@ -27,6 +27,7 @@ class _Resources:
         self.sessions = resources.Sessions(self)
         self.api_keys = resources.ApiKeys(self)
         self.analytics = resources.Analytics(self)
+        self.plugins = resources.Plugins(self)
 
     def chat(self, content: str | list[dict[str, str]], *, chat_id: str | None = None,
              model_id: str | None = None) -> Any:

@@ -162,22 +162,6 @@ class ResumedSession(Session):
     messages: list[Message]
 
 
-class LedgerObjectCreated(Model):
-    id: str
-    type_name: str = Field(alias="typeName")
-    data: Any
-    created_at: str | None = Field(default=None, alias="createdAt")
-    created_by: str | None = Field(default=None, alias="createdBy")
-
-
-class LedgerTransaction(Model):
-    id: str
-    object_id: str = Field(alias="objectId")
-    action: str
-    created_at: str | None = Field(default=None, alias="createdAt")
-    created_by: str | None = Field(default=None, alias="createdBy")
-
-
 class LedgerObject(Model):
     id: str
     type_name: str
@@ -185,6 +169,19 @@ class LedgerObject(Model):
     version: int
     updated_at: str
     created_at: str
+    hash: str
+
+
+class LedgerTransaction(Model):
+    """A transaction on an object: the patch merged into its data, and its hash."""
+    id: str
+    object_id: str
+    version: int
+    action: str
+    data: Any
+    metadata: Any
+    actor: str
+    recorded_at: str
     hash: str
 
 
@@ -217,6 +214,28 @@ class LedgerVerification(Model):
     checked_seals: int | None = None
     digest: str | None = None
     first_failure: LedgerFailure | None = None
+
+
+class Plugin(Model):
+    """One of ARQIUM's modules: installed or available, switched on or off."""
+    id: str
+    name: str
+    description: str
+    version: str
+    author: str
+    dependencies: list[str]
+    status: Literal["installed", "available"]
+    settings: dict[str, Any]
+    enabled: bool
+    category: str
+    tags: list[str]
+    requires: str | None = None
+    errors: list[str]
+
+
+class PluginUninstalled(Model):
+    id: str
+    uninstalled: bool
 
 
 class Health(Model):

@@ -147,21 +147,35 @@ class Contexts(Resource):
 
 
 class Ledger(Resource):
-    """Objects and transactions (created through the CEREBRO ledger routes, which own
-    them), and the audit: history, as-of, verification, export."""
+    """Objects and their transactions, and the audit: history, as-of, verification,
+    export."""
 
-    def create_object(self, type_name: str, data: dict[str, Any]) -> m.LedgerObjectCreated:
-        return self._do(Call("POST", "/api/ledger/objects", model=m.LedgerObjectCreated,
-                             bare="object", body={"typeName": type_name, "data": data}))
+    def create(self, type_name: str, data: dict[str, Any]) -> m.LedgerObject:
+        """A new object of yours at version 1 (numbers: send Decimal to keep them exact)."""
+        return self._do(Call("POST", "/api/v1/ledger/objects", model=m.LedgerObject,
+                             body={"type_name": type_name, "data": data}))
 
     def transact(self, object_id: str, action: str, data: dict[str, Any] | None = None, *,
                  metadata: dict[str, Any] | None = None,
                  expected_version: int | None = None) -> m.LedgerTransaction:
-        body = {"objectId": object_id, "action": action, "data": data or {},
-                "metadata": metadata or {}, "expectedVersion": expected_version}
-        return self._do(Call("POST", "/api/ledger/transactions", model=m.LedgerTransaction,
-                             bare="transaction",
+        """Merge `data` into the object's data (null removes a key); with
+        `expected_version`, raise Conflict if the object has changed since."""
+        body = {"action": action, "data": data or {}, "metadata": metadata or {},
+                "expected_version": expected_version}
+        return self._do(Call("POST", f"/api/v1/ledger/objects/{object_id}/transactions",
+                             model=m.LedgerTransaction,
                              body={k: v for k, v in body.items() if v is not None}))
+
+    def objects(self, *, per_page: int = 100) -> Any:
+        """Your objects, oldest first, fetched page by page."""
+        return self._pages(Call("GET", "/api/v1/ledger/objects", model=m.LedgerObject,
+                                listed=True, app="ledger"), per_page)
+
+    def transactions(self, object_id: str, *, per_page: int = 100) -> Any:
+        """The object's transactions, oldest first, fetched page by page."""
+        return self._pages(Call("GET", f"/api/v1/ledger/objects/{object_id}/transactions",
+                                model=m.LedgerTransaction, listed=True, app="ledger"),
+                           per_page)
 
     def get(self, object_id: str, *, as_of: datetime | str | None = None,
             version: int | None = None) -> m.LedgerObject:
@@ -170,10 +184,10 @@ class Ledger(Resource):
                              model=m.LedgerObject, app="ledger",
                              params={"as_of": _when(as_of), "version": version}))
 
-    def history(self, object_id: str) -> list[m.LedgerEvent]:
-        return self._do(Call("GET", f"/api/v1/ledger/objects/{object_id}/history",
-                             model=m.LedgerEvent, listed=True, app="ledger",
-                             then=lambda page: page.items))
+    def history(self, object_id: str, *, per_page: int = 100) -> Any:
+        """Every event of the object with its hashes, oldest first, page by page."""
+        return self._pages(Call("GET", f"/api/v1/ledger/objects/{object_id}/history",
+                                model=m.LedgerEvent, listed=True, app="ledger"), per_page)
 
     def verify(self) -> m.LedgerVerification:
         return self._do(Call("GET", "/api/v1/ledger/verify", model=m.LedgerVerification,
@@ -258,6 +272,37 @@ class Sessions(Resource):
         (`memory_added`, `context_updated`, `plugin_event`, `error`, `resumed`), until
         the server closes the socket (code 4401: the credentials ended)."""
         return self._client._socket(f"/ws/sync/{session_id}")
+
+
+class Plugins(Resource):
+    """ARQIUM's modules as plugins: everyone lists them; installing, switching and
+    configuring them takes an admin."""
+
+    def list(self, *, per_page: int = 100) -> Any:
+        return self._pages(Call("GET", "/api/v1/plugins", model=m.Plugin, listed=True,
+                                app="platform"), per_page)
+
+    def install(self, plugin_id: str, *, version: str | None = None) -> m.Plugin:
+        body = {"module_id": plugin_id, "version": version}
+        return self._do(Call("POST", "/api/v1/plugins/install", model=m.Plugin,
+                             body={k: v for k, v in body.items() if v is not None}))
+
+    def uninstall(self, plugin_id: str) -> m.PluginUninstalled:
+        return self._do(Call("DELETE", f"/api/v1/plugins/{plugin_id}",
+                             model=m.PluginUninstalled))
+
+    def enable(self, plugin_id: str) -> m.Plugin:
+        return self._do(Call("POST", f"/api/v1/plugins/{plugin_id}/enable", model=m.Plugin))
+
+    def disable(self, plugin_id: str) -> m.Plugin:
+        """Switch the plugin off: its routes answer Unavailable until it is enabled."""
+        return self._do(Call("POST", f"/api/v1/plugins/{plugin_id}/disable",
+                             model=m.Plugin))
+
+    def config(self, plugin_id: str, settings: dict[str, Any]) -> m.Plugin:
+        """Change the plugin's settings (checked against its schema: ValidationFailed)."""
+        return self._do(Call("POST", f"/api/v1/plugins/{plugin_id}/config", model=m.Plugin,
+                             body={"config": settings}))
 
 
 class Analytics(Resource):
