@@ -13,6 +13,7 @@ from arqium.api.admin import auth as admin_auth
 from arqium.api.admin import config as admin_config
 from arqium.api.astralbody import profile as astralbody
 from arqium.api.cerebro import chat as cerebro_chat
+from arqium.api.cerebro import files as cerebro_files
 from arqium.api.cerebro import ledger as cerebro_ledger
 from arqium.api.cerebro import memory as cerebro_memory
 from arqium.api.common.health import VERSION
@@ -100,7 +101,8 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
                    current_vaults.router, current_entries.router, current_contexts.router):
         app.include_router(router, dependencies=per_v0_user)
     for router in (health.router, cerebro_memory.router, cerebro_chat.router,
-                   cerebro_ledger.router, memory_v0_vaults.health_router, astralbody.router,
+                   cerebro_ledger.router, cerebro_files.router,
+                   memory_v0_vaults.health_router, astralbody.router,
                    sync.router):
         app.include_router(router)  # these faces limit route by route, as their seeds say
     app.include_router(graphql_router(settings))  # counted per request in its context

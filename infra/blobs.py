@@ -11,6 +11,7 @@ import re
 import tempfile
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -60,6 +61,11 @@ class BlobStore(Protocol):
     def size(self, address: str) -> int:
         """BlobNotFound if there is no such blob."""
 
+    def modified(self, address: str) -> datetime:
+        """When the blob was last stored (committing the same bytes again counts): a
+        blob no file holds is removed only once it is old enough (system/blob_sweep.py).
+        BlobNotFound if there is no such blob."""
+
     def read(self, address: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         """The bytes from `start` up to and including `end` (default: the last)."""
 
@@ -99,7 +105,7 @@ class FileSystemBlobs:
         target = self.path(address)
         if target.exists():
             draft.discard()
-            os.utime(target)  # fresh again: see `files` (unreferenced blobs age out)
+            os.utime(target)  # fresh again: an upload about to be recorded holds it
             return address
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(draft.path, target)
@@ -113,6 +119,13 @@ class FileSystemBlobs:
             return self.path(address).stat().st_size
         except FileNotFoundError:
             raise BlobNotFound(address) from None
+
+    def modified(self, address: str) -> datetime:
+        try:
+            stamp = self.path(address).stat().st_mtime
+        except FileNotFoundError:
+            raise BlobNotFound(address) from None
+        return datetime.fromtimestamp(stamp, timezone.utc)
 
     def read(self, address: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         try:
@@ -165,7 +178,11 @@ class S3Blobs:
     def commit(self, draft: BlobDraft) -> str:
         address = draft.finish()
         try:
-            if not self.exists(address):
+            if self.exists(address):  # fresh again: an upload about to be recorded holds it
+                self.client.copy_object(
+                    Bucket=self.bucket, Key=self.key(address), MetadataDirective="REPLACE",
+                    CopySource={"Bucket": self.bucket, "Key": self.key(address)})
+            else:
                 self.client.upload_file(str(draft.path), self.bucket, self.key(address))
         finally:
             draft.discard()
@@ -179,13 +196,18 @@ class S3Blobs:
         return True
 
     def size(self, address: str) -> int:
+        return self._head(address)["ContentLength"]
+
+    def modified(self, address: str) -> datetime:
+        return self._head(address)["LastModified"]
+
+    def _head(self, address: str) -> dict:
         try:
-            head = self.client.head_object(Bucket=self.bucket, Key=self.key(address))
+            return self.client.head_object(Bucket=self.bucket, Key=self.key(address))
         except self.client.exceptions.ClientError as error:
             if _missing(error):
                 raise BlobNotFound(address) from None
             raise
-        return head["ContentLength"]
 
     def read(self, address: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         wanted = f"bytes={start}-{'' if end is None else end}"

@@ -102,3 +102,11 @@ def test_an_unknown_or_malformed_address_is_not_found(blobs):
         blobs.size("0" * 64)
     with pytest.raises(BlobNotFound):
         blobs.read("../etc/passwd")
+
+
+def test_storing_the_same_bytes_again_makes_the_blob_fresh(blobs):
+    address = store(blobs, b"kept")
+    first = blobs.modified(address)
+    time.sleep(1.01)  # S3 times have whole seconds: the second commit must be later
+    store(blobs, b"kept")
+    assert blobs.modified(address) > first
