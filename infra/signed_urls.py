@@ -21,7 +21,8 @@ class UrlSigner:
 
     def check(self, file_id: UUID, expires: int, signature: str) -> None:
         """InvalidToken unless the signature is ours and the link has not expired."""
-        if not hmac.compare_digest(self._signature(file_id, expires), signature):
+        if not hmac.compare_digest(self._signature(file_id, expires).encode(),
+                                   signature.encode()):
             raise InvalidToken("this download link is not valid")
         if self._clock() >= datetime.fromtimestamp(expires, self._clock().tzinfo):
             raise InvalidToken("this download link has expired")

@@ -10,7 +10,7 @@ from arqium.api.astralbody.documents import AstralFile, AstralUpload
 from arqium.api.common.caller import CurrentCaller
 from arqium.api.common.deps import AppSettings, Blobs, Files, FilesApp, Waits
 from arqium.api.common.documents import documented
-from arqium.api.common.downloads import file_response
+from arqium.api.common.downloads import FILE_RESPONSES, file_response
 from arqium.api.common.files import UPLOAD_BODY, owned_file, store_upload
 from arqium.api.common.positions import POSITION_HEADER, position_token
 from arqium.api.common.shapes import iso
@@ -50,8 +50,7 @@ async def upload(request: Request, caller: CurrentCaller, files: FilesApp, blobs
 
 @router.get("/download/{file_id}", summary="Download a file you uploaded (AstralBody)",
             dependencies=per_user, response_class=Response,
-            responses={200: {"content": {"application/octet-stream": {}},
-                             "description": "The file's bytes (206 for a Range)"}})
+            responses=FILE_RESPONSES)
 def download(file_id: UUID, request: Request, caller: CurrentCaller, files: Files,
              blobs: Blobs):
     return file_response(request, blobs, owned_file(files, caller, file_id))

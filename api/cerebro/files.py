@@ -11,7 +11,7 @@ from arqium.api.cerebro.documents import CerebroUpload
 from arqium.api.common.caller import CurrentCaller
 from arqium.api.common.deps import AppSettings, Blobs, DownloadLinks, Files, FilesApp
 from arqium.api.common.documents import documented
-from arqium.api.common.downloads import file_response
+from arqium.api.common.downloads import FILE_RESPONSES, file_response
 from arqium.api.common.files import UPLOAD_BODY, store_upload
 from arqium.api.ratelimit import limited
 from arqium.domain.files.domainmodel import FileNotFound
@@ -37,8 +37,7 @@ async def upload(request: Request, caller: CurrentCaller, files: FilesApp, blobs
 @router.get("/api/files/{file_id}/{filename}", name=DOWNLOAD_ROUTE,
             summary="Download a file by its signed link (CEREBRO)",
             dependencies=[Depends(limited("cerebro_general"))], response_class=Response,
-            responses={200: {"content": {"application/octet-stream": {}},
-                             "description": "The file's bytes (206 for a Range)"}})
+            responses=FILE_RESPONSES)
 def signed_download(file_id: UUID, filename: str, request: Request, links: DownloadLinks,
                     files: Files, blobs: Blobs,
                     expires: int = Query(ge=0, le=2**53),

@@ -11,6 +11,13 @@ from starlette.responses import FileResponse, Response, StreamingResponse
 from arqium.infra.blobs import BlobStore
 
 SINGLE_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+_BYTES = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+# A download route's `responses=`: the bytes, in the file's own Content-Type.
+FILE_RESPONSES: dict[int | str, dict] = {
+    200: {"content": _BYTES, "description": "The file's bytes, in its own type"},
+    206: {"content": _BYTES, "description": "The bytes of the one Range asked for"},
+    304: {"description": "If-None-Match named the file's ETag: the client has it"},
+    416: {"description": "The Range lies beyond the file"}}
 
 
 def file_response(request: Request, blobs: BlobStore, row: dict) -> Response:

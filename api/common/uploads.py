@@ -10,6 +10,7 @@ from pathlib import PurePath
 
 import filetype
 from fastapi import Request
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 
@@ -17,6 +18,7 @@ from arqium.domain.files.domainmodel import (
     FileTooLarge,
     InvalidFileType,
     check_content_type,
+    check_session_id,
     clean_filename,
 )
 from arqium.domain.shared import Invalid
@@ -107,8 +109,9 @@ def not_accepted() -> InvalidFileType:
 
 @dataclass
 class _Part:
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[bytes, bytes] = field(default_factory=dict)
     name: str = ""
+    is_file: bool = False  # the upload's file, written to the draft
     field: bytearray = field(default_factory=bytearray)
 
 
@@ -130,7 +133,11 @@ class UploadParser:
             "on_part_end": self._end_part})
 
     def write(self, data: bytes) -> None:
-        self._parser.write(data)
+        try:
+            self._parser.write(data)
+        except MultipartParseError as error:  # the client's body, not our failure
+            raise Invalid(f"the multipart body is malformed: {error}",
+                          field=FILE_FIELD) from None
 
     def result(self) -> Upload:
         """The upload, committed to the blob store."""
@@ -160,13 +167,17 @@ class UploadParser:
 
     def _header_end(self) -> None:
         name, value = self._header
-        self._part.headers[name.decode("latin-1").lower()] = value.decode("utf-8", "replace")
+        self._part.headers[name.lower()] = value
         self._header = [b"", b""]
 
     def _headers_finished(self) -> None:
-        _, options = parse_options_header(self._part.headers.get("content-disposition", ""))
+        _, options = parse_options_header(self._part.headers.get(b"content-disposition",
+                                                                 b""))
         self._part.name = options.get(b"name", b"").decode("utf-8", "replace")
-        if self._part.name == FILE_FIELD and self.draft is None:
+        if self._part.name == FILE_FIELD and self.draft is not None:
+            raise Invalid("send one file per upload", field=FILE_FIELD)
+        if self._part.name == FILE_FIELD:
+            self._part.is_file = True
             self.filename = clean_filename(options.get(b"filename", b"").decode(
                 "utf-8", "replace"))
             self.kind = ContentKind(self.filename)
@@ -174,7 +185,7 @@ class UploadParser:
 
     def _data(self, data: bytes, start: int, end: int) -> None:
         chunk = data[start:end]
-        if self._part.name == FILE_FIELD and self.kind is not None and self.draft:
+        if self._part.is_file and self.kind is not None and self.draft is not None:
             if self.draft.size + len(chunk) > self.max_bytes:
                 raise FileTooLarge(f"the file is larger than {self.max_bytes} bytes",
                                    limit_bytes=self.max_bytes)
@@ -189,8 +200,7 @@ class UploadParser:
     def _end_part(self) -> None:
         if self._part.name == SESSION_FIELD:
             self.session_id = self._part.field.decode("utf-8", "replace").strip() or None
-        if self._part.name == FILE_FIELD and self.draft is not None:
-            self._part.name = ""  # a second `file` part is ignored
+            check_session_id(self.session_id)
 
 
 async def read_upload(request: Request, blobs: BlobStore, max_bytes: int) -> Upload:

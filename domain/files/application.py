@@ -9,6 +9,7 @@ from arqium.domain.files.domainmodel import (
     FileNotFound,
     StoredFile,
     check_content_type,
+    check_session_id,
     clean_filename,
 )
 from arqium.domain.shared import Clock, command, get_aggregate, system_clock
@@ -27,6 +28,7 @@ class FilesApplication(Application):
                       ) -> tuple[StoredFile, int]:
         """Record a file whose bytes the blob store holds at `sha256`."""
         check_content_type(content_type)
+        check_session_id(session_id)
         stored = StoredFile(id=uuid4(), owner_id=owner_id,
                             filename=clean_filename(filename), content_type=content_type,
                             size=size, sha256=sha256, session_id=session_id,

@@ -10,6 +10,7 @@ from eventsourcing.domain import event
 from arqium.domain.shared import ArqiumAggregate, Invalid, NotFound
 
 MAX_FILENAME_LENGTH = 255
+MAX_SESSION_ID_LENGTH = 255
 # Kinds of content an upload may hold (detected from its bytes, never from its name).
 CONTENT_TYPES = ("application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp",
                  "text/plain", "text/markdown", "text/csv", "application/json")
@@ -67,6 +68,13 @@ def clean_filename(filename: str | None) -> str:
         raise Invalid(f"the file name must be at most {MAX_FILENAME_LENGTH} characters",
                       field="file")
     return name
+
+
+def check_session_id(session_id: str | None) -> None:
+    if session_id is not None and (len(session_id) > MAX_SESSION_ID_LENGTH
+                                   or CONTROL.search(session_id)):
+        raise Invalid(f"session_id must be at most {MAX_SESSION_ID_LENGTH} characters, "
+                      "without control characters", field="session_id")
 
 
 def check_content_type(content_type: str) -> None:

@@ -8,6 +8,7 @@ import zlib
 from urllib.parse import urlsplit
 
 import pytest
+from pydantic import SecretStr
 
 from arqium.api.common.uploads import UploadParser
 from arqium.domain.files.domainmodel import FileTooLarge
@@ -132,6 +133,13 @@ def test_a_file_of_another_kind_is_refused_whatever_its_name(client, user, setti
     assert blob_files(settings) == [] and stored_file_events(client) == 0
 
 
+def test_an_upload_of_two_files_is_refused_and_nothing_is_stored(client, user, settings):
+    answer = client.post("/upload", headers=user["headers"], files=[
+        ("file", ("a.csv", CSV, "text/csv")), ("file", ("b.csv", CSV, "text/csv"))])
+    assert answer.status_code == 400
+    assert blob_files(settings) == [] and stored_file_events(client) == 0
+
+
 def test_another_user_s_file_is_not_found(client, user):
     file_id = upload(client, user, CSV).json()["file_id"]
     other = bearer(register(client, "eve@example.com")["access_token"])
@@ -187,3 +195,42 @@ def test_a_tampered_signed_url_is_refused(client, user):
     url = urlsplit(body["url"])
     tampered = url.query.replace("expires=", "expires=9")
     assert client.get(f"{url.path}?{tampered}").status_code == 401
+
+
+@pytest.fixture
+def s3_client(settings, clock, s3_endpoint, tmp_path):
+    """A client of an app whose blob store is a bucket of moto's S3 server."""
+    from fastapi.testclient import TestClient
+
+    from arqium.api.app import create_app
+    from arqium.infra.blobs import open_s3_client
+    from arqium.system.bootstrap import open_system
+
+    bucket = f"files-{tmp_path.name.lower().replace('_', '-')}"[:60]
+    open_s3_client(s3_endpoint, "test", "test", "us-east-1").create_bucket(Bucket=bucket)
+    settings.s3_endpoint, settings.s3_bucket = s3_endpoint, bucket
+    settings.s3_access_key_id, settings.s3_secret_access_key = "test", SecretStr("test")
+    app = create_app(settings, open_system=lambda s: open_system(s, clock=clock))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def test_files_in_an_s3_bucket_download_whole_and_by_range(s3_client, settings):
+    ada = {"headers": bearer(register(s3_client)["access_token"])}
+    file_id = upload(s3_client, ada, PDF, "report.pdf").json()["file_id"]
+    whole = s3_client.get(f"/download/{file_id}", headers=ada["headers"])
+    assert whole.content == PDF and whole.headers["content-type"] == "application/pdf"
+    part = s3_client.get(f"/download/{file_id}", headers={**ada["headers"],
+                                                         "Range": "bytes=-6"})
+    assert part.status_code == 206 and part.content == PDF[-6:]
+    assert part.headers["content-range"] == f"bytes {len(PDF) - 6}-{len(PDF) - 1}/{len(PDF)}"
+    assert blob_files(settings) == []  # nothing on this machine's disk
+
+
+def test_a_range_beyond_the_file_is_416(s3_client):
+    ada = {"headers": bearer(register(s3_client)["access_token"])}
+    file_id = upload(s3_client, ada, CSV).json()["file_id"]
+    answer = s3_client.get(f"/download/{file_id}", headers={**ada["headers"],
+                                                           "Range": "bytes=9999-"})
+    assert answer.status_code == 416
+    assert answer.headers["content-range"] == f"bytes */{len(CSV)}"

@@ -2,41 +2,11 @@
 (moto in server mode, started here as a process)."""
 
 import hashlib
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from arqium.infra.blobs import BlobNotFound, FileSystemBlobs, S3Blobs, open_s3_client
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    port = free_port()
-    server = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-p",
-                               str(port)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):  # until it accepts connections
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        yield endpoint
-    finally:
-        server.terminate()
-        server.wait()
 
 
 @pytest.fixture(params=["filesystem", "s3"])
