@@ -234,3 +234,20 @@ def test_a_range_beyond_the_file_is_416(s3_client):
                                                            "Range": "bytes=9999-"})
     assert answer.status_code == 416
     assert answer.headers["content-range"] == f"bytes */{len(CSV)}"
+
+
+def test_the_eleventh_upload_within_an_hour_is_refused_429(client, user):
+    statuses = [upload(client, user, CSV).status_code for _ in range(11)]
+    assert statuses == [200] * 10 + [429]
+    refused = upload(client, user, CSV)
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert int(refused.headers["Retry-After"]) > 0
+
+
+def test_an_upload_with_an_idempotency_key_is_stored_as_it_streams(client, user, settings):
+    headers = {**user["headers"], "Idempotency-Key": "upload-1"}
+    answers = [client.post("/upload", headers=headers, files={"file": ("a.csv", CSV)})
+               for _ in range(2)]
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert "idempotent-replayed" not in answers[1].headers  # uploads are not replayed
+    assert len(blob_files(settings)) == 1  # the same bytes, stored once
