@@ -91,7 +91,8 @@ class ContentKind:
         named = TEXT_BY_SUFFIX.get(PurePath(self.filename).suffix.lower())
         if named:
             return named
-        return "application/json" if self.head.lstrip()[:1] in (b"{", b"[") else "text/plain"
+        starts_json = self.head.lstrip()[:1] in (b"{", b"[")
+        return "application/json" if starts_json else "text/plain"
 
     def _check_text(self, chunk: bytes, final: bool = False) -> None:
         try:
