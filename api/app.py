@@ -16,6 +16,7 @@ from arqium.api.admin import ws as admin_ws
 from arqium.api.admin import modules as admin_modules
 from arqium.api.astralbody import profile as astralbody
 from arqium.api.cerebro import chat as cerebro_chat
+from arqium.api.cerebro import files as cerebro_files
 from arqium.api.cerebro import ledger as cerebro_ledger
 from arqium.api.cerebro import memory as cerebro_memory
 from arqium.api.common.console import Console
@@ -120,7 +121,8 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
                    current_vaults.router, current_entries.router, current_contexts.router):
         app.include_router(router, dependencies=per_v0_user)
     for router in (health.router, cerebro_memory.router, cerebro_chat.router,
-                   cerebro_ledger.router, memory_v0_vaults.health_router, astralbody.router,
+                   cerebro_ledger.router, cerebro_files.router,
+                   memory_v0_vaults.health_router, astralbody.router,
                    sync.router, admin_ws.router):
         app.include_router(router)  # these faces limit route by route, as their seeds say
     # Counted per request in its context; its limits are the graphql module's settings.

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Message, Receive, Scope, Send
 
 from arqium.api.common.caller import current_caller, has_credentials
+from arqium.api.common.uploads import STREAMED_UPLOAD_PATHS
 from arqium.api.errors import (
     DATABASE_UNAVAILABLE,
     database_unavailable,
@@ -41,7 +42,11 @@ log = logging.getLogger("arqium.api")
 
 class IdempotencyMiddleware(HttpMiddleware):
     def applies_to(self, scope: Scope) -> bool:
-        return scope["method"] in COMMAND_METHODS and _key(scope) is not None
+        """Commands with a key, but uploads: their bodies (up to 50 MB) stream to the
+        blob store and are never held whole, which replaying a body would need; a
+        retried upload stores its bytes once anyway (blobs are content-addressed)."""
+        return (scope["method"] in COMMAND_METHODS and _key(scope) is not None
+                and scope["path"] not in STREAMED_UPLOAD_PATHS)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = _key(scope)

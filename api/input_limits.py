@@ -15,6 +15,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from arqium.api.common.shapes import ARQIUM
+from arqium.api.common.uploads import STREAMED_UPLOAD_PATHS
 from arqium.api.errors import error_response
 from arqium.api.middleware import HttpMiddleware
 
@@ -154,6 +155,9 @@ class InputLimitsMiddleware(HttpMiddleware):
         self.max_bytes, self.max_depth = max_bytes, max_depth
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if streamed_upload(scope):
+            await self._check_upload(scope, receive, send)
+            return
         try:
             body = await self._read_body(scope, receive)
             check_path(scope)
@@ -164,6 +168,18 @@ class InputLimitsMiddleware(HttpMiddleware):
             await refusal(scope, refused)(scope, receive, send)
             return
         await self.app(scope, replaying(body, receive), send)
+
+    async def _check_upload(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """An upload's body streams on to its route, which limits the file's size
+        itself (ARQIUM_MAX_UPLOAD_BYTES); its path and query are checked here."""
+        try:
+            check_path(scope)
+            check_pairs(parse_qsl(scope.get("query_string", b"").decode("latin-1"),
+                                  keep_blank_values=True), "query")
+        except Refused as refused:
+            await refusal(scope, refused)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
         declared = _header(scope, b"content-length")
@@ -186,6 +202,12 @@ class InputLimitsMiddleware(HttpMiddleware):
     def _too_large(self) -> Refused:
         return Refused("too_large", f"request body is larger than {self.max_bytes} bytes",
                        {"limit_bytes": self.max_bytes})
+
+
+def streamed_upload(scope: Scope) -> bool:
+    """A multipart POST to an upload route: its body is never held whole."""
+    return (scope["method"] == "POST" and scope["path"] in STREAMED_UPLOAD_PATHS
+            and _header(scope, b"content-type").lower().startswith("multipart/form-data"))
 
 
 def replaying(body: bytes, receive: Receive) -> Receive:

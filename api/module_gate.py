@@ -20,7 +20,8 @@ MAX_REASON_BYTES = 123  # what a close frame's reason holds
 
 GRAPHQL = "/graphql"
 HEALTH_CHECKS = {"/health", "/v0/health", "/ping"}
-ASTRALBODY_PATHS = ("/auth", "/upload", "/download", "/sessions", "/components", "/user",
+ASTRALBODY_PATHS = ("/auth", "/upload", "/download", "/files", "/sessions", "/components",
+                    "/user",
                     "/agents")
 Gates = tuple[tuple[str, tuple[str, ...]], ...]
 # Each path prefix and the modules its routes need.

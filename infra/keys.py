@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from arqium.domain.shared import SEALED, Gone, is_sealed
 
@@ -44,6 +46,13 @@ class MasterKey:
         if len(key) != KEY_BYTES:
             raise ValueError(f"the master key must be {KEY_BYTES} bytes (base64-encoded)")
         self._aead = AESGCM(key)
+        self._key = key
+
+    def derived(self, purpose: str) -> bytes:
+        """A key of its own for `purpose` (HKDF-SHA256): signing with it reveals
+        nothing of the master key or of other purposes' keys."""
+        return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None,
+                    info=f"arqium:{purpose}".encode()).derive(self._key)
 
     def seal(self, plaintext: bytes, bound_to: str) -> bytes:
         nonce = os.urandom(NONCE_BYTES)

@@ -107,6 +107,23 @@ class Settings(LoggingSettings):
     socket_credential_check_seconds: float = Field(default=5.0, gt=0)
     read_wait_seconds: float = Field(default=5.0, gt=0)
     max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
+    # An uploaded file (POST /upload, /api/files/upload): counted while it streams in,
+    # beside the body limit above, which multipart uploads to those routes skip.
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    # How long a signed download URL (CEREBRO's `url`) works.
+    signed_url_seconds: int = Field(default=3600, gt=0)
+    # The blob_sweep worker's rounds, and how long a blob no file holds is kept: longer
+    # than an upload takes from storing its bytes to recording them.
+    blob_sweep_seconds: float = Field(default=600.0, gt=0)
+    blob_grace_seconds: float = Field(default=3600.0, ge=0)
+    # File bytes in an S3-compatible bucket when endpoint and bucket are set (else under
+    # <data_dir>/blobs); credentials as the store wants them.
+    s3_endpoint: str | None = None
+    s3_bucket: str | None = None
+    s3_prefix: str = "blobs/"
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
     max_json_depth: int = Field(default=32, ge=1, le=256)  # nesting of a JSON body
     context_ttl_minutes: int = Field(default=15, gt=0)
     temporary_ttl_minutes: int = Field(default=10080, gt=0)

@@ -5,6 +5,7 @@ from arqium.projections.activity import ACTIVITY_PROJECTIONS
 from arqium.projections.api_keys import ApiKeysProjection
 from arqium.projections.chat_sessions import ChatSessionsProjection
 from arqium.projections.contexts import ContextsProjection
+from arqium.projections.files import FilesProjection
 from arqium.projections.ledger_objects import LedgerObjectsProjection
 from arqium.projections.login_sessions import LoginSessionsProjection
 from arqium.projections.memory_embeddings import MemoryEmbeddingsProjection
@@ -19,6 +20,7 @@ PROJECTIONS = (MemoryItemsProjection, MemoryEmbeddingsProjection, ContextsProjec
                UsersProjection, LoginSessionsProjection, ApiKeysProjection,
                ChatSessionsProjection, SessionMessagesProjection, LedgerObjectsProjection,
                VaultsProjection, PlatformConfigProjection, PlatformModulesProjection,
+               FilesProjection,
                *ACTIVITY_PROJECTIONS)
 
 

@@ -13,6 +13,7 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
 from arqium.domain.analytics.application import AnalyticsApplication
+from arqium.domain.files.application import FilesApplication
 from arqium.domain.identity.application import IdentityApplication
 from arqium.domain.identity.domainmodel import EmailAlreadyRegistered
 from arqium.domain.ledger.application import LedgerApplication
@@ -21,6 +22,7 @@ from arqium.domain.platform.application import PlatformApplication
 from arqium.domain.platform.domainmodel import default_config
 from arqium.domain.sessions.application import SessionsApplication
 from arqium.domain.shared import Cause, Clock, system_clock
+from arqium.infra.blobs import BlobStore, FileSystemBlobs, S3Blobs, open_s3_client
 from arqium.infra.eventstore import open_pool, shared_env
 from arqium.infra.idempotency import IdempotencyStore
 from arqium.infra.keys import MasterKey, OwnerKeys, lazy_master_key
@@ -43,7 +45,8 @@ from arqium.system.read_models import ReadModels, open_read_models
 
 log = logging.getLogger(__name__)
 APPLICATIONS = (IdentityApplication, MemoryApplication, SessionsApplication,
-                LedgerApplication, AnalyticsApplication, PlatformApplication)
+                LedgerApplication, AnalyticsApplication, PlatformApplication,
+                FilesApplication)
 RELAY_NAME = "nats_relay"
 MIGRATION_LOCK = 73000
 STARTUP_CONNECT_SECONDS = 10.0  # how long a starting process waits for its first connections
@@ -73,6 +76,8 @@ class System:
     platform: PlatformApplication | None = None  # configuration (and profiles)
     config: CurrentConfig | None = None  # the configuration in force
     modules: CachedModules | None = None  # the modules' states in force
+    files: FilesApplication | None = None  # uploaded files (their bytes: `blobs`)
+    blobs: BlobStore | None = None
 
     @property
     def views(self) -> dict[str, ReadModel]:
@@ -81,7 +86,7 @@ class System:
 
     def applications(self) -> list:
         return [self.identity, self.memory, self.sessions, self.ledger, self.analytics,
-                self.platform]
+                self.platform, self.files]
 
     def close(self) -> None:
         for app in self.applications():
@@ -148,7 +153,21 @@ def open_system(settings: Settings, clock: Clock = system_clock,
     return System(settings, clock, env, identity, memory, sessions, ledger, analytics,
                   tokens, read_models, pool,
                   open_relay_tracking(env), oidc, query_embeddings, memory_search,
-                  worker_failures, master, nextauth, platform, config, modules)
+                  worker_failures, master, nextauth, platform, config, modules,
+                  FilesApplication(env, clock=clock), open_blobs(settings))
+
+
+def open_blobs(settings: Settings) -> BlobStore:
+    """Where file bytes go: the S3-compatible bucket when one is configured (what lets
+    several API machines share files), else `<data_dir>/blobs`."""
+    if not (settings.s3_endpoint and settings.s3_bucket):
+        return FileSystemBlobs(Path(settings.data_dir) / "blobs")
+    secret = settings.s3_secret_access_key
+    client = open_s3_client(settings.s3_endpoint, settings.s3_access_key_id,
+                            secret.get_secret_value() if secret else None,
+                            settings.s3_region)
+    return S3Blobs(client, settings.s3_bucket, settings.s3_prefix,
+                   Path(settings.data_dir) / "tmp")
 
 
 def master_key(settings: Settings) -> Callable[[], MasterKey]:

@@ -9,6 +9,7 @@ from arqium.projections.api_keys import ApiKeysView
 from arqium.projections.base import BatchProjection, ReadModel, open_view
 from arqium.projections.chat_sessions import ChatSessionsView
 from arqium.projections.contexts import ContextsView
+from arqium.projections.files import FilesView
 from arqium.projections.ledger_objects import LedgerObjectsView
 from arqium.projections.login_sessions import LoginSessionsView
 from arqium.projections.memory_embeddings import MemoryEmbeddingsView
@@ -43,6 +44,7 @@ class ReadModels:
     platform_activity: ActivityView
     platform_config: PlatformConfigView
     platform_modules: PlatformModulesView
+    files: FilesView
 
     def of(self, projection: type[BatchProjection]) -> ReadModel:
         """The read model `projection` writes."""

@@ -257,3 +257,29 @@ def user(client) -> dict:
     """A registered user: its data and ready-made auth headers."""
     data = register(client)
     return {**data, "headers": bearer(data["access_token"])}
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3-compatible server (moto's, as a process) for the blob store's tests."""
+    import socket
+    import subprocess
+    import sys
+
+    from arqium.infra.embedded import free_port
+
+    port = free_port()
+    server = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-p",
+                               str(port)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(400):  # until it accepts connections
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait()

@@ -26,6 +26,7 @@ from arqium.infra.settings import Settings
 from arqium.infra.worker_failures import WorkerFailures, describe
 from arqium.projections import active_projections
 from arqium.system.bootstrap import APPLICATIONS, RELAY_NAME
+from arqium.workers.blob_sweep import BLOB_SWEEP_NAME, BlobSweeper
 from arqium.workers.expiry import EXPIRY_NAME, Expirer
 from arqium.workers.feed import EventFailed
 from arqium.workers.ledger_digest import LEDGER_DIGEST_NAME, DigestSealer
@@ -58,7 +59,8 @@ class Worker:
 def worker_names(settings: Settings | None = None) -> list[str]:
     """Every worker `all` starts, for `settings` (default: from the environment)."""
     projections = active_projections(settings or Settings())
-    return [p.name for p in projections] + [RELAY_NAME, EXPIRY_NAME, LEDGER_DIGEST_NAME]
+    return [p.name for p in projections] + [RELAY_NAME, EXPIRY_NAME, LEDGER_DIGEST_NAME,
+                                            BLOB_SWEEP_NAME]
 
 
 def build_workers(names: list[str], settings: Settings, stopping: threading.Event,
@@ -80,6 +82,9 @@ def build_workers(names: list[str], settings: Settings, stopping: threading.Even
     if LEDGER_DIGEST_NAME in names:
         workers.append(Worker(LEDGER_DIGEST_NAME, LEDGER_DIGEST_NAME, "ledger",
                               DigestSealer(settings, stopping, clock).run))
+    if BLOB_SWEEP_NAME in names:
+        workers.append(Worker(BLOB_SWEEP_NAME, BLOB_SWEEP_NAME, "files",
+                              BlobSweeper(settings, stopping, clock).run))
     if RELAY_NAME in names:
         for application in APPLICATIONS:
             workers.append(Worker(f"{RELAY_NAME}:{application.name}", RELAY_NAME,

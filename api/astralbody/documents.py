@@ -56,3 +56,20 @@ class AstralMessages(BaseModel):
     session_id: str
     messages: list[AstralMessage]
     has_more: bool
+
+
+class AstralUpload(BaseModel):
+    file_id: str
+    filename: str
+    size: int
+    uploaded_at: str
+    analysis_status: str  # "pending" until the analysis worker has looked at it
+
+
+class AstralFile(AstralUpload):
+    """A file's metadata (GET /files/{file_id}, a path of this server's: the seed names
+    none)."""
+
+    content_type: str  # detected from the bytes, not the name
+    sha256: str
+    session_id: str | None

@@ -186,3 +186,10 @@ class LedgerAggregates(BaseModel):
 
 class ObjectCreatedOrPage(RootModel[ObjectCreated | ObjectPage]):
     """POST /api/ledger/objects: the created object (a body with `data`), else a page."""
+
+
+class CerebroUpload(BaseModel):
+    url: str  # downloads the file without credentials until it expires (a signed link)
+    pathname: str
+    contentType: str
+    size: int

@@ -17,21 +17,25 @@ from arqium.api.common.positions import (
 )
 from arqium.api.errors import ReadModelBehind
 from arqium.domain.analytics.application import AnalyticsApplication
+from arqium.domain.files.application import FilesApplication
 from arqium.domain.shared import Invalid
 from arqium.domain.identity.application import IdentityApplication
 from arqium.domain.ledger.application import LedgerApplication
 from arqium.domain.memory.application import MemoryApplication
 from arqium.domain.platform.application import PlatformApplication
 from arqium.domain.sessions.application import SessionsApplication
+from arqium.infra.blobs import BlobStore
 from arqium.infra.query_embeddings import QueryEmbeddings
 from arqium.infra.security import TokenService
 from arqium.infra.settings import Settings
+from arqium.infra.signed_urls import UrlSigner
 from arqium.projections.activity import ACTIVITY_PROJECTIONS
 from arqium.projections.activity_figures import ActivityFigures
 from arqium.projections.api_keys import ApiKeysProjection, ApiKeysView
 from arqium.projections.base import BatchProjection, ReadModel
 from arqium.projections.chat_sessions import ChatSessionsProjection, ChatSessionsView
 from arqium.projections.contexts import ContextsProjection, ContextsView
+from arqium.projections.files import FilesProjection, FilesView
 from arqium.projections.ledger_objects import LedgerObjectsProjection, LedgerObjectsView
 from arqium.projections.login_sessions import LoginSessionsView
 from arqium.projections.memory_items import MemoryItemsProjection, MemoryItemsView
@@ -68,6 +72,11 @@ LedgerApp = Annotated[LedgerApplication, Depends(part_of_system(lambda s: s.ledg
 AnalyticsApp = Annotated[AnalyticsApplication,
                          Depends(part_of_system(lambda s: s.analytics))]
 PlatformApp = Annotated[PlatformApplication, Depends(part_of_system(lambda s: s.platform))]
+FilesApp = Annotated[FilesApplication, Depends(part_of_system(lambda s: s.files))]
+Blobs = Annotated[BlobStore, Depends(part_of_system(lambda s: s.blobs))]
+DOWNLOAD_LINKS = "download-links"  # the purpose of the key signing download links
+DownloadLinks = Annotated[UrlSigner, Depends(part_of_system(
+    lambda s: UrlSigner(s.master_key().derived(DOWNLOAD_LINKS), s.clock)))]
 AppSettings = Annotated[Settings, Depends(part_of_system(lambda s: s.settings))]
 Tokens = Annotated[TokenService, Depends(part_of_system(lambda s: s.tokens))]
 QueryEmbedder = Annotated[QueryEmbeddings,
@@ -186,6 +195,7 @@ ApiKeys = Annotated[ApiKeysView, Depends(caught_up(ApiKeysProjection))]
 ChatSessions = Annotated[ChatSessionsView, Depends(caught_up(ChatSessionsProjection))]
 SessionMessages = Annotated[SessionMessagesView,
                             Depends(caught_up(SessionMessagesProjection))]
+Files = Annotated[FilesView, Depends(caught_up(FilesProjection))]
 LedgerObjects = Annotated[LedgerObjectsView, Depends(caught_up(LedgerObjectsProjection))]
 
 

@@ -107,8 +107,8 @@ ADMIN = Face("admin", ("/api/auth", "/api/config", "/api/modules", "/api/status"
     "conflict": "CONFLICT", "too_large": "VALIDATION_ERROR", "rate_limited": "RATE_LIMITED",
     "unavailable": "SYSTEM_ERROR", "internal": "SYSTEM_ERROR"}, _admin)
 
-ASTRALBODY = Face("astralbody", ("/health", "/auth", "/upload", "/download", "/sessions",
-                                 "/components", "/user", "/agents"), {
+ASTRALBODY = Face("astralbody", ("/health", "/auth", "/upload", "/download", "/files",
+                                 "/sessions", "/components", "/user", "/agents"), {
     "validation": "validation_error", "malformed": "validation_error",
     "unauthenticated": "invalid_token", "invalid_token": "invalid_token",
     "forbidden": "permission_denied",

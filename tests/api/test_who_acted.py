@@ -25,7 +25,7 @@ COMMAND_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # every earlier write).
 PROJECTORS = ["users", "login_sessions", "api_keys", "chat_sessions", "session_messages",
               "memory_items", "memory_embeddings", "vaults", "contexts", "ledger_objects",
-              "platform_config", "platform_modules",
+              "platform_config", "platform_modules", "files",
               *(p.name for p in ACTIVITY_PROJECTIONS)]
 PASSWORD = "correct horse"
 Route = tuple[str, str]
@@ -43,6 +43,7 @@ class Request:
     json: Any = None
     caller: Caller | None = None  # None: the world's Ada with her access token
     headers: dict[str, str] = field(default_factory=dict)
+    files: dict | None = None  # a multipart body instead of `json`
 
 
 @dataclass
@@ -77,6 +78,7 @@ class World:
 
 
 ANONYMOUS = Caller("anonymous", {})
+A_FILE = {"file": ("a.csv", b"a,b\n1,2\n", "text/csv")}
 
 
 @pytest.fixture(scope="module")
@@ -139,6 +141,10 @@ def new_context(w: World) -> str:
 
 def new_session(w: World) -> str:
     return w.send("POST", "/api/v1/sessions", {"title": "t"}).json()["data"]["id"]
+
+
+def new_file(w: World) -> str:
+    return w.client.post("/upload", headers=w.ada.headers, files=A_FILE).json()["file_id"]
 
 
 def new_cerebro_memory(w: World) -> str:
@@ -355,6 +361,9 @@ EXAMPLES: dict[Route, Example] = {
         f"/api/config/profiles/{new_profile(w)}/apply", caller=w.admin),
     ("PUT", "/user/profile"): lambda w: Request("/user/profile", {"name": "Ada"}),
     ("DELETE", "/sessions/{session_id}"): lambda w: Request(f"/sessions/{new_session(w)}"),
+    ("POST", "/upload"): lambda w: Request("/upload", files=A_FILE),
+    ("DELETE", "/files/{file_id}"): lambda w: Request(f"/files/{new_file(w)}"),
+    ("POST", "/api/files/upload"): lambda w: Request("/api/files/upload", files=A_FILE),
     ("POST", "/v0/users"): v0_user,
     ("POST", "/v0/users/{userId}/vaults"): lambda w: Request(
         "/v0/users/ada/vaults", {"title": w.unique("vault")}, w.ada_key),
@@ -455,7 +464,8 @@ def stored_since(system: System, before: dict[str, int]) -> list:
 def sent(w: World, method: str, request: Request) -> tuple[Any, list]:
     """The response to the request and the events stored while it was answered."""
     before = heads(w.system)
-    response = w.client.request(method, request.path, json=request.json, headers={
+    response = w.client.request(method, request.path, json=request.json,
+                                files=request.files, headers={
         **(request.caller or w.ada).headers, **request.headers})
     return response, stored_since(w.system, before)
 
