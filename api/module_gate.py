@@ -21,8 +21,7 @@ MAX_REASON_BYTES = 123  # what a close frame's reason holds
 GRAPHQL = "/graphql"
 HEALTH_CHECKS = {"/health", "/v0/health", "/ping"}
 ASTRALBODY_PATHS = ("/auth", "/upload", "/download", "/files", "/sessions", "/components",
-                    "/user",
-                    "/agents")
+                    "/user", "/agents")
 Gates = tuple[tuple[str, tuple[str, ...]], ...]
 # Each path prefix and the modules its routes need.
 HTTP_GATES: Gates = (
