@@ -39,6 +39,7 @@ class ReadModels:
     ledger_activity: ActivityView
     sessions_activity: ActivityView
     tracked_events: ActivityView
+    usage: ActivityView
     platform_config: PlatformConfigView
 
     def of(self, projection: type[BatchProjection]) -> ReadModel:
@@ -49,7 +50,7 @@ class ReadModels:
         """The activity read models, read as one."""
         return ActivityFigures((self.identity_activity, self.memory_activity,
                                 self.ledger_activity, self.sessions_activity,
-                                self.tracked_events))
+                                self.tracked_events, self.usage))
 
     def by_name(self) -> dict[str, ReadModel]:
         return {field.name: getattr(self, field.name) for field in fields(self)}
