@@ -60,9 +60,10 @@ class UsageMiddleware(HttpMiddleware):
         finally:
             owner_id = identified_user(scope)
             if owner_id is not None:
-                searches = scope.get("state", {}).get(SEARCHES_KEY, 0) if status < 400 else 0
+                searched = scope.get("state", {}).get(SEARCHES_KEY, 0)
                 counter: UsageCounter = scope["app"].state.usage
-                counter.add(owner_id, usage_face(scope), searches=searches)
+                counter.add(owner_id, usage_face(scope),
+                            searches=searched if status < 400 else 0)
 
 
 @contextlib.asynccontextmanager

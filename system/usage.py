@@ -50,10 +50,9 @@ class UsageCounter:
                 taken, self._counts = self._counts, {}
             if not taken:
                 return True
+            tallies = [(owner, hour, counts) for (owner, hour), counts in taken.items()]
             try:
-                self.analytics.record_usage(
-                    [(owner_id, hour, counts) for (owner_id, hour), counts in taken.items()],
-                    cause=USAGE_CAUSE)
+                self.analytics.record_usage(tallies, cause=USAGE_CAUSE)
             except (PersistenceError, psycopg.Error) as error:
                 log.warning("usage counts not stored, kept for the next flush: %s", error)
                 self._keep(taken)

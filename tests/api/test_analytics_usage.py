@@ -6,11 +6,15 @@ import json
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 
+from arqium.api.app import create_app
 from arqium.projections.activity import ACTIVITY_PROJECTIONS, UsageProjection
+from arqium.system.bootstrap import open_system
 from arqium.workers.rebuild import rebuild
 from tests.api.test_analytics import admin, dashboard, second_user, usage
 from tests.api.test_graphql import graphql
+from tests.conftest import bearer, register
 
 PROJECTORS = [p.name for p in ACTIVITY_PROJECTIONS]
 REFUSE_WRITES = """
@@ -49,6 +53,13 @@ def search_cerebro(client, user, query="theme"):
     assert response.status_code == 200, response.text
 
 
+def logged_in(client, email, password="correct horse") -> dict:
+    response = client.post("/api/v1/auth/login", json={"email": email,
+                                                       "password": password})
+    assert response.status_code == 200, response.text
+    return {"headers": bearer(response.json()["data"]["access_token"])}
+
+
 def flush(client) -> None:
     assert client.app.state.usage.flush()
 
@@ -84,7 +95,8 @@ def test_each_user_sees_their_own_searches_and_an_admin_everyones(client, user):
 
 
 def test_a_failed_search_is_a_request_but_no_search(client, user):
-    response = client.post("/api/memory/search", headers=user["headers"], json={"query": ""})
+    response = client.post("/api/memory/search", headers=user["headers"],
+                           json={"query": ""})
     assert response.status_code == 400
     flush(client)
     assert hourly_searches(client, user) == 0
@@ -145,24 +157,20 @@ def test_a_forgotten_users_usage_is_removed(client, user):
     assert hourly_searches(client, root) == 0
 
 
-def test_the_counts_are_flushed_when_the_process_stops(settings, clock, user_headers_app):
-    app, headers = user_headers_app
-    assert stored_usage_events(settings) == 0
-    app.__exit__(None, None, None)  # the lifespan's end: its last flush
-    assert stored_usage_events(settings) == 1
+def test_the_counts_are_flushed_when_the_process_stops(settings, clock):
+    app = create_app(settings, lambda s: open_system(s, clock=clock))
+    with TestClient(app) as client:
+        data = register(client)
+        search_v1(client, {"headers": bearer(data["access_token"])})
+        assert stored_usage_events(settings) == 0
+    assert stored_usage_events(settings) == 1  # the lifespan's end: its last flush
 
 
-@pytest.fixture
-def user_headers_app(settings, clock):
-    """An app of its own (not the `client` fixture's), with a caller who made a request."""
-    from fastapi.testclient import TestClient
-
-    from arqium.api.app import create_app
-    from arqium.system.bootstrap import open_system
-    from tests.conftest import bearer, register
-
-    test_client = TestClient(create_app(settings, lambda s: open_system(s, clock=clock)))
-    test_client.__enter__()
-    data = register(test_client)
-    search_v1(test_client, {"headers": bearer(data["access_token"])})
-    return test_client, bearer(data["access_token"])
+def test_searches_count_in_the_hour_they_were_answered(client, user, clock):
+    search_v1(client, user)
+    clock.advance(hours=2)
+    again = logged_in(client, user["user"]["email"])
+    search_v1(client, again)
+    flush(client)
+    intervals = dashboard(client, again, interval="hour")["intervals"]
+    assert [i["platform"]["searches"] for i in intervals[-3:]] == [1, 0, 1]
