@@ -12,6 +12,7 @@ from arqium.projections.activity import (
     UsageProjection,
 )
 
+EVENTS, PLATFORM, USAGE = "events", "platform", "usage"  # where a count comes from
 # The figures of the platform itself, always answered (zero when nothing happened).
 PLATFORM_FIGURES = ("registrations", "logins", "memories_stored", "memories_promoted",
                     "memories_deleted", "searches", "ledger_objects",
@@ -23,8 +24,8 @@ SELECT_COUNTS = """
 SELECT date_trunc(%(interval)s, bucket, 'UTC') AS start, source, name, sum(n)::bigint AS n
 FROM ({counts}) AS counts WHERE """ + OWNER + " AND " + IN_RANGE + """
 GROUP BY 1, 2, 3"""
-# Active: did something the platform stored (requests alone, counted apart, do not).
-NOT_USAGE = "source <> 'usage'"
+# Active: did something the platform stored (requests and searches alone do not).
+NOT_USAGE = f"source <> '{USAGE}'"
 SELECT_ACTIVE = """
 SELECT date_trunc(%(interval)s, bucket, 'UTC') AS start, count(DISTINCT owner_id) AS users
 FROM ({counts}) AS counts WHERE """ + OWNER + " AND " + IN_RANGE + " AND " + NOT_USAGE + """
@@ -45,8 +46,13 @@ FROM ({logs}) AS logs WHERE """ + FEED_FILTER + """
 ORDER BY created_at DESC, position DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s"""
 COUNT_FEED = "SELECT count(*) AS n FROM ({logs}) AS logs WHERE " + FEED_FILTER
 
-EVENTS, PLATFORM, USAGE = "events", "platform", "usage"
 SOURCES = {TrackedEventsProjection.name: EVENTS, UsageProjection.name: USAGE}
+
+
+def usage_name(name: str) -> tuple[str, str]:
+    """(kind, face) of a usage count's name: `requests:cerebro` → (requests, cerebro)."""
+    kind, _, face = name.partition(":")
+    return kind, face
 STEPS = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 
 
@@ -80,7 +86,8 @@ class ActivityFigures:
 
     def totals(self, owner: str | None, start: datetime, end: datetime
                ) -> tuple[dict[str, dict[str, int]], int]:
-        """{source: {name: n}} (sources: events, platform, usage) and the number of active users within [start, end)."""
+        """{source: {name: n}} (sources: events, platform, usage) and the number of
+        active users within [start, end)."""
         params = {"owner": owner, "from": start, "to": end}
         totals: dict[str, dict[str, int]] = {EVENTS: {}, PLATFORM: {}, USAGE: {}}
         for row in self._query(SELECT_TOTALS, params):

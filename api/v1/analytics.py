@@ -28,6 +28,7 @@ from arqium.projections.activity_figures import (
     ActivityFigures,
     interval_starts,
     truncated,
+    usage_name,
 )
 from arqium.projections.memory_items import MemoryItemsProjection
 
@@ -142,9 +143,9 @@ def intervals(figures: ActivityFigures, owner: str | None, starts: list[datetime
                 for start in starts}
     for row in counts:
         figures = by_start[row["start"]]
-        if row["source"] == USAGE:  # searches by face, summed; requests not shown here
-            figures[PLATFORM]["searches"] += sum(
-                by_face({row["name"]: row["n"]}, "searches").values())
+        if row["source"] == USAGE:  # searches summed over faces; requests not shown here
+            if usage_name(row["name"])[0] == "searches":
+                figures[PLATFORM]["searches"] += row["n"]
         else:
             figures[row["source"]][row["name"]] = row["n"]
     for row in active:
@@ -163,8 +164,8 @@ def totals(figures: ActivityFigures, owner: str | None, start: datetime, end: da
 def by_face(usage: dict[str, int], kind: str) -> dict[str, int]:
     """{face: n} of one kind (requests, searches) from the usage counts' names
     (`<kind>:<face>`)."""
-    return {name.partition(":")[2]: n for name, n in usage.items()
-            if name.partition(":")[0] == kind}
+    return {usage_name(name)[1]: n for name, n in usage.items()
+            if usage_name(name)[0] == kind}
 
 
 def memory_usage(footprint: list[dict]) -> dict:
