@@ -45,6 +45,7 @@ from arqium.api.module_gate import ModuleGate
 from arqium.api.openapi import truthful_openapi
 from arqium.api.ratelimit import RateLimitHeadersMiddleware, RateLimits, limited
 from arqium.api.requestinfo import RequestIdMiddleware
+from arqium.api.usage import UsageMiddleware, flushing
 from arqium.api.v1 import (
     analytics,
     api_keys,
@@ -62,6 +63,7 @@ from arqium.infra.idempotency import IdempotencyStore
 from arqium.infra.lifeline import end_with_parent
 from arqium.infra.settings import Settings
 from arqium.system.bootstrap import System, ensure_admin, open_system
+from arqium.system.usage import UsageCounter
 
 DOCS_ASSETS = "/docs-assets"
 
@@ -97,8 +99,11 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
         app.state.sync_hub = await start_sync_hub(settings, app.state.system,
                                                   app.state.socket_credentials,
                                                   app.state.console)
+        app.state.usage = UsageCounter(app.state.system.analytics, app.state.system.clock,
+                                       settings.usage_max_pending_hours)
         try:
-            yield
+            async with flushing(app.state.usage, settings.usage_flush_seconds):
+                yield
         finally:
             await app.state.sync_hub.stop()
             await app.state.console.stop()
@@ -146,6 +151,7 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
     # bearer key before anything reads the body.
     app.add_middleware(BearerKeyMiddleware)
     app.add_middleware(RateLimitHeadersMiddleware)
+    app.add_middleware(UsageMiddleware)  # sees the caller every inner step identified
     app.add_middleware(RequestIdMiddleware)
     # Outermost: every part of the app sees the client a trusted proxy names.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)

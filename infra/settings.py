@@ -106,6 +106,10 @@ class Settings(LoggingSettings):
     # models, in case NATS lost the event that ended them (it ends them within a second).
     socket_credential_check_seconds: float = Field(default=5.0, gt=0)
     read_wait_seconds: float = Field(default=5.0, gt=0)
+    # How often an API process stores the requests and searches it counted (analytics
+    # usage), and how many hours of counts it keeps while the database refuses them.
+    usage_flush_seconds: float = Field(default=10.0, gt=0)
+    usage_max_pending_hours: int = Field(default=24, gt=0)
     max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
     # An uploaded file (POST /upload, /api/files/upload): counted while it streams in,
     # beside the body limit above, which multipart uploads to those routes skip.

@@ -18,7 +18,7 @@ from psycopg.sql import Composed
 from psycopg.types.json import Jsonb
 
 from arqium.domain.analytics.application import AnalyticsApplication
-from arqium.domain.analytics.domainmodel import AnalyticsOwner, TrackedEvent
+from arqium.domain.analytics.domainmodel import AnalyticsOwner, TrackedEvent, Usage
 from arqium.domain.identity.application import IdentityApplication
 from arqium.domain.identity.domainmodel import LoginSession, User
 from arqium.domain.ledger.application import LedgerApplication
@@ -419,6 +419,32 @@ def module_details(domain_event: Any) -> dict[str, Any]:
     return {}
 
 
+class UsageProjection(ActivityProjection):
+    """Requests and searches API processes counted, per face: named `requests:<face>`
+    and `searches:<face>` in its counts table (its log stays empty)."""
+
+    name = "usage"
+    application = AnalyticsApplication
+
+    @singledispatchmethod
+    def apply(self, domain_event: Any, position: int, curs: Cursor) -> None:
+        """Tracked events are the other projection's."""
+
+    @apply.register
+    def _(self, domain_event: Usage.Recorded, position: int, curs: Cursor) -> None:
+        for face, counts in domain_event.counts.items():
+            for kind, n in counts.items():
+                if n:
+                    self.count(curs, domain_event.owner_id, domain_event.hour,
+                               f"{kind}:{face}", n)
+
+    @apply.register
+    def _(self, domain_event: AnalyticsOwner.Forgotten, position: int, curs: Cursor
+          ) -> None:
+        self.forget(curs, domain_event.owner_id)
+
+
 ACTIVITY_PROJECTIONS = (IdentityActivityProjection, MemoryActivityProjection,
                         LedgerActivityProjection, SessionsActivityProjection,
-                        TrackedEventsProjection, PlatformActivityProjection)
+                        TrackedEventsProjection, PlatformActivityProjection,
+                        UsageProjection)

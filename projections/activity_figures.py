@@ -6,12 +6,17 @@ from datetime import datetime, timedelta, timezone
 
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
-from arqium.projections.activity import ActivityView, TrackedEventsProjection
+from arqium.projections.activity import (
+    ActivityView,
+    TrackedEventsProjection,
+    UsageProjection,
+)
 
+EVENTS, PLATFORM, USAGE = "events", "platform", "usage"  # where a count comes from
 # The figures of the platform itself, always answered (zero when nothing happened).
 PLATFORM_FIGURES = ("registrations", "logins", "memories_stored", "memories_promoted",
-                    "memories_deleted", "ledger_objects", "ledger_transactions",
-                    "chat_sessions", "chat_messages", "chat_tokens")
+                    "memories_deleted", "searches", "ledger_objects",
+                    "ledger_transactions", "chat_sessions", "chat_messages", "chat_tokens")
 
 OWNER = "(%(owner)s::text IS NULL OR owner_id = %(owner)s)"
 IN_RANGE = "bucket >= %(from)s AND bucket < %(to)s"
@@ -19,12 +24,15 @@ SELECT_COUNTS = """
 SELECT date_trunc(%(interval)s, bucket, 'UTC') AS start, source, name, sum(n)::bigint AS n
 FROM ({counts}) AS counts WHERE """ + OWNER + " AND " + IN_RANGE + """
 GROUP BY 1, 2, 3"""
+# Active: did something the platform stored (requests and searches alone do not).
+NOT_USAGE = f"source <> '{USAGE}'"
 SELECT_ACTIVE = """
 SELECT date_trunc(%(interval)s, bucket, 'UTC') AS start, count(DISTINCT owner_id) AS users
-FROM ({counts}) AS counts WHERE """ + OWNER + " AND " + IN_RANGE + " GROUP BY 1"
+FROM ({counts}) AS counts WHERE """ + OWNER + " AND " + IN_RANGE + " AND " + NOT_USAGE + """
+GROUP BY 1"""
 SELECT_ACTIVE_TOTAL = """
 SELECT count(DISTINCT owner_id) AS users
-FROM ({counts}) AS counts WHERE """ + OWNER + " AND " + IN_RANGE
+FROM ({counts}) AS counts WHERE """ + OWNER + " AND " + IN_RANGE + " AND " + NOT_USAGE
 SELECT_TOTALS = """
 SELECT source, name, sum(n)::bigint AS n
 FROM ({counts}) AS counts WHERE """ + OWNER + " AND " + IN_RANGE + " GROUP BY 1, 2"
@@ -38,7 +46,13 @@ FROM ({logs}) AS logs WHERE """ + FEED_FILTER + """
 ORDER BY created_at DESC, position DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s"""
 COUNT_FEED = "SELECT count(*) AS n FROM ({logs}) AS logs WHERE " + FEED_FILTER
 
-EVENTS, PLATFORM = "events", "platform"
+SOURCES = {TrackedEventsProjection.name: EVENTS, UsageProjection.name: USAGE}
+
+
+def usage_name(name: str) -> tuple[str, str]:
+    """(kind, face) of a usage count's name: `requests:cerebro` → (requests, cerebro)."""
+    kind, _, face = name.partition(":")
+    return kind, face
 STEPS = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 
 
@@ -72,9 +86,10 @@ class ActivityFigures:
 
     def totals(self, owner: str | None, start: datetime, end: datetime
                ) -> tuple[dict[str, dict[str, int]], int]:
-        """{source: {name: n}} and the number of active users within [start, end)."""
+        """{source: {name: n}} (sources: events, platform, usage) and the number of
+        active users within [start, end)."""
         params = {"owner": owner, "from": start, "to": end}
-        totals: dict[str, dict[str, int]] = {EVENTS: {}, PLATFORM: {}}
+        totals: dict[str, dict[str, int]] = {EVENTS: {}, PLATFORM: {}, USAGE: {}}
         for row in self._query(SELECT_TOTALS, params):
             totals[row["source"]][row["name"]] = row["n"]
         return totals, self._query(SELECT_ACTIVE_TOTAL, params)[0]["users"]
@@ -92,11 +107,11 @@ class ActivityFigures:
             return conn.execute(statement, params).fetchall()
 
     def _counts(self) -> Composed:
-        """Every counts table, each row labelled events (client-tracked) or platform."""
+        """Every counts table, each row labelled events (client-tracked), usage
+        (requests and searches by face) or platform."""
         return SQL(" UNION ALL ").join(
             SQL("SELECT owner_id, bucket, name, n, {source} AS source FROM {table}").format(
-                source=Literal(EVENTS if view.name == TrackedEventsProjection.name
-                               else PLATFORM),
+                source=Literal(SOURCES.get(view.name, PLATFORM)),
                 table=Identifier(view.datastore.schema, view.counts))
             for view in self.views)
 

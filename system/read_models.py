@@ -42,6 +42,7 @@ class ReadModels:
     sessions_activity: ActivityView
     tracked_events: ActivityView
     platform_activity: ActivityView
+    usage: ActivityView
     platform_config: PlatformConfigView
     platform_modules: PlatformModulesView
     files: FilesView
@@ -54,7 +55,8 @@ class ReadModels:
         """The activity read models, read as one."""
         return ActivityFigures((self.identity_activity, self.memory_activity,
                                 self.ledger_activity, self.sessions_activity,
-                                self.tracked_events, self.platform_activity))
+                                self.tracked_events, self.platform_activity,
+                                self.usage))
 
     def by_name(self) -> dict[str, ReadModel]:
         return {field.name: getattr(self, field.name) for field in fields(self)}

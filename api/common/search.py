@@ -14,6 +14,7 @@ from arqium.api.common.deps import (
     request_positions,
 )
 from arqium.api.common.positions import MIN_POSITION_HEADER
+from arqium.api.usage import count_search
 from arqium.projections.memory_search import MemorySearch
 
 
@@ -22,6 +23,7 @@ def caught_up_search(request: Request, system: SystemDep) -> MemorySearch:
     to its X-Min-Position, by words and meaning; else every earlier write by its words
     (embeddings can lag the writes under load: a memory is found by its words at once,
     by its meaning once embedded)."""
+    count_search(request)
     search = system.memory_search
     position = request_positions(request, ReadModelWaits(system))(system.memory.name)
     if position is not None:

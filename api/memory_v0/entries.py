@@ -44,6 +44,7 @@ from arqium.api.memory_v0.documents import (
     SearchResult,
 )
 from arqium.api.memory_v0.vaults import CREATED, MEMORY, NO_CONTENT
+from arqium.api.usage import count_search
 from arqium.domain.memory.domainmodel import memory_id_for
 from arqium.domain.memory.vaults import (
     MAX_RAW_ENTRY,
@@ -213,6 +214,7 @@ def search(body: SearchBody, request: Request, system: SystemDep, waits: Waits):
     `processingTimeMs` is the server's time from checking the credentials to the
     answer. The current dialect: one memory's entries with a `score` each, its latest
     context and the one most like the query (`bestContext`)."""
+    count_search(request)
     if isinstance(body, CurrentSearch):
         request.scope.setdefault("state", {})[FACE_KEY] = MEMORY_V0_CURRENT
         return current_search.search(body, account(request, system), system, waits)

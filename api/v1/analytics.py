@@ -24,9 +24,11 @@ from arqium.projections.activity_figures import (
     EVENTS,
     PLATFORM,
     PLATFORM_FIGURES,
+    USAGE,
     ActivityFigures,
     interval_starts,
     truncated,
+    usage_name,
 )
 from arqium.projections.memory_items import MemoryItemsProjection
 
@@ -89,9 +91,12 @@ def dashboard(caller: CurrentCaller, waits: Waits, now: Now,
                "totals": totals(figures, owner, starts[0], end)})
 
 
-@router.get("/usage", summary="Your usage: memories, storage, ledger, chat, rate limit",
+@router.get("/usage", summary="Your usage: requests by face, memories, storage, ledger, "
+                              "chat, rate limit",
             description="Memories by layer and their storage bytes as they are now; "
-                        "ledger, chat and tracked-event figures within [from, to) "
+                        "requests by face (each API process stores its counts every "
+                        "ARQIUM_USAGE_FLUSH_SECONDS), ledger, chat and tracked-event "
+                        "figures within [from, to) "
                         "(default: the last 30 days), counted per whole hour; the rate "
                         "limit this request was counted against and what is left of it.",
             responses=enveloped(200, Usage))
@@ -110,6 +115,7 @@ def usage(request: Request, caller: CurrentCaller, waits: Waits, now: Now, from_
                         "messages": platform["chat_messages"],
                         "tokens": platform["chat_tokens"]},
                "events": {"tracked": sum(counted[EVENTS].values())},
+               "requests_by_face": by_face(counted[USAGE], "requests"),
                "rate_limit": rate_limit_budget(request)})
 
 
@@ -136,7 +142,12 @@ def intervals(figures: ActivityFigures, owner: str | None, starts: list[datetime
                         PLATFORM: dict.fromkeys(PLATFORM_FIGURES, 0), "active_users": 0}
                 for start in starts}
     for row in counts:
-        by_start[row["start"]][row["source"]][row["name"]] = row["n"]
+        figures = by_start[row["start"]]
+        if row["source"] == USAGE:  # searches summed over faces; requests not shown here
+            if usage_name(row["name"])[0] == "searches":
+                figures[PLATFORM]["searches"] += row["n"]
+        else:
+            figures[row["source"]][row["name"]] = row["n"]
     for row in active:
         by_start[row["start"]]["active_users"] = row["users"]
     return list(by_start.values())
@@ -145,9 +156,16 @@ def intervals(figures: ActivityFigures, owner: str | None, starts: list[datetime
 def totals(figures: ActivityFigures, owner: str | None, start: datetime, end: datetime
            ) -> dict:
     counted, active_users = figures.totals(owner, start, end)
-    return {EVENTS: counted[EVENTS],
-            PLATFORM: {name: counted[PLATFORM].get(name, 0) for name in PLATFORM_FIGURES},
-            "active_users": active_users}
+    platform = {name: counted[PLATFORM].get(name, 0) for name in PLATFORM_FIGURES}
+    platform["searches"] = sum(by_face(counted[USAGE], "searches").values())
+    return {EVENTS: counted[EVENTS], PLATFORM: platform, "active_users": active_users}
+
+
+def by_face(usage: dict[str, int], kind: str) -> dict[str, int]:
+    """{face: n} of one kind (requests, searches) from the usage counts' names
+    (`<kind>:<face>`)."""
+    return {usage_name(name)[1]: n for name, n in usage.items()
+            if usage_name(name)[0] == kind}
 
 
 def memory_usage(footprint: list[dict]) -> dict:

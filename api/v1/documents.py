@@ -334,4 +334,5 @@ class Usage(BaseModel):
     ledger: dict[str, int]  # objects, transactions
     chat: dict[str, int]  # sessions, messages, tokens
     events: dict[str, int]  # tracked
+    requests_by_face: dict[str, int]  # face: requests answered
     rate_limit: RateLimitBudget | None  # null when rate limits are off

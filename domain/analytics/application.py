@@ -8,6 +8,7 @@ from eventsourcing.application import Application
 from arqium.domain.analytics.domainmodel import (
     AnalyticsOwner,
     TrackedEvent,
+    Usage,
     check_name,
     check_properties,
     check_session_id,
@@ -37,6 +38,15 @@ class AnalyticsApplication(Application):
                                at=now)
         recordings = self.save(tracked)
         return tracked, recordings[-1].notification.id
+
+    @command
+    def record_usage(self, tallies: list[tuple[str, datetime, dict[str, dict[str, int]]]]
+                     ) -> int | None:
+        """Store (owner, hour, counts) tallies, one event each, in one transaction."""
+        now = self.clock()
+        usages = [Usage(owner_id=owner_id, hour=hour, counts=counts, at=now)
+                  for owner_id, hour, counts in tallies]
+        return self.save(*usages)[-1].notification.id if usages else None
 
     @command
     def forget_owner(self, owner_id: str) -> int | None:

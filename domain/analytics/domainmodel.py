@@ -1,5 +1,5 @@
-"""Analytics: events a client tracks (a click, a page view), recorded once, never
-changed."""
+"""Analytics: events a client tracks (a click, a page view) and the usage API processes
+count (requests and searches per face), each recorded once, never changed."""
 
 import json
 from datetime import datetime
@@ -39,6 +39,16 @@ class AnalyticsOwner(ArqiumAggregate):
 
     @event("Forgotten")
     def __init__(self, owner_id: str, at: datetime):
+        self.owner_id = owner_id
+
+
+class Usage(ArqiumAggregate):
+    """What one API process answered one owner within one hour, since its last flush:
+    `counts` is {face: {"requests": n, "searches": n}}."""
+
+    @event("Recorded")
+    def __init__(self, owner_id: str, hour: datetime, counts: dict[str, dict[str, int]],
+                 at: datetime):
         self.owner_id = owner_id
 
 

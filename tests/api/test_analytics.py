@@ -198,6 +198,7 @@ def test_rebuilding_the_read_models_gives_the_same_figures(client, user, setting
     after = (dashboard(client, user, interval="hour"), usage(client, user))
     for figures in (*before, *after):  # a request's own budget and clock are no figures
         figures.pop("rate_limit", None)
+        figures.pop("requests_by_face", None)  # these reads are counted, and flushed
     assert json.dumps(after, sort_keys=True) == json.dumps(before, sort_keys=True)
 
 
