@@ -133,6 +133,7 @@ MISSING = {
     "/api/ledger/transactions",  # the object transacted
     "/api/auth/logout",  # the token's login session
     "/v0/users", "/v0/search",  # the v0 user (and memoryId)
+    "/components/combine", "/components/condense",  # the components named
 }
 
 WEBSOCKETS = """

@@ -4,6 +4,7 @@ from arqium.infra.settings import Settings
 from arqium.projections.activity import ACTIVITY_PROJECTIONS
 from arqium.projections.api_keys import ApiKeysProjection
 from arqium.projections.chat_sessions import ChatSessionsProjection
+from arqium.projections.components import ComponentsProjection
 from arqium.projections.contexts import ContextsProjection
 from arqium.projections.ledger_objects import LedgerObjectsProjection
 from arqium.projections.login_sessions import LoginSessionsProjection
@@ -17,7 +18,8 @@ from arqium.projections.vaults import VaultsProjection
 PROJECTIONS = (MemoryItemsProjection, MemoryEmbeddingsProjection, ContextsProjection,
                UsersProjection, LoginSessionsProjection, ApiKeysProjection,
                ChatSessionsProjection, SessionMessagesProjection, LedgerObjectsProjection,
-               VaultsProjection, PlatformConfigProjection, *ACTIVITY_PROJECTIONS)
+               VaultsProjection, PlatformConfigProjection, ComponentsProjection,
+               *ACTIVITY_PROJECTIONS)
 
 
 def active_projections(settings: Settings) -> tuple[type, ...]:

@@ -13,6 +13,7 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
 from arqium.domain.analytics.application import AnalyticsApplication
+from arqium.domain.components.application import ComponentsApplication
 from arqium.domain.identity.application import IdentityApplication
 from arqium.domain.identity.domainmodel import EmailAlreadyRegistered
 from arqium.domain.ledger.application import LedgerApplication
@@ -37,7 +38,8 @@ from arqium.system.read_models import ReadModels, open_read_models
 
 log = logging.getLogger(__name__)
 APPLICATIONS = (IdentityApplication, MemoryApplication, SessionsApplication,
-                LedgerApplication, AnalyticsApplication, PlatformApplication)
+                LedgerApplication, AnalyticsApplication, PlatformApplication,
+                ComponentsApplication)
 RELAY_NAME = "nats_relay"
 MIGRATION_LOCK = 73000
 STARTUP_CONNECT_SECONDS = 10.0  # how long a starting process waits for its first connections
@@ -66,6 +68,7 @@ class System:
     nextauth: NextAuthSessions | None = None  # CEREBRO's session cookies, if configured
     platform: PlatformApplication | None = None  # configuration (and profiles)
     config: CurrentConfig | None = None  # the configuration in force
+    components: ComponentsApplication | None = None  # saved components (AstralBody)
 
     @property
     def views(self) -> dict[str, ReadModel]:
@@ -74,7 +77,7 @@ class System:
 
     def applications(self) -> list:
         return [self.identity, self.memory, self.sessions, self.ledger, self.analytics,
-                self.platform]
+                self.platform, self.components]
 
     def close(self) -> None:
         for app in self.applications():
@@ -137,7 +140,8 @@ def open_system(settings: Settings, clock: Clock = system_clock,
     return System(settings, clock, env, identity, memory, sessions, ledger, analytics,
                   tokens, read_models, pool,
                   open_relay_tracking(env), oidc, query_embeddings, memory_search,
-                  worker_failures, master, nextauth, platform, config)
+                  worker_failures, master, nextauth, platform, config,
+                  ComponentsApplication(env, clock=clock))
 
 
 def master_key(settings: Settings) -> Callable[[], MasterKey]:

@@ -8,6 +8,7 @@ from arqium.projections.activity_figures import ActivityFigures
 from arqium.projections.api_keys import ApiKeysView
 from arqium.projections.base import BatchProjection, ReadModel, open_view
 from arqium.projections.chat_sessions import ChatSessionsView
+from arqium.projections.components import ComponentsView
 from arqium.projections.contexts import ContextsView
 from arqium.projections.ledger_objects import LedgerObjectsView
 from arqium.projections.login_sessions import LoginSessionsView
@@ -40,6 +41,7 @@ class ReadModels:
     sessions_activity: ActivityView
     tracked_events: ActivityView
     platform_config: PlatformConfigView
+    components: ComponentsView
 
     def of(self, projection: type[BatchProjection]) -> ReadModel:
         """The read model `projection` writes."""

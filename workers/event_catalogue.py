@@ -12,6 +12,7 @@ from eventsourcing.domain import CanInitAggregate
 
 from arqium import domain
 from arqium.domain.analytics.application import AnalyticsApplication
+from arqium.domain.components.application import ComponentsApplication
 from arqium.domain.identity.application import IdentityApplication
 from arqium.domain.ledger.application import LedgerApplication
 from arqium.domain.memory.application import MemoryApplication
@@ -22,7 +23,8 @@ from arqium.infra.stream import SUBJECT_ROOT
 from arqium.workers.relay import ENVELOPE_FIELDS, UNPUBLISHED_FIELDS, WITHHELD, snake
 
 APPLICATIONS = (IdentityApplication, MemoryApplication, SessionsApplication,
-                LedgerApplication, AnalyticsApplication, PlatformApplication)
+                LedgerApplication, AnalyticsApplication, PlatformApplication,
+                ComponentsApplication)
 # Published fields that are, or may hold, personal data: what users write is the data
 # consumers are there for; nothing else personal is published.
 PERSONAL = {"name", "content", "state", "changes", "context", "data", "metadata", "tags",

@@ -17,6 +17,7 @@ from arqium.api.common.positions import (
 )
 from arqium.api.errors import ReadModelBehind
 from arqium.domain.analytics.application import AnalyticsApplication
+from arqium.domain.components.application import ComponentsApplication
 from arqium.domain.shared import Invalid
 from arqium.domain.identity.application import IdentityApplication
 from arqium.domain.ledger.application import LedgerApplication
@@ -31,6 +32,7 @@ from arqium.projections.activity_figures import ActivityFigures
 from arqium.projections.api_keys import ApiKeysProjection, ApiKeysView
 from arqium.projections.base import BatchProjection, ReadModel
 from arqium.projections.chat_sessions import ChatSessionsProjection, ChatSessionsView
+from arqium.projections.components import ComponentsProjection, ComponentsView
 from arqium.projections.contexts import ContextsProjection, ContextsView
 from arqium.projections.ledger_objects import LedgerObjectsProjection, LedgerObjectsView
 from arqium.projections.login_sessions import LoginSessionsView
@@ -67,6 +69,8 @@ SessionsApp = Annotated[SessionsApplication, Depends(part_of_system(lambda s: s.
 LedgerApp = Annotated[LedgerApplication, Depends(part_of_system(lambda s: s.ledger))]
 AnalyticsApp = Annotated[AnalyticsApplication,
                          Depends(part_of_system(lambda s: s.analytics))]
+ComponentsApp = Annotated[ComponentsApplication,
+                          Depends(part_of_system(lambda s: s.components))]
 PlatformApp = Annotated[PlatformApplication, Depends(part_of_system(lambda s: s.platform))]
 AppSettings = Annotated[Settings, Depends(part_of_system(lambda s: s.settings))]
 Tokens = Annotated[TokenService, Depends(part_of_system(lambda s: s.tokens))]
@@ -187,6 +191,7 @@ ChatSessions = Annotated[ChatSessionsView, Depends(caught_up(ChatSessionsProject
 SessionMessages = Annotated[SessionMessagesView,
                             Depends(caught_up(SessionMessagesProjection))]
 LedgerObjects = Annotated[LedgerObjectsView, Depends(caught_up(LedgerObjectsProjection))]
+Components = Annotated[ComponentsView, Depends(caught_up(ComponentsProjection))]
 
 
 def activity_figures(waits: Waits) -> ActivityFigures:

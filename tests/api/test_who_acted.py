@@ -25,7 +25,7 @@ COMMAND_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # every earlier write).
 PROJECTORS = ["users", "login_sessions", "api_keys", "chat_sessions", "session_messages",
               "memory_items", "memory_embeddings", "vaults", "contexts", "ledger_objects",
-              "platform_config", *(p.name for p in ACTIVITY_PROJECTIONS)]
+              "platform_config", "components", *(p.name for p in ACTIVITY_PROJECTIONS)]
 PASSWORD = "correct horse"
 Route = tuple[str, str]
 
@@ -135,6 +135,11 @@ def new_cerebro_memory(w: World) -> str:
     w.send("POST", "/api/memory/upsert", {"key": key, "content": {"a": 1},
                                           "confidence": 0.9})
     return key
+
+
+def new_component(w: World) -> str:
+    return w.send("POST", "/components", {"title": "c", "type": "chart", "data": {"x": 1}}
+                  ).json()["id"]
 
 
 def new_ledger_object(w: World) -> str:
@@ -338,6 +343,14 @@ EXAMPLES: dict[Route, Example] = {
     ("POST", "/api/config/profiles/{profile_id}/apply"): lambda w: Request(
         f"/api/config/profiles/{new_profile(w)}/apply", caller=w.admin),
     ("PUT", "/user/profile"): lambda w: Request("/user/profile", {"name": "Ada"}),
+    ("POST", "/components"): lambda w: Request("/components", {"title": "t", "type": "card"}),
+    ("DELETE", "/components/{component_id}"): lambda w: Request(
+        f"/components/{new_component(w)}"),
+    ("POST", "/components/combine"): lambda w: Request("/components/combine", {
+        "component_ids": [new_component(w), new_component(w)], "strategy": "merge"}),
+    ("POST", "/components/condense"): lambda w: Request("/components/condense", {
+        "component_ids": [new_component(w), new_component(w)], "target_count": 1},
+        w.ada_key),
     ("DELETE", "/sessions/{session_id}"): lambda w: Request(f"/sessions/{new_session(w)}"),
     ("POST", "/v0/users"): v0_user,
     ("POST", "/v0/users/{userId}/vaults"): lambda w: Request(
