@@ -46,7 +46,8 @@ COUNT = """
 SELECT count(*) AS total FROM {table}
 WHERE owner_id = %(owner_id)s AND (%(tag)s::text IS NULL OR tags @> ARRAY[%(tag)s::text])"""
 SELECT_ONE = f"""
-SELECT {LISTED}, data, sources FROM {{table}} WHERE id = %(id)s AND owner_id = %(owner_id)s"""
+SELECT {LISTED}, data, sources FROM {{table}}
+WHERE id = %(id)s AND owner_id = %(owner_id)s"""
 
 
 class ComponentsView(ReadModel):

@@ -29,7 +29,7 @@ APPLICATIONS = (IdentityApplication, MemoryApplication, SessionsApplication,
 # consumers are there for; nothing else personal is published.
 PERSONAL = {"name", "content", "state", "changes", "context", "data", "metadata", "tags",
             "title", "description", "label", "components", "key", "handle",
-            "properties"}
+            "properties", "preview"}
 
 
 @dataclass(frozen=True)
