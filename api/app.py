@@ -25,6 +25,7 @@ from arqium.api.common.pushes import PushContents
 from arqium.api.common.socket_credentials import SocketCredentials
 from arqium.api.common.sync_hub import SyncHub
 from arqium.api.common.system_status import StatusReport
+from arqium.api.cors import allow_browsers
 from arqium.api.errors import DatabaseErrorsMiddleware, install_error_handlers
 from arqium.api.graphql import graphql_router
 from arqium.api.idempotency import IdempotencyMiddleware
@@ -153,6 +154,8 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(UsageMiddleware)  # sees the caller every inner step identified
     app.add_middleware(RequestIdMiddleware)
+    # Outside the rate limits and credentials: a preflight carries neither.
+    allow_browsers(app, settings.cors_origins)
     # Outermost: every part of the app sees the client a trusted proxy names.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app

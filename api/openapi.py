@@ -140,6 +140,7 @@ MISSING = {
     "/api/auth/logout",  # the token's login session
     "/v0/users", "/v0/search",  # the v0 user (and memoryId)
     "/api/modules/install", "/api/v1/plugins/install",  # the module the body names
+    "/components/combine", "/components/condense",  # the components named
 }
 
 WEBSOCKETS = """

@@ -150,6 +150,17 @@ class Settings(LoggingSettings):
     # A failing worker is retried after 1 s, then twice as long each time, at most this
     # long (the other workers keep moving meanwhile).
     worker_retry_max_seconds: float = Field(default=60.0, gt=0)
+    # The browser origins allowed to call the API (CORS), comma separated; `*` stands
+    # for any host labels (`https://*.astralbody.com`) or any port (`http://localhost:*`).
+    cors_origins: Annotated[list[str], NoDecode] = ["http://localhost:*",
+                                                    "https://*.astralbody.com"]
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -4,6 +4,7 @@ from arqium.infra.settings import Settings
 from arqium.projections.activity import ACTIVITY_PROJECTIONS
 from arqium.projections.api_keys import ApiKeysProjection
 from arqium.projections.chat_sessions import ChatSessionsProjection
+from arqium.projections.components import ComponentsProjection
 from arqium.projections.contexts import ContextsProjection
 from arqium.projections.files import FilesProjection
 from arqium.projections.ledger_objects import LedgerObjectsProjection
@@ -20,7 +21,7 @@ PROJECTIONS = (MemoryItemsProjection, MemoryEmbeddingsProjection, ContextsProjec
                UsersProjection, LoginSessionsProjection, ApiKeysProjection,
                ChatSessionsProjection, SessionMessagesProjection, LedgerObjectsProjection,
                VaultsProjection, PlatformConfigProjection, PlatformModulesProjection,
-               FilesProjection,
+               FilesProjection, ComponentsProjection,
                *ACTIVITY_PROJECTIONS)
 
 

@@ -13,6 +13,7 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
 from arqium.domain.analytics.application import AnalyticsApplication
+from arqium.domain.components.application import ComponentsApplication
 from arqium.domain.files.application import FilesApplication
 from arqium.domain.identity.application import IdentityApplication
 from arqium.domain.identity.domainmodel import EmailAlreadyRegistered
@@ -46,7 +47,7 @@ from arqium.system.read_models import ReadModels, open_read_models
 log = logging.getLogger(__name__)
 APPLICATIONS = (IdentityApplication, MemoryApplication, SessionsApplication,
                 LedgerApplication, AnalyticsApplication, PlatformApplication,
-                FilesApplication)
+                FilesApplication, ComponentsApplication)
 RELAY_NAME = "nats_relay"
 MIGRATION_LOCK = 73000
 STARTUP_CONNECT_SECONDS = 10.0  # how long a starting process waits for its first connections
@@ -78,6 +79,7 @@ class System:
     modules: CachedModules | None = None  # the modules' states in force
     files: FilesApplication | None = None  # uploaded files (their bytes: `blobs`)
     blobs: BlobStore | None = None
+    components: ComponentsApplication | None = None  # saved components (AstralBody)
 
     @property
     def views(self) -> dict[str, ReadModel]:
@@ -86,7 +88,7 @@ class System:
 
     def applications(self) -> list:
         return [self.identity, self.memory, self.sessions, self.ledger, self.analytics,
-                self.platform, self.files]
+                self.platform, self.files, self.components]
 
     def close(self) -> None:
         for app in self.applications():
@@ -154,7 +156,8 @@ def open_system(settings: Settings, clock: Clock = system_clock,
                   tokens, read_models, pool,
                   open_relay_tracking(env), oidc, query_embeddings, memory_search,
                   worker_failures, master, nextauth, platform, config, modules,
-                  FilesApplication(env, clock=clock), open_blobs(settings))
+                  FilesApplication(env, clock=clock), open_blobs(settings),
+                  ComponentsApplication(env, clock=clock))
 
 
 def open_blobs(settings: Settings) -> BlobStore:

@@ -8,6 +8,7 @@ from arqium.projections.activity_figures import ActivityFigures
 from arqium.projections.api_keys import ApiKeysView
 from arqium.projections.base import BatchProjection, ReadModel, open_view
 from arqium.projections.chat_sessions import ChatSessionsView
+from arqium.projections.components import ComponentsView
 from arqium.projections.contexts import ContextsView
 from arqium.projections.files import FilesView
 from arqium.projections.ledger_objects import LedgerObjectsView
@@ -46,6 +47,7 @@ class ReadModels:
     platform_config: PlatformConfigView
     platform_modules: PlatformModulesView
     files: FilesView
+    components: ComponentsView
 
     def of(self, projection: type[BatchProjection]) -> ReadModel:
         """The read model `projection` writes."""

@@ -12,6 +12,7 @@ from eventsourcing.domain import CanInitAggregate
 
 from arqium import domain
 from arqium.domain.analytics.application import AnalyticsApplication
+from arqium.domain.components.application import ComponentsApplication
 from arqium.domain.files.application import FilesApplication
 from arqium.domain.identity.application import IdentityApplication
 from arqium.domain.ledger.application import LedgerApplication
@@ -24,12 +25,12 @@ from arqium.workers.relay import ENVELOPE_FIELDS, UNPUBLISHED_FIELDS, WITHHELD, 
 
 APPLICATIONS = (IdentityApplication, MemoryApplication, SessionsApplication,
                 LedgerApplication, AnalyticsApplication, PlatformApplication,
-                FilesApplication)
+                FilesApplication, ComponentsApplication)
 # Published fields that are, or may hold, personal data: what users write is the data
 # consumers are there for; nothing else personal is published.
 PERSONAL = {"name", "content", "state", "changes", "context", "data", "metadata", "tags",
             "title", "description", "label", "components", "key", "handle",
-            "properties", "filename"}
+            "properties", "filename", "preview"}
 
 
 @dataclass(frozen=True)

@@ -73,3 +73,40 @@ class AstralFile(AstralUpload):
     content_type: str  # detected from the bytes, not the name
     sha256: str
     session_id: str | None
+
+
+class AstralComponentListed(BaseModel):
+    id: str
+    title: str
+    type: str
+    preview: str | None
+    saved_at: str
+    tags: list[str]
+
+
+class AstralComponents(BaseModel):
+    components: list[AstralComponentListed]
+    total: int  # the caller's components (with that tag), all pages
+
+
+class AstralComponent(AstralComponentListed):
+    data: Any
+    source_ids: list[str]  # what a combined component was made of; [] if saved
+
+
+class AstralCombined(BaseModel):
+    id: str
+    title: str
+    type: str
+
+
+class AstralCombinedComponent(BaseModel):
+    combined_component: AstralCombined
+
+
+class AstralCondensed(AstralComponentListed):
+    source_ids: list[str]  # the components it came from (itself, if left alone)
+
+
+class AstralCondensedComponents(BaseModel):
+    components: list[AstralCondensed]

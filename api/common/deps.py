@@ -17,6 +17,7 @@ from arqium.api.common.positions import (
 )
 from arqium.api.errors import ReadModelBehind
 from arqium.domain.analytics.application import AnalyticsApplication
+from arqium.domain.components.application import ComponentsApplication
 from arqium.domain.files.application import FilesApplication
 from arqium.domain.shared import Invalid
 from arqium.domain.identity.application import IdentityApplication
@@ -34,6 +35,7 @@ from arqium.projections.activity_figures import ActivityFigures
 from arqium.projections.api_keys import ApiKeysProjection, ApiKeysView
 from arqium.projections.base import BatchProjection, ReadModel
 from arqium.projections.chat_sessions import ChatSessionsProjection, ChatSessionsView
+from arqium.projections.components import ComponentsProjection, ComponentsView
 from arqium.projections.contexts import ContextsProjection, ContextsView
 from arqium.projections.files import FilesProjection, FilesView
 from arqium.projections.ledger_objects import LedgerObjectsProjection, LedgerObjectsView
@@ -71,6 +73,8 @@ SessionsApp = Annotated[SessionsApplication, Depends(part_of_system(lambda s: s.
 LedgerApp = Annotated[LedgerApplication, Depends(part_of_system(lambda s: s.ledger))]
 AnalyticsApp = Annotated[AnalyticsApplication,
                          Depends(part_of_system(lambda s: s.analytics))]
+ComponentsApp = Annotated[ComponentsApplication,
+                          Depends(part_of_system(lambda s: s.components))]
 PlatformApp = Annotated[PlatformApplication, Depends(part_of_system(lambda s: s.platform))]
 FilesApp = Annotated[FilesApplication, Depends(part_of_system(lambda s: s.files))]
 Blobs = Annotated[BlobStore, Depends(part_of_system(lambda s: s.blobs))]
@@ -197,6 +201,7 @@ SessionMessages = Annotated[SessionMessagesView,
                             Depends(caught_up(SessionMessagesProjection))]
 Files = Annotated[FilesView, Depends(caught_up(FilesProjection))]
 LedgerObjects = Annotated[LedgerObjectsView, Depends(caught_up(LedgerObjectsProjection))]
+Components = Annotated[ComponentsView, Depends(caught_up(ComponentsProjection))]
 
 
 def activity_figures(waits: Waits) -> ActivityFigures:

@@ -25,7 +25,7 @@ COMMAND_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # every earlier write).
 PROJECTORS = ["users", "login_sessions", "api_keys", "chat_sessions", "session_messages",
               "memory_items", "memory_embeddings", "vaults", "contexts", "ledger_objects",
-              "platform_config", "platform_modules", "files",
+              "platform_config", "platform_modules", "files", "components",
               *(p.name for p in ACTIVITY_PROJECTIONS)]
 PASSWORD = "correct horse"
 Route = tuple[str, str]
@@ -152,6 +152,11 @@ def new_cerebro_memory(w: World) -> str:
     w.send("POST", "/api/memory/upsert", {"key": key, "content": {"a": 1},
                                           "confidence": 0.9})
     return key
+
+
+def new_component(w: World) -> str:
+    return w.send("POST", "/components", {"title": "c", "type": "chart", "data": {"x": 1}}
+                  ).json()["id"]
 
 
 def new_ledger_object(w: World) -> str:
@@ -360,6 +365,14 @@ EXAMPLES: dict[Route, Example] = {
     ("POST", "/api/config/profiles/{profile_id}/apply"): lambda w: Request(
         f"/api/config/profiles/{new_profile(w)}/apply", caller=w.admin),
     ("PUT", "/user/profile"): lambda w: Request("/user/profile", {"name": "Ada"}),
+    ("POST", "/components"): lambda w: Request("/components", {"title": "t", "type": "card"}),
+    ("DELETE", "/components/{component_id}"): lambda w: Request(
+        f"/components/{new_component(w)}"),
+    ("POST", "/components/combine"): lambda w: Request("/components/combine", {
+        "component_ids": [new_component(w), new_component(w)], "strategy": "merge"}),
+    ("POST", "/components/condense"): lambda w: Request("/components/condense", {
+        "component_ids": [new_component(w), new_component(w)], "target_count": 1},
+        w.ada_key),
     ("DELETE", "/sessions/{session_id}"): lambda w: Request(f"/sessions/{new_session(w)}"),
     ("POST", "/upload"): lambda w: Request("/upload", files=A_FILE),
     ("DELETE", "/files/{file_id}"): lambda w: Request(f"/files/{new_file(w)}"),

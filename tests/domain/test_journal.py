@@ -5,6 +5,7 @@ import inspect
 import pytest
 
 from arqium.domain.analytics.application import AnalyticsApplication
+from arqium.domain.components.application import ComponentsApplication
 from arqium.domain.identity.application import IdentityApplication
 from arqium.domain.journal import Saved
 from arqium.domain.ledger import digest
@@ -16,7 +17,8 @@ from arqium.domain.sessions.application import SessionsApplication
 from arqium.domain.shared import command
 
 APPLICATIONS = (IdentityApplication, LedgerApplication, MemoryApplication,
-                SessionsApplication, AnalyticsApplication, PlatformApplication)
+                SessionsApplication, AnalyticsApplication, PlatformApplication,
+                ComponentsApplication)
 COMMANDS = [member for app in APPLICATIONS for _, member in inspect.getmembers(app)
             if hasattr(member, "replaying")] + [digest.seal_digest]
 

@@ -1,0 +1,1 @@
+"""Saved components (seed 004): a user's dashboard pieces, combined and condensed."""

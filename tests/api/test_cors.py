@@ -1,0 +1,56 @@
+"""CORS (seed 004): browsers of http://localhost:* and https://*.astralbody.com may call
+the API; any other origin's preflight is told nothing of what is allowed."""
+
+import pytest
+
+PREFLIGHT = {"Access-Control-Request-Method": "POST",
+             "Access-Control-Request-Headers": "Authorization, Content-Type, X-Session-ID"}
+
+
+def preflight(client, origin: str, **headers):
+    return client.options("/components", headers={"Origin": origin, **PREFLIGHT, **headers})
+
+
+@pytest.mark.parametrize("origin", ["http://localhost:5173", "http://localhost",
+                                    "https://app.astralbody.com"])
+def test_a_preflight_from_an_allowed_origin_is_allowed_the_seeds_methods_and_headers(
+        client, origin):
+    response = preflight(client, origin)
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == origin
+    allowed_methods = response.headers["Access-Control-Allow-Methods"].split(",")
+    methods = {method.strip() for method in allowed_methods}
+    assert methods == {"GET", "POST", "PUT", "DELETE", "OPTIONS"}
+    allowed = response.headers["Access-Control-Allow-Headers"].lower()
+    assert {"authorization", "content-type", "x-session-id"} <= set(allowed.split(", "))
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "https://astralbody.com",
+                                    "http://app.astralbody.com",
+                                    "https://app.astralbody.com.evil.example",
+                                    "http://localhost.evil.example:3000"])
+def test_a_preflight_from_any_other_origin_gets_no_allow_headers(client, origin):
+    response = preflight(client, origin)
+    assert response.status_code == 400
+    assert not [h for h in response.headers if h.lower().startswith("access-control-allow")]
+
+
+def test_an_answer_to_an_allowed_origin_names_it_and_exposes_the_position(client):
+    response = client.get("/health", headers={"Origin": "https://app.astralbody.com"})
+    assert response.headers["Access-Control-Allow-Origin"] == "https://app.astralbody.com"
+    assert "X-Event-Position" in response.headers["Access-Control-Expose-Headers"]
+    other = client.get("/health", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_the_allowed_origins_are_a_setting(settings, clock):
+    from fastapi.testclient import TestClient
+
+    from arqium.api.app import create_app
+    from arqium.system.bootstrap import open_system
+
+    settings.cors_origins = ["https://*.example.org"]
+    app = create_app(settings, open_system=lambda s: open_system(s, clock=clock))
+    with TestClient(app) as client:
+        assert preflight(client, "https://a.example.org").status_code == 200
+        assert preflight(client, "http://localhost:3000").status_code == 400
