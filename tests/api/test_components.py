@@ -229,3 +229,11 @@ def test_a_combination_under_an_idempotency_key_is_stored_once(app, ada):
         "component_ids": ids, "strategy": "stack"}) for _ in range(2))
     assert first.json() == again.json()
     assert len(listed(app, ada, tag=tag)) == 3
+
+
+def test_a_component_at_the_data_limit_is_saved_and_read_back(app, ada):
+    # Its event is over a megabyte: it must not wait forever on the event store.
+    data = {"blob": "x" * (1024 * 1024 - len('{"blob":""}'))}
+    saved = save(app, ada, data=data)
+    shown = app.get(f"/components/{saved['id']}", headers=ada)
+    assert shown.status_code == 200 and shown.json()["data"] == data

@@ -73,3 +73,14 @@ def test_a_concurrent_upsert_of_a_new_key_is_a_conflict_not_a_crash(system):
     assert outcomes.count("stored") >= 1
     assert system.memory.repository.get(MemoryItem.create_id("u1", "same")).version == \
         outcomes.count("stored")
+
+
+def test_an_append_of_megabytes_commits(system):
+    # psycopg can deadlock syncing a pipeline that holds a parameter this large: such
+    # appends are written without the library's explicit pipeline.
+    for size in (100_000, 1_000_000, 4_000_000):
+        _, position = system.memory.upsert("u1", MemoryDraft(
+            key=f"big{size}", content="x" * size), cause=SETUP)
+        assert position > 0
+    stored = system.memory.repository.get(MemoryItem.create_id("u1", "big4000000"))
+    assert len(stored.content) == 4_000_000
