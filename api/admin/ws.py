@@ -3,16 +3,15 @@ Admin console over a WebSocket (the seed names no path)."""
 
 import asyncio
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket
 
 from arqium.api.common.console import Console
 from arqium.api.common.socket_credentials import Ending, SocketCredentials
 from arqium.api.common.sockets import (
-    CLOSED,
-    CREDENTIALS_ENDED,
     answer_client,
     authenticate,
     client_error,
+    send_updates,
 )
 from arqium.api.common.sync_hub import push
 
@@ -61,13 +60,7 @@ async def console_socket(websocket: WebSocket):
     watched = credentials.watch(principal, credentials_ended)
     reader = asyncio.create_task(answer_client(websocket, queue, admin_client_error))
     try:
-        while (update := await queue.get()) is not CLOSED:
-            if isinstance(update, Ending):
-                await websocket.close(code=CREDENTIALS_ENDED, reason=update.reason)
-                break
-            await websocket.send_json(update)
-    except WebSocketDisconnect:
-        pass
+        await send_updates(websocket, queue)
     finally:
         reader.cancel()
         credentials.forget(watched)

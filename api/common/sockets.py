@@ -5,9 +5,10 @@ import asyncio
 import json
 from collections.abc import Callable
 
-from fastapi import WebSocket
+from fastapi import WebSocket, WebSocketDisconnect
 
 from arqium.api.common.caller import bearer_principal
+from arqium.api.common.socket_credentials import Ending
 from arqium.api.common.sync_hub import push
 from arqium.api.principals import api_key_principal
 from arqium.domain.shared import DomainError
@@ -18,6 +19,19 @@ CLOSED = {"event": "closed"}  # the client went away: stop pushing (never sent)
 # the reason says which.
 CREDENTIALS_ENDED = 4401
 MAX_REASON_BYTES = 123  # RFC 6455: a close frame's payload is 125 bytes, 2 for the code
+
+
+async def send_updates(websocket: WebSocket, queue: asyncio.Queue) -> None:
+    """Sends the queue's updates until the client leaves, or its credentials end (the
+    socket is closed saying why)."""
+    try:
+        while (update := await queue.get()) is not CLOSED:
+            if isinstance(update, Ending):
+                await websocket.close(code=CREDENTIALS_ENDED, reason=update.reason)
+                return
+            await websocket.send_json(update)
+    except WebSocketDisconnect:
+        pass
 
 
 async def answer_client(websocket: WebSocket, queue: asyncio.Queue,

@@ -3,14 +3,13 @@ process's SyncHub."""
 
 import asyncio
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket
 
 from arqium.api.common.socket_credentials import Ending, SocketCredentials
 from arqium.api.common.sockets import (
-    CLOSED,
-    CREDENTIALS_ENDED,
     answer_client,
     authenticate,
+    send_updates,
 )
 from arqium.api.common.sync_hub import SyncHub, push
 
@@ -46,13 +45,7 @@ async def sync(websocket: WebSocket, session_id: str):
     watched = credentials.watch(principal, credentials_ended)
     reader = asyncio.create_task(answer_client(websocket, queue))
     try:
-        while (update := await queue.get()) is not CLOSED:
-            if isinstance(update, Ending):
-                await websocket.close(code=CREDENTIALS_ENDED, reason=update.reason)
-                break
-            await websocket.send_json(update)
-    except WebSocketDisconnect:
-        pass
+        await send_updates(websocket, queue)
     finally:
         reader.cancel()
         credentials.forget(watched)
