@@ -160,8 +160,11 @@ def database(services) -> Iterator[str]:
 
 @pytest.fixture
 def settings(database, services, tmp_path) -> Settings:
+    # Usage counts are stored at shutdown only (tests of the flush call it): a test that
+    # checks what a request stored sees its own events alone.
     return Settings(database_url=database, nats_url=services["nats"], jwt_secret=JWT_SECRET,
-                    data_dir=tmp_path / "data", read_wait_seconds=5.0, **TEST_SCALE)
+                    data_dir=tmp_path / "data", read_wait_seconds=5.0,
+                    usage_flush_seconds=3600, **TEST_SCALE)
 
 
 class FakeClock:

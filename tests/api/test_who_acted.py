@@ -88,7 +88,10 @@ def world(services, tmp_path_factory) -> Iterator[World]:
         settings = Settings(database_url=url, nats_url=services["nats"],
                             jwt_secret=JWT_SECRET, rate_limits="off",
                             data_dir=tmp_path_factory.mktemp("who_acted"),
-                            llm_base_url=model.url, **TEST_SCALE)
+                            llm_base_url=model.url, **TEST_SCALE,
+                            # Usage counts are stored at shutdown only: the event heads
+                            # move with the commands under test alone.
+                            usage_flush_seconds=3600)
         projectors = WorkerGroup(PROJECTORS, settings)
         projectors.start()
         try:
