@@ -7,8 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,26 +19,12 @@ from arqium.infra.embedded import free_port
 from arqium.infra.settings import Settings
 from arqium_client import Arqium, RetryPolicy
 from tests.conftest import JWT_SECRET
+from tests.e2e.test_idempotency_kill import answers, until
 
 BOUND_SECONDS = 90  # every wait below ends by then, or the test fails
 MEMORY_EVENTS = "memory_events"  # the memory application's event table
 # Retried while the API is down and while the killed request's lease runs out.
 PATIENT = RetryPolicy(attempts=400, first_delay=0.1, max_delay=0.3)
-
-
-def until(condition: Callable[[], object], what: str) -> None:
-    deadline = time.monotonic() + BOUND_SECONDS
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} did not happen within {BOUND_SECONDS} s")
-        time.sleep(0.05)
-
-
-def answers(url: str) -> bool:
-    try:
-        return httpx.get(url + "/ping", timeout=2).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 class ApiProcess:
