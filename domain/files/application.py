@@ -42,11 +42,34 @@ class FilesApplication(Application):
         stored.delete(at=self.clock())
         return self.save(stored)[-1].notification.id
 
-    def owned_file(self, owner_id: str, file_id: UUID) -> StoredFile:
-        """The owner's live file; FileNotFound for anyone else's, as for no file."""
+    @command
+    def start_analysis(self, file_id: UUID) -> int:
+        stored = self.live_file(file_id)
+        stored.start_analysis(at=self.clock())
+        return self.save(stored)[-1].notification.id
+
+    @command
+    def complete_analysis(self, file_id: UUID, result: dict) -> int:
+        stored = self.live_file(file_id)
+        stored.complete_analysis(result, at=self.clock())
+        return self.save(stored)[-1].notification.id
+
+    @command
+    def fail_analysis(self, file_id: UUID, reason: str) -> int:
+        stored = self.live_file(file_id)
+        stored.fail_analysis(reason, at=self.clock())
+        return self.save(stored)[-1].notification.id
+
+    def live_file(self, file_id: UUID) -> StoredFile:
+        """Anyone's live file (for the workers that act on every upload)."""
         stored = get_aggregate(self.repository, file_id, StoredFile,
                                FileNotFound("no such file"))
+        stored.check_not_deleted()
+        return stored
+
+    def owned_file(self, owner_id: str, file_id: UUID) -> StoredFile:
+        """The owner's live file; FileNotFound for anyone else's, as for no file."""
+        stored = self.live_file(file_id)
         if stored.owner_id != owner_id:
             raise FileNotFound("no such file")
-        stored.check_not_deleted()
         return stored

@@ -7,18 +7,23 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from arqium.domain.shared import ArqiumAggregate, Invalid, NotFound
+from arqium.domain.shared import ArqiumAggregate, Conflict, Invalid, NotFound
 
 MAX_FILENAME_LENGTH = 255
 MAX_SESSION_ID_LENGTH = 255
 # Kinds of content an upload may hold (detected from its bytes, never from its name).
 CONTENT_TYPES = ("application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp",
                  "text/plain", "text/markdown", "text/csv", "application/json")
-PENDING = "pending"
+PENDING, PROCESSING, COMPLETE, FAILED = "pending", "processing", "complete", "failed"
+MAX_FAILURE_LENGTH = 1000
 CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 class FileNotFound(NotFound):
+    pass
+
+
+class AnalysisEnded(Conflict):
     pass
 
 
@@ -44,6 +49,39 @@ class StoredFile(ArqiumAggregate):
         self.session_id = session_id
         self.uploaded_at = at
         self.deleted = False
+        self.analysis_status = PENDING
+
+    def start_analysis(self, at: datetime) -> None:
+        """Mark the analysis under way (again, when a worker died while it was)."""
+        self.check_not_deleted()
+        self.check_analysis_open()
+        self._analysis_started(at=at)
+
+    @event("AnalysisStarted")
+    def _analysis_started(self, at: datetime) -> None:
+        self.analysis_status = PROCESSING
+
+    def complete_analysis(self, result: dict, at: datetime) -> None:
+        self.check_not_deleted()
+        self.check_analysis_open()
+        self._analysed(result=result, at=at)
+
+    @event("Analysed")
+    def _analysed(self, result: dict, at: datetime) -> None:
+        self.analysis_status = COMPLETE
+
+    def fail_analysis(self, reason: str, at: datetime) -> None:
+        self.check_not_deleted()
+        self.check_analysis_open()
+        self._analysis_failed(reason=reason[:MAX_FAILURE_LENGTH], at=at)
+
+    @event("AnalysisFailed")
+    def _analysis_failed(self, reason: str, at: datetime) -> None:
+        self.analysis_status = FAILED
+
+    def check_analysis_open(self) -> None:
+        if self.analysis_status in (COMPLETE, FAILED):
+            raise AnalysisEnded(f"this file's analysis has ended ({self.analysis_status})")
 
     def delete(self, at: datetime) -> None:
         self.check_not_deleted()
