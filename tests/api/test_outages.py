@@ -204,6 +204,7 @@ def read_only(postgres: EmbeddedPostgres, how: str) -> Iterator[None]:
         if how == "system":
             conn.execute("ALTER SYSTEM SET default_transaction_read_only = on")
             conn.execute("SELECT pg_reload_conf()")
+            reloaded(postgres, "on")
         else:
             conn.execute("ALTER DATABASE arqium SET default_transaction_read_only = on")
             conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -214,6 +215,21 @@ def read_only(postgres: EmbeddedPostgres, how: str) -> Iterator[None]:
             conn.execute("ALTER SYSTEM RESET default_transaction_read_only")
             conn.execute("ALTER DATABASE arqium RESET default_transaction_read_only")
             conn.execute("SELECT pg_reload_conf()")
+            reloaded(postgres, "off")
+
+
+def reloaded(postgres: EmbeddedPostgres, read_only: str) -> None:
+    """Wait until the server has read the new configuration: pg_reload_conf() only asks
+    it to; once a new session sees the setting, the postmaster has reloaded and has
+    signalled every session, which reloads before its next command."""
+    deadline = time.monotonic() + HEAL_SECONDS
+    while time.monotonic() < deadline:
+        with psycopg.connect(make_conninfo(postgres.url("arqium"))) as probe:
+            shown = probe.execute("SHOW default_transaction_read_only").fetchone()[0]
+            if shown == read_only:
+                return
+        time.sleep(0.05)
+    raise AssertionError("the server did not reload its configuration")
 
 
 def once_reconnected(http: httpx.Client, method: str, path: str, **kwargs
