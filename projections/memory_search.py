@@ -39,6 +39,9 @@ TIME_WEIGHT = 0.3  # what happening when the question says adds to a memory's sc
 # go?" shares the question's words; the answer after it, "Passed!", does not.
 CONTEXT_WEIGHT = 0.2
 CONTEXT_GAP = timedelta(hours=1)
+# Only the best of a ranking lift their neighbours: a lift from further down rarely
+# reaches a page, and each costs two index probes.
+CONTEXT_DEPTH = 50
 FUZZY_MIN_LENGTH = 4  # shorter query words are not corrected: too many look-alikes
 FUZZY_PER_WORD = 2  # the owner's words, spelt most like a word found nowhere, used for it
 PAGE_SLACK = 10  # ids beyond a page's read with it, in case some have gone meanwhile
@@ -99,10 +102,11 @@ def fuse(keyword: Ranking, meaning: Ranking, timely: Ranking = ()) -> Ranking:
 
 def with_context(ranking: Ranking, neighbours: dict[str, Sequence[str]]) -> Ranking:
     """The fused ranking with each memory lifted by CONTEXT_WEIGHT of its best
-    neighbour's score (`neighbours`: each ranked id's neighbours), best first."""
+    neighbour's score (`neighbours`: the neighbours of each of the CONTEXT_DEPTH best),
+    best first."""
     scores = dict(ranking)
     lifts: dict[str, float] = {}
-    for memory_id, score in ranking:
+    for memory_id, score in ranking[:CONTEXT_DEPTH]:
         for neighbour in neighbours.get(memory_id, ()):
             lifts[neighbour] = max(lifts.get(neighbour, 0.0), CONTEXT_WEIGHT * score)
     lifted = {memory_id: scores.get(memory_id, 0.0) + lifts.get(memory_id, 0.0)
@@ -274,7 +278,9 @@ NEIGHBOURS = """
 LIFTS = """
 lifts AS (
     SELECT neighbour.id::text AS id, %(context_weight)s * own.score AS lift
-    FROM own JOIN {items} x ON x.id = own.id::uuid""" + NEIGHBOURS + """
+    FROM (SELECT id, score FROM own ORDER BY score DESC, id LIMIT %(context_depth)s
+        ) AS own
+    JOIN {items} x ON x.id = own.id::uuid""" + NEIGHBOURS + """
     WHERE %(context_weight)s > 0
 )"""
 SELECT_NEIGHBOURS = """
@@ -383,7 +389,7 @@ class PostgresMemorySearch:
         rows = self._rows(SEARCH, **self._ranking_parameters(query, now),
                           keyword_weight=KEYWORD_WEIGHT, time_weight=TIME_WEIGHT,
                           context_weight=self.context_weight(query),
-                          context_gap=CONTEXT_GAP,
+                          context_gap=CONTEXT_GAP, context_depth=CONTEXT_DEPTH,
                           limit=query.limit, offset=query.offset,
                           snippet_terms=self.snippet_terms(query), headline=HEADLINE)
         found = [row for row in rows if row["id"] is not None]

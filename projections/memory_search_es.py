@@ -33,6 +33,7 @@ from arqium.infra.settings import Settings
 from arqium.projections.base import BatchProjection, ReadModel
 from arqium.projections.memory_search import (
     CANDIDATES,
+    CONTEXT_DEPTH,
     MemoryQuery,
     PostgresMemorySearch,
     Ranking,
@@ -419,7 +420,7 @@ class ElasticsearchMemorySearch:
         ranking = fused
         if self.postgres.context_weight(query):
             ranking = with_context(fused, self.postgres.neighbours(
-                [memory_id for memory_id, _ in fused], query, now))
+                [memory_id for memory_id, _ in fused[:CONTEXT_DEPTH]], query, now))
         snippets = snippets_of(answers.values())
         rows = self.postgres.page_of(ranking[query.offset:], query.owner_id, query.limit,
                                      now)

@@ -3,6 +3,7 @@
 import pytest
 
 from arqium.projections.memory_search import (
+    CONTEXT_DEPTH,
     CONTEXT_WEIGHT,
     KEYWORD_WEIGHT,
     fuse,
@@ -47,3 +48,10 @@ def test_context_reorders_only_by_the_lift():
     fused = [("a", 0.5), ("b", 0.45), ("c", 0.9)]
     ranking = with_context(fused, {"c": ["b"]})
     assert [memory_id for memory_id, _ in ranking] == ["c", "b", "a"]
+
+
+def test_only_the_best_of_a_ranking_lift_their_neighbours():
+    fused = [(f"m{rank:03}", 1.0 - rank / 1000) for rank in range(CONTEXT_DEPTH + 5)]
+    last_lifting, first_not = fused[CONTEXT_DEPTH - 1][0], fused[CONTEXT_DEPTH][0]
+    lifted = dict(with_context(fused, {last_lifting: ["near"], first_not: ["far"]}))
+    assert lifted["near"] > 0 and "far" not in lifted
