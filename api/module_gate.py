@@ -20,8 +20,8 @@ MAX_REASON_BYTES = 123  # what a close frame's reason holds
 
 GRAPHQL = "/graphql"
 HEALTH_CHECKS = {"/health", "/v0/health", "/ping"}
-ASTRALBODY_PATHS = ("/auth", "/upload", "/download", "/files", "/sessions", "/components",
-                    "/user", "/agents")
+ASTRALBODY_PATHS = ("/auth", "/sessions", "/components", "/user")
+ASTRALBODY_FILES = ("/upload", "/download", "/files")
 Gates = tuple[tuple[str, tuple[str, ...]], ...]
 # Each path prefix and the modules its routes need.
 HTTP_GATES: Gates = (
@@ -29,8 +29,12 @@ HTTP_GATES: Gates = (
     ("/api/v1/analytics", ("analytics",)),
     ("/api/chat", ("cerebro", "chat")),
     ("/api/history", ("cerebro", "chat")),
-    *((prefix, ("cerebro",)) for prefix in ("/api/memory", "/api/ledger", "/api/files")),
+    ("/api/memory/rag", ("cerebro", "rag")),  # before /api/memory: the first match counts
+    ("/api/files", ("cerebro", "files")),
+    *((prefix, ("cerebro",)) for prefix in ("/api/memory", "/api/ledger")),
     ("/v0", ("memory-service-v0",)),
+    *((prefix, ("astralbody", "files")) for prefix in ASTRALBODY_FILES),
+    ("/agents", ("astralbody", "agents")),
     *((prefix, ("astralbody",)) for prefix in ASTRALBODY_PATHS),
 )
 SOCKET_GATES: Gates = (

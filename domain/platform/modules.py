@@ -60,11 +60,21 @@ CATALOGUE: dict[str, Module] = {module.id: module for module in (
     Module("memory-service-v0", "Memory Service v0", "The /v0 face (users, vaults, "
            "memories, entries, contexts) in both its dialects", "faces",
            ("memory", "compatibility", "v0")),
-    Module("cerebro", "CEREBRO", "CEREBRO's face: /api/memory, /api/ledger, /api/files "
-           "(its chat is the chat module)", "faces", ("memory", "ledger", "compatibility")),
-    Module("astralbody", "AstralBody", "AstralBody's face: /auth/config, /upload, "
-           "/download, /sessions, /components, /user, /agents", "faces",
+    Module("cerebro", "CEREBRO", "CEREBRO's face: /api/memory, /api/ledger (its chat, "
+           "files and RAG are the chat, files and rag modules)", "faces", ("memory", "ledger", "compatibility")),
+    Module("astralbody", "AstralBody", "AstralBody's face: /auth/config, /sessions, "
+           "/components, /user (its files and agents are the files and agents modules)",
+           "faces",
            ("agents", "files", "compatibility")),
+    Module("files", "Files", "Uploads, downloads and their analysis: AstralBody's "
+           "/upload, /download and /files, CEREBRO's /api/files", "files",
+           ("files", "upload", "analysis")),
+    Module("rag", "Knowledge base", "CEREBRO's /api/memory/rag over the caller's "
+           "uploaded documents, chunked and embedded by its projections", "ai",
+           ("rag", "retrieval", "documents"), dependencies=("files",)),
+    Module("agents", "Agents", "AstralBody's /agents: built-in agents over memories, "
+           "files and the ledger, and a model-backed assistant", "ai",
+           ("agents", "astralbody")),
     Module("analytics", "Analytics", "/api/v1/analytics: tracked events, the dashboard "
            "and usage figures", "analytics", ("analytics", "telemetry")),
 )}

@@ -103,6 +103,34 @@ def test_disabling_memory_service_v0_answers_503_in_v0s_error_shape(client, admi
                    '/api/modules/memory-service-v0 {"enabled": true}'}
 
 
+@pytest.mark.parametrize("method, path", [
+    ("POST", "/upload"), ("GET", "/download/some-id"), ("GET", "/files/some-id"),
+    ("POST", "/api/files/upload")])
+def test_disabling_files_turns_off_both_faces_uploads_and_downloads(client, admin, user,
+                                                                   method, path):
+    switch(client, admin, "files", False)
+    response = client.request(method, path, headers=user["headers"])
+    assert response.status_code == 503
+    assert "module 'files' is disabled" in response.text
+
+
+@pytest.mark.parametrize("module_id, method, path", [
+    ("agents", "GET", "/agents"), ("rag", "POST", "/api/memory/rag")])
+def test_agents_and_rag_are_modules_of_their_own(client, admin, user, module_id, method,
+                                                 path):
+    switch(client, admin, module_id, False)
+    assert client.request(method, path, headers=user["headers"]).status_code == 503
+    switch(client, admin, module_id, True)
+    assert client.request(method, path, headers=user["headers"]).status_code != 503
+    assert client.get("/api/memory/recent", headers=user["headers"]).status_code != 503
+
+
+def test_the_knowledge_base_needs_the_files_module(client, admin):
+    response = client.delete("/api/modules/files", headers=admin["headers"])
+    assert response.status_code == 409
+    assert response.json()["error"]["details"]["needed_by"] == ["rag"]
+
+
 def test_disabling_realtime_sync_closes_a_new_sync_socket_saying_which_module(
         client, admin, user):
     switch(client, admin, "realtime-sync", False)
