@@ -128,6 +128,21 @@ class Settings(LoggingSettings):
     s3_region: str = "us-east-1"
     s3_access_key_id: str | None = None
     s3_secret_access_key: SecretStr | None = None
+    # The knowledge base (CEREBRO's RAG): documents cut into chunks of this many MiniLM
+    # tokens, each sharing `overlap` tokens with the one before; at most this many chunks
+    # of one file (embedding a chunk takes ~0.1 s of a core: a bound keeps one huge file
+    # from holding the embeddings worker for long; text past it is not searched).
+    rag_chunk_tokens: int = Field(default=200, ge=16, le=250)
+    rag_chunk_overlap: int = Field(default=40, ge=0)
+    rag_max_chunks_per_file: int = Field(default=500, gt=0)
+    # A caller's same question answered again from this process's cache (0: never),
+    # until the caller's knowledge base changes.
+    rag_cache_seconds: float = Field(default=60.0, ge=0)
+    # The retrieval's circuit breaker: open after this many failures or timeouts in a
+    # row, for the cool-down; the first request after it is the trial.
+    rag_breaker_failures: int = Field(default=5, gt=0)
+    rag_breaker_cooldown_seconds: float = Field(default=30.0, gt=0)
+    rag_timeout_seconds: float = Field(default=2.0, gt=0)
     max_json_depth: int = Field(default=32, ge=1, le=256)  # nesting of a JSON body
     context_ttl_minutes: int = Field(default=15, gt=0)
     temporary_ttl_minutes: int = Field(default=10080, gt=0)
@@ -170,6 +185,13 @@ class Settings(LoggingSettings):
         for entry in value if isinstance(value, list) else []:
             ipaddress.ip_network(entry, strict=False)  # ValueError names a bad entry
         return value
+
+    @model_validator(mode="after")
+    def _overlap_within_chunk(self) -> "Settings":
+        if self.rag_chunk_overlap >= self.rag_chunk_tokens:
+            raise ValueError("ARQIUM_RAG_CHUNK_OVERLAP must be smaller than "
+                             "ARQIUM_RAG_CHUNK_TOKENS")
+        return self
 
     @model_validator(mode="after")
     def _refuse_weak_secret_in_production(self) -> "Settings":

@@ -23,7 +23,7 @@ from arqium.domain.platform.application import PlatformApplication
 from arqium.domain.platform.domainmodel import default_config
 from arqium.domain.sessions.application import SessionsApplication
 from arqium.domain.shared import Cause, Clock, system_clock
-from arqium.infra.blobs import BlobStore, FileSystemBlobs, S3Blobs, open_s3_client
+from arqium.infra.blobs import BlobStore, open_blobs
 from arqium.infra.eventstore import open_pool, shared_env
 from arqium.infra.idempotency import IdempotencyStore
 from arqium.infra.keys import MasterKey, OwnerKeys, lazy_master_key
@@ -158,19 +158,6 @@ def open_system(settings: Settings, clock: Clock = system_clock,
                   worker_failures, master, nextauth, platform, config, modules,
                   FilesApplication(env, clock=clock), open_blobs(settings),
                   ComponentsApplication(env, clock=clock))
-
-
-def open_blobs(settings: Settings) -> BlobStore:
-    """Where file bytes go: the S3-compatible bucket when one is configured (what lets
-    several API machines share files), else `<data_dir>/blobs`."""
-    if not (settings.s3_endpoint and settings.s3_bucket):
-        return FileSystemBlobs(Path(settings.data_dir) / "blobs")
-    secret = settings.s3_secret_access_key
-    client = open_s3_client(settings.s3_endpoint, settings.s3_access_key_id,
-                            secret.get_secret_value() if secret else None,
-                            settings.s3_region)
-    return S3Blobs(client, settings.s3_bucket, settings.s3_prefix,
-                   Path(settings.data_dir) / "tmp")
 
 
 def master_key(settings: Settings) -> Callable[[], MasterKey]:

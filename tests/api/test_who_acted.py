@@ -26,6 +26,7 @@ COMMAND_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 PROJECTORS = ["users", "login_sessions", "api_keys", "chat_sessions", "session_messages",
               "memory_items", "memory_embeddings", "vaults", "contexts", "ledger_objects",
               "platform_config", "platform_modules", "files", "components",
+              "document_chunks", "document_chunk_embeddings",
               *(p.name for p in ACTIVITY_PROJECTIONS)]
 PASSWORD = "correct horse"
 Route = tuple[str, str]
