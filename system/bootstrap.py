@@ -34,8 +34,10 @@ from arqium.infra.security import PasswordHashing, TokenService, new_secret
 from arqium.infra.settings import Settings
 from arqium.infra.worker_failures import WorkerFailures
 from arqium.projections.base import ReadModel, open_view
+from arqium.projections.document_search import DocumentSearch
 from arqium.projections.memory_search import MemorySearch, PostgresMemorySearch
 from arqium.system.configuration import CurrentConfig
+from arqium.system.knowledge_base import KnowledgeBase
 from arqium.system.modules import (
     ELASTICSEARCH_MODULE,
     CachedModules,
@@ -80,6 +82,7 @@ class System:
     files: FilesApplication | None = None  # uploaded files (their bytes: `blobs`)
     blobs: BlobStore | None = None
     components: ComponentsApplication | None = None  # saved components (AstralBody)
+    knowledge_base: KnowledgeBase | None = None  # the callers' documents (CEREBRO's RAG)
 
     @property
     def views(self) -> dict[str, ReadModel]:
@@ -157,7 +160,16 @@ def open_system(settings: Settings, clock: Clock = system_clock,
                   open_relay_tracking(env), oidc, query_embeddings, memory_search,
                   worker_failures, master, nextauth, platform, config, modules,
                   FilesApplication(env, clock=clock), open_blobs(settings),
-                  ComponentsApplication(env, clock=clock))
+                  ComponentsApplication(env, clock=clock),
+                  open_knowledge_base(settings, read_models, query_embeddings))
+
+
+def open_knowledge_base(settings: Settings, read_models: ReadModels,
+                        query_embeddings: QueryEmbeddings) -> KnowledgeBase:
+    search = DocumentSearch(read_models.document_chunks,
+                            read_models.document_chunk_embeddings,
+                            settings.rag_timeout_seconds)
+    return KnowledgeBase(search, query_embeddings.vector, settings)
 
 
 def master_key(settings: Settings) -> Callable[[], MasterKey]:

@@ -448,6 +448,8 @@ STORE_NOTHING: dict[Route, tuple[str, Example]] = {
         "/api/v1/auth/validate", {"token": "not-a-token"})),
     ("POST", "/api/memory/search"): ("a search", lambda w: Request(
         "/api/memory/search", {"query": "tea"})),
+    ("POST", "/api/memory/rag"): ("a knowledge-base search", lambda w: Request(
+        "/api/memory/rag", {"query": "tea", "hints": {"context": "drinks"}})),
     ("POST", "/v0/search"): ("a search", lambda w: Request(
         "/v0/search", {"userId": "ada", "query": "hello"})),
 }
