@@ -120,6 +120,11 @@ class Settings(LoggingSettings):
     # than an upload takes from storing its bytes to recording them.
     blob_sweep_seconds: float = Field(default=600.0, gt=0)
     blob_grace_seconds: float = Field(default=3600.0, ge=0)
+    # The file_analysis worker: how often it looks for files to analyse (it is also woken
+    # by new files events), and the bounds of one file's analysis (its own process).
+    analysis_poll_seconds: float = Field(default=0.5, gt=0)
+    analysis_timeout_seconds: float = Field(default=120.0, gt=0)
+    analysis_memory_mb: int = Field(default=1024, ge=128)
     # File bytes in an S3-compatible bucket when endpoint and bucket are set (else under
     # <data_dir>/blobs); credentials as the store wants them.
     s3_endpoint: str | None = None
