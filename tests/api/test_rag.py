@@ -6,6 +6,7 @@ knowledge base changes; a circuit breaker; CEREBRO's 400, 429 and 503."""
 import itertools
 import time
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 from uuid import UUID
 
 import psycopg
@@ -179,6 +180,26 @@ def test_answers_are_degraded_to_words_while_the_vectors_lag(client, workers):
     assert first["results"][0]["metadata"]["page"] == 1  # the only page with its words
     # A degraded answer is not cached: once the vectors are there, it is answered whole.
     assert ask(client, caller, "when does the museum open").json()["cached"] is False
+
+
+def test_a_pdf_uploaded_through_cerebro_is_found_once_the_worker_analysed_it(client,
+                                                                           workers):
+    workers("files", "file_analysis", "document_chunks", "document_chunk_embeddings")
+    caller = new_caller(client)
+    stored = client.post("/api/files/upload", headers=caller,
+                         files={"file": ("city.pdf", pdf(MUSEUM, SOLAR), "application/pdf")})
+    file_id = urlsplit(stored.json()["url"]).path.split("/")[3]
+    for _ in range(600):  # of 50 ms: the analysis worker is woken by the upload
+        status = client.get(f"/files/{file_id}", headers=caller).json()["analysis_status"]
+        if status == "complete":
+            break
+        time.sleep(0.05)
+    system = client.app.state.system
+    embedded(client, system.files.recorder.max_notification_id())
+    [found] = ask(client, caller, "sunlight into electricity", maxResults=1).json()[
+        "results"]
+    assert (found["content"], found["metadata"]["page"]) == (SOLAR, 2)
+    assert found["metadata"]["file_id"] == file_id
 
 
 def test_the_breaker_opens_after_repeated_timeouts_and_closes_after_a_trial(
