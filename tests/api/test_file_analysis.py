@@ -11,11 +11,8 @@ from uuid import UUID
 import pytest
 from fastapi.testclient import TestClient
 
-from arqium.api.app import create_app
 from arqium.domain.shared import Cause
-from arqium.infra.settings import Settings
-from arqium.workers.runner import WorkerGroup
-from tests.conftest import JWT_SECRET, TEST_SCALE, bearer, fresh_database, register
+from tests.conftest import bearer, module_api, register
 from tests.documents import image, pdf
 
 WORKERS = ["users", "login_sessions", "api_keys", "files", "file_analysis"]
@@ -30,18 +27,9 @@ PNG = image(64, 48)
 
 @pytest.fixture(scope="module")
 def app(services, tmp_path_factory) -> Iterator[TestClient]:
-    with fresh_database(services) as url:
-        settings = Settings(database_url=url, nats_url=services["nats"],
-                            jwt_secret=JWT_SECRET, rate_limits="off",
-                            data_dir=tmp_path_factory.mktemp("analysis"), **TEST_SCALE)
-        workers = WorkerGroup(WORKERS, settings)
-        workers.start()
-        try:
-            with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-                yield client
-        finally:
-            workers.stop()
-        assert not workers.failures, workers.failures
+    with module_api(services, tmp_path_factory.mktemp("analysis"), WORKERS,
+                    rate_limits="off") as client:
+        yield client
 
 
 @pytest.fixture(scope="module")

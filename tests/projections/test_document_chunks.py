@@ -7,6 +7,8 @@ import hashlib
 import pytest
 
 from arqium.infra.embeddings import plain_tokenizer
+from arqium.projections.document_chunks import DocumentChunksProjection
+from arqium.workers.rebuild import rebuild
 
 from tests.conftest import SETUP
 from tests.documents import pdf
@@ -127,3 +129,14 @@ def test_a_file_whose_bytes_are_gone_has_no_chunks_and_the_projection_goes_on(sy
     system.views["document_chunks"].wait("files", later_at, timeout=30)
     assert chunks_of(system, file_id) == []
     assert [row["content"] for row in chunks_of(system, later_id)] == ["still here"]
+
+
+def test_a_rebuild_cuts_the_same_chunks_again(system, settings, workers):
+    file_id, analysed_at = store(system, pdf("Lyon lies on the Rhone.", "Nantes too."),
+                                 "rivers.pdf", "application/pdf")
+    workers("document_chunks")
+    view = system.views["document_chunks"]
+    view.wait("files", analysed_at, timeout=30)
+    before = chunks_of(system, file_id), view.query(VERSION)
+    assert rebuild(DocumentChunksProjection, settings, show_progress=False) == analysed_at
+    assert (chunks_of(system, file_id), view.query(VERSION)) == before
