@@ -135,7 +135,7 @@ class Settings(LoggingSettings):
     s3_secret_access_key: SecretStr | None = None
     # The knowledge base (CEREBRO's RAG): documents cut into chunks of this many MiniLM
     # tokens, each sharing `overlap` tokens with the one before; at most this many chunks
-    # of one file (embedding a chunk takes ~0.1 s of a core: a bound keeps one huge file
+    # of one file (embedding a chunk takes 0.1-0.3 s of a core: a bound keeps one huge file
     # from holding the embeddings worker for long; text past it is not searched).
     rag_chunk_tokens: int = Field(default=200, ge=16, le=250)
     rag_chunk_overlap: int = Field(default=40, ge=0)
