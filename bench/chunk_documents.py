@@ -60,8 +60,8 @@ def main() -> None:
         before = peak_mb()
         whole = Chunking(capped.tokens, capped.overlap, max_chunks=10**9)
         count, seconds, _ = chunked(path, whole)
-        print(f"uncapped: {count} chunks in {seconds:.1f} s ({size_mb / seconds:.1f} MB/s); "
-              f"peak memory {peak_mb():.0f} MB (before: {before:.0f} MB)")
+        print(f"uncapped: {count} chunks in {seconds:.1f} s "
+              f"({size_mb / seconds:.1f} MB/s); peak memory {peak_mb():.0f} MB (before: {before:.0f} MB)")
     embedder = shared_embedder()
     embedder.embed(texts[:8])  # loads and warms the model
     started = time.perf_counter()

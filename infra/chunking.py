@@ -1,8 +1,8 @@
 """A document cut into overlapping chunks of model tokens, page by page, in bounded
 memory: what the knowledge base (CEREBRO's RAG) searches and embeds."""
 
-from collections.abc import Iterable, Iterator
 from bisect import bisect_left
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain, islice
 from pathlib import Path

@@ -10,7 +10,6 @@ from typing import Any
 from psycopg import Cursor
 
 from arqium.domain.files.application import FilesApplication
-
 from arqium.infra.embeddings import vector_literal
 from arqium.projections.document_chunk_embeddings import DocumentChunkEmbeddingsView
 from arqium.projections.document_chunks import SELECT_OWNER, DocumentChunksView

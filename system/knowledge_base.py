@@ -21,7 +21,7 @@ from arqium.infra.settings import Settings
 from arqium.projections.document_search import DocumentSearch
 
 log = logging.getLogger("arqium.knowledge_base")
-CACHED_ANSWERS = 4096
+CACHED_ANSWERS = 1024  # answers of up to 20 chunks each: at most some 25 MB
 
 
 class RetrievalOpen(Unavailable):

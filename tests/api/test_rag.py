@@ -186,8 +186,9 @@ def test_a_pdf_uploaded_through_cerebro_is_found_once_the_worker_analysed_it(cli
                                                                            workers):
     workers("files", "file_analysis", "document_chunks", "document_chunk_embeddings")
     caller = new_caller(client)
+    document = pdf(MUSEUM, SOLAR)
     stored = client.post("/api/files/upload", headers=caller,
-                         files={"file": ("city.pdf", pdf(MUSEUM, SOLAR), "application/pdf")})
+                         files={"file": ("city.pdf", document, "application/pdf")})
     file_id = urlsplit(stored.json()["url"]).path.split("/")[3]
     for _ in range(600):  # of 50 ms: the analysis worker is woken by the upload
         status = client.get(f"/files/{file_id}", headers=caller).json()["analysis_status"]

@@ -9,7 +9,6 @@ import pytest
 from arqium.infra.embeddings import plain_tokenizer
 from arqium.projections.document_chunks import DocumentChunksProjection
 from arqium.workers.rebuild import rebuild
-
 from tests.conftest import SETUP
 from tests.documents import pdf
 
