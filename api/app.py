@@ -19,6 +19,7 @@ from arqium.api.cerebro import chat as cerebro_chat
 from arqium.api.cerebro import files as cerebro_files
 from arqium.api.cerebro import ledger as cerebro_ledger
 from arqium.api.cerebro import memory as cerebro_memory
+from arqium.api.cerebro import rag as cerebro_rag
 from arqium.api.common.console import Console
 from arqium.api.common.health import VERSION
 from arqium.api.common.pushes import PushContents
@@ -127,7 +128,7 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
                    current_vaults.router, current_entries.router, current_contexts.router):
         app.include_router(router, dependencies=per_v0_user)
     for router in (health.router, cerebro_memory.router, cerebro_chat.router,
-                   cerebro_ledger.router, cerebro_files.router,
+                   cerebro_ledger.router, cerebro_files.router, cerebro_rag.router,
                    memory_v0_vaults.health_router, astralbody.router,
                    sync.router, admin_ws.router):
         app.include_router(router)  # these faces limit route by route, as their seeds say

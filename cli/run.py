@@ -332,7 +332,8 @@ def add_run_commands(commands, data_dir: argparse.ArgumentParser) -> None:
 
     worker = commands.add_parser(
         "worker", parents=[data_dir], add_help=False,
-        help="run one worker or all of them (projectors, NATS relay, expiry, digest)",
+        help="run one worker or all of them (projectors, NATS relay, expiry, digest, "
+             "blob sweep, file analysis)",
         description="Run one worker or all of them, against ARQIUM_DATABASE_URL and "
                     "ARQIUM_NATS_URL or the services of the `arqium up` running under "
                     "--data-dir. A second copy of a worker waits as a hot standby.")

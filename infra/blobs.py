@@ -15,6 +15,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
+from arqium.infra.settings import Settings
+
 CHUNK_BYTES = 256 * 1024
 ADDRESS = re.compile("[0-9a-f]{64}")
 
@@ -249,3 +251,16 @@ def open_s3_client(endpoint: str, access_key: str | None, secret_key: str | None
     return boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=access_key,
                         aws_secret_access_key=secret_key, region_name=region,
                         config=Config(s3={"addressing_style": "path"}))
+
+
+def open_blobs(settings: Settings) -> BlobStore:
+    """Where file bytes go: the S3-compatible bucket when one is configured (what lets
+    several API machines share files), else `<data_dir>/blobs`."""
+    if not (settings.s3_endpoint and settings.s3_bucket):
+        return FileSystemBlobs(Path(settings.data_dir) / "blobs")
+    secret = settings.s3_secret_access_key
+    client = open_s3_client(settings.s3_endpoint, settings.s3_access_key_id,
+                            secret.get_secret_value() if secret else None,
+                            settings.s3_region)
+    return S3Blobs(client, settings.s3_bucket, settings.s3_prefix,
+                   Path(settings.data_dir) / "tmp")

@@ -2,6 +2,7 @@
 the knowledge base (RAG) chunks. Bytes come from the blob store; a PDF is read by pypdf
 from a local file (a temporary copy when the blobs live in an object store)."""
 
+import codecs
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from pypdf import PdfReader
 
 from arqium.infra.blobs import BlobStore
 
+PIECE_BYTES = 64 * 1024  # what a text document is read by, in bounded memory
 PDF = "application/pdf"
 TEXT_TYPES = ("text/plain", "text/markdown", "text/csv", "application/json")
 
@@ -45,3 +47,23 @@ def pages(path: Path, content_type: str) -> Iterator[tuple[int | None, str]]:
     elif content_type in TEXT_TYPES:
         yield None, path.read_bytes().decode("utf-8", errors="replace")
 
+
+
+def text_pieces(path: Path, piece_bytes: int = PIECE_BYTES) -> Iterator[str]:
+    """A text document's text, read and decoded (UTF-8, undecodable bytes replaced) a
+    piece at a time, each piece ending where a word does (but the last): a huge file is
+    never held whole."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    carried = ""
+    with path.open("rb") as document:
+        while block := document.read(piece_bytes):
+            text = carried + decoder.decode(block)
+            cut = max(text.rfind(" "), text.rfind("\n"))
+            if cut < 0 and len(text) >= piece_bytes:  # no word ends here: cut anyway
+                cut = len(text) - 1
+            carried = text[cut + 1:] if cut >= 0 else text
+            if cut >= 0:
+                yield text[:cut + 1]
+    rest = carried + decoder.decode(b"", final=True)
+    if rest:
+        yield rest

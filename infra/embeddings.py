@@ -6,8 +6,12 @@ import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 DIMENSIONS = 384
 MAX_TOKENS = 256
@@ -71,6 +75,18 @@ class Embedder:
 def vector_literal(vector: Sequence[float]) -> str:
     """pgvector's text form, for a %s::vector parameter."""
     return "[" + ",".join(f"{x:.6f}" for x in vector) + "]"
+
+
+@lru_cache(maxsize=1)
+def plain_tokenizer() -> "Tokenizer":
+    """The model's tokenizer without truncation, padding or special tokens' room: what
+    counts and cuts a document's text into chunks the model embeds whole."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(_checked(TOKENIZER, TOKENIZER_SHA256)))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
 
 
 @lru_cache(maxsize=1)

@@ -120,6 +120,11 @@ class Settings(LoggingSettings):
     # than an upload takes from storing its bytes to recording them.
     blob_sweep_seconds: float = Field(default=600.0, gt=0)
     blob_grace_seconds: float = Field(default=3600.0, ge=0)
+    # The file_analysis worker: how often it looks for files to analyse (it is also woken
+    # by new files events), and the bounds of one file's analysis (its own process).
+    analysis_poll_seconds: float = Field(default=0.5, gt=0)
+    analysis_timeout_seconds: float = Field(default=120.0, gt=0)
+    analysis_memory_mb: int = Field(default=1024, ge=128)
     # File bytes in an S3-compatible bucket when endpoint and bucket are set (else under
     # <data_dir>/blobs); credentials as the store wants them.
     s3_endpoint: str | None = None
@@ -128,6 +133,21 @@ class Settings(LoggingSettings):
     s3_region: str = "us-east-1"
     s3_access_key_id: str | None = None
     s3_secret_access_key: SecretStr | None = None
+    # The knowledge base (CEREBRO's RAG): documents cut into chunks of this many MiniLM
+    # tokens, each sharing `overlap` tokens with the one before; at most this many chunks
+    # of one file (embedding a chunk takes 0.1-0.3 s of a core: a bound keeps one huge file
+    # from holding the embeddings worker for long; text past it is not searched).
+    rag_chunk_tokens: int = Field(default=200, ge=16, le=250)
+    rag_chunk_overlap: int = Field(default=40, ge=0)
+    rag_max_chunks_per_file: int = Field(default=500, gt=0)
+    # A caller's same question answered again from this process's cache (0: never),
+    # until the caller's knowledge base changes.
+    rag_cache_seconds: float = Field(default=60.0, ge=0)
+    # The retrieval's circuit breaker: open after this many failures or timeouts in a
+    # row, for the cool-down; the first request after it is the trial.
+    rag_breaker_failures: int = Field(default=5, gt=0)
+    rag_breaker_cooldown_seconds: float = Field(default=30.0, gt=0)
+    rag_timeout_seconds: float = Field(default=2.0, gt=0)
     max_json_depth: int = Field(default=32, ge=1, le=256)  # nesting of a JSON body
     context_ttl_minutes: int = Field(default=15, gt=0)
     temporary_ttl_minutes: int = Field(default=10080, gt=0)
@@ -170,6 +190,13 @@ class Settings(LoggingSettings):
         for entry in value if isinstance(value, list) else []:
             ipaddress.ip_network(entry, strict=False)  # ValueError names a bad entry
         return value
+
+    @model_validator(mode="after")
+    def _overlap_within_chunk(self) -> "Settings":
+        if self.rag_chunk_overlap >= self.rag_chunk_tokens:
+            raise ValueError("ARQIUM_RAG_CHUNK_OVERLAP must be smaller than "
+                             "ARQIUM_RAG_CHUNK_TOKENS")
+        return self
 
     @model_validator(mode="after")
     def _refuse_weak_secret_in_production(self) -> "Settings":

@@ -6,6 +6,8 @@ from arqium.projections.api_keys import ApiKeysProjection
 from arqium.projections.chat_sessions import ChatSessionsProjection
 from arqium.projections.components import ComponentsProjection
 from arqium.projections.contexts import ContextsProjection
+from arqium.projections.document_chunk_embeddings import DocumentChunkEmbeddingsProjection
+from arqium.projections.document_chunks import DocumentChunksProjection
 from arqium.projections.files import FilesProjection
 from arqium.projections.ledger_objects import LedgerObjectsProjection
 from arqium.projections.login_sessions import LoginSessionsProjection
@@ -21,7 +23,8 @@ PROJECTIONS = (MemoryItemsProjection, MemoryEmbeddingsProjection, ContextsProjec
                UsersProjection, LoginSessionsProjection, ApiKeysProjection,
                ChatSessionsProjection, SessionMessagesProjection, LedgerObjectsProjection,
                VaultsProjection, PlatformConfigProjection, PlatformModulesProjection,
-               FilesProjection, ComponentsProjection,
+               FilesProjection, ComponentsProjection, DocumentChunksProjection,
+               DocumentChunkEmbeddingsProjection,
                *ACTIVITY_PROJECTIONS)
 
 

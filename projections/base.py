@@ -13,6 +13,7 @@ from eventsourcing.utils import Environment
 from psycopg import Cursor
 from psycopg.sql import SQL, Composed, Identifier
 
+from arqium.infra.settings import Settings
 from arqium.projections.storable import hold_only_storable
 
 TRACKING_SUFFIX = "_tracking"
@@ -80,6 +81,12 @@ class BatchProjection(Projection[Any]):
     # The module whose capability the projection serves: its worker pauses while the
     # module is off and resumes from its tracking position once it is on again.
     module: ClassVar[str | None] = None
+
+    @classmethod
+    def for_worker(cls, view: ReadModel, settings: Settings) -> "BatchProjection":
+        """The projection a worker runs on `view` (one that reads more than events, such
+        as stored documents, opens what it reads from the settings)."""
+        return cls(view=view)
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         self.process_batch([(domain_event, tracking)])

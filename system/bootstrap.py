@@ -23,7 +23,7 @@ from arqium.domain.platform.application import PlatformApplication
 from arqium.domain.platform.domainmodel import default_config
 from arqium.domain.sessions.application import SessionsApplication
 from arqium.domain.shared import Cause, Clock, system_clock
-from arqium.infra.blobs import BlobStore, FileSystemBlobs, S3Blobs, open_s3_client
+from arqium.infra.blobs import BlobStore, open_blobs
 from arqium.infra.eventstore import open_pool, shared_env
 from arqium.infra.idempotency import IdempotencyStore
 from arqium.infra.keys import MasterKey, OwnerKeys, lazy_master_key
@@ -34,8 +34,10 @@ from arqium.infra.security import PasswordHashing, TokenService, new_secret
 from arqium.infra.settings import Settings
 from arqium.infra.worker_failures import WorkerFailures
 from arqium.projections.base import ReadModel, open_view
+from arqium.projections.document_search import DocumentSearch
 from arqium.projections.memory_search import MemorySearch, PostgresMemorySearch
 from arqium.system.configuration import CurrentConfig
+from arqium.system.knowledge_base import KnowledgeBase
 from arqium.system.modules import (
     ELASTICSEARCH_MODULE,
     CachedModules,
@@ -80,6 +82,7 @@ class System:
     files: FilesApplication | None = None  # uploaded files (their bytes: `blobs`)
     blobs: BlobStore | None = None
     components: ComponentsApplication | None = None  # saved components (AstralBody)
+    knowledge_base: KnowledgeBase | None = None  # the callers' documents (CEREBRO's RAG)
 
     @property
     def views(self) -> dict[str, ReadModel]:
@@ -157,20 +160,16 @@ def open_system(settings: Settings, clock: Clock = system_clock,
                   open_relay_tracking(env), oidc, query_embeddings, memory_search,
                   worker_failures, master, nextauth, platform, config, modules,
                   FilesApplication(env, clock=clock), open_blobs(settings),
-                  ComponentsApplication(env, clock=clock))
+                  ComponentsApplication(env, clock=clock),
+                  open_knowledge_base(settings, read_models, query_embeddings))
 
 
-def open_blobs(settings: Settings) -> BlobStore:
-    """Where file bytes go: the S3-compatible bucket when one is configured (what lets
-    several API machines share files), else `<data_dir>/blobs`."""
-    if not (settings.s3_endpoint and settings.s3_bucket):
-        return FileSystemBlobs(Path(settings.data_dir) / "blobs")
-    secret = settings.s3_secret_access_key
-    client = open_s3_client(settings.s3_endpoint, settings.s3_access_key_id,
-                            secret.get_secret_value() if secret else None,
-                            settings.s3_region)
-    return S3Blobs(client, settings.s3_bucket, settings.s3_prefix,
-                   Path(settings.data_dir) / "tmp")
+def open_knowledge_base(settings: Settings, read_models: ReadModels,
+                        query_embeddings: QueryEmbeddings) -> KnowledgeBase:
+    search = DocumentSearch(read_models.document_chunks,
+                            read_models.document_chunk_embeddings,
+                            settings.rag_timeout_seconds)
+    return KnowledgeBase(search, query_embeddings.vector, settings)
 
 
 def master_key(settings: Settings) -> Callable[[], MasterKey]:

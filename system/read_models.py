@@ -10,6 +10,8 @@ from arqium.projections.base import BatchProjection, ReadModel, open_view
 from arqium.projections.chat_sessions import ChatSessionsView
 from arqium.projections.components import ComponentsView
 from arqium.projections.contexts import ContextsView
+from arqium.projections.document_chunk_embeddings import DocumentChunkEmbeddingsView
+from arqium.projections.document_chunks import DocumentChunksView
 from arqium.projections.files import FilesView
 from arqium.projections.ledger_objects import LedgerObjectsView
 from arqium.projections.login_sessions import LoginSessionsView
@@ -48,6 +50,8 @@ class ReadModels:
     platform_modules: PlatformModulesView
     files: FilesView
     components: ComponentsView
+    document_chunks: DocumentChunksView
+    document_chunk_embeddings: DocumentChunkEmbeddingsView
 
     def of(self, projection: type[BatchProjection]) -> ReadModel:
         """The read model `projection` writes."""

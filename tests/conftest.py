@@ -151,6 +151,29 @@ def fresh_database(services: dict) -> Iterator[str]:
         services["databases"].give_back(name)
 
 
+@contextmanager
+def module_api(services: dict, data_dir: Path, projectors: list[str], **settings: object
+               ) -> Iterator:
+    """An API (TestClient) and the named projectors on a fresh database, for the tests
+    of one module; the projectors must not have failed."""
+    from fastapi.testclient import TestClient
+
+    from arqium.api.app import create_app
+    from arqium.workers.runner import WorkerGroup
+
+    with fresh_database(services) as url:
+        chosen = Settings(database_url=url, nats_url=services["nats"], jwt_secret=JWT_SECRET,
+                          data_dir=data_dir, **{**TEST_SCALE, **settings})
+        group = WorkerGroup(projectors, chosen)
+        group.start()
+        try:
+            with TestClient(create_app(chosen), raise_server_exceptions=False) as client:
+                yield client
+        finally:
+            group.stop()
+        assert not group.failures, group.failures
+
+
 @pytest.fixture
 def database(services) -> Iterator[str]:
     """A fresh, migrated database for one test."""

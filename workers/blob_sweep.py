@@ -16,12 +16,11 @@ from datetime import timedelta
 
 from arqium.domain.files.application import FilesApplication
 from arqium.domain.shared import Clock, system_clock
-from arqium.infra.blobs import BlobNotFound, BlobStore
+from arqium.infra.blobs import BlobNotFound, BlobStore, open_blobs
 from arqium.infra.locks import ACTIVE, worker_lock_name
 from arqium.infra.settings import Settings
 from arqium.projections.base import open_view
 from arqium.projections.files import FilesProjection, FilesView
-from arqium.system.bootstrap import open_blobs
 from arqium.workers.resources import WorkerResources
 
 log = logging.getLogger("arqium.blob_sweep")

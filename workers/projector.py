@@ -48,7 +48,7 @@ class Projector:
             try:
                 # A projection of its own per turn as the active copy: what it remembers
                 # of the read model is only true while no other copy writes to it.
-                projection = self.projection_class(view=view)
+                projection = self.projection_class.for_worker(view, shared.settings)
                 self._project(app, view, projection, locks, shared, progressed,
                               switched_on)
             finally:

@@ -32,7 +32,7 @@ def rebuild(projection_class: type[BatchProjection], settings: Settings,
         # of the same read model waits here, not in the first one's shadow tables.
         lock.acquire(REBUILDING)
         shadow = _fresh_shadow(projection_class, env)
-        projection = projection_class(view=shadow)
+        projection = projection_class.for_worker(shadow, settings)
         feed = EventFeed(app, 0, lambda: False)
         head = app.recorder.max_notification_id() or 0
         with tqdm(total=head, unit="event", desc=f"rebuild {projection_class.name}",

@@ -28,6 +28,7 @@ from arqium.projections import active_projections
 from arqium.system.bootstrap import APPLICATIONS, RELAY_NAME
 from arqium.workers.blob_sweep import BLOB_SWEEP_NAME, BlobSweeper
 from arqium.workers.expiry import EXPIRY_NAME, Expirer
+from arqium.workers.file_analysis import ANALYSIS_NAME, FileAnalyst
 from arqium.workers.feed import EventFailed
 from arqium.workers.ledger_digest import LEDGER_DIGEST_NAME, DigestSealer
 from arqium.workers.projector import Projector
@@ -60,7 +61,7 @@ def worker_names(settings: Settings | None = None) -> list[str]:
     """Every worker `all` starts, for `settings` (default: from the environment)."""
     projections = active_projections(settings or Settings())
     return [p.name for p in projections] + [RELAY_NAME, EXPIRY_NAME, LEDGER_DIGEST_NAME,
-                                            BLOB_SWEEP_NAME]
+                                            BLOB_SWEEP_NAME, ANALYSIS_NAME]
 
 
 def build_workers(names: list[str], settings: Settings, stopping: threading.Event,
@@ -85,6 +86,9 @@ def build_workers(names: list[str], settings: Settings, stopping: threading.Even
     if BLOB_SWEEP_NAME in names:
         workers.append(Worker(BLOB_SWEEP_NAME, BLOB_SWEEP_NAME, "files",
                               BlobSweeper(settings, stopping, clock).run))
+    if ANALYSIS_NAME in names:
+        workers.append(Worker(ANALYSIS_NAME, ANALYSIS_NAME, "files",
+                              FileAnalyst(settings, stopping, clock).run))
     if RELAY_NAME in names:
         for application in APPLICATIONS:
             workers.append(Worker(f"{RELAY_NAME}:{application.name}", RELAY_NAME,

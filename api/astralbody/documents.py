@@ -1,9 +1,9 @@
 """The bodies AstralBody answers, as the OpenAPI document describes them (the routes
 build them; these models only document them)."""
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class AstralHealth(BaseModel):
@@ -58,21 +58,38 @@ class AstralMessages(BaseModel):
     has_more: bool
 
 
+AnalysisStatus = Literal["pending", "processing", "complete", "failed"]
+
+
 class AstralUpload(BaseModel):
     file_id: str
     filename: str
     size: int
     uploaded_at: str
-    analysis_status: str  # "pending" until the analysis worker has looked at it
+    analysis_status: AnalysisStatus  # "pending" until the analysis worker takes it
 
 
 class AstralFile(AstralUpload):
-    """A file's metadata (GET /files/{file_id}, a path of this server's: the seed names
-    none)."""
+    """A file's metadata and its analysis (GET /files/{file_id}, a path of this
+    server's: the seed names none)."""
 
     content_type: str  # detected from the bytes, not the name
     sha256: str
     session_id: str | None
+    analysis: dict[str, Any] | None = Field(description=(
+        "The figures once `analysis_status` is `complete`, else null. Always `kind` "
+        "(csv, json, text, markdown, pdf, image), then per kind: csv `rows`, "
+        "`delimiter`, `columns_total`, `columns_capped`, `ragged_rows`, `columns` "
+        "[{name, type (integer, number, boolean, date, text; null without values), "
+        "count, nulls, min, max, mean, distinct, distinct_capped}]; json `type`, `keys` "
+        "or `length`, `depth`, `depth_capped`, `paths` {path: {types, count, lengths?}}, "
+        "`paths_capped`; text and markdown `lines`, `words`, `characters`, "
+        "`invalid_bytes` (markdown also `headings`); pdf `pages`, `text_characters`, "
+        "`pages_with_text`; image `format`, `width`, `height`, `mode`."))
+    error: str | None = Field(description="Why the analysis failed, when "
+                                          "`analysis_status` is `failed`; else null.")
+    analysed_at: str | None = Field(description="When the analysis ended (complete or "
+                                                "failed); null before.")
 
 
 class AstralComponentListed(BaseModel):

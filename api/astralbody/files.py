@@ -29,7 +29,9 @@ def astral_upload(row: dict) -> dict:
 
 def astral_file(row: dict) -> dict:
     return {**astral_upload(row), "content_type": row["content_type"],
-            "sha256": row["sha256"], "session_id": row["session_id"]}
+            "sha256": row["sha256"], "session_id": row["session_id"],
+            "analysis": row["analysis"], "error": row["analysis_error"],
+            "analysed_at": iso(row["analysed_at"]) if row["analysed_at"] else None}
 
 
 @router.post("/upload", summary="Upload a file for analysis (AstralBody)",
@@ -56,9 +58,11 @@ def download(file_id: UUID, request: Request, caller: CurrentCaller, files: File
     return file_response(request, blobs, owned_file(files, caller, file_id))
 
 
-@router.get("/files/{file_id}", summary="A file's metadata and analysis status",
+@router.get("/files/{file_id}", summary="A file's metadata and its analysis",
             dependencies=per_user, responses=documented(200, AstralFile))
 def file_metadata(file_id: UUID, caller: CurrentCaller, files: Files):
+    """`analysis_status` goes `pending` → `processing` → `complete` (with `analysis`)
+    or `failed` (with `error`), as the file_analysis worker records it."""
     return astral_file(owned_file(files, caller, file_id))
 
 

@@ -193,3 +193,23 @@ class CerebroUpload(BaseModel):
     pathname: str
     contentType: str
     size: int
+
+
+class KnowledgeMetadata(BaseModel):
+    file_id: str
+    title: str  # the file's name
+    page: int | None = None  # a PDF's page, from 1 (absent for other documents)
+    url: str  # downloads the file without credentials until it expires (a signed link)
+
+
+class KnowledgeResult(BaseModel):
+    content: str
+    source: str  # "vectorDB": the knowledge base's hybrid search
+    confidence: float
+    metadata: KnowledgeMetadata
+
+
+class RagAnswer(BaseModel):
+    results: list[KnowledgeResult]
+    degraded: bool  # meaning unavailable: the words alone answered
+    cached: bool  # answered from this process's cache

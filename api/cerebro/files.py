@@ -15,6 +15,8 @@ from arqium.api.common.downloads import FILE_RESPONSES, file_response
 from arqium.api.common.files import UPLOAD_BODY, store_upload
 from arqium.api.ratelimit import limited
 from arqium.domain.files.domainmodel import FileNotFound
+from arqium.infra.settings import Settings
+from arqium.infra.signed_urls import UrlSigner
 
 router = APIRouter(tags=["CEREBRO: files"])
 DOWNLOAD_ROUTE = "cerebro_signed_download"
@@ -27,11 +29,18 @@ async def upload(request: Request, caller: CurrentCaller, files: FilesApp, blobs
                  links: DownloadLinks, settings: AppSettings):
     """Multipart `file`: at most 50 MB, PDF, images or text (told from its bytes)."""
     stored, _ = await store_upload(request, caller, files, blobs, settings.max_upload_bytes)
-    expires, signature = links.sign(stored.id, settings.signed_url_seconds)
-    url = request.url_for(DOWNLOAD_ROUTE, file_id=str(stored.id), filename=stored.filename)
-    return {"url": f"{url}?{urlencode({'expires': expires, 'signature': signature})}",
+    return {"url": signed_url(request, links, settings, stored.id, stored.filename),
             "pathname": stored.filename, "contentType": stored.content_type,
             "size": stored.size}
+
+
+def signed_url(request: Request, links: UrlSigner, settings: Settings, file_id: UUID,
+               filename: str) -> str:
+    """A link downloading the file from this server without credentials, until it
+    expires."""
+    expires, signature = links.sign(file_id, settings.signed_url_seconds)
+    url = request.url_for(DOWNLOAD_ROUTE, file_id=str(file_id), filename=filename)
+    return f"{url}?{urlencode({'expires': expires, 'signature': signature})}"
 
 
 @router.get("/api/files/{file_id}/{filename}", name=DOWNLOAD_ROUTE,

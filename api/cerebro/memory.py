@@ -37,7 +37,7 @@ from arqium.api.common.health import VERSION
 from arqium.api.common.positions import with_position
 from arqium.api.common.search import MemorySearchDep, WorkingSets, relevance
 from arqium.api.common.shapes import iso, now_iso
-from arqium.api.common.validation import content_within_limit
+from arqium.api.common.validation import content_within_limit, not_blank
 from arqium.api.ratelimit import limited
 from arqium.domain.memory.application import MemoryDraft
 from arqium.domain.memory.domainmodel import (
@@ -78,13 +78,7 @@ class UpsertRequest(BaseModel):
     tags: list[str] = Field(default_factory=list, max_length=100)
     ownerId: str | None = None
 
-    @field_validator("key")
-    @classmethod
-    def _key_not_blank(cls, key: str) -> str:
-        if not key.strip():
-            raise ValueError("key must not be blank")
-        return key
-
+    _key_not_blank = field_validator("key")(not_blank)
     _content_size = field_validator("content")(content_within_limit)
 
     def ttl_seconds(self) -> int | None:

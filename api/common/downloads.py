@@ -8,7 +8,8 @@ from urllib.parse import quote
 from fastapi import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
-from arqium.infra.blobs import BlobStore
+from arqium.domain.files.domainmodel import FileNotFound
+from arqium.infra.blobs import BlobNotFound, BlobStore
 
 SINGLE_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 _BYTES = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
@@ -28,8 +29,20 @@ def file_response(request: Request, blobs: BlobStore, row: dict) -> Response:
         return Response(status_code=304, headers=headers)
     path = blobs.local_path(row["sha256"])
     if path is not None:  # Starlette serves ranges (and If-Range) of files on disk
+        if not path.is_file():
+            raise bytes_missing(row)
         return FileResponse(path, media_type=row["content_type"], headers=headers)
-    return streamed(request, blobs, row, headers)
+    try:
+        return streamed(request, blobs, row, headers)
+    except BlobNotFound:
+        raise bytes_missing(row) from None
+
+
+def bytes_missing(row: dict) -> FileNotFound:
+    """The face's 404 for a file whose bytes the store lost (removed by hand, a
+    bucket emptied): the bytes cannot be served, and a 500 would blame the request."""
+    return FileNotFound("this file's bytes are missing from the store",
+                        file_id=str(row["id"]))
 
 
 def streamed(request: Request, blobs: BlobStore, row: dict, headers: dict) -> Response:

@@ -3,6 +3,8 @@
 import json
 from typing import Any
 
+from pydantic import ValidationInfo
+
 from arqium.domain.memory.domainmodel import MAX_CONTENT_BYTES
 
 # PostgreSQL's bigint: a larger integer in a query or a path cannot reach the database
@@ -16,3 +18,10 @@ def content_within_limit(content: Any) -> Any:
         raise ValueError(f"content must be at most {MAX_CONTENT_BYTES} bytes of JSON")
     return content
 
+
+
+def not_blank(text: str, info: ValidationInfo) -> str:
+    """A text field holding more than white space."""
+    if not text.strip():
+        raise ValueError(f"{info.field_name} must not be blank")
+    return text

@@ -8,10 +8,7 @@ from uuid import uuid4
 import pytest
 from fastapi.testclient import TestClient
 
-from arqium.api.app import create_app
-from arqium.infra.settings import Settings
-from arqium.workers.runner import WorkerGroup
-from tests.conftest import JWT_SECRET, TEST_SCALE, bearer, fresh_database, register
+from tests.conftest import bearer, module_api, register
 
 PROJECTORS = ["users", "login_sessions", "api_keys", "components"]
 LISTED_FIELDS = {"id", "title", "type", "preview", "saved_at", "tags"}
@@ -20,18 +17,9 @@ numbers = itertools.count()
 
 @pytest.fixture(scope="module")
 def app(services, tmp_path_factory) -> Iterator[TestClient]:
-    with fresh_database(services) as url:
-        settings = Settings(database_url=url, nats_url=services["nats"],
-                            jwt_secret=JWT_SECRET, rate_limits="off",
-                            data_dir=tmp_path_factory.mktemp("components"), **TEST_SCALE)
-        projectors = WorkerGroup(PROJECTORS, settings)
-        projectors.start()
-        try:
-            with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-                yield client
-        finally:
-            projectors.stop()
-        assert not projectors.failures, projectors.failures
+    with module_api(services, tmp_path_factory.mktemp("components"), PROJECTORS,
+                    rate_limits="off") as client:
+        yield client
 
 
 @pytest.fixture(scope="module")

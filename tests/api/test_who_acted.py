@@ -26,6 +26,7 @@ COMMAND_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 PROJECTORS = ["users", "login_sessions", "api_keys", "chat_sessions", "session_messages",
               "memory_items", "memory_embeddings", "vaults", "contexts", "ledger_objects",
               "platform_config", "platform_modules", "files", "components",
+              "document_chunks", "document_chunk_embeddings",
               *(p.name for p in ACTIVITY_PROJECTIONS)]
 PASSWORD = "correct horse"
 Route = tuple[str, str]
@@ -447,6 +448,8 @@ STORE_NOTHING: dict[Route, tuple[str, Example]] = {
         "/api/v1/auth/validate", {"token": "not-a-token"})),
     ("POST", "/api/memory/search"): ("a search", lambda w: Request(
         "/api/memory/search", {"query": "tea"})),
+    ("POST", "/api/memory/rag"): ("a knowledge-base search", lambda w: Request(
+        "/api/memory/rag", {"query": "tea", "hints": {"context": "drinks"}})),
     ("POST", "/v0/search"): ("a search", lambda w: Request(
         "/v0/search", {"userId": "ada", "query": "hello"})),
 }

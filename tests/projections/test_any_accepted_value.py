@@ -72,6 +72,11 @@ def write_everything(system, values: dict[str, Any], text: str) -> None:
         **exact, "amount": Decimal("12345678901234567890.000000001")}, cause=SETUP)
     system.ledger.transact(owner, ledger_object.id, text or "a", exact, exact,
                            cause=SETUP)
+    document = system.blobs.draft()  # a text document: its text read into chunks
+    document.write(f"{text} {LONG[:5000]} {text}".encode())
+    stored, _ = system.files.record_upload(owner, "notes.txt", "text/plain", document.size,
+                                           system.blobs.commit(document), cause=SETUP)
+    system.files.complete_analysis(stored.id, exact, cause=SETUP)
     settings = {"general": {"site_name": text or "s"}}
     system.platform.create_profile(text or "p", text, settings, cause=SETUP)
     system.platform.update_config(settings, cause=SETUP)
