@@ -111,6 +111,15 @@ def test_json_shape_names_keys_types_and_array_lengths(written):
     assert figures["paths"]["$.items[].a"] == {"types": ["integer", "string"], "count": 2}
 
 
+def test_long_names_are_cut_so_a_result_stays_small(written):
+    long = "k" * 5000
+    figures = analyse(written(json.dumps({long: {long: 1}})), "application/json")
+    assert figures["keys"] == [long[:file_analysis.MAX_SHOWN_CHARS]]
+    assert max(len(path) for path in figures["paths"]) <= file_analysis.MAX_PATH_CHARS
+    columns = analyse(written(f"{long},b\n1,2\n"), "text/csv")["columns"]
+    assert len(columns[0]["name"]) == file_analysis.MAX_SHOWN_CHARS
+
+
 def test_deep_json_is_described_to_a_bounded_depth(written):
     deep = "[" * 200 + "]" * 200
     figures = analyse(written(deep), "application/json")
