@@ -41,7 +41,8 @@ NULLS = {"", "null", "none", "na", "n/a"}
 BOOLEANS = {"true": True, "false": False, "yes": True, "no": False}
 INTEGER = re.compile(r"[+-]?\d{1,4000}")  # int() reads at most 4300 digits
 NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,4})?")
-DATE = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?")
+DATE = re.compile(
+    r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?")
 DELIMITERS = ",;\t|"
 WORD = re.compile(r"\S+")
 INVALID_BYTE = re.compile("[\udc80-\udcff]")  # an undecodable byte, surrogate-escaped

@@ -5,8 +5,8 @@ It takes the oldest files whose analysis has not ended from the files read model
 left `processing` by a worker that died included, so nothing stays stuck: a file is
 analysed again from the start, and the analysis is a pure function of its bytes. Up to
 ARQIUM_ANALYSIS_PROCESSES files at a time, each in a child process bounded in time and
-memory (infra/analysis_sandbox.py). A file deleted meanwhile, or whose analysis another copy
-ended, is skipped."""
+memory (infra/analysis_sandbox.py). A file deleted meanwhile, or whose analysis another
+copy ended, is skipped."""
 
 import logging
 import threading
