@@ -4,14 +4,18 @@ a failed analysis with a reason, never as a stuck or crashed worker.
 
 Children are forked by multiprocessing's fork server (started once, with the analysers
 already imported), so each costs milliseconds and inherits none of the worker's
-threads or connections. A child's address space is capped (RLIMIT_AS): past it, Python
-raises MemoryError in the child alone. Its time is counted in processor seconds
-(RLIMIT_CPU; the kernel stops it past them), so a busy machine slows an analysis
-without failing it; a wall-clock bound of WALL_FACTOR times as long catches a child
-that waits instead of computing."""
+threads or connections (as with any multiprocessing start method but fork, a program
+embedding the worker keeps its start-up under `if __name__ == "__main__":`; the
+`arqium` command and `python -m arqium.cli` do). A child's address space is capped
+(RLIMIT_AS): past it, Python raises MemoryError in the child alone. Its time is counted
+in processor seconds (RLIMIT_CPU; the kernel stops it past them), so a busy machine
+slows an analysis without failing it; a wall-clock bound of WALL_FACTOR times as long
+catches a child that waits instead of computing. A child ends within a second of its
+worker process, however that ended."""
 
 import math
 import multiprocessing
+import os
 import resource
 import signal
 import threading
@@ -22,6 +26,7 @@ from pathlib import Path
 from arqium.infra.file_analysis import Unreadable, analyse
 
 POLL_SECONDS = 0.1
+WATCH_SECONDS = 1.0  # how often a child checks that its worker still lives
 WALL_FACTOR = 10
 _context = multiprocessing.get_context("forkserver")
 _context.set_forkserver_preload(["arqium.infra.file_analysis"])
@@ -38,7 +43,8 @@ def analyse_bounded(path: Path, content_type: str, seconds: float, memory_mb: in
     Interrupted once `stopping` is set."""
     receiver, sender = _context.Pipe(duplex=False)
     child = _context.Process(target=_analyse_in_child,
-                             args=(sender, str(path), content_type, seconds, memory_mb),
+                             args=(sender, str(path), content_type, seconds, memory_mb,
+                                   os.getpid()),
                              name="arqium-file-analysis", daemon=True)
     child.start()
     sender.close()
@@ -87,7 +93,8 @@ def _outcome(message: tuple[str, object]) -> dict:
 
 
 def _analyse_in_child(sender: Connection, path: str, content_type: str, seconds: float,
-                      memory_mb: int) -> None:
+                      memory_mb: int, worker_pid: int) -> None:
+    _end_with(worker_pid)
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     cpu = max(1, math.ceil(seconds))  # whole seconds; SIGXCPU ends it past them
@@ -100,3 +107,18 @@ def _analyse_in_child(sender: Connection, path: str, content_type: str, seconds:
         message = ("failed", f"the analysis needed more than {memory_mb} MB of memory")
     sender.send(message)
     sender.close()
+
+
+def _end_with(worker_pid: int) -> None:
+    """End this child soon after the worker process that asked for it: a worker killed
+    -9 leaves no analysis running (its file is taken again by the next run). The fork
+    server, this child's parent, outlives the worker as long as a child of it runs."""
+    def watch() -> None:
+        while True:
+            time.sleep(WATCH_SECONDS)
+            try:
+                os.kill(worker_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="worker-watch", daemon=True).start()
