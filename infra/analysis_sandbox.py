@@ -13,6 +13,7 @@ slows an analysis without failing it; a wall-clock bound of WALL_FACTOR times as
 catches a child that waits instead of computing. A child ends within a second of its
 worker process, however that ended."""
 
+import logging
 import math
 import multiprocessing
 import os
@@ -95,6 +96,7 @@ def _outcome(message: tuple[str, object]) -> dict:
 def _analyse_in_child(sender: Connection, path: str, content_type: str, seconds: float,
                       memory_mb: int, worker_pid: int) -> None:
     _end_with(worker_pid)
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # a broken PDF warns per object
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     cpu = max(1, math.ceil(seconds))  # whole seconds; SIGXCPU ends it past them

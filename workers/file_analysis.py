@@ -91,6 +91,8 @@ class FileAnalyst:
     def analyse(self, app: FilesApplication, blobs: BlobStore, row: dict) -> bool:
         """Analyse one file and record how it ended; False if it was skipped (or the
         worker is stopping, which leaves it `processing` for the next run)."""
+        if self.stopping.is_set():  # the rest of a batch waits for the next run
+            return False
         try:
             app.start_analysis(row["id"], cause=ANALYST)
         except SKIPPED:
