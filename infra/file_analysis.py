@@ -29,7 +29,11 @@ from arqium.infra.document_text import PDF, pages
 PIECE_BYTES = 1024 * 1024
 DISTINCT_CAP = 10_000
 MAX_COLUMNS = 200
-MAX_SHOWN_CHARS = 100  # of a text column's min and max
+# What a result shows of a name or value: it is stored in an event and sent to NATS,
+# so its size stays bounded (some 200 KB at most) whatever the file holds.
+MAX_SHOWN_CHARS = 100  # of a column's name, a text column's min and max, a JSON key
+MAX_KEY_CHARS = 50  # of one key within a JSON path
+MAX_PATH_CHARS = 250
 MAX_DEPTH = 32
 MAX_PATHS = 500
 MAX_KEYS = 100
@@ -37,7 +41,8 @@ NULLS = {"", "null", "none", "na", "n/a"}
 BOOLEANS = {"true": True, "false": False, "yes": True, "no": False}
 INTEGER = re.compile(r"[+-]?\d{1,4000}")  # int() reads at most 4300 digits
 NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,4})?")
-DATE = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?")
+DATE = re.compile(
+    r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?")
 DELIMITERS = ",;\t|"
 WORD = re.compile(r"\S+")
 INVALID_BYTE = re.compile("[\udc80-\udcff]")  # an undecodable byte, surrogate-escaped
@@ -153,7 +158,7 @@ def csv_figures(path: Path) -> dict:
         return {"rows": 0, "delimiter": ",", "columns_total": 0, "columns_capped": False,
                 "ragged_rows": 0, "columns": []}
     delimiter, names = header
-    columns = [Column(name or f"column_{number}")
+    columns = [Column(name[:MAX_SHOWN_CHARS] or f"column_{number}")
                for number, name in enumerate(names[:MAX_COLUMNS], start=1)]
     count = ragged = 0
     for _, row in rows:
@@ -346,7 +351,7 @@ def json_figures(path: Path) -> dict:
     shape.walk(document)
     top = {"type": json_type(document)}
     if isinstance(document, dict):
-        top["keys"] = list(document)[:MAX_KEYS]
+        top["keys"] = [key[:MAX_SHOWN_CHARS] for key in list(document)[:MAX_KEYS]]
     elif isinstance(document, list):
         top["length"] = len(document)
     return {**top, **shape.figures()}
@@ -406,10 +411,12 @@ class Shape:
 
 
 def child_path(path: str, key: str) -> str:
-    """`$.name` for a plain key, `$["odd key"]` for any other."""
+    """`$.name` for a plain key, `$["odd key"]` for any other; keys cut at
+    MAX_KEY_CHARS, the path at MAX_PATH_CHARS (paths cut alike count as one)."""
+    key = key[:MAX_KEY_CHARS]
     if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-        return f"{path}.{key}"
-    return f"{path}[{json.dumps(key)}]"
+        return f"{path}.{key}"[:MAX_PATH_CHARS]
+    return f"{path}[{json.dumps(key)}]"[:MAX_PATH_CHARS]
 
 
 # PDF and images

@@ -121,9 +121,12 @@ class Settings(LoggingSettings):
     blob_sweep_seconds: float = Field(default=600.0, gt=0)
     blob_grace_seconds: float = Field(default=3600.0, ge=0)
     # The file_analysis worker: how often it looks for files to analyse (it is also woken
-    # by new files events), and the bounds of one file's analysis (its own process).
+    # by new files events), how many it analyses at once (each in a process of its own,
+    # so at most that many cores busy), and the bounds of one file's analysis: processor
+    # seconds (a busy machine slows it without failing it) and address space.
     analysis_poll_seconds: float = Field(default=0.5, gt=0)
-    analysis_timeout_seconds: float = Field(default=120.0, gt=0)
+    analysis_processes: int = Field(default=2, ge=1, le=64)
+    analysis_cpu_seconds: float = Field(default=120.0, gt=0)
     analysis_memory_mb: int = Field(default=1024, ge=128)
     # File bytes in an S3-compatible bucket when endpoint and bucket are set (else under
     # <data_dir>/blobs); credentials as the store wants them.

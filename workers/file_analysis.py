@@ -3,14 +3,15 @@ figures) or `failed` (with the reason), each step an event.
 
 It takes the oldest files whose analysis has not ended from the files read model, those
 left `processing` by a worker that died included, so nothing stays stuck: a file is
-analysed again from the start, and the analysis is a pure function of its bytes. One
-file at a time, in a child process bounded in time and memory
-(infra/analysis_sandbox.py). A file deleted meanwhile, or whose analysis another copy
-ended, is skipped."""
+analysed again from the start, and the analysis is a pure function of its bytes. Up to
+ARQIUM_ANALYSIS_PROCESSES files at a time, each in a child process bounded in time and
+memory (infra/analysis_sandbox.py). A file deleted meanwhile, or whose analysis another
+copy ended, is skipped."""
 
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError
@@ -70,7 +71,10 @@ class FileAnalyst:
         while not self.stopping.is_set():
             self._catch_up(app, view)
             waiting = view.unanalysed(BATCH)
-            done = sum(self.analyse(app, blobs, row) for row in waiting)
+            with ThreadPoolExecutor(self.settings.analysis_processes,
+                                    thread_name_prefix=ANALYSIS_NAME) as analysts:
+                done = sum(analysts.map(lambda row: self.analyse(app, blobs, row),
+                                        waiting))
             ended += done
             if len(waiting) < BATCH or not done:  # the rest waits for the read model
                 break
@@ -87,6 +91,8 @@ class FileAnalyst:
     def analyse(self, app: FilesApplication, blobs: BlobStore, row: dict) -> bool:
         """Analyse one file and record how it ended; False if it was skipped (or the
         worker is stopping, which leaves it `processing` for the next run)."""
+        if self.stopping.is_set():  # the rest of a batch waits for the next run
+            return False
         try:
             app.start_analysis(row["id"], cause=ANALYST)
         except SKIPPED:
@@ -105,7 +111,7 @@ class FileAnalyst:
         try:
             with local_copy(blobs, row["sha256"]) as path:
                 return analyse_bounded(path, row["content_type"],
-                                       self.settings.analysis_timeout_seconds,
+                                       self.settings.analysis_cpu_seconds,
                                        self.settings.analysis_memory_mb, self.stopping)
         except BlobNotFound:  # removed between the two looks
             raise Unreadable("the file's bytes are missing from the blob store") from None

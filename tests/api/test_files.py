@@ -228,6 +228,20 @@ def test_files_in_an_s3_bucket_download_whole_and_by_range(s3_client, settings):
     assert blob_files(settings) == []  # nothing on this machine's disk
 
 
+def test_a_file_whose_object_left_the_bucket_downloads_as_404_not_found(s3_client,
+                                                                        settings):
+    from arqium.infra.blobs import open_s3_client
+
+    ada = {"headers": bearer(register(s3_client)["access_token"])}
+    file_id = upload(s3_client, ada, CSV).json()["file_id"]
+    bucket = open_s3_client(settings.s3_endpoint, "test", "test", "us-east-1")
+    bucket.delete_object(Bucket=settings.s3_bucket,
+                         Key=settings.s3_prefix + hashlib.sha256(CSV).hexdigest())
+    answer = s3_client.get(f"/download/{file_id}", headers=ada["headers"])
+    assert answer.status_code == 404
+    assert answer.json()["error"]["code"] == "not_found"
+
+
 def test_a_range_beyond_the_file_is_416(s3_client):
     ada = {"headers": bearer(register(s3_client)["access_token"])}
     file_id = upload(s3_client, ada, CSV).json()["file_id"]

@@ -111,6 +111,15 @@ def test_json_shape_names_keys_types_and_array_lengths(written):
     assert figures["paths"]["$.items[].a"] == {"types": ["integer", "string"], "count": 2}
 
 
+def test_long_names_are_cut_so_a_result_stays_small(written):
+    long = "k" * 5000
+    figures = analyse(written(json.dumps({long: {long: 1}})), "application/json")
+    assert figures["keys"] == [long[:file_analysis.MAX_SHOWN_CHARS]]
+    assert max(len(path) for path in figures["paths"]) <= file_analysis.MAX_PATH_CHARS
+    columns = analyse(written(f"{long},b\n1,2\n"), "text/csv")["columns"]
+    assert len(columns[0]["name"]) == file_analysis.MAX_SHOWN_CHARS
+
+
 def test_deep_json_is_described_to_a_bounded_depth(written):
     deep = "[" * 200 + "]" * 200
     figures = analyse(written(deep), "application/json")
@@ -165,7 +174,15 @@ def test_an_analysis_needing_more_memory_than_allowed_fails_with_that_reason(wri
         analyse_bounded(written(many), "application/json", 60, 200, threading.Event())
 
 
-def test_an_analysis_running_past_its_time_fails_with_that_reason(written):
+def test_an_analysis_needing_more_processor_time_than_allowed_fails_with_that_reason(
+        written):
+    rows = "\n".join(f"{n},{n * 1.5},2024-01-0{1 + n % 9}" for n in range(1_500_000))
+    with pytest.raises(Unreadable, match="more than 1 s of processor time"):
+        analyse_bounded(written(f"a,b,c\n{rows}\n"), "text/csv", 1, 1024,
+                        threading.Event())
+
+
+def test_an_analysis_waiting_past_its_wall_clock_bound_fails_with_that_reason(written):
     with pytest.raises(Unreadable, match="took longer than 0 s"):
         analyse_bounded(written("a,b\n1,2\n"), "text/csv", 0, 1024, threading.Event())
 

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from arqium.domain.files.domainmodel import COMPLETE, FAILED
+from arqium.domain.files.domainmodel import COMPLETE, FAILED, PENDING
 from arqium.workers.file_analysis import FileAnalyst
 from tests.conftest import SETUP
 
@@ -63,3 +63,12 @@ def test_a_result_postgres_cannot_hold_is_made_storable(system, analyst):
     analyst.analyse(system.files, system.blobs, row)
     events = list(system.files.repository.event_store.get(row["id"]))
     assert events[-1].result["keys"] == ["ab", "\ufffd"]
+
+
+def test_a_stopping_worker_starts_no_analysis(system, settings, clock):
+    stopping = threading.Event()
+    stopping.set()
+    row = recorded(system, b"a\n1\n")
+    assert FileAnalyst(settings, stopping, clock).analyse(system.files, system.blobs,
+                                                          row) is False
+    assert status(system, row["id"]) == PENDING
