@@ -46,7 +46,8 @@ class ChatModel:
             response = httpx.post(f"{self.base_url.rstrip('/')}/chat/completions",
                                   json=body, headers=self.headers(), timeout=self.timeout)
         except httpx.HTTPError as error:
-            raise ModelUnavailable(f"the model endpoint cannot be reached: {error}") from None
+            raise ModelUnavailable(
+                f"the model endpoint cannot be reached: {error}") from None
         if response.status_code != 200:
             raise ModelUnavailable(f"the model endpoint answered {response.status_code}: "
                                    f"{response.text[:200]}")

@@ -97,13 +97,14 @@ class AgentInvocationsProjection(BatchProjection):
     @apply.register
     def _(self, domain_event: Invoked, position: int, curs: Cursor) -> None:
         """Answered or Failed."""
+        failed = isinstance(domain_event, AgentInvocation.Failed)
         curs.execute(self.view.sql(INSERT), {
             "id": domain_event.originator_id, "owner_id": domain_event.owner_id,
             "agent_id": domain_event.agent_id, "input": domain_event.input,
             "parameters": Jsonb(domain_event.parameters),
-            "outcome": FAILED if isinstance(domain_event, AgentInvocation.Failed) else OK, "output": getattr(domain_event, "output", None),
-            "error": Jsonb(domain_event.error) if isinstance(
-                domain_event, AgentInvocation.Failed) else None,
+            "outcome": FAILED if failed else OK,
+            "output": getattr(domain_event, "output", None),
+            "error": Jsonb(domain_event.error) if failed else None,
             "duration_ms": domain_event.duration_ms, "at": domain_event.at,
             "position": position})
         curs.execute(self.view.sql(ADD_TIME), {"agent_id": domain_event.agent_id,

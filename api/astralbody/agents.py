@@ -7,7 +7,11 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from arqium.api.astralbody.documents import AstralAgentAnswer, AstralAgents, AstralInvocation
+from arqium.api.astralbody.documents import (
+    AstralAgentAnswer,
+    AstralAgents,
+    AstralInvocation,
+)
 from arqium.api.common.caller import CurrentCaller
 from arqium.api.common.deps import AgentInvocations, AgentsDep, Waits, caught_up
 from arqium.api.common.documents import documented

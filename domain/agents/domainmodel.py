@@ -77,7 +77,9 @@ def check_parameters(parameters: dict) -> None:
 
 def summary(text: str) -> str:
     """What an invocation's event keeps of an answer's text."""
-    return text if len(text) <= MAX_SUMMARY_LENGTH else text[:MAX_SUMMARY_LENGTH - 1] + "…"
+    if len(text) <= MAX_SUMMARY_LENGTH:
+        return text
+    return text[:MAX_SUMMARY_LENGTH - 1] + "…"
 
 
 class Invoked(ArqiumAggregate.Created):

@@ -13,7 +13,9 @@ from fastapi.testclient import TestClient
 
 from arqium.api.app import create_app
 from arqium.infra.settings import Settings
+from arqium.system.bootstrap import make_admin
 from arqium.workers.runner import WorkerGroup
+from tests.api.test_openapi_v0_bodies import assert_documented
 from tests.conftest import JWT_SECRET, SETUP, TEST_SCALE, bearer, fresh_database, register
 
 PROJECTORS = ["users", "login_sessions", "api_keys", "agent_invocations", "memory_items",
@@ -279,3 +281,30 @@ def test_the_general_assistant_answers_with_the_model_and_the_working_set(app, a
     prompt = model.requests[-1]["messages"]
     assert prompt[-1] == {"role": "user", "content": "Which theme do I prefer?"}
     assert prompt[0]["role"] == "system" and "pref:theme" in prompt[0]["content"]
+
+
+def test_each_agents_success_body_is_the_documented_one(app, system, ada):
+    document = app.get("/openapi.json").json()
+    assert_documented(document, "/agents", "get", app.get("/agents", headers=ada))
+    answer = invoke(app, ada, "file-analyst", "city",
+                    file_id=analysed_csv(app, system, ada))
+    assert_documented(document, "/agents/{agent_id}/invoke", "post", answer)
+    failure = invoke(app, ada, "file-analyst", "city", file_id=uploaded_csv(app, ada))
+    for invocation_id in (answer.json()["invocation_id"],
+                          failure.json()["error"]["details"]["invocation_id"]):
+        assert_documented(document, "/agents/invocations/{invocation_id}", "get",
+                          invocation(app, ada, invocation_id))
+
+
+def test_a_deleted_user_s_invocations_leave_the_read_model(app, system):
+    cy = register(app, email="cy@example.com")
+    mine = answered(app, bearer(cy["access_token"]), "ledger-auditor")
+    make_admin(system, "root@example.com", "admin password", cause=SETUP)
+    admin = bearer(app.post("/api/v1/auth/login", json={
+        "email": "root@example.com", "password": "admin password"}
+    ).json()["data"]["access_token"])
+    deleted = app.delete(f"/api/v1/users/{cy['user']['id']}", headers=admin)
+    assert deleted.status_code == 200, deleted.text
+    view = system.read_models.agent_invocations
+    view.wait(system.agents.name, system.agents.recorder.max_notification_id(), 10)
+    assert view.owned(cy["user"]["id"], mine["invocation_id"]) is None
