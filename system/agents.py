@@ -226,13 +226,17 @@ def owned_object_ids(view: LedgerObjectsView, owner_id: str) -> Iterator[str]:
 
 def audit_text(data: dict) -> str:
     whose = "the whole ledger" if data["scope"] == "ledger" else "your ledger objects"
-    checked = (f"Checked {data['checked_objects']} objects ({whose}), "
-               f"{data['checked_events']} events")
+    checked = (f"Checked {many(data['checked_objects'], 'object')} ({whose}), "
+               f"{many(data['checked_events'], 'event')}")
     if data["ok"]:
         return f"{checked}: every hash chain is intact"
     failure = data["first_failure"]
     return (f"{checked}: object {failure['object_id']} version {failure['version']} "
             f"fails: {failure['reason']}")
+
+
+def many(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def assist(agents: Agents, ask: Ask, sources: Sources) -> Answer:

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from arqium.api.app import create_app
+from arqium.infra.embedded import free_port
 from arqium.infra.settings import Settings
 from arqium.system.bootstrap import make_admin
 from arqium.workers.runner import WorkerGroup
@@ -308,3 +309,34 @@ def test_a_deleted_user_s_invocations_leave_the_read_model(app, system):
     view = system.read_models.agent_invocations
     view.wait(system.agents.name, system.agents.recorder.max_notification_id(), 10)
     assert view.owned(cy["user"]["id"], mine["invocation_id"]) is None
+
+
+def test_the_general_assistant_is_offline_when_its_model_does_not_answer(app, system,
+                                                                         ada):
+    system.settings.llm_base_url = f"http://127.0.0.1:{free_port()}/v1"  # nobody there
+    try:
+        assert agents(app, ada)["general-assistant"]["status"] == "offline"
+        response = invoke(app, ada, "general-assistant", "Hello?")
+        assert response.status_code == 503
+        assert "cannot be reached" in response.json()["error"]["message"]
+    finally:
+        system.settings.llm_base_url = None
+
+
+def test_the_ledger_auditor_reports_the_object_whose_chain_is_broken(app, system):
+    dee = bearer(register(app, email="dee@example.com")["access_token"])
+    object_id = app.post("/api/ledger/objects", headers=dee, json={
+        "typeName": "invoice", "data": {"amount": 7}}).json()["object"]["id"]
+    with system.ledger.recorder.datastore.transaction(commit=True) as curs:
+        curs.execute("SELECT notification_id, state FROM ledger_events "
+                     "WHERE originator_id = %s", (object_id,))
+        row = curs.fetchone()
+        state = bytes(row["state"])
+        assert b'"amount":7' in state
+        curs.execute("UPDATE ledger_events SET state = %s WHERE notification_id = %s",
+                     (state.replace(b'"amount":7', b'"amount":8'), row["notification_id"]))
+    audit = answered(app, dee, "ledger-auditor")
+    assert audit["data"]["ok"] is False
+    assert audit["data"]["first_failure"]["object_id"] == object_id
+    assert audit["output"].startswith("Checked 1 object (your ledger objects), 0 events: "
+                                      f"object {object_id} version 1 fails")
