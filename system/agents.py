@@ -18,7 +18,6 @@ from arqium.domain.agents.domainmodel import (
     MEMORY_SEARCH,
     AgentInvocation,
     FileNotAnalysed,
-    agent_named,
     check_invocation,
 )
 from arqium.domain.files.domainmodel import COMPLETE, FAILED, FileNotFound
@@ -117,7 +116,6 @@ class Agents:
     def invoke(self, agent_id: str, ask: Ask, sources: Sources) -> Invoked:
         """Run the agent; its answer, or its failure, is recorded with the time it took
         (an unknown agent or a malformed request is refused before anything runs)."""
-        agent_named(agent_id)
         check_invocation(agent_id, ask.request)
         started = time.perf_counter()
         try:
