@@ -2,6 +2,7 @@
 
 from arqium.infra.settings import Settings
 from arqium.projections.activity import ACTIVITY_PROJECTIONS
+from arqium.projections.agent_invocations import AgentInvocationsProjection
 from arqium.projections.api_keys import ApiKeysProjection
 from arqium.projections.chat_sessions import ChatSessionsProjection
 from arqium.projections.components import ComponentsProjection
@@ -24,7 +25,7 @@ PROJECTIONS = (MemoryItemsProjection, MemoryEmbeddingsProjection, ContextsProjec
                ChatSessionsProjection, SessionMessagesProjection, LedgerObjectsProjection,
                VaultsProjection, PlatformConfigProjection, PlatformModulesProjection,
                FilesProjection, ComponentsProjection, DocumentChunksProjection,
-               DocumentChunkEmbeddingsProjection,
+               DocumentChunkEmbeddingsProjection, AgentInvocationsProjection,
                *ACTIVITY_PROJECTIONS)
 
 

@@ -127,6 +127,7 @@ class DocumentsProjection(BatchProjection):
     `write` records them, `forget` a deleted file's."""
 
     application = FilesApplication
+    module = "rag"  # paused while the knowledge base is off: no chunking, no embedding
 
     def __init__(self, view: DocumentsView, blobs: BlobStore | None = None,
                  chunking: Chunking | None = None):

@@ -3,7 +3,7 @@
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ import psycopg
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
+from arqium.domain.agents.application import AgentsApplication
 from arqium.domain.analytics.application import AnalyticsApplication
 from arqium.domain.components.application import ComponentsApplication
 from arqium.domain.files.application import FilesApplication
@@ -27,6 +28,7 @@ from arqium.infra.blobs import BlobStore, open_blobs
 from arqium.infra.eventstore import open_pool, shared_env
 from arqium.infra.idempotency import IdempotencyStore
 from arqium.infra.keys import MasterKey, OwnerKeys, lazy_master_key
+from arqium.infra.llm import ModelProbe
 from arqium.infra.nextauth import NextAuthSessions
 from arqium.infra.oidc import OidcVerifier
 from arqium.infra.query_embeddings import QueryEmbeddings
@@ -49,7 +51,7 @@ from arqium.system.read_models import ReadModels, open_read_models
 log = logging.getLogger(__name__)
 APPLICATIONS = (IdentityApplication, MemoryApplication, SessionsApplication,
                 LedgerApplication, AnalyticsApplication, PlatformApplication,
-                FilesApplication, ComponentsApplication)
+                FilesApplication, ComponentsApplication, AgentsApplication)
 RELAY_NAME = "nats_relay"
 MIGRATION_LOCK = 73000
 STARTUP_CONNECT_SECONDS = 10.0  # how long a starting process waits for its first connections
@@ -83,6 +85,8 @@ class System:
     blobs: BlobStore | None = None
     components: ComponentsApplication | None = None  # saved components (AstralBody)
     knowledge_base: KnowledgeBase | None = None  # the callers' documents (CEREBRO's RAG)
+    agents: AgentsApplication | None = None  # agent invocations (AstralBody)
+    model_probe: ModelProbe = field(default_factory=ModelProbe)  # is the model up?
 
     @property
     def views(self) -> dict[str, ReadModel]:
@@ -91,7 +95,7 @@ class System:
 
     def applications(self) -> list:
         return [self.identity, self.memory, self.sessions, self.ledger, self.analytics,
-                self.platform, self.files, self.components]
+                self.platform, self.files, self.components, self.agents]
 
     def close(self) -> None:
         for app in self.applications():
@@ -161,7 +165,8 @@ def open_system(settings: Settings, clock: Clock = system_clock,
                   worker_failures, master, nextauth, platform, config, modules,
                   FilesApplication(env, clock=clock), open_blobs(settings),
                   ComponentsApplication(env, clock=clock),
-                  open_knowledge_base(settings, read_models, query_embeddings))
+                  open_knowledge_base(settings, read_models, query_embeddings),
+                  AgentsApplication(env, clock=clock))
 
 
 def open_knowledge_base(settings: Settings, read_models: ReadModels,

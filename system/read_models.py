@@ -5,6 +5,7 @@ from dataclasses import dataclass, fields
 from arqium.projections import PROJECTIONS
 from arqium.projections.activity import ActivityView
 from arqium.projections.activity_figures import ActivityFigures
+from arqium.projections.agent_invocations import AgentInvocationsView
 from arqium.projections.api_keys import ApiKeysView
 from arqium.projections.base import BatchProjection, ReadModel, open_view
 from arqium.projections.chat_sessions import ChatSessionsView
@@ -52,6 +53,7 @@ class ReadModels:
     components: ComponentsView
     document_chunks: DocumentChunksView
     document_chunk_embeddings: DocumentChunkEmbeddingsView
+    agent_invocations: AgentInvocationsView
 
     def of(self, projection: type[BatchProjection]) -> ReadModel:
         """The read model `projection` writes."""

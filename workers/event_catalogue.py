@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from eventsourcing.domain import CanInitAggregate
 
 from arqium import domain
+from arqium.domain.agents.application import AgentsApplication
 from arqium.domain.analytics.application import AnalyticsApplication
 from arqium.domain.components.application import ComponentsApplication
 from arqium.domain.files.application import FilesApplication
@@ -25,12 +26,13 @@ from arqium.workers.relay import ENVELOPE_FIELDS, UNPUBLISHED_FIELDS, WITHHELD, 
 
 APPLICATIONS = (IdentityApplication, MemoryApplication, SessionsApplication,
                 LedgerApplication, AnalyticsApplication, PlatformApplication,
-                FilesApplication, ComponentsApplication)
+                FilesApplication, ComponentsApplication, AgentsApplication)
 # Published fields that are, or may hold, personal data: what users write is the data
 # consumers are there for; nothing else personal is published.
 PERSONAL = {"name", "content", "state", "changes", "context", "data", "metadata", "tags",
             "title", "description", "label", "components", "key", "handle",
-            "properties", "filename", "preview"}
+            "properties", "filename", "preview", "input", "parameters",
+            "output", "error"}
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,2 @@
-"""The AstralBody face (seed 004): health, auth config, profile, chat history."""
+"""The AstralBody face (seed 004): health, auth config, profile, chat history, files,
+components and agents."""

@@ -127,3 +127,41 @@ class AstralCondensed(AstralComponentListed):
 
 class AstralCondensedComponents(BaseModel):
     components: list[AstralCondensed]
+
+
+class AstralAgent(BaseModel):
+    id: str  # memory-search, file-analyst, ledger-auditor, general-assistant
+    name: str
+    description: str
+    status: str  # "online" when what it needs is configured and working, else "offline"
+    capabilities: list[str]
+    average_response_time: float  # seconds, the mean of its invocations' (0: none yet)
+
+
+class AstralAgents(BaseModel):
+    agents: list[AstralAgent]
+
+
+class AstralAgentAnswer(BaseModel):
+    agent_id: str
+    output: str  # the answer, in words
+    data: Any  # the answer's figures, as the agent found them
+    duration_ms: int
+    invocation_id: str  # GET /agents/invocations/{invocation_id} reads it back
+
+
+class AstralAgentError(BaseModel):
+    code: str  # the kind of error the invocation failed with
+    message: str
+
+
+class AstralInvocation(BaseModel):
+    id: str
+    agent_id: str
+    input: str
+    parameters: dict[str, Any]
+    outcome: str  # "ok" or "failed"
+    output: str | None  # of an answer (at most 1000 characters of it)
+    error: AstralAgentError | None  # of a failure
+    duration_ms: int
+    invoked_at: str

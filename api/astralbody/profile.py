@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from arqium.api.astralbody import components, files, sessions
+from arqium.api.astralbody import agents, components, files, sessions
 from arqium.api.astralbody.documents import AstralHealth, AstralProfile, OidcClientConfig
 from arqium.api.common.caller import CurrentCaller
 from arqium.api.common.deps import AppSettings, IdentityApp, SystemDep, Users
@@ -69,3 +69,4 @@ def put_profile(body: AstralProfileUpdate, caller: CurrentCaller, identity: Iden
 router.include_router(sessions.router, dependencies=per_user)
 router.include_router(files.router)  # limited route by route: uploads have their own
 router.include_router(components.router, dependencies=per_user)
+router.include_router(agents.router, dependencies=per_user)

@@ -30,8 +30,7 @@ from arqium.api.ratelimit import limited
 from arqium.domain.memory.workingset import conversation_text, prompt_text
 from arqium.domain.sessions.application import MessageDraft, SessionsApplication
 from arqium.domain.sessions.domainmodel import SessionNotFound, session_id_for
-from arqium.infra.llm import ChatModel, ModelUnavailable
-from arqium.infra.settings import Settings
+from arqium.infra.llm import ChatModel, ModelUnavailable, chat_model
 from arqium.infra.tokens import shared_token_counter
 
 router = APIRouter(tags=["CEREBRO: chat"])
@@ -103,16 +102,6 @@ def chat(body: ChatRequest, caller: CurrentCaller, working_sets: WorkingSets,
                                           prompt_messages(shown, thread), body.modelId),
                              media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", CHAT_ID_HEADER: chat_id})
-
-
-def chat_model(settings: Settings) -> ChatModel:
-    if not settings.llm_base_url:
-        raise ModelUnavailable(
-            "no language model is configured: set ARQIUM_LLM_BASE_URL to an OpenAI-"
-            "compatible endpoint (and ARQIUM_LLM_API_KEY, ARQIUM_LLM_MODEL)")
-    api_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
-    return ChatModel(settings.llm_base_url, api_key, settings.llm_model,
-                     settings.llm_timeout_seconds)
 
 
 def open_session(sessions: SessionsApplication, caller: Caller, session_id: UUID,

@@ -16,6 +16,7 @@ from arqium.api.common.positions import (
     parse_position,
 )
 from arqium.api.errors import ReadModelBehind
+from arqium.domain.agents.application import AgentsApplication
 from arqium.domain.analytics.application import AnalyticsApplication
 from arqium.domain.components.application import ComponentsApplication
 from arqium.domain.files.application import FilesApplication
@@ -32,6 +33,10 @@ from arqium.infra.settings import Settings
 from arqium.infra.signed_urls import UrlSigner
 from arqium.projections.activity import ACTIVITY_PROJECTIONS
 from arqium.projections.activity_figures import ActivityFigures
+from arqium.projections.agent_invocations import (
+    AgentInvocationsProjection,
+    AgentInvocationsView,
+)
 from arqium.projections.api_keys import ApiKeysProjection, ApiKeysView
 from arqium.projections.base import BatchProjection, ReadModel
 from arqium.projections.chat_sessions import ChatSessionsProjection, ChatSessionsView
@@ -46,6 +51,7 @@ from arqium.projections.session_messages import (
     SessionMessagesView,
 )
 from arqium.projections.users import UsersProjection, UsersView
+from arqium.system.agents import Agents
 from arqium.system.bootstrap import System
 
 Part = TypeVar("Part")
@@ -71,6 +77,7 @@ IdentityApp = Annotated[IdentityApplication, Depends(part_of_system(lambda s: s.
 MemoryApp = Annotated[MemoryApplication, Depends(part_of_system(lambda s: s.memory))]
 SessionsApp = Annotated[SessionsApplication, Depends(part_of_system(lambda s: s.sessions))]
 LedgerApp = Annotated[LedgerApplication, Depends(part_of_system(lambda s: s.ledger))]
+AgentsApp = Annotated[AgentsApplication, Depends(part_of_system(lambda s: s.agents))]
 AnalyticsApp = Annotated[AnalyticsApplication,
                          Depends(part_of_system(lambda s: s.analytics))]
 ComponentsApp = Annotated[ComponentsApplication,
@@ -78,6 +85,15 @@ ComponentsApp = Annotated[ComponentsApplication,
 PlatformApp = Annotated[PlatformApplication, Depends(part_of_system(lambda s: s.platform))]
 FilesApp = Annotated[FilesApplication, Depends(part_of_system(lambda s: s.files))]
 Blobs = Annotated[BlobStore, Depends(part_of_system(lambda s: s.blobs))]
+
+
+def built_in_agents(system: SystemDep) -> Agents:
+    return Agents(system.agents, system.read_models.agent_invocations, system.ledger,
+                  system.settings, system.worker_failures, system.model_probe,
+                  system.clock)
+
+
+AgentsDep = Annotated[Agents, Depends(built_in_agents)]
 DOWNLOAD_LINKS = "download-links"  # the purpose of the key signing download links
 DownloadLinks = Annotated[UrlSigner, Depends(part_of_system(
     lambda s: UrlSigner(s.master_key().derived(DOWNLOAD_LINKS), s.clock)))]
@@ -202,6 +218,8 @@ SessionMessages = Annotated[SessionMessagesView,
 Files = Annotated[FilesView, Depends(caught_up(FilesProjection))]
 LedgerObjects = Annotated[LedgerObjectsView, Depends(caught_up(LedgerObjectsProjection))]
 Components = Annotated[ComponentsView, Depends(caught_up(ComponentsProjection))]
+AgentInvocations = Annotated[AgentInvocationsView,
+                             Depends(caught_up(AgentInvocationsProjection))]
 
 
 def activity_figures(waits: Waits) -> ActivityFigures:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from arqium.api.common.caller import CurrentCaller, require_admin
 from arqium.api.common.deps import (
+    AgentsApp,
     AnalyticsApp,
     ComponentsApp,
     IdentityApp,
@@ -73,7 +74,7 @@ def change_password(body: PasswordChange, caller: CurrentCaller, identity: Ident
                responses=enveloped(200, Deleted))
 def delete_user(user_id: UUID, caller: CurrentCaller, identity: IdentityApp,
                 memory: MemoryApp, sessions: SessionsApp, analytics: AnalyticsApp,
-                components: ComponentsApp, waits: Waits):
+                components: ComponentsApp, agents: AgentsApp, waits: Waits):
     """Ends the user's sessions and keys, removes its rows from every read model and
     destroys its data key: its sensitive history becomes unreadable."""
     require_admin(caller)
@@ -82,6 +83,7 @@ def delete_user(user_id: UUID, caller: CurrentCaller, identity: IdentityApp,
     sessions.forget_owner(str(user_id), cause=caller.cause)
     analytics.forget_owner(str(user_id), cause=caller.cause)
     components.forget_owner(str(user_id), cause=caller.cause)
+    agents.forget_owner(str(user_id), cause=caller.cause)
     for projection in (LoginSessionsProjection, ApiKeysProjection):  # credentials die now
         waits.reached(projection, position)
     return ok({"id": str(user_id), "deleted": True}, position=(identity.name, position))

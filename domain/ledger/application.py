@@ -98,16 +98,24 @@ class LedgerApplication(Application):
             notifications = self.recorder.select_notifications(
                 start, READ_BATCH, stop=stop, topics=())
             for notification in notifications:
-                yield from self._entry(notification, type_names)
+                yield from self._entry(notification, notification.id, type_names)
             if len(notifications) < READ_BATCH:
                 return
             start = notifications[-1].id + 1
 
-    def _entry(self, notification: Any, type_names: dict[str, str]) -> Iterator[dict]:
+    def object_entries(self, object_id: UUID) -> Iterator[dict]:
+        """One object's events from the store, in version order, as auditors see them
+        (positions unknown: None)."""
+        type_names: dict[str, str] = {}
+        for stored in self.recorder.select_events(object_id):
+            yield from self._entry(stored, None, type_names)
+
+    def _entry(self, notification: Any, position: int | None, type_names: dict[str, str]
+               ) -> Iterator[dict]:
         try:
             domain_event = self.mapper.to_domain_event(notification)
         except (ValueError, KeyError, TypeError, TopicError) as error:  # a damaged row
-            yield {"position": notification.id, "object_id": str(notification.originator_id),
+            yield {"position": position, "object_id": str(notification.originator_id),
                    "version": notification.originator_version,
                    "unreadable": f"the stored event cannot be read ({error})"}
             return
@@ -116,4 +124,4 @@ class LedgerApplication(Application):
         object_id = str(domain_event.originator_id)
         if isinstance(domain_event, LedgerObject.Created):
             type_names[object_id] = domain_event.type_name
-        yield entry(domain_event, type_names.get(object_id, ""), notification.id)
+        yield entry(domain_event, type_names.get(object_id, ""), position)

@@ -26,7 +26,7 @@ COMMAND_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 PROJECTORS = ["users", "login_sessions", "api_keys", "chat_sessions", "session_messages",
               "memory_items", "memory_embeddings", "vaults", "contexts", "ledger_objects",
               "platform_config", "platform_modules", "files", "components",
-              "document_chunks", "document_chunk_embeddings",
+              "document_chunks", "document_chunk_embeddings", "agent_invocations",
               *(p.name for p in ACTIVITY_PROJECTIONS)]
 PASSWORD = "correct horse"
 Route = tuple[str, str]
@@ -370,6 +370,8 @@ EXAMPLES: dict[Route, Example] = {
         f"/api/config/profiles/{new_profile(w)}/apply", caller=w.admin),
     ("PUT", "/user/profile"): lambda w: Request("/user/profile", {"name": "Ada"}),
     ("POST", "/components"): lambda w: Request("/components", {"title": "t", "type": "card"}),
+    ("POST", "/agents/{agent_id}/invoke"): lambda w: Request(
+        "/agents/ledger-auditor/invoke", {"input": "verify"}),
     ("DELETE", "/components/{component_id}"): lambda w: Request(
         f"/components/{new_component(w)}"),
     ("POST", "/components/combine"): lambda w: Request("/components/combine", {

@@ -4,6 +4,7 @@ import inspect
 
 import pytest
 
+from arqium.domain.agents.application import AgentsApplication
 from arqium.domain.analytics.application import AnalyticsApplication
 from arqium.domain.components.application import ComponentsApplication
 from arqium.domain.identity.application import IdentityApplication
@@ -18,7 +19,7 @@ from arqium.domain.shared import command
 
 APPLICATIONS = (IdentityApplication, LedgerApplication, MemoryApplication,
                 SessionsApplication, AnalyticsApplication, PlatformApplication,
-                ComponentsApplication)
+                ComponentsApplication, AgentsApplication)
 COMMANDS = [member for app in APPLICATIONS for _, member in inspect.getmembers(app)
             if hasattr(member, "replaying")] + [digest.seal_digest]
 

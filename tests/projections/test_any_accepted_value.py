@@ -77,6 +77,11 @@ def write_everything(system, values: dict[str, Any], text: str) -> None:
     stored, _ = system.files.record_upload(owner, "notes.txt", "text/plain", document.size,
                                            system.blobs.commit(document), cause=SETUP)
     system.files.complete_analysis(stored.id, exact, cause=SETUP)
+    asked = {"input": text, "parameters": {key: value for key, value in values.items()
+                                           if key != "long"}}  # parameters are small
+    system.agents.record_answer(owner, "memory-search", asked, 1, text, cause=SETUP)
+    system.agents.record_failure(owner, "file-analyst", asked, 1, {
+        "code": "Invalid", "message": text}, cause=SETUP)
     settings = {"general": {"site_name": text or "s"}}
     system.platform.create_profile(text or "p", text, settings, cause=SETUP)
     system.platform.update_config(settings, cause=SETUP)
