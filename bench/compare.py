@@ -526,7 +526,8 @@ def run(args) -> dict:
 
 def loads(args, server, peer, sides: Sides, users, writers) -> dict:
     run_id, out = uuid.uuid4().hex[:8], {}
-    profile = Profiler(args.profile, server.process.pid) if args.profile else None
+    profile = (Profiler(args.profile, server.process.pid, workers_pid(server.process.pid))
+               if args.profile else None)
 
     # Reads first, on a settled system; then the writes, ARQIUM's last: its read models
     # and embeddings go on working long after the load (the lag is measured meanwhile).
@@ -599,35 +600,47 @@ def postgres_version(database_url: str) -> str:
 
 class Profiler:
     """py-spy recording ARQIUM's API process, only the thread holding the GIL (the
-    Python CPU; idle threads and the event loop's waits left out). Its samples perturb
-    the figures."""
+    Python CPU; idle threads and the event loop's waits left out), and the workers
+    process, every thread (the embedding model runs without the GIL): DIR/<load>.txt
+    and DIR/<load>-workers.txt. Its samples perturb the figures."""
 
-    def __init__(self, folder: str, pid: int):
-        self.folder, self.pid = Path(folder), pid
+    def __init__(self, folder: str, api: int, workers: int | None):
+        self.folder, self.api, self.workers = Path(folder), api, workers
         self.folder.mkdir(parents=True, exist_ok=True)
 
-    def start(self, name: str, seconds: float) -> subprocess.Popen:
-        return subprocess.Popen(
-            ["py-spy", "record", "--pid", str(self.pid), "--duration", str(int(seconds)),
-             "--rate", "200", "--format", "raw", "--threads", "--gil", "--nonblocking",
-             "--output", str(self.folder / f"{name}.txt")],
+    def start(self, name: str, seconds: float) -> list[subprocess.Popen]:
+        runs = [(self.api, name, ["--gil"])]
+        if self.workers:
+            runs.append((self.workers, f"{name}-workers", []))
+        return [subprocess.Popen(
+            ["py-spy", "record", "--pid", str(pid), "--duration", str(int(seconds)),
+             "--rate", "200", "--format", "raw", "--threads", "--nonblocking", *options,
+             "--output", str(self.folder / f"{label}.txt")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for pid, label, options in runs]
+
+
+def workers_pid(arqium: int) -> int | None:
+    """The `arqium worker all` process `up` started."""
+    table = proc_table()
+    return next((pid for pid in descendants(table, arqium)
+                 if " worker" in table[pid][3]), None)
 
 
 class profiled:
     """py-spy over one load, when asked for."""
 
     def __init__(self, profiler: Profiler | None, name: str, args):
-        self.profiler, self.name, self.args, self.process = profiler, name, args, None
+        self.profiler, self.name, self.args, self.processes = profiler, name, args, []
 
     def __enter__(self):
         if self.profiler:
             seconds = self.args.warmup + self.args.duration
-            self.process = self.profiler.start(self.name, seconds)
+            self.processes = self.profiler.start(self.name, seconds)
 
     def __exit__(self, *exc):
-        if self.process:
-            self.process.wait(timeout=60)
+        for process in self.processes:
+            process.wait(timeout=60)
 
 
 # --- report ---------------------------------------------------------------------------
