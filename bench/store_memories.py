@@ -102,10 +102,12 @@ def with_nats_password(nats_url: str | None, data_dir: Path) -> str | None:
 
 
 class ArqiumProcess:
-    """`arqium up` on a temporary data directory; stdout+stderr drained in a thread."""
+    """`arqium up` on a temporary data directory (or on `data_dir`, which is kept);
+    stdout+stderr drained in a thread."""
 
-    def __init__(self):
-        self.data_dir = Path(tempfile.mkdtemp(prefix="arqium-bench-")).resolve()
+    def __init__(self, data_dir: Path | None = None):
+        self.temporary = data_dir is None
+        self.data_dir = (data_dir or Path(tempfile.mkdtemp(prefix="arqium-bench-"))).resolve()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database_url = self.nats_url = None
@@ -171,7 +173,8 @@ class ArqiumProcess:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
                 reap_leftovers(self.data_dir)
-        shutil.rmtree(self.data_dir, ignore_errors=True)
+        if self.temporary:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 def reap_leftovers(data_dir: Path) -> None:
