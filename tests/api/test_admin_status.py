@@ -82,7 +82,7 @@ def test_modules_count_installed_running_and_unmet_ones(client, admin):
     modules = status_of(client, admin)["modules"]
     # Every module of the catalogue is installed; chat and elasticsearch-search lack
     # what they need in these tests (an LLM endpoint, an Elasticsearch URL).
-    assert modules == {"total": 8, "active": 6, "errors": 2}
+    assert modules == {"total": 11, "active": 9, "errors": 2}
 
 
 def test_performance_shows_this_process_memory_and_its_response_times(client, admin):

@@ -43,7 +43,8 @@ def test_the_configuration_starts_as_todays_defaults(client, user):
                      "session_timeout": 0},
         # Every module is on, but those whose requirement these tests do not set.
         "modules": {"enabled": ["graphql", "realtime-sync", "memory-service-v0",
-                                "cerebro", "astralbody", "analytics"],
+                                "cerebro", "astralbody", "files", "rag", "agents",
+                                "analytics"],
                     "disabled": ["chat", "elasticsearch-search"]}}, "last_updated": None}
 
 

@@ -34,7 +34,7 @@ def test_plugins_are_listed_in_pages_in_the_envelope(projected, client, user):
     assert body["status"] == "success"
     assert [plugin["id"] for plugin in body["data"]["items"]] == [
         "graphql", "realtime-sync", "chat"]
-    assert body["meta"]["pagination"] == {"page": 1, "per_page": 3, "total": 8}
+    assert body["meta"]["pagination"] == {"page": 1, "per_page": 3, "total": 11}
 
 
 def test_disable_and_enable_switch_a_plugin_and_its_routes(projected, client, admin,
