@@ -3,6 +3,7 @@ every channel its threads wait on, and wakes them."""
 
 import logging
 import threading
+import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,9 @@ class Listener:
         self._listening: set[str] = set()
         self._mutex = threading.Lock()
         self._closing = threading.Event()
+        # Its own channel: a NOTIFY there ends the thread's wait at once when closing.
+        self._own_channel = f"arqium_listener_{uuid.uuid4().hex}"
+        self._waiters[self._own_channel].add(threading.Event())
         self._thread = threading.Thread(target=self._run, name="listener", daemon=True)
         self._thread.start()
 
@@ -47,10 +51,27 @@ class Listener:
             with self._mutex:
                 self._waiters[channel].discard(event)
 
+    def wake_all(self) -> None:
+        """Wake every waiter (they are stopping: none should sit out its poll)."""
+        with self._mutex:
+            for events in self._waiters.values():
+                for event in events:
+                    event.set()
+
     def close(self) -> None:
         self._closing.set()
+        self._nudge()
         self._thread.join()
         self._conn.close()
+
+    def _nudge(self) -> None:
+        """End the thread's wait for notifications now rather than after CHECK_SECONDS."""
+        try:
+            with psycopg.connect(self._url, autocommit=True,
+                                 **DEDICATED_CONNECTION) as conn:
+                conn.execute(SQL("NOTIFY {0}").format(Identifier(self._own_channel)))
+        except psycopg.Error:
+            pass  # unreachable: the thread ends after its check anyway
 
     def _run(self) -> None:
         while not self._closing.is_set():

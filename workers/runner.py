@@ -177,6 +177,7 @@ class WorkerGroup:
             for thread in threads:
                 thread.start()
             self._watch_locks(shared, halt)
+            shared.listener.wake_all()  # the feeds see the halt now, not after a poll
             deadline = time.monotonic() + STOP_SECONDS
             for thread in threads:
                 thread.join(max(0.0, deadline - time.monotonic()))
