@@ -91,7 +91,7 @@ class DocumentSearch:
     def _query(self, template: str, **params: Any) -> list[dict]:
         statement = self.chunks.sql(template, embeddings=self.embeddings.name)
         with self._transaction() as curs:
-            return curs.execute(statement, params).fetchall()
+            return curs.execute(statement, params, prepare=False).fetchall()  # as memories
 
     @contextmanager
     def _transaction(self) -> Iterator[Cursor]:
