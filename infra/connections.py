@@ -18,6 +18,9 @@ DEDICATED_CONNECTION = {"connect_timeout": 2, "keepalives": 1, "keepalives_idle"
 # SQLSTATEs of a connection the server ended or refused: connection exceptions (08...),
 # admin/crash shutdown, cannot connect now, too many connections.
 CONNECTION_LOST_STATES = ("57P01", "57P02", "57P03", "53300")
+# The server ending a session it found idle (idle_in_transaction_session_timeout,
+# idle_session_timeout): psycopg raises these as InternalError, not OperationalError.
+ENDED_IDLE_STATES = ("25P03", "57P05")
 READ_ONLY_STATE = "25006"  # read_only_sql_transaction
 
 
@@ -46,8 +49,10 @@ def connection_lost(error: BaseException) -> bool:
     for cause in _chain(error):
         if isinstance(cause, PoolTimeout | psycopg.InterfaceError):
             return True
+        state = getattr(cause, "sqlstate", None)
+        if isinstance(cause, psycopg.Error) and state in ENDED_IDLE_STATES:
+            return True
         if isinstance(cause, psycopg.OperationalError):
-            state = getattr(cause, "sqlstate", None)
             if state is None or state.startswith("08") or state in CONNECTION_LOST_STATES:
                 return True
     return False
