@@ -11,13 +11,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from fastapi.testclient import TestClient
 
-from arqium.api.app import create_app
 from arqium.infra.embedded import free_port
-from arqium.infra.settings import Settings
 from arqium.system.bootstrap import make_admin
-from arqium.workers.runner import WorkerGroup
 from tests.api.test_openapi_v0_bodies import assert_documented
-from tests.conftest import JWT_SECRET, SETUP, TEST_SCALE, bearer, fresh_database, register
+from tests.conftest import SETUP, bearer, module_api, register
 
 PROJECTORS = ["users", "login_sessions", "api_keys", "agent_invocations", "memory_items",
               "files", "ledger_objects"]
@@ -70,18 +67,9 @@ class FakeModel:
 
 @pytest.fixture(scope="module")
 def app(services, tmp_path_factory) -> Iterator[TestClient]:
-    with fresh_database(services) as url:
-        settings = Settings(database_url=url, nats_url=services["nats"],
-                            jwt_secret=JWT_SECRET, rate_limits="off",
-                            data_dir=tmp_path_factory.mktemp("agents"), **TEST_SCALE)
-        projectors = WorkerGroup(PROJECTORS, settings)
-        projectors.start()
-        try:
-            with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-                yield client
-        finally:
-            projectors.stop()
-        assert not projectors.failures, projectors.failures
+    with module_api(services, tmp_path_factory.mktemp("agents"), PROJECTORS,
+                    rate_limits="off") as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
