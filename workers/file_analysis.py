@@ -20,7 +20,7 @@ from arqium.domain.files.application import FilesApplication
 from arqium.domain.files.domainmodel import AnalysisEnded, FileNotFound
 from arqium.domain.shared import Cause, Clock, system_clock
 from arqium.infra.analysis_sandbox import Interrupted, analyse_bounded
-from arqium.infra.blobs import BlobNotFound, BlobStore
+from arqium.infra.blobs import BlobNotFound, BlobStore, open_blobs
 from arqium.infra.document_text import local_copy
 from arqium.infra.file_analysis import Unreadable
 from arqium.infra.locks import ACTIVE, worker_lock_name
@@ -28,7 +28,6 @@ from arqium.infra.settings import Settings
 from arqium.projections.base import open_view
 from arqium.projections.files import FilesProjection, FilesView
 from arqium.projections.storable import storable
-from arqium.system.bootstrap import open_blobs
 from arqium.workers.resources import WorkerResources
 
 log = logging.getLogger("arqium.file_analysis")
