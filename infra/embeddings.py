@@ -15,7 +15,10 @@ if TYPE_CHECKING:
 
 DIMENSIONS = 384
 MAX_TOKENS = 256
-GROUP = 8  # texts per inference: memory peaks past 1 GB at 32 × 256 tokens
+# Tokens per inference, padding included: memory peaks past 1 GB at 32 × 256 tokens.
+# Texts are grouped by length, so a group of short memories holds many of them.
+TOKEN_BUDGET = 8 * MAX_TOKENS
+MAX_GROUP = 128
 TOKENIZER = Path(__file__).parent / "data" / "minilm" / "tokenizer.json"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
@@ -38,7 +41,7 @@ class Embedder:
 
         self._tokenizer = Tokenizer.from_file(str(_checked(TOKENIZER, TOKENIZER_SHA256)))
         self._tokenizer.enable_truncation(MAX_TOKENS)
-        self._tokenizer.enable_padding()
+        self._tokenizer.no_padding()  # the file pads to 128: groups are padded here
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -49,19 +52,27 @@ class Embedder:
         self.query = lru_cache(maxsize=4096)(self._query)
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        vectors: list[list[float]] = []
-        for start in range(0, len(texts), GROUP):
-            vectors.extend(self._embed_group(texts[start:start + GROUP]))
+        """Vectors in the order of `texts`, computed in groups of similar length: a
+        short text padded to a long one's length costs as much as the long one."""
+        token_ids = [encoding.ids for encoding in self._tokenizer.encode_batch(list(texts))]
+        vectors: list[list[float]] = [[] for _ in texts]
+        for group in length_groups(token_ids):
+            for index, vector in zip(group, self._embed_group([token_ids[i] for i in group]),
+                                     strict=True):
+                vectors[index] = vector
         return vectors
 
     def _query(self, text: str) -> tuple[float, ...]:
         """One query's embedding, cached (queries repeat)."""
         return tuple(self.embed([text])[0])
 
-    def _embed_group(self, texts: Sequence[str]) -> list[list[float]]:
-        encodings = self._tokenizer.encode_batch(list(texts))
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+    def _embed_group(self, token_ids: Sequence[list[int]]) -> list[list[float]]:
+        width = max(len(ids) for ids in token_ids)
+        ids = np.zeros((len(token_ids), width), dtype=np.int64)  # 0 is [PAD]
+        mask = np.zeros_like(ids)
+        for row, text_ids in enumerate(token_ids):
+            ids[row, :len(text_ids)] = text_ids
+            mask[row, :len(text_ids)] = 1
         inputs = {"input_ids": ids, "attention_mask": mask,
                   "token_type_ids": np.zeros_like(ids)}
         with self._lock:
@@ -70,6 +81,20 @@ class Embedder:
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.clip(norms, 1e-12, None)).tolist()
+
+
+def length_groups(token_ids: Sequence[list[int]]) -> list[list[int]]:
+    """Indexes of the texts, shortest first, cut into groups whose padded size stays
+    within TOKEN_BUDGET (and MAX_GROUP texts)."""
+    groups: list[list[int]] = []
+    for index in sorted(range(len(token_ids)), key=lambda i: len(token_ids[i])):
+        width = max(len(token_ids[index]), 1)
+        if groups and len(groups[-1]) < MAX_GROUP \
+                and (len(groups[-1]) + 1) * width <= TOKEN_BUDGET:
+            groups[-1].append(index)
+        else:
+            groups.append([index])
+    return groups
 
 
 def vector_literal(vector: Sequence[float]) -> str:
