@@ -3,10 +3,11 @@ headers on every limited response and 429 + Retry-After in the face's shape."""
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
@@ -45,6 +46,7 @@ class RateLimits:
 
     def __init__(self, settings: Settings):
         self.enabled = settings.rate_limits == "on"
+        self.in_memory = settings.rate_limit_storage.startswith("memory://")
         self._limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
         self.items: dict[str, RateLimitItem] = {
             name: parse(value) for name, value in settings.rate_limit_items().items()}
@@ -98,19 +100,28 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def limited(user_item: str, api_key_item: str | None = None) -> Callable[[Request], None]:
+def limited(user_item: str, api_key_item: str | None = None
+            ) -> Callable[[Request], Awaitable[None]]:
     """A dependency counting each request against the caller's limit: `api_key_item`
     for API keys if given, else the user's own limit whatever the credential."""
 
-    def dependency(request: Request) -> None:
-        limits: RateLimits = request.app.state.rate_limits
-        if not limits.enabled:
-            return
+    def count(request: Request) -> None:
         kind, identity = client_identity(request)
         if kind == "api_key" and not api_key_item:
             kind = "user"
         item = api_key_item if kind == "api_key" else user_item
-        record(request, limits.hit(item, kind, identity))
+        record(request, request.app.state.rate_limits.hit(item, kind, identity))
+
+    async def dependency(request: Request) -> None:
+        # Counted on the event loop when the counts are in memory; a shared storage
+        # is a network call, made from a worker thread.
+        limits: RateLimits = request.app.state.rate_limits
+        if not limits.enabled:
+            return
+        if limits.in_memory:
+            count(request)
+        else:
+            await run_in_threadpool(count, request)
 
     return dependency
 

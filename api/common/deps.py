@@ -57,7 +57,9 @@ from arqium.system.bootstrap import System
 Part = TypeVar("Part")
 
 
-def get_system(request: Request) -> System:
+async def get_system(request: Request) -> System:
+    # Async: FastAPI runs a plain function in a worker thread, a hop that costs more
+    # than the lookup (so does every trivial dependency here).
     return request.app.state.system
 
 
@@ -67,7 +69,7 @@ SystemDep = Annotated[System, Depends(get_system)]  # for the few that need many
 def part_of_system(part: Callable[[System], Part]) -> Callable[[System], Part]:
     """A dependency handing a route one part of the system."""
 
-    def dependency(system: SystemDep) -> Part:
+    async def dependency(system: SystemDep) -> Part:
         return part(system)
 
     return dependency
@@ -87,7 +89,7 @@ FilesApp = Annotated[FilesApplication, Depends(part_of_system(lambda s: s.files)
 Blobs = Annotated[BlobStore, Depends(part_of_system(lambda s: s.blobs))]
 
 
-def built_in_agents(system: SystemDep) -> Agents:
+async def built_in_agents(system: SystemDep) -> Agents:
     return Agents(system.agents, system.read_models.agent_invocations, system.ledger,
                   system.settings, system.worker_failures, system.model_probe,
                   system.clock)
