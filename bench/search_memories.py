@@ -9,6 +9,11 @@ p50/p95 latency per endpoint. Targets: p95 < 50 ms.
 
     python bench/search_memories.py --memories 100000 --users 100 --clients 8
     python bench/search_memories.py --api-processes 2   # one API process per core
+    python bench/search_memories.py --data-dir /tmp/s30k  # kept: a second run skips seeding
+
+With `--data-dir` the server's data (and the seeded users, in bench-users.json) is kept;
+a later run on the same directory searches what is there: compare two versions of the
+search on the same data, or the same version before and after a restart.
 """
 
 import argparse
@@ -20,6 +25,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
@@ -158,30 +164,44 @@ ENDPOINTS = {
 }
 
 
+def seed_and_report(server: ArqiumProcess, args: argparse.Namespace) -> list:
+    users = register(server.url, args.users, uuid.uuid4().hex[:8])
+    seed_seconds = seed(server.database_url, users, args.memories)
+    progress(f"seeded {args.memories} memories in {seed_seconds:.1f} s")
+    embedding = wait_for_projections(server.database_url)
+    print(f"{'memories':<40} {args.memories} across {args.users} users")
+    print(f"{'seeding (commands/s)':<40} {args.memories / seed_seconds:.1f}")
+    print(f"{'embedding throughput (memories/s)':<40} "
+          f"{embedding['embeddings_per_second'] or 0:.1f}")
+    return users
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--memories", type=int, default=100_000)
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=15, help="per endpoint")
+    parser.add_argument("--data-dir", type=Path,
+                        help="keep the server's data here; reuse what an earlier run seeded")
     parser.add_argument("--api-processes", type=int, default=1,
                         help="ARQIUM_API_PROCESSES for the server (one per core scales reads)")
     args = parser.parse_args()
     os.environ["ARQIUM_ACCESS_TOKEN_MINUTES"] = "600"  # the seeding takes a while
     os.environ["ARQIUM_API_PROCESSES"] = str(args.api_processes)
-    server = ArqiumProcess()
+    server = ArqiumProcess(args.data_dir)
+    seeded = args.data_dir / "bench-users.json" if args.data_dir else None
     try:
         progress("starting arqium up")
         server.start()
-        users = register(server.url, args.users, uuid.uuid4().hex[:8])
-        seed_seconds = seed(server.database_url, users, args.memories)
-        progress(f"seeded {args.memories} memories in {seed_seconds:.1f} s")
-        embedding = wait_for_projections(server.database_url)
-        print(f"{'memories':<40} {args.memories} across {args.users} users")
+        if seeded and seeded.exists():
+            users = [tuple(user) for user in json.loads(seeded.read_text())]
+            progress(f"searching the {len(users)} users seeded in {args.data_dir}")
+        else:
+            users = seed_and_report(server, args)
+            if seeded:
+                seeded.write_text(json.dumps(users))
         print(f"{'API processes':<40} {args.api_processes}")
-        print(f"{'seeding (commands/s)':<40} {args.memories / seed_seconds:.1f}")
-        print(f"{'embedding throughput (memories/s)':<40} "
-              f"{embedding['embeddings_per_second'] or 0:.1f}")
         for name, request in ENDPOINTS.items():
             latencies, errors = load(server.url, users, args.clients, args.seconds, request)
             p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
