@@ -81,6 +81,8 @@ class BatchProjection(Projection[Any]):
     # The module whose capability the projection serves: its worker pauses while the
     # module is off and resumes from its tracking position once it is on again.
     module: ClassVar[str | None] = None
+    # Whether it embeds texts: its worker's thread runs at ARQIUM_EMBEDDING_NICENESS.
+    embeds: ClassVar[bool] = False
 
     @classmethod
     def for_worker(cls, view: ReadModel, settings: Settings) -> "BatchProjection":

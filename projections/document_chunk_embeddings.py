@@ -43,6 +43,7 @@ class DocumentChunkEmbeddingsView(DocumentsView):
 
 class DocumentChunkEmbeddingsProjection(DocumentsProjection):
     name = "document_chunk_embeddings"
+    embeds = True
     view_class = DocumentChunkEmbeddingsView
 
     def prepare(self, chunked: Chunked) -> Chunked:

@@ -70,6 +70,7 @@ class MemoryEmbeddingsView(ReadModel):
 
 class MemoryEmbeddingsProjection(BatchProjection):
     name = "memory_embeddings"
+    embeds = True
     application = MemoryApplication
     view_class = MemoryEmbeddingsView
 

@@ -10,6 +10,7 @@ from eventsourcing.persistence import Tracking
 
 from arqium.infra.connections import connection_lost
 from arqium.infra.locks import ACTIVE, REBUILD, WorkerLocks, worker_lock_name
+from arqium.infra.priority import run_this_thread_at
 from arqium.projections.base import BatchProjection, open_view
 from arqium.projections.platform_modules import PlatformModulesProjection
 from arqium.system.modules import CachedModules, configured_requirements
@@ -34,6 +35,8 @@ class Projector:
 
     def run(self, shared: WorkerResources, progressed: Callable[[], None] = lambda: None
             ) -> None:
+        if self.projection_class.embeds:
+            run_this_thread_at(shared.settings.embedding_niceness)
         app = self.projection_class.application(shared.env)
         view = open_view(self.projection_class, shared.env)
         locks = shared.locks.of(worker_lock_name(self.name, app.name))

@@ -1,3 +1,4 @@
+import os
 import threading
 import time
 
@@ -5,6 +6,7 @@ import pytest
 
 from arqium.domain.memory.application import MemoryDraft
 from arqium.infra.embeddings import model_loaded, shared_embedder
+from arqium.projections.memory_embeddings import MemoryEmbeddingsProjection
 from arqium.projections.memory_items import MemoryItemsProjection
 from arqium.workers.projector import Projector
 from arqium.workers.resources import WorkerResources
@@ -24,9 +26,9 @@ def run_projector(settings):
     """Starts a projector as in a worker process of its own; stops them after the test."""
     started = []
 
-    def start() -> tuple[threading.Event, threading.Thread]:
+    def start(projection=MemoryItemsProjection) -> tuple[threading.Event, threading.Thread]:
         stopping, shared = threading.Event(), WorkerResources(settings)
-        thread = threading.Thread(target=Projector(MemoryItemsProjection, stopping).run,
+        thread = threading.Thread(target=Projector(projection, stopping).run,
                                   args=(shared,))
         thread.start()
         started.append((stopping, thread, shared))
@@ -81,3 +83,21 @@ def test_the_embeddings_worker_loads_the_model_as_it_starts_not_on_its_first_mem
     while not model_loaded():
         assert time.monotonic() < deadline, "the worker did not load the model"
         time.sleep(0.05)
+
+
+def niceness(thread: threading.Thread) -> int:
+    return os.getpriority(os.PRIO_PROCESS, thread.native_id)
+
+
+def test_the_embeddings_projector_yields_the_processor_and_the_others_do_not(
+        settings, run_projector):
+    assert settings.embedding_niceness == 10
+    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert own < settings.embedding_niceness  # else the test could not tell
+    _, embeddings = run_projector(MemoryEmbeddingsProjection)
+    _, items = run_projector(MemoryItemsProjection)
+    deadline = time.monotonic() + 10
+    while niceness(embeddings) != settings.embedding_niceness:
+        assert time.monotonic() < deadline, f"nice {niceness(embeddings)}"
+        time.sleep(0.02)
+    assert niceness(items) == own
