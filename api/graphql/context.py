@@ -89,10 +89,10 @@ class GraphQLContext(BaseContext):
 count_request = limited("arqium_user", "arqium_api_key")
 
 
-def graphql_context(connection: HTTPConnection) -> GraphQLContext:
+async def graphql_context(connection: HTTPConnection) -> GraphQLContext:
     """Each HTTP request counts against the caller's ARQIUM rate limit."""
     if connection.scope["type"] == "http":
-        count_request(connection)
+        await count_request(connection)
     return GraphQLContext()
 
 
