@@ -125,13 +125,13 @@ class Settings(LoggingSettings):
     # so at most that many cores busy), and the bounds of one file's analysis: processor
     # seconds (a busy machine slows it without failing it) and address space.
     analysis_poll_seconds: float = Field(default=0.5, gt=0)
+    analysis_processes: int = Field(default=2, ge=1, le=64)
+    analysis_cpu_seconds: float = Field(default=120.0, gt=0)
+    analysis_memory_mb: int = Field(default=1024, ge=128)
     # How far the threads that embed (memories, document chunks) yield the processor:
     # their nice value (0-19; 0 = as any other). Embedding is the heaviest work there
     # is, and it can wait: requests and the other read models go first.
     embedding_niceness: int = Field(default=10, ge=0, le=19)
-    analysis_processes: int = Field(default=2, ge=1, le=64)
-    analysis_cpu_seconds: float = Field(default=120.0, gt=0)
-    analysis_memory_mb: int = Field(default=1024, ge=128)
     # File bytes in an S3-compatible bucket when endpoint and bucket are set (else under
     # <data_dir>/blobs); credentials as the store wants them.
     s3_endpoint: str | None = None
