@@ -1,15 +1,19 @@
 """The JetStream stream every event is published to: its subjects and its creation."""
 
 import asyncio
+import json
 import logging
 import threading
+import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import nats
 import nats.errors
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.api import StreamConfig
+from nats.js.errors import APIError, BadRequestError, NotFoundError
 
 log = logging.getLogger("arqium.stream")
 
@@ -20,27 +24,61 @@ DUPLICATE_WINDOW_SECONDS = 120
 _one_at_a_time = threading.Lock()
 
 
-async def ensure_stream(js: Any, stream: str) -> None:
-    """Create the stream unless it exists."""
+async def ensure_stream(js: Any, stream: str) -> bool:
+    """Create the stream unless it exists; whether it takes atomic batches (a stream
+    made by an earlier version is allowed them if NATS can: 2.12 and later)."""
     # Polled rather than awaited in a thread: a caller cancelled while it waits must
     # not take the lock afterwards and keep it forever.
     while not _one_at_a_time.acquire(blocking=False):
         await asyncio.sleep(0.01)
     try:
-        await js.stream_info(stream)
-    except NotFoundError:
-        await _create(js, stream)
+        try:
+            config = (await js.stream_info(stream)).config
+        except NotFoundError:
+            return await _create(js, stream)
+        return bool(config.allow_atomic) or await _allow_atomic(js, config)
     finally:
         _one_at_a_time.release()
 
 
-async def _create(js: Any, stream: str) -> None:
+async def _create(js: Any, stream: str) -> bool:
     try:
-        await js.add_stream(name=stream, subjects=[f"{SUBJECT_ROOT}.>"],
-                            duplicate_window=DUPLICATE_WINDOW_SECONDS)
+        info = await js.add_stream(name=stream, subjects=[f"{SUBJECT_ROOT}.>"],
+                                   duplicate_window=DUPLICATE_WINDOW_SECONDS,
+                                   allow_atomic=True)
     except BadRequestError:  # created meanwhile by another process, with other settings
-        return
+        return bool((await js.stream_info(stream)).config.allow_atomic)
     log.info("created JetStream stream %s", stream)
+    return bool(info.config.allow_atomic)  # a NATS before 2.12 ignores it
+
+
+async def _allow_atomic(js: Any, config: StreamConfig) -> bool:
+    try:
+        info = await js.update_stream(config, allow_atomic=True)
+    except (nats.errors.Error, asyncio.TimeoutError) as refusal:
+        # A mirror, asynchronous persistence, no right to update it: slower, not wrong.
+        log.info("the stream %s takes no atomic batches (%r): events are published one "
+                 "at a time", config.name, refusal)
+        return False
+    return bool(info.config.allow_atomic)
+
+
+async def publish_atomic(nc: Any, messages: Sequence[tuple[str, bytes, dict[str, str]]],
+                         timeout: float) -> None:
+    """Publish (subject, payload, headers) messages as one JetStream atomic batch: the
+    stream stores all of them, in this order and together, or none (NATS ADR-50). Only
+    the commit is acknowledged: an APIError if the stream refused the batch."""
+    batch = uuid.uuid4().hex
+    *staged, (subject, payload, headers) = messages
+    for sequence, (staged_subject, staged_payload, staged_headers) in enumerate(staged, 1):
+        await nc.publish(staged_subject, staged_payload, headers={
+            **staged_headers, "Nats-Batch-Id": batch, "Nats-Batch-Sequence": str(sequence)})
+    reply = await nc.request(subject, payload, timeout=timeout, headers={
+        **headers, "Nats-Batch-Id": batch, "Nats-Batch-Sequence": str(len(messages)),
+        "Nats-Batch-Commit": "1"})
+    answer = json.loads(reply.data)
+    if "error" in answer:
+        raise APIError.from_error(answer["error"])
 
 
 async def last_published_position(js: Any, stream: str, application: str) -> int:

@@ -1,9 +1,10 @@
 """Publishes every stored event to NATS JetStream, from the notification log.
 
 Exactly once in the stream, whatever the outage: each message carries Nats-Msg-Id =
-<application>:<position> (JetStream drops duplicates in its window) and is published
-only once the one before it was acknowledged, so the stream holds an application's
-events in order and without a gap. The relay records its position after each batch;
+<application>:<position> (JetStream drops duplicates in its window), and the events of
+a batch go as one JetStream atomic batch, stored together in order or not at all (on a
+NATS without atomic batches, each is published once the one before it was
+acknowledged), so the stream holds an application's events in order and without a gap. The relay records its position after each batch;
 on start, and after any failure, it also asks the stream for the application's last
 message and goes on after whichever is further: an event published but not recorded
 (PostgreSQL went down in between, for longer than the duplicate window) is not
@@ -14,7 +15,8 @@ import asyncio
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -34,6 +36,7 @@ from arqium.infra.stream import (
     credentials_file,
     ensure_stream,
     last_published_position,
+    publish_atomic,
 )
 from arqium.system.bootstrap import RELAY_NAME, open_relay_tracking
 from arqium.workers.feed import EventFailed, EventFeed
@@ -46,6 +49,10 @@ TRANSIENT = (nats.errors.Error, OSError, asyncio.TimeoutError)
 REFUSED = (BadRequestError, nats.errors.MaxPayloadError)
 
 PUBLISH_TIMEOUT_SECONDS = 5.0
+# One atomic batch at most: JetStream takes up to 1,000 messages, and holds them in
+# memory until the commit.
+ATOMIC_MESSAGES = 500
+ATOMIC_BYTES = 4 * 1024 * 1024
 STANDBY_POLL_SECONDS = 0.5
 ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic",
                    "actor", "correlation_id", "causation_id"}
@@ -98,6 +105,49 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
+@dataclass(frozen=True)
+class Message:
+    """An event as the stream stores it."""
+
+    position: int
+    subject: str
+    payload: bytes
+    headers: dict[str, str]
+
+
+def encoded(app_name: str, batch: list[tuple[Any, Tracking]]
+            ) -> tuple[list[Message], EventFailed | None]:
+    """The batch's messages up to the first event that cannot be encoded, and that
+    event's failure (None if every one could be)."""
+    messages = []
+    for domain_event, tracking in batch:
+        position = tracking.notification_id
+        try:
+            subject, body = envelope(app_name, domain_event, position)
+            # Decimals (ledger amounts) are written digit for digit, never as floats.
+            payload = simplejson.dumps(body, default=_json_default, use_decimal=True).encode()
+        except (TypeError, ValueError) as error:
+            return messages, EventFailed(position, error)
+        messages.append(Message(position, subject, payload,
+                                {"Nats-Msg-Id": f"{app_name}:{position}"}))
+    return messages, None
+
+
+def atomic_chunks(messages: list[Message]) -> list[list[Message]]:
+    """The messages cut into atomic batches of at most ATOMIC_MESSAGES and (unless one
+    message alone is larger) ATOMIC_BYTES."""
+    chunks: list[list[Message]] = []
+    size = 0
+    for message in messages:
+        if not chunks or len(chunks[-1]) == ATOMIC_MESSAGES \
+                or size + len(message.payload) > ATOMIC_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(message)
+        size += len(message.payload)
+    return chunks
+
+
 class Relay:
     """Relays one application's events; run one per application (threads)."""
 
@@ -106,6 +156,7 @@ class Relay:
         self.application_class = application_class
         self.settings = settings
         self.stopping = stopping
+        self.atomic = False  # whether the stream takes atomic batches (known once connected)
 
     def run(self, shared: WorkerResources, progressed: Callable[[], None] = lambda: None
             ) -> None:
@@ -126,12 +177,12 @@ class Relay:
         nc = await self._connect()
         try:
             js = nc.jetstream(timeout=PUBLISH_TIMEOUT_SECONDS)
-            await self._retrying(ensure_stream)(js, self.settings.nats_stream)
+            self.atomic = await self._retrying(ensure_stream)(js, self.settings.nats_stream)
             after = await self._resume_after(js, app, tracking)
             feed = EventFeed(app, after, self.stopping.is_set, shared.listener)
             batches = feed.batches()
             while batch := await asyncio.to_thread(next, batches, None):
-                await self._publish(js, app.name, batch)
+                await self._publish(nc, js, app.name, batch)
                 tracking.insert_tracking(batch[-1][1])
                 progressed()
         finally:
@@ -177,34 +228,53 @@ class Relay:
                      wait=wait_exponential(multiplier=0.1, max=2.0),
                      before_sleep=log_and_check_stop)(operation)
 
-    async def _publish(self, js: Any, app_name: str, batch: list[tuple[Any, Tracking]]) -> None:
-        """One message at a time, each acknowledged before the next is sent (in order,
-        no gap: see the module's docstring); an event the stream refuses, or that cannot
-        be encoded, is this worker's failure at its position."""
-        for domain_event, tracking in batch:
-            position = tracking.notification_id
-            try:
-                subject, body = envelope(app_name, domain_event, position)
-                # Decimals (ledger amounts) are written digit for digit, never as floats.
-                payload = simplejson.dumps(body, default=_json_default,
-                                           use_decimal=True).encode()
-                await self._publish_once(js, app_name, position, subject, payload)
-            except (TypeError, ValueError, *REFUSED) as error:
-                raise EventFailed(position, error) from error
+    async def _publish(self, nc: Any, js: Any, app_name: str,
+                       batch: list[tuple[Any, Tracking]]) -> None:
+        """The batch's events, in order; one that cannot be encoded, or that the
+        stream refuses, is this worker's failure at its position (those before it are
+        published)."""
+        messages, failure = encoded(app_name, batch)
+        if self.atomic:
+            for chunk in atomic_chunks(messages):
+                await self._publish_atomic(nc, js, app_name, chunk)
+        else:
+            await self._publish_each(js, app_name, messages)
+        if failure:
+            raise failure
 
-    async def _publish_once(self, js: Any, app_name: str, position: int, subject: str,
-                            payload: bytes) -> None:
-        """Publish, retrying transient failures. Before each retry the stream is asked
-        whether the message got there (only its acknowledgement may have been lost): a
-        retry after a long NATS outage, past the duplicate window, stores nothing twice."""
+    async def _publish_atomic(self, nc: Any, js: Any, app_name: str,
+                              chunk: list[Message]) -> None:
+        """One atomic batch: all of it is stored, or none."""
+        try:
+            await self._send(js, app_name, chunk[-1].position, lambda: publish_atomic(
+                nc, [(m.subject, m.payload, m.headers) for m in chunk],
+                PUBLISH_TIMEOUT_SECONDS))
+        except REFUSED:  # for one of them: found, and named, one at a time
+            await self._publish_each(js, app_name, chunk)
+
+    async def _publish_each(self, js: Any, app_name: str, messages: list[Message]) -> None:
+        """One message at a time, each acknowledged before the next is sent."""
+        for m in messages:
+            try:
+                await self._send(js, app_name, m.position, lambda m=m: js.publish(
+                    m.subject, m.payload, headers=m.headers))
+            except REFUSED as error:
+                raise EventFailed(m.position, error) from error
+
+    async def _send(self, js: Any, app_name: str, last: int,
+                    send: Callable[[], Awaitable[Any]]) -> None:
+        """`send()` the messages up to position `last`, retrying transient failures.
+        Before each retry the stream is asked whether they got there (only the
+        acknowledgement may have been lost): a retry after a long NATS outage, past the
+        duplicate window, stores nothing twice."""
         tries = 0
 
-        async def publish() -> None:
+        async def attempt() -> None:
             nonlocal tries
             tries += 1
             if tries > 1 and await last_published_position(
-                    js, self.settings.nats_stream, app_name) >= position:
+                    js, self.settings.nats_stream, app_name) >= last:
                 return
-            await js.publish(subject, payload, headers={"Nats-Msg-Id": f"{app_name}:{position}"})
+            await send()
 
-        await self._retrying(publish)()
+        await self._retrying(attempt)()

@@ -9,6 +9,7 @@ import pytest
 from arqium.domain.memory.application import MemoryDraft
 from arqium.domain.sessions.application import MessageDraft
 from arqium.infra.embedded import EmbeddedNats, free_port
+from arqium.workers import relay as relay_worker
 from arqium.workers.runner import WorkerGroup
 from tests.conftest import SETUP
 
@@ -182,3 +183,76 @@ def test_a_relay_that_published_but_did_not_record_publishes_nothing_twice_after
     ids = [m.headers["Nats-Msg-Id"] for m in messages]
     assert ids == [f"memory:{n}" for n in range(1, 9)]
     assert len(set(ids)) == len(messages) == 8
+
+
+def stream_config(url: str, stream: str = "ARQIUM_EVENTS"):
+    async def read():
+        nc = await nats.connect(url)
+        try:
+            return (await nc.jetstream().stream_info(stream)).config
+        finally:
+            await nc.close()
+    return asyncio.run(read())
+
+
+def make_stream(url: str, stream: str = "ARQIUM_EVENTS", **config) -> None:
+    async def make() -> None:
+        nc = await nats.connect(url)
+        try:
+            await nc.jetstream().add_stream(name=stream, subjects=["arqium.>"], **config)
+        finally:
+            await nc.close()
+    asyncio.run(make())
+
+
+def test_the_relay_publishes_each_batch_as_atomic_batches(system, settings, nats_server,
+                                                          monkeypatch):
+    monkeypatch.setattr(relay_worker, "ATOMIC_MESSAGES", 4)
+    position = write(system, 6, "k")  # before the relay starts: read in one batch
+    group = WorkerGroup(["nats_relay"], settings)
+    group.start()
+    try:
+        wait_until_relayed(system, "memory", position)
+    finally:
+        group.stop()
+    assert stream_config(settings.nats_url).allow_atomic
+    messages = stream_messages(settings.nats_url)
+    assert [m.headers["Nats-Msg-Id"] for m in messages] == [
+        f"memory:{n}" for n in range(1, position + 1)]
+    batches = [m.headers.get("Nats-Batch-Id") for m in messages]
+    assert [batches.count(batch) for batch in dict.fromkeys(batches)] == [4, 2]
+
+
+def test_a_stream_made_without_atomic_batches_is_given_them(system, settings, nats_server):
+    make_stream(settings.nats_url, duplicate_window=120)
+    assert not stream_config(settings.nats_url).allow_atomic
+    group = WorkerGroup(["nats_relay"], settings)
+    group.start()
+    try:
+        wait_until_relayed(system, "memory", write(system, 3, "k"))
+    finally:
+        group.stop()
+    assert stream_config(settings.nats_url).allow_atomic
+    assert [json.loads(m.data)["position"] for m in stream_messages(settings.nats_url)] \
+        == [1, 2, 3]
+
+
+def test_an_event_the_stream_refuses_stops_the_relay_at_it_after_those_before(
+        system, settings, nats_server):
+    make_stream(settings.nats_url, max_msg_size=4000, allow_atomic=True)
+    write(system, 3, "small")
+    system.memory.upsert("u1", MemoryDraft(key="large", content="x" * 8000), cause=SETUP)
+    write(system, 2, "after")
+    group = WorkerGroup(["nats_relay"], settings)
+    group.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not group.failures:
+            assert time.monotonic() < deadline, "the refused event failed nothing"
+            time.sleep(0.05)
+    finally:
+        group.stop()
+    assert [json.loads(m.data)["position"] for m in stream_messages(settings.nats_url)] \
+        == [1, 2, 3]
+    name, error = group.failures[0]
+    assert "position 4" in str(error)
