@@ -4,11 +4,11 @@ Exactly once in the stream, whatever the outage: each message carries Nats-Msg-I
 <application>:<position> (JetStream drops duplicates in its window), and the events of
 a batch go as one JetStream atomic batch, stored together in order or not at all (on a
 NATS without atomic batches, each is published once the one before it was
-acknowledged), so the stream holds an application's events in order and without a gap. The relay records its position after each batch;
-on start, and after any failure, it also asks the stream for the application's last
-message and goes on after whichever is further: an event published but not recorded
-(PostgreSQL went down in between, for longer than the duplicate window) is not
-published again.
+acknowledged), so the stream holds an application's events in order and without a
+gap. The relay records its position after each batch; on start, and after any
+failure, it also asks the stream for the application's last message and goes on after
+whichever is further: an event published but not recorded (PostgreSQL went down in
+between, for longer than the duplicate window) is not published again.
 """
 
 import asyncio
