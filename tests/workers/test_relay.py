@@ -60,6 +60,26 @@ def stream_messages(url: str, stream: str = "ARQIUM_EVENTS") -> list:
     return asyncio.run(read())
 
 
+def stream_config(url: str, stream: str = "ARQIUM_EVENTS"):
+    async def read():
+        nc = await nats.connect(url)
+        try:
+            return (await nc.jetstream().stream_info(stream)).config
+        finally:
+            await nc.close()
+    return asyncio.run(read())
+
+
+def make_stream(url: str, stream: str = "ARQIUM_EVENTS", **config) -> None:
+    async def make() -> None:
+        nc = await nats.connect(url)
+        try:
+            await nc.jetstream().add_stream(name=stream, subjects=["arqium.>"], **config)
+        finally:
+            await nc.close()
+    asyncio.run(make())
+
+
 def test_every_event_is_published_with_its_envelope(system, settings, relay):
     position = write(system, 3, "k")
     wait_until_relayed(system, "memory", position)
@@ -158,15 +178,7 @@ def test_ledger_events_are_published_under_the_ledger_context(system, settings, 
 
 def test_a_relay_that_published_but_did_not_record_publishes_nothing_twice_after_the_window(
         system, settings, nats_server):
-    async def short_window_stream() -> None:
-        nc = await nats.connect(settings.nats_url)
-        try:
-            await nc.jetstream().add_stream(name=settings.nats_stream,
-                                            subjects=["arqium.>"], duplicate_window=1)
-        finally:
-            await nc.close()
-
-    asyncio.run(short_window_stream())
+    make_stream(settings.nats_url, settings.nats_stream, duplicate_window=1)
     first = WorkerGroup(["nats_relay"], settings)
     first.start()
     wait_until_relayed(system, "memory", write(system, 5, "a"))
@@ -183,26 +195,6 @@ def test_a_relay_that_published_but_did_not_record_publishes_nothing_twice_after
     ids = [m.headers["Nats-Msg-Id"] for m in messages]
     assert ids == [f"memory:{n}" for n in range(1, 9)]
     assert len(set(ids)) == len(messages) == 8
-
-
-def stream_config(url: str, stream: str = "ARQIUM_EVENTS"):
-    async def read():
-        nc = await nats.connect(url)
-        try:
-            return (await nc.jetstream().stream_info(stream)).config
-        finally:
-            await nc.close()
-    return asyncio.run(read())
-
-
-def make_stream(url: str, stream: str = "ARQIUM_EVENTS", **config) -> None:
-    async def make() -> None:
-        nc = await nats.connect(url)
-        try:
-            await nc.jetstream().add_stream(name=stream, subjects=["arqium.>"], **config)
-        finally:
-            await nc.close()
-    asyncio.run(make())
 
 
 def test_the_relay_publishes_each_batch_as_atomic_batches(system, settings, nats_server,
