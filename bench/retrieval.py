@@ -5,7 +5,7 @@ sessions of turns and questions labelled with the turns that answer them. Per
 conversation the bench registers a user, issues it an API key, makes it a Memory Service
 v0 user with one vault and one memory, and stores one v0 entry per turn
 (`"Speaker: text"`, metadata {turn_id, session_id, session_date, speaker}) over HTTP, in
-threads. Once the search holds every entry, by words and by meaning (a search sent with
+the conversation's order (conversations in threads). Once the search holds every entry, by words and by meaning (a search sent with
 the X-Min-Position of the last write), it asks every question, `limit` 20, through
 `POST /v0/search` (the user's memory) and `GET /api/v1/memory/search` with mode hybrid,
 keyword and semantic, and ranks the same turns with two baselines computed here: plain
@@ -197,28 +197,29 @@ def per_thread_client(base_url: str) -> tuple[Callable[[], HttpClient], list[Htt
 
 
 def store_turns(base_url: str, accounts: list[Account], threads: int) -> int:
-    """One v0 entry per turn, `threads` at a time; returns the last memory position."""
-    work = [(account, turn) for account in accounts for turn in account.conversation.turns]
+    """One v0 entry per turn, in the conversation's order (as a chat writes them: the
+    order is what a memory's neighbours are), `threads` conversations at a time; returns
+    the last memory position."""
     client, clients = per_thread_client(base_url)
     positions, lock = [0], threading.Lock()
-    bar = tqdm(total=len(work), desc="bench: storing turns", unit="turn", file=sys.stderr,
-               mininterval=1)
+    bar = tqdm(total=sum(len(account.conversation.turns) for account in accounts),
+               desc="bench: storing turns", unit="turn", file=sys.stderr, mininterval=1)
 
-    def store(item: tuple[Account, Turn]) -> None:
-        account, turn = item
-        status, headers, data = client().post(
-            account.entries_path, {"rawEntry": turn.content, "metadata": turn.metadata},
-            account.api_key)
-        entry = answered(status, data, 201, f"store {turn.id}")
-        with lock:
-            account.turn_of_entry[entry["entryId"]] = turn.id
-            positions[0] = max(positions[0],
-                               parse_position(headers.get("X-Event-Position")) or 0)
-            bar.update()
+    def store(account: Account) -> None:
+        for turn in account.conversation.turns:
+            status, headers, data = client().post(
+                account.entries_path, {"rawEntry": turn.content, "metadata": turn.metadata},
+                account.api_key)
+            entry = answered(status, data, 201, f"store {turn.id}")
+            with lock:
+                account.turn_of_entry[entry["entryId"]] = turn.id
+                positions[0] = max(positions[0],
+                                   parse_position(headers.get("X-Event-Position")) or 0)
+                bar.update()
 
     try:
         with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(store, work))
+            list(pool.map(store, accounts))
     finally:
         bar.close()
         for each in clients:
@@ -524,7 +525,8 @@ def main() -> None:
     parser.add_argument("--ranks", metavar="FILE",
                         help="write each question's ranked turns per method (JSONL)")
     parser.add_argument("--clients", type=int, default=2, help="searches at a time")
-    parser.add_argument("--store-threads", type=int, default=8)
+    parser.add_argument("--store-threads", type=int, default=8,
+                        help="conversations stored at a time")
     parser.add_argument("--warmup", type=int, default=3,
                         help="unmeasured searches per HTTP method first")
     args = parser.parse_args()

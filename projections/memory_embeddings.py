@@ -29,7 +29,12 @@ CREATE TABLE IF NOT EXISTS {{table}} (
 # (HNSW) index would filter by owner after its scan and could miss them.
 ADD_GONE_COLUMN = """
 ALTER TABLE {table} ADD COLUMN IF NOT EXISTS gone boolean NOT NULL DEFAULT false"""
-CREATE_OWNER_INDEX = "CREATE INDEX IF NOT EXISTS {index} ON {table} (owner_id)"
+# The search reads an owner's vectors from this index alone (an index-only scan): they
+# lie together in a few of its pages, where the table scatters them among every owner's
+# rows, one page each. It replaces the plain owner index of earlier versions.
+CREATE_OWNER_INDEX = """
+CREATE INDEX IF NOT EXISTS {index} ON {table} (owner_id) INCLUDE (gone, id, embedding)"""
+DROP_INDEX = "DROP INDEX IF EXISTS {index}"
 
 UPSERT_EMBEDDING = """
 INSERT INTO {table} (id, owner_id, key, tags, embedding, position)
@@ -65,7 +70,9 @@ class MemoryEmbeddingsView(ReadModel):
         self.sql_create_statements.append(self.sql(CREATE_TABLE))
         self.sql_create_statements.append(self.sql(ADD_GONE_COLUMN))
         self.sql_create_statements.append(
-            self.sql(CREATE_OWNER_INDEX, index=f"{self.name}_owner_idx"))
+            self.sql(CREATE_OWNER_INDEX, index=f"{self.name}_owner_vectors_idx"))
+        self.sql_create_statements.append(
+            self.sql(DROP_INDEX, index=f"{self.name}_owner_idx"))
 
 
 class MemoryEmbeddingsProjection(BatchProjection):

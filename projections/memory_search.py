@@ -261,20 +261,26 @@ RANKINGS = "WITH " + ",".join([TERMS, KEYWORD, MEANING, TIMELY])
 SELECT_RANKINGS = RANKINGS + """
 SELECT * FROM keyword UNION ALL SELECT * FROM meaning UNION ALL SELECT * FROM timely"""
 SELECT_TIMELY = "WITH " + TIMELY + "SELECT * FROM timely"
-# Each memory of a ranking lifts its neighbours: the candidate memories of the owner
-# just before and just after it in the order they happened, within the gap.
+# Each memory of a ranking lifts its neighbours: the live memories of the owner just
+# before and just after it in the order they happened, within the gap, if they are
+# candidates. The adjacent memory is found first and filtered after, so that every plan
+# (a prepared statement's generic one too) walks the sequence index to it.
+ADJACENT_COLUMNS = """m.id, m.owner_id, m.gone_at, m.expires_at, m.layer, m.confidence,
+            m.tags, m.key, m.metadata"""
 NEIGHBOURS = """
-    CROSS JOIN LATERAL (
-        (SELECT m.id FROM {items} m WHERE """ + CANDIDATE + """
+    CROSS JOIN LATERAL (SELECT m.id FROM (
+        (SELECT """ + ADJACENT_COLUMNS + """ FROM {items} m
+        WHERE m.owner_id = %(owner_id)s AND m.gone_at IS NULL
             AND (m.occurred_at, m.created_at, m.id) < (x.occurred_at, x.created_at, x.id)
             AND m.occurred_at >= x.occurred_at - %(context_gap)s
         ORDER BY m.occurred_at DESC, m.created_at DESC, m.id DESC LIMIT 1)
         UNION ALL
-        (SELECT m.id FROM {items} m WHERE """ + CANDIDATE + """
+        (SELECT """ + ADJACENT_COLUMNS + """ FROM {items} m
+        WHERE m.owner_id = %(owner_id)s AND m.gone_at IS NULL
             AND (m.occurred_at, m.created_at, m.id) > (x.occurred_at, x.created_at, x.id)
             AND m.occurred_at <= x.occurred_at + %(context_gap)s
         ORDER BY m.occurred_at, m.created_at, m.id LIMIT 1)
-    ) AS neighbour"""
+    ) AS m WHERE """ + CANDIDATE + """) AS neighbour"""
 LIFTS = """
 lifts AS (
     SELECT neighbour.id::text AS id, %(context_weight)s * own.score AS lift
@@ -528,11 +534,11 @@ class PostgresMemorySearch:
         return self.items.sql(template, **self._tables())
 
     def _rows(self, template: str, **params: Any) -> list[dict]:
-        # Never prepared: psycopg prepares a statement on its fifth run, and PostgreSQL
-        # may then give it a generic plan blind to the owner and the words, which made
-        # searches ten times slower under load (bench/compare.py).
+        # Prepared at once: planning the search costs more than running it. Every part
+        # of it is found by owner through an index, so the generic plan PostgreSQL may
+        # settle on after five runs is as good as a custom one (bench/search_memories.py).
         with self.items.datastore.get_connection() as conn:
-            return conn.execute(self.sql(template), params, prepare=False).fetchall()
+            return conn.execute(self.sql(template), params, prepare=True).fetchall()
 
     def _tables(self) -> dict[str, str]:
         return {"items": self.items.name, "embeddings": self.embeddings.name}

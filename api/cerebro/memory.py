@@ -34,7 +34,7 @@ from arqium.api.common.deps import (
 )
 from arqium.api.common.documents import documented
 from arqium.api.common.health import VERSION
-from arqium.api.common.positions import with_position
+from arqium.api.common.positions import bare, with_position
 from arqium.api.common.search import MemorySearchDep, WorkingSets, relevance
 from arqium.api.common.shapes import iso, now_iso
 from arqium.api.common.validation import content_within_limit, not_blank
@@ -159,10 +159,10 @@ def search(body: SearchRequest, caller: CurrentCaller, memories: MemorySearchDep
     rows, total = memories.search(MemoryQuery(
         caller.user_id, body.query, layer=body.layer, tags=body.tags,
         min_confidence=body.minConfidence, limit=body.limit), now)
-    return {"memories": [{"id": str(row["id"]), "key": row["key"], "content": row["content"],
-                          "confidence": row["confidence"], "layer": row["layer"],
-                          "relevanceScore": relevance(row["score"])} for row in rows],
-            "total": total}
+    found = [{"id": str(row["id"]), "key": row["key"], "content": row["content"],
+              "confidence": row["confidence"], "layer": row["layer"],
+              "relevanceScore": relevance(row["score"])} for row in rows]
+    return bare({"memories": found, "total": total})
 
 
 class ContextRequest(BaseModel):

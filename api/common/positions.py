@@ -32,10 +32,15 @@ def parse_position(token: str) -> tuple[str, int]:
     return application_name, int(number)
 
 
+def bare(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A compatibility face's bare body, encoded by pydantic-core as FastAPI encodes typed
+    responses: several times faster than json, and than FastAPI's walk of an untyped one."""
+    return Response(to_json(body), status_code=status, media_type="application/json",
+                    headers=headers)
+
+
 def with_position(body: Any, application_name: str, notification_id: int,
                   status: int = 200) -> Response:
-    """A compatibility face's bare body, with the command's X-Event-Position (encoded by
-    pydantic-core, as FastAPI encodes typed responses: several times faster than json)."""
-    return Response(to_json(body), status_code=status, media_type="application/json",
-                    headers={
-        POSITION_HEADER: position_token(application_name, notification_id)})
+    """A compatibility face's bare body, with the command's X-Event-Position."""
+    return bare(body, status,
+                {POSITION_HEADER: position_token(application_name, notification_id)})

@@ -40,3 +40,22 @@ def test_a_deleted_memory_is_marked_gone_and_a_new_life_embeds_again(system, wor
                                        cause=SETUP)
     view.wait("memory", again_at, timeout=60)
     assert view.query(SELECT, id=item.id) == [{"position": again_at}]
+
+
+INDEXES = """SELECT indexname, indexdef FROM pg_indexes
+WHERE tablename = 'memory_embeddings' ORDER BY indexname"""
+
+
+def test_an_earlier_versions_owner_index_gives_way_to_the_owners_vectors_index(system):
+    view = system.views["memory_embeddings"]
+    with view.datastore.get_connection() as conn:  # the table as an earlier version left it
+        conn.execute("DROP INDEX memory_embeddings_owner_vectors_idx")
+        conn.execute("CREATE INDEX memory_embeddings_owner_idx ON memory_embeddings "
+                     "(owner_id)")
+    view.create_table()  # as this version's start-up does
+    indexes = {row["indexname"]: row["indexdef"] for row in view.query(INDEXES)}
+    assert sorted(indexes) == ["memory_embeddings_owner_vectors_idx",
+                               "memory_embeddings_pkey"]
+    # Whatever the search reads of an owner's vectors is in the index: no table page.
+    assert indexes["memory_embeddings_owner_vectors_idx"].endswith(
+        "(owner_id) INCLUDE (gone, id, embedding)")
