@@ -91,7 +91,9 @@ class DocumentSearch:
     def _query(self, template: str, **params: Any) -> list[dict]:
         statement = self.chunks.sql(template, embeddings=self.embeddings.name)
         with self._transaction() as curs:
-            return curs.execute(statement, params, prepare=False).fetchall()  # as memories
+            # Planned for each owner and words: not yet measured prepared, as memory
+            # search was (projections/memory_search.py).
+            return curs.execute(statement, params, prepare=False).fetchall()
 
     @contextmanager
     def _transaction(self) -> Iterator[Cursor]:

@@ -3,11 +3,13 @@ with the filters the faces use, and the working-set ranking. The PostgreSQL sear
 here; the Elasticsearch one is in memory_search_es. This module only reads: the tables
 of the memory_items and memory_embeddings read models, by the names their views give."""
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
+from psycopg import Connection, RawCursor
 from psycopg.sql import Composed
 from psycopg.types.json import Jsonb
 
@@ -228,15 +230,24 @@ keyword AS (
 # The meaning side ranks by cosine distance the nearest vectors that pass the key and
 # tag filters (the embeddings table has them, and marks gone memories), then keeps
 # those whose memory passes the rest.
-MEANING = """
-nearest AS MATERIALIZED (
-    SELECT e.id, e.embedding <=> %(vector)s::halfvec AS distance FROM {embeddings} e
+# Two branches, of which one runs (the parameters rule the other out before it reads
+# anything): with no key or tag filter, the owner's vectors are read from the covering
+# index alone, which no plan can do while a filter names the table's other columns.
+NEAREST = """
+    (SELECT e.id, e.embedding <=> %(vector)s::halfvec AS distance FROM {embeddings} e
     WHERE %(vector)s::halfvec IS NOT NULL AND e.owner_id = %(owner_id)s AND NOT e.gone
+        AND """
+FILTERED = "(%(key_prefix)s::text IS NOT NULL OR cardinality(%(tags)s::text[]) > 0)"
+NEAREST_FIRST = """
+    ORDER BY distance
+    LIMIT %(candidates)s * %(overfetch)s)"""
+MEANING = """
+nearest AS MATERIALIZED (""" + NEAREST + "NOT " + FILTERED + NEAREST_FIRST + """
+    UNION ALL""" + NEAREST + FILTERED + """
         AND (%(key_prefix)s::text IS NULL
             OR left(e.key, length(%(key_prefix)s)) = %(key_prefix)s)
-        AND (cardinality(%(tags)s::text[]) = 0 OR e.tags ?| %(tags)s::text[])
-    ORDER BY distance
-    LIMIT %(candidates)s * %(overfetch)s
+        AND (cardinality(%(tags)s::text[]) = 0 OR e.tags ?| %(tags)s::text[])""" \
+    + NEAREST_FIRST + """
 ),
 meaning AS (
     SELECT 'meaning' AS side, n.id::text AS id, 1 - n.distance AS score
@@ -383,6 +394,22 @@ SELECT id, key, content, layer, confidence, updated_at, version, tokens FROM {it
 WHERE id = ANY(%(ids)s::uuid[])"""
 
 
+GENERIC_PLAN = "SET LOCAL plan_cache_mode = force_generic_plan"
+PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
+
+
+def native_placeholders(statement: str) -> tuple[str, tuple[str, ...]]:
+    """A statement's named placeholders (`%(name)s`) as PostgreSQL's own (`$1`, one
+    number per name), `%%` as `%`; and the names, in the order of their numbers."""
+    numbers: dict[str, int] = {}
+
+    def native(match: re.Match) -> str:
+        name = match.group(1)
+        return "%" if name is None else f"${numbers.setdefault(name, len(numbers) + 1)}"
+
+    return PLACEHOLDER.sub(native, statement), tuple(numbers)
+
+
 class PostgresMemorySearch:
     """Ranked in PostgreSQL: BM25 over full text (trigrams for words found nowhere) on
     the memory read model, nearest vectors on the embeddings read model, fused here."""
@@ -390,6 +417,7 @@ class PostgresMemorySearch:
     def __init__(self, items: MemoryItemsView, embeddings: MemoryEmbeddingsView,
                  embed: Embed):
         self.items, self.embeddings, self.embed = items, embeddings, embed
+        self._statements: dict[str, tuple[str, tuple[str, ...]]] = {}
 
     def search(self, query: MemoryQuery, now: datetime) -> tuple[list[dict], int]:
         """Ranked, fused and read in one statement."""
@@ -535,11 +563,24 @@ class PostgresMemorySearch:
         return self.items.sql(template, **self._tables())
 
     def _rows(self, template: str, **params: Any) -> list[dict]:
-        # Prepared at once: planning the search costs more than running it. Every part
-        # of it is found by owner through an index, so the generic plan PostgreSQL may
-        # settle on after five runs is as good as a custom one (bench/search_memories.py).
-        with self.items.datastore.get_connection() as conn:
-            return conn.execute(self.sql(template), params, prepare=True).fetchall()
+        # Prepared at once and run by its generic plan: planning the search costs more
+        # than running it, and each part of it is found by owner through an index, so
+        # one plan serves every owner, query and filter (bench/search_memories.py).
+        # PostgreSQL's own choice after five runs is not always the generic plan.
+        with self.items.datastore.get_connection() as conn, RawCursor(conn) as cursor:
+            statement, names = self._native(template, conn)
+            with conn.pipeline(), conn.transaction():
+                cursor.execute(GENERIC_PLAN)
+                cursor.execute(statement, [params[name] for name in names], prepare=True)
+                return cursor.fetchall()
+
+    def _native(self, template: str, conn: Connection) -> tuple[str, tuple[str, ...]]:
+        """The template's statement with PostgreSQL's own placeholders, made once: psycopg
+        would parse its named ones on every run (it keeps no statement over 4 kB)."""
+        if template not in self._statements:
+            self._statements[template] = native_placeholders(
+                self.sql(template).as_string(conn))
+        return self._statements[template]
 
     def _tables(self) -> dict[str, str]:
         return {"items": self.items.name, "embeddings": self.embeddings.name}

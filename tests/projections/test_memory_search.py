@@ -6,7 +6,12 @@ from datetime import timedelta
 import pytest
 
 from arqium.domain.memory.application import MemoryDraft
-from arqium.projections.memory_search import MemoryQuery, fuse, with_context
+from arqium.projections.memory_search import (
+    MemoryQuery,
+    fuse,
+    native_placeholders,
+    with_context,
+)
 from tests.conftest import SETUP
 
 MEMORIES = {  # key: (note, layer, confidence, metadata)
@@ -247,3 +252,8 @@ def test_neighbours_are_the_memories_just_before_and_after_within_the_hour(
     neighbours = postgres_search.neighbours(list(key_of), query, system.clock())
     named = {key_of[of]: sorted(key_of[n] for n in ids) for of, ids in neighbours.items()}
     assert named == {"a": ["b"], "b": ["a", "c"], "c": ["b"]}
+
+
+def test_the_statements_named_placeholders_become_postgresqls_own():
+    statement = "SELECT %(a)s, %(b)s WHERE word %% %(a)s"
+    assert native_placeholders(statement) == ("SELECT $1, $2 WHERE word % $1", ("a", "b"))
