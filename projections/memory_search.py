@@ -394,7 +394,8 @@ SELECT id, key, content, layer, confidence, updated_at, version, tokens FROM {it
 WHERE id = ANY(%(ids)s::uuid[])"""
 
 
-GENERIC_PLAN = "SET LOCAL plan_cache_mode = force_generic_plan"
+# A transaction of one statement, planned generically (one simple query: no pipeline).
+GENERIC_PLAN = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan"
 PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
 
 
@@ -569,10 +570,12 @@ class PostgresMemorySearch:
         # PostgreSQL's own choice after five runs is not always the generic plan.
         with self.items.datastore.get_connection() as conn, RawCursor(conn) as cursor:
             statement, names = self._native(template, conn)
-            with conn.pipeline(), conn.transaction():
-                cursor.execute(GENERIC_PLAN)
-                cursor.execute(statement, [params[name] for name in names], prepare=True)
-                return cursor.fetchall()
+            conn.execute(GENERIC_PLAN)
+            try:
+                return cursor.execute(statement, [params[name] for name in names],
+                                      prepare=True).fetchall()
+            finally:
+                conn.execute("COMMIT")  # a rollback if the statement failed
 
     def _native(self, template: str, conn: Connection) -> tuple[str, tuple[str, ...]]:
         """The template's statement with PostgreSQL's own placeholders, made once: psycopg
