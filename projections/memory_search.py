@@ -570,12 +570,9 @@ class PostgresMemorySearch:
         # PostgreSQL's own choice after five runs is not always the generic plan.
         with self.items.datastore.get_connection() as conn, RawCursor(conn) as cursor:
             statement, names = self._native(template, conn)
-            conn.execute(GENERIC_PLAN)
-            try:
-                return cursor.execute(statement, [params[name] for name in names],
-                                      prepare=True).fetchall()
-            finally:
-                conn.execute("COMMIT")  # a rollback if the statement failed
+            conn.execute(GENERIC_PLAN)  # the pool's context ends the transaction
+            return cursor.execute(statement, [params[name] for name in names],
+                                  prepare=True).fetchall()
 
     def _native(self, template: str, conn: Connection) -> tuple[str, tuple[str, ...]]:
         """The template's statement with PostgreSQL's own placeholders, made once: psycopg
