@@ -37,8 +37,9 @@ BM25_K1, BM25_B = 1.2, 0.3
 KEYWORD_WEIGHT = 0.5  # the keyword side's share of a fused score (meaning has the rest)
 TIME_WEIGHT = 0.3  # what happening when the question says adds to a memory's score
 # In a hybrid search, a memory's conversation is its context: the share of its best
-# neighbour's score (the memory before or after it, within CONTEXT_GAP) that it gains. "How did the inspection
-# go?" shares the question's words; the answer after it, "Passed!", does not.
+# neighbour's score (the memory before or after it, within CONTEXT_GAP) that it gains.
+# "How did the inspection go?" shares the question's words; the answer after it,
+# "Passed!", does not.
 CONTEXT_WEIGHT = 0.2
 CONTEXT_GAP = timedelta(hours=1)
 # Only the best of a ranking lift their neighbours: a lift from further down rarely
@@ -200,7 +201,8 @@ terms AS MATERIALIZED (
 )"""
 # The keyword side: Okapi BM25 over the owner's candidate memories holding any term. A
 # term's document frequency is counted among those matches (every memory holding it is
-# one), N is the owner's live memories, a document's length its distinct lexemes.
+# one), N is the owner's live memories, a document's length its distinct lexemes; a
+# term counts once in a memory, as a memory's length counts each lexeme once.
 KEYWORD = """
 matches AS MATERIALIZED (
     SELECT m.id, m.tsv, length(m.tsv)::float8 AS len FROM {items} m
@@ -208,10 +210,9 @@ matches AS MATERIALIZED (
         AND """ + CANDIDATE + """
 ),
 hits AS (
-    SELECT x.id, x.len, t.lexeme, 1 AS tf
+    SELECT x.id, x.len, t.weight, count(*) OVER (PARTITION BY t.lexeme) AS df
     FROM matches x JOIN terms t ON x.tsv @@ t.query
 ),
-frequency AS (SELECT lexeme, count(*) AS df FROM hits GROUP BY lexeme),
 corpus AS (
     SELECT greatest((SELECT count(*) FROM matches), coalesce((
         SELECT documents FROM {owners} WHERE owner_id = %(owner_id)s), 0))::float8 AS n,
@@ -219,20 +220,19 @@ corpus AS (
 ),
 keyword AS (
     SELECT 'keyword' AS side, h.id::text AS id,
-        sum(t.weight * ln(1 + (corpus.n - f.df + 0.5) / (f.df + 0.5)) * h.tf * (%(k1)s + 1)
-            / (h.tf + %(k1)s * (1 - %(b)s + %(b)s * h.len / corpus.average_length)))
+        sum(h.weight * ln(1 + (corpus.n - h.df + 0.5) / (h.df + 0.5)) * (%(k1)s + 1)
+            / (1 + %(k1)s * (1 - %(b)s + %(b)s * h.len / corpus.average_length)))
             AS score
-    FROM hits h JOIN frequency f USING (lexeme) JOIN terms t USING (lexeme)
-    CROSS JOIN corpus
+    FROM hits h CROSS JOIN corpus
     GROUP BY h.id ORDER BY score DESC, h.id
     LIMIT %(candidates)s
 )"""
 # The meaning side ranks by cosine distance the nearest vectors that pass the key and
 # tag filters (the embeddings table has them, and marks gone memories), then keeps
-# those whose memory passes the rest.
-# Two branches, of which one runs (the parameters rule the other out before it reads
-# anything): with no key or tag filter, the owner's vectors are read from the covering
-# index alone, which no plan can do while a filter names the table's other columns.
+# those whose memory passes the rest. The nearest are found by one of two branches (the
+# parameters rule the other out before it reads anything): with no key or tag filter,
+# from the covering index alone, which no plan can do while a filter names the table's
+# other columns.
 NEAREST = """
     (SELECT e.id, e.embedding <=> %(vector)s::halfvec AS distance FROM {embeddings} e
     WHERE %(vector)s::halfvec IS NOT NULL AND e.owner_id = %(owner_id)s AND NOT e.gone
