@@ -5,12 +5,13 @@ sessions of turns and questions labelled with the turns that answer them. Per
 conversation the bench registers a user, issues it an API key, makes it a Memory Service
 v0 user with one vault and one memory, and stores one v0 entry per turn
 (`"Speaker: text"`, metadata {turn_id, session_id, session_date, speaker}) over HTTP, in
-the conversation's order (conversations in threads). Once the search holds every entry, by words and by meaning (a search sent with
-the X-Min-Position of the last write), it asks every question, `limit` 20, through
-`POST /v0/search` (the user's memory) and `GET /api/v1/memory/search` with mode hybrid,
-keyword and semantic, and ranks the same turns with two baselines computed here: plain
-BM25 (rank-bm25's BM25Okapi over lowercased word tokens) and exact cosine with ARQIUM's
-own embedding model over the text the server embeds.
+the conversation's order (conversations in threads). Once the search holds every entry,
+by words and by meaning (a search sent with the X-Min-Position of the last write), it
+asks every question, `limit` 20, through `POST /v0/search` (the user's memory) and
+`GET /api/v1/memory/search` with mode hybrid, keyword and semantic, and ranks the same
+turns with two baselines computed here: plain BM25 (rank-bm25's BM25Okapi over
+lowercased word tokens) and exact cosine with ARQIUM's own embedding model over the text
+the server embeds.
 
 It prints, per method, recall@5/10/20, hit@1/5/10/20, MRR@20 and session-recall@10
 overall and per question kind (bench/retrieval_metrics.py), and the client-side p50/p95

@@ -257,3 +257,25 @@ def test_neighbours_are_the_memories_just_before_and_after_within_the_hour(
 def test_the_statements_named_placeholders_become_postgresqls_own():
     statement = "SELECT %(a)s, %(b)s WHERE word %% %(a)s"
     assert native_placeholders(statement) == ("SELECT $1, $2 WHERE word % $1", ("a", "b"))
+
+
+def test_a_neighbour_the_filters_leave_out_lifts_nothing_and_is_not_passed_over(
+        postgres_search, system, workers):
+    workers("memory_items", "memory_embeddings")
+    stored_for(system, postgres_search, "u7", {
+        "note/1": ("first", {"session_date": "2024-03-01T10:00:00Z"}),
+        "chat/2": ("second", {"session_date": "2024-03-01T10:30:00Z"}),
+        "note/3": ("third", {"session_date": "2024-03-01T10:45:00Z"})})
+    rows = postgres_search.items.query("SELECT id::text, key FROM {table} WHERE owner_id = "
+                                       "%(owner)s", owner="u7")
+    key_of = {row["id"]: row["key"] for row in rows}
+    notes = [memory_id for memory_id, key in key_of.items() if key.startswith("note/")]
+    unfiltered = postgres_search.neighbours(notes, MemoryQuery("u7", "anything"),
+                                            system.clock())
+    assert {key_of[of]: [key_of[n] for n in ids] for of, ids in unfiltered.items()} == {
+        "note/1": ["chat/2"], "note/3": ["chat/2"]}
+    # The turn between them is the conversation's neighbour of each: the other note,
+    # further away, is not taken in its place.
+    assert postgres_search.neighbours(notes, MemoryQuery("u7", "anything",
+                                                         key_prefix="note/"),
+                                      system.clock()) == {}
