@@ -2,6 +2,7 @@
 rebuild ask the active projector to step aside."""
 
 import threading
+import time
 import zlib
 
 import psycopg
@@ -11,6 +12,9 @@ from arqium.infra.connections import DEDICATED_CONNECTION
 ACTIVE = 73010  # held by the runner that currently owns a worker's position
 REBUILD = 73011  # held by a rebuild that wants the projector out of the way
 REBUILDING = 73012  # held by a rebuild from its first event to its swap (status shows it)
+# How stale a process's view of the locks other sessions hold may be: a rebuild waits at
+# most this long, plus a batch, for the live projector to step aside.
+HELD_CHECK_SECONDS = 0.2
 
 
 def lock_id(name: str) -> int:
@@ -39,6 +43,7 @@ class AdvisoryLocks:
     def __init__(self, database_url: str):
         self._conn = psycopg.connect(database_url, autocommit=True, **DEDICATED_CONNECTION)
         self._mutex = threading.Lock()
+        self._held: dict[int, tuple[float | None, frozenset[int]]] = {}
 
     def of(self, name: str) -> "WorkerLocks":
         """The locks of the worker called `name`."""
@@ -48,6 +53,19 @@ class AdvisoryLocks:
         """The single value `sql` answers, one thread at a time on the connection."""
         with self._mutex:
             return self._conn.execute(sql, params).fetchone()[0]
+
+    def held_elsewhere(self, kind: int) -> frozenset[int]:
+        """The keys of `kind` that other sessions hold, as seen at most HELD_CHECK_SECONDS
+        ago: one look for all the process's workers, however many ask."""
+        with self._mutex:
+            seen_at, keys = self._held.get(kind, (None, frozenset()))
+            if seen_at is None or time.monotonic() - seen_at >= HELD_CHECK_SECONDS:
+                rows = self._conn.execute(
+                    "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    "AND classid = %s AND pid <> pg_backend_pid()", (kind,)).fetchall()
+                keys = frozenset(int(objid) for objid, in rows)
+                self._held[kind] = (time.monotonic(), keys)
+            return keys
 
     def check(self) -> None:
         """Raise (psycopg.OperationalError) if the connection, and so every lock, is lost."""
@@ -77,8 +95,4 @@ class WorkerLocks:
         self._locks.fetch("SELECT pg_advisory_unlock(%s, %s)", (kind, self._key))
 
     def held_elsewhere(self, kind: int) -> bool:
-        count = self._locks.fetch(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-            "AND classid = %s AND objid = %s AND pid <> pg_backend_pid()",
-            (kind, self._key))
-        return count > 0
+        return self._key in self._locks.held_elsewhere(kind)

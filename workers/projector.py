@@ -2,7 +2,6 @@
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,7 +19,6 @@ from arqium.workers.resources import WorkerResources
 log = logging.getLogger("arqium.projector")
 
 STANDBY_POLL_SECONDS = 0.5
-REBUILD_CHECK_SECONDS = 0.2
 
 
 class Projector:
@@ -80,10 +78,8 @@ class Projector:
                  shared: WorkerResources, progressed: Callable[[], None],
                  switched_on: Callable[[], bool]) -> None:
         log.info("projector %s active from position %s", self.name, view.position(app.name))
-        rebuild_wanted = _Throttled(lambda: locks.held_elsewhere(REBUILD),
-                                    REBUILD_CHECK_SECONDS)
         feed = EventFeed(app, view.position(app.name),
-                         lambda: (self.stopping.is_set() or rebuild_wanted()
+                         lambda: (self.stopping.is_set() or locks.held_elsewhere(REBUILD)
                                   or not self._on(switched_on)), shared.listener)
         for batch in feed.batches():
             apply_batch(projection, batch)
@@ -108,19 +104,3 @@ def apply_batch(projection: BatchProjection, batch: Sequence[tuple[Any, Tracking
                 if connection_lost(event_error):
                     raise
                 raise EventFailed(event[1].notification_id, event_error) from event_error
-
-
-class _Throttled:
-    """Calls an expensive check at most once per `interval` seconds."""
-
-    def __init__(self, check, interval: float):
-        self.check = check
-        self.interval = interval
-        self.last_at = 0.0
-        self.last_result = False
-
-    def __call__(self) -> bool:
-        now = time.monotonic()
-        if now - self.last_at >= self.interval:
-            self.last_at, self.last_result = now, self.check()
-        return self.last_result
