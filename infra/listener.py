@@ -22,9 +22,10 @@ RECONNECT_SECONDS = 0.5
 
 
 class Listener:
-    """Wakes waiters on PostgreSQL NOTIFY. A wake-up is a hint, never the only way to
-    progress: waiters also look again on their own after a short while, so a lost
-    connection (re-established here) delays them, never stops them."""
+    """Wakes waiters on PostgreSQL NOTIFY, and once when their channel is listened to
+    (again, after a lost connection): no commit goes unnoticed. A wake-up is still a
+    hint, never the only way to progress: waiters also look again on their own after a
+    while."""
 
     def __init__(self, database_url: str):
         self._url = database_url
@@ -93,6 +94,9 @@ class Listener:
         for channel in new:
             self._conn.execute(SQL("LISTEN {0}").format(Identifier(channel)))
             self._listening.add(channel)
+            # A commit before LISTEN took effect (or while the connection was lost) was
+            # notified to no one: the channel's waiters look again now.
+            self._wake(channel)
 
     def _wake(self, channel: str) -> None:
         with self._mutex:

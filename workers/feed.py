@@ -11,7 +11,11 @@ from eventsourcing.persistence import Tracking
 from arqium.infra.listener import Listener
 
 BATCH_SIZE = 500
-IDLE_POLL_SECONDS = 0.5
+IDLE_POLL_SECONDS = 0.5  # how long an idle feed waits, unwoken, before looking again
+# With the process's LISTEN connection, every commit wakes the feed: its own look is
+# only a safety net, and ~25 feeds looking twice a second were most of an idle
+# system's queries.
+NOTIFIED_POLL_SECONDS = 2.0
 
 
 class EventFailed(Exception):
@@ -43,8 +47,9 @@ class EventFeed:
                 if batch:
                     yield batch
                     continue
-                # Nothing new: sleep until a commit notifies (or a short poll elapses).
-                wakeup.wait(IDLE_POLL_SECONDS)
+                # Nothing new: sleep until a commit notifies (or the poll elapses).
+                wakeup.wait(IDLE_POLL_SECONDS if self.listener is None
+                            else NOTIFIED_POLL_SECONDS)
 
     def next_batch(self) -> list[tuple[Any, Tracking]]:
         """The next events; those before one that cannot be read (its topic unknown, its
