@@ -237,6 +237,12 @@ def test_an_answer_is_found_by_the_question_before_it(postgres_search, system, w
     assert keys[:2] == ["t1", "t2"]
 
 
+def keys_by_id(postgres_search, owner_id: str) -> dict[str, str]:
+    rows = postgres_search.items.query("SELECT id::text, key FROM {table} WHERE owner_id = "
+                                       "%(owner)s", owner=owner_id)
+    return {row["id"]: row["key"] for row in rows}
+
+
 def test_neighbours_are_the_memories_just_before_and_after_within_the_hour(
         postgres_search, system, workers):
     workers("memory_items", "memory_embeddings")
@@ -246,9 +252,7 @@ def test_neighbours_are_the_memories_just_before_and_after_within_the_hour(
         "c": ("third", {"session_date": "2024-03-01T10:45:00Z"}),
         "d": ("a day later", {"session_date": "2024-03-02T10:00:00Z"})})
     query = MemoryQuery("u6", "anything")
-    rows = postgres_search.items.query("SELECT id::text, key FROM {table} WHERE owner_id = "
-                                       "%(owner)s", owner="u6")
-    key_of = {row["id"]: row["key"] for row in rows}
+    key_of = keys_by_id(postgres_search, "u6")
     neighbours = postgres_search.neighbours(list(key_of), query, system.clock())
     named = {key_of[of]: sorted(key_of[n] for n in ids) for of, ids in neighbours.items()}
     assert named == {"a": ["b"], "b": ["a", "c"], "c": ["b"]}
@@ -266,9 +270,7 @@ def test_a_neighbour_the_filters_leave_out_lifts_nothing_and_is_not_passed_over(
         "note/1": ("first", {"session_date": "2024-03-01T10:00:00Z"}),
         "chat/2": ("second", {"session_date": "2024-03-01T10:30:00Z"}),
         "note/3": ("third", {"session_date": "2024-03-01T10:45:00Z"})})
-    rows = postgres_search.items.query("SELECT id::text, key FROM {table} WHERE owner_id = "
-                                       "%(owner)s", owner="u7")
-    key_of = {row["id"]: row["key"] for row in rows}
+    key_of = keys_by_id(postgres_search, "u7")
     notes = [memory_id for memory_id, key in key_of.items() if key.startswith("note/")]
     unfiltered = postgres_search.neighbours(notes, MemoryQuery("u7", "anything"),
                                             system.clock())
