@@ -21,6 +21,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import psutil
+import psycopg
+
 from arqium.domain.memory.application import MemoryApplication, MemoryDraft
 from arqium.domain.shared import Cause
 from arqium.infra.embedded import EmbeddedPostgres
@@ -66,6 +69,23 @@ def store(settings: Settings, memories: int, owners: int, threads: int) -> None:
     pool.close()
 
 
+def cpu_seconds(process: psutil.Process) -> float:
+    """The CPU the process and its children (live ones and those reaped) have used."""
+    times = process.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for child in process.children(recursive=True):
+        try:
+            child_times = child.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += child_times.user + child_times.system
+    return total
+
+
+def postmaster(data_dir: Path) -> psutil.Process:
+    return psutil.Process(int((data_dir / "postmaster.pid").read_text().split()[0]))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -85,13 +105,23 @@ def main() -> int:
         started = time.perf_counter()
         store(settings, args.memories, args.owners, threads=4)
         progress(f"stored in {time.perf_counter() - started:.1f} s")
-        print(f"{'read model':<20} {'events':>8} {'seconds':>8} {'events/s':>9}")
+        # Autovacuum would otherwise clean up after the store during the first rebuild,
+        # and count in PostgreSQL's CPU per event.
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+        server, bench = postmaster(postgres.pgdata), psutil.Process()
+        print(f"{'read model':<20} {'events':>8} {'seconds':>8} {'events/s':>9} "
+              f"{'µs CPU/event: rebuild':>22} {'PostgreSQL':>11}")
         for projection in chosen:
             started = time.perf_counter()
+            cpu_before = cpu_seconds(bench), cpu_seconds(server)
             position = rebuild(projection, settings, show_progress=True)
             seconds = time.perf_counter() - started
+            own, server_cpu = (cpu_seconds(process) - before for process, before
+                             in zip((bench, server), cpu_before, strict=True))
             print(f"{projection.name:<20} {position:>8} {seconds:>8.1f} "
-                  f"{position / seconds:>9.0f}", flush=True)
+                  f"{position / seconds:>9.0f} {own * 1e6 / position:>22.0f} "
+                  f"{server_cpu * 1e6 / position:>11.0f}", flush=True)
         return 0
     finally:
         postgres.stop()

@@ -4,6 +4,7 @@ batches written with their tracking position in one transaction, a prompt wait."
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from eventsourcing.persistence import InfrastructureFactory, Tracking
@@ -24,15 +25,18 @@ class ReadModel(PostgresTrackingRecorder):
     """A read model's tables are `<name>...`, its tracking table `<name>_tracking`,
     where name is the projection's name (or a shadow name while rebuilding)."""
 
+    # Whether a rebuild builds its secondary indexes after the load rather than keeping
+    # them up row by row: only for a read model whose writes look nothing up by them.
+    index_after_load: ClassVar[bool] = False
+
     def __init__(self, datastore: Any, *, tracking_table_name: str, **kwargs: Any):
         super().__init__(datastore, tracking_table_name=tracking_table_name, **kwargs)
         self.name = tracking_table_name.removesuffix(TRACKING_SUFFIX)
 
     def sql(self, template: str, **names: str) -> Composed:
         """SQL with {table} and any other named identifiers filled in."""
-        identifiers = {key: Identifier(value) for key, value in names.items()}
-        return SQL(template).format(table=Identifier(self.datastore.schema, self.name),
-                                    **identifiers)
+        return _filled(template, self.datastore.schema, self.name,
+                       tuple(sorted(names.items())))
 
     def query(self, template: str, /, identifiers: dict[str, str] | None = None,
               **params: Any) -> list[dict]:
@@ -50,6 +54,10 @@ class ReadModel(PostgresTrackingRecorder):
         are pipelined: a batch's writes go in a few round trips, not one each."""
         with self.datastore.transaction(commit=True) as curs, curs.connection.pipeline():
             hold_only_storable(curs)
+            # Its commit need not wait for the disk: should PostgreSQL crash before the
+            # write is flushed, the batch and its tracking position are lost together,
+            # and the projector applies the batch again from the events, which are.
+            curs.execute("SET LOCAL synchronous_commit = off")
             yield curs
 
     def position(self, application_name: str) -> int:
@@ -71,6 +79,17 @@ class ReadModel(PostgresTrackingRecorder):
     def table_names(self) -> list[str]:
         """Every table this read model owns, tracking included (for drop and swap)."""
         return [self.name, self.tracking_table_name]
+
+
+@lru_cache(maxsize=1024)
+def _filled(template: str, schema: str, table: str, names: tuple[tuple[str, str], ...]
+            ) -> Composed:
+    """The template with its identifiers quoted in, rendered once: a projector runs the
+    same few statements for every event, and composing them again cost more than
+    some of the statements."""
+    identifiers = {key: Identifier(value) for key, value in names}
+    filled = SQL(template).format(table=Identifier(schema, table), **identifiers)
+    return Composed([SQL(filled.as_string())])
 
 
 class BatchProjection(Projection[Any]):
@@ -96,9 +115,15 @@ class BatchProjection(Projection[Any]):
     def process_batch(self, batch: Sequence[tuple[Any, Tracking]]) -> None:
         """Apply events in order; record the last one's position in the same transaction."""
         with self.view.writing() as curs:
-            for domain_event, tracking in batch:
-                self.apply(domain_event, tracking.notification_id, curs)
+            self.apply_all([(domain_event, tracking.notification_id)
+                            for domain_event, tracking in batch], curs)
             self.view._insert_tracking(curs, batch[-1][1])
+
+    def apply_all(self, events: Sequence[tuple[Any, int]], curs: Cursor) -> None:
+        """Write the effect of the batch's (event, position) pairs, in order (default:
+        one by one)."""
+        for domain_event, position in events:
+            self.apply(domain_event, position, curs)
 
     def apply(self, domain_event: Any, position: int, curs: Cursor) -> None:
         """Write one event's effect on the read model (default: none)."""

@@ -6,6 +6,7 @@ text and vocabulary hold no word of it. The view opens it for its owner on read.
 import base64
 import math
 import re
+from itertools import groupby
 from datetime import datetime
 from collections.abc import Sequence
 from typing import Any
@@ -29,6 +30,7 @@ from arqium.domain.shared import SEALED, is_sealed
 from arqium.infra.keys import NONCE_BYTES, OwnerKeys
 from arqium.infra.tokens import shared_token_counter
 from arqium.projections.base import BatchProjection, ReadModel
+from arqium.projections.storable import storable_json
 
 CREATE_TABLE = """
 CREATE TABLE IF NOT EXISTS {table} (
@@ -94,22 +96,14 @@ TAG_BYTES = 16  # AES-GCM's tag, after the ciphertext
 BYTES_PER_TOKEN = 3  # tokenizers average about 4: the estimate for sealed content errs high
 LEARN_WORDS = """
 INSERT INTO {words} (owner_id, word)
-SELECT %(owner_id)s, word FROM unnest(%(words)s::text[]) AS word
+SELECT * FROM unnest(%(owner_ids)s::text[], %(words)s::text[])
 ON CONFLICT DO NOTHING"""
 # A vocabulary word: a run of letters, 3 to 40 of them (digits and marks split words).
 WORD = re.compile(r"[^\W\d_]+")
 KNOWN_WORDS_KEPT = 200_000  # (owner, word) pairs the projector remembers having written
 FORGET_WORDS = "DELETE FROM {words} WHERE owner_id = %(owner_id)s"
 
-INSERT_ITEM = """
-INSERT INTO {table} (id, owner_id, key, content, layer, confidence, sensitivity, tags,
-    metadata, session_id, context_id, created_at, updated_at, expires_at, version,
-    position, actor, correlation_id, search_text, tokens, occurred_at)
-VALUES (%(id)s, %(owner_id)s, %(key)s, %(content)s, %(layer)s, %(confidence)s,
-    %(sensitivity)s, %(tags)s, %(metadata)s, %(session_id)s, %(context_id)s, %(at)s,
-    %(at)s, %(expires_at)s, %(version)s, %(position)s, %(actor)s, %(correlation_id)s,
-    %(search_text)s, %(tokens)s, coalesce(%(occurred_at)s, %(at)s))
-ON CONFLICT (id) DO NOTHING"""
+
 # Each statement that makes a memory live or gone counts it in its owner's documents,
 # in the same statement (a CTE), only when it changed the row.
 def counted(change: str, delta: int) -> str:
@@ -123,7 +117,29 @@ GROUP BY owner_id
 ON CONFLICT (owner_id) DO UPDATE SET documents = o.documents + excluded.documents"""
 
 
-COUNTED_INSERT = counted(INSERT_ITEM + " RETURNING owner_id", 1)
+# New memories, a run of them in one statement (most of what a rebuild, and a projector
+# behind a busy write path, write), sent as one JSON document: the C JSON encoder
+# beats psycopg dumping each value of each row in Python.
+NEW_ITEM_COLUMNS = (
+    ("id", "uuid"), ("owner_id", "text"), ("key", "text"), ("content", "jsonb"),
+    ("layer", "text"), ("confidence", "double precision"), ("sensitivity", "text"),
+    ("tags", "jsonb"), ("metadata", "jsonb"), ("session_id", "text"),
+    ("context_id", "text"), ("at", "timestamptz"), ("expires_at", "timestamptz"),
+    ("version", "bigint"), ("position", "bigint"), ("actor", "text"),
+    ("correlation_id", "text"), ("search_text", "text"), ("tokens", "integer"),
+    ("occurred_at", "timestamptz"))
+INSERT_ITEMS = f"""
+INSERT INTO {{table}} (id, owner_id, key, content, layer, confidence, sensitivity, tags,
+    metadata, session_id, context_id, created_at, updated_at, expires_at, version,
+    position, actor, correlation_id, search_text, tokens, occurred_at)
+SELECT id, owner_id, key, content, layer, confidence, sensitivity, tags, metadata,
+    session_id, context_id, at, at, expires_at, version, position, actor, correlation_id,
+    search_text, tokens, coalesce(occurred_at, at)
+FROM json_to_recordset(%(rows)s::json)
+    AS new ({", ".join(f"{name} {kind}" for name, kind in NEW_ITEM_COLUMNS)})
+ON CONFLICT (id) DO NOTHING
+RETURNING owner_id"""
+COUNTED_INSERT_ALL = counted(INSERT_ITEMS, 1)
 
 REVISE_ITEM = """
 UPDATE {table} SET content = %(content)s, confidence = %(confidence)s,
@@ -228,6 +244,7 @@ WHERE owner_id = %(owner_id)s AND key LIKE %(pattern)s AND """ + LIVE
 
 
 class MemoryItemsView(ReadModel):
+    index_after_load = True  # its writes find rows by id, and words by (owner, word)
     # Opens sealed content on read (the composition root gives it the owners' keys);
     # without keys, e.g. in the projection worker, content is read as stored.
     keys: OwnerKeys | None = None
@@ -354,17 +371,34 @@ class MemoryItemsProjection(BatchProjection):
         while len(self.known_words) > KNOWN_WORDS_KEPT:
             del self.known_words[next(iter(self.known_words))]  # the oldest first
 
+    def apply_all(self, events: Sequence[tuple[Any, int]], curs: Cursor) -> None:
+        """Each run of new memories (Upserted) in one statement; other events one by one,
+        in order."""
+        for new, run in groupby(events, key=lambda pair: isinstance(pair[0],
+                                                                     MemoryItem.Upserted)):
+            if new:
+                self._insert_all(list(run), curs)
+            else:
+                super().apply_all(list(run), curs)
+
+    def _insert_all(self, events: list[tuple[Any, int]], curs: Cursor) -> None:
+        tokens = self._prompt_tokens_of([(e.key, e.content) for e, _ in events])
+        rows = [{"id": str(e.originator_id), "owner_id": e.owner_id, "key": e.key,
+                 "content": e.content, "layer": e.layer, "confidence": e.confidence,
+                 "sensitivity": e.sensitivity, "tags": e.tags, "metadata": e.metadata,
+                 "session_id": e.session_id, "context_id": e.context_id,
+                 "at": e.at.isoformat(), "expires_at": _iso(e.expires_at),
+                 "version": e.originator_version, "position": position, "actor": e.actor,
+                 "correlation_id": e.correlation_id,
+                 "search_text": searchable_text(e.key, e.content, e.tags), "tokens": count,
+                 "occurred_at": _iso(moment_of(e.metadata))}
+                for (e, position), count in zip(events, tokens, strict=True)]
+        self._learn_words([(row["owner_id"], row["search_text"]) for row in rows], curs)
+        curs.execute(self.view.sql(COUNTED_INSERT_ALL), {"rows": storable_json(rows)})
+
     @singledispatchmethod
     def apply(self, domain_event: Any, position: int, curs: Cursor) -> None:
         """Other memory events do not change this read model."""
-
-    @apply.register
-    def _(self, domain_event: MemoryItem.Upserted, position: int, curs: Cursor) -> None:
-        row = {"owner_id": domain_event.owner_id, "key": domain_event.key}
-        curs.execute(self.view.sql(COUNTED_INSERT), {
-            **self._revision(domain_event, position, row, domain_event.tags, curs), **row,
-            "layer": domain_event.layer, "session_id": domain_event.session_id,
-            "context_id": domain_event.context_id})
 
     @apply.register
     def _(self, domain_event: MemoryItem.Revised, position: int, curs: Cursor) -> None:
@@ -424,33 +458,48 @@ class MemoryItemsProjection(BatchProjection):
         the words of the text join the owner's vocabulary."""
         search_text = searchable_text(row["key"], content, tags)
         if row["owner_id"] is not None:
-            self._learn_words(row["owner_id"], search_text, curs)
+            self._learn_words([(row["owner_id"], search_text)], curs)
         return {"content": Jsonb(content), "search_text": search_text,
-                "tokens": self._prompt_tokens(row["key"], content)}
+                "tokens": self._prompt_tokens_of([(row["key"], content)])[0]}
 
-    def _learn_words(self, owner_id: str, text: str, curs: Cursor) -> None:
-        """The text's words the owner's vocabulary lacks join it."""
-        new = {word for word in WORD.findall(text.lower()) if 3 <= len(word) <= 40
-               and (owner_id, word) not in self.known_words
-               and (owner_id, word) not in self.batch_words}
+    def _learn_words(self, texts: list[tuple[str, str]], curs: Cursor) -> None:
+        """The words of each (owner, text) that the owner's vocabulary lacks join it."""
+        new = {(owner_id, word) for owner_id, text in texts
+               for word in WORD.findall(text.lower()) if 3 <= len(word) <= 40}
+        new -= self.batch_words
+        new = {pair for pair in new if pair not in self.known_words}
         if new:
-            curs.execute(self.view.sql(LEARN_WORDS),
-                         {"owner_id": owner_id, "words": sorted(new)})
-            self.batch_words.update((owner_id, word) for word in new)
+            pairs = sorted(new)
+            curs.execute(self.view.sql(LEARN_WORDS), {
+                "owner_ids": [owner_id for owner_id, _ in pairs],
+                "words": [word for _, word in pairs]})
+            self.batch_words |= new
 
-    def _prompt_tokens(self, key: str, content: Any) -> int:
-        """What the memory costs in a prompt: counted, or for sealed content (which
-        is not opened here) estimated from its length."""
-        if not is_sealed(content):
-            return self.tokens.count(prompt_text(key, content))
-        sealed_bytes = len(base64.b64decode(content[SEALED])) - NONCE_BYTES - TAG_BYTES
-        return (self.tokens.count(prompt_text(key, ""))
-                + math.ceil(max(sealed_bytes, 0) / BYTES_PER_TOKEN))
+    def _prompt_tokens_of(self, memories: list[tuple[str, Any]]) -> list[int]:
+        """What each (key, content) costs in a prompt: counted, or for sealed content
+        (which is not opened here) estimated from its length."""
+        counted = self.tokens.count_many([
+            prompt_text(key, "" if is_sealed(content) else content)
+            for key, content in memories])
+        return [count + _sealed_tokens(content) for count, (_, content)
+                in zip(counted, memories, strict=True)]
 
     def _row(self, item_id: Any, curs: Cursor) -> dict:
         """Owner, key and tags of a memory already in the read model."""
         curs.execute(self.view.sql(SELECT_ROW), {"id": item_id})
         return curs.fetchone() or {"owner_id": None, "key": "", "tags": []}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _sealed_tokens(content: Any) -> int:
+    """The estimated prompt tokens of sealed content (0 for content in clear)."""
+    if not is_sealed(content):
+        return 0
+    sealed_bytes = len(base64.b64decode(content[SEALED])) - NONCE_BYTES - TAG_BYTES
+    return math.ceil(max(sealed_bytes, 0) / BYTES_PER_TOKEN)
 
 
 def _event_fields(domain_event: Any, position: int) -> dict:

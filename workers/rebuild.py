@@ -16,6 +16,7 @@ from arqium.projections.base import SHADOW_SUFFIX, BatchProjection, ReadModel, o
 from arqium.workers.feed import EventFeed
 
 log = logging.getLogger("arqium.rebuild")
+REPLAY_BATCH = 2000  # events a transaction: a replay's fixed cost per batch, spread
 
 
 def rebuild(projection_class: type[BatchProjection], settings: Settings,
@@ -32,12 +33,14 @@ def rebuild(projection_class: type[BatchProjection], settings: Settings,
         # of the same read model waits here, not in the first one's shadow tables.
         lock.acquire(REBUILDING)
         shadow = _fresh_shadow(projection_class, env)
+        deferred = _drop_deferred_indexes(shadow)
         projection = projection_class.for_worker(shadow, settings)
-        feed = EventFeed(app, 0, lambda: False)
+        feed = EventFeed(app, 0, lambda: False, batch_size=REPLAY_BATCH)
         head = app.recorder.max_notification_id() or 0
         with tqdm(total=head, unit="event", desc=f"rebuild {projection_class.name}",
                   disable=not show_progress) as bar:
             _replay(feed, projection, bar)
+            _build_indexes(shadow, deferred, bar)
             lock.acquire(REBUILD)  # asks the live projector to step aside
             lock.acquire(ACTIVE)
             try:
@@ -64,6 +67,41 @@ def _fresh_shadow(projection_class: type[BatchProjection], env: dict) -> ReadMod
     name = projection_class.name + SHADOW_SUFFIX
     _drop(open_view(projection_class, env, name=name))
     return open_view(projection_class, env, name=name)
+
+
+# A read model's secondary indexes (neither primary keys nor unique: no write depends on
+# them), with how each is made.
+SECONDARY_INDEXES = """
+SELECT index.relname AS name, pg_get_indexdef(index.oid) AS definition
+FROM pg_index JOIN pg_class AS index ON index.oid = pg_index.indexrelid
+WHERE pg_index.indrelid = ANY(%s::regclass[])
+    AND NOT pg_index.indisunique AND NOT pg_index.indisprimary"""
+
+
+def _drop_deferred_indexes(view: ReadModel) -> list[str]:
+    """Drop the secondary indexes of a read model that builds them after the load
+    (`ReadModel.index_after_load`): one build costs a fraction of keeping them up row by
+    row. Returns how to make them again."""
+    if not view.index_after_load:
+        return []
+    schema = view.datastore.schema
+    tables = [Identifier(schema, table).as_string() for table in view.table_names()]
+    with view.datastore.transaction(commit=True) as curs:
+        curs.execute(SECONDARY_INDEXES, (tables,))
+        indexes = curs.fetchall()
+        for index in indexes:
+            curs.execute(SQL("DROP INDEX {0}").format(Identifier(schema, index["name"])))
+    return [index["definition"] for index in indexes]
+
+
+def _build_indexes(view: ReadModel, definitions: list[str], bar: tqdm) -> None:
+    if not definitions:
+        return
+    bar.set_postfix_str("building indexes")
+    with view.datastore.transaction(commit=True) as curs:
+        for definition in definitions:
+            curs.execute(definition)
+    bar.set_postfix_str("")
 
 
 def _drop(view: ReadModel) -> None:

@@ -12,7 +12,7 @@ import pytest
 from arqium.domain.memory.application import MemoryDraft
 from arqium.domain.sessions.application import MessageDraft
 from arqium.projections import PROJECTIONS
-from arqium.projections.storable import storable, storable_text
+from arqium.projections.storable import storable, storable_json, storable_text
 from tests.conftest import SETUP
 
 LONG = "long text " * 20_000
@@ -124,3 +124,10 @@ def test_storable_values_lose_only_what_postgresql_cannot_hold():
     assert storable_text("a\u0000b\ud800c\U0001F600") == "ab\ufffdc\U0001F600"
     assert storable({"k\u0000": [float("nan"), 1.5, "x\u0000"]}) == {"k": [None, 1.5, "x"]}
     assert json.loads(json.dumps(storable(ACCEPTED))) == json.loads(json.dumps(ACCEPTED))
+
+
+def test_storable_json_is_the_json_of_the_storable_value():
+    values = [ACCEPTED, BEYOND_THE_BOUNDARY, {**ACCEPTED, **BEYOND_THE_BOUNDARY},
+              "\\u0000 is six characters", ["x\ud800y", {"\udfff": 1}], NUL, None]
+    for value in values:
+        assert json.loads(storable_json(value)) == json.loads(json.dumps(storable(value)))

@@ -55,3 +55,23 @@ def test_a_rebuilt_sessions_read_model_keeps_its_checkpoints(system, settings, w
     assert rebuild(ChatSessionsProjection, settings, show_progress=False) == position
     assert (view.page("u1", 10, 0), view.checkpoints_of("u1", session.id)) == before
     assert len(before[1]) == 1
+
+
+def indexes(view) -> dict[str, str]:
+    """Each index of the read model's tables, by name, with how it is made."""
+    rows = view.query("SELECT indexname, indexdef FROM pg_indexes "
+                      "WHERE tablename = ANY(%(tables)s)", tables=view.table_names())
+    return {row["indexname"]: row["indexdef"] for row in rows}
+
+
+def test_a_rebuild_that_builds_indexes_after_the_load_ends_with_the_same_indexes(
+        system, settings, clock):
+    view = system.views["memory_items"]
+    assert type(view).index_after_load
+    before = indexes(view)
+    write(system, 3, "k")
+    rebuild(MemoryItemsProjection, settings, show_progress=False)
+    assert indexes(view) == before
+    assert {"memory_items_owner_tsv_idx", "memory_items_words_trgm_idx"} <= set(before)
+    rows = view.query("SELECT count(*) AS n FROM {table} WHERE tsv @@ 'k0'::tsquery")
+    assert rows[0]["n"] == 1

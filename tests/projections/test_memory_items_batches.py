@@ -1,0 +1,82 @@
+"""The memory read model is the same whether its events come one at a time (a quiet
+projector) or in big batches (a rebuild, a projector behind a busy write path, where
+each run of new memories is written in one statement): same rows, search text, prompt
+tokens, vocabulary and counts, for sealed, dated and unstorable memories too, with
+revisions, deletions, comebacks and a forgotten owner in between."""
+
+from arqium.domain.memory.application import MemoryDraft
+from arqium.domain.memory.workingset import prompt_text
+from arqium.domain.shared import is_sealed
+from arqium.infra.embeddings import plain_tokenizer
+from arqium.infra.eventstore import open_pool, shared_env
+from arqium.projections.base import open_view
+from arqium.projections.memory_items import MemoryItemsProjection
+from arqium.workers.feed import EventFeed
+from tests.conftest import SETUP
+
+
+def store(system, owner_id: str, key: str, content, **fields):
+    item, _ = system.memory.upsert(owner_id, MemoryDraft(key=key, content=content,
+                                                         **fields), cause=SETUP)
+    return item
+
+
+def write_history(system) -> None:
+    system.memory.keys.create("u1")  # a registered user's data key, for the secret
+    store(system, "u1", "a", "tea with Maria", metadata={"session_date": "8 May 2023"})
+    store(system, "u2", "gone soon", {"note": "rice", "list": ["x", 1, None]})
+    store(system, "u1", "b", {"nested": {"deep": "coffee beans"}}, tags=["drink"])
+    store(system, "u1", "pin", "1234", layer="permanent", sensitivity="secret")
+    store(system, "u1", "nul", "a\u0000b naïve 中文 \U0001F600", tags=["t\u0000"])
+    store(system, "u1", "a", "green tea with Maria")  # a revision
+    system.memory.delete("u1", store(system, "u1", "b", "coffee").id, cause=SETUP)
+    system.memory.forget_owner("u2", cause=SETUP)
+    store(system, "u1", "ctx", "a passing thought", layer="context")
+    system.memory.promote("u1", "ctx", force=True, cause=SETUP)
+    store(system, "u1", "b", "tea again")  # a comeback
+    for number in range(30):  # a run of new memories
+        store(system, f"u{3 + number % 3}", f"turn-{number}", f"turn {number} of a talk")
+    store(system, "u2", "back", "a forgotten owner starts again")
+
+
+def replayed(system, settings, name: str, batch_size: int) -> dict[str, list]:
+    """Every table of a fresh copy of the read model fed the whole history."""
+    pool = open_pool(settings)
+    try:
+        view = open_view(MemoryItemsProjection,
+                         shared_env(settings, pool, create_tables=True), name=name)
+        projection = MemoryItemsProjection(view)
+        feed = EventFeed(system.memory, 0, lambda: False, batch_size=batch_size)
+        while batch := feed.next_batch():
+            projection.process_batch(batch)
+        return {table.removeprefix(name): view.query(
+            f"SELECT * FROM {{{table}}} ORDER BY 1, 2", identifiers={table: table})
+            for table in view.table_names()[2:] + [name]}
+    finally:
+        pool.close()
+
+
+def test_batches_give_the_same_read_model_as_one_event_at_a_time(system, settings):
+    write_history(system)
+    one_by_one = replayed(system, settings, "memory_items_one", batch_size=1)
+    batched = replayed(system, settings, "memory_items_all", batch_size=500)
+    assert batched == one_by_one
+    rows = one_by_one[""]
+    assert len(rows) == 36 and all(row["tokens"] > 0 for row in rows)
+    assert {row["key"] for row in rows if row["gone_at"]} == set()  # b came back
+
+
+def test_each_memory_costs_what_the_tokenizer_counts_in_its_prompt_text(system, settings):
+    write_history(system)
+    rows = replayed(system, settings, "memory_items_all", batch_size=500)[""]
+    tokenizer = plain_tokenizer()
+
+    def counted(key: str, content) -> int:
+        return len(tokenizer.encode(prompt_text(key, content), add_special_tokens=False))
+
+    clear = [row for row in rows if not is_sealed(row["content"])]
+    assert len(clear) == len(rows) - 1
+    assert [row["tokens"] for row in clear] == [counted(row["key"], row["content"])
+                                                for row in clear]
+    [sealed] = [row for row in rows if is_sealed(row["content"])]
+    assert sealed["tokens"] > counted(sealed["key"], "")  # its estimated content counts
