@@ -1,15 +1,17 @@
-"""Benchmark: how many events per second each read model of the memory application
-applies, replaying a store of N memory events (what a rebuild does, and the ceiling of
-the live projector: a read model that applies fewer events per second than the write
-path stores falls ever further behind).
+"""Benchmark: how many events per second each read model applies, replaying a store of
+N events (what a rebuild does, and the ceiling of the live projector: a read model that
+applies fewer events per second than the write path stores falls ever further behind).
 
     python bench/projection_rate.py --memories 20000
     python bench/projection_rate.py --projections memory_items,contexts
+    python bench/projection_rate.py --projections ledger_objects --transactions 50000
 
-It starts its own embedded PostgreSQL on a temporary data directory, stores the
-memories through the memory application (owners and words drawn as a chat memory
-would be), then rebuilds each named read model from the first event and prints
-events/s. Progress goes to stderr; the report to stdout.
+It starts its own embedded PostgreSQL on a temporary data directory, stores the events
+the chosen read models read (memories through the memory application, owners and words
+drawn as a chat memory would be; ledger objects and their transactions through the
+ledger application), then rebuilds each named read model from the first event and
+prints events/s with the CPU the rebuild and PostgreSQL spent per event. Progress goes
+to stderr; the report to stdout.
 """
 
 import argparse
@@ -19,11 +21,13 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from pathlib import Path
 
 import psutil
 import psycopg
 
+from arqium.domain.ledger.application import LedgerApplication
 from arqium.domain.memory.application import MemoryApplication, MemoryDraft
 from arqium.domain.shared import Cause
 from arqium.infra.embedded import EmbeddedPostgres
@@ -40,6 +44,7 @@ WORDS = ("tea coffee garden meeting project deadline sister brother holiday trai
 
 
 BENCH = Cause(actor="bench")
+STATUSES = ("draft", "sent", "signed", "paid", "archived")
 
 
 def progress(message: str) -> None:
@@ -69,6 +74,27 @@ def store(settings: Settings, memories: int, owners: int, threads: int) -> None:
     pool.close()
 
 
+def store_ledger(settings: Settings, transactions: int, owners: int, threads: int) -> None:
+    """Objects (one per 20 transactions) and transactions changing them, as invoices
+    going from draft to paid."""
+    pool = open_pool(settings)
+    app = LedgerApplication(shared_env(settings, pool))
+    objects = [app.create_object(f"owner-{number % owners}", "invoice", {
+        "amount": Decimal(f"{number}.50"), "status": "draft"}, cause=BENCH)[0]
+        for number in range(max(transactions // 20, 1))]
+
+    def transact_some(worker: int) -> None:
+        for number in range(worker, transactions, threads):
+            chosen = objects[number % len(objects)]
+            app.transact(chosen.owner_id, chosen.id, "update", {
+                "status": STATUSES[number % len(STATUSES)],
+                "amount": Decimal(f"{number}.25")}, {"n": number}, cause=BENCH)
+
+    with ThreadPoolExecutor(threads) as executor:
+        list(executor.map(transact_some, range(threads)))
+    pool.close()
+
+
 def cpu_seconds(process: psutil.Process) -> float:
     """The CPU the process and its children (live ones and those reaped) have used."""
     times = process.cpu_times()
@@ -90,6 +116,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--memories", type=int, default=20000, help="events stored (20000)")
+    parser.add_argument("--transactions", type=int, default=20000,
+                        help="ledger transactions stored, for ledger read models (20000)")
     parser.add_argument("--owners", type=int, default=16, help="distinct owners (16)")
     parser.add_argument("--projections", default="memory_items",
                         help="comma-separated read models to rebuild (memory_items)")
@@ -101,9 +129,13 @@ def main() -> int:
     try:
         settings = Settings(database_url=postgres.start(), data_dir=data_dir)
         migrate(settings)
-        progress(f"storing {args.memories} memories of {args.owners} owners")
         started = time.perf_counter()
-        store(settings, args.memories, args.owners, threads=4)
+        if any(p.application is MemoryApplication for p in chosen):
+            progress(f"storing {args.memories} memories of {args.owners} owners")
+            store(settings, args.memories, args.owners, threads=4)
+        if any(p.application is LedgerApplication for p in chosen):
+            progress(f"storing {args.transactions} ledger transactions")
+            store_ledger(settings, args.transactions, args.owners, threads=4)
         progress(f"stored in {time.perf_counter() - started:.1f} s")
         # Autovacuum would otherwise clean up after the store during the first rebuild,
         # and count in PostgreSQL's CPU per event.

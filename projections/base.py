@@ -60,6 +60,13 @@ class ReadModel(PostgresTrackingRecorder):
             curs.execute("SET LOCAL synchronous_commit = off")
             yield curs
 
+    def track(self, curs: Cursor, tracking: Tracking) -> None:
+        """Record the position in the transaction of `curs`, on a cursor of its own:
+        in a pipeline, a cursor that ran a big executemany() can fetch that statement's
+        result instead of the tracking's (psycopg 3.3), which stopped rebuilds."""
+        with curs.connection.cursor(row_factory=curs.row_factory) as own:
+            self._insert_tracking(own, tracking)
+
     def position(self, application_name: str) -> int:
         return self.max_tracking_id(application_name) or 0
 
@@ -117,7 +124,7 @@ class BatchProjection(Projection[Any]):
         with self.view.writing() as curs:
             self.apply_all([(domain_event, tracking.notification_id)
                             for domain_event, tracking in batch], curs)
-            self.view._insert_tracking(curs, batch[-1][1])
+            self.view.track(curs, batch[-1][1])
 
     def apply_all(self, events: Sequence[tuple[Any, int]], curs: Cursor) -> None:
         """Write the effect of the batch's (event, position) pairs, in order (default:

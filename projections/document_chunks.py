@@ -154,7 +154,7 @@ class DocumentsProjection(BatchProjection):
                     if rows:
                         self.forget(curs, event.originator_id, rows[0]["owner_id"],
                                     position)
-            self.view._insert_tracking(curs, batch[-1][1])
+            self.view.track(curs, batch[-1][1])
 
     def _chunked(self, batch: Sequence[tuple[Any, Tracking]]) -> Chunked:
         """The chunks of each file the batch's `Analysed` events complete."""

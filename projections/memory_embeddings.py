@@ -103,7 +103,7 @@ class MemoryEmbeddingsProjection(BatchProjection):
                 if item is not None:
                     curs.execute(self.view.sql(UPSERT_EMBEDDING), item["row"])
                 self.apply(event, tracking.notification_id, curs)
-            self.view._insert_tracking(curs, batch[-1][1])
+            self.view.track(curs, batch[-1][1])
 
     def _known_rows(self, batch: Sequence[tuple[Any, Tracking]]) -> dict[Any, dict]:
         """Owner, key and tags of the memories the batch changes that already have an

@@ -534,7 +534,7 @@ class EsMemorySearchProjection(BatchProjection):
                 {**row, "id": memory_id, "tags": Jsonb(row["tags"]),
                  "metadata": Jsonb(row["metadata"])}
                 for memory_id, row in known.items()])
-            self.view._insert_tracking(curs, tracking)
+            self.view.track(curs, tracking)
 
 
 def projection_for(settings: Settings) -> type[EsMemorySearchProjection]:
