@@ -547,9 +547,10 @@ def loads(args, server, peer, sides: Sides, users, writers) -> dict:
     context = arqium_request("POST", lambda rng: "/api/memory/context",
                              lambda c, n, rng: {"chatId": f"chat-{rng.randint(1, 20)}",
                                                 "maxTokens": 2000})
-    out["ARQIUM working set"], _ = measured(
-        sides, "ARQIUM working set", server.url, args.read_clients, args,
-        as_user(users, context))
+    with profiled(profile, "working-set", args):
+        out["ARQIUM working set"], _ = measured(
+            sides, "ARQIUM working set", server.url, args.read_clients, args,
+            as_user(users, context))
     progress(f"raw INSERT: {args.write_clients} connections, {args.duration:g} s")
     out["raw inserts/s"], _ = run_raw_inserts(server.database_url, args.write_clients,
                                               min(args.warmup, 2.0), args.duration)
