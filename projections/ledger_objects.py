@@ -157,6 +157,7 @@ WHERE type = 'Transacted' AND {VISIBLE} AND {WINDOW.format(created="recorded_at"
 
 class LedgerObjectsView(ReadModel):
     index_after_load = True  # its writes find objects by id, events by (object, version)
+
     def __init__(self, datastore: Any, **kwargs: Any):
         super().__init__(datastore, **kwargs)
         self.events = f"{self.name}_events"

@@ -6,9 +6,9 @@ text and vocabulary hold no word of it. The view opens it for its owner on read.
 import base64
 import math
 import re
-from itertools import groupby
-from datetime import datetime
 from collections.abc import Sequence
+from datetime import datetime
+from itertools import groupby
 from typing import Any
 
 from eventsourcing.dispatch import singledispatchmethod
