@@ -59,21 +59,27 @@ CREATE TABLE IF NOT EXISTS {events} (
 CREATE_EVENTS_TIME_INDEX = """
 CREATE INDEX IF NOT EXISTS {index} ON {events} (recorded_at, type_name)"""
 
-INSERT_OBJECT = """
+# A batch's new objects, and its changed ones, each in one statement sent as one JSON
+# document (the C JSON encoder beats psycopg dumping each value of each row in Python).
+INSERT_OBJECTS = """
 INSERT INTO {table} (id, owner_id, type_name, data, status, version, transactions,
     created_at, created_by, updated_at, position)
-VALUES (%(id)s, %(owner_id)s, %(type_name)s, %(data)s, %(status)s, %(version)s,
-    %(transactions)s, %(created_at)s, %(owner_id)s, %(updated_at)s, %(position)s)
+SELECT id, owner_id, type_name, data, status, version, transactions, created_at, owner_id,
+    updated_at, position
+FROM json_to_recordset(%(rows)s::json) AS new (id uuid, owner_id text, type_name text,
+    data text, status text, version bigint, transactions bigint, created_at timestamptz,
+    updated_at timestamptz, position bigint)
 ON CONFLICT (id) DO NOTHING"""
 SELECT_OBJECTS_BY_ID = """
 SELECT id, owner_id, type_name, data, version FROM {table} WHERE id = ANY(%(ids)s)"""
-UPDATE_OBJECT = """
-UPDATE {table} SET data = %(data)s, status = %(status)s, version = %(version)s,
-    transactions = transactions + %(transactions)s, updated_at = %(updated_at)s,
-    position = %(position)s
-WHERE id = %(id)s AND version < %(version)s"""
-# A batch's events in one statement, sent as one JSON document (the C JSON encoder beats
-# psycopg dumping each value of each row in Python).
+UPDATE_OBJECTS = """
+UPDATE {table} AS o SET data = new.data, status = new.status, version = new.version,
+    transactions = o.transactions + new.transactions, updated_at = new.updated_at,
+    position = new.position
+FROM json_to_recordset(%(rows)s::json) AS new (id uuid, data text, status text,
+    version bigint, transactions bigint, updated_at timestamptz, position bigint)
+WHERE o.id = new.id AND o.version < new.version"""
+# A batch's events in one statement, the same way.
 INSERT_EVENTS = """
 INSERT INTO {events} (object_id, version, position, owner_id, type_name, type,
     transaction_id, action, data, metadata, actor, recorded_at, recorded_at_text, hash,
@@ -289,11 +295,18 @@ class LedgerObjectsProjection(BatchProjection):
         return objects, history
 
     def _write(self, curs: Cursor, objects: dict[Any, dict], history: list[dict]) -> None:
-        rows = [{**state, "id": object_id, "data": canonical_json(state["data"]),
-                 "status": status_of(state["data"])} for object_id, state in objects.items()
+        rows = [{"id": str(object_id), "data": canonical_json(state["data"]),
+                 "status": status_of(state["data"]), "version": state["version"],
+                 "transactions": state["transactions"], "position": state["position"],
+                 "updated_at": state["updated_at"].isoformat(), "new": state["new"],
+                 **({"owner_id": state["owner_id"], "type_name": state["type_name"],
+                     "created_at": state["created_at"].isoformat()} if state["new"] else {})}
+                for object_id, state in objects.items()
                 if state["transactions"] or state["new"]]
-        curs.executemany(self.view.sql(INSERT_OBJECT), [r for r in rows if r["new"]])
-        curs.executemany(self.view.sql(UPDATE_OBJECT), [r for r in rows if not r["new"]])
+        for statement, new in ((INSERT_OBJECTS, True), (UPDATE_OBJECTS, False)):
+            chosen = [row for row in rows if row["new"] is new]
+            if chosen:
+                curs.execute(self.view.sql(statement), {"rows": storable_json(chosen)})
         if history:
             curs.execute(self.view.sql(INSERT_EVENTS), {"rows": storable_json([
                 {**row, "data": canonical_json(row["data"]),
