@@ -383,15 +383,10 @@ class MemoryItemsProjection(BatchProjection):
 
     def _insert_all(self, events: list[tuple[Any, int]], curs: Cursor) -> None:
         tokens = self._prompt_tokens_of([(e.key, e.content) for e, _ in events])
-        rows = [{"id": str(e.originator_id), "owner_id": e.owner_id, "key": e.key,
-                 "content": e.content, "layer": e.layer, "confidence": e.confidence,
-                 "sensitivity": e.sensitivity, "tags": e.tags, "metadata": e.metadata,
+        rows = [{**_as_json(_event_fields(e, position)), "owner_id": e.owner_id,
+                 "key": e.key, "content": e.content, "layer": e.layer,
                  "session_id": e.session_id, "context_id": e.context_id,
-                 "at": e.at.isoformat(), "expires_at": _iso(e.expires_at),
-                 "version": e.originator_version, "position": position, "actor": e.actor,
-                 "correlation_id": e.correlation_id,
-                 "search_text": searchable_text(e.key, e.content, e.tags), "tokens": count,
-                 "occurred_at": _iso(moment_of(e.metadata))}
+                 "search_text": searchable_text(e.key, e.content, e.tags), "tokens": count}
                 for (e, position), count in zip(events, tokens, strict=True)]
         self._learn_words([(row["owner_id"], row["search_text"]) for row in rows], curs)
         curs.execute(self.view.sql(COUNTED_INSERT_ALL), {"rows": storable_json(rows)})
@@ -449,7 +444,9 @@ class MemoryItemsProjection(BatchProjection):
 
     def _revision(self, domain_event: Any, position: int, row: dict,
                   tags: list[str], curs: Cursor) -> dict:
-        return {**_event_fields(domain_event, position),
+        fields = _event_fields(domain_event, position)
+        return {**fields, "tags": Jsonb(fields["tags"]),
+                "metadata": Jsonb(fields["metadata"]),
                 **self._content_fields(domain_event.content, row, tags, curs)}
 
     def _content_fields(self, content: Any, row: dict, tags: list[str],
@@ -490,8 +487,11 @@ class MemoryItemsProjection(BatchProjection):
         return curs.fetchone() or {"owner_id": None, "key": "", "tags": []}
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
+def _as_json(fields: dict) -> dict:
+    """Event fields as a JSON document carries them: the id and the times as text."""
+    times = {name: None if fields[name] is None else fields[name].isoformat()
+             for name in ("at", "expires_at", "occurred_at")}
+    return {**fields, "id": str(fields["id"]), **times}
 
 
 def _sealed_tokens(content: Any) -> int:
@@ -503,11 +503,12 @@ def _sealed_tokens(content: Any) -> int:
 
 
 def _event_fields(domain_event: Any, position: int) -> dict:
-    """The columns every content-setting event writes, apart from content and text."""
+    """The columns every content-setting event writes, apart from content and text
+    (tags and metadata as the event holds them)."""
     return {
         "id": domain_event.originator_id,
         "confidence": domain_event.confidence, "sensitivity": domain_event.sensitivity,
-        "tags": Jsonb(domain_event.tags), "metadata": Jsonb(domain_event.metadata),
+        "tags": domain_event.tags, "metadata": domain_event.metadata,
         "occurred_at": moment_of(domain_event.metadata),
         "at": domain_event.at, "expires_at": domain_event.expires_at,
         "version": domain_event.originator_version,
