@@ -82,6 +82,7 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.system = open_system(settings)
+        app.state.system.credentials.start(settings.database_url or "")
         app.state.rate_limits = RateLimits(settings)
         app.state.idempotency = IdempotencyStore(
             app.state.system.memory.recorder.datastore.get_connection,

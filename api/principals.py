@@ -28,15 +28,19 @@ UNKNOWN_SESSION = "this token's login session is unknown; log in again"
 KEY_WAIT_SECONDS = 1.0
 
 
-def verified_access(request: HTTPConnection, token: str) -> Principal:
+def verified_access(request: HTTPConnection, token: str,
+                    verify: Callable[[System, str], Principal] | None = None
+                    ) -> Principal:
     """The principal of an access token of a live login session (AuthenticationFailed
     otherwise)."""
-    return _once(request, ACCESS_KEY, token, access_principal)
+    return _once(request, ACCESS_KEY, token, verify or access_principal)
 
 
-def verified_api_key(request: HTTPConnection, api_key: str) -> Principal:
+def verified_api_key(request: HTTPConnection, api_key: str,
+                     verify: Callable[[System, str], Principal] | None = None
+                     ) -> Principal:
     """The principal of an active API key (AuthenticationFailed otherwise)."""
-    return _once(request, API_KEY_KEY, api_key, api_key_principal)
+    return _once(request, API_KEY_KEY, api_key, verify or api_key_principal)
 
 
 def verified_session_cookie(request: HTTPConnection, token: str) -> Principal:
@@ -60,24 +64,50 @@ def _once(request: HTTPConnection, key: str, credential: str,
     return cached[1]
 
 
+class NotKept(Exception):
+    """Verifying these credentials needs a query: not on the event loop."""
+
+
 def access_principal(system: System, token: str) -> Principal:
     principal = system.tokens.verify_access(token)
     check_login_session(system, principal)
     return principal
 
 
+def kept_access_principal(system: System, token: str) -> Principal:
+    """access_principal, if this process keeps the token's login session (NotKept)."""
+    principal = system.tokens.verify_access(token)
+    session = system.credentials.cached(_session_key(principal))
+    if session is None:
+        raise NotKept
+    check_session_row(session, principal)
+    return principal
+
+
 def check_login_session(system: System, principal: Principal) -> None:
     """The token's login session must be live and its user's (a deleted user's sessions
-    count as ended): one lookup by primary key in the login sessions read model. Only a
-    session it does not know yet (a token used right after its login) is looked up in
-    the event store."""
-    session = system.read_models.login_sessions.session(_uuid(principal.session_id))
+    count as ended): one lookup by primary key in the login sessions read model, kept
+    until a session ends. Only a session it does not know yet (a token used right after
+    its login) is looked up in the event store."""
+    session_id = _uuid(principal.session_id)
+    session = system.credentials.lookup(
+        _session_key(principal), lambda: system.read_models.login_sessions.session(
+            session_id))
     if session is None:
         system.identity.check_live_session(principal.session_id, principal.user_id)
-    elif session["ended"]:
+    else:
+        check_session_row(session, principal)
+
+
+def check_session_row(session: dict, principal: Principal) -> None:
+    if session["ended"]:
         raise InvalidToken("this login session has ended; log in again")
     elif session["user_id"] != principal.user_id:
         raise InvalidToken(UNKNOWN_SESSION)
+
+
+def _session_key(principal: Principal) -> tuple[str, str]:
+    return ("login session", _uuid(principal.session_id))
 
 
 def _uuid(session_id: str | None) -> str:
@@ -93,12 +123,27 @@ def is_api_key(token: str) -> bool:
 
 
 def api_key_principal(system: System, api_key: str) -> Principal:
-    """API keys act as their owner with the plain user role, whatever the owner's roles."""
-    row = system.read_models.api_keys.active_by_hash(hash_api_key(api_key))
+    """API keys act as their owner with the plain user role, whatever the owner's roles.
+    An active key's row is kept until a key is revoked or a user deleted."""
+    key_hash = hash_api_key(api_key)
+    row = system.credentials.lookup(
+        ("api key", key_hash), lambda: system.read_models.api_keys.active_by_hash(key_hash))
     if row is None and api_keys_caught_up(system):
-        row = system.read_models.api_keys.active_by_hash(hash_api_key(api_key))
+        row = system.read_models.api_keys.active_by_hash(key_hash)
     if row is None:
         raise InvalidToken("unknown or revoked API key")
+    return _key_principal(row)
+
+
+def kept_api_key_principal(system: System, api_key: str) -> Principal:
+    """api_key_principal, if this process keeps the key's row (NotKept otherwise)."""
+    row = system.credentials.cached(("api key", hash_api_key(api_key)))
+    if row is None:
+        raise NotKept
+    return _key_principal(row)
+
+
+def _key_principal(row: dict) -> Principal:
     return Principal(user_id=row["user_id"], roles=("user",), expires_at=None,
                      api_key_id=str(row["id"]))
 

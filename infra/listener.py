@@ -5,7 +5,7 @@ import logging
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg
@@ -30,13 +30,14 @@ class Listener:
     def __init__(self, database_url: str):
         self._url = database_url
         self._conn = self._connect()
-        self._waiters: dict[str, set[threading.Event]] = defaultdict(set)
+        # What each channel's notifications call (the `set` of waiting threads' events).
+        self._waiters: dict[str, set[Callable[[], None]]] = defaultdict(set)
         self._listening: set[str] = set()
         self._mutex = threading.Lock()
         self._closing = threading.Event()
         # Its own channel: a NOTIFY there ends the thread's wait at once when closing.
         self._own_channel = f"arqium_listener_{uuid.uuid4().hex}"
-        self._waiters[self._own_channel].add(threading.Event())
+        self._waiters[self._own_channel].add(threading.Event().set)
         self._thread = threading.Thread(target=self._run, name="listener", daemon=True)
         self._thread.start()
 
@@ -45,19 +46,30 @@ class Listener:
         """An event set on every notification of `channel`, while the context lasts."""
         event = threading.Event()
         with self._mutex:
-            self._waiters[channel].add(event)
+            self._waiters[channel].add(event.set)
         try:
             yield event
         finally:
             with self._mutex:
-                self._waiters[channel].discard(event)
+                self._waiters[channel].discard(event.set)
+
+    def on_notify(self, channel: str, callback: Callable[[], None]) -> None:
+        """Call `callback` (in the listener's thread: it must be quick) on every
+        notification of `channel`, and once each time LISTEN takes effect on it."""
+        with self._mutex:
+            self._waiters[channel].add(callback)
+
+    def listening(self, channel: str) -> bool:
+        """Whether LISTEN is in effect on `channel` (not while reconnecting)."""
+        return channel in self._listening
 
     def wake_all(self) -> None:
         """Wake every waiter (they are stopping: none should sit out its poll)."""
         with self._mutex:
-            for events in self._waiters.values():
-                for event in events:
-                    event.set()
+            wakes = [wake for channel_wakes in self._waiters.values()
+                     for wake in channel_wakes]
+        for wake in wakes:
+            wake()
 
     def close(self) -> None:
         self._closing.set()
@@ -93,19 +105,21 @@ class Listener:
             new = [channel for channel in self._waiters if channel not in self._listening]
         for channel in new:
             self._conn.execute(SQL("LISTEN {0}").format(Identifier(channel)))
-            self._listening.add(channel)
             # A commit before LISTEN took effect (or while the connection was lost) was
-            # notified to no one: the channel's waiters look again now.
+            # notified to no one: the channel's waiters look again now, before it counts
+            # as listened to (what a cache drops now must not be served meanwhile).
             self._wake(channel)
+            self._listening.add(channel)
 
     def _wake(self, channel: str) -> None:
         with self._mutex:
-            for event in self._waiters.get(channel, ()):
-                event.set()
+            wakes = list(self._waiters.get(channel, ()))
+        for wake in wakes:
+            wake()
 
     def _reconnect(self) -> None:
-        self._conn.close()
         self._listening.clear()
+        self._conn.close()
         while not self._closing.wait(RECONNECT_SECONDS):
             try:
                 self._conn = self._connect()

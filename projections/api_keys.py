@@ -28,6 +28,11 @@ INSERT INTO {table} (id, user_id, name, scopes, prefix, key_hash, created_at)
 VALUES (%(id)s, %(user_id)s, %(name)s, %(scopes)s, %(prefix)s, %(key_hash)s, %(at)s)
 ON CONFLICT (id) DO NOTHING"""
 REVOKE_KEY = "UPDATE {table} SET revoked_at = %(at)s WHERE id = %(id)s"
+# Sent (at commit) by every transaction that ends credentials: a revoked key, an ended
+# login session, a deleted user. The API processes then drop the credentials they keep
+# (api/principals.py), as this read model and login_sessions change.
+CREDENTIALS_ENDED = "arqium_credentials_ended"
+NOTIFY_CREDENTIALS_ENDED = f"NOTIFY {CREDENTIALS_ENDED}"
 DELETE_USERS_KEYS = "DELETE FROM {table} WHERE user_id = %(user_id)s"
 
 SELECT_BY_HASH = """
@@ -88,8 +93,10 @@ class ApiKeysProjection(BatchProjection):
     def _(self, domain_event: ApiKey.Revoked, position: int, curs: Cursor) -> None:
         curs.execute(self.view.sql(REVOKE_KEY),
                      {"id": domain_event.originator_id, "at": domain_event.at})
+        curs.execute(NOTIFY_CREDENTIALS_ENDED)
 
     @apply.register
     def _(self, domain_event: User.Deleted, position: int, curs: Cursor) -> None:
         curs.execute(self.view.sql(DELETE_USERS_KEYS),
                      {"user_id": str(domain_event.originator_id)})
+        curs.execute(NOTIFY_CREDENTIALS_ENDED)

@@ -8,6 +8,7 @@ from psycopg.sql import Composed
 
 from arqium.domain.identity.application import IdentityApplication
 from arqium.domain.identity.domainmodel import LoginSession, User
+from arqium.projections.api_keys import NOTIFY_CREDENTIALS_ENDED
 from arqium.projections.base import BatchProjection, ReadModel
 
 CREATE_TABLE = """
@@ -121,9 +122,11 @@ class LoginSessionsProjection(BatchProjection):
         curs.execute(self.view.sql(END_SESSION), {
             "id": domain_event.originator_id, "at": domain_event.at,
             "reason": domain_event.reason})
+        curs.execute(NOTIFY_CREDENTIALS_ENDED)
 
     @apply.register
     def _(self, domain_event: User.Deleted, position: int, curs: Cursor) -> None:
         user = {"user_id": str(domain_event.originator_id)}
         curs.execute(self.view.sql(REVOKE_USERS_SESSIONS), user)
         curs.execute(self.view.sql(DELETE_USERS_SESSIONS), user)
+        curs.execute(NOTIFY_CREDENTIALS_ENDED)

@@ -30,11 +30,13 @@ from arqium.infra.idempotency import IdempotencyStore
 from arqium.infra.keys import MasterKey, OwnerKeys, lazy_master_key
 from arqium.infra.llm import ModelProbe
 from arqium.infra.nextauth import NextAuthSessions
+from arqium.infra.notified_cache import NotifiedCache
 from arqium.infra.oidc import OidcVerifier
 from arqium.infra.query_embeddings import QueryEmbeddings
 from arqium.infra.security import PasswordHashing, TokenService, new_secret
 from arqium.infra.settings import Settings
 from arqium.infra.worker_failures import WorkerFailures
+from arqium.projections.api_keys import CREDENTIALS_ENDED
 from arqium.projections.base import ReadModel, open_view
 from arqium.projections.document_search import DocumentSearch
 from arqium.projections.memory_search import MemorySearch, PostgresMemorySearch
@@ -87,6 +89,10 @@ class System:
     knowledge_base: KnowledgeBase | None = None  # the callers' documents (CEREBRO's RAG)
     agents: AgentsApplication | None = None  # agent invocations (AstralBody)
     model_probe: ModelProbe = field(default_factory=ModelProbe)  # is the model up?
+    # Active API keys and login sessions as verified, kept until one ends (the API
+    # starts it; elsewhere every verification queries).
+    credentials: NotifiedCache = field(
+        default_factory=lambda: NotifiedCache(CREDENTIALS_ENDED))
 
     @property
     def views(self) -> dict[str, ReadModel]:
@@ -102,6 +108,7 @@ class System:
             app.close()
         if self.memory_search is not None:
             self.memory_search.close()  # e.g. its Elasticsearch client
+        self.credentials.close()
         self.pool.close()
 
 

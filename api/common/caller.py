@@ -6,11 +6,15 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from arqium.api.common.deps import SystemDep
 from arqium.api.principals import (
+    NotKept,
     external_principal,
     is_api_key,
+    kept_access_principal,
+    kept_api_key_principal,
     session_cookie,
     verified_access,
     verified_api_key,
@@ -34,15 +38,45 @@ class Caller:
         return self.principal.user_id
 
 
-def current_caller(request: Request, system: SystemDep) -> Caller:
+def current_caller(request: Request, system: System) -> Caller:
     """The caller of an X-API-Key, else of a bearer token (an API key as the bearer
     token too), else (on CEREBRO's paths) of the session cookie."""
-    principal = caller_principal(request, system)
+    return _caller(caller_principal(request, system))
+
+
+async def verified_caller(request: Request, system: SystemDep) -> Caller:
+    """current_caller, verified on the event loop when that needs no query (this
+    process keeps the caller's API key or login session: most requests), else in a
+    worker thread."""
+    try:
+        principal = kept_principal(request, system)
+    except NotKept:
+        principal = await run_in_threadpool(caller_principal, request, system)
+    return _caller(principal)
+
+
+CurrentCaller = Annotated[Caller, Depends(verified_caller)]
+
+
+def _caller(principal: Principal) -> Caller:
     return Caller(principal, Cause(actor=principal.actor,
                                    correlation_id=request_id_var.get()))
 
 
-CurrentCaller = Annotated[Caller, Depends(current_caller)]
+def kept_principal(request: Request, system: System) -> Principal:
+    """caller_principal, if it needs no query (NotKept otherwise): cookies and external
+    identities always do."""
+    api_key = request.headers.get("x-api-key")
+    if api_key:
+        return verified_api_key(request, api_key, kept_api_key_principal)
+    if "authorization" not in request.headers:
+        raise NotKept  # a session cookie, or no credentials: caller_principal says which
+    token = bearer_token(request)
+    if is_api_key(token):
+        return verified_api_key(request, token, kept_api_key_principal)
+    if system.oidc and system.oidc.names_issuer(token):
+        raise NotKept
+    return verified_access(request, token, kept_access_principal)
 
 
 def caller_principal(request: Request, system: System) -> Principal:

@@ -44,7 +44,7 @@ from arqium.projections.components import ComponentsProjection, ComponentsView
 from arqium.projections.contexts import ContextsProjection, ContextsView
 from arqium.projections.files import FilesProjection, FilesView
 from arqium.projections.ledger_objects import LedgerObjectsProjection, LedgerObjectsView
-from arqium.projections.login_sessions import LoginSessionsView
+from arqium.projections.login_sessions import LoginSessionsProjection, LoginSessionsView
 from arqium.projections.memory_items import MemoryItemsProjection, MemoryItemsView
 from arqium.projections.session_messages import (
     SessionMessagesProjection,
@@ -55,6 +55,8 @@ from arqium.system.agents import Agents
 from arqium.system.bootstrap import System
 
 Part = TypeVar("Part")
+# The read models whose rows the API keeps to verify credentials (system.credentials).
+CREDENTIAL_READ_MODELS = (ApiKeysProjection.name, LoginSessionsProjection.name)
 
 
 async def get_system(request: Request) -> System:
@@ -127,6 +129,10 @@ class ReadModelWaits:
                 self.system.settings.read_wait_seconds)
         except TimeoutError:
             return False
+        if projection.name in CREDENTIAL_READ_MODELS:
+            # The NOTIFY of these events' commit may not have reached this process yet:
+            # what it keeps of them must go now, before this request is answered.
+            self.system.credentials.drop_all()
         return True
 
     def at_head(self, projection: type[BatchProjection]) -> ReadModel:
