@@ -19,6 +19,10 @@ from arqium.projections.storable import hold_only_storable
 
 TRACKING_SUFFIX = "_tracking"
 SHADOW_SUFFIX = "__rebuild"  # a read model rebuilt beside the live one (workers/rebuild.py)
+HEAD_AND_POSITION = """
+SELECT (SELECT max(notification_id) FROM {head_table}) AS head,
+       (SELECT max(notification_id) FROM {position_table}
+        WHERE application_name = %(application)s) AS position"""
 
 
 class ReadModel(PostgresTrackingRecorder):
@@ -66,6 +70,15 @@ class ReadModel(PostgresTrackingRecorder):
         result instead of the tracking's (psycopg 3.3), which stopped rebuilds."""
         with curs.connection.cursor(row_factory=curs.row_factory) as own:
             self._insert_tracking(own, tracking)
+
+    def head_and_position(self, application_name: str, events_table: str
+                          ) -> tuple[int | None, int | None]:
+        """The application's last stored position and this read model's, in one round
+        trip (a read's check that it holds every earlier write)."""
+        row = self.query(HEAD_AND_POSITION, {"head_table": events_table,
+                                             "position_table": self.tracking_table_name},
+                         application=application_name)[0]
+        return row["head"], row["position"]
 
     def position(self, application_name: str) -> int:
         return self.max_tracking_id(application_name) or 0
