@@ -1,6 +1,7 @@
 """Errors rendered once, in the shape of the face the request came through."""
 
 import logging
+import math
 from typing import Any
 
 import psycopg
@@ -85,7 +86,16 @@ async def _domain_error(request: Request, error: DomainError) -> JSONResponse:
     details = dict(error.details)
     if "field" in details:
         details.update(field_details(details.pop("field"), error.message))
-    return error_response(request, status, kind, error.message, details, code=error.code)
+    return error_response(request, status, kind, error.message, details, code=error.code,
+                          headers=retry_after(details))
+
+
+def retry_after(details: dict) -> dict | None:
+    """The Retry-After header of an error that says when to retry (whole seconds)."""
+    seconds = details.get("retry_after_seconds")
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        return None
+    return {"Retry-After": str(max(1, math.ceil(seconds)))}
 
 
 def field_details(field: str, message: str) -> dict:

@@ -4,6 +4,7 @@ user's; gone with the file; `degraded` while the vectors lag; `cached` until the
 knowledge base changes; a circuit breaker; CEREBRO's 400, 429 and 503."""
 
 import itertools
+import math
 import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -218,6 +219,10 @@ def test_the_breaker_opens_after_repeated_timeouts_and_closes_after_a_trial(
     assert [r.json()["error"] for r in (timed_out, tripped, refused)] == [
         "retrieval_timeout", "circuit_open", "circuit_open"]
     assert set(refused.json()) == {"error", "message", "details"}
+    # When to retry, as the message says: the breaker's rest, in whole seconds.
+    assert refused.headers["Retry-After"] == str(
+        max(1, math.ceil(refused.json()["details"]["retry_after_seconds"])))
+    assert "Retry-After" not in timed_out.headers  # no time is known for that one
     time.sleep(1.0)  # the cool-down: the next request is the trial
     assert ask(client, caller, "museum").status_code == 200
     assert ask(client, caller, "museum").status_code == 200  # closed again
