@@ -42,8 +42,10 @@ class Page:
         return items[self.offset:self.offset + self.limit]
 
 
-def page_params(page: int = Query(default=1, ge=1, le=MAX_PAGE),
-                per_page: int = Query(default=20, ge=1, le=MAX_PER_PAGE)) -> Page:
+# The page dependencies are async: FastAPI runs a plain function in a worker thread, a
+# hop that costs more than the function.
+async def page_params(page: int = Query(default=1, ge=1, le=MAX_PAGE),
+                      per_page: int = Query(default=20, ge=1, le=MAX_PER_PAGE)) -> Page:
     return Page(page, per_page)
 
 
@@ -52,12 +54,13 @@ PageDep = Annotated[Page, Depends(page_params)]
 
 def page_or_limit(default: int) -> Callable[..., Page]:
     """Page parameters for a list that once took `limit` (its alias of per_page)."""
-    def params(page: int = Query(default=1, ge=1, le=MAX_PAGE),
-               per_page: int | None = Query(
-                   default=None, ge=1, le=MAX_PER_PAGE,
-                   description=f"Items per page (default {default})."),
-               limit: int | None = Query(default=None, ge=1, le=MAX_PER_PAGE,
-                                         deprecated=True, description=LIMIT_ALIAS)) -> Page:
+    async def params(page: int = Query(default=1, ge=1, le=MAX_PAGE),
+                     per_page: int | None = Query(
+                         default=None, ge=1, le=MAX_PER_PAGE,
+                         description=f"Items per page (default {default})."),
+                     limit: int | None = Query(default=None, ge=1, le=MAX_PER_PAGE,
+                                               deprecated=True, description=LIMIT_ALIAS)
+                     ) -> Page:
         if per_page is not None and limit is not None:
             raise Invalid("limit is the old name of per_page: give one of them",
                           field="limit")
@@ -67,8 +70,9 @@ def page_or_limit(default: int) -> Callable[..., Page]:
 
 def whole_list_page(default: int) -> Callable[..., Page]:
     """Page parameters for a list once answered whole, `default` items per page."""
-    def params(page: int = Query(default=1, ge=1, le=MAX_PAGE),
-               per_page: int = Query(default=default, ge=1, le=MAX_PER_PAGE)) -> Page:
+    async def params(page: int = Query(default=1, ge=1, le=MAX_PAGE),
+                     per_page: int = Query(default=default, ge=1, le=MAX_PER_PAGE)
+                     ) -> Page:
         return Page(page, per_page)
     return params
 

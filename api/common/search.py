@@ -39,7 +39,7 @@ def caught_up_search(request: Request, system: SystemDep) -> MemorySearch:
 MemorySearchDep = Annotated[MemorySearch, Depends(caught_up_search)]
 
 
-def working_set_search(system: SystemDep, _ranked_on: MemoryItems) -> MemorySearch:
+async def working_set_search(system: SystemDep, _ranked_on: MemoryItems) -> MemorySearch:
     """The memory search for working sets, once the memory read model (on which they are
     ranked) holds the caller's writes."""
     return system.memory_search
