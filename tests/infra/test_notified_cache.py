@@ -119,3 +119,19 @@ def test_past_its_bound_it_starts_anew(database, channel):
         assert [cache.cached(key) for key in ("a", "b", "c")] == [None, None, {"v": "c"}]
     finally:
         cache.close()
+
+
+def test_a_row_is_kept_no_longer_than_its_max_age(database, channel):
+    """Should notifications never arrive (a pooler that swallows LISTEN), a change still
+    shows within the max age."""
+    cache = NotifiedCache(channel, max_age=0.3)
+    cache.start(database)
+    try:
+        listening(cache)
+        cache.lookup("k", lambda: {"v": "old"})
+        assert cache.cached("k") == {"v": "old"}
+        time.sleep(0.4)
+        assert cache.cached("k") is None
+        assert cache.lookup("k", lambda: {"v": "new"}) == {"v": "new"}
+    finally:
+        cache.close()
