@@ -87,16 +87,15 @@ def open_pool(settings: Settings) -> PostgresDatastore:
         connect_timeout=settings.db_pool_timeout_seconds,
         lock_timeout=LOCK_TIMEOUT_SECONDS,
         idle_in_transaction_session_timeout=IDLE_IN_TRANSACTION_SECONDS)
-    _pools[f"pool-{next(_pool_numbers)}"] = pool
+    _pools[pool.shared_name] = pool
     return pool
 
 
-def shared_env(settings: Settings, pool: PostgresDatastore,
+def shared_env(settings: Settings, pool: "FailFastDatastore",
                create_tables: bool = False) -> dict[str, str]:
     """An env whose applications and recorders all use `pool` (made by open_pool)."""
-    name = next(name for name, known in _pools.items() if known is pool)
     return {**eventsourcing_env(settings, create_tables),
-            "PERSISTENCE_MODULE": SHARED_POOL_FACTORY, SHARED_POOL: name}
+            "PERSISTENCE_MODULE": SHARED_POOL_FACTORY, SHARED_POOL: pool.shared_name}
 
 
 class SharedPoolFactory(PostgresFactory):
@@ -135,6 +134,9 @@ class FailFastDatastore(PostgresDatastore):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        # Its name in _pools (which an env names it by): looked up, never searched for,
+        # as another thread may be adding a pool meanwhile.
+        self.shared_name = f"pool-{next(_pool_numbers)}"
         # The pool gives up reconnecting in the background soon (the probe watches the
         # database meanwhile) and grows again on demand once it is back; its connection
         # attempts never hang on an unreachable host (libpq waits forever by default).
