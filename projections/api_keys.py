@@ -10,6 +10,12 @@ from arqium.domain.identity.application import IdentityApplication
 from arqium.domain.identity.domainmodel import ApiKey, User
 from arqium.projections.base import BatchProjection, ReadModel
 
+# Sent (at commit) by every transaction that ends credentials: a revoked key, an ended
+# login session, a deleted user. The API processes then drop the credentials they keep
+# (api/principals.py), as this read model and login_sessions change.
+CREDENTIALS_ENDED = "arqium_credentials_ended"
+NOTIFY_CREDENTIALS_ENDED = f"NOTIFY {CREDENTIALS_ENDED}"
+
 CREATE_TABLE = """
 CREATE TABLE IF NOT EXISTS {table} (
     id uuid PRIMARY KEY,
@@ -28,11 +34,6 @@ INSERT INTO {table} (id, user_id, name, scopes, prefix, key_hash, created_at)
 VALUES (%(id)s, %(user_id)s, %(name)s, %(scopes)s, %(prefix)s, %(key_hash)s, %(at)s)
 ON CONFLICT (id) DO NOTHING"""
 REVOKE_KEY = "UPDATE {table} SET revoked_at = %(at)s WHERE id = %(id)s"
-# Sent (at commit) by every transaction that ends credentials: a revoked key, an ended
-# login session, a deleted user. The API processes then drop the credentials they keep
-# (api/principals.py), as this read model and login_sessions change.
-CREDENTIALS_ENDED = "arqium_credentials_ended"
-NOTIFY_CREDENTIALS_ENDED = f"NOTIFY {CREDENTIALS_ENDED}"
 DELETE_USERS_KEYS = "DELETE FROM {table} WHERE user_id = %(user_id)s"
 
 SELECT_BY_HASH = """
