@@ -177,8 +177,8 @@ class SyncHub:
             self.credentials.identity_event(envelope)
         if self.console is not None:
             self.console.received(envelope)
-        if not message.subject.startswith(ROUTED_SUBJECTS):
-            return
+        if not self.listeners or not message.subject.startswith(ROUTED_SUBJECTS):
+            return  # no socket to tell: not worth routing (a worker thread, maybe a query)
         routed = await asyncio.to_thread(self.route, envelope)
         if routed is None:
             return
