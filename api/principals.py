@@ -89,10 +89,9 @@ def check_login_session(system: System, principal: Principal) -> None:
     count as ended): one lookup by primary key in the login sessions read model, kept
     until a session ends. Only a session it does not know yet (a token used right after
     its login) is looked up in the event store."""
-    session_id = _uuid(principal.session_id)
+    key = _session_key(principal)
     session = system.credentials.lookup(
-        _session_key(principal), lambda: system.read_models.login_sessions.session(
-            session_id))
+        key, lambda: system.read_models.login_sessions.session(key[1]))
     if session is None:
         system.identity.check_live_session(principal.session_id, principal.user_id)
     else:

@@ -2,6 +2,7 @@
 configured OIDC issuer) or, on CEREBRO's paths, its session cookie; and the cause the
 caller's commands record."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -11,6 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from arqium.api.common.deps import SystemDep
 from arqium.api.principals import (
     NotKept,
+    access_principal,
+    api_key_principal,
     external_principal,
     is_api_key,
     kept_access_principal,
@@ -49,7 +52,7 @@ async def verified_caller(request: Request, system: SystemDep) -> Caller:
     process keeps the caller's API key or login session: most requests), else in a
     worker thread."""
     try:
-        principal = kept_principal(request, system)
+        principal = caller_principal(request, system, kept_only=True)
     except NotKept:
         principal = await run_in_threadpool(caller_principal, request, system)
     return _caller(principal)
@@ -63,33 +66,26 @@ def _caller(principal: Principal) -> Caller:
                                    correlation_id=request_id_var.get()))
 
 
-def kept_principal(request: Request, system: System) -> Principal:
-    """caller_principal, if it needs no query (NotKept otherwise): cookies and external
-    identities always do."""
+def caller_principal(request: Request, system: System, kept_only: bool = False
+                     ) -> Principal:
+    """With `kept_only`, NotKept wherever verifying needs a query: a key or login
+    session this process does not keep, a session cookie, an external identity."""
     api_key = request.headers.get("x-api-key")
     if api_key:
-        return verified_api_key(request, api_key, kept_api_key_principal)
-    if "authorization" not in request.headers:
-        raise NotKept  # a session cookie, or no credentials: caller_principal says which
-    token = bearer_token(request)
-    if is_api_key(token):
-        return verified_api_key(request, token, kept_api_key_principal)
-    if system.oidc and system.oidc.names_issuer(token):
-        raise NotKept
-    return verified_access(request, token, kept_access_principal)
-
-
-def caller_principal(request: Request, system: System) -> Principal:
-    api_key = request.headers.get("x-api-key")
-    if api_key:
-        return verified_api_key(request, api_key)
+        return verified_api_key(request, api_key, _api_key_check(kept_only))
     cookie = None if "authorization" in request.headers else session_cookie(request)
     if cookie:
+        if kept_only:
+            raise NotKept
         return verified_session_cookie(request, cookie)
     token = bearer_token(request)
     if is_api_key(token):
-        return verified_api_key(request, token)
-    return bearer_principal(request, system, token)
+        return verified_api_key(request, token, _api_key_check(kept_only))
+    return bearer_principal(request, system, token, kept_only)
+
+
+def _api_key_check(kept_only: bool) -> Callable[[System, str], Principal]:
+    return kept_api_key_principal if kept_only else api_key_principal
 
 
 def has_credentials(request: Request) -> bool:
@@ -98,11 +94,15 @@ def has_credentials(request: Request) -> bool:
             or session_cookie(request) is not None)
 
 
-def bearer_principal(request: Request, system: System, token: str) -> Principal:
+def bearer_principal(request: Request, system: System, token: str,
+                     kept_only: bool = False) -> Principal:
     """Our own access token of a live session, or the configured OIDC issuer's token."""
     if system.oidc and system.oidc.names_issuer(token):
+        if kept_only:
+            raise NotKept
         return external_principal(system, system.oidc.verify(token), "oidc")
-    return verified_access(request, token)
+    return verified_access(request, token,
+                           kept_access_principal if kept_only else access_principal)
 
 
 def bearer_token(request: Request) -> str:
