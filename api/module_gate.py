@@ -98,8 +98,8 @@ class ModuleGate:
             return None
         if modules.stale():  # a query, at most once a second: off the event loop
             states = await asyncio.to_thread(modules.states)
-        else:
-            states = modules.states()
+        else:  # not modules.states(): it could turn stale meanwhile and query here
+            states = modules.last_read()
         # None known (the database out of reach since the start): the route answers.
         return next((states[module_id] for module_id in needed
                      if module_id in states and states[module_id].why_off()), None)

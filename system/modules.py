@@ -110,6 +110,10 @@ class CachedModules:
                     self._read(tolerant=True)
         return self._states
 
+    def last_read(self) -> dict[str, ModuleState]:
+        """The states as last read, never reading (for the event loop)."""
+        return self._states
+
     def refresh(self) -> dict[str, ModuleState]:
         """Read the states now (after a change this process made, or for a list)."""
         with self._lock:
