@@ -25,8 +25,9 @@ ARQIUM's workers and NATS, PostgreSQL).
 Seeding N memories (through the memory application, then waiting for the read models
 and the embeddings, ~55 embeddings/s on a busy 2-core machine) takes long at 100k; the
 seeded data directory is kept (default ~/.cache/arqium-bench/compare-<N>-<users>) and
-reused by the next run, which then takes about 5 minutes (`--quick`: about 1 minute,
-10k memories unless --memories says otherwise). The search cost grows with the memories
+reused by the next run (on a copy: no run sees an earlier one's writes), which then
+takes about 5 minutes (`--quick`: about 1 minute, 10k memories unless --memories says
+otherwise). The search cost grows with the memories
 of ONE owner: 10k memories over 10 users search as many per owner as 100k over 100.
 
     python bench/compare.py                     # 100k memories, 15 s per load
@@ -500,14 +501,15 @@ def run(args) -> dict:
     pool_size = Settings.model_fields["db_pool_size"].default
     overflow = Settings.model_fields["db_pool_max_overflow"].default
 
-    server, peer, results = ArqiumProcess(data_dir), None, {}
-    progress(f"starting arqium up (data in {data_dir})")
+    seed = seeded(args, data_dir)
+    run_dir = data_dir.with_name(data_dir.name + ".run")
+    server, peer, results = ArqiumProcess(copy_of(data_dir, run_dir)), None, {}
+    progress(f"starting arqium up (data in {run_dir})")
     server.start()
     try:
-        seed = prepared(args, server)
         users = seed["users"]
         peer = PeerProcess(server.database_url, args.processes, pool_size, overflow)
-        sides = Sides(server.process.pid, peer.process.pid, postmaster_pid(data_dir))
+        sides = Sides(server.process.pid, peer.process.pid, postmaster_pid(run_dir))
         writers = users_with_keys(server.url, args.write_clients, "writer")
         progress("waiting for every memory read model to hold every event")
         wait_for_read_models(server.database_url, 24 * 3600)
@@ -521,7 +523,30 @@ def run(args) -> dict:
             peer.stop()
         progress("stopping arqium up")
         server.stop()
+        shutil.rmtree(run_dir, ignore_errors=True)
     return results
+
+
+def seeded(args, data_dir: Path) -> dict:
+    """The seed of the data directory, seeded (and projected) first if need be."""
+    server = ArqiumProcess(data_dir)
+    progress(f"starting arqium up (seeded data in {data_dir})")
+    server.start()
+    try:
+        return prepared(args, server)
+    finally:
+        server.stop()
+
+
+def copy_of(data_dir: Path, run_dir: Path) -> Path:
+    """A copy of the seeded data directory for one run: each run starts from the seed
+    alone (the writes of earlier runs would otherwise pile up in the read models and
+    slow ARQIUM's searches from run to run, never the peer's)."""
+    shutil.rmtree(run_dir, ignore_errors=True)
+    progress(f"copying the seeded data to {run_dir}")
+    # cp -a keeps the owner of PostgreSQL's files (its own system user, when run as root).
+    subprocess.run(["cp", "-a", str(data_dir), str(run_dir)], check=True)
+    return run_dir
 
 
 def loads(args, server, peer, sides: Sides, users, writers) -> dict:
