@@ -300,7 +300,7 @@ def prepared(args, server: ArqiumProcess) -> dict:
     """The seeded users and memories of this data directory: stored first if it has
     none; a run stopped while the read models caught up goes on waiting."""
     seed_file = server.data_dir / SEED_FILE
-    seed = json.loads(seed_file.read_text()) if seed_file.exists() else None
+    seed = stored_seed(server.data_dir)
     if seed is None:
         progress(f"seeding {args.memories} memories for {args.users} users "
                  "(once per data dir)")
@@ -316,8 +316,13 @@ def prepared(args, server: ArqiumProcess) -> dict:
         seed_peer_tables(server.database_url, [u["id"] for u in seed["users"]])
         seed["ready"] = True
         seed_file.write_text(json.dumps(seed))
-    progress(f"{seed['memories']} seeded memories of {len(seed['users'])} users")
     return seed
+
+
+def stored_seed(data_dir: Path) -> dict | None:
+    """What the data directory's seed file records (None before any seeding)."""
+    seed_file = data_dir / SEED_FILE
+    return json.loads(seed_file.read_text()) if seed_file.exists() else None
 
 
 # --- loads ----------------------------------------------------------------------------
@@ -528,14 +533,19 @@ def run(args) -> dict:
 
 
 def seeded(args, data_dir: Path) -> dict:
-    """The seed of the data directory, seeded (and projected) first if need be."""
-    server = ArqiumProcess(data_dir)
-    progress(f"starting arqium up (seeded data in {data_dir})")
-    server.start()
-    try:
-        return prepared(args, server)
-    finally:
-        server.stop()
+    """The seed of the data directory, seeded (and projected) first if need be: only
+    then is ARQIUM started on the seed itself."""
+    seed = stored_seed(data_dir)
+    if seed is None or not seed["ready"]:
+        server = ArqiumProcess(data_dir)
+        progress(f"starting arqium up (seeded data in {data_dir})")
+        server.start()
+        try:
+            seed = prepared(args, server)
+        finally:
+            server.stop()
+    progress(f"{seed['memories']} seeded memories of {len(seed['users'])} users")
+    return seed
 
 
 def copy_of(data_dir: Path, run_dir: Path) -> Path:
