@@ -123,10 +123,12 @@ class FailFastDatastore(PostgresDatastore):
     pooled connection), failing fast while the database is out of reach and healing by
     itself as soon as it is back.
 
-    Once a wait for a connection timed out, or a connection broke, the database is out
-    of reach: requests fail at once with psycopg's PoolTimeout (a 503) instead of
-    waiting again (or being retried ten times, 0.2 s apart, by the library's recorders,
-    which retry its OperationalError). Meanwhile a thread tries a connection of its own
+    Once a wait for a connection timed out, or a connection broke, a thread tries a
+    connection of its own: the database may be out of reach, or only busy (a loaded
+    machine, an exhausted pool, one session ended by an operator). Should that attempt
+    fail, the database is out of reach: requests fail at once with psycopg's PoolTimeout
+    (a 503) instead of waiting again (or being retried ten times, 0.2 s apart, by the
+    library's recorders, which retry its OperationalError), and the thread tries again
     every PROBE_SECONDS; the first that works ends the outage: the pool drops its broken
     connections and opens new ones. The pool's own reconnection backs off exponentially
     (a minute and more after a long outage); this takes under a second, whatever the
@@ -145,6 +147,7 @@ class FailFastDatastore(PostgresDatastore):
         self._out_of_reach = threading.Event()
         self._closing = threading.Event()
         self._reach_lock = threading.Lock()
+        self._probing = False
 
     @property
     def out_of_reach(self) -> bool:
@@ -168,7 +171,7 @@ class FailFastDatastore(PostgresDatastore):
                     raise
         except (OperationalError, InterfaceError) as error:
             if isinstance(error.__cause__, PoolTimeout) or (used is not None and used.broken):
-                self.lose_reach(error)
+                self.doubt_reach(error)
             raise
 
     def ping(self, timeout: float) -> float:
@@ -186,29 +189,40 @@ class FailFastDatastore(PostgresDatastore):
                     conn.execute("SELECT 1")
             except psycopg.OperationalError as error:
                 if conn.broken:
-                    self.lose_reach(error)
+                    self.doubt_reach(error)
                 raise
         return time.perf_counter() - started
 
-    def lose_reach(self, error: Exception) -> None:
-        """The database is out of reach: fail fast, probe it until it answers."""
+    def doubt_reach(self, error: Exception) -> None:
+        """A request found the database slow or a connection broken: a thread tries a
+        connection of its own, and fails requests fast from its first failed attempt
+        until one works. Meanwhile requests go on as usual."""
         with self._reach_lock:
-            if self.out_of_reach or self._closing.is_set():
+            if self._probing or self._closing.is_set():
                 return
-            self._out_of_reach.set()
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        log.warning("PostgreSQL is out of reach (%s); failing fast until it answers again",
-                    reason)
-        threading.Thread(target=self._probe_until_back, name="postgres-probe",
+            self._probing = True
+        threading.Thread(target=self._probe, args=(error,), name="postgres-probe",
                          daemon=True).start()
 
-    def _probe_until_back(self) -> None:
-        while not self._closing.wait(PROBE_SECONDS):
-            if self._answers() and not self._closing.is_set():
-                self.pool.check()  # broken connections out, new ones in
-                self._out_of_reach.clear()
-                log.warning("PostgreSQL is back")
+    def _probe(self, error: Exception) -> None:
+        try:
+            if self._answers():
+                if not self._closing.is_set():
+                    self.pool.check()  # a broken connection out, should one be left
                 return
+            self._out_of_reach.set()
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            log.warning("PostgreSQL is out of reach (%s); failing fast until it answers "
+                        "again", reason)
+            while not self._closing.wait(PROBE_SECONDS):
+                if self._answers() and not self._closing.is_set():
+                    self.pool.check()  # broken connections out, new ones in
+                    self._out_of_reach.clear()
+                    log.warning("PostgreSQL is back")
+                    return
+        finally:
+            with self._reach_lock:
+                self._probing = False
 
     def _answers(self) -> bool:
         try:

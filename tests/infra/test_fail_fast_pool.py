@@ -1,0 +1,91 @@
+"""The process's pool fails requests fast while the database is out of reach, and only
+then: a wait that timed out because the pool was busy is no outage."""
+
+import socket
+import threading
+import time
+
+import pytest
+from eventsourcing.persistence import OperationalError
+from psycopg_pool import PoolTimeout
+
+from arqium.infra.eventstore import open_pool
+
+PROBE_WAIT_SECONDS = 10
+
+
+def until(condition) -> bool:
+    deadline = time.monotonic() + PROBE_WAIT_SECONDS
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def probing() -> bool:
+    return any(thread.name == "postgres-probe" for thread in threading.enumerate())
+
+
+def timed_out_wait(pool) -> None:
+    """One request that waits for a connection until its timeout."""
+    with pytest.raises(OperationalError) as raised:
+        with pool.get_connection():
+            pass
+    assert isinstance(raised.value.__cause__, PoolTimeout)
+
+
+@pytest.fixture
+def small_pool(settings):
+    """One connection at most, waited for one second."""
+    pool = open_pool(settings.model_copy(update={
+        "db_pool_size": 1, "db_pool_max_overflow": 0, "db_pool_timeout_seconds": 1}))
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def unreachable(settings):
+    """Settings naming a port nobody listens on."""
+    with socket.socket() as vacant:
+        vacant.bind(("127.0.0.1", 0))
+        port = vacant.getsockname()[1]
+    return settings.model_copy(update={
+        "database_url": f"postgresql://postgres@127.0.0.1:{port}/arqium",
+        "db_pool_size": 1, "db_pool_max_overflow": 0, "db_pool_timeout_seconds": 1})
+
+
+def test_a_wait_for_a_busy_pool_that_timed_out_is_not_an_outage(small_pool):
+    released = threading.Event()
+
+    def hold_the_only_connection():
+        with small_pool.get_connection():
+            released.wait(10)
+
+    holder = threading.Thread(target=hold_the_only_connection)
+    holder.start()
+    try:
+        until(lambda: small_pool.pool.get_stats().get("pool_available", 1) == 0)
+        timed_out_wait(small_pool)
+    finally:
+        released.set()
+        holder.join()
+    # The next request is served at once, while the probe may still be at work.
+    with small_pool.get_connection() as conn:
+        assert conn.execute("SELECT 1").fetchone()
+    assert until(lambda: not probing())
+    assert not small_pool.out_of_reach
+
+
+def test_a_database_out_of_reach_fails_requests_fast_once_a_probe_failed(unreachable):
+    pool = open_pool(unreachable)
+    try:
+        timed_out_wait(pool)
+        assert until(lambda: pool.out_of_reach)
+        started = time.monotonic()
+        with pytest.raises(PoolTimeout, match="out of reach"):
+            with pool.get_connection():
+                pass
+        assert time.monotonic() - started < 0.5
+    finally:
+        pool.close()
