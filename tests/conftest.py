@@ -15,6 +15,7 @@ from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import jwt
 import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
@@ -276,6 +277,11 @@ def register(client, email: str = "ada@example.com", password: str = "correct ho
 
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
+
+
+def token_claims(token: str) -> dict:
+    """The claims of one of our tokens, read without checking its signature."""
+    return jwt.decode(token, options={"verify_signature": False})
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ accept (INVALID_TOKEN: malformed, badly signed, expired or of an ended session).
 import jwt
 import pytest
 
-from tests.conftest import bearer
+from tests.conftest import bearer, token_claims
 
 
 def sessions(client, headers: dict):
@@ -27,8 +27,8 @@ def test_a_malformed_token_is_invalid_token(client, user, token):
 
 
 def test_a_token_signed_with_another_secret_is_invalid_token(client, user):
-    claims = jwt.decode(user["access_token"], options={"verify_signature": False})
-    forged = jwt.encode(claims, "another-secret-0123456789abcdef0123456789", "HS256")
+    forged = jwt.encode(token_claims(user["access_token"]),
+                        "another-secret-0123456789abcdef0123456789", "HS256")
     assert error_code(sessions(client, bearer(forged))) == "INVALID_TOKEN"
 
 

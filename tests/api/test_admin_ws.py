@@ -1,7 +1,6 @@
 """/api/ws (seed 003 §5): SystemEvents to admins and each user's own UserEvents, fed from
 NATS, so a change written through one API process reaches the sockets of another."""
 
-import jwt
 import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
@@ -9,7 +8,7 @@ from starlette.websockets import WebSocketDisconnect
 from arqium.api.app import create_app
 from arqium.system.bootstrap import make_admin, open_system
 from tests.api.conftest import next_message
-from tests.conftest import SETUP, bearer, register
+from tests.conftest import SETUP, bearer, register, token_claims
 
 ADMIN_EMAIL, ADMIN_PASSWORD = "root@example.com", "admin password"
 
@@ -121,17 +120,12 @@ def test_a_user_is_told_when_another_session_of_theirs_ends(client, other_instan
         sessions = [next_of_type(ws, "session")[0]["data"]["session"]]
         while sessions[-1]["action"] == "start":
             sessions.append(next_of_type(ws, "session")[0]["data"]["session"])
-    ids = {name: session_id(tokens["access_token"])
+    ids = {name: token_claims(tokens["access_token"])["sid"]
            for name, tokens in (("own", user), ("other", other))}
     *starts, end = sessions
     assert (end["action"], end["id"]) == ("end", ids["other"])
     assert sorted(start["id"] for start in starts) in (
         [], [ids["own"]], [ids["other"]], sorted(ids.values()))
-
-
-def session_id(access_token: str) -> str:
-    """The login session an access token of ours belongs to (its `sid` claim)."""
-    return jwt.decode(access_token, options={"verify_signature": False})["sid"]
 
 
 def test_a_user_is_told_of_each_preference_their_profile_change_sets(

@@ -7,7 +7,7 @@ import uuid
 import jwt
 import pytest
 
-from tests.conftest import JWT_SECRET, SETUP, bearer, register
+from tests.conftest import JWT_SECRET, SETUP, bearer, register, token_claims
 
 # A protected read on the ARQIUM face and on CEREBRO's.
 PROTECTED = ["/api/v1/memory/recent", "/api/history"]
@@ -15,12 +15,7 @@ PROTECTED = ["/api/v1/memory/recent", "/api/history"]
 
 def resigned(token: str, **claims) -> str:
     """The token with some claims changed, signed again with the server's secret."""
-    original = jwt.decode(token, options={"verify_signature": False})
-    return jwt.encode({**original, **claims}, JWT_SECRET, algorithm="HS256")
-
-
-def claims_of(token: str) -> dict:
-    return jwt.decode(token, options={"verify_signature": False})
+    return jwt.encode({**token_claims(token), **claims}, JWT_SECRET, algorithm="HS256")
 
 
 @pytest.mark.parametrize("path", PROTECTED)
@@ -30,7 +25,8 @@ def test_a_live_token_opens_the_face(client, user, path):
 
 @pytest.mark.parametrize("path", PROTECTED)
 def test_a_token_not_valid_before_a_future_time_is_refused(client, user, path):
-    token = resigned(user["access_token"], nbf=claims_of(user["access_token"])["iat"] + 600)
+    issued = token_claims(user["access_token"])["iat"]
+    token = resigned(user["access_token"], nbf=issued + 600)
     assert client.get(path, headers=bearer(token)).status_code == 401
 
 
@@ -49,7 +45,7 @@ def test_a_token_naming_no_user_is_refused(client, user, path):
 @pytest.mark.parametrize("path", PROTECTED)
 def test_a_token_naming_another_users_session_is_refused(client, user, path):
     eve = register(client, email="eve@example.com")
-    token = resigned(eve["access_token"], sid=claims_of(user["access_token"])["sid"])
+    token = resigned(eve["access_token"], sid=token_claims(user["access_token"])["sid"])
     assert client.get(path, headers=bearer(token)).status_code == 401
 
 
