@@ -69,6 +69,10 @@ CREATE INDEX IF NOT EXISTS {index} ON {table} (owner_id, updated_at DESC, positi
 # Memories whose keys share a prefix (a v0 memory's entries: v0/<memory id>/...).
 CREATE_KEY_INDEX = """
 CREATE INDEX IF NOT EXISTS {index} ON {table} (owner_id, key text_pattern_ops)"""
+# The memories due to expire that are not gone yet, by owner and expiry.
+CREATE_EXPIRING_INDEX = """
+CREATE INDEX IF NOT EXISTS {index} ON {table} (owner_id, expires_at)
+WHERE gone_at IS NULL AND expires_at IS NOT NULL"""
 # Keyword search is always within one owner: the index narrows by owner and words at once.
 CREATE_TSV_INDEX = "CREATE INDEX IF NOT EXISTS {index} ON {table} USING gin (owner_id, tsv)"
 # Each owner's vocabulary, which pg_trgm matches a misspelt query word against (the
@@ -212,10 +216,15 @@ LIMIT %(limit)s"""
 # A page of the owner's live memories, newest first (positions are unique: the order is
 # the same on every page), with how many there are in all, in one statement (one
 # snapshot): a page past the end is one row of NULLs that still carries the total.
+# The count is the owner's memories not gone, which the projection keeps ({owners}),
+# less those past their expiry and not yet marked gone (few, found by their own index):
+# counting the live ones would read every memory of the owner.
 SELECT_RECENT_PAGE = """
 SELECT page.*, counted.total
 FROM (
-    SELECT count(*) AS total FROM {table} WHERE owner_id = %(owner_id)s AND """ + LIVE + """
+    SELECT coalesce((SELECT documents FROM {owners} WHERE owner_id = %(owner_id)s), 0)
+        - (SELECT count(*) FROM {table} WHERE owner_id = %(owner_id)s
+           AND gone_at IS NULL AND expires_at <= %(now)s) AS total
 ) AS counted
 LEFT JOIN LATERAL (
     SELECT id, key, content, layer, confidence, sensitivity, tags, metadata, session_id,
@@ -259,6 +268,7 @@ class MemoryItemsView(ReadModel):
             self.sql(DROP_INDEX, index=f"{self.name}_occurred_idx"),  # the one it replaces
             self.sql(CREATE_RECENT_INDEX, index=f"{self.name}_recent_idx"),
             self.sql(CREATE_KEY_INDEX, index=f"{self.name}_key_idx"),
+            self.sql(CREATE_EXPIRING_INDEX, index=f"{self.name}_expiring_idx"),
             self.sql(CREATE_TSV_INDEX, index=f"{self.name}_owner_tsv_idx"),
             self.sql(CREATE_WORDS_TABLE),
             self.sql(CREATE_WORDS_INDEX, index=f"{self.words}_trgm_idx"),

@@ -208,11 +208,14 @@ def request_heads(request: Request) -> dict[str, int | None] | None:
     names a position, or asks for eventual consistency)."""
     if MIN_POSITION_HEADER in request.headers or eventual(request):
         return None
-    heads: dict[str, int | None] | None = getattr(request.state, "read_heads", None)
+    # The request's state as a dict: a missing attribute of request.state costs an
+    # exception, on every request's first read.
+    state = request.scope.setdefault("state", {})
+    heads: dict[str, int | None] | None = state.get("read_heads")
     if heads is None:
         heads = {}
         if request.scope["type"] == "http":  # a socket's reads each begin anew
-            request.state.read_heads = heads
+            state["read_heads"] = heads
     return heads
 
 

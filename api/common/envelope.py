@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Query
-from fastapi.responses import JSONResponse
 
+from arqium.api.common.json_response import FastJSONResponse
 from arqium.api.common.positions import POSITION_HEADER, position_token
 from arqium.api.common.shapes import meta
 from arqium.domain.shared import Invalid
@@ -78,9 +78,9 @@ def whole_list_page(default: int) -> Callable[..., Page]:
 
 
 def ok(data: Any, status: int = 200, position: tuple[str, int] | None = None,
-       pagination: dict | None = None) -> JSONResponse:
+       pagination: dict | None = None) -> FastJSONResponse:
     headers = {POSITION_HEADER: position_token(*position)} if position else None
-    return JSONResponse(envelope(data, status, pagination), status_code=status,
+    return FastJSONResponse(envelope(data, status, pagination), status_code=status,
                         headers=headers)
 
 

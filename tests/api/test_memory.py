@@ -52,6 +52,17 @@ def test_recent_reads_your_write_when_given_the_position(client, user, workers):
     assert [item["key"] for item in response.json()["data"]["items"]] == ["theme"]
 
 
+def test_content_with_numbers_past_64_bits_is_answered_exactly(client, user, workers):
+    workers("memory_items")
+    content = {"big": 2**64 + 1, "small": -(2**70), "fine": 7}
+    written = store(client, user["headers"], key="numbers", content=content)
+    assert written.status_code == 201
+    assert written.json()["data"]["content"] == content
+    response = client.get("/api/v1/memory/recent", headers={
+        **user["headers"], "X-Min-Position": written.headers["X-Event-Position"]})
+    assert response.json()["data"]["items"][0]["content"] == content
+
+
 def test_recent_lists_newest_first_and_honours_limit(client, user, workers, clock):
     workers("memory_items")
     for key in ("a", "b", "c"):

@@ -97,6 +97,23 @@ def test_another_users_memories_are_never_counted(client, user):
     assert (keys, pagination["total"]) == (["k1", "k0"], 2)
 
 
+def test_memories_past_their_expiry_are_neither_listed_nor_counted(client, user, clock):
+    """No worker marks them gone meanwhile: the read tells them by their expiry."""
+    for key, layer in (("brief", "context"), ("kept", "permanent"), ("brief2", "context")):
+        written = client.post("/api/v1/memory/store", headers=user["headers"],
+                              json={"key": key, "content": "tea", "layer": layer})
+        assert written.status_code == 201, written.text
+    headers = {**user["headers"], "X-Min-Position": written.headers["X-Event-Position"]}
+    keys, pagination = keys_and_pagination(get(client, headers, "recent"))
+    assert (keys, pagination["total"]) == (["brief2", "kept", "brief"], 3)
+    clock.advance(minutes=16)  # context memories live 15 minutes; so do access tokens
+    login = client.post("/api/v1/auth/login", json={"email": "ada@example.com",
+                                                    "password": "correct horse"})
+    headers.update(bearer(login.json()["data"]["access_token"]))
+    keys, pagination = keys_and_pagination(get(client, headers, "recent"))
+    assert (keys, pagination["total"]) == (["kept"], 1)
+
+
 def test_search_hits_come_in_pages_without_duplicates_and_past_the_end_empty(client, user):
     headers = store_many(client, user, 15, content="tends the garden on Sundays")
     pages = [keys_and_pagination(get(client, headers, "search", q="garden", mode="keyword",

@@ -56,16 +56,17 @@ def unreachable(settings):
 
 
 def test_a_wait_for_a_busy_pool_that_timed_out_is_not_an_outage(small_pool):
-    released = threading.Event()
+    held, released = threading.Event(), threading.Event()
 
     def hold_the_only_connection():
         with small_pool.get_connection():
+            held.set()
             released.wait(10)
 
     holder = threading.Thread(target=hold_the_only_connection)
     holder.start()
     try:
-        until(lambda: small_pool.pool.get_stats().get("pool_available", 1) == 0)
+        assert held.wait(10)
         timed_out_wait(small_pool)
     finally:
         released.set()
