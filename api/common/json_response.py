@@ -1,5 +1,6 @@
-"""JSON responses rendered by orjson: the standard library's encoder took a tenth of
-the time of a list read (bench/compare.py), orjson a sixth of that."""
+"""JSON responses rendered by orjson: the standard library's encoder took ~5 % of the
+API's time on a page of recent memories (py-spy), and orjson renders one in an eighth
+of its time."""
 
 from typing import Any
 
