@@ -279,6 +279,16 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
+def eventually(condition, within: float = 10.0) -> bool:
+    """Whether `condition()` holds within `within` seconds (checked every 10 ms)."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def token_claims(token: str) -> dict:
     """The claims of one of our tokens, read without checking its signature."""
     return jwt.decode(token, options={"verify_signature": False})

@@ -10,17 +10,7 @@ from eventsourcing.persistence import OperationalError
 from psycopg_pool import PoolTimeout
 
 from arqium.infra.eventstore import open_pool
-
-PROBE_WAIT_SECONDS = 10
-
-
-def until(condition) -> bool:
-    deadline = time.monotonic() + PROBE_WAIT_SECONDS
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
+from tests.conftest import eventually
 
 
 def probing() -> bool:
@@ -74,7 +64,7 @@ def test_a_wait_for_a_busy_pool_that_timed_out_is_not_an_outage(small_pool):
     # The next request is served at once, while the probe may still be at work.
     with small_pool.get_connection() as conn:
         assert conn.execute("SELECT 1").fetchone()
-    assert until(lambda: not probing())
+    assert eventually(lambda: not probing())
     assert not small_pool.out_of_reach
 
 
@@ -82,7 +72,7 @@ def test_a_database_out_of_reach_fails_requests_fast_once_a_probe_failed(unreach
     pool = open_pool(unreachable)
     try:
         timed_out_wait(pool)
-        assert until(lambda: pool.out_of_reach)
+        assert eventually(lambda: pool.out_of_reach)
         started = time.monotonic()
         with pytest.raises(PoolTimeout, match="out of reach"):
             with pool.get_connection():

@@ -8,6 +8,7 @@ import psycopg
 import pytest
 
 from arqium.infra.notified_cache import NotifiedCache
+from tests.conftest import eventually
 
 
 @pytest.fixture
@@ -29,15 +30,6 @@ def listening(cache, within=5.0) -> None:
     while not cache.listening():
         assert time.monotonic() < deadline, "the cache never listened"
         time.sleep(0.01)
-
-
-def eventually(condition, within=5.0) -> bool:
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def test_before_it_starts_it_keeps_nothing(channel):

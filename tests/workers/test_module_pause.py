@@ -2,7 +2,6 @@
 tracking position once it is on again: nothing lost."""
 
 import threading
-import time
 
 import pytest
 
@@ -10,7 +9,7 @@ from arqium.domain.memory.application import MemoryDraft
 from arqium.projections.memory_items import MemoryItemsProjection
 from arqium.workers.projector import Projector
 from arqium.workers.resources import WorkerResources
-from tests.conftest import SETUP
+from tests.conftest import SETUP, eventually
 
 
 class AnalyticsMemoryItems(MemoryItemsProjection):
@@ -37,13 +36,6 @@ def switched(system, on: bool) -> None:
                                              timeout=10)
 
 
-def until(condition, seconds: float = 10) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return condition()
-
-
 def test_the_elasticsearch_indexer_serves_the_elasticsearch_search_module():
     from arqium.projections.memory_search_es import EsMemorySearchProjection
     assert EsMemorySearchProjection.module == "elasticsearch-search"
@@ -52,7 +44,7 @@ def test_the_elasticsearch_indexer_serves_the_elasticsearch_search_module():
 def test_a_paused_projection_resumes_from_its_position_once_its_module_is_on(
         system, projector):
     switched(system, on=False)
-    assert until(lambda: projector.paused)
+    assert eventually(lambda: projector.paused)
     _, position = system.memory.upsert("u1", MemoryDraft(key="k", content=1), cause=SETUP)
     view = system.views["memory_items"]
     assert view.position("memory") < position  # paused before the write: not projected
