@@ -26,10 +26,7 @@ def cache(database, channel):
 
 def listening(cache, within=5.0) -> None:
     """Wait until LISTEN is in effect (rows are kept from then on)."""
-    deadline = time.monotonic() + within
-    while not cache.listening():
-        assert time.monotonic() < deadline, "the cache never listened"
-        time.sleep(0.01)
+    assert eventually(cache.listening, within), "the cache never listened"
 
 
 def test_before_it_starts_it_keeps_nothing(channel):
