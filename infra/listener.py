@@ -90,7 +90,9 @@ class Listener:
         while not self._closing.is_set():
             try:
                 self._listen_to_new_channels()
-                for notify in self._conn.notifies(timeout=CHECK_SECONDS):
+                # After one batch the loop looks at `_closing` again: waiting out the rest
+                # of CHECK_SECONDS would hold up close() (every test's teardown).
+                for notify in self._conn.notifies(timeout=CHECK_SECONDS, stop_after=1):
                     self._wake(notify.channel)
             except psycopg.Error as error:
                 if not self._closing.is_set():

@@ -34,6 +34,10 @@ TEST_SCALE = {"password_hash_time_cost": 1, "password_hash_memory_kib": 1024}
 SETUP = Cause(actor="test:setup")  # who acts when a test prepares data by commands
 JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 _numbers = itertools.count()
+# The session's embedded PostgreSQL's log, for the report of a test whose connection the
+# server closed: only that log says why (a timeout, a termination, a crash).
+_postgres_log: list[Path] = []
+SERVER_CLOSED = "server closed the connection"
 
 
 def database_url(server_url: str, dbname: str) -> str:
@@ -78,6 +82,7 @@ def services(tmp_path_factory, session_postgres_home) -> Iterator[dict]:
         postgres.start()
         server_url = postgres.url("postgres")
         started.append(postgres)
+        _postgres_log.append(postgres.log)
     if not nats_url:
         from arqium.infra.embedded import EmbeddedNats
         nats = EmbeddedNats(root)
@@ -93,25 +98,41 @@ def services(tmp_path_factory, session_postgres_home) -> Iterator[dict]:
         yield {"postgres": admin_url, "nats": nats_url, "databases": databases}
     finally:
         databases.close()
+        _postgres_log.clear()
         for service in reversed(started):
             service.stop()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A report of a connection the server closed shows what the server logged last."""
+    report = yield
+    if report.failed and _postgres_log and SERVER_CLOSED in str(report.longrepr):
+        with suppress(OSError):
+            lines = _postgres_log[0].read_text(errors="replace").splitlines()
+            report.sections.append(("PostgreSQL log, last lines", "\n".join(lines[-80:])))
+    return report
+
+
 class TestDatabases:
-    """Fresh databases copied from the migrated template. A thread copies the next one
-    and drops used ones while tests run: copying and dropping cost a third of a second
-    each, more than many tests take themselves."""
+    """Fresh databases copied from the migrated template. While tests run, one thread
+    keeps READY of them copied and another drops used ones: copying and dropping take a
+    third of a second each, more than many tests take themselves, and a test would
+    otherwise wait for both."""
 
     __test__ = False  # not a test class, whatever its name
+    READY = 2
 
     def __init__(self, admin_url: str):
         self.admin_url = admin_url
-        self._ready: queue.Queue[str] = queue.Queue()
+        self._ready: queue.Queue[str] = queue.Queue(maxsize=self.READY)
         self._used: queue.Queue[str] = queue.Queue()
         self._closing = threading.Event()
-        self._thread = threading.Thread(target=self._prepare, name="test-databases",
-                                        daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=target, name=f"test-databases-{name}",
+                                          daemon=True)
+                         for name, target in (("copy", self._copy), ("drop", self._drop))]
+        for thread in self._threads:
+            thread.start()
 
     def take(self) -> str:
         """The name of a fresh database of this test's own."""
@@ -122,23 +143,33 @@ class TestDatabases:
 
     def close(self) -> None:
         self._closing.set()
-        self._thread.join(timeout=120)
-
-    def _prepare(self) -> None:
+        for thread in self._threads:
+            thread.join(timeout=120)
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            while not self._closing.is_set():
-                if self._ready.empty():
-                    name = f"arqium_test_{os.getpid()}_{next(_numbers)}"
-                    conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
-                    self._ready.put(name)
-                with suppress(queue.Empty):
-                    self._drop(conn, self._used.get(timeout=0.02))
             for leftover in (self._ready, self._used):
                 while not leftover.empty():
-                    self._drop(conn, leftover.get())
+                    self._drop_one(conn, leftover.get())
+
+    def _copy(self) -> None:
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            while not self._closing.is_set():
+                name = f"arqium_test_{os.getpid()}_{next(_numbers)}"
+                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+                while not self._closing.is_set():
+                    with suppress(queue.Full):
+                        self._ready.put(name, timeout=0.1)
+                        break
+                else:
+                    self._used.put(name)  # closing: close() drops it
+
+    def _drop(self) -> None:
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            while not self._closing.is_set():
+                with suppress(queue.Empty):
+                    self._drop_one(conn, self._used.get(timeout=0.1))
 
     @staticmethod
-    def _drop(conn: psycopg.Connection, name: str) -> None:
+    def _drop_one(conn: psycopg.Connection, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -50,10 +50,11 @@ def next_of_type(socket, wanted: str) -> tuple[dict, list[dict]]:
 def test_an_admin_is_first_pushed_the_status(other_instance, admin):
     with other_instance.websocket_connect(f"/api/ws?token={admin['access_token']}") as ws:
         status, before = next_of_type(ws, "status_update")
-    # The admin's own activity (their login, relayed through NATS) may come first: the
-    # socket receives user events from the moment it joins, and the status takes a
-    # moment to read. No other system event comes before it.
-    assert {message["type"] for message in before} <= {"activity"}
+    # The admin's own user events from their login (its activity and its session's
+    # start, relayed through NATS) may come first: the socket receives user events from
+    # the moment it joins, and the status takes a moment to read. No system event comes
+    # before it.
+    assert {message["type"] for message in before} <= {"activity", "session"}
     assert set(status["data"]["status"]) == {"initialization", "modules", "performance"}
 
 
