@@ -105,9 +105,11 @@ def services(tmp_path_factory, session_postgres_home) -> Iterator[dict]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
-    """A report of a connection the server closed shows what the server logged last."""
+    """A report of a connection the server closed (in its error or in what the test
+    logged, as a worker's lost connection) shows what the server logged last."""
     report = yield
-    if report.failed and _postgres_log and SERVER_CLOSED in str(report.longrepr):
+    if report.failed and _postgres_log and (
+            SERVER_CLOSED in str(report.longrepr) or SERVER_CLOSED in report.caplog):
         with suppress(OSError):
             lines = _postgres_log[0].read_text(errors="replace").splitlines()
             report.sections.append(("PostgreSQL log, last lines", "\n".join(lines[-80:])))
