@@ -117,24 +117,20 @@ def pytest_runtest_makereport(item, call):
 
 
 class TestDatabases:
-    """Fresh databases copied from the migrated template. While tests run, one thread
-    keeps READY of them copied and another drops used ones: copying and dropping take a
-    third of a second each, more than many tests take themselves, and a test would
-    otherwise wait for both."""
+    """Fresh databases copied from the migrated template. A thread copies the next one
+    and drops used ones while tests run: copying and dropping cost a third of a second
+    each, more than many tests take themselves."""
 
     __test__ = False  # not a test class, whatever its name
-    READY = 2
 
     def __init__(self, admin_url: str):
         self.admin_url = admin_url
-        self._ready: queue.Queue[str] = queue.Queue(maxsize=self.READY)
+        self._ready: queue.Queue[str] = queue.Queue()
         self._used: queue.Queue[str] = queue.Queue()
         self._closing = threading.Event()
-        self._threads = [threading.Thread(target=target, name=f"test-databases-{name}",
-                                          daemon=True)
-                         for name, target in (("copy", self._copy), ("drop", self._drop))]
-        for thread in self._threads:
-            thread.start()
+        self._thread = threading.Thread(target=self._prepare, name="test-databases",
+                                        daemon=True)
+        self._thread.start()
 
     def take(self) -> str:
         """The name of a fresh database of this test's own."""
@@ -145,33 +141,23 @@ class TestDatabases:
 
     def close(self) -> None:
         self._closing.set()
-        for thread in self._threads:
-            thread.join(timeout=120)
+        self._thread.join(timeout=120)
+
+    def _prepare(self) -> None:
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            while not self._closing.is_set():
+                if self._ready.empty():
+                    name = f"arqium_test_{os.getpid()}_{next(_numbers)}"
+                    conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+                    self._ready.put(name)
+                with suppress(queue.Empty):
+                    self._drop(conn, self._used.get(timeout=0.02))
             for leftover in (self._ready, self._used):
                 while not leftover.empty():
-                    self._drop_one(conn, leftover.get())
-
-    def _copy(self) -> None:
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            while not self._closing.is_set():
-                name = f"arqium_test_{os.getpid()}_{next(_numbers)}"
-                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
-                while not self._closing.is_set():
-                    with suppress(queue.Full):
-                        self._ready.put(name, timeout=0.1)
-                        break
-                else:
-                    self._used.put(name)  # closing: close() drops it
-
-    def _drop(self) -> None:
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            while not self._closing.is_set():
-                with suppress(queue.Empty):
-                    self._drop_one(conn, self._used.get(timeout=0.1))
+                    self._drop(conn, leftover.get())
 
     @staticmethod
-    def _drop_one(conn: psycopg.Connection, name: str) -> None:
+    def _drop(conn: psycopg.Connection, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
