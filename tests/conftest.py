@@ -83,6 +83,7 @@ def services(tmp_path_factory, session_postgres_home) -> Iterator[dict]:
         server_url = postgres.url("postgres")
         started.append(postgres)
         _postgres_log.append(postgres.log)
+        without_fsync(server_url)
     if not nats_url:
         from arqium.infra.embedded import EmbeddedNats
         nats = EmbeddedNats(root)
@@ -103,6 +104,18 @@ def services(tmp_path_factory, session_postgres_home) -> Iterator[dict]:
             service.stop()
 
 
+def without_fsync(server_url: str) -> None:
+    """The suite's own server does not fsync. Each database it copies or drops forces an
+    immediate checkpoint (about one a second), and with fsync those stalled the whole
+    machine for seconds: sessions inside a transaction then hit the idle-in-transaction
+    timeout. A test server keeps nothing through an OS crash; a crashed or killed server
+    process loses nothing either way."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute("ALTER SYSTEM SET fsync = off")
+        conn.execute("ALTER SYSTEM SET full_page_writes = off")
+        conn.execute("SELECT pg_reload_conf()")
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     """A report of a connection the server closed (in its error or in what the test
@@ -117,11 +130,12 @@ def pytest_runtest_makereport(item, call):
 
 
 class TestDatabases:
-    """Fresh databases copied from the migrated template. A thread copies the next one
-    and drops used ones while tests run: copying and dropping cost a third of a second
-    each, more than many tests take themselves."""
+    """Fresh databases copied from the migrated template. While tests run, a thread keeps
+    READY of them copied and drops used ones: a copy takes 0.1-0.4 s, more than many
+    tests take themselves, and a test would otherwise wait for it."""
 
     __test__ = False  # not a test class, whatever its name
+    READY = 2
 
     def __init__(self, admin_url: str):
         self.admin_url = admin_url
@@ -146,7 +160,7 @@ class TestDatabases:
     def _prepare(self) -> None:
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             while not self._closing.is_set():
-                if self._ready.empty():
+                if self._ready.qsize() < self.READY:
                     name = f"arqium_test_{os.getpid()}_{next(_numbers)}"
                     conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
                     self._ready.put(name)
