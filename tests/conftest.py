@@ -312,14 +312,14 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
-def eventually(condition, within: float = 10.0) -> bool:
-    """Whether `condition()` holds within `within` seconds (checked every 10 ms)."""
+def eventually(condition, within: float = 10.0, *, every: float = 0.01):
+    """`condition()`'s last value, asked every `every` s until truthy or `within` s pass."""
     deadline = time.monotonic() + within
-    while not condition():
+    while not (value := condition()):
         if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
+            break
+        time.sleep(every)
+    return value
 
 
 def token_claims(token: str) -> dict:

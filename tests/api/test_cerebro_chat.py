@@ -11,6 +11,7 @@ from uuid import UUID
 import pytest
 
 from arqium.domain.sessions.domainmodel import session_id_for
+from tests.conftest import eventually
 
 CHUNKS = ["Hello", "!", " I'm", " fine."]
 
@@ -174,13 +175,12 @@ def test_a_reply_cut_short_by_the_client_is_stored_incomplete(model, client, use
                        ) as response:
         next(response.iter_lines())  # the first event arrives; then the client leaves
     session_id = session_id_for(user["user"]["id"], "chat-2")
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        thread = system.sessions.owned_session(user["user"]["id"], session_id).active_messages()
-        if len(thread) == 2:
-            break
-        time.sleep(0.1)
-    reply = thread[-1]
+
+    def thread() -> list[dict]:
+        owned = system.sessions.owned_session(user["user"]["id"], session_id)
+        return owned.active_messages()
+    assert eventually(lambda: len(thread()) == 2, every=0.1), thread()
+    reply = thread()[-1]
     assert reply["role"] == "assistant" and reply["incomplete"] is True
     assert reply["content"] and reply["content"] != "".join(CHUNKS)
 

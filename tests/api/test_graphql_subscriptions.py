@@ -1,14 +1,13 @@
 """/graphql subscriptions over graphql-transport-ws: the caller's memories and context
 changes, fed from the NATS stream like /ws/sync."""
 
-import time
 from contextlib import contextmanager
 
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
 from tests.api.conftest import WAIT_SECONDS, next_message
-from tests.conftest import bearer, register
+from tests.conftest import bearer, eventually, register
 
 PROTOCOL = ["graphql-transport-ws"]
 MEMORY_ADDED = """subscription($sessionId: String) { onMemoryAdded(sessionId: $sessionId) {
@@ -34,10 +33,9 @@ def subscribe(client, socket, owner_id: str, query: str, session_id=None, **vari
     """Start a subscription and wait until the hub has its listener."""
     socket.send_json({"id": "1", "type": "subscribe", "payload": {
         "query": query, "variables": variables}})
-    hub, deadline = client.app.state.sync_hub, time.monotonic() + WAIT_SECONDS
-    while not hub.listeners.get((owner_id, session_id)):
-        assert time.monotonic() < deadline, "the subscription never started listening"
-        time.sleep(0.01)
+    hub = client.app.state.sync_hub
+    assert eventually(lambda: hub.listeners.get((owner_id, session_id)), WAIT_SECONDS), (
+        "the subscription never started listening")
 
 
 def next_payload(socket) -> dict:

@@ -3,13 +3,12 @@ most requests are verified without a query; a key revoked or a session ended is 
 from the next request on, by this API process and (once the read model has the change:
 its NOTIFY) by every other."""
 
-import time
-
 import pytest
 from fastapi.testclient import TestClient
 
 from arqium.api.app import create_app
 from arqium.system.bootstrap import open_system
+from tests.conftest import eventually
 
 
 @pytest.fixture(autouse=True)
@@ -36,12 +35,8 @@ def issued_key(client, user) -> dict:
 
 
 def refused_within(client, headers, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while recent(client, headers).status_code != 401:
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+    return eventually(lambda: recent(client, headers).status_code == 401, seconds,
+                      every=0.05)
 
 
 def kept(client, headers) -> None:

@@ -1,15 +1,13 @@
 """The Admin API's modules (seed 003 §3): the list, install and uninstall under their
 dependencies, the switch and its effect on the routes, settings, the marketplace."""
 
-import time
-
 import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from arqium.api.app import create_app
 from arqium.system.bootstrap import make_admin, open_system
-from tests.conftest import SETUP, bearer, register
+from tests.conftest import SETUP, bearer, eventually, register
 
 ADMIN_EMAIL, ADMIN_PASSWORD = "root@example.com", "admin password"
 GRAPHQL_ME = {"query": "{ user { id } }"}
@@ -278,10 +276,8 @@ def other_instance(settings, clock):
 
 def answers(client, path: str, status: int, within_seconds: float = 10) -> bool:
     """Whether `path` answers `status` within the time (asked every 50 ms)."""
-    deadline = time.monotonic() + within_seconds
-    while client.get(path).status_code != status and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return client.get(path).status_code == status
+    return eventually(lambda: client.get(path).status_code == status, within_seconds,
+                      every=0.05)
 
 
 def test_another_api_process_follows_a_switch_from_the_read_model(

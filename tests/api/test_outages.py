@@ -19,7 +19,7 @@ from arqium.api.errors import DATABASE_DOWN
 from arqium.infra.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from arqium.infra.settings import Settings
 from arqium.system.bootstrap import migrate
-from tests.conftest import JWT_SECRET, TEST_SCALE, postgres_safe_directory
+from tests.conftest import JWT_SECRET, TEST_SCALE, eventually, postgres_safe_directory
 
 # Clients give up after these: what the contract promises (3 s, health 1 s), with room.
 CLIENT_TIMEOUT = 5.0
@@ -222,14 +222,14 @@ def reloaded(postgres: EmbeddedPostgres, read_only: str) -> None:
     """Wait until the server has read the new configuration: pg_reload_conf() only asks
     it to; once a new session sees the setting, the postmaster has reloaded and has
     signalled every session, which reloads before its next command."""
-    deadline = time.monotonic() + HEAL_SECONDS
-    while time.monotonic() < deadline:
-        with psycopg.connect(make_conninfo(postgres.url("arqium"))) as probe:
-            shown = probe.execute("SHOW default_transaction_read_only").fetchone()[0]
-            if shown == read_only:
-                return
-        time.sleep(0.05)
-    raise AssertionError("the server did not reload its configuration")
+    assert eventually(lambda: shown_read_only(postgres) == read_only, HEAL_SECONDS,
+                      every=0.05), "the server did not reload its configuration"
+
+
+def shown_read_only(postgres: EmbeddedPostgres) -> str:
+    """default_transaction_read_only as a new session sees it."""
+    with psycopg.connect(make_conninfo(postgres.url("arqium"))) as probe:
+        return probe.execute("SHOW default_transaction_read_only").fetchone()[0]
 
 
 def once_reconnected(http: httpx.Client, method: str, path: str, **kwargs

@@ -3,15 +3,13 @@
 ends, its user is deleted or its API key is revoked: told by NATS, or by the periodic
 re-check when NATS did not tell."""
 
-import time
-
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
 from arqium.system.bootstrap import make_admin
 from tests.api.conftest import WAIT_SECONDS, next_message
 from tests.api.test_graphql_subscriptions import MEMORY_ADDED, graphql_socket, subscribe
-from tests.conftest import SETUP, bearer
+from tests.conftest import SETUP, bearer, eventually
 
 NEVER = 3600.0  # a re-check interval no test waits for: NATS or the timer must end it
 
@@ -54,10 +52,8 @@ def admin(client, system):
 def watched(client, count: int = 1) -> None:
     """Wait until the server watches the credentials of `count` open sockets."""
     credentials = client.app.state.socket_credentials
-    deadline = time.monotonic() + WAIT_SECONDS
-    while len(credentials.watched) < count:
-        assert time.monotonic() < deadline, "the socket's credentials were never watched"
-        time.sleep(0.01)
+    assert eventually(lambda: len(credentials.watched) >= count, WAIT_SECONDS), (
+        "the socket's credentials were never watched")
 
 
 def close_code(socket) -> int:

@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -14,7 +13,7 @@ import pytest
 
 from arqium.infra.embedded import free_port
 from tests.api.test_idempotency_after_crash import MEMORY, STORE, keyed
-from tests.conftest import JWT_SECRET
+from tests.conftest import JWT_SECRET, eventually
 
 READY_SECONDS = 90
 DOOMED = "doomed-api"  # the application_name of the API this test kills
@@ -30,11 +29,9 @@ LET_GO = "DROP TRIGGER hold_answers ON idempotent_responses; DROP FUNCTION hold_
 
 
 def until(condition, what: str, seconds: float = READY_SECONDS) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} did not happen within {seconds} s")
-        time.sleep(0.05)
+    """Wait for `condition`; the failure says what did not happen, and in how long."""
+    if not eventually(condition, seconds, every=0.05):
+        pytest.fail(f"{what} did not happen within {seconds} s")
 
 
 def answers(url: str) -> bool:

@@ -3,7 +3,6 @@ and the workers when the server has no connection slot left for them."""
 
 import logging
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -14,7 +13,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from arqium.domain.memory.application import MemoryDraft
 from arqium.system.status import worker_positions
 from arqium.workers.runner import Backoff, WorkerGroup, worker_names
-from tests.conftest import SETUP
+from tests.conftest import SETUP, eventually
 
 BUDGET = 25  # one API process and every worker (DESIGN.md §5)
 CLIENTS = 6
@@ -46,7 +45,8 @@ class PeakConnections:
         return peak
 
     def wait_for_samples(self, count: int) -> None:
-        until(lambda: self.samples >= count, "the sampler stalled")
+        assert eventually(lambda: self.samples >= count, WAIT_SECONDS), (
+            "the sampler stalled")
 
     def stop(self) -> None:
         self._stopping.set()
@@ -60,13 +60,6 @@ def peak_connections(services, database):
         yield sampler
     finally:
         sampler.stop()
-
-
-def until(condition, failure: str) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not condition():
-        assert time.monotonic() < deadline, failure
-        time.sleep(0.05)
 
 
 def all_caught_up(system) -> bool:
@@ -99,14 +92,16 @@ def test_one_api_process_and_every_worker_hold_at_most_25_connections_idle_and_u
     system = client.app.state.system
     with peak_connections(services, database) as sampler:
         workers(*worker_names())
-        until(lambda: all_caught_up(system), "the workers did not all start")
+        assert eventually(lambda: all_caught_up(system), WAIT_SECONDS, every=0.05), (
+            "the workers did not all start")
         sampler.wait_for_samples(sampler.samples + 50)
         idle = sampler.reset()
         with ThreadPoolExecutor(CLIENTS) as pool:
             loads = pool.map(lambda n: client_load(client, user["headers"], n),
                              range(CLIENTS))
             statuses = [status for load in loads for status in load]
-        until(lambda: all_caught_up(system), "the workers did not catch up")
+        assert eventually(lambda: all_caught_up(system), WAIT_SECONDS, every=0.05), (
+            "the workers did not catch up")
         loaded = sampler.reset()
     assert set(statuses) <= {200, 201}
     assert idle <= BUDGET
@@ -157,7 +152,8 @@ def test_workers_refused_for_lack_of_slots_say_so_once_and_back_off_until_there_
             conn.execute(limit.format(0))
             conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                          "WHERE usename = %s", (limited_role,))
-            until(lambda: len(group.backoff.delays) >= 5, "the workers did not retry")
+            assert eventually(lambda: len(group.backoff.delays) >= 5, WAIT_SECONDS), (
+                "the workers did not retry")
             assert group.backoff.delays[:5] == [0.05, 0.1, 0.2, 0.2, 0.2]
             conn.execute(limit.format(-1))
         write_and_wait("after")

@@ -1,15 +1,18 @@
 import threading
-import time
 
 from arqium.domain.memory.application import MemoryDraft
 from arqium.domain.memory.domainmodel import memory_id_for
 from arqium.workers.expiry import Expirer
-from tests.conftest import SETUP
+from tests.conftest import SETUP, eventually
 
 
 def run_once(system, settings) -> int:
     return Expirer(settings, threading.Event(), clock=system.clock).expire_due(
         system.memory, system.views["memory_items"])
+
+
+def last_event_type(system, user_id: str, key: str) -> str:
+    return system.memory.history(user_id, memory_id_for(user_id, key))[-1]["type"]
 
 
 def test_a_due_memory_gets_an_expired_event_by_the_worker(system, settings, workers):
@@ -45,7 +48,5 @@ def test_the_expiry_worker_in_the_worker_group_expires_on_the_injected_clock(
                          cause=SETUP)
     workers("memory_items", "memory_expiry")
     system.clock.advance(hours=2)  # the workers share the test's fake clock
-    deadline = time.monotonic() + 10
-    while system.memory.history("u1", memory_id_for("u1", "k"))[-1]["type"] != "Expired":
-        assert time.monotonic() < deadline, "the expiry worker did not expire the memory"
-        time.sleep(0.1)
+    assert eventually(lambda: last_event_type(system, "u1", "k") == "Expired", every=0.1), (
+        "the expiry worker did not expire the memory")

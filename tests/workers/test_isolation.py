@@ -2,25 +2,15 @@
 on, it says so (health, `arqium projections status`), and only an operator's
 `arqium projections skip` moves it past the event."""
 
-import time
-
 import psycopg
 import pytest
 
 from arqium.cli.main import main
 from arqium.domain.memory.application import MemoryDraft
 from arqium.workers.runner import WorkerGroup
-from tests.conftest import SETUP
+from tests.conftest import SETUP, eventually
 
 WAIT_SECONDS = 30
-
-
-def until(condition, failure: str):
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not (result := condition()):
-        assert time.monotonic() < deadline, failure
-        time.sleep(0.05)
-    return result
 
 
 @pytest.fixture
@@ -52,6 +42,10 @@ def store(system, key: str) -> int:
     return position
 
 
+def relayed_up_to(system) -> int:
+    return system.relay_tracking.max_tracking_id("memory") or 0
+
+
 def failure_of(system, worker: str = "memory_items"):
     return system.worker_failures.failures().get((worker, "memory"))
 
@@ -66,9 +60,10 @@ def stuck(system, group):
                                              cause=SETUP)
     system.views["memory_embeddings"].wait("memory", last, timeout=WAIT_SECONDS)
     system.views["users"].wait("identity", registered, timeout=WAIT_SECONDS)
-    until(lambda: (system.relay_tracking.max_tracking_id("memory") or 0) >= last,
-          "the relay stopped too")
-    until(lambda: (f := failure_of(system)) and f.attempts >= 3, "no failure reported")
+    assert eventually(lambda: relayed_up_to(system) >= last, WAIT_SECONDS, every=0.05), (
+        "the relay stopped too")
+    assert eventually(lambda: (f := failure_of(system)) and f.attempts >= 3, WAIT_SECONDS,
+                      every=0.05), "no failure reported"
     return poison
 
 
@@ -109,7 +104,8 @@ def test_a_skip_moves_the_projection_past_that_event_and_is_recorded_and_shown(
     system.views["memory_items"].wait("memory", stuck + 1, timeout=WAIT_SECONDS)
     assert sorted(row["key"] for row in system.views["memory_items"].recent(
         "u1", 5, system.clock())) == ["after", "before"]
-    until(lambda: failure_of(system) is None, "the failure was not cleared")
+    assert eventually(lambda: failure_of(system) is None, WAIT_SECONDS, every=0.05), (
+        "the failure was not cleared")
     [skip] = system.worker_failures.skips()
     assert (skip.worker, skip.position, skip.actor, skip.reason) == (
         "memory_items", stuck, "ops", "unstorable test data")

@@ -1,7 +1,6 @@
 """The digest worker seals the stored ledger, chains its seals, and refuses damage."""
 
 import threading
-import time
 from decimal import Decimal
 
 import psycopg
@@ -12,6 +11,7 @@ from arqium.domain.ledger.digest import LedgerDamaged, seal_digest, sealed
 from arqium.domain.shared import Cause
 from arqium.infra.ledger_audit import digest_up_to
 from arqium.workers.ledger_digest import DigestSealer
+from tests.conftest import eventually
 
 ADA = Cause(actor="ada")
 SEALER = Cause(actor="worker:ledger_digest")
@@ -101,8 +101,6 @@ def test_the_digest_worker_runs_in_the_worker_group(system, settings, workers):
 
 
 def wait_for_seals(system, count: int) -> list[dict]:
-    deadline = time.monotonic() + 10
-    while len(seals := sealed(system.ledger)) < count:
-        assert time.monotonic() < deadline, f"fewer than {count} seals after 10 s"
-        time.sleep(0.1)
-    return seals
+    assert eventually(lambda: len(sealed(system.ledger)) >= count, every=0.1), (
+        f"fewer than {count} seals after 10 s")
+    return sealed(system.ledger)

@@ -1,6 +1,5 @@
 import os
 import threading
-import time
 
 import pytest
 
@@ -10,7 +9,7 @@ from arqium.projections.memory_embeddings import MemoryEmbeddingsProjection
 from arqium.projections.memory_items import MemoryItemsProjection
 from arqium.workers.projector import Projector
 from arqium.workers.resources import WorkerResources
-from tests.conftest import SETUP
+from tests.conftest import SETUP, eventually
 
 
 def write(system, count: int, prefix: str = "k") -> int:
@@ -79,10 +78,7 @@ def test_the_embeddings_worker_loads_the_model_as_it_starts_not_on_its_first_mem
         settings, workers):
     shared_embedder.cache_clear()
     workers("memory_embeddings")  # no memory stored: nothing to embed yet
-    deadline = time.monotonic() + 10
-    while not model_loaded():
-        assert time.monotonic() < deadline, "the worker did not load the model"
-        time.sleep(0.05)
+    assert eventually(model_loaded, every=0.05), "the worker did not load the model"
 
 
 def niceness(thread: threading.Thread) -> int:
@@ -96,8 +92,6 @@ def test_the_embeddings_projector_yields_the_processor_and_the_others_do_not(
     assert own < settings.embedding_niceness  # else the test could not tell
     _, embeddings = run_projector(MemoryEmbeddingsProjection)
     _, items = run_projector(MemoryItemsProjection)
-    deadline = time.monotonic() + 10
-    while niceness(embeddings) != settings.embedding_niceness:
-        assert time.monotonic() < deadline, f"nice {niceness(embeddings)}"
-        time.sleep(0.02)
+    assert eventually(lambda: niceness(embeddings) == settings.embedding_niceness,
+                      every=0.02), f"nice {niceness(embeddings)}"
     assert niceness(items) == own

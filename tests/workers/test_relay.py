@@ -11,7 +11,7 @@ from arqium.domain.sessions.application import MessageDraft
 from arqium.infra.embedded import EmbeddedNats, free_port
 from arqium.workers import relay as relay_worker
 from arqium.workers.runner import WorkerGroup
-from tests.conftest import SETUP
+from tests.conftest import SETUP, eventually
 
 
 @pytest.fixture
@@ -40,11 +40,13 @@ def write(system, count: int, prefix: str) -> int:
     return position
 
 
+def relayed_up_to(system, application: str) -> int:
+    return system.relay_tracking.max_tracking_id(application) or 0
+
+
 def wait_until_relayed(system, application: str, position: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while (system.relay_tracking.max_tracking_id(application) or 0) < position:
-        assert time.monotonic() < deadline, "relay did not catch up"
-        time.sleep(0.05)
+    assert eventually(lambda: relayed_up_to(system, application) >= position, timeout,
+                      every=0.05), "relay did not catch up"
 
 
 def stream_messages(url: str, stream: str = "ARQIUM_EVENTS") -> list:
@@ -238,10 +240,7 @@ def test_an_event_the_stream_refuses_stops_the_relay_at_it_after_those_before(
     group = WorkerGroup(["nats_relay"], settings)
     group.start()
     try:
-        deadline = time.monotonic() + 30
-        while not group.failures:
-            assert time.monotonic() < deadline, "the refused event failed nothing"
-            time.sleep(0.05)
+        assert eventually(lambda: group.failures, 30), "the refused event failed nothing"
     finally:
         group.stop()
     assert [json.loads(m.data)["position"] for m in stream_messages(settings.nats_url)] \
