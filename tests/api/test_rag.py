@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import SETUP, bearer, module_api, register
+from tests.conftest import SETUP, bearer, eventually, module_api, register
 from tests.documents import pdf
 
 PROJECTORS = ["files", "document_chunks", "document_chunk_embeddings"]
@@ -52,6 +52,10 @@ def embedded(client, position: int) -> None:
     """Wait until the chunks' vectors are there (else answers are degraded)."""
     client.app.state.system.views["document_chunk_embeddings"].wait("files", position,
                                                                     timeout=60)
+
+
+def analysis_status(client, headers: dict, file_id: str) -> str:
+    return client.get(f"/files/{file_id}", headers=headers).json()["analysis_status"]
 
 
 def ask(client, headers: dict, query: str, **body):
@@ -191,11 +195,8 @@ def test_a_pdf_uploaded_through_cerebro_is_found_once_the_worker_analysed_it(cli
     stored = client.post("/api/files/upload", headers=caller,
                          files={"file": ("city.pdf", document, "application/pdf")})
     file_id = urlsplit(stored.json()["url"]).path.split("/")[3]
-    for _ in range(600):  # of 50 ms: the analysis worker is woken by the upload
-        status = client.get(f"/files/{file_id}", headers=caller).json()["analysis_status"]
-        if status == "complete":
-            break
-        time.sleep(0.05)
+    assert eventually(lambda: analysis_status(client, caller, file_id) == "complete", 30,
+                      every=0.05), analysis_status(client, caller, file_id)
     system = client.app.state.system
     embedded(client, system.files.recorder.max_notification_id())
     [found] = ask(client, caller, "sunlight into electricity", maxResults=1).json()[

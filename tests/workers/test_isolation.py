@@ -9,6 +9,7 @@ from arqium.cli.main import main
 from arqium.domain.memory.application import MemoryDraft
 from arqium.workers.runner import WorkerGroup
 from tests.conftest import SETUP, eventually
+from tests.workers.test_relay import relayed_up_to
 
 WAIT_SECONDS = 30
 
@@ -42,10 +43,6 @@ def store(system, key: str) -> int:
     return position
 
 
-def relayed_up_to(system) -> int:
-    return system.relay_tracking.max_tracking_id("memory") or 0
-
-
 def failure_of(system, worker: str = "memory_items"):
     return system.worker_failures.failures().get((worker, "memory"))
 
@@ -60,8 +57,8 @@ def stuck(system, group):
                                              cause=SETUP)
     system.views["memory_embeddings"].wait("memory", last, timeout=WAIT_SECONDS)
     system.views["users"].wait("identity", registered, timeout=WAIT_SECONDS)
-    assert eventually(lambda: relayed_up_to(system) >= last, WAIT_SECONDS, every=0.05), (
-        "the relay stopped too")
+    assert eventually(lambda: relayed_up_to(system, "memory") >= last, WAIT_SECONDS,
+                      every=0.05), "the relay stopped too"
     assert eventually(lambda: (f := failure_of(system)) and f.attempts >= 3, WAIT_SECONDS,
                       every=0.05), "no failure reported"
     return poison
