@@ -322,6 +322,25 @@ def eventually(condition, within: float = 10.0, *, every: float = 0.01):
     return value
 
 
+@contextmanager
+def uvicorn_serving(app, port: int) -> Iterator[str]:
+    """`app` served by a real uvicorn in a thread of this process; yields its
+    `127.0.0.1:<port>` once it listens (a failure if it does not start within a minute)."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        eventually(lambda: server.started or not thread.is_alive(), 60, every=0.05)
+        assert server.started, "uvicorn did not start (its error is logged above)"
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
 def token_claims(token: str) -> dict:
     """The claims of one of our tokens, read without checking its signature."""
     return jwt.decode(token, options={"verify_signature": False})

@@ -3,7 +3,6 @@ module's own, stopped and started again: every face answers 503 in its shape at 
 health says which dependency is down, a read-only database refuses writes only, and the
 API heals by itself (issue 13, point 4)."""
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +10,6 @@ from contextlib import contextmanager
 import httpx
 import psycopg
 import pytest
-import uvicorn
 from psycopg.conninfo import make_conninfo
 
 from arqium.api.app import create_app
@@ -19,33 +17,19 @@ from arqium.api.errors import DATABASE_DOWN
 from arqium.infra.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from arqium.infra.settings import Settings
 from arqium.system.bootstrap import migrate
-from tests.conftest import JWT_SECRET, TEST_SCALE, eventually, postgres_safe_directory
+from tests.conftest import (
+    JWT_SECRET,
+    TEST_SCALE,
+    eventually,
+    postgres_safe_directory,
+    uvicorn_serving,
+)
 
 # Clients give up after these: what the contract promises (3 s, health 1 s), with room.
 CLIENT_TIMEOUT = 5.0
 HEALTH_TIMEOUT = 2.0
 RECOVERY_SECONDS = 5.0  # after PostgreSQL accepts connections again, whatever the outage
 HEAL_SECONDS = 15.0  # how long a test waits for the API to heal before it gives up
-
-
-class Api:
-    """`arqium serve` in a thread of this process, on the module's own PostgreSQL."""
-
-    def __init__(self, settings: Settings):
-        self.server = uvicorn.Server(uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=settings.port, log_level="error"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.url = f"http://127.0.0.1:{settings.port}"
-
-    def __enter__(self) -> "Api":
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +44,8 @@ def postgres() -> Iterator[EmbeddedPostgres]:
 
 
 @pytest.fixture(scope="module")
-def api(postgres, tmp_path_factory) -> Iterator[Api]:
+def api_url(postgres, tmp_path_factory) -> Iterator[str]:
+    """`arqium serve` in a thread of this process, on the module's own PostgreSQL."""
     root = tmp_path_factory.mktemp("outages")
     nats = EmbeddedNats(root, port=free_port())
     settings = Settings(database_url=postgres.url("arqium"), nats_url=nats.start(),
@@ -68,15 +53,15 @@ def api(postgres, tmp_path_factory) -> Iterator[Api]:
                         rate_limits="off", **TEST_SCALE)
     migrate(settings)
     try:
-        with Api(settings) as api:
-            yield api
+        with uvicorn_serving(create_app(settings), settings.port) as address:
+            yield f"http://{address}"
     finally:
         nats.stop()
 
 
 @pytest.fixture(scope="module")
-def http(api) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=api.url, timeout=CLIENT_TIMEOUT) as client:
+def http(api_url) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=api_url, timeout=CLIENT_TIMEOUT) as client:
         yield client
 
 

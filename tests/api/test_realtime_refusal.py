@@ -2,11 +2,7 @@
 1008 and a reason, never an HTTP 403 that a browser reports as a network error (issue
 15, point 5)."""
 
-import threading
-import time
-
 import pytest
-import uvicorn
 from starlette.websockets import WebSocketDisconnect
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
@@ -15,6 +11,7 @@ from arqium.api.app import create_app
 from arqium.api.common.sockets import close_reason
 from arqium.infra.embedded import free_port
 from arqium.system.bootstrap import open_system
+from tests.conftest import uvicorn_serving
 
 
 def test_a_refused_token_opens_the_socket_then_closes_it_with_1008_and_a_reason(client):
@@ -37,15 +34,8 @@ def served(settings, clock):
     """The API on a real port (uvicorn), as a browser reaches it."""
     settings.port = free_port()
     app = create_app(settings, open_system=lambda s: open_system(s, clock=clock))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.port,
-                                           log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started and thread.is_alive():
-        time.sleep(0.05)
-    yield f"ws://127.0.0.1:{settings.port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with uvicorn_serving(app, settings.port) as address:
+        yield f"ws://{address}"
 
 
 def test_a_real_server_answers_a_refused_token_with_a_1008_close_not_a_403(served):
