@@ -24,8 +24,6 @@ RECEIPT_RECORDER = "arqium.infra.idempotency:ReceiptRecorder"
 SHARED_POOL_FACTORY = "arqium.infra.eventstore:SharedPoolFactory"
 SHARED_POOL = "ARQIUM_SHARED_POOL"  # the env key naming the pool to share
 LOCK_TIMEOUT_SECONDS = 10  # generous: concurrent commands queue behind the table lock
-# The library's factory default: a transaction left idle is ended after 5 s.
-IDLE_IN_TRANSACTION_SECONDS = 5
 # While the database is out of reach, how often a process tries a connection, how long
 # its pool keeps reconnecting in the background, and how long one attempt may take.
 PROBE_SECONDS = 0.25
@@ -71,6 +69,8 @@ def eventsourcing_env(settings: Settings, create_tables: bool = False,
         # hold requests that long while the database is down or the pool exhausted).
         "POSTGRES_CONNECT_TIMEOUT": str(settings.db_pool_timeout_seconds),
         "POSTGRES_LOCK_TIMEOUT": str(LOCK_TIMEOUT_SECONDS),
+        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(
+            settings.db_idle_in_transaction_seconds),
         "CREATE_TABLE": "yes" if create_tables else "no",
     }
     # Either writes the receipts of requests with an Idempotency-Key with their events.
@@ -86,7 +86,7 @@ def open_pool(settings: Settings) -> PostgresDatastore:
         pool_size=settings.db_pool_size, max_overflow=settings.db_pool_max_overflow,
         connect_timeout=settings.db_pool_timeout_seconds,
         lock_timeout=LOCK_TIMEOUT_SECONDS,
-        idle_in_transaction_session_timeout=IDLE_IN_TRANSACTION_SECONDS)
+        idle_in_transaction_session_timeout=settings.db_idle_in_transaction_seconds)
     _pools[pool.shared_name] = pool
     return pool
 

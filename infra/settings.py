@@ -173,6 +173,10 @@ class Settings(LoggingSettings):
     # How long a request waits for a pooled connection before it answers 503 (whole
     # seconds: the library reads an integer).
     db_pool_timeout_seconds: int = Field(default=2, gt=0)
+    # A session that leaves a transaction idle this long is ended by the server, so a
+    # stalled process cannot hold the event store's table lock for long (whole seconds:
+    # the library reads an integer). Raise it on a host that stalls processes longer.
+    db_idle_in_transaction_seconds: int = Field(default=5, gt=0)
     group_commit: bool = True
     # A failing worker is retried after 1 s, then twice as long each time, at most this
     # long (the other workers keep moving meanwhile).

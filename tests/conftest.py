@@ -40,6 +40,14 @@ _postgres_log: list[Path] = []
 SERVER_CLOSED = "server closed the connection"
 
 
+def pytest_configure(config) -> None:
+    """Every process of the suite (and the servers it starts) lets a transaction sit idle
+    for a minute, not the default 5 s: two loaded cores stall a process for seconds now
+    and then, and the server would end that test's session. The setting's own test sets
+    its own."""
+    os.environ.setdefault("ARQIUM_DB_IDLE_IN_TRANSACTION_SECONDS", "60")
+
+
 def database_url(server_url: str, dbname: str) -> str:
     return make_conninfo(server_url, dbname=dbname)
 

@@ -80,3 +80,15 @@ def test_a_database_out_of_reach_fails_requests_fast_once_a_probe_failed(unreach
         assert time.monotonic() - started < 0.5
     finally:
         pool.close()
+
+
+@pytest.mark.parametrize("seconds", [7, 120])
+def test_the_pool_s_sessions_end_a_transaction_left_idle_after_the_setting(settings,
+                                                                          seconds):
+    pool = open_pool(settings.model_copy(update={"db_idle_in_transaction_seconds": seconds}))
+    try:
+        with pool.get_connection() as conn:
+            shown = conn.execute("SHOW idle_in_transaction_session_timeout").fetchone()
+    finally:
+        pool.close()
+    assert list(shown.values()) == [f"{seconds}s" if seconds < 60 else f"{seconds // 60}min"]
