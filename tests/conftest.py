@@ -38,6 +38,8 @@ _numbers = itertools.count()
 # server closed: only that log says why (a timeout, a termination, a crash).
 _postgres_log: list[Path] = []
 SERVER_CLOSED = "server closed the connection"
+IN_MEMORY = "/dev/shm"
+IN_MEMORY_ROOM_BYTES = 4 * 1024**3  # a few hundred MB per server at most, with room
 
 
 def pytest_configure(config) -> None:
@@ -52,12 +54,27 @@ def database_url(server_url: str, dbname: str) -> str:
     return make_conninfo(server_url, dbname=dbname)
 
 
+def in_memory_directory() -> str | None:
+    """/dev/shm, if it is there with room for the suite's servers (else None: the system's
+    temporary directory). The suite copies and drops a database per test, thousands of
+    files each time; on a disk mounted with `discard` that cost 0.4-0.5 s of kernel time
+    per copy, on tmpfs 0.02-0.07 s."""
+    try:
+        if (os.access(IN_MEMORY, os.W_OK)
+                and shutil.disk_usage(IN_MEMORY).free >= IN_MEMORY_ROOM_BYTES):
+            return IN_MEMORY
+    except OSError:
+        pass
+    return None
+
+
 @contextmanager
 def postgres_safe_directory() -> Iterator[Path]:
-    """A directory for an embedded PostgreSQL's data, outside pytest's base temporary
-    directory: any other pytest starting on this machine resets /tmp/pytest-of-<user> to
-    mode 0700, and PostgreSQL, running as its own system user, would lose its data."""
-    path = Path(tempfile.mkdtemp(prefix="arqium-test-"))
+    """A directory for an embedded PostgreSQL's data, in memory when the machine allows,
+    outside pytest's base temporary directory: any other pytest starting on this machine
+    resets /tmp/pytest-of-<user> to mode 0700, and PostgreSQL, running as its own system
+    user, would lose its data."""
+    path = Path(tempfile.mkdtemp(prefix="arqium-test-", dir=in_memory_directory()))
     try:
         yield path
     finally:
