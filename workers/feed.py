@@ -38,10 +38,13 @@ class EventFeed:
         self.should_stop = should_stop
         self.listener = listener  # the process's LISTEN connection; else it polls
         self.batch_size = batch_size
+        self._closed = False
+        self._wakeup: threading.Event | None = None
 
     def batches(self) -> Iterator[list[tuple[Any, Tracking]]]:
         with self._wakeups() as wakeup:
-            while not self.should_stop():
+            self._wakeup = wakeup
+            while not (self._closed or self.should_stop()):
                 wakeup.clear()  # before reading: a commit from now on wakes the wait
                 batch = self.next_batch()
                 if batch:
@@ -50,6 +53,13 @@ class EventFeed:
                 # Nothing new: sleep until a commit notifies (or the poll elapses).
                 wakeup.wait(IDLE_POLL_SECONDS if self.listener is None
                             else NOTIFIED_POLL_SECONDS)
+
+    def close(self) -> None:
+        """End `batches()` (called from another thread): at once, even while it waits
+        for new events."""
+        self._closed = True
+        if self._wakeup is not None:
+            self._wakeup.set()
 
     def next_batch(self) -> list[tuple[Any, Tracking]]:
         """The next events; those before one that cannot be read (its topic unknown, its

@@ -12,17 +12,21 @@ between, for longer than the duplicate window) is not published again.
 """
 
 import asyncio
+import functools
 import logging
 import re
 import threading
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import nats
 import nats.errors
+import orjson
 import simplejson
 from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
@@ -54,6 +58,8 @@ PUBLISH_TIMEOUT_SECONDS = 5.0
 ATOMIC_MESSAGES = 500
 ATOMIC_BYTES = 4 * 1024 * 1024
 STANDBY_POLL_SECONDS = 0.5
+# Times as the events' own isoformat() (orjson's differs), keys that are not text as text.
+ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
 ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic",
                    "actor", "correlation_id", "causation_id"}
 # What never leaves the event store, whatever the event: secrets and what identifies a
@@ -78,10 +84,8 @@ def envelope(app_name: str, domain_event: Any, position: int) -> tuple[str, dict
     """The NATS subject and JSON envelope of one stored event, without the fields no
     consumer may see."""
     event_type = type(domain_event).__qualname__
-    aggregate, _, event_name = event_type.rpartition(".")
-    subject = f"{SUBJECT_ROOT}.{app_name}.{snake(aggregate)}.{snake(event_name)}"
+    subject, unpublished = _kind(app_name, event_type)
     fields = vars(domain_event)
-    unpublished = ENVELOPE_FIELDS | UNPUBLISHED_FIELDS | WITHHELD.get(event_type, set())
     return subject, {
         "id": f"{app_name}:{position}",
         "type": event_type,
@@ -97,12 +101,38 @@ def envelope(app_name: str, domain_event: Any, position: int) -> tuple[str, dict
     }
 
 
+@functools.lru_cache(maxsize=1024)
+def _kind(app_name: str, event_type: str) -> tuple[str, frozenset[str]]:
+    """An event type's NATS subject, and the fields its envelope leaves out."""
+    aggregate, _, event_name = event_type.rpartition(".")
+    left_out = ENVELOPE_FIELDS | UNPUBLISHED_FIELDS | WITHHELD.get(event_type, set())
+    return (f"{SUBJECT_ROOT}.{app_name}.{snake(aggregate)}.{snake(event_name)}",
+            frozenset(left_out))
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, UUID):
         return str(value)
     raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def _orjson_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return orjson.Fragment(str(value))  # as simplejson writes it: digit for digit
+    return _json_default(value)
+
+
+def payload_of(body: dict) -> bytes:
+    """The envelope's JSON. Decimals (ledger amounts) are written digit for digit, never
+    as floats. orjson writes it (simplejson's encoding was a third of the relay's time
+    when it caught up); simplejson writes what orjson refuses (an integer past 64 bits
+    in a client's content)."""
+    try:
+        return orjson.dumps(body, default=_orjson_default, option=ORJSON_OPTIONS)
+    except TypeError:
+        return simplejson.dumps(body, default=_json_default, use_decimal=True).encode()
 
 
 @dataclass(frozen=True)
@@ -124,8 +154,7 @@ def encoded(app_name: str, batch: list[tuple[Any, Tracking]]
         position = tracking.notification_id
         try:
             subject, body = envelope(app_name, domain_event, position)
-            # Decimals (ledger amounts) are written digit for digit, never as floats.
-            payload = simplejson.dumps(body, default=_json_default, use_decimal=True).encode()
+            payload = payload_of(body)
         except (TypeError, ValueError) as error:
             return messages, EventFailed(position, error)
         messages.append(Message(position, subject, payload,
@@ -180,13 +209,27 @@ class Relay:
             self.atomic = await self._retrying(ensure_stream)(js, self.settings.nats_stream)
             after = await self._resume_after(js, app, tracking)
             feed = EventFeed(app, after, self.stopping.is_set, shared.listener)
-            batches = feed.batches()
-            while batch := await asyncio.to_thread(next, batches, None):
-                await self._publish(nc, js, app.name, batch)
+            await self._relay(nc, js, app.name, feed, tracking, progressed)
+        finally:
+            await nc.close()
+
+    async def _relay(self, nc: Any, js: Any, app_name: str, feed: EventFeed,
+                     tracking: Any, progressed: Callable[[], None]) -> None:
+        """Publish the feed's batches in order, recording the position after each. The
+        next batch is read while one is published: reading and decoding took a third
+        of the relay's time when it caught up."""
+        batches = feed.batches()
+        upcoming = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+        try:
+            while batch := await upcoming:
+                upcoming = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+                await self._publish(nc, js, app_name, batch)
                 tracking.insert_tracking(batch[-1][1])
                 progressed()
         finally:
-            await nc.close()
+            feed.close()
+            with suppress(Exception):  # what it read is read again by the next run
+                await upcoming
 
     async def _resume_after(self, js: Any, app: Application, tracking: Any) -> int:
         """The position to relay after: the recorded one, or the stream's last for this

@@ -2,15 +2,14 @@
 person's device or login, and no personal data a consumer does not need."""
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 from uuid import uuid4
 
-import simplejson
-
 from arqium.domain.identity.domainmodel import ApiKey, LoginSession, User, UserHandle
 from arqium.workers.event_catalogue import markdown_table, published_events
-from arqium.workers.relay import _json_default, envelope
+from arqium.workers.relay import envelope, payload_of
 
 AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
 EMAIL, IP, AGENT = "ada@example.com", "203.0.113.7", "Mozilla/5.0 (X11; Linux) Firefox/140"
@@ -45,7 +44,22 @@ def identity_events(cause) -> list:
 
 def published(domain_event) -> str:
     _, body = envelope("identity", domain_event, 1)
-    return simplejson.dumps(body, default=_json_default)
+    return payload_of(body).decode()
+
+
+def test_a_payload_writes_decimals_digit_for_digit_and_times_as_the_events_hold_them():
+    at = datetime(2026, 1, 1, 12, 0, 0, 5, tzinfo=timezone(timedelta(hours=2)))
+    id_ = uuid4()
+    payload = payload_of({"amount": Decimal("10.10"), "big": Decimal("1E+2"), "at": at,
+                          "id": id_, "counts": {1: "one"}, "text": "naïve"})
+    assert b'"amount":10.10' in payload and b'"big":1E+2' in payload
+    assert json.loads(payload) == {"amount": 10.1, "big": 100, "at": at.isoformat(),
+                                   "id": str(id_), "counts": {"1": "one"}, "text": "naïve"}
+
+
+def test_a_payload_holding_an_integer_past_64_bits_is_written_whole():
+    assert json.loads(payload_of({"content": {"n": 10**30, "amount": Decimal("0.5")}})) \
+        == {"content": {"n": 10**30, "amount": 0.5}}
 
 
 def test_no_identity_envelope_carries_an_address_agent_token_id_hash_or_email(cause):
