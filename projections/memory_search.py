@@ -369,29 +369,40 @@ LIMIT %(limit)s"""
 # The working-set ranking (see domain.memory.workingset): layer weight, then confidence,
 # a recency bonus that halves every half-life and, when the chat's recent messages are
 # known, the cosine similarity of the memory's embedding to theirs; memories left out of
-# prompts and those larger than the whole budget are not candidates. One row of two
-# arrays, best first: cheap to read however many candidates there are.
+# prompts and those larger than the whole budget are not candidates. Packing is left to
+# the caller, but only rows that can still be packed are read: the best ones that fit
+# together (the running total within the budget) and, after them, only those no larger
+# than what that leaves (the budget only shrinks as packing goes on). One statement,
+# so one snapshot; the relevance is a subquery only run when there are messages.
 SELECT_WORKING_SET = """
-SELECT coalesce(array_agg(id::text ORDER BY rank), ARRAY[]::text[]) AS ids,
-    coalesce(array_agg(tokens ORDER BY rank), ARRAY[]::integer[]) AS tokens
-FROM (
-    SELECT m.id, m.tokens, row_number() OVER (ORDER BY
+WITH ranked AS (
+    SELECT m.id, m.tokens, row_number() OVER ranking AS rank,
+        sum(m.tokens) OVER ranking AS running
+    FROM {items} m
+    WHERE """ + LIVE_OF_OWNER + """
+        AND m.sensitivity <> ALL(%(left_out)s) AND m.tokens <= %(max_tokens)s
+    WINDOW ranking AS (ORDER BY
         coalesce((%(layer_weights)s::jsonb ->> m.layer)::float8, 0)
         + coalesce(m.confidence, %(unknown_confidence)s)
         + exp(-ln(2) * greatest(extract(epoch FROM %(now)s - m.updated_at)::float8, 0)
             / (86400 * %(half_life_days)s))
-        + %(relevance_weight)s
-            * greatest(1 - (e.embedding <=> %(messages)s::halfvec), 0) DESC, m.id) AS rank
-    FROM {items} m
-    LEFT JOIN {embeddings} e ON e.id = m.id AND %(messages)s::halfvec IS NOT NULL
-    WHERE """ + LIVE_OF_OWNER + """
-        AND m.sensitivity <> ALL(%(left_out)s) AND m.tokens <= %(max_tokens)s
+        + CASE WHEN %(messages)s::halfvec IS NULL THEN 0
+            ELSE %(relevance_weight)s * greatest(1 - (
+                SELECT e.embedding <=> %(messages)s::halfvec FROM {embeddings} e
+                WHERE e.id = m.id), 0) END DESC, m.id)
     ORDER BY rank
     LIMIT %(limit)s
-) AS ranked"""
-SELECT_SHOWN = """
-SELECT id, key, content, layer, confidence, updated_at, version, tokens FROM {items}
-WHERE id = ANY(%(ids)s::uuid[])"""
+),
+packable AS (
+    SELECT id, rank, tokens, running, %(max_tokens)s - coalesce(max(running) FILTER (
+        WHERE running <= %(max_tokens)s) OVER (), 0) AS left_after_the_best
+    FROM ranked
+)
+SELECT m.id, m.key, m.content, m.layer, m.confidence, m.updated_at, m.version, m.tokens
+FROM packable JOIN {items} m USING (id)
+WHERE packable.running <= %(max_tokens)s
+    OR packable.tokens <= packable.left_after_the_best
+ORDER BY packable.rank"""
 
 
 # A transaction of one statement, planned generically (one simple query: no pipeline).
@@ -529,24 +540,16 @@ class PostgresMemorySearch:
 
     def working_set(self, owner_id: str, now: datetime, max_tokens: int,
                     candidates: int, conversation: str = "") -> list[dict]:
-        """With their content; ranked and read in one snapshot."""
+        """With their content; ranked, cut and read in one statement."""
         messages = self.embed(conversation) if conversation else None
-        with self.items.datastore.transaction(commit=False) as curs:
-            curs.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            curs.execute(self.sql(SELECT_WORKING_SET), {
-                "owner_id": owner_id, "now": now, "max_tokens": max_tokens,
-                "left_out": list(LEFT_OUT), "layer_weights": Jsonb(LAYER_WEIGHT),
-                "unknown_confidence": UNKNOWN_CONFIDENCE,
-                "half_life_days": RECENCY_HALF_LIFE_DAYS, "limit": candidates,
-                "relevance_weight": RELEVANCE_WEIGHT,
-                "messages": vector_literal(messages) if messages else None})
-            ranked = curs.fetchone()
-            chosen, _ = pack(ranked["tokens"], max_tokens)
-            ids = [ranked["ids"][index] for index in chosen]
-            curs.execute(self.sql(SELECT_SHOWN), {"ids": ids})
-            rows = {str(row["id"]): row
-                    for row in self.items.opened(owner_id, curs.fetchall())}
-        return [rows[memory_id] for memory_id in ids]
+        rows = self._rows(
+            SELECT_WORKING_SET, owner_id=owner_id, now=now, max_tokens=max_tokens,
+            left_out=list(LEFT_OUT), layer_weights=Jsonb(LAYER_WEIGHT),
+            unknown_confidence=UNKNOWN_CONFIDENCE, half_life_days=RECENCY_HALF_LIFE_DAYS,
+            limit=candidates, relevance_weight=RELEVANCE_WEIGHT,
+            messages=vector_literal(messages) if messages else None)
+        chosen, _ = pack([row["tokens"] for row in rows], max_tokens)
+        return self.items.opened(owner_id, [rows[index] for index in chosen])
 
     def wait(self, application_name: str, position: int, timeout: float) -> None:
         for view in (self.items, self.embeddings):

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 
 from arqium.domain.memory.application import MemoryDraft
+from arqium.domain.memory.workingset import pack
 from arqium.projections.memory_search import (
     MemoryQuery,
     fuse,
@@ -172,6 +173,32 @@ def test_the_working_set_favours_memories_relevant_to_the_conversation(
 def test_the_working_set_fits_the_budget(postgres_search, system, stored):
     shown = postgres_search.working_set("u1", system.clock(), 30, 100)
     assert 0 < sum(row["tokens"] for row in shown) <= 30
+
+
+def test_the_working_set_skips_a_memory_too_large_for_what_is_left_and_packs_smaller_ones(
+        postgres_search, system, workers):
+    workers("memory_items", "memory_embeddings")
+    notes = {  # best first (confidence), long and short in turn
+        f"n{rank}": (" ".join(["word"] * (12 if rank % 2 else 4)), 0.9 - rank / 100)
+        for rank in range(8)}
+    position = 0
+    for key, (note, confidence) in notes.items():
+        _, position = system.memory.upsert("u5", MemoryDraft(
+            key=key, content=note, layer="permanent", confidence=confidence), cause=SETUP)
+    postgres_search.wait("memory", position, timeout=60)
+    ranked = postgres_search.working_set("u5", system.clock(), 10_000, 100)
+    assert [row["key"] for row in ranked] == list(notes)  # all fit: the whole ranking
+    tokens = [row["tokens"] for row in ranked]
+    budget = tokens[0] + tokens[2] + tokens[4]
+    # Each long one (n1, n3 ...) fits the budget alone, but not after n0.
+    assert tokens[0] + tokens[1] > budget >= max(tokens)
+
+    shown = postgres_search.working_set("u5", system.clock(), budget, 100)
+
+    expected, total = pack(tokens, budget)
+    assert [row["key"] for row in shown] == [ranked[index]["key"] for index in expected]
+    assert [row["key"] for row in shown] == ["n0", "n2", "n4"]
+    assert sum(row["tokens"] for row in shown) == total == budget
 
 
 def test_the_search_waits_for_the_embeddings_too(postgres_search, system, workers):
