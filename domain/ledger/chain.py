@@ -11,8 +11,10 @@ SHA-256 of the previous digest and every object's latest hash, in object id orde
 import hashlib
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
+import orjson
 import simplejson
 
 GENESIS = "0" * 64
@@ -20,9 +22,27 @@ RECORD_FIELDS = ("object_id", "type_name", "version", "type", "transaction_id", 
                  "data", "metadata", "actor", "recorded_at")  # an entry's hashed part
 
 
+# orjson writes only the plain JSON types itself; anything else goes to `_decimal`.
+CANONICAL = (orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_SUBCLASS
+             | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS)
+
+
 def canonical_json(value: Any) -> str:
-    return simplejson.dumps(value, sort_keys=True, separators=(",", ":"),
-                            ensure_ascii=False, use_decimal=True)
+    """The reference is simplejson (below); orjson writes the same text about ten times
+    faster. What it will not write (an integer past 64 bits, a lone surrogate, a key
+    that is not text) is written by the reference. (Ledger data holds no binary floats,
+    which the two would write differently: check_object refuses them.)"""
+    try:
+        return orjson.dumps(value, default=_decimal, option=CANONICAL).decode()
+    except orjson.JSONEncodeError:
+        return simplejson.dumps(value, sort_keys=True, separators=(",", ":"),
+                                ensure_ascii=False, use_decimal=True)
+
+
+def _decimal(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return orjson.Fragment(str(value))  # as written, as simplejson writes it
+    raise TypeError(type(value).__name__)
 
 
 def exact_json(text: str | bytes) -> Any:

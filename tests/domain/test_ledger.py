@@ -5,6 +5,9 @@ from decimal import Decimal
 from uuid import uuid4
 
 import pytest
+import simplejson
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from arqium.domain.ledger import chain
 from arqium.domain.ledger.domainmodel import LedgerObject, StaleLedgerVersion, entry
@@ -61,6 +64,33 @@ def test_a_missing_event_is_caught():
 def test_numbers_are_hashed_exactly_as_sent():
     assert chain.canonical_json({"b": Decimal("1.10"), "a": 1}) == '{"a":1,"b":1.10}'
     assert chain.exact_json('{"x": 0.1}') == {"x": Decimal("0.1")}
+
+
+def reference_canonical_json(value) -> str:
+    """The encoder every hash so far was computed with."""
+    return simplejson.dumps(value, sort_keys=True, separators=(",", ":"),
+                            ensure_ascii=False, use_decimal=True)
+
+
+JSON_VALUES = st.recursive(  # what ledger data holds: JSON parsed with exact decimals
+    st.none() | st.booleans() | st.integers(-2**70, 2**70)
+    | st.decimals(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES)
+def test_canonical_json_writes_the_reference_encoders_text(value):
+    assert chain.canonical_json(value) == reference_canonical_json(value)
+
+
+@pytest.mark.parametrize("value", [
+    {"big": 2**64, "small": -2**63 - 1}, {"lone": "\ud800"}, {1: "one", "2": "two"},
+    {"controls": "\x00\x1f\x7f\u2028\"\\", "e": Decimal("1E+3"), "z": Decimal("-0.00")}])
+def test_canonical_json_writes_what_orjson_refuses_as_the_reference_does(value):
+    assert chain.canonical_json(value) == reference_canonical_json(value)
 
 
 def test_the_digest_depends_on_every_object():
