@@ -8,11 +8,18 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from arqium.domain.memory.application import MemoryDraft
 from arqium.domain.sessions.application import MessageDraft
 from arqium.projections import PROJECTIONS
-from arqium.projections.storable import storable, storable_json, storable_text
+from arqium.projections.storable import (
+    _storable_json_by_json,
+    storable,
+    storable_json,
+    storable_text,
+)
 from tests.conftest import SETUP
 
 LONG = "long text " * 20_000
@@ -131,3 +138,19 @@ def test_storable_json_is_the_json_of_the_storable_value():
               "\\u0000 is six characters", ["x\ud800y", {"\udfff": 1}], NUL, None]
     for value in values:
         assert json.loads(storable_json(value)) == json.loads(json.dumps(storable(value)))
+
+
+ANY_TEXT = st.text(st.characters(codec=None, exclude_categories=()))  # NUL, surrogates
+JSON_LIKE = st.recursive(  # what events hold, and what got past the boundary
+    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | ANY_TEXT,
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(ANY_TEXT | st.integers(-5, 5), inner, max_size=4),
+    max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_LIKE)
+def test_storable_json_means_what_the_json_encoder_wrote_before(value):
+    """orjson writes it now: the same JSON value (numbers may be spelt otherwise), NUL,
+    lone surrogates, NaN and integers past 64 bits handled as before."""
+    assert json.loads(storable_json(value)) == json.loads(_storable_json_by_json(value))
