@@ -573,9 +573,10 @@ def loads(args, server, peer, sides: Sides, users, writers) -> dict:
     out["peer search"], _ = measured(
         sides, "peer search", peer.url, args.read_clients, args,
         peer_get(lambda rng: f"/search?limit=10&q={quote(rng.choice(QUERIES))}", users))
-    out["ARQIUM recent"], _ = measured(
-        sides, "ARQIUM recent", server.url, args.read_clients, args,
-        as_user(users, arqium_request("GET", lambda rng: RECENT_PATH)))
+    with profiled(profile, "recent", args):
+        out["ARQIUM recent"], _ = measured(
+            sides, "ARQIUM recent", server.url, args.read_clients, args,
+            as_user(users, arqium_request("GET", lambda rng: RECENT_PATH)))
     out["peer recent"], _ = measured(
         sides, "peer recent", peer.url, args.read_clients, args,
         peer_get(lambda rng: "/memories/recent", users))
@@ -789,8 +790,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--fresh", action="store_true",
                         help="delete that data directory first and seed again")
     parser.add_argument("--profile", metavar="DIR",
-                        help="record ARQIUM's API process with py-spy during its write "
-                             "and search loads (raw stacks in DIR; perturbs the figures)")
+                        help="record ARQIUM's API process with py-spy during its write, "
+                             "search, recent and working-set loads (raw stacks in DIR; "
+                             "perturbs the figures)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     args.memories = args.memories or (10_000 if args.quick else 100_000)
