@@ -153,9 +153,13 @@ class WorkerProcess:
         self._watcher.start()
 
     def _spawn(self) -> None:
+        # A process group of its own (Ctrl-C at a terminal reaches only this process,
+        # which stops the workers in order), but this session: where Linux's autogroup
+        # is on, each session is a scheduling group, so only in the API's group does the
+        # embedding threads' lower priority (ARQIUM_EMBEDDING_NICENESS) yield to requests.
         self._process = subprocess.Popen(
             [sys.executable, "-m", "arqium.cli", "worker", "all"], env=self.env,
-            start_new_session=True)
+            process_group=0)
         say("workers", f"projectors and NATS relay running (pid {self._process.pid})")
 
     def _watch(self) -> None:
