@@ -55,18 +55,23 @@ def storable_json(value: Any) -> str:
     except orjson.JSONEncodeError:  # a lone surrogate, an integer past 64 bits ...
         return _storable_json_by_json(value)
     # A false alarm for an escaped backslash before "u0000" only costs the walk.
-    return json.dumps(storable(value), allow_nan=False) if "\\u0000" in text else text
+    return _walked_json(value) if "\\u0000" in text else text
 
 
 def _storable_json_by_json(value: Any) -> str:
     try:
         text = json.dumps(value, ensure_ascii=False, allow_nan=False)
     except ValueError:  # NaN or infinity
-        return json.dumps(storable(value), allow_nan=False)
+        return _walked_json(value)
     # The encoder escapes NUL and leaves lone surrogates as they are.
     if "\\u0000" in text or UNSTORABLE.search(text):
-        return json.dumps(storable(value), allow_nan=False)
+        return _walked_json(value)
     return text
+
+
+def _walked_json(value: Any) -> str:
+    """The JSON of the storable value: every string and key looked at."""
+    return json.dumps(storable(value), allow_nan=False)
 
 
 class StorableStrDumper(StrDumperUnknown):
