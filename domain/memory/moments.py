@@ -3,10 +3,12 @@
 A memory happened when its metadata says (a value under a key naming a date or time,
 e.g. `session_date`, `timestamp`, `createdAt`, at any depth), else when it was written.
 A question names a time by a date ("May 3, 2023", "3 May 2023", "2023-05-03"), a month
-("June 2024", "last June"), a season ("summer 2024") or a year ("in 2023"); the search
-favours memories of then. A time without its year ("last June", "on 3 May") is the
-latest such before the owner's newest memory: the present of the memories asked about
-(an imported archive's, or today's for memories written as they happen)."""
+("June 2024", "last June"), a season ("summer 2024"), a part of a year ("early 2024") or
+a year ("in 2023"), or relative to the present ("yesterday", "last week", "two months
+ago", "the past year", "last summer", "this year"); the search favours memories of
+then. The present is when the owner's newest memory happened: that of the memories
+asked about (an imported archive's, or today's for memories written as they happen).
+A time without its year ("last June", "on 3 May") is the latest such before it."""
 
 import re
 from collections.abc import Callable, Iterator
@@ -33,9 +35,27 @@ TIME_NAMES = [re.compile(pattern, re.IGNORECASE) for pattern in (
     r"\b(?P<last>last|this)\s+" + MONTH + r"\b",
     r"\b" + MONTH + r",?\s+" + YEAR + r"\b",
     r"\b(?P<season>spring|summer|autumn|fall|winter)(?:\s+of)?\s+" + YEAR + r"\b",
+    r"\b(?P<part>early|mid|late)[\s-]+" + YEAR + r"\b",
     r"\b(?:in|during|of)\s+" + YEAR + r"\b",
 )]
 SEASON_STARTS = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12}
+YEAR_PARTS = {"early": (1, 5), "mid": (5, 9), "late": (9, 13)}  # months [from, to)
+SINCE = re.compile(r"\bsince\s+(?:the\s+)?$", re.IGNORECASE)  # "since early 2024": till now
+SEASON = r"(?P<season>spring|summer|autumn|fall|winter)"
+UNIT = r"(?P<unit>day|weekend|week|month|year)s?"
+COUNTS = {"a": 1, "an": 1, "one": 1, "a couple of": 2, "two": 2, "three": 3, "four": 4,
+          "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+          "eleven": 11, "twelve": 12}
+COUNT = r"(?P<count>\d{1,3}|" + "|".join(sorted(COUNTS, key=len, reverse=True)) + r")"
+# Times named relative to the present, tried after those above; a future ("next week")
+# is none: memories of a plan were written before it.
+RELATIVE_NAMES = [re.compile(pattern, re.IGNORECASE) for pattern in (
+    r"\b(?P<day_word>yesterday|today|tonight)\b",
+    r"\bthe\s+(?P<past>past|last)\s+" + UNIT + r"\b(?!\s+of\b)",
+    r"\b" + COUNT + r"\s+" + UNIT + r"\s+ago\b",
+    r"\b(?P<last>last|previous|this)\s+" + UNIT + r"\b(?!\s+of\b)",
+    r"\b(?P<last_season>last|this)\s+" + SEASON + r"\b",
+)]
 NEARBY = timedelta(days=1)  # a named day also finds what was said the day before/after
 
 
@@ -83,7 +103,12 @@ def time_named(question: str, present: Callable[[], datetime]
         if match:
             span = _span(match.groupdict(), present)
             if span is not None:
-                return span
+                return _until_present(span, present) if SINCE.search(
+                    question, 0, match.start()) else span
+    for pattern in RELATIVE_NAMES:
+        match = pattern.search(question)
+        if match:
+            return _relative_span(match.groupdict(), present())
     return None
 
 
@@ -94,6 +119,10 @@ def _span(parts: dict, present: Callable[[], datetime]
     year = int(parts["year"]) if parts.get("year") else None
     day = int(parts["day"]) if parts.get("day") else None
     try:
+        if parts.get("part"):
+            first, last = YEAR_PARTS[parts["part"].lower()]
+            start = datetime(year, first, 1, tzinfo=timezone.utc)
+            return start, start + relativedelta(months=last - first)
         if parts.get("season"):
             start = datetime(year, SEASON_STARTS[parts["season"].lower()], 1,
                              tzinfo=timezone.utc)
@@ -119,3 +148,68 @@ def _latest_year_of(month: int, day: int | None, present: datetime, last: bool) 
     if (month, day or 1) <= (present.month, present.day):
         return present.year
     return present.year - 1
+
+
+def _until_present(span: tuple[datetime, datetime], present: Callable[[], datetime]
+                   ) -> tuple[datetime, datetime]:
+    """From the span's start to the end of the present's day."""
+    now = present()
+    end = datetime(now.year, now.month, now.day, tzinfo=timezone.utc) + timedelta(days=1)
+    return span[0], max(span[1], end)
+
+
+def _relative_span(parts: dict, present: datetime) -> tuple[datetime, datetime]:
+    """The span a time named relative to the present names: "the past week" ends with
+    the present's day, "last week" and "two weeks ago" are that calendar week (Monday
+    first), "this year" the present's, "last summer" the latest ended before it."""
+    today = datetime(present.year, present.month, present.day, tzinfo=timezone.utc)
+    if parts.get("day_word"):
+        back = 1 if parts["day_word"].lower() == "yesterday" else 0
+        return _calendar_span("day", today - timedelta(days=back))
+    if parts.get("last_season"):
+        return _season_span(parts["season"].lower(), parts["last_season"].lower(), present)
+    unit = parts["unit"].lower()
+    if parts.get("past"):
+        return today - _units(unit, 1), today + timedelta(days=1)
+    if parts.get("count"):
+        count = COUNTS.get(parts["count"].lower()) or int(parts["count"])
+        return _calendar_span(unit, today - _units(unit, count))
+    back = 0 if parts["last"].lower() == "this" else 1
+    return _calendar_span(unit, today - _units(unit, back))
+
+
+def _units(unit: str, count: int) -> relativedelta:
+    if unit in ("week", "weekend"):
+        return relativedelta(weeks=count)
+    return relativedelta(**{unit + "s": count})
+
+
+def _calendar_span(unit: str, day: datetime) -> tuple[datetime, datetime]:
+    """The calendar day, week, weekend, month or year holding `day`; a day, week or
+    weekend with a day either side (as a named day)."""
+    if unit == "month":
+        start = day.replace(day=1)
+        return start, start + relativedelta(months=1)
+    if unit == "year":
+        start = day.replace(month=1, day=1)
+        return start, start + relativedelta(years=1)
+    monday = day - timedelta(days=day.weekday())
+    start, end = {"day": (day, day + timedelta(days=1)),
+                  "week": (monday, monday + timedelta(days=7)),
+                  "weekend": (monday + timedelta(days=5), monday + timedelta(days=7))}[unit]
+    return start - NEARBY, end + NEARBY
+
+
+def _season_span(season: str, which: str, present: datetime) -> tuple[datetime, datetime]:
+    """This season (of the present's year; a winter from its December), or the last
+    one ended before the present."""
+    first_month = SEASON_STARTS[season]
+    if which == "this":
+        year = present.year - 1 if first_month == 12 and present.month < 3 else present.year
+    else:
+        year = present.year
+        while datetime(year, first_month, 1, tzinfo=timezone.utc) \
+                + relativedelta(months=3) > present:
+            year -= 1
+    start = datetime(year, first_month, 1, tzinfo=timezone.utc)
+    return start, start + relativedelta(months=3)

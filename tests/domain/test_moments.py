@@ -64,3 +64,58 @@ def test_a_time_without_its_year_is_the_latest_such_before_the_present():
 ])
 def test_no_time_in_a_question_that_names_none(question):
     assert time_named(question, present(2024, 11, 24)) is None
+
+
+@pytest.mark.parametrize("question, span", [
+    ("What did shifts look like in early 2024?", (utc(2024, 1, 1), utc(2024, 5, 1))),
+    ("plans for mid-2024", (utc(2024, 5, 1), utc(2024, 9, 1))),
+    ("What happened in late 2023?", (utc(2023, 9, 1), utc(2024, 1, 1))),
+])
+def test_a_part_of_a_year_names_its_third(question, span):
+    assert time_named(question, unasked) == span
+
+
+# 2024-11-24 is a Sunday: its week began on Monday the 18th.
+@pytest.mark.parametrize("question, span", [
+    ("What did I eat yesterday?", (utc(2024, 11, 22), utc(2024, 11, 25))),
+    ("What is Priya doing today?", (utc(2024, 11, 23), utc(2024, 11, 26))),
+    ("Who called 3 days ago?", (utc(2024, 11, 20), utc(2024, 11, 23))),
+    ("What did we discuss last week?", (utc(2024, 11, 10), utc(2024, 11, 19))),
+    ("Where was Tobi two weeks ago?", (utc(2024, 11, 3), utc(2024, 11, 12))),
+    ("What did they do last weekend?", (utc(2024, 11, 15), utc(2024, 11, 19))),
+    ("What happened this week?", (utc(2024, 11, 17), utc(2024, 11, 26))),
+    ("What did Tobi buy last month?", (utc(2024, 10, 1), utc(2024, 11, 1))),
+    ("What broke a couple of months ago?", (utc(2024, 9, 1), utc(2024, 10, 1))),
+    ("Which trips did Tobi take last year?", (utc(2023, 1, 1), utc(2024, 1, 1))),
+    ("Which carrot is Derek trying this year?", (utc(2024, 1, 1), utc(2025, 1, 1))),
+    ("How has she slept over the past week?", (utc(2024, 11, 17), utc(2024, 11, 25))),
+    ("What changed in the last year?", (utc(2023, 11, 24), utc(2024, 11, 25))),
+    ("Where did Megan go last summer?", (utc(2024, 6, 1), utc(2024, 9, 1))),
+    ("What did she plant last winter?", (utc(2023, 12, 1), utc(2024, 3, 1))),
+    ("Where is the family going this winter?", (utc(2024, 12, 1), utc(2025, 3, 1))),
+])
+def test_a_time_named_relative_to_the_present_is_read_against_it(question, span):
+    assert time_named(question, present(2024, 11, 24, 15, 30)) == span
+
+
+def test_last_summer_has_ended_and_this_winter_began_in_the_december_before():
+    assert time_named("Where did they go last summer?", present(2024, 7, 10)) == (
+        utc(2023, 6, 1), utc(2023, 9, 1))
+    assert time_named("What is planned this winter?", present(2025, 1, 15)) == (
+        utc(2024, 12, 1), utc(2025, 3, 1))
+
+
+@pytest.mark.parametrize("question", [
+    "What happened on the last day of school?", "Who won the last year of the cup?",
+    "What is planned for next week?", "When is the wedding next summer?",
+    "What does she do every day?",
+])
+def test_no_relative_time_where_the_words_name_none_of_the_past(question):
+    assert time_named(question, present(2024, 11, 24)) is None
+
+
+def test_since_a_time_names_the_span_from_it_to_the_present():
+    assert time_named("How has his audience changed since early 2024?",
+                      present(2024, 11, 24, 15)) == (utc(2024, 1, 1), utc(2024, 11, 25))
+    assert time_named("What changed since the 3 March 2024 meeting?",
+                      present(2024, 11, 24)) == (utc(2024, 3, 2), utc(2024, 11, 25))
