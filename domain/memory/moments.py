@@ -103,12 +103,15 @@ def time_named(question: str, present: Callable[[], datetime]
         if match:
             span = _span(match.groupdict(), present)
             if span is not None:
-                return _until_present(span, present) if SINCE.search(
+                return _until_present(span, present()) if SINCE.search(
                     question, 0, match.start()) else span
     for pattern in RELATIVE_NAMES:
         match = pattern.search(question)
         if match:
-            return _relative_span(match.groupdict(), present())
+            try:
+                return _relative_span(match.groupdict(), present())
+            except (ValueError, OverflowError):
+                return None  # before the year 1: a memory dated in antiquity
     return None
 
 
@@ -150,12 +153,11 @@ def _latest_year_of(month: int, day: int | None, present: datetime, last: bool) 
     return present.year - 1
 
 
-def _until_present(span: tuple[datetime, datetime], present: Callable[[], datetime]
+def _until_present(span: tuple[datetime, datetime], present: datetime
                    ) -> tuple[datetime, datetime]:
-    """From the span's start to the end of the present's day."""
-    now = present()
-    end = datetime(now.year, now.month, now.day, tzinfo=timezone.utc) + timedelta(days=1)
-    return span[0], max(span[1], end)
+    """From the span's start to the end of the present's day (or the span's, if later)."""
+    day = datetime(present.year, present.month, present.day, tzinfo=timezone.utc)
+    return span[0], max(span[1], day + timedelta(days=1))
 
 
 def _relative_span(parts: dict, present: datetime) -> tuple[datetime, datetime]:

@@ -119,3 +119,10 @@ def test_since_a_time_names_the_span_from_it_to_the_present():
                       present(2024, 11, 24, 15)) == (utc(2024, 1, 1), utc(2024, 11, 25))
     assert time_named("What changed since the 3 March 2024 meeting?",
                       present(2024, 11, 24)) == (utc(2024, 3, 2), utc(2024, 11, 25))
+
+
+@pytest.mark.parametrize("question", [
+    "What happened 3 years ago?", "Where were they last summer?", "What was said last week?",
+])
+def test_a_relative_time_before_the_year_1_is_no_time(question):
+    assert time_named(question, present(1, 1, 2)) is None
