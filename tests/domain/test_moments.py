@@ -122,7 +122,8 @@ def test_since_a_time_names_the_span_from_it_to_the_present():
 
 
 @pytest.mark.parametrize("question", [
-    "What happened 3 years ago?", "Where were they last summer?", "What was said last week?",
+    "What happened 3 years ago?", "Where were they last summer?",
+    "What was said last week?",
 ])
 def test_a_relative_time_before_the_year_1_is_no_time(question):
     assert time_named(question, present(1, 1, 2)) is None
