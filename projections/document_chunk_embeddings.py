@@ -7,7 +7,9 @@ from typing import Any
 from psycopg import Cursor
 
 from arqium.infra.chunking import Chunk
-from arqium.infra.embeddings import DIMENSIONS, shared_embedder, vector_literal
+from arqium.infra.embeddings import DIMENSIONS, Embedder, vector_literal, worker_embedder
+from arqium.infra.settings import Settings
+from arqium.projections.base import BatchProjection, ReadModel
 from arqium.projections.document_chunks import (
     Chunked,
     DocumentsProjection,
@@ -46,10 +48,21 @@ class DocumentChunkEmbeddingsProjection(DocumentsProjection):
     embeds = True
     view_class = DocumentChunkEmbeddingsView
 
+    embedder: Embedder | None = None
+
+    @classmethod
+    def for_worker(cls, view: ReadModel, settings: Settings) -> BatchProjection:
+        projection = super().for_worker(view, settings)
+        projection.embedder = worker_embedder(settings.embedding_threads)
+        return projection
+
     def prepare(self, chunked: Chunked) -> Chunked:
         """Each chunk with its vector, all embedded outside any transaction."""
         chunks = [chunk for _, file_chunks in chunked.values() for chunk in file_chunks]
-        vectors = iter(shared_embedder().embed([chunk.text for chunk in chunks]))
+        if self.embedder is None:
+            raise RuntimeError(f"{self.name} embeds: make it with "
+                               "for_worker(view, settings)")
+        vectors = iter(self.embedder.embed([chunk.text for chunk in chunks]))
         return {position: (file, [(chunk, next(vectors)) for chunk in file_chunks])
                 for position, (file, file_chunks) in chunked.items()}
 

@@ -11,7 +11,8 @@ from psycopg.types.json import Jsonb
 
 from arqium.domain.memory.application import MemoryApplication
 from arqium.domain.memory.domainmodel import MemoryItem, MemoryOwner, searchable_text
-from arqium.infra.embeddings import DIMENSIONS, shared_embedder, vector_literal
+from arqium.infra.embeddings import DIMENSIONS, Embedder, vector_literal, worker_embedder
+from arqium.infra.settings import Settings
 from arqium.projections.base import BatchProjection, ReadModel
 
 # Half-precision vectors: half the pages to read per search, rankings indistinguishable
@@ -81,9 +82,13 @@ class MemoryEmbeddingsProjection(BatchProjection):
     application = MemoryApplication
     view_class = MemoryEmbeddingsView
 
-    def __init__(self, view: MemoryEmbeddingsView):
+    def __init__(self, view: MemoryEmbeddingsView, embedder: Embedder):
         super().__init__(view)
-        self.embedder = shared_embedder()
+        self.embedder = embedder
+
+    @classmethod
+    def for_worker(cls, view: ReadModel, settings: Settings) -> BatchProjection:
+        return cls(view, worker_embedder(settings.embedding_threads))
 
     def process_batch(self, batch: Sequence[tuple[Any, Tracking]]) -> None:
         """Embed every text of the batch in a few inferences, outside any transaction

@@ -4,7 +4,7 @@ import threading
 import pytest
 
 from arqium.domain.memory.application import MemoryDraft
-from arqium.infra.embeddings import model_loaded, shared_embedder
+from arqium.infra.embeddings import Embedder, shared_embedder, worker_embedder
 from arqium.projections.memory_embeddings import MemoryEmbeddingsProjection
 from arqium.projections.memory_items import MemoryItemsProjection
 from arqium.workers.projector import Projector
@@ -25,8 +25,10 @@ def run_projector(settings):
     """Starts a projector as in a worker process of its own; stops them after the test."""
     started = []
 
-    def start(projection=MemoryItemsProjection) -> tuple[threading.Event, threading.Thread]:
-        stopping, shared = threading.Event(), WorkerResources(settings)
+    def start(projection=MemoryItemsProjection, **changed: object
+              ) -> tuple[threading.Event, threading.Thread]:
+        stopping = threading.Event()
+        shared = WorkerResources(settings.model_copy(update=changed))
         thread = threading.Thread(target=Projector(projection, stopping).run,
                                   args=(shared,))
         thread.start()
@@ -74,11 +76,41 @@ def test_a_second_projector_is_a_hot_standby(system, run_projector):
     assert view.position("memory") == system.memory.recorder.max_notification_id()
 
 
+def worker_model(threads: int) -> Embedder | None:
+    """The embedding workers' model, once this process has made it."""
+    return worker_embedder(threads) if worker_embedder.cache_info().currsize else None
+
+
 def test_the_embeddings_worker_loads_the_model_as_it_starts_not_on_its_first_memory(
         settings, workers):
-    shared_embedder.cache_clear()
+    worker_embedder.cache_clear()
     workers("memory_embeddings")  # no memory stored: nothing to embed yet
-    assert eventually(model_loaded, every=0.05), "the worker did not load the model"
+    assert eventually(lambda: worker_model(settings.embedding_threads), every=0.05), \
+        "the worker did not load the model"
+
+
+def tasks() -> dict[int, int]:
+    """Each thread of this process, by its id, with its nice value."""
+    return {int(tid): os.getpriority(os.PRIO_PROCESS, int(tid))
+            for tid in os.listdir("/proc/self/task")}
+
+
+def test_the_embeddings_workers_model_runs_on_the_threads_set_at_the_lower_priority(
+        settings, run_projector):
+    assert settings.embedding_threads == 1  # the default
+    queries = shared_embedder()  # the runtime's own threads, if any, start here
+    worker_embedder.cache_clear()
+    before = tasks()
+    run_projector(MemoryEmbeddingsProjection, embedding_threads=2)
+    model = eventually(lambda: worker_model(2), every=0.05)
+    assert model is not None, "the worker did not load the model"
+    assert model.threads == 2
+    model.embed(["a text embedded on the worker's threads"] * 8)
+    started = {tid: nice for tid, nice in tasks().items() if tid not in before}
+    # The projector's thread, and the inference thread it started: both yield.
+    yielding = [tid for tid, nice in started.items() if nice == settings.embedding_niceness]
+    assert len(yielding) >= 2, started
+    assert model is not queries and queries.threads == 1  # a query's inference: one thread
 
 
 def niceness(thread: threading.Thread) -> int:
