@@ -103,16 +103,27 @@ def time_named(question: str, present: Callable[[], datetime]
         if match:
             span = _span(match.groupdict(), present)
             if span is not None:
-                return _until_present(span, present()) if SINCE.search(
-                    question, 0, match.start()) else span
+                return _since(question, match, span, present)
     for pattern in RELATIVE_NAMES:
         match = pattern.search(question)
         if match:
+            now = present()
             try:
-                return _relative_span(match.groupdict(), present())
+                return _since(question, match, _relative_span(match.groupdict(), now),
+                              lambda: now)
             except (ValueError, OverflowError):
                 return None  # before the year 1: a memory dated in antiquity
     return None
+
+
+def _since(question: str, match: re.Match, span: tuple[datetime, datetime],
+           present: Callable[[], datetime]) -> tuple[datetime, datetime]:
+    """The span, or from its start to the present's day if the question asks since."""
+    if not SINCE.search(question, 0, match.start()):
+        return span
+    now = present()
+    day = datetime(now.year, now.month, now.day, tzinfo=timezone.utc)
+    return span[0], max(span[1], day + timedelta(days=1))
 
 
 def _span(parts: dict, present: Callable[[], datetime]
@@ -151,13 +162,6 @@ def _latest_year_of(month: int, day: int | None, present: datetime, last: bool) 
     if (month, day or 1) <= (present.month, present.day):
         return present.year
     return present.year - 1
-
-
-def _until_present(span: tuple[datetime, datetime], present: datetime
-                   ) -> tuple[datetime, datetime]:
-    """From the span's start to the end of the present's day (or the span's, if later)."""
-    day = datetime(present.year, present.month, present.day, tzinfo=timezone.utc)
-    return span[0], max(span[1], day + timedelta(days=1))
 
 
 def _relative_span(parts: dict, present: datetime) -> tuple[datetime, datetime]:

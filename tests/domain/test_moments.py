@@ -119,6 +119,8 @@ def test_since_a_time_names_the_span_from_it_to_the_present():
                       present(2024, 11, 24, 15)) == (utc(2024, 1, 1), utc(2024, 11, 25))
     assert time_named("What changed since the 3 March 2024 meeting?",
                       present(2024, 11, 24)) == (utc(2024, 3, 2), utc(2024, 11, 25))
+    assert time_named("What has she cooked since last week?", present(2024, 11, 24)) == (
+        utc(2024, 11, 10), utc(2024, 11, 25))
 
 
 @pytest.mark.parametrize("question", [
