@@ -32,7 +32,9 @@ TIME_NAMES = [re.compile(pattern, re.IGNORECASE) for pattern in (
     r"\b" + YEAR + r"-(?P<month_number>[01]\d)-(?P<day>[0-3]\d)\b",
     r"\b" + MONTH + r"\s+" + DAY + r"(?:,?\s+" + YEAR + r")?\b",
     r"\b" + DAY + r"(?:\s+of)?\s+" + MONTH + r"(?:,?\s+" + YEAR + r")?\b",
-    r"\b(?P<last>last|this)\s+" + MONTH + r"\b",
+    r"\b(?P<last>last)\s+" + MONTH + r"\b",
+    # "this may" is a verb ("what this may mean") unless written as the month's name
+    r"\b(?P<last>this)\s+(?!(?-i:may)\b)" + MONTH + r"\b",
     r"\b" + MONTH + r",?\s+" + YEAR + r"\b",
     r"\b(?P<season>spring|summer|autumn|fall|winter)(?:\s+of)?\s+" + YEAR + r"\b",
     r"\b(?P<part>early|mid|late)[\s-]+" + YEAR + r"\b",

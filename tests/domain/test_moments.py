@@ -56,10 +56,15 @@ def test_a_time_without_its_year_is_the_latest_such_before_the_present():
         utc(2023, 12, 2), utc(2023, 12, 5))
     assert time_named("What did Rufus wear last November?", present(2024, 11, 24)) == (
         utc(2023, 11, 1), utc(2023, 12, 1))
+    assert time_named("What happened this May?", present(2024, 11, 24)) == (
+        utc(2024, 5, 1), utc(2024, 6, 1))
+    assert time_named("where were we last may", present(2024, 11, 24)) == (
+        utc(2024, 5, 1), utc(2024, 6, 1))
 
 
 @pytest.mark.parametrize("question", [
     "May I ask what Ana likes?", "What may be the reason?", "Where is Priya's marathon?",
+    "What this may mean for the launch?",
     "What happened on February 30, 2024?",
 ])
 def test_no_time_in_a_question_that_names_none(question):
