@@ -123,9 +123,7 @@ def _since(question: str, match: re.Match, span: tuple[datetime, datetime],
     """The span, or from its start to the present's day if the question asks since."""
     if not SINCE.search(question, 0, match.start()):
         return span
-    now = present()
-    day = datetime(now.year, now.month, now.day, tzinfo=timezone.utc)
-    return span[0], max(span[1], day + timedelta(days=1))
+    return span[0], max(span[1], _start_of_day(present()) + timedelta(days=1))
 
 
 def _span(parts: dict, present: Callable[[], datetime]
@@ -140,9 +138,7 @@ def _span(parts: dict, present: Callable[[], datetime]
             start = datetime(year, first, 1, tzinfo=timezone.utc)
             return start, start + relativedelta(months=last - first)
         if parts.get("season"):
-            start = datetime(year, SEASON_STARTS[parts["season"].lower()], 1,
-                             tzinfo=timezone.utc)
-            return start, start + relativedelta(months=3)
+            return _season(year, SEASON_STARTS[parts["season"].lower()])
         if month is None:
             start = datetime(year, 1, 1, tzinfo=timezone.utc)
             return start, start + relativedelta(years=1)
@@ -170,7 +166,7 @@ def _relative_span(parts: dict, present: datetime) -> tuple[datetime, datetime]:
     """The span a time named relative to the present names: "the past week" ends with
     the present's day, "last week" and "two weeks ago" are that calendar week (Monday
     first), "this year" the present's, "last summer" the latest ended before it."""
-    today = datetime(present.year, present.month, present.day, tzinfo=timezone.utc)
+    today = _start_of_day(present)
     if parts.get("day_word"):
         back = 1 if parts["day_word"].lower() == "yesterday" else 0
         return _calendar_span("day", today - timedelta(days=back))
@@ -213,11 +209,20 @@ def _season_span(season: str, which: str, present: datetime) -> tuple[datetime, 
     one ended before the present."""
     first_month = SEASON_STARTS[season]
     if which == "this":
-        year = present.year - 1 if first_month == 12 and present.month < 3 else present.year
-    else:
-        year = present.year
-        while datetime(year, first_month, 1, tzinfo=timezone.utc) \
-                + relativedelta(months=3) > present:
-            year -= 1
+        return _season(present.year - 1 if first_month == 12 and present.month < 3
+                       else present.year, first_month)
+    year = present.year
+    while _season(year, first_month)[1] > present:
+        year -= 1
+    return _season(year, first_month)
+
+
+def _season(year: int, first_month: int) -> tuple[datetime, datetime]:
+    """The three months of a season that begins in `first_month` of `year`."""
     start = datetime(year, first_month, 1, tzinfo=timezone.utc)
     return start, start + relativedelta(months=3)
+
+
+def _start_of_day(moment: datetime) -> datetime:
+    """Midnight (UTC) of the moment's day."""
+    return datetime(moment.year, moment.month, moment.day, tzinfo=timezone.utc)
