@@ -1,6 +1,5 @@
 """A memory as the ARQIUM faces (REST and GraphQL) store and show it."""
 
-import uuid
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -51,7 +50,7 @@ def pushed_memory_view(row: Mapping[str, Any]) -> dict:
 def store_memory(memory: MemoryApplication, caller: Caller, body: StoreMemoryRequest
                  ) -> tuple[dict, int]:
     """Store the caller's memory: its view and the position of the stored event."""
-    draft = MemoryDraft(key=body.key or str(uuid.uuid4()), content=body.content,
+    draft = MemoryDraft(key=body.key or None, content=body.content,
                         layer=body.layer, sensitivity=body.sensitivity,
                         confidence=body.confidence, tags=body.tags,
                         metadata=body.metadata,

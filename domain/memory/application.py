@@ -51,9 +51,9 @@ def _working_set_recorded(app: Any, saved: Saved) -> tuple[int, int]:
 
 @dataclass
 class MemoryDraft:
-    """What a caller asks to store under a key."""
+    """What a caller asks to store under a key (None: a new memory under a fresh one)."""
 
-    key: str
+    key: str | None
     content: Any
     layer: str = "temporary"
     confidence: float | None = None
@@ -80,37 +80,42 @@ class MemoryApplication(VaultCommands, Application):
 
     @command
     def upsert(self, owner_id: str, draft: MemoryDraft) -> tuple[MemoryItem, int]:
-        """Create the memory under (owner, key), or supersede its content."""
+        """Create the memory under (owner, key), or supersede its content. Without a
+        key, a new memory under a fresh one: there is nothing to load, and should the key
+        exist after all, the save conflicts rather than supersede it."""
         check_layer(draft.layer)
         content = self._protected(owner_id, draft)
         now = self.clock()
         expires_at = expiry_for(draft.layer, now, draft.ttl_seconds, self.default_ttls)
-        try:
-            item: MemoryItem = self.repository.get(memory_id_for(owner_id, draft.key))
-        except AggregateNotFoundError:
+        item = None if draft.key is None else self._stored(owner_id, draft.key)
+        if item is None:
             item = MemoryItem(
-                owner_id=owner_id, key=draft.key, content=content, layer=draft.layer,
-                confidence=draft.confidence, sensitivity=draft.sensitivity,
-                tags=draft.tags, metadata=draft.metadata, session_id=draft.session_id,
-                context_id=draft.context_id, expires_at=expires_at, at=now)
+                owner_id=owner_id, key=draft.key or str(self.new_id()), content=content,
+                layer=draft.layer, confidence=draft.confidence,
+                sensitivity=draft.sensitivity, tags=draft.tags, metadata=draft.metadata,
+                session_id=draft.session_id, context_id=draft.context_id,
+                expires_at=expires_at, at=now)
+        elif item.is_live(now):
+            item.revise(content=content, layer=draft.layer, confidence=draft.confidence,
+                        sensitivity=draft.sensitivity, tags=draft.tags,
+                        metadata=draft.metadata, expires_at=expires_at, at=now)
         else:
-            if item.is_live(now):
-                item.revise(content=content, layer=draft.layer,
-                            confidence=draft.confidence, sensitivity=draft.sensitivity,
-                            tags=draft.tags, metadata=draft.metadata,
-                            expires_at=expires_at, at=now)
-            else:
-                item.recreate(content=content, layer=draft.layer,
-                              confidence=draft.confidence, sensitivity=draft.sensitivity,
-                              tags=draft.tags, metadata=draft.metadata,
-                              session_id=draft.session_id, context_id=draft.context_id,
-                              expires_at=expires_at, at=now)
+            item.recreate(content=content, layer=draft.layer, confidence=draft.confidence,
+                          sensitivity=draft.sensitivity, tags=draft.tags,
+                          metadata=draft.metadata, session_id=draft.session_id,
+                          context_id=draft.context_id, expires_at=expires_at, at=now)
         try:
             recordings = self.save(item)
         except IntegrityError:
-            raise Conflict(f"memory {draft.key!r} was changed by a concurrent request; "
-                           "retry the request", key=draft.key) from None
+            raise Conflict(f"memory {item.key!r} was changed by a concurrent request; "
+                           "retry the request", key=item.key) from None
         return item, recordings[-1].notification.id
+
+    def _stored(self, owner_id: str, key: str) -> MemoryItem | None:
+        try:
+            return self.repository.get(memory_id_for(owner_id, key))
+        except AggregateNotFoundError:
+            return None
 
     @command
     def promote(self, owner_id: str, key: str, force: bool = False, merge: bool = False,

@@ -2,6 +2,7 @@
 promotion and merge, expiry, deletion, history, the working set's ranking."""
 
 from datetime import timedelta
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -12,7 +13,7 @@ from arqium.domain.memory.domainmodel import (
     PromotionRefused,
     memory_id_for,
 )
-from arqium.domain.shared import Invalid
+from arqium.domain.shared import Conflict, Invalid
 from tests.conftest import SETUP
 
 KEY = "user:123:preference:theme"
@@ -48,6 +49,25 @@ def test_upserting_the_same_key_again_revises_the_same_memory(system):
     first, _ = upsert(system)
     again, _ = upsert(system, content={"theme": "light"})
     assert (again.id, again.version, again.content) == (first.id, 2, {"theme": "light"})
+
+
+def test_a_memory_stored_without_a_key_is_a_new_one_under_a_fresh_key(system):
+    first, _ = upsert(system, key=None)
+    second, _ = upsert(system, key=None)
+    assert first.id != second.id
+    assert (first.version, second.version) == (1, 1)
+    assert UUID(first.key) != UUID(second.key)
+
+
+def test_a_memory_stored_without_a_key_never_supersedes_one_that_has_its_key(system):
+    """The fresh key is not looked up first: were it taken, the save conflicts."""
+    taken = uuid4()
+    stored, _ = upsert(system, key=str(taken), content={"theme": "dark"})
+    system.memory.new_id = lambda: taken
+    with pytest.raises(Conflict):
+        upsert(system, key=None, content={"theme": "light"})
+    kept = system.memory.repository.get(stored.id)
+    assert (kept.version, kept.content) == (1, {"theme": "dark"})
 
 
 def test_the_same_key_of_another_owner_is_another_memory(system):
