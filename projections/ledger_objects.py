@@ -97,11 +97,18 @@ VISIBLE = "(%(owner_id)s::text IS NULL OR owner_id = %(owner_id)s)"
 OBJECT_COLUMNS = """id, owner_id, type_name, data, status, version, transactions,
     created_at, created_by, updated_at"""
 SELECT_OBJECT = f"SELECT {OBJECT_COLUMNS} FROM {{table}} WHERE id = %(id)s AND {VISIBLE}"
+OF_THE_QUERY = f"""{VISIBLE}
+    AND (%(type_name)s::text IS NULL OR type_name = %(type_name)s)
+    AND (%(ids)s::uuid[] IS NULL OR id = ANY(%(ids)s::uuid[]))"""
+# A page past the end is one row of NULLs that still carries the total.
 SELECT_OBJECTS = f"""
-SELECT {OBJECT_COLUMNS}, count(*) OVER () AS total FROM {{table}}
-WHERE {VISIBLE} AND (%(type_name)s::text IS NULL OR type_name = %(type_name)s)
-    AND (%(ids)s::uuid[] IS NULL OR id = ANY(%(ids)s::uuid[]))
-ORDER BY created_at, position LIMIT %(limit)s OFFSET %(offset)s"""
+SELECT page.*, counted.total
+FROM (SELECT count(*) AS total FROM {{table}} WHERE {OF_THE_QUERY}) AS counted
+LEFT JOIN LATERAL (
+    SELECT {OBJECT_COLUMNS}, position FROM {{table}} WHERE {OF_THE_QUERY}
+    ORDER BY created_at, position LIMIT %(limit)s OFFSET %(offset)s
+) AS page ON true
+ORDER BY page.created_at, page.position"""
 EVENT_COLUMNS = """object_id, version, position, type_name, type, transaction_id, action,
     data, metadata, actor, recorded_at_text AS recorded_at, hash, prev_hash"""
 SELECT_HISTORY = f"""
@@ -191,7 +198,7 @@ class LedgerObjectsView(ReadModel):
         """A page of the objects `reader` may see, oldest first (only `ids`, if given)."""
         rows = self.query(SELECT_OBJECTS, owner_id=reader, type_name=type_name,
                           limit=limit, offset=offset, ids=ids)
-        return [_with_exact_data(row) for row in rows], rows[0]["total"] if rows else 0
+        return [_with_exact_data(row) for row in rows if row["id"]], rows[0]["total"]
 
     def owned_page(self, owner_id: str, limit: int, offset: int) -> tuple[list[dict], int]:
         """A page of the owner's objects, oldest first, and how many they are."""

@@ -166,6 +166,16 @@ def test_a_query_by_ids_answers_those_objects_with_limit_and_offset(client, user
     assert [o["id"] for o in body["objects"]] == ids[1:]
 
 
+def test_a_page_past_the_end_is_empty_but_still_counts_the_objects(client, user):
+    create(client, user)
+    last = create(client, user)
+    listed = client.get("/api/ledger/objects", params={"offset": 5},
+                        headers=after(user, last)).json()
+    queried = query(client, user, last, typeName="contract", offset=2).json()
+    assert (listed["objects"], listed["total"]) == ([], 2)
+    assert (queried["objects"], queried["total"]) == ([], 2)
+
+
 def test_a_query_shows_only_the_callers_objects(client, user):
     mine = create(client, user)
     eve = register(client, email="eve@example.com")
