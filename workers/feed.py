@@ -1,7 +1,8 @@
 """Reads an application's notification log in batches, woken by its NOTIFY channel."""
 
+import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -10,6 +11,7 @@ from eventsourcing.persistence import Tracking
 
 from arqium.infra.listener import Listener
 
+log = logging.getLogger("arqium.feed")
 BATCH_SIZE = 500
 IDLE_POLL_SECONDS = 0.5  # how long an idle feed waits, unwoken, before looking again
 # With the process's LISTEN connection, every commit wakes the feed: its own look is
@@ -29,12 +31,16 @@ class EventFailed(Exception):
 
 
 class EventFeed:
-    """Yields batches of (domain event, tracking) after `after`, until stopped."""
+    """Yields batches of (domain event, tracking) after `after`, until stopped. An event
+    at one of the `skipped` positions comes in a batch of its own, or, if it cannot be
+    read, not at all."""
 
     def __init__(self, app: Application, after: int, should_stop: Callable[[], bool],
-                 listener: Listener | None = None, batch_size: int = BATCH_SIZE):
+                 listener: Listener | None = None, batch_size: int = BATCH_SIZE,
+                 skipped: Container[int] = ()):
         self.app = app
         self.after = after
+        self.skipped = skipped
         self.should_stop = should_stop
         self.listener = listener  # the process's LISTEN connection; else it polls
         self.batch_size = batch_size
@@ -64,10 +70,21 @@ class EventFeed:
     def next_batch(self) -> list[tuple[Any, Tracking]]:
         """The next events; those before one that cannot be read (its topic unknown, its
         upcast failing), then EventFailed at that one."""
-        notifications = self.app.recorder.select_notifications(
-            start=self.after, limit=self.batch_size, inclusive_of_start=False)
+        batch: list[tuple[Any, Tracking]] = []
+        while not batch and (notifications := self.app.recorder.select_notifications(
+                start=self.after, limit=self.batch_size, inclusive_of_start=False)):
+            batch = self._read(notifications)
+        return batch
+
+    def _read(self, notifications: list[Any]) -> list[tuple[Any, Tracking]]:
         batch = []
         for notification in notifications:
+            if notification.id in self.skipped:
+                if batch:
+                    break
+                if lone := self._skipped_event(notification):
+                    return lone
+                continue
             try:
                 domain_event = self.app.mapper.to_domain_event(notification)
             except Exception as error:
@@ -77,6 +94,17 @@ class EventFeed:
             batch.append((domain_event, Tracking(self.app.name, notification.id)))
             self.after = notification.id
         return batch
+
+    def _skipped_event(self, notification: Any) -> list[tuple[Any, Tracking]]:
+        self.after = notification.id
+        try:
+            domain_event = self.app.mapper.to_domain_event(notification)
+        except Exception as error:  # noqa: BLE001 - skipped already: stepped over again
+            log.warning("the %s event at position %d, skipped by an operator, still cannot "
+                        "be read (%r): stepped over again", self.app.name, notification.id,
+                        error)
+            return []
+        return [(domain_event, Tracking(self.app.name, notification.id))]
 
     def _wakeups(self) -> AbstractContextManager[threading.Event]:
         if self.listener is None:

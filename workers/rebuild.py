@@ -5,13 +5,18 @@ tables; the live projector steps aside only for the final catch-up and the swap,
 which happens in one transaction."""
 
 import logging
+from typing import Any
 
+from eventsourcing.application import Application
+from eventsourcing.persistence import Tracking
 from psycopg.sql import SQL, Identifier
 from tqdm import tqdm
 
+from arqium.infra.connections import connection_lost
 from arqium.infra.eventstore import open_pool, shared_env
 from arqium.infra.locks import ACTIVE, REBUILD, REBUILDING, AdvisoryLocks, worker_lock_name
 from arqium.infra.settings import Settings
+from arqium.infra.worker_failures import WorkerFailures
 from arqium.projections.base import SHADOW_SUFFIX, BatchProjection, ReadModel, open_view
 from arqium.workers.feed import EventFeed
 
@@ -35,7 +40,8 @@ def rebuild(projection_class: type[BatchProjection], settings: Settings,
         shadow = _fresh_shadow(projection_class, env)
         deferred = _drop_deferred_indexes(shadow)
         projection = projection_class.for_worker(shadow, settings)
-        feed = EventFeed(app, 0, lambda: False, batch_size=REPLAY_BATCH)
+        feed = EventFeed(app, 0, lambda: False, batch_size=REPLAY_BATCH,
+                         skipped=_skipped(projection_class.name, app))
         head = app.recorder.max_notification_id() or 0
         with tqdm(total=head, unit="event", desc=f"rebuild {projection_class.name}",
                   disable=not show_progress) as bar:
@@ -46,6 +52,7 @@ def rebuild(projection_class: type[BatchProjection], settings: Settings,
             try:
                 bar.total = app.recorder.max_notification_id() or 0
                 _replay(feed, projection, bar)
+                _track_past_skipped(shadow, app.name, feed.after)
                 _swap_in(shadow, open_view(projection_class, env))
             finally:
                 lock.release(ACTIVE)
@@ -59,8 +66,40 @@ def rebuild(projection_class: type[BatchProjection], settings: Settings,
 
 def _replay(feed: EventFeed, projection: BatchProjection, bar: tqdm) -> None:
     while batch := feed.next_batch():
-        projection.process_batch(batch)
+        if batch[0][1].notification_id in feed.skipped:
+            _apply_skipped(projection, batch)
+        else:
+            projection.process_batch(batch)
         bar.update(len(batch))
+
+
+def _apply_skipped(projection: BatchProjection, lone: list[tuple[Any, Tracking]]) -> None:
+    """An event an operator skipped is applied if it now can be (its cause fixed since),
+    else stepped over again."""
+    try:
+        projection.process_batch(lone)
+    except Exception as error:
+        if connection_lost(error):
+            raise
+        log.warning("rebuild %s: the event at position %d, skipped by an operator, still "
+                    "fails (%r): stepped over again", projection.name,
+                    lone[0][1].notification_id, error)
+
+
+def _skipped(worker: str, app: Application) -> frozenset[int]:
+    """The positions an operator skipped for this read model (`arqium projections
+    skip`)."""
+    skips = WorkerFailures(app.recorder.datastore.get_connection).skips()
+    return frozenset(skip.position for skip in skips
+                     if (skip.worker, skip.application) == (worker, app.name))
+
+
+def _track_past_skipped(view: ReadModel, app_name: str, position: int) -> None:
+    """Skipped events last in the log may not have been applied: the tracking still
+    passes them, or the live projector would stop at them again."""
+    if position > view.position(app_name):
+        with view.writing() as curs:
+            view.track(curs, Tracking(app_name, position))
 
 
 def _fresh_shadow(projection_class: type[BatchProjection], env: dict) -> ReadModel:

@@ -2,8 +2,13 @@
 
 import threading
 
+import psycopg
+import pytest
+
+from arqium.domain.memory.application import MemoryDraft
 from arqium.workers import feed as feed_module
 from arqium.workers.feed import EventFeed
+from tests.conftest import SETUP
 
 
 def test_close_ends_a_feed_that_waits_for_events_at_once(system, monkeypatch):
@@ -17,3 +22,24 @@ def test_close_ends_a_feed_that_waits_for_events_at_once(system, monkeypatch):
     reader.join(10)
     assert not reader.is_alive()
     assert read == [None]
+
+
+def positions_read(feed: EventFeed, batches: int) -> list[list[int]]:
+    return [[tracking.notification_id for _, tracking in feed.next_batch()]
+            for _ in range(batches)]
+
+
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_a_feed_gives_a_skipped_event_alone_and_reads_on_past_one_it_cannot_read(
+        system, batch_size):
+    p = [system.memory.upsert("u1", MemoryDraft(key=key, content=key), cause=SETUP)[1]
+         for key in "abcde"]
+    with psycopg.connect(system.settings.database_url, autocommit=True) as conn:
+        conn.execute("UPDATE memory_events SET topic = 'vanished.module:Gone' "
+                     "WHERE notification_id = %s", (p[2],))
+    feed = EventFeed(system.memory, 0, lambda: False, batch_size=batch_size,
+                     skipped={p[1], p[2]})
+    expected = {1: [[p[0]], [p[1]], [p[3]], [p[4]], []],
+                3: [[p[0]], [p[1]], [p[3], p[4]], [], []]}[batch_size]
+    assert positions_read(feed, 5) == expected
+    assert feed.after == p[4]

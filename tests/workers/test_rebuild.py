@@ -1,7 +1,10 @@
+import psycopg
+
 from arqium.domain.memory.application import MemoryDraft
 from arqium.domain.sessions.application import MessageDraft
 from arqium.projections.chat_sessions import ChatSessionsProjection
 from arqium.projections.memory_items import MemoryItemsProjection
+from arqium.system.skips import skip_event
 from arqium.workers.rebuild import rebuild
 from tests.conftest import SETUP
 
@@ -41,6 +44,75 @@ def test_rebuild_works_when_no_projector_is_running(system, settings, clock):
     write(system, 3, "k")
     rebuild(MemoryItemsProjection, settings, show_progress=False)
     assert len(system.views["memory_items"].recent("u1", 10, clock())) == 3
+
+
+def unreadable_and_skipped(system, position: int) -> None:
+    """The event at `position` made unreadable (its class gone, as after a bad
+    deployment), and memory_items stepped over it by an operator's skip."""
+    with psycopg.connect(system.settings.database_url, autocommit=True) as conn:
+        conn.execute("UPDATE memory_events SET topic = 'vanished.module:Gone' "
+                     "WHERE notification_id = %s", (position,))
+    skip_event(system, "memory_items", position, "unreadable", "ops", force=True)
+
+
+# Every memory_items table created from now on refuses memories keyed poison*.
+REFUSING_POISON_IN_NEW_TABLES = """
+CREATE FUNCTION refuse_poison() RETURNS event_trigger LANGUAGE plpgsql AS $$
+DECLARE created record;
+BEGIN
+    FOR created IN SELECT object_identity FROM pg_event_trigger_ddl_commands()
+        WHERE command_tag = 'CREATE TABLE' AND object_identity LIKE '%memory_items__rebuild'
+    LOOP
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT no_poison CHECK (key NOT LIKE %L)',
+                       created.object_identity, 'poison%');
+    END LOOP;
+END $$;
+CREATE EVENT TRIGGER refuse_poison ON ddl_command_end EXECUTE FUNCTION refuse_poison();
+"""
+
+
+def keys_of(system, clock) -> list[str]:
+    return sorted(row["key"] for row in system.views["memory_items"].recent("u1", 10, clock()))
+
+
+def test_a_rebuild_steps_over_a_skipped_event_it_cannot_read(system, settings, clock):
+    write(system, 1, "before")
+    skipped = write(system, 1, "skipped")
+    after = write(system, 1, "after")
+    unreadable_and_skipped(system, skipped)
+    assert rebuild(MemoryItemsProjection, settings, show_progress=False) == after
+    assert keys_of(system, clock) == ["after0", "before0"]
+
+
+def test_a_rebuild_steps_over_a_skipped_event_it_still_cannot_apply(
+        system, settings, clock):
+    """The rebuilt tables refuse the skipped memory, as the live one did."""
+    write(system, 1, "before")
+    skipped = write(system, 1, "poison")
+    write(system, 1, "after")
+    skip_event(system, "memory_items", skipped, "unstorable", "ops", force=True)
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(REFUSING_POISON_IN_NEW_TABLES)
+    rebuild(MemoryItemsProjection, settings, show_progress=False)
+    assert keys_of(system, clock) == ["after0", "before0"]
+
+
+def test_a_rebuild_applies_a_skipped_event_that_it_now_can(system, settings, clock):
+    write(system, 1, "before")
+    skipped = write(system, 1, "fixed")
+    skip_event(system, "memory_items", skipped, "fixed in the next release", "ops",
+               force=True)
+    rebuild(MemoryItemsProjection, settings, show_progress=False)
+    assert keys_of(system, clock) == ["before0", "fixed0"]
+
+
+def test_a_rebuild_ends_past_a_skipped_event_that_is_the_last(system, settings, clock):
+    write(system, 1, "before")
+    skipped = write(system, 1, "skipped")
+    unreadable_and_skipped(system, skipped)
+    rebuild(MemoryItemsProjection, settings, show_progress=False)
+    assert system.views["memory_items"].position("memory") == skipped
+    assert keys_of(system, clock) == ["before0"]
 
 
 def test_a_rebuilt_sessions_read_model_keeps_its_checkpoints(system, settings, workers):
