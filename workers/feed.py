@@ -10,6 +10,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
 
 from arqium.infra.listener import Listener
+from arqium.infra.worker_failures import describe
 
 log = logging.getLogger("arqium.feed")
 BATCH_SIZE = 500
@@ -101,8 +102,8 @@ class EventFeed:
             domain_event = self.app.mapper.to_domain_event(notification)
         except Exception as error:  # noqa: BLE001 - skipped already: stepped over again
             log.warning("the %s event at position %d, skipped by an operator, still cannot "
-                        "be read (%r): stepped over again", self.app.name, notification.id,
-                        error)
+                        "be read (%s): stepped over again", self.app.name, notification.id,
+                        describe(error))
             return []
         return [(domain_event, Tracking(self.app.name, notification.id))]
 

@@ -16,7 +16,7 @@ from arqium.infra.connections import connection_lost
 from arqium.infra.eventstore import open_pool, shared_env
 from arqium.infra.locks import ACTIVE, REBUILD, REBUILDING, AdvisoryLocks, worker_lock_name
 from arqium.infra.settings import Settings
-from arqium.infra.worker_failures import WorkerFailures
+from arqium.infra.worker_failures import WorkerFailures, describe
 from arqium.projections.base import SHADOW_SUFFIX, BatchProjection, ReadModel, open_view
 from arqium.workers.feed import EventFeed
 
@@ -82,8 +82,8 @@ def _apply_skipped(projection: BatchProjection, lone: list[tuple[Any, Tracking]]
         if connection_lost(error):
             raise
         log.warning("rebuild %s: the event at position %d, skipped by an operator, still "
-                    "fails (%r): stepped over again", projection.name,
-                    lone[0][1].notification_id, error)
+                    "fails (%s): stepped over again", projection.name,
+                    lone[0][1].notification_id, describe(error))
 
 
 def _skipped(worker: str, app: Application) -> frozenset[int]:
