@@ -43,6 +43,7 @@ from arqium.domain.memory.application import MemoryDraft
 from arqium.domain.memory.domainmodel import (
     LAYERS,
     MAX_KEY_LENGTH,
+    MAX_TTL_SECONDS,
     MemoryItem,
     memory_id_for,
 )
@@ -73,8 +74,8 @@ class UpsertRequest(BaseModel):
     layer: Literal["context", "temporary", "permanent"] = "temporary"
     confidence: StrictFloat | StrictInt | None = Field(default=None, ge=0, le=1)
     sensitivity: Literal["public", "confidential", "secret", "pii"] = "public"
-    ttlMinutes: StrictInt | None = Field(default=None, gt=0)
-    ttlSeconds: StrictInt | None = Field(default=None, gt=0)
+    ttlMinutes: StrictInt | None = Field(default=None, gt=0, le=MAX_TTL_SECONDS // 60)
+    ttlSeconds: StrictInt | None = Field(default=None, gt=0, le=MAX_TTL_SECONDS)
     tags: list[str] = Field(default_factory=list, max_length=100)
     ownerId: str | None = None
 

@@ -12,6 +12,7 @@ from arqium.domain.shared import ArqiumAggregate, Conflict, Invalid, NotFound, i
 LAYERS = ("context", "temporary", "permanent")
 SEALED_SENSITIVITIES = ("secret", "pii")  # stored encrypted with the owner's data key
 MAX_KEY_LENGTH = 255
+MAX_TTL_SECONDS = 100 * 366 * 86400  # an expiry 100 years on at most
 MAX_CONTENT_BYTES = 1024 * 1024
 
 
@@ -212,9 +213,17 @@ def expiry_for(layer: str, at: datetime, ttl_seconds: int | None,
     """When a memory stored at `at` expires: its own TTL, else its layer's default
     (permanent memories have none)."""
     if ttl_seconds is not None:
+        check_ttl(ttl_seconds)
         return at + timedelta(seconds=ttl_seconds)
     minutes = default_ttl_minutes.get(layer)
     return None if minutes is None else at + timedelta(minutes=minutes)
+
+
+def check_ttl(ttl_seconds: int) -> None:
+    if not 0 < ttl_seconds <= MAX_TTL_SECONDS:
+        raise Invalid(f"a TTL is from 1 second to {MAX_TTL_SECONDS} (100 years); for a "
+                      "memory that never expires, store it in the permanent layer",
+                      field="ttlSeconds")
 
 
 def searchable_text(key: str, content: Any, tags: list[str]) -> str:

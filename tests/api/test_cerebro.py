@@ -53,6 +53,8 @@ def test_fields_the_seed_does_not_name_are_ignored(client, user):
     ({"sensitivity": "top"}, "sensitivity"),
     ({"ttlMinutes": 0}, "ttlMinutes"),
     ({"ttlMinutes": "60"}, "ttlMinutes"),
+    ({"ttlMinutes": 17197453327515}, "ttlMinutes"),  # past what a date can hold
+    ({"ttlMinutes": None, "ttlSeconds": 10**12}, "ttlSeconds"),
     ({"tags": [1, 2]}, "tags.0"),
 ])
 def test_invalid_fields_are_a_400_validation_error_naming_the_field(client, user, changes, field):

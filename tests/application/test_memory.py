@@ -8,6 +8,7 @@ import pytest
 
 from arqium.domain.memory.application import MemoryDraft
 from arqium.domain.memory.domainmodel import (
+    MAX_TTL_SECONDS,
     LayerConflict,
     MemoryNotFound,
     PromotionRefused,
@@ -91,6 +92,12 @@ def test_a_layer_other_than_the_three_is_invalid(system):
 def test_a_ttl_in_seconds_sets_the_expiry(system, clock):
     stored, _ = upsert(system, ttl_seconds=90)
     assert stored.expires_at == clock() + timedelta(seconds=90)
+
+
+def test_a_ttl_longer_than_a_century_is_invalid(system):
+    with pytest.raises(Invalid, match="100 years"):
+        upsert(system, ttl_seconds=MAX_TTL_SECONDS + 1)
+    upsert(system, ttl_seconds=MAX_TTL_SECONDS)
 
 
 def test_promotion_below_the_threshold_is_refused_unless_forced(system):
