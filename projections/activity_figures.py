@@ -67,6 +67,8 @@ def interval_starts(start: datetime, end: datetime, interval: str) -> list[datet
     starts, moment = [], truncated(start, interval)
     while moment < end:
         starts.append(moment)
+        if end - moment <= STEPS[interval]:
+            break  # the last: the next start would be past `end` (and may be past 9999)
         moment += STEPS[interval]
     return starts
 

@@ -1,9 +1,10 @@
 """Field checks shared by the request models of several faces."""
 
 import json
-from typing import Any
+from datetime import datetime, timezone
+from typing import Annotated, Any
 
-from pydantic import ValidationInfo
+from pydantic import AfterValidator, ValidationInfo
 
 from arqium.domain.memory.domainmodel import MAX_CONTENT_BYTES
 
@@ -25,3 +26,19 @@ def not_blank(text: str, info: ValidationInfo) -> str:
     if not text.strip():
         raise ValueError(f"{info.field_name} must not be blank")
     return text
+
+
+def in_utc(moment: datetime) -> datetime:
+    """The time in UTC (one without a zone is UTC already); refused if, in UTC, it falls
+    outside the years 1 to 9999 (as 9999-12-31T23:00:00-05:00 does)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("the time must fall within the years 1 to 9999 in UTC") from None
+
+
+# A time a client gives: taken to UTC at the boundary, so that no later step (storing
+# it, showing it, counting from it) meets one that UTC cannot hold.
+UtcTime = Annotated[datetime, AfterValidator(in_utc)]

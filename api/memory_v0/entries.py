@@ -3,7 +3,7 @@ their user, so the same hybrid search finds them; tags come back in the shape th
 client sent (a list, or the Go SDK's object)."""
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -22,7 +22,7 @@ from arqium.api.common.shapes import (
     is_current_v0_search,
     iso,
 )
-from arqium.api.common.validation import MAX_INT64
+from arqium.api.common.validation import MAX_INT64, UtcTime
 from arqium.api.memory_v0.access import (
     UserDep,
     V0User,
@@ -84,7 +84,7 @@ class AddEntry(BaseModel):
     summary: str | None = Field(default=None, max_length=MAX_RAW_ENTRY)
     tags: Tags | None = None
     metadata: dict[str, Any] | None = None
-    expirationTime: datetime | None = None
+    expirationTime: UtcTime | None = None
 
     _tags = field_validator("tags")(_check_tags)
 
@@ -115,7 +115,6 @@ def add_entry(vaultId: str, memoryId: str, body: AddEntry, user: UserDep, memory
 def future(moment: datetime | None, now: datetime) -> datetime | None:
     if moment is None:
         return None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
     if moment <= now:
         raise Invalid("expirationTime must be in the future", field="expirationTime")
     return moment

@@ -2,16 +2,17 @@
 figure comes from the activity read models (projections/activity.py), counted per hour."""
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from arqium.api.common.caller import CurrentCaller
 from arqium.api.common.deps import AnalyticsApp, Now, Waits, activity_figures
 from arqium.api.common.documents import enveloped
 from arqium.api.common.envelope import ok
 from arqium.api.common.shapes import iso
+from arqium.api.common.validation import UtcTime, in_utc
 from arqium.api.ratelimit import recorded_verdict
 from arqium.api.v1.documents import Dashboard, TrackedEventView, Usage
 from arqium.domain.analytics.domainmodel import (
@@ -38,13 +39,15 @@ Interval = Literal["hour", "day"]
 DEFAULT_SPAN = {"hour": timedelta(hours=24), "day": timedelta(days=30)}
 MOST_INTERVALS = {"hour": 31 * 24, "day": 366}
 LAYERS = ("context", "temporary", "permanent")
+EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
 
 
 class TrackEvent(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
     properties: dict[str, Any] | None = None
-    occurred_at: AwareDatetime | None = Field(default=None, strict=False)
+    occurred_at: Annotated[AwareDatetime, AfterValidator(in_utc)] | None = Field(
+        default=None, strict=False)
     session_id: str | None = Field(default=None, min_length=1,
                                    max_length=MAX_SESSION_ID_LENGTH)
 
@@ -76,8 +79,8 @@ def track(body: TrackEvent, caller: CurrentCaller, analytics: AnalyticsApp):
                         "days.",
             responses=enveloped(200, Dashboard))
 def dashboard(caller: CurrentCaller, waits: Waits, now: Now,
-              from_: datetime | None = Query(default=None, alias="from"),
-              to: datetime | None = None, interval: Interval = "day"):
+              from_: UtcTime | None = Query(default=None, alias="from"),
+              to: UtcTime | None = None, interval: Interval = "day"):
     start, end = time_range(from_, to, now, DEFAULT_SPAN[interval])
     starts = interval_starts(start, end, interval)
     if len(starts) > MOST_INTERVALS[interval]:
@@ -100,8 +103,9 @@ def dashboard(caller: CurrentCaller, waits: Waits, now: Now,
                         "(default: the last 30 days), counted per whole hour; the rate "
                         "limit this request was counted against and what is left of it.",
             responses=enveloped(200, Usage))
-def usage(request: Request, caller: CurrentCaller, waits: Waits, now: Now, from_: datetime | None = Query(default=None, alias="from"),
-          to: datetime | None = None):
+def usage(request: Request, caller: CurrentCaller, waits: Waits, now: Now,
+          from_: UtcTime | None = Query(default=None, alias="from"),
+          to: UtcTime | None = None):
     start, end = time_range(from_, to, now, DEFAULT_SPAN["day"])
     start = truncated(start, "hour")
     counted, _ = activity_figures(waits).totals(caller.user_id, start, end)
@@ -121,18 +125,13 @@ def usage(request: Request, caller: CurrentCaller, waits: Waits, now: Now, from_
 
 def time_range(start: datetime | None, end: datetime | None, now: datetime,
                span: timedelta) -> tuple[datetime, datetime]:
-    """[start, end) in UTC (a time without a zone is UTC); `from` must come first."""
-    end = utc(end) if end else now
-    start = utc(start) if start else end - span
+    """[start, end) (in UTC: UtcTime); `from` must come first. By default `span`
+    before the end, or from the first moment there is."""
+    end = end or now
+    start = start or (end - span if end - EARLIEST > span else EARLIEST)
     if start >= end:
         raise Invalid("from must be before to", field="from")
     return start, end
-
-
-def utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
 
 
 def intervals(figures: ActivityFigures, owner: str | None, starts: list[datetime],

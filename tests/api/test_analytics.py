@@ -165,6 +165,41 @@ def test_a_bad_range_or_interval_is_a_400(client, user, params):
     assert response.json()["error"]["code"] is not None
 
 
+@pytest.mark.parametrize("params", [
+    {"to": "0001-01-01T00:00:00+14:00"},  # before the year 1 in UTC
+    {"from": "9999-12-31T23:59:59-14:00"},  # after 9999 in UTC
+])
+@pytest.mark.parametrize("route", ["dashboard", "usage"])
+def test_a_time_that_utc_cannot_hold_is_a_400_naming_it(client, user, params, route):
+    response = client.get(f"/api/v1/analytics/{route}", headers=user["headers"],
+                          params=params)
+    assert response.status_code == 400, response.text
+    [field] = params
+    assert response.json()["error"]["details"]["errors"][0]["field"] == field
+
+
+@pytest.mark.parametrize("params", [
+    {"to": "0001-01-01T01:00:00Z"},  # its default start would be before the year 1
+    {"from": "9999-12-31T00:00:00Z", "to": "9999-12-31T23:59:59Z"},  # the last day
+])
+def test_a_range_at_the_ends_of_time_is_answered(client, user, params):
+    for route in ("dashboard", "usage"):
+        response = client.get(f"/api/v1/analytics/{route}", headers=user["headers"],
+                              params=params)
+        assert response.status_code == 200, response.text
+        assert response.json()["data"]["to"] == params["to"].replace("+00:00", "Z")
+
+
+def test_an_event_tracked_at_a_time_utc_cannot_hold_is_a_400_and_not_stored(
+        client, user, system):
+    stored = system.analytics.recorder.max_notification_id()
+    response = client.post("/api/v1/analytics/event", headers=user["headers"],
+                           json={"name": "x", "occurred_at": "9999-12-31T23:59:59-14:00"})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["details"]["errors"][0]["field"] == "occurred_at"
+    assert system.analytics.recorder.max_notification_id() == stored
+
+
 def test_usage_reports_what_the_caller_stored_and_their_budget(client, user):
     act(client, user)
     track(client, user, "clicked")

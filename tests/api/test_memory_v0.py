@@ -156,6 +156,16 @@ def test_an_expiration_in_the_past_is_400(v0, memory, clock):
     assert response.status_code == 400
 
 
+def test_an_expiration_utc_cannot_hold_is_400_and_stores_nothing(v0, memory, system):
+    stored = system.memory.recorder.max_notification_id()
+    response = v0.post(memory_path(memory) + "/entries",
+                       json={"rawEntry": "x",
+                             "expirationTime": "9999-12-31T23:59:59-14:00"})
+    assert response.status_code == 400, response.text
+    assert "9999" in response.text
+    assert system.memory.recorder.max_notification_id() == stored
+
+
 def test_entries_are_listed_newest_first_by_offset_or_time(v0, memory, clock):
     times = []
     for n in range(4):

@@ -211,6 +211,14 @@ def test_an_entry_without_tags_has_no_tags_key_anywhere(sdk, memory):
                                                                  "count": 1}
 
 
+def test_an_expiration_utc_cannot_hold_is_a_400(sdk, memory):
+    response = sdk.post(memory_path(memory) + "/entries",
+                        json={"rawEntry": "x",
+                              "expirationTime": "9999-12-31T23:59:59-14:00"})
+    assert response.status_code == 400, response.text
+    assert sdk.get(memory_path(memory) + "/entries").json()["count"] == 0
+
+
 def test_entry_tags_and_metadata_are_objects(sdk, memory):
     entry = add_entry(sdk, memory, tags={"topic": "work"}, metadata={"source": "chat"})
     assert entry["tags"] == {"topic": "work"} and entry["metadata"] == {"source": "chat"}

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from arqium.api.common.deps import MemoryApp, Now, Waits
 from arqium.api.common.documents import documented
 from arqium.api.common.positions import with_position
+from arqium.api.common.validation import UtcTime
 from arqium.api.memory_v0.access import (
     VaultsAtHead,
     check_uuid,
@@ -38,7 +39,7 @@ class AddEntry(BaseModel):
     summary: str | None = Field(default=None, max_length=MAX_RAW_ENTRY)
     metadata: dict | None = None
     tags: Tags | None = None
-    expirationTime: datetime | None = None
+    expirationTime: UtcTime | None = None
 
 
 class RetagEntry(BaseModel):
