@@ -8,7 +8,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StrictFloat,
     StrictInt,
     field_validator,
     model_validator,
@@ -72,7 +71,7 @@ class UpsertRequest(BaseModel):
     key: str = Field(min_length=1, max_length=MAX_KEY_LENGTH)
     content: dict[str, Any]
     layer: Literal["context", "temporary", "permanent"] = "temporary"
-    confidence: StrictFloat | StrictInt | None = Field(default=None, ge=0, le=1)
+    confidence: float | None = Field(default=None, ge=0, le=1)  # strict: 1 is fine, true not
     sensitivity: Literal["public", "confidential", "secret", "pii"] = "public"
     ttlMinutes: StrictInt | None = Field(default=None, gt=0, le=MAX_TTL_SECONDS // 60)
     ttlSeconds: StrictInt | None = Field(default=None, gt=0, le=MAX_TTL_SECONDS)
@@ -148,7 +147,7 @@ class SearchRequest(BaseModel):
     query: str = Field(min_length=1, max_length=1000)
     layer: Literal["context", "temporary", "permanent"] | None = None
     tags: list[str] = Field(default_factory=list, max_length=50)
-    minConfidence: StrictFloat | StrictInt | None = Field(default=None, ge=0, le=1)
+    minConfidence: float | None = Field(default=None, ge=0, le=1)
     limit: StrictInt = Field(default=10, ge=1, le=100)
     ownerId: str | None = None
 

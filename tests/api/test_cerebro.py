@@ -50,6 +50,7 @@ def test_fields_the_seed_does_not_name_are_ignored(client, user):
     ({"key": "k" * 256}, "key"),
     ({"content": "not an object"}, "content"),
     ({"confidence": 1.5}, "confidence"),
+    ({"confidence": True}, "confidence"),
     ({"sensitivity": "top"}, "sensitivity"),
     ({"ttlMinutes": 0}, "ttlMinutes"),
     ({"ttlMinutes": "60"}, "ttlMinutes"),

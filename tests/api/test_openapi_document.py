@@ -25,6 +25,27 @@ def test_no_operation_lists_422_since_bad_input_answers_400(document):
     assert "HTTPValidationError" not in document["components"]["schemas"]
 
 
+def bounds_outside_json_schema(node, path="") -> list[str]:
+    """Where a schema states a bound as pydantic's ge/le/gt/lt (which JSON Schema does
+    not know, so clients and fuzzers ignore it) instead of minimum/maximum."""
+    if isinstance(node, list):
+        return [found for i, item in enumerate(node)
+                for found in bounds_outside_json_schema(item, f"{path}/{i}")]
+    if not isinstance(node, dict):
+        return []
+    here = [f"{path}/{key}" for key in ("ge", "le", "gt", "lt")
+            if isinstance(node.get(key), int | float)]  # a property so named is a dict
+    return here + [found for key, value in node.items()
+                   for found in bounds_outside_json_schema(value, f"{path}/{key}")]
+
+
+def test_every_bound_is_stated_in_json_schema_terms(document):
+    assert bounds_outside_json_schema(document) == []
+    confidence = document["components"]["schemas"]["UpsertRequest"]["properties"][
+        "confidence"]["anyOf"][0]
+    assert (confidence["minimum"], confidence["maximum"]) == (0, 1)
+
+
 def test_every_success_but_204_documents_its_body(document):
     missing = [(path, method, status) for path, method, op in operations(document)
                for status, response in op["responses"].items()
