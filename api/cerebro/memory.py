@@ -71,7 +71,7 @@ class UpsertRequest(BaseModel):
     key: str = Field(min_length=1, max_length=MAX_KEY_LENGTH)
     content: dict[str, Any]
     layer: Literal["context", "temporary", "permanent"] = "temporary"
-    confidence: float | None = Field(default=None, ge=0, le=1)  # strict: 1 is fine, true not
+    confidence: float | None = Field(default=None, ge=0, le=1)  # strict: 1, never true
     sensitivity: Literal["public", "confidential", "secret", "pii"] = "public"
     ttlMinutes: StrictInt | None = Field(default=None, gt=0, le=MAX_TTL_SECONDS // 60)
     ttlSeconds: StrictInt | None = Field(default=None, gt=0, le=MAX_TTL_SECONDS)
