@@ -50,7 +50,7 @@ def pushed_memory_view(row: Mapping[str, Any]) -> dict:
 def store_memory(memory: MemoryApplication, caller: Caller, body: StoreMemoryRequest
                  ) -> tuple[dict, int]:
     """Store the caller's memory: its view and the position of the stored event."""
-    draft = MemoryDraft(key=body.key or None, content=body.content,
+    draft = MemoryDraft(key=body.key, content=body.content,
                         layer=body.layer, sensitivity=body.sensitivity,
                         confidence=body.confidence, tags=body.tags,
                         metadata=body.metadata,

@@ -90,7 +90,8 @@ class MemoryApplication(VaultCommands, Application):
         item = None if draft.key is None else self._stored(owner_id, draft.key)
         if item is None:
             item = MemoryItem(
-                owner_id=owner_id, key=draft.key or str(self.new_id()), content=content,
+                owner_id=owner_id, content=content,
+                key=str(self.new_id()) if draft.key is None else draft.key,
                 layer=draft.layer, confidence=draft.confidence,
                 sensitivity=draft.sensitivity, tags=draft.tags, metadata=draft.metadata,
                 session_id=draft.session_id, context_id=draft.context_id,
