@@ -24,6 +24,14 @@ def test_close_ends_a_feed_that_waits_for_events_at_once(system, monkeypatch):
     assert read == [None]
 
 
+def make_unreadable(system, position: int) -> None:
+    """The memory event at `position` cannot be read: its class is gone, as after a bad
+    deployment."""
+    with psycopg.connect(system.settings.database_url, autocommit=True) as conn:
+        conn.execute("UPDATE memory_events SET topic = 'vanished.module:Gone' "
+                     "WHERE notification_id = %s", (position,))
+
+
 def positions_read(feed: EventFeed, batches: int) -> list[list[int]]:
     return [[tracking.notification_id for _, tracking in feed.next_batch()]
             for _ in range(batches)]
@@ -34,9 +42,7 @@ def test_a_feed_gives_a_skipped_event_alone_and_reads_on_past_one_it_cannot_read
         system, batch_size):
     p = [system.memory.upsert("u1", MemoryDraft(key=key, content=key), cause=SETUP)[1]
          for key in "abcde"]
-    with psycopg.connect(system.settings.database_url, autocommit=True) as conn:
-        conn.execute("UPDATE memory_events SET topic = 'vanished.module:Gone' "
-                     "WHERE notification_id = %s", (p[2],))
+    make_unreadable(system, p[2])
     feed = EventFeed(system.memory, 0, lambda: False, batch_size=batch_size,
                      skipped={p[1], p[2]})
     expected = {1: [[p[0]], [p[1]], [p[3]], [p[4]], []],

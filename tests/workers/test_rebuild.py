@@ -7,6 +7,7 @@ from arqium.projections.memory_items import MemoryItemsProjection
 from arqium.system.skips import skip_event
 from arqium.workers.rebuild import rebuild
 from tests.conftest import SETUP
+from tests.workers.test_feed import make_unreadable
 
 
 def write(system, count: int, prefix: str) -> int:
@@ -47,11 +48,9 @@ def test_rebuild_works_when_no_projector_is_running(system, settings, clock):
 
 
 def unreadable_and_skipped(system, position: int) -> None:
-    """The event at `position` made unreadable (its class gone, as after a bad
-    deployment), and memory_items stepped over it by an operator's skip."""
-    with psycopg.connect(system.settings.database_url, autocommit=True) as conn:
-        conn.execute("UPDATE memory_events SET topic = 'vanished.module:Gone' "
-                     "WHERE notification_id = %s", (position,))
+    """The event at `position` made unreadable, and memory_items stepped over it by an
+    operator's skip."""
+    make_unreadable(system, position)
     skip_event(system, "memory_items", position, "unreadable", "ops", force=True)
 
 
