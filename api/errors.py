@@ -2,6 +2,7 @@
 
 import logging
 import math
+import re
 from typing import Any
 
 import psycopg
@@ -83,6 +84,8 @@ def domain_kind(error: DomainError) -> tuple[int, str]:
 
 async def _domain_error(request: Request, error: DomainError) -> JSONResponse:
     status, kind = domain_kind(error)
+    if status in (400, 404) and (elsewhere := more_specific_methods(request)):
+        return method_not_allowed(request, elsewhere)
     details = dict(error.details)
     if "field" in details:
         details.update(field_details(details.pop("field"), error.message))
@@ -104,6 +107,8 @@ def field_details(field: str, message: str) -> dict:
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+    if elsewhere := more_specific_methods(request):
+        return method_not_allowed(request, elsewhere)
     if decide := BODY_FACES.get(request.url.path):
         request.scope.setdefault("state", {})[FACE_KEY] = decide(error.body)
     problems = [describe_problem(problem) for problem in error.errors()]
@@ -129,7 +134,60 @@ def describe_problem(problem: dict[str, Any]) -> dict[str, str]:
             "type": problem.get("type", "")}
 
 
+class DocumentedMethods:
+    """The methods the OpenAPI document gives each path, found by a request's path: a
+    path's methods are those its documented routes serve, wherever each is declared."""
+
+    def __init__(self, openapi: dict[str, Any]):
+        self._paths = [(template.count("{"), self._pattern(template),
+                        {method.upper() for method in operations if method in HTTP_METHODS})
+                       for template, operations in openapi.get("paths", {}).items()]
+
+    @staticmethod
+    def _pattern(template: str) -> re.Pattern[str]:
+        parts = re.split(r"\{[^}]+\}", template)
+        return re.compile("[^/]+".join(re.escape(part) for part in parts) + "$")
+
+    def at(self, path: str) -> tuple[int, set[str]]:
+        """The methods of the most specific paths matching `path` (the fewest parameters:
+        `/memory/recent` before `/memory/{item_id}`), with that number of parameters."""
+        matching = [(params, methods) for params, pattern, methods in self._paths
+                    if pattern.match(path)]
+        fewest = min((params for params, _ in matching), default=0)
+        return fewest, {method for params, methods in matching if params == fewest
+                        for method in methods}
+
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def documented_methods(request: Request) -> DocumentedMethods:
+    state = request.app.state
+    if getattr(state, "documented_methods", None) is None:
+        state.documented_methods = DocumentedMethods(request.app.openapi())
+    return state.documented_methods
+
+
+def more_specific_methods(request: Request) -> set[str]:
+    """The methods of paths more specific than the route a request matched and failed:
+    `DELETE /memory/recent` asks for `/memory/recent`, which has no DELETE, rather than
+    for `DELETE /memory/{item_id}` with a bad id (or of a memory that does not exist)."""
+    route_path = getattr(request.scope.get("route"), "path", "")
+    fewest, methods = documented_methods(request).at(request.url.path)
+    return methods if fewest < route_path.count("{") else set()
+
+
+def method_not_allowed(request: Request, methods: set[str]) -> JSONResponse:
+    allow = ", ".join(sorted(methods))
+    return error_response(request, 405, "method_not_allowed",
+                          f"{request.method} is not served at {request.url.path}; "
+                          f"it serves {allow}", headers={"Allow": allow})
+
+
 async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    if error.status_code == 405 and (methods := documented_methods(request).at(
+            request.url.path)[1]):
+        return method_not_allowed(request, methods)
     kind = _HTTP_KINDS.get(error.status_code, "malformed")
     message = error.detail if isinstance(error.detail, str) else "request failed"
     if error.status_code == 404 and message == "Not Found":

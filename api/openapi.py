@@ -2,6 +2,7 @@
 errors it really returns, in its face's error shape (never FastAPI's default 422: request
 validation answers 400)."""
 
+import copy
 from typing import Any, Callable
 
 from fastapi import FastAPI
@@ -18,6 +19,7 @@ from arqium.api.common.shapes import (
     Face,
     face_for,
 )
+from arqium.api.common.validation import MAX_INT64
 
 _ANY: dict = {}  # any JSON value
 _TEXT = {"type": "string"}
@@ -193,10 +195,54 @@ def truthful_openapi(app: FastAPI) -> Callable[[], dict]:
             document = get_openapi(title=app.title, version=app.version,
                                    description=(app.description or "") + WEBSOCKETS,
                                    routes=app.routes, tags=app.openapi_tags)
-            app.openapi_schema = describe_responses(document)
+            app.openapi_schema = storable_text(describe_responses(integral_bounds(
+                document)))
         return app.openapi_schema
 
     return openapi
+
+
+# The input limits refuse NUL in any text (PostgreSQL cannot store it): stated on every
+# text without a pattern or a format of its own, and on the names in free-form objects.
+NO_NUL = "^[^\\u0000]*$"
+FORMATTED = ("format", "pattern", "enum", "const")
+
+
+def storable_text(node: Any) -> Any:
+    """The document with the rule of NUL in text stated as a pattern."""
+    if isinstance(node, list):
+        for item in node:
+            storable_text(item)
+    elif isinstance(node, dict):
+        if node.get("type") == "string" and not any(key in node for key in FORMATTED):
+            node["pattern"] = NO_NUL
+        elif node.get("type") == "object" and "properties" not in node:
+            node.setdefault("propertyNames", {"pattern": NO_NUL})
+        for key, value in node.items():
+            if key not in ("example", "examples", "default"):
+                storable_text(value)
+    return node
+
+
+INTEGER_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+
+
+def integral_bounds(node: Any) -> Any:
+    """The document with each integer's bounds as integers. FastAPI's document model
+    holds bounds as floats, which cannot hold the int64 ceiling: 2**63 - 1 became 2**63,
+    so a client keeping to the document could send a version the server refuses."""
+    if isinstance(node, list):
+        for item in node:
+            integral_bounds(item)
+    elif isinstance(node, dict):
+        if node.get("type") == "integer":
+            for key in INTEGER_BOUNDS:
+                if isinstance(node.get(key), float):
+                    node[key] = min(int(node[key]), MAX_INT64) if node[key] >= 0 \
+                        else max(int(node[key]), -MAX_INT64 - 1)
+        for value in node.values():
+            integral_bounds(value)
+    return node
 
 
 def describe_responses(document: dict) -> dict:
@@ -208,7 +254,7 @@ def describe_responses(document: dict) -> dict:
         schemas.pop(name, None)
     for name, schema in (*ERROR_SCHEMAS.values(), ARQIUM_ENVELOPE, GRAPHQL_ERROR,
                          GRAPHQL_RESULT):
-        schemas[name] = schema
+        schemas[name] = copy.deepcopy(schema)  # the document is changed in place later
     for path, operations in document.get("paths", {}).items():
         face = face_for(path)
         for method, operation in operations.items():

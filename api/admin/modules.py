@@ -20,6 +20,7 @@ from arqium.api.common.modules import (
     states_after,
 )
 from arqium.api.common.positions import with_position
+from arqium.api.common.validation import WholeInt
 
 router = APIRouter(prefix="/api/modules", tags=["Admin API"])
 ModuleId = Path(min_length=1, max_length=100, description="a module id, e.g. graphql")
@@ -43,7 +44,7 @@ class ModuleUpdateRequest(BaseModel):
 
 class RatingRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
-    stars: int = Field(ge=1, le=5)
+    stars: WholeInt = Field(ge=1, le=5)
 
 
 @router.get("", summary="The modules and their states",

@@ -1,6 +1,6 @@
 """AstralBody chat history (seed 004): sessions, their messages, deleting one."""
 
-from datetime import datetime, timezone
+from datetime import timezone
 from uuid import UUID
 
 from fastapi import APIRouter, Query
@@ -13,7 +13,7 @@ from arqium.api.common.deps import ChatSessions, SessionMessages, SessionsApp, W
 from arqium.api.common.documents import documented
 from arqium.api.common.positions import POSITION_HEADER, position_token
 from arqium.api.common.shapes import iso
-from arqium.api.common.validation import MAX_INT64
+from arqium.api.common.validation import MAX_INT64, UtcTime
 from arqium.domain.sessions.domainmodel import ARCHIVED
 from arqium.projections.chat_sessions import ChatSessionsProjection
 from arqium.projections.session_messages import SessionMessagesProjection
@@ -48,7 +48,7 @@ def list_sessions(caller: CurrentCaller, sessions: ChatSessions,
             responses=documented(200, AstralMessages))
 def list_messages(session_id: UUID, caller: CurrentCaller, messages: SessionMessages,
                   limit: int = Query(default=100, ge=1, le=500),
-                  before: datetime | None = None):
+                  before: UtcTime | None = None):
     check_session(messages, caller.user_id, session_id)
     if before is not None and before.tzinfo is None:
         before = before.replace(tzinfo=timezone.utc)  # a timestamp without zone is UTC

@@ -1,13 +1,12 @@
 """CEREBRO's Ledger API (seed 001): objects, transactions, aggregates. Numbers in `data`
 are kept exactly as sent."""
 
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from arqium.api.cerebro.documents import (
     LedgerAggregates,
@@ -28,7 +27,7 @@ from arqium.api.common.exact_json import (
 )
 from arqium.api.common.ledger import reader
 from arqium.api.common.shapes import iso
-from arqium.api.common.validation import MAX_INT64
+from arqium.api.common.validation import MAX_INT64, UtcTime, Version, WholeInt
 from arqium.api.ratelimit import limited
 from arqium.domain.ledger.domainmodel import (
     MAX_ACTION_LENGTH,
@@ -58,8 +57,8 @@ class QueryObjects(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
     typeName: str | None = Field(default=None, min_length=1, max_length=MAX_TYPE_NAME_LENGTH)
-    limit: StrictInt = Field(default=50, ge=1, le=100)
-    offset: StrictInt = Field(default=0, ge=0, le=MAX_INT64)
+    limit: WholeInt = Field(default=50, ge=1, le=100)
+    offset: WholeInt = Field(default=0, ge=0, le=MAX_INT64)
     ids: list[UUID] | None = Field(default=None, max_length=MAX_QUERIED_IDS)
 
 
@@ -74,7 +73,7 @@ class CreateTransaction(BaseModel):
     action: str = Field(min_length=1, max_length=MAX_ACTION_LENGTH)
     data: dict[str, Any] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
-    expectedVersion: StrictInt | None = Field(default=None, ge=1, le=MAX_INT64)
+    expectedVersion: Version | None = None
 
     _data_limit = field_validator("data", "metadata")(
         lambda value, info: within_limit(value, info.field_name))
@@ -152,8 +151,8 @@ def create_transaction(
 @router.get("/aggregates", summary="Ledger statistics from the read model (CEREBRO)",
             responses=documented(200, LedgerAggregates))
 def aggregates(caller: CurrentCaller, objects: LedgerObjects, typeName: str | None = None,
-               since: Annotated[datetime | None, Query(alias="from")] = None,
-               until: Annotated[datetime | None, Query(alias="to")] = None):
+               since: Annotated[UtcTime | None, Query(alias="from")] = None,
+               until: Annotated[UtcTime | None, Query(alias="to")] = None):
     """Objects created between `from` and `to`, by type and by current `data.status`
     (`none` when absent), and the transactions recorded in that window."""
     return exact_response({"aggregates": objects.aggregates(

@@ -8,7 +8,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StrictInt,
     field_validator,
     model_validator,
 )
@@ -36,7 +35,12 @@ from arqium.api.common.health import VERSION
 from arqium.api.common.positions import bare, with_position
 from arqium.api.common.search import MemorySearchDep, WorkingSets, relevance
 from arqium.api.common.shapes import iso, now_iso
-from arqium.api.common.validation import content_within_limit, not_blank
+from arqium.api.common.validation import (
+    WholeInt,
+    bounded_whole_int,
+    content_within_limit,
+    not_blank,
+)
 from arqium.api.ratelimit import limited
 from arqium.domain.memory.application import MemoryDraft
 from arqium.domain.memory.domainmodel import (
@@ -73,8 +77,8 @@ class UpsertRequest(BaseModel):
     layer: Literal["context", "temporary", "permanent"] = "temporary"
     confidence: float | None = Field(default=None, ge=0, le=1)  # strict: 1, never true
     sensitivity: Literal["public", "confidential", "secret", "pii"] = "public"
-    ttlMinutes: StrictInt | None = Field(default=None, gt=0, le=MAX_TTL_SECONDS // 60)
-    ttlSeconds: StrictInt | None = Field(default=None, gt=0, le=MAX_TTL_SECONDS)
+    ttlMinutes: bounded_whole_int(gt=0, le=MAX_TTL_SECONDS // 60) | None = None
+    ttlSeconds: bounded_whole_int(gt=0, le=MAX_TTL_SECONDS) | None = None
     tags: list[str] = Field(default_factory=list, max_length=100)
     ownerId: str | None = None
 
@@ -148,7 +152,7 @@ class SearchRequest(BaseModel):
     layer: Literal["context", "temporary", "permanent"] | None = None
     tags: list[str] = Field(default_factory=list, max_length=50)
     minConfidence: float | None = Field(default=None, ge=0, le=1)
-    limit: StrictInt = Field(default=10, ge=1, le=100)
+    limit: WholeInt = Field(default=10, ge=1, le=100)
     ownerId: str | None = None
 
 
@@ -168,7 +172,7 @@ def search(body: SearchRequest, caller: CurrentCaller, memories: MemorySearchDep
 class ContextRequest(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)
     chatId: str = Field(min_length=1, max_length=255)
-    maxTokens: StrictInt = Field(default=2000, gt=0, le=200_000)
+    maxTokens: WholeInt = Field(default=2000, gt=0, le=200_000)
     ownerId: str | None = None
 
 

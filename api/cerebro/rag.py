@@ -4,7 +4,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from arqium.api.cerebro.documents import RagAnswer
 from arqium.api.cerebro.files import signed_url
@@ -14,7 +14,7 @@ from arqium.api.common.deps import AppSettings, DownloadLinks, Waits
 from arqium.api.common.documents import documented
 from arqium.api.common.positions import MIN_POSITION_HEADER
 from arqium.api.common.search import relevance
-from arqium.api.common.validation import not_blank
+from arqium.api.common.validation import WholeInt, not_blank
 from arqium.infra.settings import Settings
 from arqium.infra.signed_urls import UrlSigner
 from arqium.projections.document_chunk_embeddings import DocumentChunkEmbeddingsProjection
@@ -30,7 +30,7 @@ class RagRequest(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)
     query: str = Field(min_length=1, max_length=1000)
     hints: dict[str, Any] | None = None
-    maxResults: StrictInt = Field(default=5, ge=1, le=20)
+    maxResults: WholeInt = Field(default=5, ge=1, le=20)
 
     _query_not_blank = field_validator("query")(not_blank)
 

@@ -5,7 +5,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from arqium.api.common.shapes import iso
-from arqium.api.common.validation import MAX_INT64
+from arqium.api.common.validation import Version
 from arqium.domain.memory.contexts import Context
 
 
@@ -13,7 +13,7 @@ class ReplaceContext(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     name: str | None = Field(default=None, min_length=1, max_length=200)
     state: dict[str, Any] | None = None
-    version: int | None = Field(default=None, ge=1, le=MAX_INT64)
+    version: Version | None = None
 
 
 def context_view(fields: dict) -> dict:

@@ -3,10 +3,10 @@ face's ledger commands and how it shows what they did."""
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from arqium.api.common.exact_json import within_limit
-from arqium.api.common.validation import MAX_INT64
+from arqium.api.common.validation import Version
 from arqium.domain.ledger.domainmodel import (
     MAX_ACTION_LENGTH,
     MAX_TYPE_NAME_LENGTH,
@@ -37,7 +37,7 @@ class TransactLedgerObject(BaseModel):
     action: str = Field(min_length=1, max_length=MAX_ACTION_LENGTH)
     data: dict[str, Any] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
-    expected_version: StrictInt | None = Field(default=None, ge=1, le=MAX_INT64)
+    expected_version: Version | None = None
 
     _data_limit = field_validator("data", "metadata")(
         lambda value, info: within_limit(value, info.field_name))

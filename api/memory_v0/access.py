@@ -5,11 +5,12 @@ from datetime import datetime
 from typing import Annotated, Any, Callable
 from uuid import UUID
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from arqium.api.common.caller import anonymous_cause, current_caller
 from arqium.api.common.deps import ReadModelWaits, SystemDep, Waits
 from arqium.api.common.shapes import iso
+from arqium.api.memory_v0.documents import USER_ID_SCHEMA
 from arqium.domain.identity.domainmodel import check_handle
 from arqium.domain.memory.application import MemoryApplication
 from arqium.domain.memory.vaults import CollectionNotFound, VaultNotFound
@@ -87,7 +88,8 @@ def _not_yours(handle: str) -> NotYourUser:
                        "v0 user of your credentials (or you an admin)", field="userId")
 
 
-def path_user(userId: str, system: SystemDep, caller: CallerDep) -> V0User:
+def path_user(userId: Annotated[str, Path(json_schema_extra=USER_ID_SCHEMA)],
+              system: SystemDep, caller: CallerDep) -> V0User:
     return user_for(system, caller, userId)
 
 

@@ -1,9 +1,16 @@
 """The bodies Memory Service v0 answers, as the OpenAPI document describes them (the
 routes build them in access.py; these models only document them)."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from arqium.domain.identity.domainmodel import HANDLE_PATTERN
+
+# The rule of a userId, stated for clients and fuzzers; `check_handle` enforces it, with
+# the message v0 clients know (so the models do not).
+USER_ID_SCHEMA = {"pattern": HANDLE_PATTERN.pattern}
+UserId = Annotated[str, Field(json_schema_extra=USER_ID_SCHEMA)]
 
 
 class Times(BaseModel):
@@ -13,7 +20,7 @@ class Times(BaseModel):
 
 
 class V0UserBody(Times):
-    userId: str
+    userId: UserId
     email: str | None
     displayName: str | None
     timeZone: str | None
@@ -21,7 +28,7 @@ class V0UserBody(Times):
 
 class VaultBody(Times):
     vaultId: str
-    userId: str
+    userId: UserId
     title: str
     description: str | None
 
@@ -34,7 +41,7 @@ class VaultList(BaseModel):
 class MemoryBody(Times):
     memoryId: str
     vaultId: str
-    userId: str
+    userId: UserId
     title: str
     memoryType: str | None
     memory_type: str | None
@@ -48,7 +55,7 @@ class MemoryList(BaseModel):
 
 class ContextBody(BaseModel):
     contextId: str
-    userId: str
+    userId: UserId
     vaultId: str
     memoryId: str
     context: Any
@@ -58,7 +65,7 @@ class ContextBody(BaseModel):
 
 class EntryBody(BaseModel):
     entryId: str
-    userId: str
+    userId: UserId
     vaultId: str
     memoryId: str
     rawEntry: Any

@@ -42,6 +42,7 @@ from arqium.api.memory_v0.documents import (
     EntryBody,
     EntryList,
     SearchResult,
+    UserId,
 )
 from arqium.api.memory_v0.vaults import CREATED, MEMORY, NO_CONTENT
 from arqium.api.usage import count_search
@@ -126,7 +127,7 @@ def list_entries(vaultId: str, memoryId: str, user: UserDep, vaults: VaultsAtHea
                  waits: Waits, now: Now,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 50,
                  offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
-                 before: datetime | None = None, after: datetime | None = None):
+                 before: UtcTime | None = None, after: UtcTime | None = None):
     """Pages by `limit`/`offset` (the document) or by `before`/`after` (RFC 3339, the
     SDK); `count` is the number of entries in this answer."""
     memory = memory_row(vaults, user, vaultId, memoryId)
@@ -186,7 +187,7 @@ class SearchFilters(BaseModel):
 
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    userId: str
+    userId: UserId
     memoryId: str | None = None
     query: str = Field(min_length=1, max_length=1000)
     limit: int | None = Field(default=None, ge=1, le=100)

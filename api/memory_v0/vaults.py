@@ -42,6 +42,7 @@ from arqium.api.memory_v0.documents import (
     HealthBody,
     MemoryBody,
     MemoryList,
+    UserId,
     V0UserBody,
     VaultBody,
     VaultList,
@@ -71,7 +72,7 @@ def health(system: SystemDep):
 
 class CreateUser(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    userId: str
+    userId: UserId
     email: str = Field(min_length=3, max_length=320)
     displayName: str | None = Field(default=None, max_length=200)
     timeZone: str = Field(default="UTC", min_length=1, max_length=64)

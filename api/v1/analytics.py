@@ -2,17 +2,17 @@
 figure comes from the activity read models (projections/activity.py), counted per hour."""
 
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from arqium.api.common.caller import CurrentCaller
 from arqium.api.common.deps import AnalyticsApp, Now, Waits, activity_figures
 from arqium.api.common.documents import enveloped
 from arqium.api.common.envelope import ok
 from arqium.api.common.shapes import iso
-from arqium.api.common.validation import UtcTime, in_utc
+from arqium.api.common.validation import AwareUtcTime, UtcTime
 from arqium.api.ratelimit import recorded_verdict
 from arqium.api.v1.documents import Dashboard, TrackedEventView, Usage
 from arqium.domain.analytics.domainmodel import (
@@ -46,7 +46,7 @@ class TrackEvent(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
     properties: dict[str, Any] | None = None
-    occurred_at: Annotated[AwareDatetime, AfterValidator(in_utc)] | None = Field(
+    occurred_at: AwareUtcTime | None = Field(
         default=None, strict=False)
     session_id: str | None = Field(default=None, min_length=1,
                                    max_length=MAX_SESSION_ID_LENGTH)

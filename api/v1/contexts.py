@@ -11,7 +11,7 @@ from arqium.api.common.contexts import ReplaceContext, context_view, from_aggreg
 from arqium.api.common.deps import Contexts, MemoryApp
 from arqium.api.common.documents import enveloped
 from arqium.api.common.envelope import PageDep, ok
-from arqium.api.common.validation import MAX_INT64
+from arqium.api.common.validation import Version
 from arqium.api.v1.documents import ContextList, ContextView, Deleted
 from arqium.domain.memory.contexts import ContextNotFound
 
@@ -27,7 +27,7 @@ class CreateContext(BaseModel):
 class SyncContext(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     state: dict[str, Any]
-    base_version: int = Field(ge=1, le=MAX_INT64)
+    base_version: Version
 
 
 @router.post("", status_code=201, summary="Create a context",

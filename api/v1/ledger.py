@@ -22,7 +22,7 @@ from arqium.api.common.ledger import (
     reader,
     transaction_view,
 )
-from arqium.api.common.validation import MAX_INT64
+from arqium.api.common.validation import MAX_INT64, UtcTime
 from arqium.api.v1.documents import (
     LedgerHistory,
     LedgerObjectList,
@@ -124,7 +124,7 @@ def history(object_id: UUID, caller: CurrentCaller, objects: LedgerObjects,
 @router.get("/objects/{object_id}", summary="An object now, or as it was",
             responses=enveloped(200, LedgerObjectView))
 def get_object(object_id: UUID, caller: CurrentCaller, objects: LedgerObjects,
-               as_of: datetime | None = None,
+               as_of: UtcTime | None = None,
                version: int | None = Query(default=None, ge=1, le=MAX_INT64)):
     """With `as_of` (ISO 8601) or `version`, the object exactly as it was then, rebuilt
     from its events; 404 if it did not exist yet."""
@@ -156,8 +156,8 @@ def verify_ledger(caller: Auditor, ledger: LedgerApp):
             responses={200: {"content": {"application/x-ndjson": {
                 "schema": {"type": "string"}}}}})
 def export(caller: Auditor, ledger: LedgerApp, since: Annotated[
-        datetime | None, Query(alias="from")] = None, until: Annotated[
-        datetime | None, Query(alias="to")] = None):
+        UtcTime | None, Query(alias="from")] = None, until: Annotated[
+        UtcTime | None, Query(alias="to")] = None):
     """One event per line, in position order, between `from` and `to` (recorded_at);
     `arqium ledger verify --file` checks a whole export offline."""
     return StreamingResponse(

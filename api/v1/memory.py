@@ -1,6 +1,5 @@
 """ARQIUM memory: store a memory, list the recent ones."""
 
-from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -14,6 +13,7 @@ from arqium.api.common.envelope import Page, ok, page_or_limit, whole_list_page
 from arqium.api.common.memory import StoreMemoryRequest, memory_view, store_memory
 from arqium.api.common.search import MemorySearchDep, relevance, split_tags
 from arqium.api.common.shapes import iso
+from arqium.api.common.validation import UtcTime
 from arqium.api.v1.documents import (
     Cleared,
     MemoryDeleted,
@@ -64,7 +64,7 @@ def recent(caller: CurrentCaller, view: MemoryItems, now: Now, page: RecentPage)
 
 class ClearRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    older_than: datetime | None = None
+    older_than: UtcTime | None = None
     layer: Literal["context", "temporary", "permanent"] | None = None
 
 

@@ -41,6 +41,12 @@ def test_ttl_seconds_sets_the_expiry(client, user):
     assert memory["expiresAt"] is not None
 
 
+def test_a_whole_number_written_as_a_float_is_that_integer(client, user):
+    """JSON Schema's integer admits 90.0, and Python's json writes a float so."""
+    memory = upsert(client, user, ttlMinutes=None, ttlSeconds=90.0).json()["memory"]
+    assert memory["expiresAt"] is not None
+
+
 def test_fields_the_seed_does_not_name_are_ignored(client, user):
     assert upsert(client, user, clientVersion="3.1").status_code == 200
 
@@ -54,6 +60,8 @@ def test_fields_the_seed_does_not_name_are_ignored(client, user):
     ({"sensitivity": "top"}, "sensitivity"),
     ({"ttlMinutes": 0}, "ttlMinutes"),
     ({"ttlMinutes": "60"}, "ttlMinutes"),
+    ({"ttlMinutes": 1.5}, "ttlMinutes"),
+    ({"ttlMinutes": True}, "ttlMinutes"),
     ({"ttlMinutes": 17197453327515}, "ttlMinutes"),  # past what a date can hold
     ({"ttlMinutes": None, "ttlSeconds": 10**12}, "ttlSeconds"),
     ({"tags": [1, 2]}, "tags.0"),

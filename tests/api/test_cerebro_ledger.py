@@ -91,6 +91,16 @@ def test_a_stale_expected_version_is_a_409(client, user):
     assert response.status_code == 409 and response.json()["error"] == "conflict"
 
 
+def test_whole_numbers_written_with_a_fraction_are_those_integers(client, user):
+    """The ledger's bodies keep numbers exact (decimals): 1.0 is still the integer 1."""
+    object_id = create(client, user).json()["object"]["id"]
+    assert transact(client, user, object_id, expectedVersion=1.0).status_code == 200
+    assert transact(client, user, object_id, expectedVersion=1.5).status_code == 400
+    page = query(client, user, create(client, user), limit=1.0, offset=0.0)
+    assert page.status_code == 200
+    assert (page.json()["limit"], len(page.json()["objects"])) == (1, 1)
+
+
 def test_an_idempotency_key_returns_the_first_transaction_and_stores_nothing_new(
         client, user, system):
     object_id = create(client, user).json()["object"]["id"]

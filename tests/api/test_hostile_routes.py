@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.api.test_who_acted import EXAMPLES, World, heads, world  # noqa: F401 (fixture)
+from tests.conftest import bearer
 
 NUMBERS = ["9223372036854775808", "18446744073709551616", "-1", "-9223372036854775809",
            "9" * 5000]
@@ -131,3 +132,36 @@ def test_a_command_answers_huge_or_odd_numbers_without_a_5xx(world, route):
         response = world.client.request(method, request.path, content=body,
                                         headers=headers)
         assert response.status_code < 500, (body[:80], response.text)
+
+
+def caller_for(world: World, template: str) -> dict:
+    """Credentials the path takes: the current v0 dialect knows API keys, the modules'
+    operations and the ledger's export an administrator's."""
+    if template.startswith("/v0/vaults"):
+        return bearer(world.ada_key.headers["X-API-Key"])
+    if template.startswith(("/api/modules", "/api/v1/plugins", "/api/v1/ledger/export")):
+        return world.admin.headers
+    return world.ada.headers
+
+
+def time_parameters(world: World) -> list[tuple[str, str, dict]]:
+    def is_time(schema: dict) -> bool:
+        return schema.get("format") == "date-time" or any(
+            s.get("format") == "date-time" for s in schema.get("anyOf", ()))
+    return [(method, path, parameter) for method, path, parameter in parameters(world)
+            if is_time(parameter.get("schema", {}))]
+
+
+def test_a_time_written_as_a_number_is_refused_naming_iso_8601(world):
+    """pydantic would read `to=0.5` as a Unix time (1970); every face documents ISO 8601."""
+    found = time_parameters(world)
+    assert len(found) >= 12
+    accepted = []
+    for method, template, parameter in found:
+        for value in ("0.5", "1700000000000", "-3"):
+            response = world.client.request(method, url(template, parameter, value),
+                                            headers=caller_for(world, template))
+            if response.status_code != 400 or "ISO 8601" not in response.text:
+                accepted.append((method, template, parameter["name"], value,
+                                 response.status_code))
+    assert accepted == []

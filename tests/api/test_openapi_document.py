@@ -166,3 +166,58 @@ def test_graphql_documents_its_result_and_graphiql(document):
     for operation in document["paths"]["/graphql"].values():
         assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
             "$ref": "#/components/schemas/GraphQLResult"}
+
+
+def test_every_v0_user_id_states_its_rule(document):
+    """The rule `check_handle` enforces is in the document, for the path and the bodies,
+    so that a client or a fuzzer keeping to the document never sends one it breaks."""
+    schemas = document["components"]["schemas"]
+    in_paths = [parameter["schema"] for path, _, op in operations(document)
+                if "{userId}" in path for parameter in op.get("parameters", ())
+                if parameter["name"] == "userId"]
+    in_bodies = [schema["properties"]["userId"] for schema in schemas.values()
+                 if "userId" in schema.get("properties", {})]
+    assert len(in_paths) >= 15 and len(in_bodies) >= 5
+    assert all(s.get("pattern") == "^[a-z0-9_]{1,20}$" for s in in_paths + in_bodies)
+
+
+def integer_bounds(node) -> list:
+    if isinstance(node, list):
+        return [bound for item in node for bound in integer_bounds(item)]
+    if not isinstance(node, dict):
+        return []
+    here = [node[key] for key in ("minimum", "maximum", "exclusiveMinimum",
+                                  "exclusiveMaximum")
+            if node.get("type") == "integer" and key in node]
+    return here + [bound for value in node.values() for bound in integer_bounds(value)]
+
+
+def test_an_integers_bounds_are_integers_and_the_int64_ceiling_is_exact(document):
+    """A float cannot hold 2**63 - 1: the document would admit 2**63, which the server
+    refuses."""
+    bounds = integer_bounds(document)
+    assert len(bounds) > 50
+    assert [b for b in bounds if not isinstance(b, int)] == []
+    assert 2**63 - 1 in bounds and max(bounds) == 2**63 - 1
+
+
+def texts_without_a_rule(node) -> int:
+    """How many plain texts (no format, pattern or enum) the document leaves unruled."""
+    if isinstance(node, list):
+        return sum(texts_without_a_rule(item) for item in node)
+    if not isinstance(node, dict):
+        return 0
+    here = node.get("type") == "string" and not any(
+        key in node for key in ("format", "pattern", "enum", "const"))
+    return here + sum(texts_without_a_rule(value) for key, value in node.items()
+                      if key not in ("example", "examples", "default"))
+
+
+def test_every_text_states_that_nul_is_refused(document):
+    """The input limits refuse NUL in any text (PostgreSQL cannot store it): the
+    document says so, so that a client keeping to it is never refused for it."""
+    upsert = document["components"]["schemas"]["UpsertRequest"]["properties"]
+    assert upsert["key"]["pattern"] == "^[^\\u0000]*$"
+    content = upsert["content"].get("anyOf", [upsert["content"]])[0]
+    assert content["propertyNames"] == {"pattern": "^[^\\u0000]*$"}
+    assert texts_without_a_rule(document) == 0

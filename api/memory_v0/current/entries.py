@@ -1,7 +1,6 @@
 """The current dialect's entries: `/v0/vaults/{vaultId}/memories/{memoryId}/entries`,
 tags only ever an object of strings (left out when the entry has none)."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -65,7 +64,7 @@ def add_entry(vaultId: str, memoryId: str, body: AddEntry, caller: AccountDep,
 def list_entries(vaultId: str, memoryId: str, caller: AccountDep, vaults: VaultsAtHead,
                  waits: Waits, now: Now,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-                 before: datetime | None = None, after: datetime | None = None):
+                 before: UtcTime | None = None, after: UtcTime | None = None):
     """`before` and `after` are RFC 3339 times; given both, `before` wins."""
     row = memory_row(vaults, caller, vaultId, memoryId)
     rows = waits.at_head(MemoryItemsProjection).with_key_prefix(
