@@ -203,7 +203,7 @@ def truthful_openapi(app: FastAPI) -> Callable[[], dict]:
 
 
 # The input limits refuse NUL in any text (PostgreSQL cannot store it): stated on every
-# text without a pattern or a format of its own, and on the names in free-form objects.
+# text without a pattern or a format of its own, and on the names of every object.
 NO_NUL = "^[^\\u0000]*$"
 FORMATTED = ("format", "pattern", "enum", "const")
 
@@ -216,7 +216,7 @@ def storable_text(node: Any) -> Any:
     elif isinstance(node, dict):
         if node.get("type") == "string" and not any(key in node for key in FORMATTED):
             node["pattern"] = NO_NUL
-        elif node.get("type") == "object" and "properties" not in node:
+        elif node.get("type") == "object":  # a body's unknown names are refused too
             node.setdefault("propertyNames", {"pattern": NO_NUL})
         for key, value in node.items():
             if key not in ("example", "examples", "default"):

@@ -202,13 +202,15 @@ def test_an_integers_bounds_are_integers_and_the_int64_ceiling_is_exact(document
 
 
 def texts_without_a_rule(node) -> int:
-    """How many plain texts (no format, pattern or enum) the document leaves unruled."""
+    """How many plain texts (no format, pattern or enum) and objects (no rule for their
+    names) the document leaves unruled."""
     if isinstance(node, list):
         return sum(texts_without_a_rule(item) for item in node)
     if not isinstance(node, dict):
         return 0
     here = node.get("type") == "string" and not any(
-        key in node for key in ("format", "pattern", "enum", "const"))
+        key in node for key in ("format", "pattern", "enum", "const")) or (
+        node.get("type") == "object" and "propertyNames" not in node)
     return here + sum(texts_without_a_rule(value) for key, value in node.items()
                       if key not in ("example", "examples", "default"))
 
