@@ -203,25 +203,50 @@ def truthful_openapi(app: FastAPI) -> Callable[[], dict]:
 
 
 # The input limits refuse NUL in any text (PostgreSQL cannot store it): stated on every
-# text without a pattern or a format of its own, and on the names of every object.
+# text without a pattern or a format of its own, and on the names of every JSON object.
 NO_NUL = "^[^\\u0000]*$"
 FORMATTED = ("format", "pattern", "enum", "const")
+NOT_SCHEMAS = ("example", "examples", "default")
 
 
-def storable_text(node: Any) -> Any:
-    """The document with the rule of NUL in text stated as a pattern."""
+def storable_text(document: dict) -> dict:
+    """The document with the rule of NUL in text stated as a pattern: on bodies,
+    queries, headers and answers. Not on path parameters: a fuzzer draws those from
+    characters a path can hold, and a pattern would make it draw any and discard most.
+    Not on the names of a form's fields, which a multipart upload does not check."""
+    forms = {media["schema"].get("$ref", "").rsplit("/", 1)[-1]
+             for operation in _operations(document)
+             for kind, media in operation.get("requestBody", {}).get("content", {}).items()
+             if kind.startswith("multipart/")}
+    for name, schema in document.get("components", {}).get("schemas", {}).items():
+        _rule_text(schema, names=name not in forms)
+    for operation in _operations(document):
+        for parameter in operation.get("parameters", ()):
+            if parameter.get("in") != "path":
+                _rule_text(parameter.get("schema", {}))
+        for kind, media in operation.get("requestBody", {}).get("content", {}).items():
+            _rule_text(media.get("schema", {}), names=not kind.startswith("multipart/"))
+        _rule_text(operation.get("responses", {}))
+    return document
+
+
+def _operations(document: dict) -> list[dict]:
+    return [operation for operations in document.get("paths", {}).values()
+            for operation in operations.values() if isinstance(operation, dict)]
+
+
+def _rule_text(node: Any, names: bool = True) -> None:
     if isinstance(node, list):
         for item in node:
-            storable_text(item)
+            _rule_text(item, names)
     elif isinstance(node, dict):
         if node.get("type") == "string" and not any(key in node for key in FORMATTED):
             node["pattern"] = NO_NUL
-        elif node.get("type") == "object":  # a body's unknown names are refused too
+        elif node.get("type") == "object" and names:
             node.setdefault("propertyNames", {"pattern": NO_NUL})
         for key, value in node.items():
-            if key not in ("example", "examples", "default"):
-                storable_text(value)
-    return node
+            if key not in NOT_SCHEMAS:
+                _rule_text(value, names)
 
 
 INTEGER_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
