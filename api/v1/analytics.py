@@ -84,8 +84,9 @@ def dashboard(caller: CurrentCaller, waits: Waits, now: Now,
     start, end = time_range(from_, to, now, DEFAULT_SPAN[interval])
     starts = interval_starts(start, end, interval)
     if len(starts) > MOST_INTERVALS[interval]:
-        raise Invalid(f"at most {MOST_INTERVALS[interval]} intervals of an {interval}",
-                      field="from")
+        wider = " or ask for interval=day" if interval == "hour" else ""
+        raise Invalid(f"at most {MOST_INTERVALS[interval]} {interval}s from `from` to "
+                      f"`to`: narrow the range{wider}", field="from")
     owner = None if caller.principal.is_admin else caller.user_id
     figures = activity_figures(waits)
     return ok({"scope": "all" if owner is None else "own", "interval": interval,

@@ -165,6 +165,19 @@ def test_a_bad_range_or_interval_is_a_400(client, user, params):
     assert response.json()["error"]["code"] is not None
 
 
+@pytest.mark.parametrize("interval, end, message", [
+    ("day", "2026-06-01", "at most 366 days from `from` to `to`: narrow the range"),
+    ("hour", "2025-03-01", "at most 744 hours from `from` to `to`: narrow the range or ask "
+                           "for interval=day"),
+])
+def test_a_range_of_too_many_intervals_says_how_to_fix_it(client, user, interval, end,
+                                                          message):
+    response = client.get("/api/v1/analytics/dashboard", headers=user["headers"], params={
+        "from": "2025-01-01T00:00:00Z", "to": f"{end}T00:00:00Z", "interval": interval})
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == message
+
+
 @pytest.mark.parametrize("params", [
     {"to": "0001-01-01T00:00:00+14:00"},  # before the year 1 in UTC
     {"from": "9999-12-31T23:59:59-14:00"},  # after 9999 in UTC
