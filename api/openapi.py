@@ -72,6 +72,20 @@ GRAPHQL_RESULT = ("GraphQLResult", {
                                       "path": {"type": "array"},
                                       "extensions": {"type": "object"}}}},
                    "extensions": {"type": "object"}}})
+# What GraphQL takes over HTTP: a query (mutations by POST only), its variables and the
+# operation to run, in a JSON body or, for GET, in the query string.
+GRAPHQL_REQUEST = ("GraphQLRequest", {
+    "type": "object", "required": ["query"],
+    "properties": {"query": {"type": "string", "minLength": 1},
+                   "variables": {"type": ["object", "null"]},
+                   "operationName": {"type": ["string", "null"]}}})
+GRAPHQL_GET_PARAMETERS = [
+    {"name": "query", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "a query (not a mutation); without one, GraphiQL"},
+    {"name": "variables", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "the variables as a JSON object"},
+    {"name": "operationName", "in": "query", "required": False,
+     "schema": {"type": "string"}}]
 # GET /graphql without a query answers the GraphiQL page.
 GRAPHIQL = {"text/html": {"schema": _TEXT}}
 GRAPHQL_GET = "The query's result (its errors included); without a query, GraphiQL."
@@ -278,7 +292,7 @@ def describe_responses(document: dict) -> dict:
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
     for name, schema in (*ERROR_SCHEMAS.values(), ARQIUM_ENVELOPE, GRAPHQL_ERROR,
-                         GRAPHQL_RESULT):
+                         GRAPHQL_RESULT, GRAPHQL_REQUEST):
         schemas[name] = copy.deepcopy(schema)  # the document is changed in place later
     for path, operations in document.get("paths", {}).items():
         face = face_for(path)
@@ -291,6 +305,10 @@ def describe_responses(document: dict) -> dict:
             if path == GRAPHQL_PATH and method == "get":
                 responses["200"] = {"description": GRAPHQL_GET, "content": {
                     **responses["200"]["content"], **GRAPHIQL}}
+                operation["parameters"] = copy.deepcopy(GRAPHQL_GET_PARAMETERS)
+            if path == GRAPHQL_PATH and method == "post":
+                operation["requestBody"] = {"required": True, "content": {
+                    "application/json": {"schema": ref(GRAPHQL_REQUEST[0])}}}
             for status in error_statuses(path, method):
                 responses[str(status)] = error_response(path, face, status)
             if path in HEALTH_BODY_ON_503:

@@ -236,6 +236,24 @@ def test_get_serves_graphiql(client):
     assert "graphiql" in response.text.lower()
 
 
+def test_the_documented_request_is_what_graphql_takes(client, user):
+    """/openapi.json gives the body of POST /graphql and the query string of GET."""
+    document = client.get("/openapi.json").json()
+    body = document["paths"]["/graphql"]["post"]["requestBody"]["content"][
+        "application/json"]["schema"]
+    request = document["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]]
+    assert set(request["properties"]) == {"query", "variables", "operationName"}
+    query = "query Me($b: Boolean!) { __typename @skip(if: $b) }"
+    posted = client.post("/graphql", headers=user["headers"], json={
+        "query": query, "variables": {"b": False}, "operationName": "Me"})
+    assert posted.status_code == 200 and posted.json()["data"] == {"__typename": "Query"}
+    get = document["paths"]["/graphql"]["get"]["parameters"]
+    assert [p["name"] for p in get] == ["query", "variables", "operationName"]
+    got = client.get("/graphql", headers=user["headers"], params={
+        "query": query, "variables": '{"b": false}', "operationName": "Me"})
+    assert got.status_code == 200 and got.json()["data"] == {"__typename": "Query"}
+
+
 def test_a_body_that_is_not_json_is_a_400_graphql_error(client):
     response = client.post("/graphql", content=b"{not json",
                            headers={"Content-Type": "application/json"})
