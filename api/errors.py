@@ -130,8 +130,8 @@ def describe_problem(problem: dict[str, Any]) -> dict[str, str]:
         location = location[1:]
     if location and location[0] in DIALECT_TAGS:
         location = location[1:]
-    return {"field": ".".join(location), "message": problem.get("msg", "invalid"),
-            "type": problem.get("type", "")}
+    message = problem.get("msg", "invalid").removeprefix("Value error, ")  # pydantic's
+    return {"field": ".".join(location), "message": message, "type": problem.get("type", "")}
 
 
 class DocumentedMethods:

@@ -232,7 +232,7 @@ class DeleteRequest(BaseModel):
     @model_validator(mode="after")
     def _key_or_id(self) -> "DeleteRequest":
         if (self.key is None) == (self.id is None):
-            raise ValueError("send either key or id")
+            raise ValueError("send exactly one of key and id")
         return self
 
 

@@ -123,7 +123,13 @@ def client_of(request: Request) -> tuple[str, str]:
 
 def require_admin(caller: Caller) -> None:
     if not caller.principal.is_admin:
-        raise Forbidden("this needs the admin role")
+        raise Forbidden("this needs the admin role" + role_of_keys(caller.principal))
+
+
+def role_of_keys(principal: Principal) -> str:
+    """What to add to a refusal for want of a role, when the caller sent an API key."""
+    return ("; an API key acts with the user role only: send an access token instead"
+            if principal.api_key_id else "")
 
 
 def anonymous_cause() -> Cause:

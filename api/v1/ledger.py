@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
-from arqium.api.common.caller import Caller, CurrentCaller
+from arqium.api.common.caller import Caller, CurrentCaller, role_of_keys
 from arqium.api.common.deps import LedgerApp, LedgerObjects
 from arqium.api.common.documents import enveloped
 from arqium.api.common.envelope import Page, PageDep, envelope, whole_list_page
@@ -45,7 +45,8 @@ def whole_ledger_reader(caller: CurrentCaller) -> Caller:
     """Verification and export cover everyone's objects: auditors and admins only."""
     if reader(caller.principal) is not None:
         raise Forbidden("verifying or exporting the ledger needs the auditor or admin role; "
-                        "an admin grants it with `arqium users grant-role --role auditor`")
+                        "an administrator grants it with `arqium users grant-role --email "
+                        "<e-mail> --role auditor`" + role_of_keys(caller.principal))
     return caller
 
 

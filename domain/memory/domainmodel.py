@@ -134,8 +134,10 @@ class MemoryItem(ArqiumAggregate):
             raise PromotionRefused(f"memory {self.key!r} is already permanent",
                                    rule="already_permanent", field="key")
         if not force and (self.confidence or 0.0) < threshold:
+            stated = ("has no confidence" if self.confidence is None
+                      else f"has confidence {self.confidence}")
             raise PromotionRefused(
-                f"confidence {self.confidence} is below the promotion threshold "
+                f"memory {self.key!r} {stated}, below the promotion threshold "
                 f"{threshold}; send force: true to promote anyway",
                 rule="confidence_threshold", threshold=threshold, field="key")
         return PROMOTIONS[self.layer]

@@ -3,6 +3,8 @@
 
 import pytest
 
+from tests.api.test_analytics import admin
+
 
 @pytest.fixture(autouse=True)
 def projectors(workers):
@@ -57,3 +59,18 @@ def test_an_unknown_key_as_a_bearer_token_is_refused(client):
     response = client.get("/api/v1/memory/recent",
                           headers={"Authorization": "Bearer arq_nope"})
     assert response.status_code == 401
+
+
+def test_an_admins_key_refused_for_want_of_the_role_says_why(client):
+    """An API key acts with the user role only, whoever owns it: the refusal says so."""
+    root = admin(client)
+    secret = issue(client, root).json()["data"]["key"]
+    with_key = client.get("/api/v1/ledger/verify", headers={"X-API-Key": secret})
+    assert with_key.status_code == 403
+    assert with_key.json()["error"]["message"].endswith(
+        "an API key acts with the user role only: send an access token instead")
+    assert client.get("/api/v1/ledger/verify", headers=root["headers"]).status_code == 200
+    modules = client.post("/api/modules/install", headers={"X-API-Key": secret},
+                          json={"module_id": "graphql"})
+    assert modules.status_code == 403
+    assert "an API key acts with the user role only" in modules.text

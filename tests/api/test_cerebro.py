@@ -111,10 +111,14 @@ def test_delete_by_id_works_too(client, user):
     assert response.status_code == 200
 
 
-def test_delete_needs_a_key_or_an_id(client, user):
-    response = client.post("/api/memory/delete", headers=user["headers"], json={})
+@pytest.mark.parametrize("body", [
+    {}, {"key": "k", "id": "00000000-0000-0000-0000-000000000001"}])
+def test_delete_needs_a_key_or_an_id(client, user, body):
+    response = client.post("/api/memory/delete", headers=user["headers"], json=body)
     assert response.status_code == 400
     assert response.json()["error"] == "validation_error"
+    # a validator's own words, without pydantic's "Value error, " before them
+    assert response.json()["message"] == "body: send exactly one of key and id"
 
 
 def promote(client, user, **body):
@@ -136,7 +140,17 @@ def test_promote_below_the_threshold_is_400_naming_the_rule(client, user):
     response = promote(client, user)
     assert response.status_code == 400
     assert response.json()["details"]["rule"] == "confidence_threshold"
+    assert response.json()["message"] == (
+        "memory 'user:123:preference:theme' has confidence 0.3, below the promotion "
+        "threshold 0.8; send force: true to promote anyway")
     assert promote(client, user, force=True).status_code == 200
+
+
+def test_promoting_a_memory_without_a_confidence_says_it_has_none(client, user):
+    upsert(client, user, confidence=None)
+    response = promote(client, user)
+    assert response.status_code == 400
+    assert "has no confidence, below the promotion threshold" in response.json()["message"]
 
 
 def test_merge_merges_onto_what_the_target_layer_held_before(client, user):
