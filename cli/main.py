@@ -10,6 +10,7 @@ from arqium.cli.admin import add_projection_commands, add_user_commands
 from arqium.cli.discovery import log_level
 from arqium.cli.ledger import add_ledger_commands
 from arqium.cli.run import add_run_commands
+from arqium.domain.shared import DomainError
 
 
 def configure_logging(level: str) -> None:
@@ -49,7 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     configure_logging(log_level())
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except DomainError as error:  # what the command was asked to do is refused: say why
+        raise SystemExit(f"arqium {args.command}: {error.message}") from None
 
 
 if __name__ == "__main__":

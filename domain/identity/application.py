@@ -248,7 +248,11 @@ class IdentityApplication(Application):
 
     @command
     def grant_role(self, email: str, role: str) -> int | None:
-        user = self.user(user_id_for(email))
+        try:
+            user = self.user(user_id_for(email))
+        except NotFound:
+            raise NotFound(f"no user has the e-mail address {email!r}: register the user "
+                           "first") from None
         user.grant_role(role, self.clock())
         recordings = self.save(user)
         return recordings[-1].notification.id if recordings else None

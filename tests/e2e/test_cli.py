@@ -54,3 +54,16 @@ def test_grant_role_makes_an_existing_user_an_auditor(cli_env, system):
     assert main(["users", "grant-role", "--email", "ada@example.com", "--role", "auditor"]) == 0
     assert system.identity.authenticate("ada@example.com", "correct horse").roles == [
         "user", "auditor"]
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["users", "grant-role", "--email", "nobody@example.com", "--role", "auditor"],
+     "arqium users: no user has the e-mail address 'nobody@example.com': register the "
+     "user first"),
+    (["users", "create-admin", "--email", "root@example.com", "--password", "short"],
+     "arqium users: password must have at least 8 characters"),
+])
+def test_a_refused_user_command_says_why_in_one_line(cli_env, system, argv, said):
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert str(exited.value) == said
