@@ -69,7 +69,7 @@ def build_workers(names: list[str], settings: Settings, stopping: threading.Even
     known = worker_names(settings)
     unknown = set(names) - set(known)
     if unknown:
-        raise SystemExit(f"unknown worker {', '.join(sorted(unknown))}; "
+        raise SystemExit(f"unknown worker(s): {', '.join(sorted(unknown))}; "
                          f"known workers: {', '.join(known)}, all")
     workers: list[Worker] = []
     for projection in active_projections(settings):

@@ -62,7 +62,7 @@ def page_or_limit(default: int) -> Callable[..., Page]:
                                                deprecated=True, description=LIMIT_ALIAS)
                      ) -> Page:
         if per_page is not None and limit is not None:
-            raise Invalid("limit is the old name of per_page: give one of them",
+            raise Invalid("limit is the old name of per_page: give only one of them",
                           field="limit")
         return Page(page, per_page or limit or default)
     return params

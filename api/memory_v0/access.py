@@ -85,7 +85,8 @@ def owner_of_handle(system: System, handle: str) -> str:
 
 def _not_yours(handle: str) -> NotYourUser:
     return NotYourUser(f"user {handle!r} is not yours: a userId in the path must be the "
-                       "v0 user of your credentials (or you an admin)", field="userId")
+                       "v0 user of your credentials, unless you are an admin",
+                       field="userId")
 
 
 def path_user(userId: Annotated[str, Path(json_schema_extra=USER_ID_SCHEMA)],

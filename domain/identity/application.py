@@ -69,7 +69,8 @@ def _session_refreshed(app: "IdentityApplication", saved: Saved
 
 
 def _token_reused(position: int) -> RefreshTokenReused:
-    error = RefreshTokenReused("refresh token was already used; the session is ended")
+    error = RefreshTokenReused("refresh token was already used, so its session has "
+                               "ended: log in again")
     error.position = position
     return error
 

@@ -122,7 +122,7 @@ class User(ArqiumAggregate):
     def claim_handle(self, handle: str, display_name: str, time_zone: str,
                      at: datetime) -> None:
         if self.handle is not None:
-            raise HandleTaken(f"this account already is the v0 user {self.handle!r}",
+            raise HandleTaken(f"this account is already the v0 user {self.handle!r}",
                               field="userId")
         self._handle_claimed(handle=handle, display_name=display_name,
                              time_zone=time_zone, at=at)
@@ -186,7 +186,8 @@ class LoginSession(ArqiumAggregate):
 
     def check_current(self, presented_token_id: str) -> None:
         if presented_token_id != self.refresh_token_id:
-            raise RefreshTokenReused("refresh token was already used; the session is ended")
+            raise RefreshTokenReused("refresh token was already used, so its session has "
+                                     "ended: log in again")
 
 
 class ApiKey(ArqiumAggregate):

@@ -137,7 +137,7 @@ def check_title(title: str) -> None:
 
 def check_raw_entry(raw_entry: str) -> None:
     if not raw_entry.strip():
-        raise Invalid("rawEntry must not be empty", field="rawEntry")
+        raise Invalid("rawEntry must not be empty or blank", field="rawEntry")
     if len(raw_entry) > MAX_RAW_ENTRY:
         raise Invalid(f"rawEntry is longer than {MAX_RAW_ENTRY} characters",
                       field="rawEntry")
