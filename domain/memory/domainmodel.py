@@ -228,14 +228,33 @@ def check_ttl(ttl_seconds: int) -> None:
                       field="ttlSeconds")
 
 
+# PostgreSQL's tsvector holds at most 1 MB, and one of distinct words takes up to about
+# three times their size: a memory's words past this many bytes are not searched by
+# (nor embedded: the model reads its first 256 tokens).
+MAX_SEARCHABLE_BYTES = 256 * 1024
+
+
 def searchable_text(key: str, content: Any, tags: list[str]) -> str:
     """The words a memory is found by: its key, every string in its content (object
-    keys included) and its tags. Sealed content (a `secret` or `pii` memory's) is not
-    read: such a memory is found by its key and tags only, so no read model, index or
-    embedding holds words of its content."""
+    keys included) and its tags, the first MAX_SEARCHABLE_BYTES of them. Sealed content
+    (a `secret` or `pii` memory's) is not read: such a memory is found by its key and
+    tags only, so no read model, index or embedding holds words of its content."""
     key_words = "" if key.startswith(ENTRY_KEY_PREFIX) else key  # ids say nothing
     content_words = [] if is_sealed(content) else _strings(content)
-    return " ".join([key_words, *content_words, *tags]).strip()
+    return _within(" ".join([key_words, *content_words, *tags]).strip(),
+                   MAX_SEARCHABLE_BYTES)
+
+
+def _within(text: str, limit: int) -> str:
+    """The text cut to at most `limit` bytes of UTF-8, at a space where there is one."""
+    if len(text) * 4 <= limit:  # within, however it encodes
+        return text
+    encoded = text.encode("utf-8", "surrogatepass")
+    if len(encoded) <= limit:
+        return text
+    cut = encoded[:limit].decode("utf-8", "ignore")
+    space = cut.rfind(" ")
+    return cut[:space] if space > 0 else cut
 
 
 def _strings(value: Any) -> list[str]:

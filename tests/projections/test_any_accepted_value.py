@@ -154,3 +154,25 @@ def test_storable_json_means_what_the_json_encoder_wrote_before(value):
     """orjson writes it now: the same JSON value (numbers may be spelt otherwise), NUL,
     lone surrogates, NaN and integers past 64 bits handled as before."""
     assert json.loads(storable_json(value)) == json.loads(_storable_json_by_json(value))
+
+
+def distinct_words(size: int) -> str:
+    """Words no two alike, `size` bytes in all: their tsvector is over twice as large."""
+    words = (f"w{n:x}" for n in range(size))
+    text = " ".join(next(words) for _ in range(size // 7))
+    return text[:size]
+
+
+def test_a_memory_of_a_megabyte_of_distinct_words_is_applied(system, workers):
+    """Its tsvector would be over PostgreSQL's 1 MB: the first 256 KB are searchable."""
+    workers("memory_items", "memory_embeddings", "memory_activity")
+    owner, text = "00000000-0000-0000-0000-0000000000aa", distinct_words(1_000_000)
+    _, position = system.memory.upsert(owner, MemoryDraft(
+        key="distinct", content={"text": text}), cause=SETUP)
+    for name in ("memory_items", "memory_embeddings", "memory_activity"):
+        system.views[name].wait("memory", position, timeout=120)
+    row = system.views["memory_items"].query(
+        "SELECT octet_length(search_text) AS size, tsv @@ 'w1f'::tsquery AS first,"
+        " tsv @@ 'w1ffff'::tsquery AS beyond FROM {table} WHERE key = 'distinct'")[0]
+    assert row["first"] and not row["beyond"]
+    assert 250_000 < row["size"] <= 256 * 1024
