@@ -57,6 +57,9 @@ PUBLISH_TIMEOUT_SECONDS = 5.0
 # memory until the commit.
 ATOMIC_MESSAGES = 500
 ATOMIC_BYTES = 4 * 1024 * 1024
+# Room for a message's headers (its Nats-Msg-Id, an atomic batch's) within max_payload,
+# which the server applies to the headers and the payload together
+HEADER_ROOM = 1024
 STANDBY_POLL_SECONDS = 0.5
 # Times as the events' own isoformat() (orjson's differs), keys that are not text as text.
 ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
@@ -145,21 +148,34 @@ class Message:
     headers: dict[str, str]
 
 
-def encoded(app_name: str, batch: list[tuple[Any, Tracking]]
+def encoded(app_name: str, batch: list[tuple[Any, Tracking]], max_payload: int
             ) -> tuple[list[Message], EventFailed | None]:
     """The batch's messages up to the first event that cannot be encoded, and that
-    event's failure (None if every one could be)."""
+    event's failure (None if every one could be). An envelope larger than the server's
+    `max_payload` goes without its data (`without_data`)."""
     messages = []
     for domain_event, tracking in batch:
         position = tracking.notification_id
         try:
             subject, body = envelope(app_name, domain_event, position)
             payload = payload_of(body)
+            if len(payload) > max_payload - HEADER_ROOM:
+                payload = payload_of(without_data(body, len(payload), max_payload))
         except (TypeError, ValueError) as error:
             return messages, EventFailed(position, error)
         messages.append(Message(position, subject, payload,
                                 {"Nats-Msg-Id": f"{app_name}:{position}"}))
     return messages, None
+
+
+def without_data(body: dict, size: int, max_payload: int) -> dict:
+    """The envelope of an event too large for the NATS server (a memory of a megabyte
+    is, on a server of the default 1 MB): all but its data, and how large that made it.
+    Refused, it would stop the relay for good; the event store keeps the data, and the
+    API serves what the event changed."""
+    log.warning("event %s is %d bytes as JSON, over the NATS server's max_payload (%d): "
+                "published without its data", body["id"], size, max_payload)
+    return {**body, "data": {}, "data_omitted": {"bytes": size, "max_payload": max_payload}}
 
 
 def atomic_chunks(messages: list[Message]) -> list[list[Message]]:
@@ -276,7 +292,7 @@ class Relay:
         """The batch's events, in order; one that cannot be encoded, or that the
         stream refuses, is this worker's failure at its position (those before it are
         published)."""
-        messages, failure = encoded(app_name, batch)
+        messages, failure = encoded(app_name, batch, nc.max_payload)
         if self.atomic:
             for chunk in atomic_chunks(messages):
                 await self._publish_atomic(nc, js, app_name, chunk)

@@ -231,6 +231,25 @@ def test_a_stream_made_without_atomic_batches_is_given_them(system, settings, na
         == [1, 2, 3]
 
 
+def test_an_event_larger_than_the_servers_max_payload_goes_without_its_data(
+        system, settings, relay):
+    """A memory of a megabyte (what the API accepts) is over a default server's 1 MB as
+    an envelope: it is published without its data, and the relay goes on."""
+    write(system, 1, "before")
+    megabyte = {"text": "word " * 209_700}  # as JSON, 1,048,512 bytes: the API takes it
+    system.memory.upsert("u1", MemoryDraft(key="large", content=megabyte), cause=SETUP)
+    position = write(system, 1, "after")
+    wait_until_relayed(system, "memory", position)
+    envelopes = [json.loads(m.data) for m in stream_messages(settings.nats_url)]
+    assert [e["position"] for e in envelopes] == [1, 2, 3]
+    assert [envelopes[0]["data"]["key"], envelopes[2]["data"]["key"]] == [
+        "before0", "after0"]
+    large = envelopes[1]
+    assert large["data"] == {} and large["type"] == "MemoryItem.Upserted"
+    assert large["data_omitted"]["max_payload"] == 1024 * 1024
+    assert large["data_omitted"]["bytes"] > 1024 * 1024
+
+
 def test_an_event_the_stream_refuses_stops_the_relay_at_it_after_those_before(
         system, settings, nats_server):
     make_stream(settings.nats_url, max_msg_size=4000, allow_atomic=True)
