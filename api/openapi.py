@@ -228,7 +228,7 @@ def storable_text(document: dict) -> dict:
     queries, headers and answers. Not on path parameters: a fuzzer draws those from
     characters a path can hold, and a pattern would make it draw any and discard most.
     Not on the names of a form's fields, which a multipart upload does not check."""
-    forms = {media["schema"].get("$ref", "").rsplit("/", 1)[-1]
+    forms = {media.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1]
              for operation in _operations(document)
              for kind, media in operation.get("requestBody", {}).get("content", {}).items()
              if kind.startswith("multipart/")}

@@ -228,9 +228,9 @@ def check_ttl(ttl_seconds: int) -> None:
                       field="ttlSeconds")
 
 
-# PostgreSQL's tsvector holds at most 1 MB, and one of distinct words takes up to about
-# three times their size: a memory's words past this many bytes are not searched by
-# (nor embedded: the model reads its first 256 tokens).
+# A memory is found by the words of its first this many bytes: PostgreSQL's tsvector
+# holds at most 1 MB, and one of distinct words takes up to about three times their size
+# (the model embeds fewer still: its first 256 tokens).
 MAX_SEARCHABLE_BYTES = 256 * 1024
 
 
