@@ -37,7 +37,8 @@ class RagRequest(BaseModel):
     @field_validator("hints")
     @classmethod
     def _hints_short(cls, hints: dict[str, Any] | None) -> dict[str, Any] | None:
-        if hints is not None and len(json.dumps(hints)) > MAX_HINTS_CHARACTERS:
+        if hints is not None and len(json.dumps(hints, ensure_ascii=False)) \
+                > MAX_HINTS_CHARACTERS:
             raise ValueError(f"hints must be at most {MAX_HINTS_CHARACTERS} characters "
                              "as JSON")
         return hints

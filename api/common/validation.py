@@ -46,8 +46,10 @@ Version = bounded_whole_int(ge=1, le=MAX_INT64)  # an aggregate's, as a client s
 
 
 def content_within_limit(content: Any) -> Any:
-    """Memory content is at most 1 MB of JSON (seed 001)."""
-    if len(json.dumps(content).encode()) > MAX_CONTENT_BYTES:
+    """Memory content is at most 1 MB of JSON (seed 001), in UTF-8 as the ledger's data
+    is measured: with `\\uXXXX` escapes, 600 KB of Chinese counted as 1.2 MB."""
+    size = len(json.dumps(content, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    if size > MAX_CONTENT_BYTES:
         raise ValueError(f"content must be at most {MAX_CONTENT_BYTES} bytes of JSON")
     return content
 

@@ -80,6 +80,14 @@ def test_content_over_one_megabyte_is_refused(client, user):
     assert response.json()["details"]["errors"][0]["field"] == "content"
 
 
+def test_the_megabyte_of_content_is_counted_in_utf_8(client, user):
+    """600 KB of Chinese is 1.2 MB as \\uXXXX escapes, but 0.6 MB of UTF-8 JSON."""
+    chinese = "记忆" * 100_000  # 600,000 bytes of UTF-8
+    assert upsert(client, user, content={"text": chinese}).status_code == 200
+    over = upsert(client, user, content={"text": "记" * 350_000})  # 1,050,000 bytes
+    assert over.status_code == 400
+
+
 def test_upsert_without_authentication_is_401_in_the_seed_shape(client):
     response = client.post("/api/memory/upsert", json=UPSERT)
     assert response.status_code == 401
