@@ -10,7 +10,6 @@ from arqium.cli.admin import add_projection_commands, add_user_commands
 from arqium.cli.discovery import log_level
 from arqium.cli.ledger import add_ledger_commands
 from arqium.cli.run import add_run_commands
-from arqium.domain.shared import DomainError
 
 
 def configure_logging(level: str) -> None:
@@ -52,8 +51,21 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except DomainError as error:  # what the command was asked to do is refused: say why
-        raise SystemExit(f"arqium {args.command}: {error.message}") from None
+    except Exception as error:
+        if (refused := refusal(error)) is None:
+            raise
+        raise SystemExit(f"arqium {args.command}: {refused}") from None
+
+
+def refusal(error: Exception) -> str | None:
+    """Why the domain refused what the command asked (a domain error's message), said
+    in one line rather than a traceback. The domain is imported only if a command used
+    it: the offline ledger verification loads no event-sourcing code."""
+    if "arqium.domain.shared" not in sys.modules:
+        return None
+    from arqium.domain.shared import DomainError
+
+    return error.message if isinstance(error, DomainError) else None
 
 
 if __name__ == "__main__":
