@@ -1,10 +1,13 @@
 """Bearer tokens from an external OpenID Connect issuer (RS256, keys from its JWKS)."""
 
+import logging
 from dataclasses import dataclass
 
 import jwt
 
-from arqium.domain.shared import Clock, InvalidToken
+from arqium.domain.shared import Clock, InvalidToken, Unavailable
+
+log = logging.getLogger("arqium.oidc")
 
 ALGORITHMS = ["RS256"]
 CLOCK_SKEW_SECONDS = 30
@@ -43,6 +46,10 @@ class OidcVerifier:
                 audience=self.audience,
                 options={"require": ["exp", "iat", "sub", "iss"], "verify_exp": False,
                          "verify_iat": False, "verify_aud": self.audience is not None})
+        except jwt.PyJWKClientConnectionError as error:  # the provider's fault
+            log.warning("the signing keys of %s cannot be fetched: %s", self.issuer, error)
+            raise Unavailable("the identity provider's signing keys cannot be fetched right "
+                              "now; retry shortly", retry_after_seconds=1) from None
         except (jwt.PyJWTError, jwt.PyJWKClientError) as error:
             raise InvalidToken(f"invalid token from {self.issuer}: {error}") from None
         if claims["exp"] <= self._clock().timestamp() - CLOCK_SKEW_SECONDS:

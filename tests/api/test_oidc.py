@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
 from arqium.api.app import create_app
+from arqium.infra.embedded import free_port
 from arqium.system.bootstrap import open_system
 from tests.conftest import SETUP
 
@@ -109,6 +110,21 @@ def test_an_hs256_token_signed_with_the_public_key_is_refused(oidc_client, signi
 def test_an_expired_token_is_refused(oidc_client, signing_key):
     expired = token(signing_key, iat=int(time.time()) - 900, exp=int(time.time()) - 600)
     assert profile(oidc_client, expired).status_code == 401
+
+
+def test_a_provider_whose_keys_cannot_be_fetched_is_a_503_not_the_callers_fault(
+        settings, clock, signing_key, caplog):
+    settings.oidc_issuer, settings.oidc_audience = ISSUER, AUDIENCE
+    settings.oidc_jwks_url = f"http://127.0.0.1:{free_port()}/jwks.json"  # nothing there
+    app = create_app(settings, open_system=lambda s: open_system(s, clock=clock))
+    with TestClient(app) as client:
+        response = profile(client, token(signing_key))
+    assert response.status_code == 503
+    assert response.headers.get("Retry-After")
+    message = response.json()["error"]["message"]
+    assert message.startswith("the identity provider's signing keys cannot be fetched")
+    assert "127.0.0.1" not in message
+    assert "cannot be fetched" in caplog.text
 
 
 def test_a_token_with_a_bad_signature_is_refused(oidc_client):
