@@ -15,6 +15,24 @@ class ModelUnavailable(Unavailable):
     """No model is configured, or the configured one cannot be reached."""
 
 
+# What an endpoint's refusal asks of whoever runs ARQIUM. The endpoint's own words stay
+# out of answers, events and logs: a provider's 401 quotes the start and end of the key.
+REFUSALS = {401: "check ARQIUM_LLM_API_KEY", 403: "check ARQIUM_LLM_API_KEY",
+            404: "it knows no such model (ARQIUM_LLM_MODEL, or the request's modelId) "
+                 "or path (ARQIUM_LLM_BASE_URL)",
+            429: "it is rate-limiting or out of quota; retry later"}
+
+
+def refused(status: int) -> ModelUnavailable:
+    return ModelUnavailable(f"the model endpoint answered HTTP {status}: "
+                            f"{REFUSALS.get(status, 'retry shortly')}")
+
+
+def unreachable(error: httpx.HTTPError) -> ModelUnavailable:
+    return ModelUnavailable(f"the model endpoint cannot be reached "
+                            f"({type(error).__name__}): check ARQIUM_LLM_BASE_URL")
+
+
 @dataclass(frozen=True)
 class ChatModel:
     base_url: str
@@ -28,16 +46,18 @@ class ChatModel:
         reports it."""
         body = {"model": model or self.default_model, "messages": messages, "stream": True,
                 "stream_options": {"include_usage": True}}
-        async with httpx.AsyncClient(timeout=self.timeout) as client:
-            async with client.stream("POST", f"{self.base_url.rstrip('/')}/chat/completions",
-                                     json=body, headers=self.headers()) as response:
-                if response.status_code != 200:
-                    await response.aread()
-                    raise ModelUnavailable(f"the model endpoint answered "
-                                           f"{response.status_code}: {response.text[:200]}")
-                async for line in response.aiter_lines():
-                    for chunk in parse_line(line):
-                        yield chunk
+        url = f"{self.base_url.rstrip('/')}/chat/completions"
+        try:
+            async with httpx.AsyncClient(timeout=self.timeout) as client:
+                async with client.stream("POST", url, json=body,
+                                         headers=self.headers()) as response:
+                    if response.status_code != 200:
+                        raise refused(response.status_code)
+                    async for line in response.aiter_lines():
+                        for chunk in parse_line(line):
+                            yield chunk
+        except httpx.HTTPError as error:  # before the answer, or cut off in the middle
+            raise unreachable(error) from None
 
     def complete(self, messages: list[dict], model: str | None = None) -> str:
         """The model's whole reply, not streamed."""
@@ -46,11 +66,9 @@ class ChatModel:
             response = httpx.post(f"{self.base_url.rstrip('/')}/chat/completions",
                                   json=body, headers=self.headers(), timeout=self.timeout)
         except httpx.HTTPError as error:
-            raise ModelUnavailable(
-                f"the model endpoint cannot be reached: {error}") from None
+            raise unreachable(error) from None
         if response.status_code != 200:
-            raise ModelUnavailable(f"the model endpoint answered {response.status_code}: "
-                                   f"{response.text[:200]}")
+            raise refused(response.status_code)
         try:
             return response.json()["choices"][0]["message"]["content"] or ""
         except (ValueError, KeyError, IndexError, TypeError):
