@@ -22,6 +22,7 @@ from arqium.api.common.validation import MAX_INT64
 from arqium.domain.components.domainmodel import (
     MAX_SOURCES,
     MAX_TAG_LENGTH,
+    MIN_SOURCES,
     STRATEGIES,
     TYPES,
     Component,
@@ -31,13 +32,18 @@ from arqium.projections.components import ComponentsProjection
 
 router = APIRouter(prefix="/components", tags=["AstralBody"])
 
+# Rules the domain checks (each refusal saying which), stated in the document only, so
+# that a client keeping to it is not refused
+SOURCES = {"minItems": MIN_SOURCES, "uniqueItems": True}
+
 
 class ComponentDraft(BaseModel):
     """The domain checks type, sizes and tags, so each refusal says which limit."""
 
     model_config = ConfigDict(extra="ignore", strict=True)
     title: str = Field(min_length=1)
-    type: str = Field(description=f"one of {', '.join(TYPES)}")
+    type: str = Field(description=f"one of {', '.join(TYPES)}",
+                      json_schema_extra={"enum": list(TYPES)})
     data: Any = Field(default_factory=dict, description="any JSON, at most 1 MB")
     preview: str | None = Field(default=None, description=(
         "an HTML string or a data:image/... URI, at most 256 KB"))
@@ -48,14 +54,16 @@ class ComponentDraft(BaseModel):
 class Combination(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)
     component_ids: list[str] = Field(min_length=1, max_length=MAX_SOURCES, description=(
-        "2 to 20 distinct ids of your components, in the order to combine them"))
-    strategy: str = Field(description=f"one of {', '.join(STRATEGIES)}")
+        "2 to 20 distinct ids of your components, in the order to combine them"),
+        json_schema_extra=SOURCES)
+    strategy: str = Field(description=f"one of {', '.join(STRATEGIES)}",
+                          json_schema_extra={"enum": list(STRATEGIES)})
 
 
 class Condensation(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)
     component_ids: list[str] = Field(min_length=1, max_length=MAX_SOURCES, description=(
-        "2 to 20 distinct ids of your components"))
+        "2 to 20 distinct ids of your components"), json_schema_extra=SOURCES)
     target_count: int = Field(description="1 to one less than the ids named")
 
 

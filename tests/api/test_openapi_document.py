@@ -237,3 +237,15 @@ def test_every_text_states_that_nul_is_refused(document):
     assert texts_without_a_rule(schemas) == 0
     assert texts_without_a_rule(forms, names=False) == 0
     assert all("propertyNames" not in form for form in forms)
+
+
+def test_the_component_rules_the_domain_checks_are_stated(document):
+    """Types, strategies and 2 to 20 distinct ids: a client keeping to the document is
+    not refused (the domain's refusals still say which rule)."""
+    schemas = document["components"]["schemas"]
+    assert schemas["ComponentDraft"]["properties"]["type"]["enum"] == [
+        "grid", "chart", "table", "card", "text", "list"]
+    assert schemas["Combination"]["properties"]["strategy"]["enum"] == ["merge", "stack"]
+    for name in ("Combination", "Condensation"):
+        ids = schemas[name]["properties"]["component_ids"]
+        assert (ids["minItems"], ids["maxItems"], ids["uniqueItems"]) == (2, 20, True)
