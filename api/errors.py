@@ -2,7 +2,6 @@
 
 import logging
 import math
-import re
 from typing import Any
 
 import psycopg
@@ -17,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg.errors import ReadOnlySqlTransaction
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 from starlette.types import Message, Receive, Scope, Send
 
 from arqium.api.common.shapes import BODY_FACES, DIALECT_TAGS, FACE_KEY, face_of
@@ -139,19 +139,15 @@ class DocumentedMethods:
     path's methods are those its documented routes serve, wherever each is declared."""
 
     def __init__(self, openapi: dict[str, Any]):
-        self._paths = [(template.count("{"), self._pattern(template),
-                        {method.upper() for method in operations if method in HTTP_METHODS})
+        self._paths = [(compile_path(template), {method.upper() for method in operations
+                                                 if method in HTTP_METHODS})
                        for template, operations in openapi.get("paths", {}).items()]
-
-    @staticmethod
-    def _pattern(template: str) -> re.Pattern[str]:
-        parts = re.split(r"\{[^}]+\}", template)
-        return re.compile("[^/]+".join(re.escape(part) for part in parts) + "$")
 
     def at(self, path: str) -> tuple[int, set[str]]:
         """The methods of the most specific paths matching `path` (the fewest parameters:
         `/memory/recent` before `/memory/{item_id}`), with that number of parameters."""
-        matching = [(params, methods) for params, pattern, methods in self._paths
+        matching = [(len(convertors), methods)
+                    for (pattern, _, convertors), methods in self._paths
                     if pattern.match(path)]
         fewest = min((params for params, _ in matching), default=0)
         return fewest, {method for params, methods in matching if params == fewest

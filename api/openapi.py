@@ -3,6 +3,7 @@ errors it really returns, in its face's error shape (never FastAPI's default 422
 validation answers 400)."""
 
 import copy
+from collections.abc import Iterator
 from typing import Any, Callable
 
 from fastapi import FastAPI
@@ -250,17 +251,24 @@ def _operations(document: dict) -> list[dict]:
 
 
 def _rule_text(node: Any, names: bool = True) -> None:
+    for schema in _schemas(node, skip=NOT_SCHEMAS):
+        if schema.get("type") == "string" and not any(key in schema for key in FORMATTED):
+            schema["pattern"] = NO_NUL
+        elif schema.get("type") == "object" and names:
+            schema.setdefault("propertyNames", {"pattern": NO_NUL})
+
+
+def _schemas(node: Any, skip: tuple[str, ...] = ()) -> Iterator[dict]:
+    """Every object in `node`, outermost first (each before what it holds, which may be
+    changed in between), but under the keys in `skip`."""
     if isinstance(node, list):
         for item in node:
-            _rule_text(item, names)
+            yield from _schemas(item, skip)
     elif isinstance(node, dict):
-        if node.get("type") == "string" and not any(key in node for key in FORMATTED):
-            node["pattern"] = NO_NUL
-        elif node.get("type") == "object" and names:
-            node.setdefault("propertyNames", {"pattern": NO_NUL})
+        yield node
         for key, value in node.items():
-            if key not in NOT_SCHEMAS:
-                _rule_text(value, names)
+            if key not in skip:
+                yield from _schemas(value, skip)
 
 
 INTEGER_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
@@ -270,17 +278,12 @@ def integral_bounds(node: Any) -> Any:
     """The document with each integer's bounds as integers. FastAPI's document model
     holds bounds as floats, which cannot hold the int64 ceiling: 2**63 - 1 became 2**63,
     so a client keeping to the document could send a version the server refuses."""
-    if isinstance(node, list):
-        for item in node:
-            integral_bounds(item)
-    elif isinstance(node, dict):
-        if node.get("type") == "integer":
+    for schema in _schemas(node):
+        if schema.get("type") == "integer":
             for key in INTEGER_BOUNDS:
-                if isinstance(node.get(key), float):
-                    node[key] = min(int(node[key]), MAX_INT64) if node[key] >= 0 \
-                        else max(int(node[key]), -MAX_INT64 - 1)
-        for value in node.values():
-            integral_bounds(value)
+                if isinstance(schema.get(key), float):
+                    schema[key] = min(int(schema[key]), MAX_INT64) if schema[key] >= 0 \
+                        else max(int(schema[key]), -MAX_INT64 - 1)
     return node
 
 

@@ -33,14 +33,13 @@ def whole(value: Any) -> Any:
     return value
 
 
-WholeInt = Annotated[StrictInt, BeforeValidator(whole)]
-
-
 def bounded_whole_int(**bounds: int) -> Any:
     """A WholeInt within bounds, the bounds applied to the integer itself: so that the
     document states them as minimum and maximum even when the field is optional."""
     return Annotated[StrictInt, Field(**bounds), BeforeValidator(whole)]
 
+
+WholeInt = bounded_whole_int()
 
 Version = bounded_whole_int(ge=1, le=MAX_INT64)  # an aggregate's, as a client states it
 
