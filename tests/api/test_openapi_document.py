@@ -1,6 +1,8 @@
 """/openapi.json tells the truth: a body for every success, the errors the server
 really sends in each face's shape, no 422, and the WebSockets described."""
 
+from collections.abc import Iterator
+
 import pytest
 
 from arqium.api.app import create_app
@@ -25,18 +27,25 @@ def test_no_operation_lists_422_since_bad_input_answers_400(document):
     assert "HTTPValidationError" not in document["components"]["schemas"]
 
 
-def bounds_outside_json_schema(node, path="") -> list[str]:
+def objects_in(node, path: str = "", skip: tuple[str, ...] = ()
+               ) -> Iterator[tuple[str, dict]]:
+    """Every object in `node` with where it is, but under the keys in `skip`."""
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            yield from objects_in(item, f"{path}/{i}", skip)
+    elif isinstance(node, dict):
+        yield path, node
+        for key, value in node.items():
+            if key not in skip:
+                yield from objects_in(value, f"{path}/{key}", skip)
+
+
+def bounds_outside_json_schema(node) -> list[str]:
     """Where a schema states a bound as pydantic's ge/le/gt/lt (which JSON Schema does
     not know, so clients and fuzzers ignore it) instead of minimum/maximum."""
-    if isinstance(node, list):
-        return [found for i, item in enumerate(node)
-                for found in bounds_outside_json_schema(item, f"{path}/{i}")]
-    if not isinstance(node, dict):
-        return []
-    here = [f"{path}/{key}" for key in ("ge", "le", "gt", "lt")
-            if isinstance(node.get(key), int | float)]  # a property so named is a dict
-    return here + [found for key, value in node.items()
-                   for found in bounds_outside_json_schema(value, f"{path}/{key}")]
+    return [f"{path}/{key}" for path, schema in objects_in(node)
+            for key in ("ge", "le", "gt", "lt")
+            if isinstance(schema.get(key), int | float)]  # a property so named is a dict
 
 
 def test_every_bound_is_stated_in_json_schema_terms(document):
@@ -182,14 +191,9 @@ def test_every_v0_user_id_states_its_rule(document):
 
 
 def integer_bounds(node) -> list:
-    if isinstance(node, list):
-        return [bound for item in node for bound in integer_bounds(item)]
-    if not isinstance(node, dict):
-        return []
-    here = [node[key] for key in ("minimum", "maximum", "exclusiveMinimum",
-                                  "exclusiveMaximum")
-            if node.get("type") == "integer" and key in node]
-    return here + [bound for value in node.values() for bound in integer_bounds(value)]
+    return [schema[key] for _, schema in objects_in(node) if schema.get("type") == "integer"
+            for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+            if key in schema]
 
 
 def test_an_integers_bounds_are_integers_and_the_int64_ceiling_is_exact(document):
@@ -204,15 +208,10 @@ def test_an_integers_bounds_are_integers_and_the_int64_ceiling_is_exact(document
 def texts_without_a_rule(node, names: bool = True) -> int:
     """How many plain texts (no format, pattern or enum) and objects (no rule for their
     names, where `names`) the document leaves unruled."""
-    if isinstance(node, list):
-        return sum(texts_without_a_rule(item, names) for item in node)
-    if not isinstance(node, dict):
-        return 0
-    here = node.get("type") == "string" and not any(
-        key in node for key in ("format", "pattern", "enum", "const")) or (
-        names and node.get("type") == "object" and "propertyNames" not in node)
-    return here + sum(texts_without_a_rule(value, names) for key, value in node.items()
-                      if key not in ("example", "examples", "default"))
+    return sum(schema.get("type") == "string" and not any(
+        key in schema for key in ("format", "pattern", "enum", "const")) or (
+        names and schema.get("type") == "object" and "propertyNames" not in schema)
+        for _, schema in objects_in(node, skip=("example", "examples", "default")))
 
 
 def test_every_text_states_that_nul_is_refused(document):
