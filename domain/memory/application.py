@@ -1,11 +1,13 @@
 """The memory context's service layer."""
 
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID, uuid4
 
+from cachetools import LRUCache
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
@@ -37,6 +39,14 @@ from arqium.domain.shared import (
     merge_patch,
     system_clock,
 )
+
+SEEN_MEMORIES = 65_536  # ids remembered as stored (~10 MB at most)
+
+
+def _changed_meanwhile(key: str) -> Conflict:
+    return Conflict(f"memory {key!r} was changed by a concurrent request; retry the "
+                    "request", key=key)
+
 
 # What `clear` and `record_working_set` returned, for a retry after a crash
 # (domain/journal.py).
@@ -77,26 +87,39 @@ class MemoryApplication(VaultCommands, Application):
         self.promotion_threshold = promotion_threshold
         self.default_ttls = default_ttls or {"context": 15, "temporary": 10080}
         self.keys = keys  # owners' data-encryption keys, kept apart from the events
+        # Memories this process saw stored: a hint only (another process may store any
+        # key), so that updating a known key does not first try to create it.
+        self._seen_memories: LRUCache[UUID, bool] = LRUCache(maxsize=SEEN_MEMORIES)
+        self._seen_lock = threading.Lock()
 
     @command
     def upsert(self, owner_id: str, draft: MemoryDraft) -> tuple[MemoryItem, int]:
-        """Create the memory under (owner, key), or supersede its content. Without a
-        key, a new memory under a fresh one: there is nothing to load, and should the key
-        exist after all, the save conflicts rather than supersede it."""
+        """Create the memory under (owner, key), or supersede its content. A key this
+        process has not seen stored is created without reading the store first (most
+        stores name a new key); should it be stored after all, that save conflicts and
+        the memory is loaded and superseded. Without a key, a new memory under a fresh
+        one: should that key exist, the save conflicts rather than supersede it."""
         check_layer(draft.layer)
         content = self._protected(owner_id, draft)
         now = self.clock()
         expires_at = expiry_for(draft.layer, now, draft.ttl_seconds, self.default_ttls)
-        item = None if draft.key is None else self._stored(owner_id, draft.key)
+        key = str(self.new_id()) if draft.key is None else draft.key
+        known = draft.key is not None and self._seen(owner_id, key)
+        item = self._stored(owner_id, key) if known else None
         if item is None:
             item = MemoryItem(
-                owner_id=owner_id, content=content,
-                key=str(self.new_id()) if draft.key is None else draft.key,
+                owner_id=owner_id, content=content, key=key,
                 layer=draft.layer, confidence=draft.confidence,
                 sensitivity=draft.sensitivity, tags=draft.tags, metadata=draft.metadata,
                 session_id=draft.session_id, context_id=draft.context_id,
                 expires_at=expires_at, at=now)
-        elif item.is_live(now):
+            try:
+                return item, self._saved_memory(item)
+            except IntegrityError:
+                item = None if draft.key is None else self._stored(owner_id, key)
+                if item is None:
+                    raise _changed_meanwhile(key) from None
+        if item.is_live(now):
             item.revise(content=content, layer=draft.layer, confidence=draft.confidence,
                         sensitivity=draft.sensitivity, tags=draft.tags,
                         metadata=draft.metadata, expires_at=expires_at, at=now)
@@ -106,11 +129,20 @@ class MemoryApplication(VaultCommands, Application):
                           metadata=draft.metadata, session_id=draft.session_id,
                           context_id=draft.context_id, expires_at=expires_at, at=now)
         try:
-            recordings = self.save(item)
+            return item, self._saved_memory(item)
         except IntegrityError:
-            raise Conflict(f"memory {item.key!r} was changed by a concurrent request; "
-                           "retry the request", key=item.key) from None
-        return item, recordings[-1].notification.id
+            raise _changed_meanwhile(key) from None
+
+    def _seen(self, owner_id: str, key: str) -> bool:
+        with self._seen_lock:
+            return self._seen_memories.get(memory_id_for(owner_id, key), False)
+
+    def _saved_memory(self, item: MemoryItem) -> int:
+        """Save the memory, remembered as stored; its position."""
+        recordings = self.save(item)
+        with self._seen_lock:
+            self._seen_memories[item.id] = True
+        return recordings[-1].notification.id
 
     def _stored(self, owner_id: str, key: str) -> MemoryItem | None:
         try:

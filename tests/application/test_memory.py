@@ -6,7 +6,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from arqium.domain.memory.application import MemoryDraft
+from arqium.domain.memory.application import MemoryApplication, MemoryDraft
 from arqium.domain.memory.domainmodel import (
     MAX_TTL_SECONDS,
     LayerConflict,
@@ -15,6 +15,7 @@ from arqium.domain.memory.domainmodel import (
     memory_id_for,
 )
 from arqium.domain.shared import Conflict, Invalid
+from tests.application.conftest import at_once
 from tests.conftest import SETUP
 
 KEY = "user:123:preference:theme"
@@ -69,6 +70,31 @@ def test_a_memory_stored_without_a_key_never_supersedes_one_that_has_its_key(sys
         upsert(system, key=None, content={"theme": "light"})
     kept = system.memory.repository.get(stored.id)
     assert (kept.version, kept.content) == (1, {"theme": "dark"})
+
+
+def test_a_key_another_process_stored_is_superseded_not_refused(system, clock):
+    """This process has not seen the key stored: its create conflicts, and the stored
+    memory is loaded and superseded instead."""
+    upsert(system, content={"theme": "dark"})
+    another_process = MemoryApplication(system.env, clock=clock)
+    try:
+        stored, _ = another_process.upsert(
+            "ada", MemoryDraft(key=KEY, content={"theme": "light"}), cause=SETUP)
+    finally:
+        another_process.close()
+    kept = system.memory.repository.get(stored.id)
+    assert (stored.version, kept.version, kept.content) == (2, 2, {"theme": "light"})
+
+
+def test_two_stores_of_a_new_key_at_once_both_land(system, processes):
+    """The one whose create conflicts supersedes the other's memory."""
+    apps = processes(system.memory)
+    results = at_once(2, lambda n: apps[n % len(apps)].upsert(
+        "ada", MemoryDraft(key=KEY, content={"n": n}), cause=SETUP))
+    assert not [r for r in results if isinstance(r, Exception)]
+    assert sorted(item.version for item, _ in results) == [1, 2]
+    kept = system.memory.repository.get(memory_id_for("ada", KEY))
+    assert kept.version == 2
 
 
 def test_the_same_key_of_another_owner_is_another_memory(system):
