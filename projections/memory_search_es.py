@@ -416,7 +416,10 @@ class ElasticsearchMemorySearch:
         if not self.on():
             return self.postgres.search(query, now)
         answers = self.answers(query, now)
-        fused = fuse(*rankings_of(answers), self.postgres.timely_ranking(query, now))
+        keyword, meaning = rankings_of(answers)
+        candidates = list({memory_id for memory_id, _ in (*keyword, *meaning)})
+        fused = fuse(keyword, meaning, self.postgres.timely_ranking(query, now),
+                     self.postgres.told_times(query, candidates))
         ranking = fused
         if self.postgres.context_weight(query):
             ranking = with_context(fused, self.postgres.neighbours(

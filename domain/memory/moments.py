@@ -58,7 +58,24 @@ RELATIVE_NAMES = [re.compile(pattern, re.IGNORECASE) for pattern in (
     r"\b(?P<last>last|previous|this)\s+" + UNIT + r"\b(?!\s+of\b)",
     r"\b(?P<last_season>last|this)\s+" + SEASON + r"\b",
 )]
-NEARBY = timedelta(days=1)  # a named day also finds what was said the day before/after
+NEARBY = timedelta(days=1)  # a named time also finds what was said the day before/after
+# A day named by its date also finds what was said in the week after it: people tell of
+# a day days later ("we went on Saturday"). On bench/retrieval.py a week finds a little
+# more than a day (temporal MRR@20 .626 against .648), and as much as two.
+TOLD_AFTER = timedelta(days=7)
+# A question that asks when something happened, and what a memory that tells when says:
+# a weekday, a month, a feast, a day of the month, a year, or a time relative to when
+# it was said. The latter is a PostgreSQL regular expression (matched ignoring case, on
+# a memory's first words); "may" only after last, next or this: else it is a verb.
+ASKS_WHEN = re.compile(r"^\W*when\b|\b(?:what|which)\s+(?:date|day|week|weekend|month"
+                       r"|year)\b(?!-)|\bhow\s+long\s+ago\b", re.IGNORECASE)
+WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+MONTH_NAMES = ("january|february|march|april|june|july|august|september|october"
+               "|november|december")
+TELLS_TIME = (r"\m(yesterday|today|tonight|tomorrow|ago|weekend|christmas|easter|"
+              + WEEKDAYS + "|" + MONTH_NAMES + r"|\d{1,2}(st|nd|rd|th)|(19|20)\d\d"
+              r"|(last|next|this|that)\s+(night|week|month|year|spring|summer|autumn"
+              r"|fall|winter|may))\M")
 
 
 def moment_of(metadata: Any) -> datetime | None:
@@ -94,6 +111,11 @@ def _parsed(value: str) -> datetime | None:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc)
+
+
+def asks_when(question: str) -> bool:
+    """Whether the question asks when something happened."""
+    return ASKS_WHEN.search(question) is not None
 
 
 def time_named(question: str, present: Callable[[], datetime]
@@ -149,7 +171,7 @@ def _span(parts: dict, present: Callable[[], datetime]
         start = datetime(year, month, day, tzinfo=timezone.utc)
     except (TypeError, ValueError):
         return None  # "February 30", or a year out of range
-    return start - NEARBY, start + timedelta(days=1) + NEARBY
+    return start - NEARBY, start + timedelta(days=1) + TOLD_AFTER
 
 
 def _latest_year_of(month: int, day: int | None, present: datetime, last: bool) -> int:

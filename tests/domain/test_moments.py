@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from arqium.domain.memory.moments import moment_of, time_named
+from arqium.domain.memory.moments import asks_when, moment_of, time_named
 
 
 def utc(*parts: int) -> datetime:
@@ -38,9 +38,10 @@ def test_no_time_without_a_time_key_holding_a_date(metadata):
 
 
 @pytest.mark.parametrize("question, span", [
-    ("Who did Maria have dinner with on May 3, 2023?", (utc(2023, 5, 2), utc(2023, 5, 5))),
-    ("What did Tobi do on 15 July 2023?", (utc(2023, 7, 14), utc(2023, 7, 17))),
-    ("the 2023-05-03 meeting", (utc(2023, 5, 2), utc(2023, 5, 5))),
+    # a named day, from the day before to a week after (what was told of it later)
+    ("Who did Maria have dinner with on May 3, 2023?", (utc(2023, 5, 2), utc(2023, 5, 11))),
+    ("What did Tobi do on 15 July 2023?", (utc(2023, 7, 14), utc(2023, 7, 23))),
+    ("the 2023-05-03 meeting", (utc(2023, 5, 2), utc(2023, 5, 11))),
     ("Where did they go in August 2023?", (utc(2023, 8, 1), utc(2023, 9, 1))),
     ("plans for summer 2024", (utc(2024, 6, 1), utc(2024, 9, 1))),
     ("Which trips did Tobi take in 2023?", (utc(2023, 1, 1), utc(2024, 1, 1))),
@@ -53,7 +54,7 @@ def test_a_time_without_its_year_is_the_latest_such_before_the_present():
     assert time_named("What happened last June?", present(2024, 11, 24)) == (
         utc(2024, 6, 1), utc(2024, 7, 1))
     assert time_named("What happened on 3 December?", present(2024, 11, 24)) == (
-        utc(2023, 12, 2), utc(2023, 12, 5))
+        utc(2023, 12, 2), utc(2023, 12, 11))
     assert time_named("What did Rufus wear last November?", present(2024, 11, 24)) == (
         utc(2023, 11, 1), utc(2023, 12, 1))
     assert time_named("What happened this May?", present(2024, 11, 24)) == (
@@ -134,3 +135,20 @@ def test_since_a_time_names_the_span_from_it_to_the_present():
 ])
 def test_a_relative_time_before_the_year_1_is_no_time(question):
     assert time_named(question, present(1, 1, 2)) is None
+
+
+@pytest.mark.parametrize("question", [
+    "When did Leo move onto the boat?", "when is the housewarming", "  When was it?",
+    "On what date did Maya climb outside?", "Which weekend did they go to Wales?",
+    "How long ago did Tessa start at Kestrel?", "What day was the concert?",
+])
+def test_a_question_asking_when_is_told_apart(question):
+    assert asks_when(question)
+
+
+@pytest.mark.parametrize("question", [
+    "What did Maya do when her mother was ill?", "Whenever Leo cooks, what does he make?",
+    "What year-end plans does Ana have?", "Where did Tobi go in May?",
+])
+def test_a_question_not_asking_when_is_not_taken_for_one(question):
+    assert not asks_when(question)

@@ -72,8 +72,8 @@ def test_semantic_mode_finds_a_memory_sharing_no_word(postgres_search, system, s
 
 def test_hybrid_mode_fuses_the_scores_of_the_two_rankings(postgres_search, system, stored):
     query = MemoryQuery("u1", "cats named Miso", limit=50)
-    by_keyword, by_meaning, timely = postgres_search.rankings(query, system.clock())
-    assert by_keyword and by_meaning and timely == []  # no time named
+    by_keyword, by_meaning, timely, told = postgres_search.rankings(query, system.clock())
+    assert by_keyword and by_meaning and timely == told == []  # no time named or asked
     fused = fuse(by_keyword, by_meaning)
     neighbours = postgres_search.neighbours([memory_id for memory_id, _ in fused], query,
                                             system.clock())
@@ -83,6 +83,29 @@ def test_hybrid_mode_fuses_the_scores_of_the_two_rankings(postgres_search, syste
     assert rows[0]["key"] == "pets"
     assert total == len(expected) == len(MEMORIES)  # no similarity floor: all ranked
     assert {str(row["id"]): float(row["score"]) for row in rows} == pytest.approx(expected)
+
+
+def test_a_question_asking_when_favours_the_memories_that_tell_a_time(
+        postgres_search, system, workers):
+    """"When…" is answered by a memory that says when; the SQL fusion is `fuse`'s."""
+    workers("memory_items", "memory_embeddings")
+    for key, note in (("hall", "We moved the piano into the hall"),
+                      ("told", "We moved the piano on Saturday"),
+                      ("cat", "The cat sleeps in the garden")):
+        _, position = system.memory.upsert("u3", MemoryDraft(
+            key=key, content={"note": note}), cause=SETUP)
+    postgres_search.wait("memory", position, timeout=60)
+    asking = MemoryQuery("u3", "When did they move the piano?")
+    *sides, told = postgres_search.rankings(asking, system.clock())
+    ranking = with_context(fuse(*sides, told), postgres_search.neighbours(
+        [memory_id for memory_id, _ in fuse(*sides, told)], asking, system.clock()))
+    rows, _ = postgres_search.search(asking, system.clock())
+    assert [row["key"] for row in rows] == ["told", "hall", "cat"]
+    assert {str(row["id"]): float(row["score"]) for row in rows} == pytest.approx(
+        dict(ranking))
+    assert [str(row["id"]) for row in rows if row["key"] == "told"] == told
+    not_asking = MemoryQuery("u3", "Did they move the piano?")
+    assert postgres_search.rankings(not_asking, system.clock())[3] == []
 
 
 def test_keyword_ranking_weighs_rare_words_above_common_ones(postgres_search, system,

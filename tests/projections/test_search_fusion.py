@@ -6,6 +6,7 @@ from arqium.projections.memory_search import (
     CONTEXT_DEPTH,
     CONTEXT_WEIGHT,
     KEYWORD_WEIGHT,
+    WHEN_WEIGHT,
     fuse,
     with_context,
 )
@@ -33,6 +34,11 @@ def test_a_strong_hit_on_one_side_outranks_weak_hits_on_both():
 def test_equal_scores_are_ordered_by_id_and_nothing_fuses_to_nothing():
     assert [memory_id for memory_id, _ in fuse([("b", 1.0), ("a", 1.0)], [])] == ["a", "b"]
     assert fuse([], []) == []
+
+
+def test_a_candidate_that_tells_a_time_gains_the_when_weight_and_no_other_enters():
+    fused = dict(fuse([("a", 10.0), ("b", 10.0)], [], told=["b", "elsewhere"]))
+    assert fused == pytest.approx({"a": KEYWORD_WEIGHT, "b": KEYWORD_WEIGHT + WHEN_WEIGHT})
 
 
 def test_a_memory_gains_a_share_of_its_best_neighbours_score():
