@@ -38,7 +38,9 @@ from arqium.projections.memory_search import (
     PostgresMemorySearch,
     Ranking,
     fuse,
+    usual_length,
     with_context,
+    with_prior,
 )
 
 # Nearest-neighbour candidates each shard considers: deeper than CANDIDATES, so the
@@ -417,13 +419,18 @@ class ElasticsearchMemorySearch:
             return self.postgres.search(query, now)
         answers = self.answers(query, now)
         keyword, meaning = rankings_of(answers)
-        candidates = list({memory_id for memory_id, _ in (*keyword, *meaning)})
-        fused = fuse(keyword, meaning, self.postgres.timely_ranking(query, now),
-                     self.postgres.told_times(query, candidates))
+        timely = self.postgres.timely_ranking(query, now)
+        told, lexemes = self.postgres.traits(
+            query, {memory_id for memory_id, _ in (*keyword, *meaning, *timely)})
+        fused = fuse(keyword, meaning, timely, told)
+        usual = usual_length(list(lexemes.values()))
         ranking = fused
         if self.postgres.context_weight(query):
             ranking = with_context(fused, self.postgres.neighbours(
                 [memory_id for memory_id, _ in fused[:CONTEXT_DEPTH]], query, now))
+            lifted = {memory_id for memory_id, _ in ranking} - lexemes.keys()
+            lexemes.update(self.postgres.traits(query, lifted)[1])
+        ranking = with_prior(ranking, lexemes, usual, self.postgres.short_penalty(query))
         snippets = snippets_of(answers.values())
         rows = self.postgres.page_of(ranking[query.offset:], query.owner_id, query.limit,
                                      now)

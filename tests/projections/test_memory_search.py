@@ -11,7 +11,9 @@ from arqium.projections.memory_search import (
     MemoryQuery,
     fuse,
     native_placeholders,
+    usual_length,
     with_context,
+    with_prior,
 )
 from tests.conftest import SETUP
 
@@ -78,7 +80,10 @@ def test_hybrid_mode_fuses_the_scores_of_the_two_rankings(postgres_search, syste
     neighbours = postgres_search.neighbours([memory_id for memory_id, _ in fused], query,
                                             system.clock())
     assert neighbours  # written within the hour: each memory has its conversation
-    expected = dict(with_context(fused, neighbours))
+    ranking = with_context(fused, neighbours)
+    _, lexemes = postgres_search.traits(query, [memory_id for memory_id, _ in ranking])
+    usual = usual_length([lexemes[memory_id] for memory_id, _ in fused])
+    expected = dict(with_prior(ranking, lexemes, usual))
     rows, total = postgres_search.search(query, system.clock())
     assert rows[0]["key"] == "pets"
     assert total == len(expected) == len(MEMORIES)  # no similarity floor: all ranked
@@ -99,6 +104,8 @@ def test_a_question_asking_when_favours_the_memories_that_tell_a_time(
     *sides, told = postgres_search.rankings(asking, system.clock())
     ranking = with_context(fuse(*sides, told), postgres_search.neighbours(
         [memory_id for memory_id, _ in fuse(*sides, told)], asking, system.clock()))
+    _, lexemes = postgres_search.traits(asking, dict(ranking))
+    ranking = with_prior(ranking, lexemes, usual_length(list(lexemes.values())))
     rows, _ = postgres_search.search(asking, system.clock())
     assert [row["key"] for row in rows] == ["told", "hall", "cat"]
     assert {str(row["id"]): float(row["score"]) for row in rows} == pytest.approx(
@@ -106,6 +113,26 @@ def test_a_question_asking_when_favours_the_memories_that_tell_a_time(
     assert [str(row["id"]) for row in rows if row["key"] == "told"] == told
     not_asking = MemoryQuery("u3", "Did they move the piano?")
     assert postgres_search.rankings(not_asking, system.clock())[3] == []
+
+
+def test_a_hybrid_search_ranks_a_memory_that_says_little_below_one_that_says_more(
+        postgres_search, system, workers):
+    workers("memory_items", "memory_embeddings")
+    for key, note in (
+            ("filler", "Haha, the piano!"),
+            ("telling", "The piano teacher comes to our house every Tuesday after "
+                        "school to practise scales and sight reading"),
+            ("cat", "The cat sleeps in the garden all afternoon when the sun is out, "
+                    "then hunts moths at dusk"),
+            ("bike", "My bike needs new brakes and tyres before the long ride to the "
+                     "coast next weekend")):
+        _, position = system.memory.upsert("u3", MemoryDraft(
+            key=key, content={"note": note}), cause=SETUP)
+    postgres_search.wait("memory", position, timeout=60)
+    assert found(postgres_search, system, "piano", owner_id="u3", mode="keyword")[:2] == [
+        "filler", "telling"]  # BM25 alone: the shorter, the denser the match
+    assert found(postgres_search, system, "piano", owner_id="u3")[:2] == [
+        "telling", "filler"]
 
 
 def test_keyword_ranking_weighs_rare_words_above_common_ones(postgres_search, system,

@@ -6,9 +6,14 @@ from arqium.projections.memory_search import (
     CONTEXT_DEPTH,
     CONTEXT_WEIGHT,
     KEYWORD_WEIGHT,
+    FULL_LEXEMES,
+    SHORT_PENALTY,
     WHEN_WEIGHT,
     fuse,
+    length_prior,
+    usual_length,
     with_context,
+    with_prior,
 )
 
 
@@ -61,3 +66,25 @@ def test_only_the_best_of_a_ranking_lift_their_neighbours():
     last_lifting, first_not = fused[CONTEXT_DEPTH - 1][0], fused[CONTEXT_DEPTH][0]
     lifted = dict(with_context(fused, {last_lifting: ["near"], first_not: ["far"]}))
     assert lifted["near"] > 0 and "far" not in lifted
+
+
+def test_a_memory_of_fewer_words_than_usual_keeps_less_of_its_score():
+    assert length_prior(FULL_LEXEMES) == length_prior(FULL_LEXEMES + 40) == 1.0
+    assert length_prior(0) == pytest.approx(1 - SHORT_PENALTY)
+    assert length_prior(1) < length_prior(FULL_LEXEMES // 2) < 1.0
+    assert length_prior(3, usual=3) == 1.0  # where every memory is short
+
+
+def test_the_usual_length_is_the_candidates_upper_quartile_within_bounds():
+    assert usual_length([6, 2, 4]) == 5  # interpolated, as PostgreSQL's percentile_cont
+    assert usual_length([1, 2, 3, 4, 5]) == 4
+    assert usual_length([40, 50]) == FULL_LEXEMES
+    assert usual_length([0, 0]) == 1
+    assert usual_length([]) == FULL_LEXEMES
+
+
+def test_the_prior_scales_each_score_and_reorders():
+    ranked = with_prior([("haha", 1.0), ("answer", 0.9)], {"haha": 1, "answer": 20},
+                        usual=10)
+    assert ranked == [("answer", 0.9), ("haha", pytest.approx(length_prior(1, 10)))]
+    assert with_prior([("a", 1.0)], {"a": 1}, usual=10, penalty=0.0) == [("a", 1.0)]
