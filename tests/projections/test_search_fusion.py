@@ -5,8 +5,8 @@ import pytest
 from arqium.projections.memory_search import (
     CONTEXT_DEPTH,
     CONTEXT_WEIGHT,
-    KEYWORD_WEIGHT,
     FULL_LEXEMES,
+    KEYWORD_WEIGHT,
     SHORT_PENALTY,
     WHEN_WEIGHT,
     fuse,
