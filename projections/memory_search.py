@@ -274,7 +274,7 @@ keyword AS (
     SELECT 'keyword' AS side, h.id::text AS id,
         sum(h.weight * ln(1 + (corpus.n - h.df + 0.5) / (h.df + 0.5)) * (%(k1)s + 1)
             / (1 + %(k1)s * (1 - %(b)s + %(b)s * h.len / corpus.average_length)))
-            AS score
+            AS score, max(h.len)::int AS lexemes
     FROM hits h CROSS JOIN corpus
     GROUP BY h.id ORDER BY score DESC, h.id
     LIMIT %(candidates)s
@@ -302,7 +302,8 @@ nearest AS MATERIALIZED (""" + NEAREST + "NOT " + FILTERED + NEAREST_FIRST + """
     + NEAREST_FIRST + """
 ),
 meaning AS (
-    SELECT 'meaning' AS side, n.id::text AS id, 1 - n.distance AS score
+    SELECT 'meaning' AS side, n.id::text AS id, 1 - n.distance AS score,
+        length(m.tsv) AS lexemes
     FROM nearest n JOIN {items} m ON m.id = n.id
     WHERE """ + CANDIDATE + """
         AND (%(min_similarity)s::float8 IS NULL OR 1 - n.distance >= %(min_similarity)s)
@@ -313,7 +314,7 @@ meaning AS (
 TIMELY = """
 timely AS (
     SELECT 'timely' AS side, m.id::text AS id,
-        1 - (e.embedding <=> %(vector)s::halfvec) AS score
+        1 - (e.embedding <=> %(vector)s::halfvec) AS score, length(m.tsv) AS lexemes
     FROM {items} m JOIN {embeddings} e ON e.id = m.id
     WHERE %(start)s::timestamptz IS NOT NULL
         AND m.occurred_at >= %(start)s AND m.occurred_at < %(end)s AND """ + CANDIDATE + """
@@ -322,13 +323,11 @@ timely AS (
 )"""
 # Whether a memory (m) tells a time, for a question that asks when.
 TELLS_A_TIME = """%(asks_when)s AND left(m.search_text, %(told_words)s) ~* %(tells_time)s"""
-# What a memory (m) keeps of its score by its length (see length_prior).
-LENGTH_PRIOR = """(1 - %(short_penalty)s::float8
-    * greatest(usual.length - length(m.tsv), 0) / usual.length)"""
 # The candidates that tell a time, if the question asks when.
 TOLD = """
 told AS (
-    SELECT 'told' AS side, m.id::text AS id, 0::float8 AS score FROM {items} m
+    SELECT 'told' AS side, m.id::text AS id, 0::float8 AS score, length(m.tsv) AS lexemes
+    FROM {items} m
     WHERE m.id IN (SELECT id::uuid FROM keyword UNION SELECT id::uuid FROM meaning
         UNION SELECT id::uuid FROM timely)
         AND """ + TELLS_A_TIME + """
@@ -348,9 +347,9 @@ SELECT_TIMELY = "WITH " + TIMELY + "SELECT * FROM timely"
 # candidates. The adjacent memory is found first and filtered after, so that every plan
 # (a prepared statement's generic one too) walks the sequence index to it.
 ADJACENT_COLUMNS = """m.id, m.owner_id, m.gone_at, m.expires_at, m.layer, m.confidence,
-            m.tags, m.key, m.metadata"""
+            m.tags, m.key, m.metadata, length(m.tsv) AS lexemes"""
 NEIGHBOURS = """
-    CROSS JOIN LATERAL (SELECT m.id FROM (
+    CROSS JOIN LATERAL (SELECT m.id, m.lexemes FROM (
         (SELECT """ + ADJACENT_COLUMNS + """ FROM {items} m
         WHERE m.owner_id = %(owner_id)s AND m.gone_at IS NULL
             AND (m.occurred_at, m.created_at, m.id) < (x.occurred_at, x.created_at, x.id)
@@ -365,7 +364,8 @@ NEIGHBOURS = """
     ) AS m WHERE """ + CANDIDATE + """) AS neighbour"""
 LIFTS = """
 lifts AS (
-    SELECT neighbour.id::text AS id, %(context_weight)s * own.score AS lift
+    SELECT neighbour.id::text AS id, %(context_weight)s * own.score AS lift,
+        neighbour.lexemes
     FROM (SELECT id, score FROM own ORDER BY score DESC, id LIMIT %(context_depth)s
         ) AS own
     JOIN {items} x ON x.id = own.id::uuid""" + NEIGHBOURS + """
@@ -386,40 +386,40 @@ scale AS (
 ),
 shares AS (
     SELECT k.id, %(keyword_weight)s * CASE WHEN scale.keyword_best > 0
-        THEN k.score / scale.keyword_best ELSE 1 END AS share
+        THEN k.score / scale.keyword_best ELSE 1 END AS share, k.lexemes
     FROM keyword k, scale
     UNION ALL
     SELECT m.id, (1 - %(keyword_weight)s)
         * CASE WHEN scale.meaning_best > scale.meaning_worst
         THEN (m.score - scale.meaning_worst) / (scale.meaning_best - scale.meaning_worst)
-        ELSE 1 END
+        ELSE 1 END, m.lexemes
     FROM meaning m, scale
     UNION ALL
     SELECT t.id, %(time_weight)s + CASE WHEN t.id IN (SELECT id FROM meaning)
         OR scale.meaning_best IS NULL THEN 0
         ELSE (1 - %(keyword_weight)s) * least(greatest(t.score - scale.meaning_worst, 0)
-            / greatest(scale.meaning_best - scale.meaning_worst, 1e-9), 1) END
+            / greatest(scale.meaning_best - scale.meaning_worst, 1e-9), 1) END, t.lexemes
     FROM timely t, scale
     UNION ALL
-    SELECT id, %(when_weight)s::float8 FROM told
+    SELECT id, %(when_weight)s::float8, lexemes FROM told
 ),
-own AS (SELECT id, sum(share) AS score FROM shares GROUP BY id),
-usual AS MATERIALIZED (  -- once, not for each memory it scales
+own AS (SELECT id, sum(share) AS score, max(lexemes) AS lexemes FROM shares GROUP BY id),
+usual AS (
     SELECT greatest(least(coalesce(percentile_cont(%(usual_quantile)s::float8)
-        WITHIN GROUP (ORDER BY length(m.tsv)), %(full_lexemes)s::int),
+        WITHIN GROUP (ORDER BY lexemes), %(full_lexemes)s::int),
         %(full_lexemes)s::int), 1)::float8 AS length
-    FROM (SELECT DISTINCT id::uuid AS id FROM shares) AS candidate
-    JOIN {items} m USING (id)
+    FROM own
 ),
 """ + LIFTS + """,
 fused AS (
     SELECT scored.id, (sum(scored.score) + coalesce(max(scored.lift), 0))
-        * (SELECT """ + LENGTH_PRIOR + """ FROM {items} m, usual
-            WHERE m.id = scored.id::uuid) AS score
+        * (1 - %(short_penalty)s::float8
+            * greatest(usual.length - max(scored.lexemes), 0) / usual.length) AS score
     FROM (
-        SELECT id, score, NULL::float8 AS lift FROM own
-        UNION ALL SELECT id, 0, lift FROM lifts) AS scored
-    GROUP BY scored.id ORDER BY score DESC, scored.id
+        SELECT id, score, NULL::float8 AS lift, lexemes FROM own
+        UNION ALL SELECT id, 0, lift, lexemes FROM lifts) AS scored
+    CROSS JOIN usual
+    GROUP BY scored.id, usual.length ORDER BY score DESC, scored.id
     LIMIT %(limit)s OFFSET %(offset)s
 )"""
 # A search: the rankings, fused, and the page of the fused ranking with its rows; a page
