@@ -283,15 +283,19 @@ def test_a_question_sharing_no_word_still_finds_its_memory(postgres_search, syst
 def test_a_question_naming_a_date_favours_the_memories_of_that_date(postgres_search,
                                                                     system, workers):
     workers("memory_items", "memory_embeddings")
+    # keys that say nothing of the dates (a memory is found by its key's words too)
     stored_for(system, postgres_search, "u4", {
-        "may": ("Maria: dinner with Tom at the harbour tonight",
-                {"session_date": "2023-05-03T19:00:00Z"}),
-        "june": ("Maria: dinner with Ana at the harbour tonight",
-                 {"session_date": "2023-06-10T19:00:00Z"})})
+        "dinner-1": ("Maria: dinner with Tom at the harbour tonight",
+                     {"session_date": "2023-05-03T19:00:00Z"}),
+        "dinner-2": ("Maria: dinner with Ana at the harbour tonight",
+                     {"session_date": "2023-06-10T19:00:00Z"}),
+        # others, so that neither dinner is the worst by meaning, which scores 0
+        "bike": ("Maria: my bike has a flat tyre again", {"session_date": "2023-04-01"}),
+        "rain": ("Ana: it rained all week in Porto", {"session_date": "2023-07-01"})})
     question = "Who did Maria have dinner with on May 3, 2023?"
-    assert found(postgres_search, system, question, "u4")[0] == "may"
+    assert found(postgres_search, system, question, "u4")[0] == "dinner-1"
     question = "Who did Maria have dinner with on June 10, 2023?"
-    assert found(postgres_search, system, question, "u4")[0] == "june"
+    assert found(postgres_search, system, question, "u4")[0] == "dinner-2"
 
 
 def test_an_answer_is_found_by_the_question_before_it(postgres_search, system, workers):
