@@ -42,8 +42,8 @@ TIME_WEIGHT = 0.3  # what happening when the question says adds to a memory's sc
 # What telling a time adds to a candidate's score when the question asks when (see
 # domain.memory.moments): "When did Leo move aboard?" is answered by "I moved everything
 # aboard yesterday", not by the many memories about the boat. On bench/retrieval.py's
-# held-out conversations, temporal recall@10 .675 -> .727 (0.3: .733, but fewer found
-# of the others).
+# held-out conversations (whose misses suggested it), temporal recall@10 .675 -> .727
+# (0.3: .733, with fewer of the others found; on the development set both alike).
 WHEN_WEIGHT = 0.15
 TOLD_WORDS = 1000  # the characters of a memory read for a time it tells
 # In a hybrid search a memory shorter than is usual among the candidates (the upper
@@ -381,8 +381,7 @@ SELECT x.id::text AS of, neighbour.id::text AS id
 FROM {items} x""" + NEIGHBOURS + """
 WHERE x.id = ANY(%(ids)s::uuid[])"""
 # What `fuse`, `with_context` and `with_prior` do, in SQL: so that a search is one
-# statement, its page
-# read with it.
+# statement, its page read with it.
 FUSED = """,
 scale AS (
     SELECT (SELECT max(score) FROM keyword) AS keyword_best,
