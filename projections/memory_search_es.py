@@ -40,6 +40,7 @@ from arqium.projections.memory_search import (
     fuse,
     usual_length,
     with_context,
+    with_previous,
     with_prior,
 )
 
@@ -419,6 +420,9 @@ class ElasticsearchMemorySearch:
             return self.postgres.search(query, now)
         answers = self.answers(query, now)
         keyword, meaning = rankings_of(answers)
+        meaning = with_previous(meaning, self.postgres.previous_similarities(
+            query, [memory_id for memory_id, _ in meaning], now),
+            self.postgres.previous_weight(query))
         timely = self.postgres.timely_ranking(query, now)
         told, lexemes = self.postgres.traits(
             query, {memory_id for memory_id, _ in (*keyword, *meaning, *timely)})

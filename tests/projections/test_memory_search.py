@@ -13,6 +13,7 @@ from arqium.projections.memory_search import (
     native_placeholders,
     usual_length,
     with_context,
+    with_previous,
     with_prior,
 )
 from tests.conftest import SETUP
@@ -133,6 +134,37 @@ def test_a_hybrid_search_ranks_a_memory_that_says_little_below_one_that_says_mor
         "filler", "telling"]  # BM25 alone: the shorter, the denser the match
     assert found(postgres_search, system, "piano", owner_id="u3")[:2] == [
         "telling", "filler"]
+
+
+def test_a_hybrid_search_reads_a_memory_with_the_one_said_just_before_it(
+        postgres_search, system, workers):
+    """Its similarity gains PREVIOUS_WEIGHT of the previous memory's (within the hour,
+    live): "Fine, I tape it now" is read after "How is your finger?"."""
+    workers("memory_items", "memory_embeddings")
+    said = {}
+    for key, note, at in (
+            ("asked", "How is your finger since the climbing accident?", "10:00"),
+            ("answer", "Fine, I tape it as a precaution now.", "10:01"),
+            ("later", "Lovely weather for a walk along the river today.", "11:30")):
+        said[key], position = system.memory.upsert("u5", MemoryDraft(
+            key=key, content={"note": note},
+            metadata={"timestamp": f"2024-05-01T{at}:00Z"}), cause=SETUP)
+    postgres_search.wait("memory", position, timeout=60)
+    text, now = "Is she still careful with her injured finger?", system.clock()
+    hybrid = MemoryQuery("u5", text)
+    ids = [str(item.id) for item in said.values()]
+    raw = postgres_search.rankings(MemoryQuery("u5", text, mode="semantic"), now)[1]
+    previous = postgres_search.previous_similarities(hybrid, ids, now)
+    # The first memory has none before it; "later" comes 89 minutes after "answer".
+    assert previous == {str(said["answer"].id): pytest.approx(dict(raw)[ids[0]],
+                                                              abs=1e-6)}
+    assert dict(postgres_search.rankings(hybrid, now)[1]) == pytest.approx(
+        dict(with_previous(raw, previous)))
+    assert postgres_search.previous_similarities(
+        MemoryQuery("u5", text, mode="semantic"), ids, now) == {}  # meaning alone
+    _, position = system.memory.delete("u5", said["asked"].id, cause=SETUP)
+    postgres_search.wait("memory", position, timeout=60)
+    assert postgres_search.previous_similarities(hybrid, ids, now) == {}
 
 
 def test_keyword_ranking_weighs_rare_words_above_common_ones(postgres_search, system,
