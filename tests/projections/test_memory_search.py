@@ -156,8 +156,8 @@ def test_a_hybrid_search_reads_a_memory_with_the_one_said_just_before_it(
     raw = postgres_search.rankings(MemoryQuery("u5", text, mode="semantic"), now)[1]
     previous = postgres_search.previous_similarities(hybrid, ids, now)
     # The first memory has none before it; "later" comes 89 minutes after "answer".
-    assert previous == {str(said["answer"].id): pytest.approx(dict(raw)[ids[0]],
-                                                              abs=1e-6)}
+    asked_similarity = dict(raw)[str(said["asked"].id)]
+    assert previous == {str(said["answer"].id): pytest.approx(asked_similarity, abs=1e-6)}
     assert dict(postgres_search.rankings(hybrid, now)[1]) == pytest.approx(
         dict(with_previous(raw, previous)))
     assert postgres_search.previous_similarities(
