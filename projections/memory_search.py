@@ -323,7 +323,8 @@ PREVIOUS = """
     LEFT JOIN LATERAL (SELECT 1 - (e.embedding <=> %(vector)s::halfvec) AS similarity
         FROM (SELECT p.id, p.expires_at FROM {items} p
             WHERE %(previous_weight)s > 0 AND p.owner_id = m.owner_id AND p.gone_at IS NULL
-                AND (p.occurred_at, p.created_at, p.id) < (m.occurred_at, m.created_at, m.id)
+                AND (p.occurred_at, p.created_at, p.id)
+                    < (m.occurred_at, m.created_at, m.id)
                 AND p.occurred_at >= m.occurred_at - %(context_gap)s
             ORDER BY p.occurred_at DESC, p.created_at DESC, p.id DESC LIMIT 1) AS p
         JOIN {embeddings} e ON e.id = p.id AND NOT e.gone
