@@ -315,24 +315,34 @@ FILTERED = "(%(key_prefix)s::text IS NOT NULL OR cardinality(%(tags)s::text[]) >
 NEAREST_FIRST = """
     ORDER BY distance
     LIMIT %(candidates)s * %(overfetch)s)"""
-# How like the query the memory said just before a memory (m) is: the owner's live
-# memory before it within the gap (found first, filtered after, as NEIGHBOURS do). Only
-# the meaning side's candidates are read with it, after they are chosen by their own
-# similarity (as an Elasticsearch search's are).
+
+
+def just_before(columns: str, only_if: str = "true") -> str:
+    """The owner's live memory (m) that happened just before another (x), within the
+    gap, with those of its columns: found first and filtered after, so that every plan
+    (a prepared statement's generic one too) walks the sequence index to it. `only_if`
+    (of parameters alone) spares the index probe when it is false."""
+    return """
+        (SELECT """ + columns + """ FROM {items} m
+        WHERE """ + only_if + """ AND m.owner_id = %(owner_id)s AND m.gone_at IS NULL
+            AND (m.occurred_at, m.created_at, m.id) < (x.occurred_at, x.created_at, x.id)
+            AND m.occurred_at >= x.occurred_at - %(context_gap)s
+        ORDER BY m.occurred_at DESC, m.created_at DESC, m.id DESC LIMIT 1)"""
+
+
+# How like the query the memory said just before a memory (x) is, if that one has not
+# expired. Only the meaning side's candidates are read with it, after they are chosen by
+# their own similarity (as an Elasticsearch search's are).
 PREVIOUS = """
     LEFT JOIN LATERAL (SELECT 1 - (e.embedding <=> %(vector)s::halfvec) AS similarity
-        FROM (SELECT p.id, p.expires_at FROM {items} p
-            WHERE %(previous_weight)s > 0 AND p.owner_id = m.owner_id AND p.gone_at IS NULL
-                AND (p.occurred_at, p.created_at, p.id)
-                    < (m.occurred_at, m.created_at, m.id)
-                AND p.occurred_at >= m.occurred_at - %(context_gap)s
-            ORDER BY p.occurred_at DESC, p.created_at DESC, p.id DESC LIMIT 1) AS p
-        JOIN {embeddings} e ON e.id = p.id AND NOT e.gone
-        WHERE p.expires_at IS NULL OR p.expires_at > %(now)s) AS previous ON true"""
+        FROM""" + just_before("m.id, m.expires_at", only_if="%(previous_weight)s > 0") \
+    + """ AS m
+        JOIN {embeddings} e ON e.id = m.id AND NOT e.gone
+        WHERE m.expires_at IS NULL OR m.expires_at > %(now)s) AS previous ON true"""
 # Of memories ranked elsewhere: how like the query the memory before each is.
 SELECT_PREVIOUS = """
-SELECT m.id::text AS id, previous.similarity FROM {items} m""" + PREVIOUS + """
-WHERE m.id = ANY(%(ids)s::uuid[]) AND m.owner_id = %(owner_id)s
+SELECT x.id::text AS id, previous.similarity FROM {items} x""" + PREVIOUS + """
+WHERE x.id = ANY(%(ids)s::uuid[]) AND x.owner_id = %(owner_id)s
     AND previous.similarity IS NOT NULL"""
 MEANING = """
 nearest AS MATERIALIZED (""" + NEAREST + "NOT " + FILTERED + NEAREST_FIRST + """
@@ -343,17 +353,17 @@ nearest AS MATERIALIZED (""" + NEAREST + "NOT " + FILTERED + NEAREST_FIRST + """
     + NEAREST_FIRST + """
 ),
 meaning AS (
-    SELECT 'meaning' AS side, m.id::text AS id,
-        m.similarity + %(previous_weight)s * coalesce(previous.similarity, 0) AS score,
-        m.lexemes
-    FROM (SELECT m.id, m.owner_id, m.occurred_at, m.created_at,
+    SELECT 'meaning' AS side, x.id::text AS id,
+        x.similarity + %(previous_weight)s * coalesce(previous.similarity, 0) AS score,
+        x.lexemes
+    FROM (SELECT m.id, m.occurred_at, m.created_at,
             1 - n.distance AS similarity, length(m.tsv) AS lexemes
         FROM nearest n JOIN {items} m ON m.id = n.id
         WHERE """ + CANDIDATE + """
             AND (%(min_similarity)s::float8 IS NULL OR 1 - n.distance >= %(min_similarity)s)
         ORDER BY n.distance, n.id
-        LIMIT %(candidates)s) AS m""" + PREVIOUS + """
-    ORDER BY score DESC, m.id
+        LIMIT %(candidates)s) AS x""" + PREVIOUS + """
+    ORDER BY score DESC, x.id
 )"""
 # The memories of the time a question names ([start, end)), nearest its meaning first.
 TIMELY = """
@@ -389,17 +399,12 @@ UNION ALL SELECT * FROM told"""
 SELECT_TIMELY = "WITH " + TIMELY + "SELECT * FROM timely"
 # Each memory of a ranking lifts its neighbours: the live memories of the owner just
 # before and just after it in the order they happened, within the gap, if they are
-# candidates. The adjacent memory is found first and filtered after, so that every plan
-# (a prepared statement's generic one too) walks the sequence index to it.
+# candidates (each found first and filtered after, as just_before says).
 ADJACENT_COLUMNS = """m.id, m.owner_id, m.gone_at, m.expires_at, m.layer, m.confidence,
             m.tags, m.key, m.metadata, length(m.tsv) AS lexemes"""
 NEIGHBOURS = """
     CROSS JOIN LATERAL (SELECT m.id, m.lexemes FROM (
-        (SELECT """ + ADJACENT_COLUMNS + """ FROM {items} m
-        WHERE m.owner_id = %(owner_id)s AND m.gone_at IS NULL
-            AND (m.occurred_at, m.created_at, m.id) < (x.occurred_at, x.created_at, x.id)
-            AND m.occurred_at >= x.occurred_at - %(context_gap)s
-        ORDER BY m.occurred_at DESC, m.created_at DESC, m.id DESC LIMIT 1)
+        """ + just_before(ADJACENT_COLUMNS) + """
         UNION ALL
         (SELECT """ + ADJACENT_COLUMNS + """ FROM {items} m
         WHERE m.owner_id = %(owner_id)s AND m.gone_at IS NULL
