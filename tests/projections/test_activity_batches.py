@@ -1,0 +1,97 @@
+"""The activity read models are the same whether their events come one at a time (a
+quiet projector) or in big batches (a rebuild, a projector behind a busy write path,
+where a batch's log entries, owners and counts are each written in one statement):
+same log, owners and hourly counts, with deletions of memories stored in the same
+batch and owners forgotten between their own writes."""
+
+from datetime import timedelta
+
+from arqium.domain.memory.application import MemoryDraft
+from arqium.domain.sessions.application import MessageDraft
+from arqium.infra.eventstore import open_pool, shared_env
+from arqium.projections.activity import MemoryActivityProjection, SessionsActivityProjection
+from arqium.projections.base import open_view
+from arqium.workers.feed import EventFeed
+from tests.conftest import SETUP
+
+
+def store(system, owner_id: str, key: str, content: str):
+    item, _ = system.memory.upsert(owner_id, MemoryDraft(key=key, content=content),
+                                   cause=SETUP)
+    return item
+
+
+def write_history(system, clock) -> None:
+    store(system, "u1", "a", "tea with Maria")
+    store(system, "u1", "a", "green tea with Maria")  # a revision
+    system.memory.delete("u1", store(system, "u1", "b", "coffee").id, cause=SETUP)
+    store(system, "u2", "x", "rice")
+    system.memory.forget_owner("u2", cause=SETUP)
+    store(system, "u2", "back", "a forgotten owner starts again")
+    for number in range(12):  # a run of memories over two hours
+        clock.now += timedelta(minutes=10)
+        store(system, f"u{3 + number % 2}", f"turn-{number}", f"turn {number}")
+    sessions = system.sessions
+    session, _ = sessions.create_session("u1", "a chat", cause=SETUP)
+    for text in ("hello", "how are you", "fine"):
+        sessions.append_message("u1", session.id, MessageDraft("user", text), cause=SETUP)
+    sessions.archive("u1", session.id, cause=SETUP)
+    other, _ = sessions.create_session("u2", "soon forgotten", cause=SETUP)
+    sessions.append_message("u2", other.id, MessageDraft("user", "hi"), cause=SETUP)
+    sessions.forget_owner("u2", cause=SETUP)
+
+
+def replayed(system, settings, projection_class, application, name: str,
+             batch_size: int) -> dict[str, list]:
+    """Every table of a fresh copy of the read model fed the whole history."""
+    pool = open_pool(settings)
+    try:
+        view = open_view(projection_class, shared_env(settings, pool, create_tables=True),
+                         name=name)
+        projection = projection_class(view)
+        feed = EventFeed(application, 0, lambda: False, batch_size=batch_size)
+        while batch := feed.next_batch():
+            projection.process_batch(batch)
+        return {table.removeprefix(name): view.query(
+            f"SELECT * FROM {{{table}}} ORDER BY 1, 2, 3", identifiers={table: table})
+            for table in [name, f"{name}_counts"]} | {"_owners": view.query(
+                f"SELECT * FROM {{{name}_owners}} ORDER BY 1",
+                identifiers={f"{name}_owners": f"{name}_owners"})}
+    finally:
+        pool.close()
+
+
+def test_memory_activity_batched_is_the_same_as_one_event_at_a_time(system, settings,
+                                                                    clock):
+    write_history(system, clock)
+    one_by_one = replayed(system, settings, MemoryActivityProjection, system.memory,
+                          "memory_activity_one", batch_size=1)
+    batched = replayed(system, settings, MemoryActivityProjection, system.memory,
+                       "memory_activity_all", batch_size=500)
+    assert batched == one_by_one
+    log, counts = one_by_one[""], one_by_one["_counts"]
+    assert [row["type"] for row in log if row["user_id"] == "u1"] == [
+        "memory.stored", "memory.stored", "memory.stored", "memory.deleted"]
+    assert {row["user_id"] for row in log} == {"u1", "u2", "u3", "u4"}
+    assert [row["position"] for row in log if row["user_id"] == "u2"] != []
+    assert sum(row["n"] for row in counts if row["owner_id"] == "u2") == 1  # after forget
+    per_hour = {(row["owner_id"], row["bucket"]): row["n"] for row in counts
+                if row["name"] == "memories_stored" and row["owner_id"] in ("u3", "u4")}
+    assert sum(per_hour.values()) == 12 and len(per_hour) > 2  # hours apart
+    assert all(row["bucket"].minute == 0 for row in counts)
+
+
+def test_sessions_activity_batched_is_the_same_as_one_event_at_a_time(system, settings,
+                                                                      clock):
+    write_history(system, clock)
+    one_by_one = replayed(system, settings, SessionsActivityProjection, system.sessions,
+                          "sessions_activity_one", batch_size=1)
+    batched = replayed(system, settings, SessionsActivityProjection, system.sessions,
+                       "sessions_activity_all", batch_size=500)
+    assert batched == one_by_one
+    counts = {row["name"]: row["n"] for row in one_by_one["_counts"]}
+    assert counts["chat_sessions"] == 1 and counts["chat_messages"] == 3
+    assert counts["chat_tokens"] >= 3
+    assert [row["type"] for row in one_by_one[""]] == ["session.created",
+                                                       "session.archived"]
+    assert [row["owner_id"] for row in one_by_one["_owners"]] == ["u1"]
