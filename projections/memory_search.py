@@ -13,7 +13,7 @@ from psycopg import Connection, RawCursor
 from psycopg.sql import Composed
 from psycopg.types.json import Jsonb
 
-from arqium.domain.memory.moments import TELLS_TIME, asks_when, time_named
+from arqium.domain.memory.moments import asks_when, time_named
 from arqium.domain.memory.workingset import (
     LAYER_WEIGHT,
     LEFT_OUT,
@@ -45,7 +45,6 @@ TIME_WEIGHT = 0.3  # what happening when the question says adds to a memory's sc
 # held-out conversations (whose misses suggested it), temporal recall@10 .675 -> .727
 # (0.3: .733, with fewer of the others found; on the development set both alike).
 WHEN_WEIGHT = 0.15
-TOLD_WORDS = 1000  # the characters of a memory read for a time it tells
 # In a hybrid search a memory shorter than is usual among the candidates (the upper
 # quartile of their counts of distinct lexemes, at most FULL_LEXEMES) loses up to
 # SHORT_PENALTY of its score, in proportion: "Haha same!" or "Where?" answers nothing,
@@ -377,7 +376,7 @@ timely AS (
     LIMIT %(candidates)s
 )"""
 # Whether a memory (m) tells a time, for a question that asks when.
-TELLS_A_TIME = """%(asks_when)s AND left(m.search_text, %(told_words)s) ~* %(tells_time)s"""
+TELLS_A_TIME = "%(asks_when)s AND m.tells_time"
 # The candidates that tell a time, if the question asks when.
 TOLD = """
 told AS (
@@ -603,8 +602,7 @@ class PostgresMemorySearch:
 
     @staticmethod
     def _when_parameters(query: MemoryQuery) -> dict[str, Any]:
-        return {"asks_when": asks_when(query.text), "tells_time": TELLS_TIME,
-                "told_words": TOLD_WORDS}
+        return {"asks_when": asks_when(query.text)}
 
     @staticmethod
     def context_weight(query: MemoryQuery) -> float:

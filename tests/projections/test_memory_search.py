@@ -3,6 +3,7 @@ working set and read-your-writes, over real read models."""
 
 from datetime import timedelta
 
+import psycopg
 import pytest
 
 from arqium.domain.memory.application import MemoryDraft
@@ -16,6 +17,7 @@ from arqium.projections.memory_search import (
     with_previous,
     with_prior,
 )
+from arqium.system.bootstrap import migrate
 from tests.conftest import SETUP
 
 MEMORIES = {  # key: (note, layer, confidence, metadata)
@@ -114,6 +116,22 @@ def test_a_question_asking_when_favours_the_memories_that_tell_a_time(
     assert [str(row["id"]) for row in rows if row["key"] == "told"] == told
     not_asking = MemoryQuery("u3", "Did they move the piano?")
     assert postgres_search.rankings(not_asking, system.clock())[3] == []
+
+
+def test_a_table_from_before_the_tells_time_column_gains_it_for_every_row(
+        postgres_search, system, settings, workers):
+    """Migrating adds the column and fills it for the memories already there."""
+    workers("memory_items", "memory_embeddings")
+    for key, note in (("told", "We met on Saturday"), ("plain", "We met in the hall")):
+        _, position = system.memory.upsert("u9", MemoryDraft(
+            key=key, content={"note": note}), cause=SETUP)
+    postgres_search.wait("memory", position, timeout=60)
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE memory_items DROP COLUMN tells_time")
+        migrate(settings)
+        told = dict(conn.execute("SELECT key, tells_time FROM memory_items "
+                                 "WHERE owner_id = 'u9'").fetchall())
+    assert told == {"told": True, "plain": False}
 
 
 def test_a_hybrid_search_ranks_a_memory_that_says_little_below_one_that_says_more(
