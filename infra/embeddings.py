@@ -99,8 +99,15 @@ def length_groups(token_ids: Sequence[list[int]]) -> list[list[int]]:
 
 
 def vector_literal(vector: Sequence[float]) -> str:
-    """pgvector's text form, for a %s::vector parameter."""
-    return "[" + ",".join(f"{x:.6f}" for x in vector) + "]"
+    """pgvector's text form, for a %s::vector parameter: six decimals a number, written
+    by one %-format of the whole vector (a format a number cost ~5 % of the API's
+    processor time per search)."""
+    return _literal_format(len(vector)) % tuple(vector)
+
+
+@lru_cache(maxsize=8)
+def _literal_format(dimensions: int) -> str:
+    return "[" + ",".join(["%.6f"] * dimensions) + "]"
 
 
 @lru_cache(maxsize=1)

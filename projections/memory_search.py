@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Literal, Protocol
 
 from psycopg import Connection, RawCursor
@@ -561,6 +562,11 @@ class PostgresMemorySearch:
                  embed: Embed):
         self.items, self.embeddings, self.embed = items, embeddings, embed
         self._statements: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self._literals = lru_cache(maxsize=1024)(vector_literal)
+
+    def query_literal(self, vector: Sequence[float]) -> str:
+        """A query vector's pgvector text, kept for the queries that come again."""
+        return self._literals(tuple(vector))
 
     def search(self, query: MemoryQuery, now: datetime) -> tuple[list[dict], int]:
         """Ranked, fused and read in one statement."""
@@ -594,7 +600,7 @@ class PostgresMemorySearch:
         return {**self._filters(query, now), "query": query.text,
                 "use_keyword": query.by_keyword, "fuzzy_per_word": FUZZY_PER_WORD,
                 "fuzzy_min_length": FUZZY_MIN_LENGTH, "k1": BM25_K1, "b": BM25_B,
-                "vector": vector_literal(vector) if vector else None,
+                "vector": self.query_literal(vector) if vector else None,
                 "overfetch": OVERFETCH if self._thinned(query) else 1,
                 "min_similarity": query.min_similarity,
                 "previous_weight": self.previous_weight(query), "context_gap": CONTEXT_GAP,
@@ -624,7 +630,7 @@ class PostgresMemorySearch:
         if not ids or vector is None or not self.previous_weight(query):
             return {}
         rows = self._rows(SELECT_PREVIOUS, ids=list(ids), owner_id=query.owner_id, now=now,
-                          vector=vector_literal(vector), context_gap=CONTEXT_GAP,
+                          vector=self.query_literal(vector), context_gap=CONTEXT_GAP,
                           previous_weight=self.previous_weight(query))
         return {row["id"]: row["similarity"] for row in rows}
 
@@ -651,7 +657,7 @@ class PostgresMemorySearch:
         if start is None:
             return []
         rows = self._rows(SELECT_TIMELY, **self._filters(query, now), start=start,
-                          end=end, vector=vector_literal(vector))
+                          end=end, vector=self.query_literal(vector))
         return [(row["id"], row["score"]) for row in rows]
 
     def traits(self, query: MemoryQuery, ids: Collection[str]

@@ -4,7 +4,13 @@ whatever it was grouped with."""
 import numpy as np
 import pytest
 
-from arqium.infra.embeddings import MAX_GROUP, TOKEN_BUDGET, length_groups, shared_embedder
+from arqium.infra.embeddings import (
+    MAX_GROUP,
+    TOKEN_BUDGET,
+    length_groups,
+    shared_embedder,
+    vector_literal,
+)
 
 TEXTS = ["tea", "the deploy pipeline failed because the database migration timed out",
          "Gina: contemporary dance is so expressive " * 40, "", "coffee with Maria on May 3"]
@@ -43,3 +49,13 @@ def test_short_texts_are_embedded_many_at_a_time():
 def test_texts_are_not_padded_beyond_their_group(embedder):
     # The packaged tokenizer pads to 128 tokens; a short text must not pay for that.
     assert len(embedder._tokenizer.encode("tea").ids) == 3
+
+
+def test_a_vector_literal_is_pgvectors_text_with_six_decimals(embedder):
+    vector = embedder.embed(["tea"])[0]
+    expected = "[" + ",".join(format(x, ".6f") for x in vector) + "]"
+    assert vector_literal(vector) == expected
+    assert vector_literal(tuple(vector)) == expected
+    assert vector_literal(np.array(vector, dtype=np.float32)) == "[" + ",".join(
+        format(float(x), ".6f") for x in np.array(vector, dtype=np.float32)) + "]"
+    assert vector_literal([1, -0.5, 1e-9]) == "[1.000000,-0.500000,0.000000]"
