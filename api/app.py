@@ -61,7 +61,7 @@ from arqium.api.v1 import (
     sync,
     users,
 )
-from arqium.infra.heap import freeze_start_up_objects
+from arqium.infra.heap import start_up_objects_frozen
 from arqium.infra.idempotency import IdempotencyStore
 from arqium.infra.lifeline import end_with_parent
 from arqium.infra.settings import Settings
@@ -105,10 +105,10 @@ def create_app(settings: Settings, open_system: Callable[[Settings], System] = o
                                                   app.state.console)
         app.state.usage = UsageCounter(app.state.system.analytics, app.state.system.clock,
                                        settings.usage_max_pending_hours)
-        freeze_start_up_objects()
         try:
-            async with flushing(app.state.usage, settings.usage_flush_seconds):
-                yield
+            with start_up_objects_frozen():
+                async with flushing(app.state.usage, settings.usage_flush_seconds):
+                    yield
         finally:
             await app.state.sync_hub.stop()
             await app.state.console.stop()

@@ -20,7 +20,7 @@ from arqium.cli.discovery import (
     withdraw_services,
 )
 from arqium.cli.output import redact, say
-from arqium.infra.heap import freeze_start_up_objects
+from arqium.infra.heap import start_up_objects_frozen
 from arqium.infra.lifeline import end_with_parent, tie_to_this_process
 from arqium.infra.settings import Settings
 from arqium.infra.stream import prepare_stream, shown_nats_url
@@ -276,9 +276,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: group.stopping.set())
     group.start()
-    freeze_start_up_objects()
     log.info("workers running: %s", ", ".join(names))
-    group.wait()  # until SIGINT or SIGTERM: a worker that fails is retried, alone
+    with start_up_objects_frozen():
+        group.wait()  # until SIGINT or SIGTERM: a worker that fails is retried, alone
     return 0
 
 
