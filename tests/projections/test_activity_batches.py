@@ -8,11 +8,9 @@ from datetime import timedelta
 
 from arqium.domain.memory.application import MemoryDraft
 from arqium.domain.sessions.application import MessageDraft
-from arqium.infra.eventstore import open_pool, shared_env
 from arqium.projections.activity import MemoryActivityProjection, SessionsActivityProjection
-from arqium.projections.base import open_view
-from arqium.workers.feed import EventFeed
 from tests.conftest import SETUP
+from tests.projections.replay import fed_copy
 
 
 def store(system, owner_id: str, key: str, content: str):
@@ -44,21 +42,12 @@ def write_history(system, clock) -> None:
 def replayed(system, settings, projection_class, application, name: str,
              batch_size: int) -> dict[str, list]:
     """Every table of a fresh copy of the read model fed the whole history."""
-    pool = open_pool(settings)
-    try:
-        view = open_view(projection_class, shared_env(settings, pool, create_tables=True),
-                         name=name)
-        projection = projection_class(view)
-        feed = EventFeed(application, 0, lambda: False, batch_size=batch_size)
-        while batch := feed.next_batch():
-            projection.process_batch(batch)
+    with fed_copy(settings, projection_class, application, name, batch_size) as view:
         order = {name: "position", f"{name}_counts": "owner_id, bucket, name",
                  f"{name}_owners": "id"}
         return {table.removeprefix(name): view.query(
             f"SELECT * FROM {{{table}}} ORDER BY {columns}", identifiers={table: table})
             for table, columns in order.items()}
-    finally:
-        pool.close()
 
 
 def replayed_both_ways(system, settings, projection_class, application) -> dict[str, list]:

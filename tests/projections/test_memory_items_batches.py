@@ -8,11 +8,9 @@ from arqium.domain.memory.application import MemoryDraft
 from arqium.domain.memory.workingset import prompt_text
 from arqium.domain.shared import is_sealed
 from arqium.infra.embeddings import plain_tokenizer
-from arqium.infra.eventstore import open_pool, shared_env
-from arqium.projections.base import open_view
 from arqium.projections.memory_items import MemoryItemsProjection
-from arqium.workers.feed import EventFeed
 from tests.conftest import SETUP
+from tests.projections.replay import fed_copy
 
 
 def store(system, owner_id: str, key: str, content, **fields):
@@ -41,19 +39,11 @@ def write_history(system) -> None:
 
 def replayed(system, settings, name: str, batch_size: int) -> dict[str, list]:
     """Every table of a fresh copy of the read model fed the whole history."""
-    pool = open_pool(settings)
-    try:
-        view = open_view(MemoryItemsProjection,
-                         shared_env(settings, pool, create_tables=True), name=name)
-        projection = MemoryItemsProjection(view)
-        feed = EventFeed(system.memory, 0, lambda: False, batch_size=batch_size)
-        while batch := feed.next_batch():
-            projection.process_batch(batch)
+    with fed_copy(settings, MemoryItemsProjection, system.memory, name,
+                  batch_size) as view:
         return {table.removeprefix(name): view.query(
             f"SELECT * FROM {{{table}}} ORDER BY 1, 2", identifiers={table: table})
             for table in view.table_names()[2:] + [name]}
-    finally:
-        pool.close()
 
 
 def test_batches_give_the_same_read_model_as_one_event_at_a_time(system, settings):

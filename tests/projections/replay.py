@@ -1,0 +1,27 @@
+"""A fresh copy of a read model fed an application's whole history, as a rebuild or a
+projector does: what the tests comparing batch sizes share."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from arqium.infra.eventstore import open_pool, shared_env
+from arqium.projections.base import ReadModel, open_view
+from arqium.workers.feed import EventFeed
+
+
+@contextmanager
+def fed_copy(settings, projection_class, application, name: str, batch_size: int
+             ) -> Iterator[ReadModel]:
+    """The copy `name` of the projection's read model, fed every event of the
+    application in batches of `batch_size`; its pool closes when the block ends."""
+    pool = open_pool(settings)
+    try:
+        view = open_view(projection_class, shared_env(settings, pool, create_tables=True),
+                         name=name)
+        projection = projection_class(view)
+        feed = EventFeed(application, 0, lambda: False, batch_size=batch_size)
+        while batch := feed.next_batch():
+            projection.process_batch(batch)
+        yield view
+    finally:
+        pool.close()
