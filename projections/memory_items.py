@@ -67,6 +67,13 @@ ADD_TELLS_TIME = ("""
 ALTER TABLE {table} ADD COLUMN IF NOT EXISTS tells_time boolean
 GENERATED ALWAYS AS (left(search_text, %d) ~* '%s') STORED"""
                   % (TOLD_WORDS, TELLS_TIME.replace("{", "{{").replace("}", "}}")))
+# Whether the memory ends by asking: its content's last words a question (a question
+# mark, then only quotes, brackets, spaces or emoji), which a hybrid search ranks lower.
+# Read from the end of the content's JSON text (so an object's last value, in jsonb's
+# order), not the search text, which ends with the tags. Added as ADD_TELLS_TIME is.
+ADD_ASKS = r"""
+ALTER TABLE {table} ADD COLUMN IF NOT EXISTS asks boolean
+GENERATED ALWAYS AS (right(content::text, 16) ~ '\?[^[:alnum:]]*$') STORED"""
 # The owner's memories in the order they happened (a conversation's turns in order):
 # for the time a question names, and for each memory's neighbours in its conversation.
 CREATE_SEQUENCE_INDEX = """
@@ -272,6 +279,7 @@ class MemoryItemsView(ReadModel):
         self.owners = f"{self.name}_owners"
         self.sql_create_statements.extend([
             self.sql(CREATE_TABLE), self.sql(ADD_OCCURRED_AT), self.sql(ADD_TELLS_TIME),
+            self.sql(ADD_ASKS),
             self.sql(CREATE_SEQUENCE_INDEX, index=f"{self.name}_sequence_idx"),
             self.sql(DROP_INDEX, index=f"{self.name}_occurred_idx"),  # the one it replaces
             self.sql(CREATE_RECENT_INDEX, index=f"{self.name}_recent_idx"),

@@ -424,7 +424,7 @@ class ElasticsearchMemorySearch:
             query, [memory_id for memory_id, _ in meaning], now),
             self.postgres.previous_weight(query))
         timely = self.postgres.timely_ranking(query, now)
-        told, lexemes = self.postgres.traits(
+        told, lexemes, asking = self.postgres.traits(
             query, {memory_id for memory_id, _ in (*keyword, *meaning, *timely)})
         fused = fuse(keyword, meaning, timely, told)
         usual = usual_length(list(lexemes.values()))
@@ -433,8 +433,11 @@ class ElasticsearchMemorySearch:
             ranking = with_context(fused, self.postgres.neighbours(
                 [memory_id for memory_id, _ in fused[:CONTEXT_DEPTH]], query, now))
             lifted = {memory_id for memory_id, _ in ranking} - lexemes.keys()
-            lexemes.update(self.postgres.traits(query, lifted)[1])
-        ranking = with_prior(ranking, lexemes, usual, self.postgres.short_penalty(query))
+            _, lifted_lexemes, lifted_asking = self.postgres.traits(query, lifted)
+            lexemes.update(lifted_lexemes)
+            asking |= lifted_asking
+        ranking = with_prior(ranking, lexemes, usual, self.postgres.short_penalty(query),
+                             asking, self.postgres.ask_penalty(query))
         snippets = snippets_of(answers.values())
         rows = self.postgres.page_of(ranking[query.offset:], query.owner_id, query.limit,
                                      now)

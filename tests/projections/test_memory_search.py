@@ -84,9 +84,10 @@ def test_hybrid_mode_fuses_the_scores_of_the_two_rankings(postgres_search, syste
                                             system.clock())
     assert neighbours  # written within the hour: each memory has its conversation
     ranking = with_context(fused, neighbours)
-    _, lexemes = postgres_search.traits(query, [memory_id for memory_id, _ in ranking])
+    _, lexemes, asking = postgres_search.traits(query,
+                                                [memory_id for memory_id, _ in ranking])
     usual = usual_length([lexemes[memory_id] for memory_id, _ in fused])
-    expected = dict(with_prior(ranking, lexemes, usual))
+    expected = dict(with_prior(ranking, lexemes, usual, asking=asking))
     rows, total = postgres_search.search(query, system.clock())
     assert rows[0]["key"] == "pets"
     assert total == len(expected) == len(MEMORIES)  # no similarity floor: all ranked
@@ -107,7 +108,7 @@ def test_a_question_asking_when_favours_the_memories_that_tell_a_time(
     *sides, told = postgres_search.rankings(asking, system.clock())
     ranking = with_context(fuse(*sides, told), postgres_search.neighbours(
         [memory_id for memory_id, _ in fuse(*sides, told)], asking, system.clock()))
-    _, lexemes = postgres_search.traits(asking, dict(ranking))
+    _, lexemes, _ = postgres_search.traits(asking, dict(ranking))
     ranking = with_prior(ranking, lexemes, usual_length(list(lexemes.values())))
     rows, _ = postgres_search.search(asking, system.clock())
     assert [row["key"] for row in rows] == ["told", "hall", "cat"]
@@ -132,6 +133,71 @@ def test_a_table_from_before_the_tells_time_column_gains_it_for_every_row(
         told = dict(conn.execute("SELECT key, tells_time FROM memory_items "
                                  "WHERE owner_id = 'u9'").fetchall())
     assert told == {"told": True, "plain": False}
+
+
+def test_a_memory_ends_by_asking_when_its_content_ends_with_a_question(
+        postgres_search, system, workers):
+    """Read from the content's end (an object's last value), not from its tags."""
+    workers("memory_items")
+    contents = {"plain": "Did you find a flat? Yes, in Leith.",
+                "asks": "Did you find a flat in Edinburgh?",
+                "smiles": 'She said "where?" 😊',
+                "object": {"note": "How is the finger?"},
+                "tagged": "Shall I book the flights?",
+                "answer-last": {"a": "Where to?", "b": "Lisbon"}}
+    ids = {}
+    for key, content in contents.items():
+        item, position = system.memory.upsert("u10", MemoryDraft(
+            key=key, content=content, tags=["travel"] if key == "tagged" else []),
+            cause=SETUP)
+        ids[str(item.id)] = key
+    postgres_search.wait_for_words("memory", position, timeout=60)
+    _, _, asking = postgres_search.traits(MemoryQuery("u10", "flat"), list(ids))
+    assert {ids[memory_id] for memory_id in asking} == {"asks", "smiles", "object",
+                                                        "tagged"}
+
+
+def test_a_table_from_before_the_asks_column_gains_it_for_every_row(
+        postgres_search, system, settings, workers):
+    workers("memory_items")
+    for key, note in (("asks", "Where did we meet?"), ("tells", "We met in the hall")):
+        _, position = system.memory.upsert("u11", MemoryDraft(
+            key=key, content={"note": note}), cause=SETUP)
+    postgres_search.wait_for_words("memory", position, timeout=60)
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE memory_items DROP COLUMN asks")
+        migrate(settings)
+        asks = dict(conn.execute("SELECT key, asks FROM memory_items "
+                                 "WHERE owner_id = 'u11'").fetchall())
+    assert asks == {"asks": True, "tells": False}
+
+
+def test_a_hybrid_search_ranks_a_memory_that_asks_below_the_answer_after_it(
+        postgres_search, system, workers):
+    """The question shares more of the query's words; the SQL fusion is `with_prior`'s
+    with the memories that ask."""
+    workers("memory_items", "memory_embeddings")
+    keys = {}
+    for key, note in (("asks", "Did you find a flat in Edinburgh?"),
+                      ("answer", "Yes! A one-bed flat in Leith, two minutes from the Shore."),
+                      ("cat", "The cat sleeps in the garden all afternoon"),
+                      ("bike", "My bike needs new brakes before the long ride")):
+        item, position = system.memory.upsert("u12", MemoryDraft(
+            key=key, content={"note": note}), cause=SETUP)
+        keys[str(item.id)] = key
+    postgres_search.wait("memory", position, timeout=60)
+    query = MemoryQuery("u12", "Where is Dev's flat in Edinburgh?")
+    fused = fuse(*postgres_search.rankings(query, system.clock())[:2])
+    ranking = with_context(fused, postgres_search.neighbours(
+        [memory_id for memory_id, _ in fused], query, system.clock()))
+    _, lexemes, asking = postgres_search.traits(query, dict(ranking))
+    usual = usual_length([lexemes[memory_id] for memory_id, _ in fused])
+    unpenalised = with_prior(ranking, lexemes, usual, ask_penalty=0.0)
+    assert keys[unpenalised[0][0]] == "asks"  # so the penalty is what decides
+    rows, _ = postgres_search.search(query, system.clock())
+    assert [row["key"] for row in rows][:2] == ["answer", "asks"]
+    assert {str(row["id"]): float(row["score"]) for row in rows} == pytest.approx(
+        dict(with_prior(ranking, lexemes, usual, asking=asking)))
 
 
 def test_a_hybrid_search_ranks_a_memory_that_says_little_below_one_that_says_more(
