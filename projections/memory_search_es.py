@@ -431,7 +431,7 @@ class ElasticsearchMemorySearch:
         ranking = fused
         if self.postgres.context_weight(query):
             ranking = with_context(fused, self.postgres.neighbours(
-                [memory_id for memory_id, _ in fused[:CONTEXT_DEPTH]], query, now))
+                [memory_id for memory_id, _ in fused[:CONTEXT_DEPTH]], query, now), asking)
             lifted = {memory_id for memory_id, _ in ranking} - lexemes.keys()
             _, lifted_lexemes, lifted_asking = self.postgres.traits(query, lifted)
             lexemes.update(lifted_lexemes)

@@ -174,26 +174,28 @@ def test_a_table_from_before_the_asks_column_gains_it_for_every_row(
 
 def test_a_hybrid_search_ranks_a_memory_that_asks_below_the_answer_after_it(
         postgres_search, system, workers):
-    """The question shares more of the query's words; the SQL fusion is `with_prior`'s
-    with the memories that ask."""
+    """The question shares more of the query's words; the SQL fusion is `with_context`'s
+    and `with_prior`'s with the memories that ask."""
     workers("memory_items", "memory_embeddings")
-    keys = {}
-    for key, note in (("asks", "Did you find a flat in Edinburgh?"),
-                      ("answer", "Yes! A one-bed flat in Leith, two minutes from the Shore."),
-                      ("cat", "The cat sleeps in the garden all afternoon"),
-                      ("bike", "My bike needs new brakes before the long ride")):
-        item, position = system.memory.upsert("u12", MemoryDraft(
-            key=key, content={"note": note}), cause=SETUP)
-        keys[str(item.id)] = key
-    postgres_search.wait("memory", position, timeout=60)
+    stored_for(system, postgres_search, "u12", {  # in this order, a minute apart
+        key: (note, {"session_date": f"2024-03-01T10:0{minute}:00Z"})
+        for minute, (key, note) in enumerate((
+            ("asks", "Did you find a flat in Edinburgh?"),
+            ("answer", "Yes! A one-bed in Leith, two minutes from the Shore."),
+            ("cat", "The cat sleeps in the garden all afternoon"),
+            ("bike", "My bike needs new brakes before the long ride")))})
+    keys = keys_by_id(postgres_search, "u12")
     query = MemoryQuery("u12", "Where is Dev's flat in Edinburgh?")
     fused = fuse(*postgres_search.rankings(query, system.clock())[:2])
-    ranking = with_context(fused, postgres_search.neighbours(
-        [memory_id for memory_id, _ in fused], query, system.clock()))
-    _, lexemes, asking = postgres_search.traits(query, dict(ranking))
+    _, lexemes, asking = postgres_search.traits(query, dict(fused))
+    assert [keys[memory_id] for memory_id in asking] == ["asks"]
+    neighbours = postgres_search.neighbours([memory_id for memory_id, _ in fused], query,
+                                            system.clock())
+    ranking = with_context(fused, neighbours, asking)
     usual = usual_length([lexemes[memory_id] for memory_id, _ in fused])
-    unpenalised = with_prior(ranking, lexemes, usual, ask_penalty=0.0)
-    assert keys[unpenalised[0][0]] == "asks"  # so the penalty is what decides
+    as_any_other = with_prior(with_context(fused, neighbours), lexemes, usual,
+                              ask_penalty=0.0)
+    assert keys[as_any_other[0][0]] == "asks"  # so the question's two rules decide
     rows, _ = postgres_search.search(query, system.clock())
     assert [row["key"] for row in rows][:2] == ["answer", "asks"]
     assert {str(row["id"]): float(row["score"]) for row in rows} == pytest.approx(
@@ -420,9 +422,9 @@ def test_an_answer_is_found_by_the_question_before_it(postgres_search, system, w
         "t1": ("Priya: did the truck pass its health inspection on Friday?",
                "2024-03-01T10:00:00Z"),
         "t2": ("Marco: yes!! zero notes, the inspector even asked for a taco",
-               "2024-03-01T10:00:00Z"),
+               "2024-03-01T10:01:00Z"),
         "t3": ("Marco: the new fryer is loud but it keeps the oil hot",
-               "2024-03-01T10:00:00Z"),
+               "2024-03-01T10:02:00Z"),
         "t4": ("Marco: the parking permit for the market came through",
                "2024-03-02T10:00:00Z"),
         "t5": ("Priya: my sister moved to Lisbon for a design job",
@@ -430,8 +432,9 @@ def test_an_answer_is_found_by_the_question_before_it(postgres_search, system, w
     stored_for(system, postgres_search, "u5", {
         key: (text, {"session_date": date}) for key, (text, date) in turns.items()})
     keys = found(postgres_search, system, "Did the truck pass the inspection?", "u5")
-    # The answer shares no word with the question; the turn before it does.
-    assert keys[:2] == ["t1", "t2"]
+    # The answer shares no word with the question; the turn before it does, and asks:
+    # the answer comes first.
+    assert keys[:2] == ["t2", "t1"]
 
 
 def keys_by_id(postgres_search, owner_id: str) -> dict[str, str]:
@@ -451,8 +454,10 @@ def test_neighbours_are_the_memories_just_before_and_after_within_the_hour(
     query = MemoryQuery("u6", "anything")
     key_of = keys_by_id(postgres_search, "u6")
     neighbours = postgres_search.neighbours(list(key_of), query, system.clock())
-    named = {key_of[of]: sorted(key_of[n] for n in ids) for of, ids in neighbours.items()}
-    assert named == {"a": ["b"], "b": ["a", "c"], "c": ["b"]}
+    named = {key_of[of]: sorted((key_of[n], after) for n, after in found)
+             for of, found in neighbours.items()}
+    assert named == {"a": [("b", True)], "b": [("a", False), ("c", True)],
+                     "c": [("b", False)]}
 
 
 def test_the_statements_named_placeholders_become_postgresqls_own():
@@ -471,7 +476,8 @@ def test_a_neighbour_the_filters_leave_out_lifts_nothing_and_is_not_passed_over(
     notes = [memory_id for memory_id, key in key_of.items() if key.startswith("note/")]
     unfiltered = postgres_search.neighbours(notes, MemoryQuery("u7", "anything"),
                                             system.clock())
-    assert {key_of[of]: [key_of[n] for n in ids] for of, ids in unfiltered.items()} == {
+    assert {key_of[of]: [key_of[n] for n, _ in found]
+            for of, found in unfiltered.items()} == {
         "note/1": ["chat/2"], "note/3": ["chat/2"]}
     # The turn between them is the conversation's neighbour of each: the other note,
     # further away, is not taken in its place.

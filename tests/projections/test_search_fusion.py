@@ -3,6 +3,7 @@
 import pytest
 
 from arqium.projections.memory_search import (
+    ANSWER_WEIGHT,
     CONTEXT_DEPTH,
     CONTEXT_WEIGHT,
     FULL_LEXEMES,
@@ -48,23 +49,35 @@ def test_a_candidate_that_tells_a_time_gains_the_when_weight_and_no_other_enters
 
 def test_a_memory_gains_a_share_of_its_best_neighbours_score():
     fused = [("question", 1.0), ("noise", 0.3), ("other", 0.1)]
-    neighbours = {"question": ["before", "answer"], "other": ["answer"]}
+    neighbours = {"question": [("before", False), ("answer", True)],
+                  "other": [("answer", False)]}
     lifted = dict(with_context(fused, neighbours))
     assert lifted["answer"] == pytest.approx(CONTEXT_WEIGHT * 1.0)  # the best, not a sum
     assert lifted["before"] == pytest.approx(CONTEXT_WEIGHT * 1.0)
     assert lifted["question"] == 1.0 and lifted["noise"] == 0.3  # no neighbours: as fused
 
 
+def test_a_memory_that_asks_gives_the_memory_after_it_the_answer_weight():
+    fused = [("question", 1.0), ("noise", 0.3)]
+    neighbours = {"question": [("before", False), ("answer", True)]}
+    lifted = dict(with_context(fused, neighbours, asking={"question"}))
+    assert lifted["answer"] == pytest.approx(ANSWER_WEIGHT * 1.0)
+    assert lifted["before"] == pytest.approx(CONTEXT_WEIGHT * 1.0)  # not after it
+    assert dict(with_context(fused, neighbours))["answer"] == pytest.approx(
+        CONTEXT_WEIGHT * 1.0)  # a question not asked: the usual share
+
+
 def test_context_reorders_only_by_the_lift():
     fused = [("a", 0.5), ("b", 0.45), ("c", 0.9)]
-    ranking = with_context(fused, {"c": ["b"]})
+    ranking = with_context(fused, {"c": [("b", False)]})
     assert [memory_id for memory_id, _ in ranking] == ["c", "b", "a"]
 
 
 def test_only_the_best_of_a_ranking_lift_their_neighbours():
     fused = [(f"m{rank:03}", 1.0 - rank / 1000) for rank in range(CONTEXT_DEPTH + 5)]
     last_lifting, first_not = fused[CONTEXT_DEPTH - 1][0], fused[CONTEXT_DEPTH][0]
-    lifted = dict(with_context(fused, {last_lifting: ["near"], first_not: ["far"]}))
+    lifted = dict(with_context(fused, {last_lifting: [("near", True)],
+                                       first_not: [("far", True)]}))
     assert lifted["near"] > 0 and "far" not in lifted
 
 
