@@ -38,6 +38,7 @@ from arqium.projections.memory_search import (
     PostgresMemorySearch,
     Ranking,
     fuse,
+    spread,
     usual_length,
     with_context,
     with_previous,
@@ -424,20 +425,21 @@ class ElasticsearchMemorySearch:
             query, [memory_id for memory_id, _ in meaning], now),
             self.postgres.previous_weight(query))
         timely = self.postgres.timely_ranking(query, now)
-        told, lexemes, asking = self.postgres.traits(
+        traits = self.postgres.traits(
             query, {memory_id for memory_id, _ in (*keyword, *meaning, *timely)})
-        fused = fuse(keyword, meaning, timely, told)
-        usual = usual_length(list(lexemes.values()))
+        fused = fuse(keyword, meaning, timely, traits.told)
+        usual = usual_length(list(traits.lexemes.values()))
         ranking = fused
         if self.postgres.context_weight(query):
             ranking = with_context(fused, self.postgres.neighbours(
-                [memory_id for memory_id, _ in fused[:CONTEXT_DEPTH]], query, now), asking)
-            lifted = {memory_id for memory_id, _ in ranking} - lexemes.keys()
-            _, lifted_lexemes, lifted_asking = self.postgres.traits(query, lifted)
-            lexemes.update(lifted_lexemes)
-            asking |= lifted_asking
-        ranking = with_prior(ranking, lexemes, usual, self.postgres.short_penalty(query),
-                             asking, self.postgres.ask_penalty(query))
+                [memory_id for memory_id, _ in fused[:CONTEXT_DEPTH]], query, now),
+                traits.asking)
+            lifted = {memory_id for memory_id, _ in ranking} - traits.lexemes.keys()
+            traits.update(self.postgres.traits(query, lifted))
+        ranking = with_prior(ranking, traits.lexemes, usual,
+                             self.postgres.short_penalty(query), traits.asking,
+                             self.postgres.ask_penalty(query))
+        ranking = spread(ranking, traits.days, self.postgres.same_day_penalty(query))
         snippets = snippets_of(answers.values())
         rows = self.postgres.page_of(ranking[query.offset:], query.owner_id, query.limit,
                                      now)

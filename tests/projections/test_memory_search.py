@@ -9,9 +9,11 @@ import pytest
 from arqium.domain.memory.application import MemoryDraft
 from arqium.domain.memory.workingset import pack
 from arqium.projections.memory_search import (
+    SPREAD_WINDOW,
     MemoryQuery,
     fuse,
     native_placeholders,
+    spread,
     usual_length,
     with_context,
     with_previous,
@@ -84,10 +86,10 @@ def test_hybrid_mode_fuses_the_scores_of_the_two_rankings(postgres_search, syste
                                             system.clock())
     assert neighbours  # written within the hour: each memory has its conversation
     ranking = with_context(fused, neighbours)
-    _, lexemes, asking = postgres_search.traits(query,
-                                                [memory_id for memory_id, _ in ranking])
-    usual = usual_length([lexemes[memory_id] for memory_id, _ in fused])
-    expected = dict(with_prior(ranking, lexemes, usual, asking=asking))
+    traits = postgres_search.traits(query, [memory_id for memory_id, _ in ranking])
+    usual = usual_length([traits.lexemes[memory_id] for memory_id, _ in fused])
+    expected = dict(spread(with_prior(ranking, traits.lexemes, usual,
+                                      asking=traits.asking), traits.days))
     rows, total = postgres_search.search(query, system.clock())
     assert rows[0]["key"] == "pets"
     assert total == len(expected) == len(MEMORIES)  # no similarity floor: all ranked
@@ -108,7 +110,7 @@ def test_a_question_asking_when_favours_the_memories_that_tell_a_time(
     *sides, told = postgres_search.rankings(asking, system.clock())
     ranking = with_context(fuse(*sides, told), postgres_search.neighbours(
         [memory_id for memory_id, _ in fuse(*sides, told)], asking, system.clock()))
-    _, lexemes, _ = postgres_search.traits(asking, dict(ranking))
+    lexemes = postgres_search.traits(asking, dict(ranking)).lexemes
     ranking = with_prior(ranking, lexemes, usual_length(list(lexemes.values())))
     rows, _ = postgres_search.search(asking, system.clock())
     assert [row["key"] for row in rows] == ["told", "hall", "cat"]
@@ -152,7 +154,7 @@ def test_a_memory_ends_by_asking_when_its_content_ends_with_a_question(
             cause=SETUP)
         ids[str(item.id)] = key
     postgres_search.wait_for_words("memory", position, timeout=60)
-    _, _, asking = postgres_search.traits(MemoryQuery("u10", "flat"), list(ids))
+    asking = postgres_search.traits(MemoryQuery("u10", "flat"), list(ids)).asking
     assert {ids[memory_id] for memory_id in asking} == {"asks", "smiles", "object",
                                                         "tagged"}
 
@@ -187,7 +189,8 @@ def test_a_hybrid_search_ranks_a_memory_that_asks_below_the_answer_after_it(
     keys = keys_by_id(postgres_search, "u12")
     query = MemoryQuery("u12", "Where is Dev's flat in Edinburgh?")
     fused = fuse(*postgres_search.rankings(query, system.clock())[:2])
-    _, lexemes, asking = postgres_search.traits(query, dict(fused))
+    traits = postgres_search.traits(query, dict(fused))
+    lexemes, asking = traits.lexemes, traits.asking
     assert [keys[memory_id] for memory_id in asking] == ["asks"]
     neighbours = postgres_search.neighbours([memory_id for memory_id, _ in fused], query,
                                             system.clock())
@@ -199,7 +202,50 @@ def test_a_hybrid_search_ranks_a_memory_that_asks_below_the_answer_after_it(
     rows, _ = postgres_search.search(query, system.clock())
     assert [row["key"] for row in rows][:2] == ["answer", "asks"]
     assert {str(row["id"]): float(row["score"]) for row in rows} == pytest.approx(
-        dict(with_prior(ranking, lexemes, usual, asking=asking)))
+        dict(spread(with_prior(ranking, lexemes, usual, asking=asking), traits.days)))
+
+
+def test_a_hybrid_search_spreads_its_best_over_days_as_spread_does(
+        postgres_search, system, workers):
+    """Many lessons on Monday, fewer and a little less alike on Tuesday: past the
+    SPREAD_FROM best, Tuesday's move up; the lessons past the window of the best follow it, scored no higher than
+    its last; each page is a slice of the one spread ranking."""
+    workers("memory_items", "memory_embeddings")
+    lessons = {f"monday/{n}": (f"Piano lesson: we practised scales and chord {n}",
+                               {"session_date": f"2024-03-04T10:{n:02}:00Z"})
+               for n in range(SPREAD_WINDOW - 2)}
+    lessons.update({f"tuesday/{n}": (f"Piano lesson: we practised scales {n}",
+                                     {"session_date": f"2024-03-05T10:{n:02}:00Z"})
+                    for n in range(6)})
+    lessons.update({f"other/{n}": (f"The cat slept in the garden shed, day {n}",
+                                   {"session_date": f"2024-03-{n + 6:02}T10:00:00Z"})
+                    for n in range(4)})
+    stored_for(system, postgres_search, "u13", lessons)
+    query = MemoryQuery("u13", "piano lesson scales chord", limit=50)
+    kw, me, timely, told = postgres_search.rankings(query, system.clock())
+    fused = fuse(kw, me, timely, told)
+    neighbours = postgres_search.neighbours([memory_id for memory_id, _ in fused], query,
+                                            system.clock())
+    traits = postgres_search.traits(query, [memory_id for memory_id, _ in fused])
+    prior = with_prior(with_context(fused, neighbours, traits.asking), traits.lexemes,
+                       usual_length(list(traits.lexemes.values())), asking=traits.asking)
+    expected = spread(prior, traits.days)
+    keys = keys_by_id(postgres_search, "u13")
+    assert [keys[memory_id] for memory_id, _ in expected] != [
+        keys[memory_id] for memory_id, _ in prior]  # the spread changes the order
+    rows, total = postgres_search.search(query, system.clock())
+    assert total == len(expected) == len(lessons)
+    assert [str(row["id"]) for row in rows] == [memory_id for memory_id, _ in expected]
+    assert [float(row["score"]) for row in rows] == pytest.approx(
+        [score for _, score in expected])
+    page, _ = postgres_search.search(MemoryQuery("u13", query.text, limit=4, offset=6),
+                                     system.clock())
+    assert [str(row["id"]) for row in page] == [memory_id for memory_id, _ in
+                                                expected[6:10]]
+    window_last = expected[SPREAD_WINDOW - 1][1]
+    assert any(score < raw for (_, score), (_, raw) in zip(expected[SPREAD_WINDOW:],
+                                                           prior[SPREAD_WINDOW:]))
+    assert all(score <= window_last for _, score in expected[SPREAD_WINDOW:])
 
 
 def test_a_hybrid_search_ranks_a_memory_that_says_little_below_one_that_says_more(

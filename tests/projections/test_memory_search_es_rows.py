@@ -2,12 +2,18 @@
 from the memory read model by the PostgreSQL search (real Postgres; no Elasticsearch
 needed)."""
 
+from types import SimpleNamespace
+
 import pytest
 
 from arqium.domain.memory.application import MemoryDraft
 from arqium.infra.eventstore import eventsourcing_env
 from arqium.projections.base import open_view
-from arqium.projections.memory_search_es import EsMemorySearchProjection
+from arqium.projections.memory_search import MemoryQuery
+from arqium.projections.memory_search_es import (
+    ElasticsearchMemorySearch,
+    EsMemorySearchProjection,
+)
 from tests.conftest import SETUP
 
 
@@ -67,3 +73,51 @@ def test_a_page_is_at_most_limit_rows_and_empty_for_no_ranking(postgres_search, 
 
 def test_the_indexer_knows_nothing_before_it_ran(view, stored):
     assert view.known([stored["a"].id]) == {}
+
+
+class SimulatedElasticsearch:
+    """An Elasticsearch server's msearch (none can run here), answering each side with
+    the ranking the PostgreSQL search gives it: BM25, and knn scores for cosine."""
+
+    def __init__(self, keyword: list[tuple[str, float]], meaning: list[tuple[str, float]]):
+        self.answers = [{"hits": {"hits": [{"_id": memory_id, "_score": score}
+                                           for memory_id, score in keyword]}},
+                        {"hits": {"hits": [{"_id": memory_id, "_score": (1 + cosine) / 2}
+                                           for memory_id, cosine in meaning]}}]
+
+    def msearch(self, index: str, searches: list[dict]) -> dict:
+        assert len(searches) == 4  # a header and a search a side
+        return {"responses": self.answers}
+
+
+def test_the_elasticsearch_search_fuses_as_the_postgresql_one(postgres_search, system,
+                                                              workers):
+    """Given the same sides, both searches rank alike: the conversation, the memories
+    that ask, the prior and the spread over days."""
+    workers("memory_items", "memory_embeddings")
+    turns = [("Did you find a flat in Edinburgh?", "2024-03-04T10:00:00Z"),
+             ("Yes! A one-bed in Leith, near the Shore.", "2024-03-04T10:01:00Z"),
+             ("Haha, the flat!", "2024-03-04T10:02:00Z")]
+    turns += [(f"We looked at a flat in Edinburgh, number {n}", f"2024-03-04T11:{n:02}:00Z")
+              for n in range(12)]
+    turns += [(f"Another flat viewing in Edinburgh today, {n}", f"2024-03-06T11:{n:02}:00Z")
+              for n in range(8)]
+    for n, (note, when) in enumerate(turns):
+        _, position = system.memory.upsert("u3", MemoryDraft(
+            key=f"turn/{n}", content=note, metadata={"session_date": when}), cause=SETUP)
+    system.views["memory_embeddings"].wait("memory", position, timeout=60)
+    text = "Where is the flat in Edinburgh?"
+    keyword = postgres_search.rankings(MemoryQuery("u3", text, mode="keyword"),
+                                       system.clock())[0]
+    meaning = postgres_search.rankings(MemoryQuery("u3", text, mode="semantic"),
+                                       system.clock())[1]
+    es_search = ElasticsearchMemorySearch(
+        SimpleNamespace(es=SimulatedElasticsearch(keyword, meaning), index="memories"),
+        postgres_search)
+    query = MemoryQuery("u3", text, limit=30)
+    rows, total = es_search.search(query, system.clock())
+    expected, expected_total = postgres_search.search(query, system.clock())
+    assert total == expected_total == len(turns)
+    assert [row["key"] for row in rows] == [row["key"] for row in expected]
+    assert [row["score"] for row in rows] == pytest.approx(
+        [float(row["score"]) for row in expected])

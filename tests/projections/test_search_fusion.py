@@ -8,10 +8,14 @@ from arqium.projections.memory_search import (
     CONTEXT_WEIGHT,
     FULL_LEXEMES,
     KEYWORD_WEIGHT,
+    SAME_DAY_PENALTY,
     SHORT_PENALTY,
+    SPREAD_FROM,
+    SPREAD_WINDOW,
     WHEN_WEIGHT,
     fuse,
     length_prior,
+    spread,
     usual_length,
     with_context,
     with_prior,
@@ -101,3 +105,29 @@ def test_the_prior_scales_each_score_and_reorders():
                         usual=10)
     assert ranked == [("answer", 0.9), ("haha", pytest.approx(length_prior(1, 10)))]
     assert with_prior([("a", 1.0)], {"a": 1}, usual=10, penalty=0.0) == [("a", 1.0)]
+
+
+def test_the_best_are_spread_over_days_past_the_first_few():
+    ranking = [(f"m{rank:02}", 1.0 - rank / 100) for rank in range(SPREAD_WINDOW + 3)]
+    days = {memory_id: "monday" for memory_id, _ in ranking}
+    days["m09"] = days["m12"] = "tuesday"
+    spread_out = spread(ranking, days)
+    order = [memory_id for memory_id, _ in spread_out]
+    assert order[:SPREAD_FROM] == [f"m{rank:02}" for rank in range(SPREAD_FROM)]
+    # The 8th of Monday keeps 0.8 ** 7 of its score; Tuesday's first keeps all of it.
+    assert order[SPREAD_FROM:SPREAD_FROM + 2] == ["m09", "m12"]
+    scores = dict(spread_out)
+    assert scores["m07"] == pytest.approx(0.93 * (1 - SAME_DAY_PENALTY) ** SPREAD_FROM)
+    assert scores["m12"] == pytest.approx(0.88 * (1 - SAME_DAY_PENALTY))
+    monday = [memory_id for memory_id in order[:SPREAD_WINDOW] if days[memory_id] == "monday"]
+    assert monday == sorted(monday)  # one day's memories keep their order
+    # The rest follow the window, in their order, never scored above its last.
+    assert order[SPREAD_WINDOW:] == ["m20", "m21", "m22"]
+    assert [score for _, score in spread_out] == sorted(scores.values(), reverse=True)
+
+
+def test_memories_of_one_day_keep_their_order():
+    ranking = [(f"m{rank:02}", 1.0 - rank / 100) for rank in range(SPREAD_WINDOW)]
+    assert spread(ranking, {}, penalty=0.0) == ranking
+    assert [memory_id for memory_id, _ in spread(ranking, {})] == [
+        memory_id for memory_id, _ in ranking]
