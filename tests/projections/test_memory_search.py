@@ -121,20 +121,22 @@ def test_a_question_asking_when_favours_the_memories_that_tell_a_time(
     assert postgres_search.rankings(not_asking, system.clock())[3] == []
 
 
-def test_a_table_from_before_the_tells_time_column_gains_it_for_every_row(
-        postgres_search, system, settings, workers):
+@pytest.mark.parametrize("column, owner_id, yes", [
+    ("tells_time", "u9", "We met on Saturday"), ("asks", "u11", "Where did we meet?")])
+def test_a_table_from_before_a_computed_column_gains_it_for_every_row(
+        column, owner_id, yes, postgres_search, system, settings, workers):
     """Migrating adds the column and fills it for the memories already there."""
-    workers("memory_items", "memory_embeddings")
-    for key, note in (("told", "We met on Saturday"), ("plain", "We met in the hall")):
-        _, position = system.memory.upsert("u9", MemoryDraft(
+    workers("memory_items")
+    for key, note in (("yes", yes), ("no", "We met in the hall")):
+        _, position = system.memory.upsert(owner_id, MemoryDraft(
             key=key, content={"note": note}), cause=SETUP)
-    postgres_search.wait("memory", position, timeout=60)
+    postgres_search.wait_for_words("memory", position, timeout=60)
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        conn.execute("ALTER TABLE memory_items DROP COLUMN tells_time")
+        conn.execute(f"ALTER TABLE memory_items DROP COLUMN {column}")
         migrate(settings)
-        told = dict(conn.execute("SELECT key, tells_time FROM memory_items "
-                                 "WHERE owner_id = 'u9'").fetchall())
-    assert told == {"told": True, "plain": False}
+        computed = dict(conn.execute(f"SELECT key, {column} FROM memory_items "
+                                     "WHERE owner_id = %s", [owner_id]).fetchall())
+    assert computed == {"yes": True, "no": False}
 
 
 def test_a_memory_ends_by_asking_when_its_content_ends_with_a_question(
@@ -157,21 +159,6 @@ def test_a_memory_ends_by_asking_when_its_content_ends_with_a_question(
     asking = postgres_search.traits(MemoryQuery("u10", "flat"), list(ids)).asking
     assert {ids[memory_id] for memory_id in asking} == {"asks", "smiles", "object",
                                                         "tagged"}
-
-
-def test_a_table_from_before_the_asks_column_gains_it_for_every_row(
-        postgres_search, system, settings, workers):
-    workers("memory_items")
-    for key, note in (("asks", "Where did we meet?"), ("tells", "We met in the hall")):
-        _, position = system.memory.upsert("u11", MemoryDraft(
-            key=key, content={"note": note}), cause=SETUP)
-    postgres_search.wait_for_words("memory", position, timeout=60)
-    with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        conn.execute("ALTER TABLE memory_items DROP COLUMN asks")
-        migrate(settings)
-        asks = dict(conn.execute("SELECT key, asks FROM memory_items "
-                                 "WHERE owner_id = 'u11'").fetchall())
-    assert asks == {"asks": True, "tells": False}
 
 
 def test_a_hybrid_search_ranks_a_memory_that_asks_below_the_answer_after_it(
@@ -208,8 +195,9 @@ def test_a_hybrid_search_ranks_a_memory_that_asks_below_the_answer_after_it(
 def test_a_hybrid_search_spreads_its_best_over_days_as_spread_does(
         postgres_search, system, workers):
     """Many lessons on Monday, fewer and a little less alike on Tuesday: past the
-    SPREAD_FROM best, Tuesday's move up; the lessons past the window of the best follow it, scored no higher than
-    its last; each page is a slice of the one spread ranking."""
+    SPREAD_FROM best, Tuesday's move up; the lessons past the window of the best follow
+    it, scored no higher than its last; each page is a slice of the one spread
+    ranking."""
     workers("memory_items", "memory_embeddings")
     lessons = {f"monday/{n}": (f"Piano lesson: we practised scales and chord {n}",
                                {"session_date": f"2024-03-04T10:{n:02}:00Z"})

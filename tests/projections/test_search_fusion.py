@@ -119,7 +119,8 @@ def test_the_best_are_spread_over_days_past_the_first_few():
     scores = dict(spread_out)
     assert scores["m07"] == pytest.approx(0.93 * (1 - SAME_DAY_PENALTY) ** SPREAD_FROM)
     assert scores["m12"] == pytest.approx(0.88 * (1 - SAME_DAY_PENALTY))
-    monday = [memory_id for memory_id in order[:SPREAD_WINDOW] if days[memory_id] == "monday"]
+    monday = [memory_id for memory_id in order[:SPREAD_WINDOW]
+              if days[memory_id] == "monday"]
     assert monday == sorted(monday)  # one day's memories keep their order
     # The rest follow the window, in their order, never scored above its last.
     assert order[SPREAD_WINDOW:] == ["m20", "m21", "m22"]
