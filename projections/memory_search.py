@@ -25,8 +25,9 @@ from arqium.domain.memory.workingset import (
     pack,
 )
 from arqium.infra.embeddings import vector_literal
+from arqium.projections.base import BatchProjection
 from arqium.projections.memory_embeddings import MemoryEmbeddingsView
-from arqium.projections.memory_items import MemoryItemsView
+from arqium.projections.memory_items import MemoryItemsProjection, MemoryItemsView
 
 SearchMode = Literal["hybrid", "keyword", "semantic"]
 CANDIDATES = 100  # how deep each side (keyword, meaning) ranks before fusion
@@ -297,6 +298,10 @@ class MemorySearch(Protocol):
     def wait_for_words(self, application_name: str, position: int, timeout: float) -> None:
         """Block until the search finds every memory up to `position` by its words and
         key (its meaning may follow later); TimeoutError if not within `timeout`."""
+
+    def words_projection(self) -> type[BatchProjection] | None:
+        """The one read model that holds what `wait_for_words` waits for, if there is
+        one: a read can then check it holds the caller's writes in one round trip."""
 
     def close(self) -> None:
         """Release what the search holds of its own."""
@@ -867,6 +872,9 @@ class PostgresMemorySearch:
 
     def wait_for_words(self, application_name: str, position: int, timeout: float) -> None:
         self.items.wait(application_name, position, timeout)
+
+    def words_projection(self) -> type[BatchProjection] | None:
+        return MemoryItemsProjection
 
     def close(self) -> None:
         """Nothing of its own: its read models are closed by the system that owns them."""

@@ -476,6 +476,10 @@ class ElasticsearchMemorySearch:
             return self.postgres.wait_for_words(application_name, position, timeout)
         self.wait(application_name, position, timeout)
 
+    def words_projection(self) -> type[BatchProjection] | None:
+        """None while it searches: the index must hold the words too."""
+        return None if self.on() else self.postgres.words_projection()
+
     def close(self) -> None:
         self.view.close()
 

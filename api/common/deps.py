@@ -149,13 +149,13 @@ class ReadModelWaits:
         began (ReadModelBehind if one does not in time)."""
         wanted = request_positions(request, self)
         for projection in projections:
-            if self._holds_the_head(request, projection):
+            if self.holds_the_head(request, projection):
                 continue
             if not self.reached(projection, wanted(projection.application.name)):
                 raise behind(f"read model {projection.name!r}")
 
-    def _holds_the_head(self, request: Request, projection: type[BatchProjection]
-                        ) -> bool:
+    def holds_the_head(self, request: Request, projection: type[BatchProjection]
+                       ) -> bool:
         """Whether the read model holds every event its application stored so far, when
         that is what the request must read and it has not asked yet: the head and the
         read model's position in one round trip (the usual case: it does). The head is

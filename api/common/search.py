@@ -24,8 +24,11 @@ def caught_up_search(request: Request, system: SystemDep) -> MemorySearch:
     (embeddings can lag the writes under load: a memory is found by its words at once,
     by its meaning once embedded)."""
     count_search(request)
-    search = system.memory_search
-    position = request_positions(request, ReadModelWaits(system))(system.memory.name)
+    search, waits = system.memory_search, ReadModelWaits(system)
+    words = search.words_projection()
+    if words is not None and waits.holds_the_head(request, words):
+        return search  # the usual case, told in one round trip
+    position = request_positions(request, waits)(system.memory.name)
     if position is not None:
         wait = (search.wait if MIN_POSITION_HEADER in request.headers
                 else search.wait_for_words)

@@ -177,3 +177,23 @@ def test_a_search_finds_a_memory_by_its_words_before_it_is_embedded(client, user
     exact = client.get("/api/v1/memory/search", params={"q": "jasmine"}, headers={
         **user["headers"], "X-Min-Position": stored.headers["X-Event-Position"]})
     assert exact.status_code == 503
+
+
+def test_a_search_behind_the_callers_writes_waits_for_them_then_answers(
+        client, user, workers, settings):
+    """Its read model behind, the search waits its bounded while and says so (503);
+    caught up, it finds the memory."""
+    workers("users")  # the memory read model not running yet
+    settings.read_wait_seconds = 0.3
+    stored = client.post("/api/v1/memory/store", headers=user["headers"],
+                         json={"key": "drink", "content": "jasmine tea"})
+    assert stored.status_code == 201, stored.text
+    behind = client.get("/api/v1/memory/search", params={"q": "jasmine"},
+                        headers=user["headers"])
+    assert behind.status_code == 503
+    assert "the memory search has not caught up" in behind.text
+    workers("memory_items")
+    settings.read_wait_seconds = 10
+    found = client.get("/api/v1/memory/search", params={"q": "jasmine"},
+                       headers=user["headers"])
+    assert [hit["key"] for hit in found.json()["data"]["items"]] == ["drink"]
