@@ -9,6 +9,7 @@ import pytest
 from arqium.domain.memory.application import MemoryDraft
 from arqium.domain.memory.workingset import pack
 from arqium.projections.memory_search import (
+    CONTEXT_DEPTH,
     SPREAD_WINDOW,
     MemoryQuery,
     fuse,
@@ -52,6 +53,19 @@ def found(search, system, text: str, owner_id: str = "u1", **filters) -> list[st
     return [row["key"] for row in rows]
 
 
+def ranked_by_the_functions(search, query: MemoryQuery, now) -> tuple[list, list]:
+    """What the search statement ranks, by the module's functions, as the Elasticsearch
+    path fuses its sides: the ranking before the spread over days, and after it."""
+    fused = fuse(*search.rankings(query, now))
+    traits = search.traits(query, dict(fused))
+    usual = usual_length(list(traits.lexemes.values()))
+    ranking = with_context(fused, search.neighbours(
+        [memory_id for memory_id, _ in fused[:CONTEXT_DEPTH]], query, now), traits.asking)
+    traits.update(search.traits(query, dict(ranking).keys() - traits.lexemes.keys()))
+    prior = with_prior(ranking, traits.lexemes, usual, asking=traits.asking)
+    return prior, spread(prior, traits.days)
+
+
 def test_keyword_mode_finds_the_memories_sharing_a_word(postgres_search, system, stored):
     assert found(postgres_search, system, "Tofu", mode="keyword") == ["pets"]
     assert found(postgres_search, system, "quartrly", mode="keyword") == ["taxes"]
@@ -85,11 +99,7 @@ def test_hybrid_mode_fuses_the_scores_of_the_two_rankings(postgres_search, syste
     neighbours = postgres_search.neighbours([memory_id for memory_id, _ in fused], query,
                                             system.clock())
     assert neighbours  # written within the hour: each memory has its conversation
-    ranking = with_context(fused, neighbours)
-    traits = postgres_search.traits(query, [memory_id for memory_id, _ in ranking])
-    usual = usual_length([traits.lexemes[memory_id] for memory_id, _ in fused])
-    expected = dict(spread(with_prior(ranking, traits.lexemes, usual,
-                                      asking=traits.asking), traits.days))
+    expected = dict(ranked_by_the_functions(postgres_search, query, system.clock())[1])
     rows, total = postgres_search.search(query, system.clock())
     assert rows[0]["key"] == "pets"
     assert total == len(expected) == len(MEMORIES)  # no similarity floor: all ranked
@@ -177,19 +187,16 @@ def test_a_hybrid_search_ranks_a_memory_that_asks_below_the_answer_after_it(
     query = MemoryQuery("u12", "Where is Dev's flat in Edinburgh?")
     fused = fuse(*postgres_search.rankings(query, system.clock())[:2])
     traits = postgres_search.traits(query, dict(fused))
-    lexemes, asking = traits.lexemes, traits.asking
-    assert [keys[memory_id] for memory_id in asking] == ["asks"]
+    assert [keys[memory_id] for memory_id in traits.asking] == ["asks"]
     neighbours = postgres_search.neighbours([memory_id for memory_id, _ in fused], query,
                                             system.clock())
-    ranking = with_context(fused, neighbours, asking)
-    usual = usual_length([lexemes[memory_id] for memory_id, _ in fused])
-    as_any_other = with_prior(with_context(fused, neighbours), lexemes, usual,
-                              ask_penalty=0.0)
+    as_any_other = with_prior(with_context(fused, neighbours), traits.lexemes,
+                              usual_length(list(traits.lexemes.values())), ask_penalty=0.0)
     assert keys[as_any_other[0][0]] == "asks"  # so the question's two rules decide
     rows, _ = postgres_search.search(query, system.clock())
     assert [row["key"] for row in rows][:2] == ["answer", "asks"]
     assert {str(row["id"]): float(row["score"]) for row in rows} == pytest.approx(
-        dict(spread(with_prior(ranking, lexemes, usual, asking=asking), traits.days)))
+        dict(ranked_by_the_functions(postgres_search, query, system.clock())[1]))
 
 
 def test_a_hybrid_search_spreads_its_best_over_days_as_spread_does(
@@ -210,14 +217,7 @@ def test_a_hybrid_search_spreads_its_best_over_days_as_spread_does(
                     for n in range(4)})
     stored_for(system, postgres_search, "u13", lessons)
     query = MemoryQuery("u13", "piano lesson scales chord", limit=50)
-    kw, me, timely, told = postgres_search.rankings(query, system.clock())
-    fused = fuse(kw, me, timely, told)
-    neighbours = postgres_search.neighbours([memory_id for memory_id, _ in fused], query,
-                                            system.clock())
-    traits = postgres_search.traits(query, [memory_id for memory_id, _ in fused])
-    prior = with_prior(with_context(fused, neighbours, traits.asking), traits.lexemes,
-                       usual_length(list(traits.lexemes.values())), asking=traits.asking)
-    expected = spread(prior, traits.days)
+    prior, expected = ranked_by_the_functions(postgres_search, query, system.clock())
     keys = keys_by_id(postgres_search, "u13")
     assert [keys[memory_id] for memory_id, _ in expected] != [
         keys[memory_id] for memory_id, _ in prior]  # the spread changes the order
