@@ -9,7 +9,7 @@ dashboard, usage and activity feed read them all at once (projections/activity_f
 Descriptions and metadata name no memory key, content, title or ledger data: nothing
 personal, so nothing sealed either."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -119,6 +119,11 @@ def when(domain_event: Any) -> datetime:
             or getattr(domain_event, "registered_at", None) or domain_event.timestamp)
 
 
+def columns(names: Sequence[str], rows: Iterable[tuple]) -> dict[str, list]:
+    """Rows as one list a column, by name: the arrays an `unnest` statement reads."""
+    return dict(zip(names, map(list, zip(*rows, strict=True)), strict=True))
+
+
 class PendingActivity:
     """A batch's activity writes, kept until the batch ends (or must be read)."""
 
@@ -171,16 +176,15 @@ class ActivityProjection(BatchProjection):
         """Write what the batch holds so far."""
         pending, self.pending = self.pending, PendingActivity()
         if pending.entries:
-            curs.execute(self.view.sql(INSERT_ACTIVITY), dict(zip(
+            curs.execute(self.view.sql(INSERT_ACTIVITY), columns(
                 ("ids", "user_ids", "types", "descriptions", "metadata", "ats",
-                 "positions"), map(list, zip(*pending.entries)), strict=True)))
+                 "positions"), pending.entries))
         if pending.owners:
-            curs.execute(self.view.sql(REMEMBER_OWNERS), {
-                "ids": list(pending.owners), "owner_ids": list(pending.owners.values())})
+            curs.execute(self.view.sql(REMEMBER_OWNERS), columns(
+                ("ids", "owner_ids"), pending.owners.items()))
         if pending.counts:
-            curs.execute(self.view.sql(ADD_COUNTS), dict(zip(
-                ("owner_ids", "ats", "names", "ns"), map(list, zip(*pending.counts)),
-                strict=True)))
+            curs.execute(self.view.sql(ADD_COUNTS), columns(
+                ("owner_ids", "ats", "names", "ns"), pending.counts))
 
 
 class IdentityActivityProjection(ActivityProjection):
