@@ -23,6 +23,7 @@ GROUP_COMMIT_RECORDER = "arqium.infra.group_commit:GroupCommitRecorder"
 RECEIPT_RECORDER = "arqium.infra.idempotency:ReceiptRecorder"
 SHARED_POOL_FACTORY = "arqium.infra.eventstore:SharedPoolFactory"
 SHARED_POOL = "ARQIUM_SHARED_POOL"  # the env key naming the pool to share
+SAFE_TRANSCODER = "arqium.infra.transcoder:SafeJSONTranscoder"
 LOCK_TIMEOUT_SECONDS = 10  # generous: concurrent commands queue behind the table lock
 # While the database is out of reach, how often a process tries a connection, how long
 # its pool keeps reconnecting in the background, and how long one attempt may take.
@@ -72,6 +73,7 @@ def eventsourcing_env(settings: Settings, create_tables: bool = False,
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(
             settings.db_idle_in_transaction_seconds),
         "CREATE_TABLE": "yes" if create_tables else "no",
+        "TRANSCODER_TOPIC": SAFE_TRANSCODER,
     }
     # Either writes the receipts of requests with an Idempotency-Key with their events.
     env["APPLICATION_RECORDER_TOPIC"] = (GROUP_COMMIT_RECORDER if settings.group_commit

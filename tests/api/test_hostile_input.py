@@ -372,3 +372,30 @@ def test_a_body_within_the_limit_still_passes_with_an_idempotency_key(small_bodi
     response = client.post("/api/v1/memory/store", json={"content": "tea"}, headers={
         **user["headers"], "Idempotency-Key": "small-1"})
     assert response.status_code == 201
+
+
+# --- JSON that looks like the event store's own typed objects -------------------------
+
+LOOKALIKE = {"_type_": "nope", "_data_": 1}
+
+
+def test_content_shaped_like_the_event_stores_typed_objects_stops_no_read_model(
+        client, user, workers):
+    """The library reads `{"_type_": ..., "_data_": ...}` as one of its typed objects: such
+    a memory made its event unreadable, and every memory read model stopped at it."""
+    group = workers("memory_items", "memory_activity", "contexts", "vaults")
+    content = {"a": LOOKALIKE, "b": [{"_type_": "uuid_hex", "_data_": "zz"}]}
+    stored = client.post("/api/v1/memory/store", headers=user["headers"], json={
+        "key": "shaped", "content": content, "metadata": {"m": LOOKALIKE}})
+    assert stored.status_code == 201, stored.text
+    updated = client.post("/api/v1/memory/store", headers=user["headers"], json={
+        "key": "shaped", "content": LOOKALIKE})  # loads the memory's events first
+    assert updated.status_code in (200, 201), updated.text
+    recent = client.get("/api/v1/memory/recent", headers=user["headers"])
+    assert recent.status_code == 200, recent.text
+    [memory] = recent.json()["data"]["items"]
+    assert memory["content"] == LOOKALIKE
+    history = client.get(f"/api/v1/memory/{memory['id']}/history", headers=user["headers"])
+    assert [version["content"] for version in history.json()["data"]["items"]] == [
+        content, LOOKALIKE]
+    assert not group.failures

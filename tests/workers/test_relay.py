@@ -266,3 +266,13 @@ def test_an_event_the_stream_refuses_stops_the_relay_at_it_after_those_before(
         == [1, 2, 3]
     name, error = group.failures[0]
     assert "position 4" in str(error)
+
+
+def test_content_shaped_like_the_event_stores_typed_objects_is_published_as_sent(
+        system, settings, relay):
+    content = {"_type_": "nope", "_data_": [{"_type_": "uuid_hex", "_data_": "zz"}]}
+    _, position = system.memory.upsert("u1", MemoryDraft(key="shaped", content=content),
+                                       cause=SETUP)
+    wait_until_relayed(system, "memory", position)
+    [message] = stream_messages(settings.nats_url)
+    assert json.loads(message.data)["data"]["content"] == content
