@@ -658,10 +658,11 @@ class Profiler:
 
 
 def workers_pid(arqium: int) -> int | None:
-    """The `arqium worker all` process `up` started."""
+    """The `arqium worker all` process `up` started (the projectors and the relay; not
+    the embedding workers', which run at the lowest priority in a process of their own)."""
     table = proc_table()
     return next((pid for pid in descendants(table, arqium)
-                 if " worker" in table[pid][3]), None)
+                 if " worker all" in table[pid][3]), None)
 
 
 class profiled:

@@ -22,6 +22,7 @@ from arqium.cli.discovery import (
 from arqium.cli.output import redact, say
 from arqium.infra.heap import start_up_objects_frozen
 from arqium.infra.lifeline import end_with_parent, tie_to_this_process
+from arqium.infra.priority import run_this_process_at_lowest_priority
 from arqium.infra.settings import Settings
 from arqium.infra.stream import prepare_stream, shown_nats_url
 
@@ -64,13 +65,14 @@ def cmd_up(args: argparse.Namespace) -> int:
             say("nats", "not answering yet; the relay creates the event stream once it is")
         publish_services(settings)
         warn_if_v0_open_beyond_loopback(settings)
-        workers = WorkerProcess(settings)
-        workers.start()
+        workers = worker_processes(settings)
+        for process in workers:
+            process.start()
         return _serve(settings, on_started=lambda: _announce_ready(settings, workers))
     finally:
         withdraw_services(data_dir)
-        if workers:
-            workers.stop()
+        for process in workers or []:
+            process.stop()
         if nats:
             nats.stop()
             say("nats", "stopped")
@@ -115,7 +117,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _announce_ready(settings: Settings, workers: "WorkerProcess") -> None:
+def _announce_ready(settings: Settings, workers: list["WorkerProcess"]) -> None:
     url = f"http://{settings.host}:{settings.port}"
     say("api", f"{url} (OpenAPI docs at {url}/docs)")
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
@@ -138,11 +140,14 @@ def _health_status(url: str) -> str:
 
 
 class WorkerProcess:
-    """`arqium worker all` as a child process, restarted if it crashes, ended with this
+    """`arqium worker ...` as a child process, restarted if it crashes, ended with this
     one even if this one is killed outright."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, label: str, arguments: list[str],
+                 what: str, own_session: bool = False):
         self.env = {**os.environ, **service_env(settings), **tie_to_this_process()}
+        self.label, self.arguments, self.what = label, arguments, what
+        self.own_session = own_session
         self._process: subprocess.Popen | None = None
         self._stopping = threading.Event()
         self._watcher = threading.Thread(target=self._watch, daemon=True)
@@ -155,18 +160,19 @@ class WorkerProcess:
 
     def _spawn(self) -> None:
         # A process group of its own (Ctrl-C at a terminal reaches only this process,
-        # which stops the workers in order), but this session: where Linux's autogroup
-        # is on, each session is a scheduling group, so only in the API's group does the
-        # embedding threads' lower priority (ARQIUM_EMBEDDING_NICENESS) yield to requests.
+        # which stops the workers in order). Where Linux's autogroup is on, each session
+        # is a scheduling group: the projectors stay in this session, the API's, to
+        # share its processor; the embedding workers get a session of their own, whose
+        # group they lower to nice 19, so that they take only time nobody else wants.
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "arqium.cli", "worker", "all"], env=self.env,
-            process_group=0)
-        say("workers", f"projectors and NATS relay running (pid {self._process.pid})")
+            [sys.executable, "-m", "arqium.cli", "worker", *self.arguments], env=self.env,
+            **({"start_new_session": True} if self.own_session else {"process_group": 0}))
+        say(self.label, f"{self.what} running (pid {self._process.pid})")
 
     def _watch(self) -> None:
         while not self._stopping.wait(1.0):
             if self._process.poll() is not None and not self._stopping.is_set():
-                say("workers", f"exited with {self._process.returncode}; restarting")
+                say(self.label, f"exited with {self._process.returncode}; restarting")
                 time.sleep(1.0)
                 self._spawn()
 
@@ -176,7 +182,23 @@ class WorkerProcess:
         self._stopping.set()
         if self._process:
             terminate(self._process, timeout=15)
-        say("workers", "stopped")
+        say(self.label, "stopped")
+
+
+def worker_processes(settings: Settings) -> list[WorkerProcess]:
+    """`up`'s workers: the embedding ones at the lowest priority, all others at the
+    API's."""
+    from arqium.workers.runner import embedding_worker_names
+
+    embedding = embedding_worker_names(settings)
+    skipped = [argument for name in embedding for argument in ("--except", name)]
+    processes = [WorkerProcess(settings, "workers", ["all", *skipped],
+                               "projectors and NATS relay")]
+    if embedding:
+        processes.append(WorkerProcess(
+            settings, "embeddings", [*embedding, "--lowest-priority"],
+            "embedding workers, at the lowest priority", own_session=True))
+    return processes
 
 
 def _port_free(port: int) -> bool:
@@ -271,7 +293,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     end_with_parent()  # when `arqium up` started this process
     settings = with_services(load_settings(data_dir=args.data_dir))
-    names = worker_names(settings) if args.name == "all" else [args.name]
+    names = chosen_workers(args.names, args.excepted, worker_names(settings))
+    if args.lowest_priority:
+        run_this_process_at_lowest_priority()
     group = WorkerGroup(names, settings)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: group.stopping.set())
@@ -280,6 +304,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
     with start_up_objects_frozen():
         group.wait()  # until SIGINT or SIGTERM: a worker that fails is retried, alone
     return 0
+
+
+def chosen_workers(names: list[str], excepted: list[str], known: list[str]) -> list[str]:
+    """The workers `arqium worker NAME... [--except NAME]...` runs (a name it does not
+    know is refused by WorkerGroup, naming those it knows)."""
+    chosen = [name for name in (known if "all" in names else names) if name not in excepted]
+    if not chosen:
+        raise SystemExit("no worker left to run: --except named every one chosen")
+    return chosen
 
 
 def _migrate(settings: Settings) -> None:
@@ -338,13 +371,21 @@ def add_run_commands(commands, data_dir: argparse.ArgumentParser) -> None:
 
     worker = commands.add_parser(
         "worker", parents=[data_dir], add_help=False,
-        help="run one worker or all of them (projectors, NATS relay, expiry, digest, "
-             "blob sweep, file analysis)",
-        description="Run one worker or all of them, against ARQIUM_DATABASE_URL and "
+        help="run workers: one, several or all of them (projectors, NATS relay, expiry, "
+             "digest, blob sweep, file analysis)",
+        description="Run workers (one, several or all), against ARQIUM_DATABASE_URL and "
                     "ARQIUM_NATS_URL or the services of the `arqium up` running under "
                     "--data-dir. A second copy of a worker waits as a hot standby.")
     worker.add_argument("-h", "--help", action=WorkerHelp)
-    worker.add_argument("name", help="a worker's name (listed below), or 'all'")
+    worker.add_argument("names", nargs="+", metavar="name",
+                        help="workers' names (listed below), or 'all'")
+    worker.add_argument("--except", dest="excepted", action="append", default=[],
+                        metavar="NAME", help="leave this worker out (repeatable; with 'all')")
+    worker.add_argument("--lowest-priority", action="store_true",
+                        help="run at the lowest processor priority (nice 19, and so its "
+                             "scheduling group where Linux's autogroup is on: start it in "
+                             "a session of its own), taking only time nothing else wants; "
+                             "`arqium up` runs the embedding workers so")
     worker.set_defaults(func=cmd_worker)
 
     migrate = commands.add_parser(

@@ -22,3 +22,24 @@ def run_this_thread_at(niceness: int) -> None:
     except OSError as error:  # a container may forbid it: run as before
         log.warning("could not lower thread %s's priority to nice %d: %s", thread,
                     niceness, error)
+
+
+LOWEST = 19
+AUTOGROUP = "/proc/self/autogroup"
+
+
+def run_this_process_at_lowest_priority() -> None:
+    """Give this process only the processor time nothing else wants: nice 19 for the
+    calling thread (and so every thread it starts after this) and, where Linux's
+    autogroup is on, for this process's scheduling group. Call it in a session of
+    the process's own: each session is one group, and without that the group's nice
+    would lower its whole session's priority."""
+    run_this_thread_at(LOWEST)
+    if not os.path.exists(AUTOGROUP):
+        return
+    try:
+        with open(AUTOGROUP, "w") as group:
+            group.write(str(LOWEST))
+    except OSError as error:
+        log.warning("could not lower this process's scheduling group to nice %d: %s",
+                    LOWEST, error)

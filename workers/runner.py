@@ -64,6 +64,11 @@ def worker_names(settings: Settings | None = None) -> list[str]:
                                             BLOB_SWEEP_NAME, ANALYSIS_NAME]
 
 
+def embedding_worker_names(settings: Settings) -> list[str]:
+    """The workers that embed texts: the heaviest work there is, and it can wait."""
+    return [p.name for p in active_projections(settings) if p.embeds]
+
+
 def build_workers(names: list[str], settings: Settings, stopping: threading.Event,
                   clock: Clock = system_clock) -> list[Worker]:
     known = worker_names(settings)

@@ -1,19 +1,60 @@
-"""`arqium up`'s worker process, as the scheduler and the terminal see it."""
+"""`arqium up`'s worker processes, as the scheduler and the terminal see them."""
 
 import os
+from pathlib import Path
 
-from arqium.cli.run import WorkerProcess
+import pytest
+
+from arqium.cli.run import chosen_workers, worker_processes
+from tests.conftest import eventually
+
+KNOWN = ["memory_items", "memory_embeddings", "contexts", "nats_relay"]
 
 
-def test_the_workers_share_ups_session_in_a_process_group_of_their_own(settings):
+def niceness_of_group(pid: int) -> int | None:
+    """The nice value of the process's autogroup (None where Linux has none)."""
+    path = Path(f"/proc/{pid}/autogroup")
+    return int(path.read_text().split("nice")[1]) if path.exists() else None
+
+
+@pytest.fixture
+def processes(settings):
+    started = worker_processes(settings)
+    for process in started:
+        process.start()
+    yield {process.label: process for process in started}
+    for process in started:
+        process.stop()
+
+
+def test_the_projectors_share_ups_session_in_a_process_group_of_their_own(processes):
     """Ctrl-C at a terminal reaches only `up` (the workers are not in its process group),
-    while the workers stay in `up`'s session, which Linux's autogroup schedules as one:
-    only there does the embedding threads' lower priority yield to the API's requests."""
-    workers = WorkerProcess(settings)
-    workers.start()
-    try:
-        pid = workers._process.pid
-        assert os.getsid(pid) == os.getsid(0)
-        assert os.getpgid(pid) == pid != os.getpgid(0)
-    finally:
-        workers.stop()
+    while the projectors stay in `up`'s session, which Linux's autogroup schedules as
+    one with the API."""
+    pid = processes["workers"]._process.pid
+    assert os.getsid(pid) == os.getsid(0)
+    assert os.getpgid(pid) == pid != os.getpgid(0)
+    assert "--except" in processes["workers"].arguments
+
+
+def test_the_embedding_workers_run_alone_at_the_lowest_priority(processes):
+    """In a session of their own (out of reach of Ctrl-C too), whose scheduling group,
+    like each of their threads, has nice 19: they take only time nothing else wants."""
+    embeddings = processes["embeddings"]
+    pid = embeddings._process.pid
+    assert os.getsid(pid) == pid != os.getsid(0)
+    assert embeddings.arguments[:2] == ["memory_embeddings", "document_chunk_embeddings"]
+    assert eventually(lambda: os.getpriority(os.PRIO_PROCESS, pid) == 19, 20)
+    if niceness_of_group(0) is not None:
+        assert niceness_of_group(pid) == 19
+        assert niceness_of_group(os.getpid()) == 0
+
+
+def test_workers_are_chosen_by_name_all_and_except():
+    assert chosen_workers(["all"], ["memory_embeddings"], KNOWN) == [
+        "memory_items", "contexts", "nats_relay"]
+    assert chosen_workers(["nats_relay", "memory_items"], [], KNOWN) == [
+        "nats_relay", "memory_items"]
+    with pytest.raises(SystemExit, match="no worker left"):
+        chosen_workers(["contexts"], ["contexts"], KNOWN)
+

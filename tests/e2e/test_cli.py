@@ -42,6 +42,17 @@ def test_worker_commands_refuse_to_start_without_services_saying_how_to_get_them
         main(["worker", "all", "--data-dir", str(tmp_path)])
 
 
+def test_a_worker_command_naming_an_unknown_worker_names_the_known_ones(cli_env):
+    with pytest.raises(SystemExit, match="unknown worker.*nope.*known workers: "
+                                         "memory_items"):
+        main(["worker", "memory_items", "nope"])
+
+
+def test_a_worker_command_leaving_out_every_worker_it_names_says_so(cli_env):
+    with pytest.raises(SystemExit, match="no worker left to run"):
+        main(["worker", "contexts", "--except", "contexts"])
+
+
 def test_create_admin_registers_an_admin_who_can_log_in(cli_env, system):
     assert main(["users", "create-admin", "--email", "root@example.com",
                  "--password", "admin password"]) == 0

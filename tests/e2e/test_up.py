@@ -152,6 +152,7 @@ def test_a_killed_up_leaves_no_process_behind_and_the_next_up_starts_cleanly(
     tree = psutil.Process(up.process.pid).children(recursive=True)
     commands = [" ".join(p.cmdline()) for p in tree]
     assert any("worker all" in c for c in commands)
+    assert any("--lowest-priority" in c for c in commands)  # the embedding workers
     assert sum("spawn_main" in c for c in commands) == 2
     assert any("nats-server" in c for c in commands)
 
