@@ -380,7 +380,8 @@ def add_run_commands(commands, data_dir: argparse.ArgumentParser) -> None:
     worker.add_argument("names", nargs="+", metavar="name",
                         help="workers' names (listed below), or 'all'")
     worker.add_argument("--except", dest="excepted", action="append", default=[],
-                        metavar="NAME", help="leave this worker out (repeatable; with 'all')")
+                        metavar="NAME",
+                        help="leave this worker out (repeatable; with 'all')")
     worker.add_argument("--lowest-priority", action="store_true",
                         help="run at the lowest processor priority (nice 19, and so its "
                              "scheduling group where Linux's autogroup is on: start it in "

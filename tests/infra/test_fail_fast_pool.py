@@ -1,6 +1,7 @@
 """The process's pool fails requests fast while the database is out of reach, and only
 then: a wait that timed out because the pool was busy is no outage."""
 
+import json
 import socket
 import threading
 import time
@@ -92,3 +93,18 @@ def test_the_pool_s_sessions_end_a_transaction_left_idle_after_the_setting(setti
     finally:
         pool.close()
     assert list(shown.values()) == [f"{seconds}s" if seconds < 60 else f"{seconds // 60}min"]
+
+
+@pytest.mark.parametrize("text", [
+    '{"a": [1, 2.5, null, true, "x\\u00e9"], "b": {"c": -0.0}}',
+    '{"n": 1000000000000000000000000000000, "m": [18446744073709551616]}',  # > 64 bits
+    '[1e308, 1.7976931348623157e308, 5e-324, "\\ud83d\\ude00"]',
+])
+def test_the_pools_connections_read_json_as_the_standard_library_does(small_pool, text):
+    """As json.loads reads the text PostgreSQL sends (jsonb writes 1e308 as digits)."""
+    with small_pool.get_connection() as connection:
+        for kind in ("json", "jsonb"):
+            row = connection.execute(f"SELECT %s::{kind} AS v, %s::{kind}::text AS t",
+                                     [text, text]).fetchone()
+            assert row["v"] == json.loads(row["t"])
+            assert repr(row["v"]) == repr(json.loads(row["t"]))  # ints stay ints
