@@ -92,14 +92,11 @@ class SafeJSONTranscoder(JSONTranscoder):
         """`value` with its typed objects turned back into what they were, innermost
         first (as the library's object hook does)."""
         if type(value) is dict:
-            if len(value) == 2 and TYPE in value and DATA in value:
-                data = value[DATA]
-                if type(data) is dict or type(data) is list:
-                    value[DATA] = self._revived(data)
-                return self._decode_obj(value)
             for key, item in value.items():
                 if type(item) is dict or type(item) is list:
                     value[key] = self._revived(item)
+            if len(value) == 2 and TYPE in value and DATA in value:
+                return self._decode_obj(value)
         elif type(value) is list:
             for index, item in enumerate(value):
                 if type(item) is dict or type(item) is list:

@@ -56,6 +56,17 @@ def test_an_event_the_library_wrote_with_such_an_object_is_read_without_failing(
         assert state["content"] == lookalike
 
 
+def test_objects_inside_such_an_object_are_read_first_as_the_library_reads_them():
+    """Innermost first, as the library's object hook: here the outer object's `_type_`
+    becomes a UUID, which names no transcoding, so the outer object stays an object."""
+    inner = {"_type_": "uuid_hex", "_data_": ID.hex}
+    state = an_event_state({"_type_": inner, "_data_": 1})
+    stored = library_transcoder().encode(state)
+    assert SafeJSONTranscoder().decode(stored)["content"] == {"_type_": ID, "_data_": 1}
+    transcoder = SafeJSONTranscoder()  # written by it, read back as it was
+    assert transcoder.decode(transcoder.encode(state)) == state
+
+
 def test_the_library_itself_cannot_read_such_an_event():
     """Why this transcoder exists."""
     library = library_transcoder()
