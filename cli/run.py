@@ -167,7 +167,7 @@ class WorkerProcess:
         self._process = subprocess.Popen(
             [sys.executable, "-m", "arqium.cli", "worker", *self.arguments], env=self.env,
             **({"start_new_session": True} if self.own_session else {"process_group": 0}))
-        say(self.label, f"{self.what} running (pid {self._process.pid})")
+        say(self.label, f"{self.what} (pid {self._process.pid})")
 
     def _watch(self) -> None:
         while not self._stopping.wait(1.0):
@@ -193,11 +193,11 @@ def worker_processes(settings: Settings) -> list[WorkerProcess]:
     embedding = embedding_worker_names(settings)
     skipped = [argument for name in embedding for argument in ("--except", name)]
     processes = [WorkerProcess(settings, "workers", ["all", *skipped],
-                               "projectors and NATS relay")]
+                               "projectors and NATS relay running")]
     if embedding:
         processes.append(WorkerProcess(
             settings, "embeddings", [*embedding, "--lowest-priority"],
-            "embedding workers, at the lowest priority", own_session=True))
+            f"{' and '.join(embedding)} running at the lowest priority", own_session=True))
     return processes
 
 
