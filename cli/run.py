@@ -294,12 +294,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
     end_with_parent()  # when `arqium up` started this process
     settings = with_services(load_settings(data_dir=args.data_dir))
     names = chosen_workers(args.names, args.excepted, worker_names(settings))
-    if args.lowest_priority:
-        run_this_process_at_lowest_priority()
     group = WorkerGroup(names, settings)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: group.stopping.set())
     group.start()
+    if args.lowest_priority:  # once imported and started
+        run_this_process_at_lowest_priority()
     log.info("workers running: %s", ", ".join(names))
     with start_up_objects_frozen():
         group.wait()  # until SIGINT or SIGTERM: a worker that fails is retried, alone
@@ -383,10 +383,10 @@ def add_run_commands(commands, data_dir: argparse.ArgumentParser) -> None:
                         metavar="NAME",
                         help="leave this worker out (repeatable; with 'all')")
     worker.add_argument("--lowest-priority", action="store_true",
-                        help="run at the lowest processor priority (nice 19, and so its "
-                             "scheduling group where Linux's autogroup is on: start it in "
-                             "a session of its own), taking only time nothing else wants; "
-                             "`arqium up` runs the embedding workers so")
+                        help="once started, run at the lowest processor priority (nice "
+                             "19, and so its scheduling group where Linux's autogroup is "
+                             "on: start it in a session of its own), taking only time "
+                             "nothing else wants; `arqium up` runs the embedding workers so")
     worker.set_defaults(func=cmd_worker)
 
     migrate = commands.add_parser(

@@ -29,12 +29,20 @@ AUTOGROUP = "/proc/self/autogroup"
 
 
 def run_this_process_at_lowest_priority() -> None:
-    """Give this process only the processor time nothing else wants: nice 19 for the
-    calling thread (and so every thread it starts after this) and, where Linux's
-    autogroup is on, for this process's scheduling group. Call it in a session of
-    the process's own: each session is one group, and without that the group's nice
-    would lower its whole session's priority."""
-    run_this_thread_at(LOWEST)
+    """Give this process only the processor time nothing else wants: nice 19 for each of
+    its threads (and so for every thread they start after this) and, where Linux's
+    autogroup is on, for this process's scheduling group. Call it in a session of the
+    process's own (each session is one group: the group's nice would lower its whole
+    session's), once it has started: at nice 19 on a busy machine, importing and
+    starting took tens of seconds."""
+    if sys.platform != "linux":
+        return
+    for thread in os.listdir("/proc/self/task"):
+        try:
+            if os.getpriority(os.PRIO_PROCESS, int(thread)) < LOWEST:
+                os.setpriority(os.PRIO_PROCESS, int(thread), LOWEST)
+        except OSError as error:  # the thread ended meanwhile, or a container forbids it
+            log.debug("could not lower thread %s to nice %d: %s", thread, LOWEST, error)
     if not os.path.exists(AUTOGROUP):
         return
     try:
