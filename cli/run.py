@@ -386,7 +386,8 @@ def add_run_commands(commands, data_dir: argparse.ArgumentParser) -> None:
                         help="once started, run at the lowest processor priority (nice "
                              "19, and so its scheduling group where Linux's autogroup is "
                              "on: start it in a session of its own), taking only time "
-                             "nothing else wants; `arqium up` runs the embedding workers so")
+                             "nothing else wants; `arqium up` runs the embedding workers "
+                             "so")
     worker.set_defaults(func=cmd_worker)
 
     migrate = commands.add_parser(
