@@ -8,7 +8,8 @@ or started on an existing event store, does.
 It starts its own embedded PostgreSQL and NATS on a temporary data directory, stores the
 memory events through the memory application (no relay running), then starts the relay
 worker alone and times it from its start until the stream holds every event (its start-up
-counted). Progress goes to stderr; the report to stdout.
+counted), and prints the CPU the relay's process, NATS and PostgreSQL spent per event.
+Progress goes to stderr; the report to stdout.
 """
 
 import argparse
@@ -18,7 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from projection_rate import progress, store
+import psutil
+from projection_rate import cpu_seconds, postmaster, progress, store
 
 from arqium.domain.memory.application import MemoryApplication
 from arqium.infra.embedded import EmbeddedNats, EmbeddedPostgres
@@ -69,10 +71,18 @@ def main() -> int:
         progress(f"storing {args.events} memory events")
         store(settings, args.events, owners=16, threads=4)
         progress("relaying them")
+        nats_server = psutil.Process(int(nats.pid_file.read_text()))
+        processes = (psutil.Process(), nats_server, postmaster(postgres.pgdata))
+        cpu_before = [cpu_seconds(process) for process in processes]
         events, seconds, first = relayed(settings, args.timeout)
+        relay_cpu, nats_cpu, postgres_cpu = (
+            (cpu_seconds(process) - before) * 1e6 / events
+            for process, before in zip(processes, cpu_before, strict=True))
         print(f"relay catch-up: {events} events in {seconds:.2f} s = "
               f"{events / seconds:.0f} events/s (start-up included; the first batch was "
               f"recorded {first:.2f} s after the start)")
+        print(f"CPU per event: relay {relay_cpu:.0f} µs, NATS {nats_cpu:.0f} µs, "
+              f"PostgreSQL {postgres_cpu:.0f} µs")
         return 0
     finally:
         nats.stop()

@@ -6,6 +6,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -63,22 +64,46 @@ async def _allow_atomic(js: Any, config: StreamConfig) -> bool:
     return bool(info.config.allow_atomic)
 
 
-async def publish_atomic(nc: Any, messages: Sequence[tuple[str, bytes, dict[str, str]]],
-                         timeout: float) -> None:
-    """Publish (subject, payload, headers) messages as one JetStream atomic batch: the
-    stream stores all of them, in this order and together, or none (NATS ADR-50). Only
-    the commit is acknowledged: an APIError if the stream refused the batch."""
+RawMessage = tuple[str, bytes, dict[str, str]]  # subject, payload, headers
+
+
+@dataclass(frozen=True)
+class StagedBatch:
+    """An atomic batch the server holds all but the last message of, uncommitted: it
+    stores none of them unless the last one, the commit, is sent."""
+
+    batch_id: str
+    commit: RawMessage
+    size: int
+
+
+async def stage_atomic(nc: Any, messages: Sequence[RawMessage]) -> StagedBatch:
+    """Send all but the last message as one JetStream atomic batch (NATS ADR-50). A batch
+    never committed is dropped by the server."""
     batch = uuid.uuid4().hex
-    *staged, (subject, payload, headers) = messages
-    for sequence, (staged_subject, staged_payload, staged_headers) in enumerate(staged, 1):
-        await nc.publish(staged_subject, staged_payload, headers={
-            **staged_headers, "Nats-Batch-Id": batch, "Nats-Batch-Sequence": str(sequence)})
+    *staged, last = messages
+    for sequence, (subject, payload, headers) in enumerate(staged, 1):
+        await nc.publish(subject, payload, headers={
+            **headers, "Nats-Batch-Id": batch, "Nats-Batch-Sequence": str(sequence)})
+    return StagedBatch(batch, last, len(messages))
+
+
+async def commit_atomic(nc: Any, staged: StagedBatch, timeout: float) -> None:
+    """Commit a staged batch: the stream stores all of its messages, in order and
+    together, or none. Only the commit is acknowledged: an APIError if the stream
+    refused the batch."""
+    subject, payload, headers = staged.commit
     reply = await nc.request(subject, payload, timeout=timeout, headers={
-        **headers, "Nats-Batch-Id": batch, "Nats-Batch-Sequence": str(len(messages)),
-        "Nats-Batch-Commit": "1"})
+        **headers, "Nats-Batch-Id": staged.batch_id,
+        "Nats-Batch-Sequence": str(staged.size), "Nats-Batch-Commit": "1"})
     answer = json.loads(reply.data)
     if "error" in answer:
         raise APIError.from_error(answer["error"])
+
+
+async def publish_atomic(nc: Any, messages: Sequence[RawMessage], timeout: float) -> None:
+    """Publish messages as one atomic batch: all of them are stored, or none."""
+    await commit_atomic(nc, await stage_atomic(nc, messages), timeout)
 
 
 async def last_published_position(js: Any, stream: str, application: str) -> int:

@@ -16,7 +16,7 @@ import functools
 import logging
 import re
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,10 +37,13 @@ from arqium.infra.locks import ACTIVE, worker_lock_name
 from arqium.infra.settings import Settings
 from arqium.infra.stream import (
     SUBJECT_ROOT,
+    StagedBatch,
+    commit_atomic,
     credentials_file,
     ensure_stream,
     last_published_position,
     publish_atomic,
+    stage_atomic,
 )
 from arqium.system.bootstrap import RELAY_NAME, open_relay_tracking
 from arqium.workers.feed import EventFailed, EventFeed
@@ -148,6 +151,15 @@ class Message:
     headers: dict[str, str]
 
 
+@dataclass(frozen=True)
+class Committing:
+    """A batch whose atomic commit is on its way to the stream."""
+
+    batch: list[tuple[Any, Tracking]]
+    messages: list[Message]
+    reply: asyncio.Future  # the commit's acknowledgement, or its failure
+
+
 def encoded(app_name: str, batch: list[tuple[Any, Tracking]], max_payload: int
             ) -> tuple[list[Message], EventFailed | None]:
     """The batch's messages up to the first event that cannot be encoded, and that
@@ -224,28 +236,89 @@ class Relay:
             js = nc.jetstream(timeout=PUBLISH_TIMEOUT_SECONDS)
             self.atomic = await self._retrying(ensure_stream)(js, self.settings.nats_stream)
             after = await self._resume_after(js, app, tracking)
-            feed = EventFeed(app, after, self.stopping.is_set, shared.listener)
+            feed = EventFeed(app, after, self.stopping.is_set, shared.listener,
+                             batch_size=ATOMIC_MESSAGES)  # a batch, one atomic batch
             await self._relay(nc, js, app.name, feed, tracking, progressed)
         finally:
             await nc.close()
 
     async def _relay(self, nc: Any, js: Any, app_name: str, feed: EventFeed,
                      tracking: Any, progressed: Callable[[], None]) -> None:
-        """Publish the feed's batches in order, recording the position after each. The
-        next batch is read while one is published: reading and decoding took a third
-        of the relay's time when it caught up."""
+        """Publish the feed's batches in order, recording the position after each.
+        While a batch's commit is on its way, the next batch is read, encoded and staged,
+        so the relay's work on one batch overlaps the server's on the one before; its
+        commit waits until the batch before it is stored, so the stream never holds a
+        batch after one it failed to store."""
+        def record(batch: list[tuple[Any, Tracking]]) -> None:
+            tracking.insert_tracking(batch[-1][1])
+            progressed()
+
         batches = feed.batches()
-        upcoming = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+        upcoming = self._read_next(batches)
+        committing: Committing | None = None
         try:
-            while batch := await upcoming:
-                upcoming = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
-                await self._publish(nc, js, app_name, batch)
-                tracking.insert_tracking(batch[-1][1])
-                progressed()
+            while True:
+                if committing:  # settled at once when there is nothing to stage meanwhile
+                    await asyncio.wait({upcoming, committing.reply},
+                                       return_when=asyncio.FIRST_COMPLETED)
+                    if not upcoming.done():
+                        await self._settle(nc, js, app_name, committing, record)
+                        committing = None
+                if not (batch := await upcoming):
+                    break
+                upcoming = self._read_next(batches)
+                messages, failure = encoded(app_name, batch, nc.max_payload)
+                staged = None if failure else await self._staged(nc, messages)
+                if committing and not await self._settle(nc, js, app_name, committing,
+                                                         record):
+                    staged = None  # staged before the batch before it was stored: dropped
+                committing = None
+                if staged:
+                    committing = Committing(batch, messages, asyncio.ensure_future(
+                        commit_atomic(nc, staged, PUBLISH_TIMEOUT_SECONDS)))
+                else:
+                    await self._publish(nc, js, app_name, messages, failure)
+                    record(batch)
+            if committing:
+                await self._settle(nc, js, app_name, committing, record)
+                committing = None
         finally:
             feed.close()
             with suppress(Exception):  # what it read is read again by the next run
                 await upcoming
+            if committing:  # unrecorded, it is found in the stream by the next run
+                committing.reply.cancel()
+                with suppress(asyncio.CancelledError, Exception):
+                    await committing.reply
+
+    @staticmethod
+    def _read_next(batches: Iterator[list[tuple[Any, Tracking]]]) -> asyncio.Future:
+        return asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+
+    async def _staged(self, nc: Any, messages: list[Message]) -> StagedBatch | None:
+        """The messages staged as one atomic batch; None where they go the careful way
+        (a stream without atomic batches, more than one batch's worth, NATS down)."""
+        if not self.atomic or len(atomic_chunks(messages)) != 1:
+            return None
+        try:
+            return await stage_atomic(nc, [(m.subject, m.payload, m.headers)
+                                           for m in messages])
+        except TRANSIENT:
+            return None
+
+    async def _settle(self, nc: Any, js: Any, app_name: str, committing: Committing,
+                      record: Callable[[list[tuple[Any, Tracking]]], None]) -> bool:
+        """Wait for a batch's commit and record its position; whether it was stored at
+        once. If not, it is published again the careful way, once the stream was asked
+        whether it got there (only the acknowledgement may have been lost)."""
+        try:
+            await committing.reply
+            stored = True
+        except TRANSIENT:
+            await self._publish_atomic(nc, js, app_name, committing.messages, tried=True)
+            stored = False
+        record(committing.batch)
+        return stored
 
     async def _resume_after(self, js: Any, app: Application, tracking: Any) -> int:
         """The position to relay after: the recorded one, or the stream's last for this
@@ -287,12 +360,11 @@ class Relay:
                      wait=wait_exponential(multiplier=0.1, max=2.0),
                      before_sleep=log_and_check_stop)(operation)
 
-    async def _publish(self, nc: Any, js: Any, app_name: str,
-                       batch: list[tuple[Any, Tracking]]) -> None:
-        """The batch's events, in order; one that cannot be encoded, or that the
-        stream refuses, is this worker's failure at its position (those before it are
-        published)."""
-        messages, failure = encoded(app_name, batch, nc.max_payload)
+    async def _publish(self, nc: Any, js: Any, app_name: str, messages: list[Message],
+                       failure: EventFailed | None) -> None:
+        """A batch's encoded messages, in order, then its failure if one of its events
+        could not be encoded; one the stream refuses is this worker's failure at its
+        position (those before it are published)."""
         if self.atomic:
             for chunk in atomic_chunks(messages):
                 await self._publish_atomic(nc, js, app_name, chunk)
@@ -302,12 +374,12 @@ class Relay:
             raise failure
 
     async def _publish_atomic(self, nc: Any, js: Any, app_name: str,
-                              chunk: list[Message]) -> None:
-        """One atomic batch: all of it is stored, or none."""
+                              chunk: list[Message], tried: bool = False) -> None:
+        """One atomic batch: all of it is stored, or none (`tried`: sent once already)."""
         try:
             await self._send(js, app_name, chunk[-1].position, lambda: publish_atomic(
                 nc, [(m.subject, m.payload, m.headers) for m in chunk],
-                PUBLISH_TIMEOUT_SECONDS))
+                PUBLISH_TIMEOUT_SECONDS), tried)
         except REFUSED:  # for one of them: found, and named, one at a time
             await self._publish_each(js, app_name, chunk)
 
@@ -321,12 +393,12 @@ class Relay:
                 raise EventFailed(m.position, error) from error
 
     async def _send(self, js: Any, app_name: str, last: int,
-                    send: Callable[[], Awaitable[Any]]) -> None:
+                    send: Callable[[], Awaitable[Any]], tried: bool = False) -> None:
         """`send()` the messages up to position `last`, retrying transient failures.
         Before each retry the stream is asked whether they got there (only the
         acknowledgement may have been lost): a retry after a long NATS outage, past the
-        duplicate window, stores nothing twice."""
-        tries = 0
+        duplicate window, stores nothing twice (`tried`: sent once already)."""
+        tries = int(tried)
 
         async def attempt() -> None:
             nonlocal tries

@@ -150,6 +150,32 @@ def test_a_nats_outage_loses_nothing_and_duplicates_nothing(system, settings, na
     assert positions == list(range(1, 31))
 
 
+def test_a_nats_outage_amid_a_catch_up_loses_nothing_and_duplicates_nothing(
+        system, settings, nats_server, monkeypatch):
+    """While a batch's commit is on its way the next one is staged: an outage then
+    leaves neither a gap nor a duplicate."""
+    monkeypatch.setattr(relay_worker, "ATOMIC_MESSAGES", 5)
+    position = write(system, 1000, "k")  # before the relay starts: 200 batches to catch up
+    group = WorkerGroup(["nats_relay"], settings)
+    group.start()
+    try:
+        assert eventually(lambda: relayed_up_to(system, "memory") >= 50, 30, every=0.002)
+        nats_server.stop()
+        relayed_before_the_outage = relayed_up_to(system, "memory")
+        time.sleep(0.5)
+        nats_server.start()
+        wait_until_relayed(system, "memory", position)
+    finally:
+        group.stop()
+    assert not group.failures
+    assert relayed_before_the_outage < position  # the outage came amid the catch-up
+    messages = stream_messages(settings.nats_url)
+    assert [m.headers["Nats-Msg-Id"] for m in messages] == [
+        f"memory:{n}" for n in range(1, position + 1)]
+    batches = [m.headers["Nats-Batch-Id"] for m in messages]
+    assert {batches.count(batch) for batch in set(batches)} <= {1, 2, 3, 4, 5}
+
+
 def test_a_restarted_relay_resumes_without_republishing(system, settings, nats_server):
     first = WorkerGroup(["nats_relay"], settings)
     first.start()
