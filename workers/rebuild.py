@@ -5,6 +5,7 @@ tables; the live projector steps aside only for the final catch-up and the swap,
 which happens in one transaction."""
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from eventsourcing.application import Application
@@ -65,12 +66,17 @@ def rebuild(projection_class: type[BatchProjection], settings: Settings,
 
 
 def _replay(feed: EventFeed, projection: BatchProjection, bar: tqdm) -> None:
-    while batch := feed.next_batch():
-        if batch[0][1].notification_id in feed.skipped:
-            _apply_skipped(projection, batch)
-        else:
-            projection.process_batch(batch)
-        bar.update(len(batch))
+    """Apply the feed's batches to its end. The next batch is read while one is
+    written: reading and decoding is this process's work, writing mostly PostgreSQL's."""
+    with ThreadPoolExecutor(1, thread_name_prefix="rebuild-reader") as reader:
+        upcoming = reader.submit(feed.next_batch)
+        while batch := upcoming.result():
+            upcoming = reader.submit(feed.next_batch)
+            if batch[0][1].notification_id in feed.skipped:
+                _apply_skipped(projection, batch)
+            else:
+                projection.process_batch(batch)
+            bar.update(len(batch))
 
 
 def _apply_skipped(projection: BatchProjection, lone: list[tuple[Any, Tracking]]) -> None:
