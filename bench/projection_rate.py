@@ -5,18 +5,24 @@ applies fewer events per second than the write path stores falls ever further be
     python bench/projection_rate.py --memories 20000
     python bench/projection_rate.py --projections memory_items,contexts
     python bench/projection_rate.py --projections ledger_objects --transactions 50000
+    python bench/projection_rate.py --cli    # `arqium projections rebuild`, start-up counted
 
 It starts its own embedded PostgreSQL on a temporary data directory, stores the events
 the chosen read models read (memories through the memory application, owners and words
 drawn as a chat memory would be; ledger objects and their transactions through the
 ledger application), then rebuilds each named read model from the first event and
-prints events/s with the CPU the rebuild and PostgreSQL spent per event. Progress goes
-to stderr; the report to stdout.
+prints events/s with the CPU the rebuild and PostgreSQL spent per event. With --cli,
+each rebuild is the command `arqium projections rebuild NAME` (a process of its own,
+its start-up counted) instead of a call in this process. Progress goes to stderr; the
+report to stdout.
 """
 
 import argparse
+import os
 import random
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -108,6 +114,15 @@ def cpu_seconds(process: psutil.Process) -> float:
     return total
 
 
+def rebuild_by_command(name: str, settings: Settings) -> int:
+    """`arqium projections rebuild NAME`, run as a user runs it; the position it reached."""
+    env = {**os.environ, "ARQIUM_DATABASE_URL": settings.database_url or ""}
+    done = subprocess.run([sys.executable, "-m", "arqium.cli", "projections", "rebuild",
+                           name, "--data-dir", str(settings.data_dir)],
+                          env=env, check=True, stdout=subprocess.PIPE, text=True)
+    return int(re.search(r"up to position (\d+)", done.stdout).group(1))
+
+
 def postmaster(data_dir: Path) -> psutil.Process:
     return psutil.Process(int((data_dir / "postmaster.pid").read_text().split()[0]))
 
@@ -121,6 +136,8 @@ def main() -> int:
     parser.add_argument("--owners", type=int, default=16, help="distinct owners (16)")
     parser.add_argument("--projections", default="memory_items",
                         help="comma-separated read models to rebuild (memory_items)")
+    parser.add_argument("--cli", action="store_true",
+                        help="rebuild by `arqium projections rebuild` (start-up counted)")
     args = parser.parse_args()
     by_name = {projection.name: projection for projection in PROJECTIONS}
     chosen = [by_name[name] for name in args.projections.split(",")]
@@ -147,7 +164,8 @@ def main() -> int:
         for projection in chosen:
             started = time.perf_counter()
             cpu_before = cpu_seconds(bench), cpu_seconds(server)
-            position = rebuild(projection, settings, show_progress=True)
+            position = (rebuild_by_command(projection.name, settings) if args.cli
+                        else rebuild(projection, settings, show_progress=True))
             seconds = time.perf_counter() - started
             own, server_cpu = (cpu_seconds(process) - before for process, before
                              in zip((bench, server), cpu_before, strict=True))

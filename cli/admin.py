@@ -89,7 +89,7 @@ def cmd_projections_rebuild(args: argparse.Namespace) -> int:
     from arqium.projections import projection_named
     from arqium.workers.rebuild import rebuild
 
-    settings = with_services(load_settings(data_dir=args.data_dir))
+    settings = with_services(load_settings(data_dir=args.data_dir), nats=False)
     position = rebuild(projection_named(args.name), settings,
                        show_progress=not args.no_progress)
     say("rebuild", f"{args.name} rebuilt up to position {position} and swapped in")

@@ -27,6 +27,17 @@ def test_projections_rebuild_replays_and_reports_the_position(cli_env, system, c
     assert [row["key"] for row in system.views["memory_items"].recent("u1", 5, clock())] == ["k"]
 
 
+def test_a_rebuild_needs_only_the_database(cli_env, system, capsys, monkeypatch,
+                                           tmp_path):
+    """No NATS is asked for, nor a running `arqium up`: a rebuild reads and writes only
+    PostgreSQL."""
+    monkeypatch.delenv("ARQIUM_NATS_URL")
+    system.memory.upsert("u1", MemoryDraft(key="k", content="v"), cause=SETUP)
+    assert main(["projections", "rebuild", "memory_items", "--no-progress",
+                 "--data-dir", str(tmp_path)]) == 0
+    assert "rebuilt up to position 1" in capsys.readouterr().out
+
+
 def test_rebuilding_an_unknown_projection_names_the_known_ones(cli_env):
     with pytest.raises(SystemExit, match="known projections: memory_items"):
         main(["projections", "rebuild", "nonsense"])
