@@ -5,7 +5,7 @@ applies fewer events per second than the write path stores falls ever further be
     python bench/projection_rate.py --memories 20000
     python bench/projection_rate.py --projections memory_items,contexts
     python bench/projection_rate.py --projections ledger_objects --transactions 50000
-    python bench/projection_rate.py --cli    # `arqium projections rebuild`, start-up counted
+    python bench/projection_rate.py --cli    # the command itself, start-up counted
 
 It starts its own embedded PostgreSQL on a temporary data directory, stores the events
 the chosen read models read (memories through the memory application, owners and words
