@@ -15,13 +15,17 @@ def run_this_thread_at(niceness: int) -> None:
     if niceness <= 0 or sys.platform != "linux":
         return
     thread = threading.get_native_id()
-    if os.getpriority(os.PRIO_PROCESS, thread) >= niceness:
-        return
     try:
-        os.setpriority(os.PRIO_PROCESS, thread, niceness)
+        _raise_niceness(thread, niceness)
     except OSError as error:  # a container may forbid it: run as before
         log.warning("could not lower thread %s's priority to nice %d: %s", thread,
                     niceness, error)
+
+
+def _raise_niceness(thread: int, niceness: int) -> None:
+    """Raise a thread's nice value to `niceness` unless it is that high already."""
+    if os.getpriority(os.PRIO_PROCESS, thread) < niceness:
+        os.setpriority(os.PRIO_PROCESS, thread, niceness)
 
 
 LOWEST = 19
@@ -39,8 +43,7 @@ def run_this_process_at_lowest_priority() -> None:
         return
     for thread in os.listdir("/proc/self/task"):
         try:
-            if os.getpriority(os.PRIO_PROCESS, int(thread)) < LOWEST:
-                os.setpriority(os.PRIO_PROCESS, int(thread), LOWEST)
+            _raise_niceness(int(thread), LOWEST)
         except OSError as error:  # the thread ended meanwhile, or a container forbids it
             log.debug("could not lower thread %s to nice %d: %s", thread, LOWEST, error)
     if not os.path.exists(AUTOGROUP):
