@@ -37,6 +37,7 @@ from arqium.infra.locks import ACTIVE, worker_lock_name
 from arqium.infra.settings import Settings
 from arqium.infra.stream import (
     SUBJECT_ROOT,
+    RawMessage,
     StagedBatch,
     commit_atomic,
     credentials_file,
@@ -149,6 +150,10 @@ class Message:
     subject: str
     payload: bytes
     headers: dict[str, str]
+
+    @property
+    def raw(self) -> RawMessage:
+        return self.subject, self.payload, self.headers
 
 
 @dataclass(frozen=True)
@@ -301,8 +306,7 @@ class Relay:
         if not self.atomic or len(atomic_chunks(messages)) != 1:
             return None
         try:
-            return await stage_atomic(nc, [(m.subject, m.payload, m.headers)
-                                           for m in messages])
+            return await stage_atomic(nc, [m.raw for m in messages])
         except TRANSIENT:
             return None
 
@@ -378,8 +382,7 @@ class Relay:
         """One atomic batch: all of it is stored, or none (`tried`: sent once already)."""
         try:
             await self._send(js, app_name, chunk[-1].position, lambda: publish_atomic(
-                nc, [(m.subject, m.payload, m.headers) for m in chunk],
-                PUBLISH_TIMEOUT_SECONDS), tried)
+                nc, [m.raw for m in chunk], PUBLISH_TIMEOUT_SECONDS), tried)
         except REFUSED:  # for one of them: found, and named, one at a time
             await self._publish_each(js, app_name, chunk)
 
