@@ -12,14 +12,13 @@ library cannot read (events stored before this) is read as the plain object it i
 Reading parses with orjson and revives the typed objects in one walk: the standard
 library's parser, calling back into Python for every object, was most of the time each
 read model spent per event. JSON orjson would misread or refuses (an integer past 64
-bits, NaN) is read by the standard library, as before (infra/json_reading.py).
+bits, NaN) is parsed by the standard library (infra/json_reading.py), then revived alike.
 """
 
 import json
 from decimal import InvalidOperation
 from typing import Any
 
-import orjson
 from eventsourcing.persistence import (
     DatetimeAsISO,
     DecimalAsStr,
@@ -28,7 +27,7 @@ from eventsourcing.persistence import (
     UUIDAsHex,
 )
 
-from arqium.infra.json_reading import may_hold_a_long_integer
+from arqium.infra.json_reading import json_loads
 
 TYPE, DATA = "_type_", "_data_"
 TYPE_KEY = f'"{TYPE}":'  # only a key is written so: inside a string the quote is escaped
@@ -78,12 +77,10 @@ class SafeJSONTranscoder(JSONTranscoder):
         return text.encode("utf8")
 
     def decode(self, data: bytes) -> Any:
-        if not may_hold_a_long_integer(data):
-            try:
-                return self._revived(orjson.loads(data))
-            except (orjson.JSONDecodeError, RecursionError):
-                pass
-        return self.decoder.decode(data.decode("utf8"))
+        try:
+            return self._revived(json_loads(data))
+        except RecursionError:  # nested deeper than the walk may go: the library's parser
+            return self.decoder.decode(data.decode("utf8"))
 
     def _encoder(self, default: Any) -> json.JSONEncoder:
         return json.JSONEncoder(default=default, separators=(",", ":"), ensure_ascii=False)
