@@ -39,7 +39,7 @@ from arqium.domain.shared import Cause
 from arqium.infra.embedded import EmbeddedPostgres
 from arqium.infra.eventstore import open_pool, shared_env
 from arqium.infra.settings import Settings
-from arqium.projections import PROJECTIONS
+from arqium.projections.catalog import PROJECTIONS
 from arqium.system.bootstrap import migrate
 from arqium.workers.rebuild import rebuild
 

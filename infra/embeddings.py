@@ -8,8 +8,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
@@ -68,6 +66,8 @@ class Embedder:
         return tuple(self.embed([text])[0])
 
     def _embed_group(self, token_ids: Sequence[list[int]]) -> list[list[float]]:
+        import numpy as np  # here: counting tokens needs this module's tokenizer only
+
         width = max(len(ids) for ids in token_ids)
         ids = np.zeros((len(token_ids), width), dtype=np.int64)  # 0 is [PAD]
         mask = np.zeros_like(ids)

@@ -1,46 +1,32 @@
-"""Read models, each in one module with its projection, view and SQL."""
+"""Read models, each in one module with its projection, view and SQL. Every projection
+is listed in `catalog`; this package imports none of them, so that a command about one
+read model (a rebuild) imports that one alone."""
 
-from arqium.infra.settings import Settings
-from arqium.projections.activity import ACTIVITY_PROJECTIONS
-from arqium.projections.agent_invocations import AgentInvocationsProjection
-from arqium.projections.api_keys import ApiKeysProjection
-from arqium.projections.chat_sessions import ChatSessionsProjection
-from arqium.projections.components import ComponentsProjection
-from arqium.projections.contexts import ContextsProjection
-from arqium.projections.document_chunk_embeddings import DocumentChunkEmbeddingsProjection
-from arqium.projections.document_chunks import DocumentChunksProjection
-from arqium.projections.files import FilesProjection
-from arqium.projections.ledger_objects import LedgerObjectsProjection
-from arqium.projections.login_sessions import LoginSessionsProjection
-from arqium.projections.memory_embeddings import MemoryEmbeddingsProjection
-from arqium.projections.memory_items import MemoryItemsProjection
-from arqium.projections.platform_config import PlatformConfigProjection
-from arqium.projections.platform_modules import PlatformModulesProjection
-from arqium.projections.session_messages import SessionMessagesProjection
-from arqium.projections.users import UsersProjection
-from arqium.projections.vaults import VaultsProjection
+import importlib
 
-PROJECTIONS = (MemoryItemsProjection, MemoryEmbeddingsProjection, ContextsProjection,
-               UsersProjection, LoginSessionsProjection, ApiKeysProjection,
-               ChatSessionsProjection, SessionMessagesProjection, LedgerObjectsProjection,
-               VaultsProjection, PlatformConfigProjection, PlatformModulesProjection,
-               FilesProjection, ComponentsProjection, DocumentChunksProjection,
-               DocumentChunkEmbeddingsProjection, AgentInvocationsProjection,
-               *ACTIVITY_PROJECTIONS)
-
-
-def active_projections(settings: Settings) -> tuple[type, ...]:
-    """The projections workers run: PROJECTIONS, and the Elasticsearch memory search
-    when a cluster is configured (only then is its client imported)."""
-    if not settings.elasticsearch_url:
-        return PROJECTIONS
-    from arqium.projections.memory_search_es import projection_for
-    return (*PROJECTIONS, projection_for(settings))
+# The module of each projection, by name (a test keeps it equal to catalog.PROJECTIONS).
+MODULE_OF = {
+    "memory_items": "memory_items", "memory_embeddings": "memory_embeddings",
+    "contexts": "contexts", "users": "users", "login_sessions": "login_sessions",
+    "api_keys": "api_keys", "chat_sessions": "chat_sessions",
+    "session_messages": "session_messages", "ledger_objects": "ledger_objects",
+    "vaults": "vaults", "platform_config": "platform_config",
+    "platform_modules": "platform_modules", "files": "files", "components": "components",
+    "document_chunks": "document_chunks",
+    "document_chunk_embeddings": "document_chunk_embeddings",
+    "agent_invocations": "agent_invocations",
+    **dict.fromkeys(("identity_activity", "memory_activity", "ledger_activity",
+                     "sessions_activity", "tracked_events", "platform_activity", "usage"),
+                    "activity"),
+}
 
 
 def projection_named(name: str) -> type:
-    for projection in PROJECTIONS:
-        if projection.name == name:
-            return projection
-    known = ", ".join(p.name for p in PROJECTIONS)
-    raise SystemExit(f"unknown projection {name!r}; known projections: {known}")
+    """The projection of that name, its module alone imported."""
+    if name not in MODULE_OF:
+        known = ", ".join(MODULE_OF)
+        raise SystemExit(f"unknown projection {name!r}; known projections: {known}")
+    module = importlib.import_module(f"{__name__}.{MODULE_OF[name]}")
+    return next(value for value in vars(module).values()
+                if isinstance(value, type) and value.__module__ == module.__name__
+                and getattr(value, "name", None) == name)

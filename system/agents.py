@@ -4,7 +4,6 @@ status), and one invocation run, timed, and recorded as an event whatever its ou
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 

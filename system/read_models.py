@@ -2,12 +2,12 @@
 
 from dataclasses import dataclass, fields
 
-from arqium.projections import PROJECTIONS
 from arqium.projections.activity import ActivityView
 from arqium.projections.activity_figures import ActivityFigures
 from arqium.projections.agent_invocations import AgentInvocationsView
 from arqium.projections.api_keys import ApiKeysView
 from arqium.projections.base import BatchProjection, ReadModel, open_view
+from arqium.projections.catalog import PROJECTIONS
 from arqium.projections.chat_sessions import ChatSessionsView
 from arqium.projections.components import ComponentsView
 from arqium.projections.contexts import ContextsView

@@ -8,8 +8,8 @@ from psycopg.sql import SQL, Identifier
 
 from arqium.infra.locks import REBUILDING, active_worker_ids, lock_id, worker_lock_name
 from arqium.infra.worker_failures import Failure, Skip
-from arqium.projections import PROJECTIONS
 from arqium.projections.base import SHADOW_SUFFIX, TRACKING_SUFFIX
+from arqium.projections.catalog import PROJECTIONS
 from arqium.system.bootstrap import APPLICATIONS, RELAY_NAME, System
 
 

@@ -24,12 +24,12 @@ from arqium.infra.connections import (
 )
 from arqium.infra.settings import Settings
 from arqium.infra.worker_failures import WorkerFailures, describe
-from arqium.projections import active_projections
+from arqium.projections.catalog import active_projections
 from arqium.system.bootstrap import APPLICATIONS, RELAY_NAME
 from arqium.workers.blob_sweep import BLOB_SWEEP_NAME, BlobSweeper
 from arqium.workers.expiry import EXPIRY_NAME, Expirer
-from arqium.workers.file_analysis import ANALYSIS_NAME, FileAnalyst
 from arqium.workers.feed import EventFailed
+from arqium.workers.file_analysis import ANALYSIS_NAME, FileAnalyst
 from arqium.workers.ledger_digest import LEDGER_DIGEST_NAME, DigestSealer
 from arqium.workers.projector import Projector
 from arqium.workers.relay import Relay

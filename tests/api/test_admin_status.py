@@ -8,7 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from arqium.api.app import create_app
-from arqium.projections import PROJECTIONS, projection_named
+from arqium.projections import projection_named
+from arqium.projections.catalog import PROJECTIONS
 from arqium.system.bootstrap import make_admin, open_system
 from arqium.workers.rebuild import rebuild
 from tests.api.conftest import WAIT_SECONDS

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, settings
 
 from arqium.api.app import create_app
 from arqium.infra.settings import Settings
-from arqium.projections import active_projections
+from arqium.projections.catalog import active_projections
 from arqium.system.bootstrap import open_system
 from arqium.workers.runner import WorkerGroup
 from tests.conftest import JWT_SECRET, TEST_SCALE, bearer, fresh_database, register

@@ -9,7 +9,7 @@ from psycopg.types.json import Jsonb
 
 from arqium.domain.memory.application import MemoryApplication
 from arqium.domain.memory.domainmodel import memory_id_for
-from arqium.projections import PROJECTIONS
+from arqium.projections.catalog import PROJECTIONS
 from arqium.projections.memory_items import MemoryItemsProjection
 from arqium.system.bootstrap import migrate
 from arqium.workers.rebuild import rebuild

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from arqium.domain.memory.application import MemoryDraft
 from arqium.domain.sessions.application import MessageDraft
-from arqium.projections import PROJECTIONS
+from arqium.projections.catalog import PROJECTIONS
 from arqium.projections.storable import (
     _storable_json_by_json,
     storable,
