@@ -45,9 +45,13 @@ def _decimal(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
+# simplejson.loads(text, use_decimal=True) builds this decoder on every call.
+_EXACT_DECODER = simplejson.JSONDecoder(parse_float=Decimal)
+
+
 def exact_json(text: str | bytes) -> Any:
     """JSON whose numbers stay exactly as written (decimals, not floats)."""
-    return simplejson.loads(text, use_decimal=True)
+    return _EXACT_DECODER.decode(text)
 
 
 def record(*, object_id: Any, type_name: str, version: int, type: str,
