@@ -495,7 +495,9 @@ def lags(samples: list[Sample], sampler: LagSampler, watcher: NatsWatcher | None
 
 # --- the run --------------------------------------------------------------------------
 
-def run(args) -> dict:
+def run(args, measure=None) -> dict:
+    """ARQIUM and the peers started on the seeded data, `measure` (default: `loads`)
+    run on them; its results."""
     data_dir = Path(args.data_dir or Path.home() / ".cache" / "arqium-bench" /
                     f"compare-{args.memories}-{args.users}").resolve()
     if args.fresh:
@@ -518,7 +520,7 @@ def run(args) -> dict:
         writers = users_with_keys(server.url, args.write_clients, "writer")
         progress("waiting for every memory read model to hold every event")
         wait_for_read_models(server.database_url, 24 * 3600)
-        results = loads(args, server, peer, sides, users, writers)
+        results = (measure or loads)(args, server, peer, sides, users, writers)
         results["seed"] = seed
         results["setup"] = {"processes": args.processes, "pool": f"{pool_size}+{overflow}",
                             "cpus": os.cpu_count(), "postgres": postgres_version(
