@@ -36,4 +36,3 @@ def active_projections(settings: Settings) -> tuple[type, ...]:
         return PROJECTIONS
     from arqium.projections.memory_search_es import projection_for
     return (*PROJECTIONS, projection_for(settings))
-
