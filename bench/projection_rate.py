@@ -39,7 +39,7 @@ from arqium.domain.shared import Cause
 from arqium.infra.embedded import EmbeddedPostgres
 from arqium.infra.eventstore import open_pool, shared_env
 from arqium.infra.settings import Settings
-from arqium.projections.catalog import PROJECTIONS
+from arqium.projections import projection_named
 from arqium.system.bootstrap import migrate
 from arqium.workers.rebuild import rebuild
 
@@ -139,8 +139,7 @@ def main() -> int:
     parser.add_argument("--cli", action="store_true",
                         help="rebuild by `arqium projections rebuild` (start-up counted)")
     args = parser.parse_args()
-    by_name = {projection.name: projection for projection in PROJECTIONS}
-    chosen = [by_name[name] for name in args.projections.split(",")]
+    chosen = [projection_named(name) for name in args.projections.split(",")]
     data_dir = Path(tempfile.mkdtemp(prefix="arqium-bench-"))
     postgres = EmbeddedPostgres(data_dir)
     try:
