@@ -8,6 +8,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Self
 
 import psycopg.conninfo
@@ -38,6 +39,26 @@ log = logging.getLogger("arqium.eventstore")
 # The pools open_pool made, by name: the env is text only, so it names the pool.
 # Weak: a pool nobody holds any more is forgotten.
 _pools: "weakref.WeakValueDictionary[str, PostgresDatastore]" = weakref.WeakValueDictionary()
+# What the next connection taken in this context checks first (check_before_connecting).
+_checks_before_connecting: ContextVar[tuple[Callable[[], None], ...]] = ContextVar(
+    "checks_before_connecting", default=())
+
+
+def check_before_connecting(check: Callable[[], None]) -> None:
+    """Run `check` when this context (and the threads that copy it) next takes a
+    connection, before it does; its error is that connection's. The API defers a
+    request's read-your-writes wait to its route's first query this way, in the worker
+    thread that runs the route, instead of waiting in a dependency, which costs a hop
+    to a worker thread of its own."""
+    _checks_before_connecting.set((*_checks_before_connecting.get(), check))
+
+
+def run_checks_before_connecting() -> None:
+    checks = _checks_before_connecting.get()
+    if checks:
+        _checks_before_connecting.set(())  # once, and not again for their own queries
+        for check in checks:
+            check()
 _pool_numbers = itertools.count(1)
 
 
@@ -172,6 +193,7 @@ class FailFastDatastore(PostgresDatastore):
 
     @contextmanager
     def get_connection(self) -> Iterator[Any]:
+        run_checks_before_connecting()
         if self.out_of_reach:
             raise PoolTimeout("the database is out of reach; not waiting for it")
         used = None

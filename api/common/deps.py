@@ -2,8 +2,10 @@
 time): the applications, the read models once they hold the caller's writes, the
 settings, the tokens, the time."""
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Callable, TypeVar
 
 from fastapi import Depends, Request
@@ -20,13 +22,14 @@ from arqium.domain.agents.application import AgentsApplication
 from arqium.domain.analytics.application import AnalyticsApplication
 from arqium.domain.components.application import ComponentsApplication
 from arqium.domain.files.application import FilesApplication
-from arqium.domain.shared import Invalid
 from arqium.domain.identity.application import IdentityApplication
 from arqium.domain.ledger.application import LedgerApplication
 from arqium.domain.memory.application import MemoryApplication
 from arqium.domain.platform.application import PlatformApplication
 from arqium.domain.sessions.application import SessionsApplication
+from arqium.domain.shared import Invalid
 from arqium.infra.blobs import BlobStore
+from arqium.infra.eventstore import check_before_connecting
 from arqium.infra.query_embeddings import QueryEmbeddings
 from arqium.infra.security import TokenService
 from arqium.infra.settings import Settings
@@ -247,18 +250,36 @@ def caught_up(*projections: type[BatchProjection]) -> Callable[..., ReadModel]:
     return dependency
 
 
-MemoryItems = Annotated[MemoryItemsView, Depends(caught_up(MemoryItemsProjection))]
-Contexts = Annotated[ContextsView, Depends(caught_up(ContextsProjection))]
-Users = Annotated[UsersView, Depends(caught_up(UsersProjection))]
-ApiKeys = Annotated[ApiKeysView, Depends(caught_up(ApiKeysProjection))]
-ChatSessions = Annotated[ChatSessionsView, Depends(caught_up(ChatSessionsProjection))]
+def caught_up_when_read(projection: type[BatchProjection]
+                        ) -> Callable[..., Awaitable[ReadModel]]:
+    """A dependency: the projection's read model, whose caller's first query (in the
+    route's worker thread) first waits, as `caught_up`, until it holds what the request
+    must read. Waiting here, in a worker thread of its own, would cost every read a hop
+    to one more thread."""
+
+    async def dependency(request: Request) -> ReadModel:
+        waits = ReadModelWaits(request.app.state.system)
+        check_before_connecting(partial(waits.for_request, request, projection))
+        return waits.system.read_models.of(projection)
+
+    return dependency
+
+
+MemoryItems = Annotated[MemoryItemsView,
+                        Depends(caught_up_when_read(MemoryItemsProjection))]
+Contexts = Annotated[ContextsView, Depends(caught_up_when_read(ContextsProjection))]
+Users = Annotated[UsersView, Depends(caught_up_when_read(UsersProjection))]
+ApiKeys = Annotated[ApiKeysView, Depends(caught_up_when_read(ApiKeysProjection))]
+ChatSessions = Annotated[ChatSessionsView,
+                         Depends(caught_up_when_read(ChatSessionsProjection))]
 SessionMessages = Annotated[SessionMessagesView,
-                            Depends(caught_up(SessionMessagesProjection))]
-Files = Annotated[FilesView, Depends(caught_up(FilesProjection))]
-LedgerObjects = Annotated[LedgerObjectsView, Depends(caught_up(LedgerObjectsProjection))]
-Components = Annotated[ComponentsView, Depends(caught_up(ComponentsProjection))]
+                            Depends(caught_up_when_read(SessionMessagesProjection))]
+Files = Annotated[FilesView, Depends(caught_up_when_read(FilesProjection))]
+LedgerObjects = Annotated[LedgerObjectsView,
+                          Depends(caught_up_when_read(LedgerObjectsProjection))]
+Components = Annotated[ComponentsView, Depends(caught_up_when_read(ComponentsProjection))]
 AgentInvocations = Annotated[AgentInvocationsView,
-                             Depends(caught_up(AgentInvocationsProjection))]
+                             Depends(caught_up_when_read(AgentInvocationsProjection))]
 
 
 def activity_figures(waits: Waits) -> ActivityFigures:
