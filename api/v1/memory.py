@@ -10,6 +10,7 @@ from arqium.api.common.caller import CurrentCaller
 from arqium.api.common.deps import MemoryApp, MemoryItems, Now
 from arqium.api.common.documents import enveloped
 from arqium.api.common.envelope import Page, ok, page_or_limit, whole_list_page
+from arqium.api.common.json_response import as_json
 from arqium.api.common.memory import StoreMemoryRequest, memory_view, store_memory
 from arqium.api.common.search import MemorySearchDep, relevance, split_tags
 from arqium.api.common.shapes import iso
@@ -58,8 +59,9 @@ def search(caller: CurrentCaller, memories: MemorySearchDep, now: Now, page: Sea
             responses=enveloped(200, MemoryList))
 def recent(caller: CurrentCaller, view: MemoryItems, now: Now, page: RecentPage):
     """Your live memories, last changed first, in pages; `total` counts them all."""
-    rows, total = view.recent_page(caller.user_id, page.limit, page.offset, now)
-    return ok({"items": [memory_view(row) for row in rows]}, pagination=page.meta(total))
+    shown, total = view.recent_page_shown(caller.user_id, page.limit, page.offset, now)
+    return ok({"items": [as_json(memory) for memory in shown]},
+              pagination=page.meta(total))
 
 
 class ClearRequest(BaseModel):

@@ -27,6 +27,7 @@ from arqium.domain.memory.domainmodel import (
     MemoryOwner,
     WorkingSet,
     check_layer,
+    check_not_seemingly_sealed,
     expiry_for,
     memory_id_for,
 )
@@ -314,4 +315,5 @@ class MemoryApplication(VaultCommands, Application):
         """Sensitive content is sealed with the owner's key before it enters an event."""
         if draft.sensitivity in SEALED_SENSITIVITIES:
             return self.keys.seal(owner_id, json.dumps(draft.content))
+        check_not_seemingly_sealed(draft.content)
         return draft.content

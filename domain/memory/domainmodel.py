@@ -7,7 +7,14 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import event
 
 from arqium.domain.memory.vaults import ENTRY_KEY_PREFIX
-from arqium.domain.shared import ArqiumAggregate, Conflict, Invalid, NotFound, is_sealed
+from arqium.domain.shared import (
+    SEALED,
+    ArqiumAggregate,
+    Conflict,
+    Invalid,
+    NotFound,
+    is_sealed,
+)
 
 LAYERS = ("context", "temporary", "permanent")
 SEALED_SENSITIVITIES = ("secret", "pii")  # stored encrypted with the owner's data key
@@ -203,6 +210,15 @@ def check_within_budget(total_tokens: int, max_tokens: int) -> None:
 
 def memory_id_for(owner_id: str, key: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"arqium:memory:{owner_id}:{key}")
+
+
+def check_not_seemingly_sealed(content: Any) -> None:
+    """Content stored as written must not look like sealed content: it would be read
+    as such (and fail to open)."""
+    if is_sealed(content):
+        raise Invalid(f"content must not be an object with a {SEALED!r} key (it marks "
+                      "encrypted content): nest the object, or rename that key",
+                      field="content")
 
 
 def check_layer(layer: str) -> None:

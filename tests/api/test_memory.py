@@ -63,6 +63,51 @@ def test_content_with_numbers_past_64_bits_is_answered_exactly(client, user, wor
     assert response.json()["data"]["items"][0]["content"] == content
 
 
+SHOWN_ALIKE = [
+    {"content": {"nested": {"list": [1, 2.5, 1e-7, True, None], "text": "café ☕ \"q\""},
+                 "big": 2**64 + 1, "float": 0.1}, "tags": ["a", "ü"],
+     "metadata": {"source": "test", "n": [1, {"x": None}]}, "layer": "permanent"},
+    {"content": "plain words", "sensitivity": "secret", "confidence": 0.25,
+     "session_id": "s-1", "context_id": "c-1", "layer": "context"},
+    {"content": ["a", "$sealed"], "metadata": {"$sealed": "mine"}},
+    {"content": {"name": "Ada"}, "sensitivity": "pii"},
+    {"content": {"inner": {"$sealed": "not really"}}, "confidence": 1},
+    {"content": [], "layer": "temporary"},
+]
+
+
+def test_recent_shows_each_memory_exactly_as_getting_it_does(client, user, workers, clock):
+    """The recent page's memories are written by PostgreSQL, one memory's by Python: the
+    same JSON, times with and without microseconds, sealed content opened."""
+    workers("memory_items")
+    ids = []
+    for number, body in enumerate(SHOWN_ALIKE):
+        clock.now = clock.now.replace(microsecond=0 if number % 2 else 120000)
+        written = store(client, user["headers"], key=f"k{number}", **body)
+        assert written.status_code == 201, written.text
+        ids.append(written.json()["data"]["id"])
+        clock.advance(seconds=1)
+    recent = client.get("/api/v1/memory/recent", headers=user["headers"]).json()
+    shown = {item["id"]: item for item in recent["data"]["items"]}
+    assert set(shown) == set(ids)
+    for memory_id in ids:
+        one = client.get(f"/api/v1/memory/{memory_id}", headers=user["headers"]).json()
+        assert shown[memory_id] == one["data"]
+    assert shown[ids[0]]["created_at"].endswith(".120000Z")
+    assert "." not in shown[ids[1]]["created_at"]
+    assert shown[ids[1]]["content"] == "plain words"  # sealed at rest, opened for its owner
+
+
+@pytest.mark.parametrize("path", ["/api/v1/memory/store", "/api/memory/upsert"])
+def test_content_that_looks_sealed_is_a_400_and_stores_nothing(client, user, system, path):
+    before = system.memory.recorder.max_notification_id()
+    answer = client.post(path, headers=user["headers"],
+                         json={"key": "k", "content": {"$sealed": "not really"}})
+    assert answer.status_code == 400, answer.text
+    assert "$sealed" in answer.text
+    assert system.memory.recorder.max_notification_id() == before
+
+
 def test_recent_lists_newest_first_and_honours_limit(client, user, workers, clock):
     workers("memory_items")
     for key in ("a", "b", "c"):
