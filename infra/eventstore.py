@@ -39,26 +39,31 @@ log = logging.getLogger("arqium.eventstore")
 # The pools open_pool made, by name: the env is text only, so it names the pool.
 # Weak: a pool nobody holds any more is forgotten.
 _pools: "weakref.WeakValueDictionary[str, PostgresDatastore]" = weakref.WeakValueDictionary()
-# What the next connection taken in this context checks first (check_before_connecting).
-_checks_before_connecting: ContextVar[tuple[Callable[[], None], ...]] = ContextVar(
-    "checks_before_connecting", default=())
+# What the next connection taken in this context checks first (check_before_connecting):
+# one list per context that asked, shared by the threads that copy the context.
+_checks_before_connecting: ContextVar[list[Callable[[], None]] | None] = ContextVar(
+    "checks_before_connecting", default=None)
 
 
 def check_before_connecting(check: Callable[[], None]) -> None:
-    """Run `check` when this context (and the threads that copy it) next takes a
-    connection, before it does; its error is that connection's. The API defers a
-    request's read-your-writes wait to its route's first query this way, in the worker
-    thread that runs the route, instead of waiting in a dependency, which costs a hop
-    to a worker thread of its own."""
-    _checks_before_connecting.set((*_checks_before_connecting.get(), check))
+    """Run `check` when this context (or a thread that copies it) next takes a
+    connection, before it does, and only then; its error is that connection's. The API
+    defers a request's read-your-writes wait to its route's first query this way, in
+    the worker thread that runs the route, instead of waiting in a dependency, which
+    costs a hop to a worker thread of its own."""
+    checks = _checks_before_connecting.get()
+    if checks is None:
+        checks = []
+        _checks_before_connecting.set(checks)
+    checks.append(check)
 
 
 def run_checks_before_connecting() -> None:
     checks = _checks_before_connecting.get()
-    if checks:
-        _checks_before_connecting.set(())  # once, and not again for their own queries
-        for check in checks:
-            check()
+    while checks:
+        checks.pop(0)()  # taken out first: their own queries do not run them again
+
+
 _pool_numbers = itertools.count(1)
 
 

@@ -64,17 +64,20 @@ def test_a_failed_check_is_the_connections_error_and_nothing_runs(pool):
     contextvars.copy_context().run(in_context)
 
 
-def test_every_deferred_check_runs_in_a_thread_copying_the_context(pool):
+def test_a_thread_copying_the_context_runs_the_checks_once_for_it(pool):
     ran, elsewhere = [], []
 
     def in_context():
         check_before_connecting(lambda: ran.append(1))
         check_before_connecting(lambda: ran.append(2))
+        other = threading.Thread(target=connect_once)  # a context of its own
+        other.start(), other.join()
+        assert ran == []
         worker = threading.Thread(target=contextvars.copy_context().run,
                                   args=(connect_once,))
-        other = threading.Thread(target=connect_once)  # a context of its own
-        worker.start(), other.start()
-        worker.join(), other.join()
+        worker.start(), worker.join()
+        assert ran == [1, 2]
+        connect_once()  # as a streamed response's thread, after the route's: not again
 
     def connect_once():
         with pool.get_connection():
@@ -82,4 +85,19 @@ def test_every_deferred_check_runs_in_a_thread_copying_the_context(pool):
 
     contextvars.copy_context().run(in_context)
     assert ran == [1, 2]
-    assert len(elsewhere) == 2
+    assert len(elsewhere) == 3
+
+
+def test_each_context_has_checks_of_its_own(pool):
+    ran = []
+
+    def request(name):
+        check_before_connecting(lambda: ran.append(name))
+        with pool.get_connection():
+            pass
+
+    contextvars.copy_context().run(request, "first")
+    contextvars.copy_context().run(request, "second")
+    with pool.get_connection():
+        pass
+    assert ran == ["first", "second"]
