@@ -20,7 +20,7 @@ class JsonText:
         self.text = text
 
 
-def as_json(value: str | Any) -> Any:
+def as_json(value: Any) -> Any:
     """A value to render, where a str is JSON text a read model wrote."""
     return JsonText(value) if isinstance(value, str) else value
 
@@ -39,6 +39,7 @@ class FastJSONResponse(JSONResponse):
 
 
 def fragment(value: Any) -> orjson.Fragment:
+    """JSON text as orjson inserts it."""
     if isinstance(value, JsonText):
         return orjson.Fragment(value.text)
     raise TypeError(f"{type(value).__name__} is not JSON")
