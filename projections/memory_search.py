@@ -289,7 +289,8 @@ class MemorySearch(Protocol):
     def working_set(self, owner_id: str, now: datetime, max_tokens: int,
                     candidates: int, conversation: str = "") -> list[dict]:
         """The owner's memories for a prompt, best first, packed within max_tokens,
-        ranked by relevance to `conversation` too when there is one."""
+        ranked by relevance to `conversation` too when there is one (each one's id as
+        text: what every face shows, and a UUID object costs ~2 µs to make and write)."""
 
     def wait(self, application_name: str, position: int, timeout: float) -> None:
         """Block until every index the search reads has reached `position`;
@@ -644,7 +645,8 @@ packable AS (
         WHERE running <= %(max_tokens)s) OVER (), 0) AS left_after_the_best
     FROM ranked
 )
-SELECT m.id, m.key, m.content, m.layer, m.confidence, m.updated_at, m.version, m.tokens
+SELECT m.id::text AS id, m.key, m.content, m.layer, m.confidence, m.updated_at, m.version,
+    m.tokens
 FROM packable JOIN {items} m USING (id)
 WHERE packable.running <= %(max_tokens)s
     OR packable.tokens <= packable.left_after_the_best
