@@ -310,7 +310,7 @@ class MemorySearch(Protocol):
 
 # The columns of a found memory, and the owner's live memories (m: a memory_items row).
 FOUND_COLUMNS = """m.id, m.key, m.content, m.layer, m.confidence, m.tags, m.metadata,
-    m.created_at, m.updated_at, m.expires_at"""
+    m.session_id, m.context_id, m.created_at, m.updated_at, m.expires_at"""
 LIVE_OF_OWNER = """m.owner_id = %(owner_id)s AND m.gone_at IS NULL
         AND (m.expires_at IS NULL OR m.expires_at > %(now)s)"""
 # What makes a memory of the owner a candidate. The key prefix is compared with left(),

@@ -53,6 +53,18 @@ def test_filters_apply_inside_the_search(client, user, stored):
     assert all(i["key"] == "taxes" for i in tagged)
 
 
+def test_a_hit_shows_the_memory_as_getting_it_does(client, user):
+    written = client.post("/api/v1/memory/store", headers=user["headers"], json={
+        "key": "trip", "content": "the train to Lyon leaves at nine", "tags": ["travel"],
+        "metadata": {"source": "chat"}, "session_id": "s-7", "context_id": "c-3"})
+    assert written.status_code == 201, written.text
+    [hit] = search(client, user, {"X-Min-Position": written.headers["X-Event-Position"]},
+                   "train to Lyon")
+    one = client.get(f"/api/v1/memory/{hit['id']}", headers=user["headers"]).json()["data"]
+    assert hit.pop("score") > 0
+    assert hit == one  # session_id and context_id included
+
+
 def test_cerebro_search_answers_the_seed_shape(client, user, stored):
     response = client.post("/api/memory/search", headers={**user["headers"], **stored},
                            json={"query": "dark theme", "minConfidence": 0.7, "limit": 5})
