@@ -17,6 +17,7 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
+from arqium.infra.eventstore import run_checks_before_connecting
 from arqium.infra.idempotency import ReceiptRecorder, with_receipt
 
 
@@ -47,6 +48,9 @@ class GroupCommitRecorder(ReceiptRecorder):
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any
                       ) -> Sequence[int] | None:
+        # The caller's own checks (a request's read-your-writes wait) run here, in its
+        # thread: never as the leader of a batch, where they would fail others' writes.
+        run_checks_before_connecting()
         append = _Append(stored_events, with_receipt(stored_events, kwargs))
         with self._changed:
             self._queue.append(append)

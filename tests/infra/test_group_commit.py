@@ -1,3 +1,4 @@
+import contextvars
 from concurrent.futures import ThreadPoolExecutor
 
 from eventsourcing.persistence import IntegrityError
@@ -5,6 +6,7 @@ from eventsourcing.persistence import IntegrityError
 from arqium.domain.memory.application import MemoryDraft
 from arqium.domain.memory.domainmodel import MemoryItem
 from arqium.domain.shared import Conflict
+from arqium.infra.eventstore import check_before_connecting
 from arqium.infra.group_commit import GroupCommitRecorder
 from tests.conftest import SETUP
 
@@ -84,3 +86,33 @@ def test_an_append_of_megabytes_commits(system):
         assert position > 0
     stored = system.memory.repository.get(MemoryItem.create_id("u1", "big4000000"))
     assert len(stored.content) == 4_000_000
+
+
+class Behind(Exception):
+    pass
+
+
+def test_a_callers_failing_check_fails_its_own_write_only(system):
+    """A request's deferred read check runs in its own thread as it writes: never in a
+    batch it leads, where it would fail the others' writes (or be skipped, its write
+    committed by another leader)."""
+
+    def behind() -> None:
+        raise Behind("the read model is behind")
+
+    def store(n: int) -> str:
+        def in_request() -> str:
+            if n % 4 == 0:
+                check_before_connecting(behind)
+            try:
+                system.memory.upsert("u1", MemoryDraft(key=f"k{n}", content=n),
+                                     cause=SETUP)
+            except Behind:
+                return "behind"
+            return "stored"
+        return contextvars.copy_context().run(in_request)
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        outcomes = list(pool.map(store, range(160)))
+    assert outcomes == ["behind" if n % 4 == 0 else "stored" for n in range(160)]
+    assert system.memory.recorder.max_notification_id() == 120
