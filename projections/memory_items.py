@@ -229,12 +229,6 @@ WHERE owner_id = %(owner_id)s AND gone_at IS NULL
     AND (expires_at IS NULL OR expires_at > %(now)s)
 ORDER BY updated_at DESC, position DESC
 LIMIT %(limit)s"""
-# A page of the owner's live memories, newest first (positions are unique: the order is
-# the same on every page), with how many there are in all, in one statement (one
-# snapshot): a page past the end is one row of NULLs that still carries the total.
-# The count is the owner's memories not gone, which the projection keeps ({owners}),
-# less those past their expiry and not yet marked gone (few, found by their own index):
-# counting the live ones would read every memory of the owner.
 
 
 def iso_sql(column: str) -> str:
@@ -260,6 +254,12 @@ MEMORY_SHOWN = f"""json_build_object(
     'created_at', {iso_sql("created_at")}, 'updated_at', {iso_sql("updated_at")},
     'expires_at', {iso_sql("expires_at")})::text"""
 SEALED_CONTENT_IF_ANY = f"CASE WHEN {SEALED_CONTENT} THEN content END"
+# A page of the owner's live memories, newest first (positions are unique: the order is
+# the same on every page), with how many there are in all, in one statement (one
+# snapshot): a page past the end is one row of NULLs that still carries the total.
+# The count is the owner's memories not gone, which the projection keeps ({owners}),
+# less those past their expiry and not yet marked gone (few, found by their own index):
+# counting the live ones would read every memory of the owner.
 SELECT_RECENT_PAGE = """
 SELECT page.shown, page.sealed, counted.total
 FROM (
