@@ -132,6 +132,12 @@ class BatchProjection(Projection[Any]):
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         self.process_batch([(domain_event, tracking)])
 
+    def prepare(self, batch: Sequence[tuple[Any, Tracking]]) -> None:
+        """Work out ahead what the batch's writes need from its events alone (neither the
+        read model nor an earlier batch): a rebuild prepares the next batch in its reader
+        thread while this one is written. It may run beside `process_batch` (default:
+        nothing to prepare)."""
+
     def process_batch(self, batch: Sequence[tuple[Any, Tracking]]) -> None:
         """Apply events in order; record the last one's position in the same transaction."""
         with self.view.writing() as curs:

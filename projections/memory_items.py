@@ -422,6 +422,15 @@ class MemoryItemsProjection(BatchProjection):
         # word already there costs no statement; a batch's join once it has committed.
         self.known_words: dict[tuple[str, str], None] = {}
         self.batch_words: set[tuple[str, str]] = set()
+        # New memories' rows and words, by position, that `prepare` worked out ahead in
+        # another thread; each is taken once, by the batch that writes it.
+        self.ahead: dict[int, tuple[dict, set[tuple[str, str]]]] = {}
+
+    def prepare(self, batch: Sequence[tuple[Any, Tracking]]) -> None:
+        new = [(event, tracking.notification_id) for event, tracking in batch
+               if isinstance(event, MemoryItem.Upserted)]
+        self.ahead.update(zip([position for _, position in new], self._new_rows(new),
+                              strict=True))
 
     def process_batch(self, batch: Sequence[tuple[Any, Tracking]]) -> None:
         self.batch_words = set()
@@ -441,14 +450,23 @@ class MemoryItemsProjection(BatchProjection):
                 super().apply_all(list(run), curs)
 
     def _insert_all(self, events: list[tuple[Any, int]], curs: Cursor) -> None:
+        prepared = [self.ahead.pop(position, None) for _, position in events]
+        if None in prepared:
+            prepared = self._new_rows(events)
+        self._learn_words(set().union(*(words for _, words in prepared)), curs)
+        curs.execute(self.view.sql(COUNTED_INSERT_ALL),
+                     {"rows": storable_json([row for row, _ in prepared])})
+
+    def _new_rows(self, events: list[tuple[Any, int]]
+                  ) -> list[tuple[dict, set[tuple[str, str]]]]:
+        """Each new memory's (Upserted) row, and the words of its search text."""
         tokens = self._prompt_tokens_of([(e.key, e.content) for e, _ in events])
         rows = [{**_as_json(_event_fields(e, position)), "owner_id": e.owner_id,
                  "key": e.key, "content": e.content, "layer": e.layer,
                  "session_id": e.session_id, "context_id": e.context_id,
                  "search_text": searchable_text(e.key, e.content, e.tags), "tokens": count}
                 for (e, position), count in zip(events, tokens, strict=True)]
-        self._learn_words([(row["owner_id"], row["search_text"]) for row in rows], curs)
-        curs.execute(self.view.sql(COUNTED_INSERT_ALL), {"rows": storable_json(rows)})
+        return [(row, _words_of(row["owner_id"], row["search_text"])) for row in rows]
 
     @singledispatchmethod
     def apply(self, domain_event: Any, position: int, curs: Cursor) -> None:
@@ -514,15 +532,13 @@ class MemoryItemsProjection(BatchProjection):
         the words of the text join the owner's vocabulary."""
         search_text = searchable_text(row["key"], content, tags)
         if row["owner_id"] is not None:
-            self._learn_words([(row["owner_id"], search_text)], curs)
+            self._learn_words(_words_of(row["owner_id"], search_text), curs)
         return {"content": Jsonb(content), "search_text": search_text,
                 "tokens": self._prompt_tokens_of([(row["key"], content)])[0]}
 
-    def _learn_words(self, texts: list[tuple[str, str]], curs: Cursor) -> None:
-        """The words of each (owner, text) that the owner's vocabulary lacks join it."""
-        new = {(owner_id, word) for owner_id, text in texts
-               for word in WORD.findall(text.lower()) if 3 <= len(word) <= 40}
-        new -= self.batch_words
+    def _learn_words(self, words: set[tuple[str, str]], curs: Cursor) -> None:
+        """The (owner, word) pairs that the owners' vocabularies lack join them."""
+        new = words - self.batch_words
         new = {pair for pair in new if pair not in self.known_words}
         if new:
             pairs = sorted(new)
@@ -544,6 +560,11 @@ class MemoryItemsProjection(BatchProjection):
         """Owner, key and tags of a memory already in the read model."""
         curs.execute(self.view.sql(SELECT_ROW), {"id": item_id})
         return curs.fetchone() or {"owner_id": None, "key": "", "tags": []}
+
+
+def _words_of(owner_id: str, text: str) -> set[tuple[str, str]]:
+    """The (owner, word) pairs of a text, for the owner's vocabulary."""
+    return {(owner_id, word) for word in WORD.findall(text.lower()) if 3 <= len(word) <= 40}
 
 
 def _as_json(fields: dict) -> dict:

@@ -10,18 +10,25 @@ from arqium.workers.feed import EventFeed
 
 
 @contextmanager
-def fed_copy(settings, projection_class, application, name: str, batch_size: int
-             ) -> Iterator[ReadModel]:
+def fed_copy(settings, projection_class, application, name: str, batch_size: int,
+             prepared_ahead: bool = False) -> Iterator[ReadModel]:
     """The copy `name` of the projection's read model, fed every event of the
-    application in batches of `batch_size`; its pool closes when the block ends."""
+    application in batches of `batch_size` (with `prepared_ahead`, each batch prepared
+    before the one before it is written, as a rebuild does); its pool closes when the
+    block ends."""
     pool = open_pool(settings)
     try:
         view = open_view(projection_class, shared_env(settings, pool, create_tables=True),
                          name=name)
         projection = projection_class(view)
         feed = EventFeed(application, 0, lambda: False, batch_size=batch_size)
-        while batch := feed.next_batch():
+        batch = feed.next_batch()
+        while batch:
+            upcoming = feed.next_batch()
+            if prepared_ahead:
+                projection.prepare(upcoming)
             projection.process_batch(batch)
+            batch = upcoming
         yield view
     finally:
         pool.close()

@@ -5,10 +5,14 @@ tokens, vocabulary and counts, for sealed, dated and unstorable memories too, wi
 revisions, deletions, comebacks and a forgotten owner in between."""
 
 from arqium.domain.memory.application import MemoryDraft
+from arqium.domain.memory.domainmodel import MemoryItem
 from arqium.domain.memory.workingset import prompt_text
 from arqium.domain.shared import is_sealed
 from arqium.infra.embeddings import plain_tokenizer
+from arqium.infra.eventstore import open_pool, shared_env
+from arqium.projections.base import open_view
 from arqium.projections.memory_items import MemoryItemsProjection
+from arqium.workers.feed import EventFeed
 from tests.conftest import SETUP
 from tests.projections.replay import fed_copy
 
@@ -37,10 +41,11 @@ def write_history(system) -> None:
     store(system, "u2", "back", "a forgotten owner starts again")
 
 
-def replayed(system, settings, name: str, batch_size: int) -> dict[str, list]:
+def replayed(system, settings, name: str, batch_size: int,
+             prepared_ahead: bool = False) -> dict[str, list]:
     """Every table of a fresh copy of the read model fed the whole history."""
-    with fed_copy(settings, MemoryItemsProjection, system.memory, name,
-                  batch_size) as view:
+    with fed_copy(settings, MemoryItemsProjection, system.memory, name, batch_size,
+                  prepared_ahead) as view:
         return {table.removeprefix(name): view.query(
             f"SELECT * FROM {{{table}}} ORDER BY 1, 2", identifiers={table: table})
             for table in view.table_names()[2:] + [name]}
@@ -54,6 +59,34 @@ def test_batches_give_the_same_read_model_as_one_event_at_a_time(system, setting
     rows = one_by_one[""]
     assert len(rows) == 36 and all(row["tokens"] > 0 for row in rows)
     assert {row["key"] for row in rows if row["gone_at"]} == set()  # b came back
+
+
+def test_batches_prepared_ahead_give_the_same_read_model(system, settings):
+    """As a rebuild feeds it: each batch's new memories are prepared before the batch
+    before it is written (its words not yet known to the projection)."""
+    write_history(system)
+    one_by_one = replayed(system, settings, "memory_items_one", batch_size=1)
+    for batch_size in (4, 500):
+        assert replayed(system, settings, f"memory_items_{batch_size}", batch_size,
+                        prepared_ahead=True) == one_by_one
+
+
+def test_what_a_batch_prepared_ahead_is_taken_by_its_write(system, settings):
+    write_history(system)
+    pool = open_pool(settings)
+    try:
+        env = shared_env(settings, pool, create_tables=True)
+        view = open_view(MemoryItemsProjection, env, name="memory_items_a")
+        projection = MemoryItemsProjection(view)
+        batch = EventFeed(system.memory, 0, lambda: False, batch_size=500).next_batch()
+        projection.prepare(batch)
+        new = [tracking.notification_id for event, tracking in batch
+               if isinstance(event, MemoryItem.Upserted)]
+        assert sorted(projection.ahead) == new and len(new) == 37
+        projection.process_batch(batch)
+        assert projection.ahead == {}
+    finally:
+        pool.close()
 
 
 def test_each_memory_costs_what_the_tokenizer_counts_in_its_prompt_text(system, settings):
