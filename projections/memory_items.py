@@ -241,7 +241,13 @@ def iso_sql(column: str) -> str:
             f" ELSE to_char({utc}, '.US') END || 'Z' END")
 
 
-SEALED_CONTENT = f"(jsonb_typeof(content) = 'object' AND content ? '{SEALED}')"
+def sealed_sql(content: str = "content") -> str:
+    """SQL true where the jsonb `content` is sealed, as `is_sealed` tells: an object
+    with the key. (An array may hold that string in clear.)"""
+    return f"(jsonb_typeof({content}) = 'object' AND {content} ? '{SEALED}')"
+
+
+SEALED_CONTENT = sealed_sql()
 # A memory as the native face shows it (api/common/memory.py, memory_view), written by
 # PostgreSQL as the JSON text to send: building it in Python from the row's values took
 # a third of the API's processor time for a page of recent memories. Sealed content is
@@ -287,7 +293,8 @@ LIMIT %(limit)s OFFSET %(offset)s"""
 # Rows an earlier version wrote with a sensitive memory's content opened.
 COUNT_OPENED_SENSITIVE = """
 SELECT count(*) AS n FROM {table}
-WHERE sensitivity = ANY(%(sealed)s) AND NOT content ? '$sealed' AND content <> 'null'"""
+WHERE sensitivity = ANY(%(sealed)s) AND NOT """ + SEALED_CONTENT + """
+    AND content <> 'null'"""
 SELECT_IDS_WITH_PREFIX = """
 SELECT id FROM {table}
 WHERE owner_id = %(owner_id)s AND key LIKE %(pattern)s AND """ + LIVE

@@ -27,7 +27,11 @@ from arqium.domain.memory.workingset import (
 from arqium.infra.embeddings import vector_literal
 from arqium.projections.base import BatchProjection
 from arqium.projections.memory_embeddings import MemoryEmbeddingsView
-from arqium.projections.memory_items import MemoryItemsProjection, MemoryItemsView
+from arqium.projections.memory_items import (
+    MemoryItemsProjection,
+    MemoryItemsView,
+    sealed_sql,
+)
 
 SearchMode = Literal["hybrid", "keyword", "semantic"]
 CANDIDATES = 100  # how deep each side (keyword, meaning) ranks before fusion
@@ -585,13 +589,17 @@ fused AS (
         ) AS ordered
     ORDER BY ordinal LIMIT %(limit)s OFFSET %(offset)s
 )"""
+# A hit's text with the query's words marked, when asked (never sealed content's).
+SNIPPET = """
+    CASE WHEN %(snippet_terms)s::text IS NOT NULL
+        AND NOT """ + sealed_sql("m.content") + """
+        THEN ts_headline('english', coalesce(m.content #>> '{{}}', ''),
+            websearch_to_tsquery('english', %(snippet_terms)s), %(headline)s)
+    END AS snippet"""
 # A search: the rankings, fused, and the page of the fused ranking with its rows; a page
 # past its end is one row of NULLs that still says how many the ranking holds.
 SEARCH = RANKINGS + FUSED + """
-SELECT """ + FOUND_COLUMNS + """, fused.score, counted.total,
-    CASE WHEN %(snippet_terms)s::text IS NOT NULL AND NOT m.content ? '$sealed'
-        THEN ts_headline('english', coalesce(m.content #>> '{{}}', ''),
-            websearch_to_tsquery('english', %(snippet_terms)s), %(headline)s) END AS snippet
+SELECT """ + FOUND_COLUMNS + ", fused.score, counted.total," + SNIPPET + """
 FROM (SELECT count(*) AS total FROM (SELECT id FROM own UNION SELECT id FROM lifts) AS all_ids
     ) AS counted
 LEFT JOIN (fused JOIN {items} m ON m.id = fused.id::uuid) ON true
@@ -603,10 +611,7 @@ WHERE owner_id = %(owner_id)s AND gone_at IS NULL AND occurred_at <= %(now)s"""
 # liveness are checked again, so a memory deleted since it was ranked is not shown. A
 # snippet marks the query's words.
 SELECT_RANKED_PAGE = """
-SELECT """ + FOUND_COLUMNS + """, ranked.score, %(total)s::bigint AS total,
-    CASE WHEN %(snippet_terms)s::text IS NOT NULL AND NOT m.content ? '$sealed'
-        THEN ts_headline('english', coalesce(m.content #>> '{{}}', ''),
-            websearch_to_tsquery('english', %(snippet_terms)s), %(headline)s) END AS snippet
+SELECT """ + FOUND_COLUMNS + ", ranked.score, %(total)s::bigint AS total," + SNIPPET + """
 FROM unnest(%(ids)s::uuid[], %(scores)s::float8[]) WITH ORDINALITY
     AS ranked (id, score, ordinal)
 JOIN {items} m USING (id)

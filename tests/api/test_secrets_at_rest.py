@@ -171,3 +171,16 @@ def test_migrate_names_the_rebuild_that_seals_what_an_earlier_version_opened(
     assert "rebuild memory_items" in caplog.text and items.opened_sensitive() == 1
     rebuild(MemoryItemsProjection, settings, show_progress=False)
     assert items.opened_sensitive() == 0 and columns_holding(system, MARKER) == []
+
+
+def test_opened_content_merely_holding_the_sealed_mark_counts_as_opened(client, user,
+                                                                         system):
+    """Sealed content is an object with the mark as a key; an array holding the mark
+    as a string is content in clear."""
+    position = store(client, user, "pin", "secret", ["bank"])
+    items = system.views["memory_items"]
+    items.wait("memory", int(position.split(".")[1]), timeout=10)
+    with system.pool.get_connection() as conn:  # as an earlier version projected it
+        conn.execute("UPDATE memory_items SET content = %s WHERE key = 'pin'",
+                     (Jsonb(["$sealed", MARKER]),))
+    assert items.opened_sensitive() == 1

@@ -347,6 +347,17 @@ def test_snippets_mark_the_matched_words_only_when_asked(postgres_search, system
     assert row["snippet"] is None
 
 
+def test_content_in_clear_holding_the_sealed_mark_still_has_its_snippet(
+        postgres_search, system, stored):
+    _, position = system.memory.upsert("u1", MemoryDraft(
+        key="marks", content=["$sealed", "quarterly marks"]), cause=SETUP)
+    postgres_search.wait("memory", position, timeout=60)
+    rows, _ = postgres_search.search(MemoryQuery("u1", "marks", mode="keyword",
+                                                 snippets=True), system.clock())
+    [row] = [row for row in rows if row["key"] == "marks"]
+    assert "<mark>marks</mark>" in row["snippet"]
+
+
 def test_a_hit_has_the_fields_every_face_shows(postgres_search, system, stored):
     [row] = postgres_search.search(MemoryQuery("u1", "Tofu", mode="keyword"),
                                    system.clock())[0]
