@@ -15,6 +15,7 @@ from arqium.domain.memory.application import MemoryDraft
 from arqium.domain.sessions.application import MessageDraft
 from arqium.projections.catalog import PROJECTIONS
 from arqium.projections.storable import (
+    StorableJSON,
     _storable_json_by_json,
     storable,
     storable_json,
@@ -154,6 +155,13 @@ def test_storable_json_means_what_the_json_encoder_wrote_before(value):
     """orjson writes it now: the same JSON value (numbers may be spelt otherwise), NUL,
     lone surrogates, NaN and integers past 64 bits handled as before."""
     assert json.loads(storable_json(value)) == json.loads(_storable_json_by_json(value))
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_LIKE)
+def test_storable_json_holds_nothing_to_change_so_it_is_written_as_it_is(value):
+    text = storable_json(value)
+    assert isinstance(text, StorableJSON) and storable_text(text) == text
 
 
 def distinct_words(size: int) -> str:
