@@ -9,14 +9,13 @@ dashboard, usage and activity feed read them all at once (projections/activity_f
 Descriptions and metadata name no memory key, content, title or ledger data: nothing
 personal, so nothing sealed either."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from eventsourcing.dispatch import singledispatchmethod
 from psycopg import Cursor
 from psycopg.sql import Composed
-from psycopg.types.json import Jsonb
 
 from arqium.domain.analytics.application import AnalyticsApplication
 from arqium.domain.analytics.domainmodel import AnalyticsOwner, TrackedEvent, Usage
@@ -33,6 +32,7 @@ from arqium.domain.sessions.application import SessionsApplication
 from arqium.domain.sessions.domainmodel import ChatSession, SessionsOwner
 from arqium.infra.tokens import shared_token_counter
 from arqium.projections.base import BatchProjection, ReadModel
+from arqium.projections.storable import storable_json
 
 CREATE_LOG = """
 CREATE TABLE IF NOT EXISTS {table} (
@@ -60,23 +60,24 @@ CREATE_COUNTS_BUCKET_INDEX = "CREATE INDEX IF NOT EXISTS {index} ON {counts} (bu
 CREATE_OWNERS = """
 CREATE TABLE IF NOT EXISTS {owners} (id uuid PRIMARY KEY, owner_id text NOT NULL)"""
 
-# A batch's writes, one statement per table: its log entries, owners and counts.
+# A batch's writes, one statement per table: its log entries, owners and counts, each
+# sent as one JSON document of rows (psycopg dumps arrays element by element in Python).
 INSERT_ACTIVITY = """
 INSERT INTO {table} (id, user_id, type, description, metadata, created_at, position)
-SELECT * FROM unnest(%(ids)s::text[], %(user_ids)s::text[], %(types)s::text[],
-                     %(descriptions)s::text[], %(metadata)s::jsonb[],
-                     %(ats)s::timestamptz[], %(positions)s::bigint[])
+SELECT id, user_id, type, description, metadata, at, position
+FROM json_to_recordset(%(rows)s::json) AS new (id text, user_id text, type text,
+    description text, metadata jsonb, at timestamptz, position bigint)
 ON CONFLICT (id) DO NOTHING"""
 ADD_COUNTS = """
 INSERT INTO {counts} (owner_id, bucket, name, n)
 SELECT owner_id, date_trunc('hour', at, 'UTC'), name, sum(n)
-FROM unnest(%(owner_ids)s::text[], %(ats)s::timestamptz[], %(names)s::text[],
-            %(ns)s::bigint[]) AS counted (owner_id, at, name, n)
+FROM json_to_recordset(%(rows)s::json) AS counted (owner_id text, at timestamptz,
+    name text, n bigint)
 GROUP BY 1, 2, 3
 ON CONFLICT (owner_id, bucket, name) DO UPDATE SET n = {counts}.n + EXCLUDED.n"""
 REMEMBER_OWNERS = """
 INSERT INTO {owners} (id, owner_id)
-SELECT * FROM unnest(%(ids)s::uuid[], %(owner_ids)s::text[])
+SELECT id, owner_id FROM json_to_recordset(%(rows)s::json) AS new (id uuid, owner_id text)
 ON CONFLICT (id) DO NOTHING"""
 SELECT_OWNER = "SELECT owner_id FROM {owners} WHERE id = %(id)s"
 SELECT_ENTRY = """
@@ -119,17 +120,12 @@ def when(domain_event: Any) -> datetime:
             or getattr(domain_event, "registered_at", None) or domain_event.timestamp)
 
 
-def columns(names: Sequence[str], rows: Iterable[tuple]) -> dict[str, list]:
-    """Rows as one list a column, by name: the arrays an `unnest` statement reads."""
-    return dict(zip(names, map(list, zip(*rows, strict=True)), strict=True))
-
-
 class PendingActivity:
     """A batch's activity writes, kept until the batch ends (or must be read)."""
 
     def __init__(self) -> None:
-        self.entries: list[tuple] = []
-        self.counts: list[tuple] = []
+        self.entries: list[dict] = []
+        self.counts: list[dict] = []
         self.owners: dict[str, str] = {}
 
 
@@ -148,13 +144,15 @@ class ActivityProjection(BatchProjection):
 
     def log(self, curs: Cursor, domain_event: Any, position: int, user_id: str,
             type: str, description: str, **metadata: Any) -> None:
-        self.pending.entries.append((f"{self.application.name}:{position}", user_id, type,
-                                     description, Jsonb(metadata), when(domain_event),
-                                     position))
+        self.pending.entries.append({
+            "id": f"{self.application.name}:{position}", "user_id": user_id, "type": type,
+            "description": description, "metadata": metadata,
+            "at": when(domain_event).isoformat(), "position": position})
 
     def count(self, curs: Cursor, owner_id: str, at: datetime, name: str,
               n: int = 1) -> None:
-        self.pending.counts.append((owner_id, at, name, n))
+        self.pending.counts.append({"owner_id": owner_id, "at": at.isoformat(),
+                                    "name": name, "n": n})
 
     def remember_owner(self, curs: Cursor, aggregate_id: Any, owner_id: str) -> None:
         self.pending.owners.setdefault(str(aggregate_id), owner_id)
@@ -175,16 +173,12 @@ class ActivityProjection(BatchProjection):
     def flush(self, curs: Cursor) -> None:
         """Write what the batch holds so far."""
         pending, self.pending = self.pending, PendingActivity()
-        if pending.entries:
-            curs.execute(self.view.sql(INSERT_ACTIVITY), columns(
-                ("ids", "user_ids", "types", "descriptions", "metadata", "ats",
-                 "positions"), pending.entries))
-        if pending.owners:
-            curs.execute(self.view.sql(REMEMBER_OWNERS), columns(
-                ("ids", "owner_ids"), pending.owners.items()))
-        if pending.counts:
-            curs.execute(self.view.sql(ADD_COUNTS), columns(
-                ("owner_ids", "ats", "names", "ns"), pending.counts))
+        owners = [{"id": aggregate_id, "owner_id": owner_id}
+                  for aggregate_id, owner_id in pending.owners.items()]
+        for statement, rows in ((INSERT_ACTIVITY, pending.entries),
+                                (REMEMBER_OWNERS, owners), (ADD_COUNTS, pending.counts)):
+            if rows:
+                curs.execute(self.view.sql(statement), {"rows": storable_json(rows)})
 
 
 class IdentityActivityProjection(ActivityProjection):
