@@ -42,6 +42,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -498,6 +499,7 @@ def lags(samples: list[Sample], sampler: LagSampler, watcher: NatsWatcher | None
 def run(args, measure=None) -> dict:
     """ARQIUM and the peers started on the seeded data, `measure` (default: `loads`)
     run on them; its results."""
+    ending_on_sigterm()
     data_dir = Path(args.data_dir or Path.home() / ".cache" / "arqium-bench" /
                     f"compare-{args.memories}-{args.users}").resolve()
     if args.fresh:
@@ -532,6 +534,12 @@ def run(args, measure=None) -> dict:
         server.stop()
         shutil.rmtree(run_dir, ignore_errors=True)
     return results
+
+
+def ending_on_sigterm() -> None:
+    """SIGTERM (a `timeout`, a cancelled job) ends the run as Ctrl-C does, through its
+    `finally`s: the servers it started are stopped, not left running on."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 def seeded(args, data_dir: Path) -> dict:
