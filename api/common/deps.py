@@ -257,8 +257,7 @@ def caught_up_when_read(projection: type[BatchProjection]
     must read. Waiting here, in a worker thread of its own, would cost every read a hop
     to one more thread."""
 
-    async def dependency(request: Request) -> ReadModel:
-        waits = ReadModelWaits(request.app.state.system)
+    async def dependency(request: Request, waits: Waits) -> ReadModel:
         check_before_connecting(partial(waits.for_request, request, projection))
         return waits.system.read_models.of(projection)
 
