@@ -16,7 +16,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
-from eventsourcing.utils import register_topic
+from eventsourcing.utils import construct_topic, register_topic
 
 import arqium.domain
 from arqium.domain.journal import Replay, current_journal, derived_replay
@@ -24,6 +24,16 @@ from arqium.domain.journal import Replay, current_journal, derived_replay
 # Events stored before the code was installed as `arqium` name their classes by the old
 # module paths ("domain.memory.domainmodel:MemoryItem.Upserted"): they resolve here.
 register_topic("domain", arqium.domain)
+
+
+def stored_topics(event_class: type) -> tuple[str, ...]:
+    """Every topic events of the class can be stored under: its own, and for a domain
+    event also the one it had before the code was installed as `arqium`."""
+    topic = construct_topic(event_class)
+    if topic.startswith("arqium.domain."):
+        return topic, topic.removeprefix("arqium.")
+    return (topic,)
+
 
 Clock = Callable[[], datetime]
 

@@ -1,12 +1,14 @@
 """What every Postgres read model shares: tables named after its tracking table,
 batches written with their tracking position in one transaction, a prompt wait."""
 
+import inspect
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, ClassVar
 
+from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import InfrastructureFactory, Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.projection import Projection
@@ -14,6 +16,7 @@ from eventsourcing.utils import Environment
 from psycopg import Cursor
 from psycopg.sql import SQL, Composed, Identifier
 
+from arqium.domain.shared import stored_topics
 from arqium.infra.settings import Settings
 from arqium.projections.storable import hold_only_storable
 
@@ -129,6 +132,13 @@ class BatchProjection(Projection[Any]):
         as stored documents, opens what it reads from the settings)."""
         return cls(view=view)
 
+    @classmethod
+    def topics(cls) -> tuple[str, ...]:
+        """The stored topics of the events the projection applies, so that its feed reads
+        only those; () for every event. Known for a projection that writes through
+        `apply` alone, a singledispatchmethod whose fallback does nothing."""
+        return _applied_topics(cls)
+
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         self.process_batch([(domain_event, tracking)])
 
@@ -139,10 +149,13 @@ class BatchProjection(Projection[Any]):
         nothing to prepare)."""
 
     def process_batch(self, batch: Sequence[tuple[Any, Tracking]]) -> None:
-        """Apply events in order; record the last one's position in the same transaction."""
+        """Apply events in order; record the last one's position in the same transaction.
+        A None event stands for positions passed over, none of which the projection
+        applies (see `topics`): only its tracking is recorded."""
         with self.view.writing() as curs:
             self.apply_all([(domain_event, tracking.notification_id)
-                            for domain_event, tracking in batch], curs)
+                            for domain_event, tracking in batch
+                            if domain_event is not None], curs)
             self.view.track(curs, batch[-1][1])
 
     def apply_all(self, events: Sequence[tuple[Any, int]], curs: Cursor) -> None:
@@ -153,6 +166,27 @@ class BatchProjection(Projection[Any]):
 
     def apply(self, domain_event: Any, position: int, curs: Cursor) -> None:
         """Write one event's effect on the read model (default: none)."""
+
+
+@cache
+def _applied_topics(projection_class: type[BatchProjection]) -> tuple[str, ...]:
+    apply = inspect.getattr_static(projection_class, "apply")
+    if (projection_class.apply_all is not BatchProjection.apply_all
+            or projection_class.process_batch is not BatchProjection.process_batch
+            or not isinstance(apply, singledispatchmethod)):
+        return ()
+    applied = [event_class for event_class in apply.dispatcher.registry
+               if event_class is not object]
+    return tuple(sorted({topic for event_class in applied
+                         for dispatched in _and_subclasses(event_class)
+                         for topic in stored_topics(dispatched)}))
+
+
+def _and_subclasses(event_class: type) -> Iterator[type]:
+    """The class and every class a singledispatch on it also takes."""
+    yield event_class
+    for subclass in event_class.__subclasses__():
+        yield from _and_subclasses(subclass)
 
 
 def open_view(projection_class: type[BatchProjection], env: dict[str, str],

@@ -2,7 +2,7 @@
 
 import logging
 import threading
-from collections.abc import Callable, Container, Iterator
+from collections.abc import Callable, Container, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -34,14 +34,16 @@ class EventFailed(Exception):
 class EventFeed:
     """Yields batches of (domain event, tracking) after `after`, until stopped. An event
     at one of the `skipped` positions comes in a batch of its own, or, if it cannot be
-    read, not at all."""
+    read, not at all. Given `topics`, it reads only events of those, and a batch that
+    reaches the head ends with (None, the head's tracking): the positions passed over."""
 
     def __init__(self, app: Application, after: int, should_stop: Callable[[], bool],
                  listener: Listener | None = None, batch_size: int = BATCH_SIZE,
-                 skipped: Container[int] = ()):
+                 skipped: Container[int] = (), topics: Sequence[str] = ()):
         self.app = app
         self.after = after
         self.skipped = skipped
+        self.topics = list(topics)
         self.should_stop = should_stop
         self.listener = listener  # the process's LISTEN connection; else it polls
         self.batch_size = batch_size
@@ -71,10 +73,31 @@ class EventFeed:
     def next_batch(self) -> list[tuple[Any, Tracking]]:
         """The next events; those before one that cannot be read (its topic unknown, its
         upcast failing), then EventFailed at that one."""
+        if self.topics:
+            return self._next_batch_of_topics()
         batch: list[tuple[Any, Tracking]] = []
         while not batch and (notifications := self.app.recorder.select_notifications(
                 start=self.after, limit=self.batch_size, inclusive_of_start=False)):
             batch = self._read(notifications)
+        return batch
+
+    def _next_batch_of_topics(self) -> list[tuple[Any, Tracking]]:
+        """The next events of the feed's topics up to the head, and then the head: the
+        events between are none a reader of these topics applies, yet a read that waits
+        for the head must see it reached."""
+        batch: list[tuple[Any, Tracking]] = []
+        while not batch and (head := self.app.recorder.max_notification_id() or 0
+                             ) > self.after:
+            notifications = self.app.recorder.select_notifications(
+                start=self.after, limit=self.batch_size, stop=head, topics=self.topics,
+                inclusive_of_start=False)
+            batch = self._read(notifications)
+            read_to_head = len(notifications) < self.batch_size and (
+                not notifications or self.after == notifications[-1].id)
+            if read_to_head:
+                if head > self.after:
+                    batch.append((None, Tracking(self.app.name, head)))
+                self.after = head
         return batch
 
     def _read(self, notifications: list[Any]) -> list[tuple[Any, Tracking]]:

@@ -80,7 +80,8 @@ class Projector:
         log.info("projector %s active from position %s", self.name, view.position(app.name))
         feed = EventFeed(app, view.position(app.name),
                          lambda: (self.stopping.is_set() or locks.held_elsewhere(REBUILD)
-                                  or not self._on(switched_on)), shared.listener)
+                                  or not self._on(switched_on)), shared.listener,
+                         topics=self.projection_class.topics())
         for batch in feed.batches():
             apply_batch(projection, batch)
             progressed()

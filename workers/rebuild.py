@@ -44,7 +44,8 @@ def rebuild(projection_class: type[BatchProjection], settings: Settings,
         deferred = _drop_deferred_indexes(shadow)
         projection = projection_class.for_worker(shadow, settings)
         feed = EventFeed(app, 0, lambda: False, batch_size=REPLAY_BATCH,
-                         skipped=_skipped(projection_class.name, app))
+                         skipped=_skipped(projection_class.name, app),
+                         topics=projection_class.topics())
         head = app.recorder.max_notification_id() or 0
         # Frozen, what was built so far is not walked by every full collection the
         # replay's many short-lived objects set off (a tenth of its time).
@@ -82,7 +83,7 @@ def _replay(feed: EventFeed, projection: BatchProjection, bar: tqdm) -> None:
                 _apply_skipped(projection, batch)
             else:
                 projection.process_batch(batch)
-            bar.update(len(batch))
+            bar.update(batch[-1][1].notification_id - bar.n)  # positions: topics skip some
 
 
 def _prepared_batch(feed: EventFeed, projection: BatchProjection

@@ -6,6 +6,7 @@ import psycopg
 import pytest
 
 from arqium.domain.memory.application import MemoryDraft
+from arqium.projections.vaults import VaultsProjection
 from arqium.workers import feed as feed_module
 from arqium.workers.feed import EventFeed
 from tests.conftest import SETUP
@@ -49,3 +50,29 @@ def test_a_feed_gives_a_skipped_event_alone_and_reads_on_past_one_it_cannot_read
                 3: [[p[0]], [p[1]], [p[3], p[4]], [], []]}[batch_size]
     assert positions_read(feed, 5) == expected
     assert feed.after == p[4]
+
+
+def test_a_feed_of_topics_reads_their_events_under_either_topic_then_the_head(system):
+    """Events of other topics are passed over, the head closing the batch that reaches
+    it; a vault stored before the code was installed as `arqium` is read all the same."""
+    def upsert(key: str) -> int:
+        return system.memory.upsert("u1", MemoryDraft(key=key, content=key),
+                                    cause=SETUP)[1]
+
+    upsert("a")
+    vault, _ = system.memory.create_vault("u1", "vault", "", cause=SETUP)
+    upsert("b")
+    with psycopg.connect(system.settings.database_url, autocommit=True) as conn:
+        (created_at,), = conn.execute(
+            "UPDATE memory_events SET topic = replace(topic, 'arqium.domain.', 'domain.') "
+            "WHERE originator_id = %s RETURNING notification_id", (vault.id,)).fetchall()
+    head = upsert("c")
+    feed = EventFeed(system.memory, 0, lambda: False, batch_size=2,
+                     topics=VaultsProjection.topics())
+    assert [(event and type(event).__qualname__, tracking.notification_id)
+            for event, tracking in feed.next_batch()] == [("Vault.Created", created_at),
+                                                          (None, head)]
+    assert feed.next_batch() == []
+    later = upsert("d")
+    assert [(event, tracking.notification_id) for event, tracking in feed.next_batch()
+            ] == [(None, later)]
