@@ -106,6 +106,10 @@ class Settings(LoggingSettings):
     # models, in case NATS lost the event that ended them (it ends them within a second).
     socket_credential_check_seconds: float = Field(default=5.0, gt=0)
     read_wait_seconds: float = Field(default=5.0, gt=0)
+    # While commits keep coming, a projector or relay reads the log at most once in this
+    # many seconds, so that each of its reads and transactions carries several commits'
+    # events (0: once a commit). Reads of one's own writes wait up to that much longer.
+    worker_gather_seconds: float = Field(default=0.03, ge=0, le=1)
     # How often an API process stores the requests and searches it counted (analytics
     # usage), and how many hours of counts it keeps while the database refuses them.
     usage_flush_seconds: float = Field(default=10.0, gt=0)

@@ -81,7 +81,8 @@ class Projector:
         feed = EventFeed(app, view.position(app.name),
                          lambda: (self.stopping.is_set() or locks.held_elsewhere(REBUILD)
                                   or not self._on(switched_on)), shared.listener,
-                         topics=self.projection_class.topics())
+                         topics=self.projection_class.topics(),
+                         gather_seconds=shared.settings.worker_gather_seconds)
         for batch in feed.batches():
             apply_batch(projection, batch)
             progressed()

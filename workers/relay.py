@@ -242,7 +242,8 @@ class Relay:
             self.atomic = await self._retrying(ensure_stream)(js, self.settings.nats_stream)
             after = await self._resume_after(js, app, tracking)
             feed = EventFeed(app, after, self.stopping.is_set, shared.listener,
-                             batch_size=ATOMIC_MESSAGES)  # a batch, one atomic batch
+                             batch_size=ATOMIC_MESSAGES,  # a batch, one atomic batch
+                             gather_seconds=self.settings.worker_gather_seconds)
             await self._relay(nc, js, app.name, feed, tracking, progressed)
         finally:
             await nc.close()

@@ -76,3 +76,32 @@ def test_a_feed_of_topics_reads_their_events_under_either_topic_then_the_head(sy
     later = upsert("d")
     assert [(event, tracking.notification_id) for event, tracking in feed.next_batch()
             ] == [(None, later)]
+
+
+def test_a_feed_reads_what_commits_in_its_gather_time_at_once(system):
+    """After a batch, a gathering feed reads again only once its gather time since the
+    last read is over: commits made meanwhile come in one batch, not one each. Closing
+    it ends a gather at once."""
+    def upsert(key: str) -> int:
+        return system.memory.upsert("u1", MemoryDraft(key=key, content=key),
+                                    cause=SETUP)[1]
+
+    first = upsert("a")
+    feed = EventFeed(system.memory, 0, lambda: False, gather_seconds=1.0)
+    batches = feed.batches()
+    assert [tracking.notification_id for _, tracking in next(batches)] == [first]
+    written = [upsert("b")]
+    read: list = []
+    reader = threading.Thread(target=lambda: read.append(next(batches)))
+    reader.start()
+    reader.join(0.2)  # still gathering: it has not read "b" on its own
+    assert read == []
+    written.append(upsert("c"))
+    reader.join(10)
+    assert [[tracking.notification_id for _, tracking in batch] for batch in read] == [
+        written]
+    ending = threading.Thread(target=lambda: read.append(next(batches, None)))
+    ending.start()  # gathering again, for a second
+    feed.close()
+    ending.join(0.5)
+    assert not ending.is_alive() and read[-1] is None
