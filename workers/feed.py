@@ -51,6 +51,7 @@ class EventFeed:
         self.listener = listener  # the process's LISTEN connection; else it polls
         self.batch_size = batch_size
         self._closed = threading.Event()
+        self._at_head = False  # whether the last read found the log's end
         self._wakeup: threading.Event | None = None
 
     def batches(self) -> Iterator[list[tuple[Any, Tracking]]]:
@@ -62,7 +63,8 @@ class EventFeed:
                 batch = self.next_batch()
                 if batch:
                     yield batch
-                    self._gather(read_at)
+                    if self._at_head:  # else more is waiting: read on at once
+                        self._gather(read_at)
                     continue
                 # Nothing new: sleep until a commit notifies (or the poll elapses).
                 wakeup.wait(IDLE_POLL_SECONDS if self.listener is None
@@ -89,9 +91,11 @@ class EventFeed:
         if self.topics:
             return self._next_batch_of_topics()
         batch: list[tuple[Any, Tracking]] = []
+        notifications: list[Any] = []
         while not batch and (notifications := self.app.recorder.select_notifications(
                 start=self.after, limit=self.batch_size, inclusive_of_start=False)):
             batch = self._read(notifications)
+        self._at_head = len(notifications) < self.batch_size
         return batch
 
     def _next_batch_of_topics(self) -> list[tuple[Any, Tracking]]:
@@ -107,6 +111,7 @@ class EventFeed:
             batch = self._read(notifications)
             read_to_head = len(notifications) < self.batch_size and (
                 not notifications or self.after == notifications[-1].id)
+            self._at_head = read_to_head
             if read_to_head:
                 if head > self.after:
                     batch.append((None, Tracking(self.app.name, head)))

@@ -105,3 +105,18 @@ def test_a_feed_reads_what_commits_in_its_gather_time_at_once(system):
     feed.close()
     ending.join(0.5)
     assert not ending.is_alive() and read[-1] is None
+
+
+def test_a_feed_behind_the_log_reads_on_without_gathering(system):
+    """A full batch says more is waiting: a projector or relay catching up reads the
+    next one at once, at full speed, whatever its gather time."""
+    positions = [system.memory.upsert("u1", MemoryDraft(key=key, content=key),
+                                      cause=SETUP)[1] for key in "abcde"]
+    feed = EventFeed(system.memory, 0, lambda: False, batch_size=2, gather_seconds=60.0)
+    batches, read = feed.batches(), []
+    reader = threading.Thread(target=lambda: read.extend(
+        [tracking.notification_id for _, tracking in next(batches)] for _ in range(3)))
+    reader.start()
+    reader.join(10)
+    assert read == [positions[:2], positions[2:4], positions[4:]]
+    feed.close()
