@@ -147,16 +147,20 @@ class MemoryQuery:
 
 
 def fuse(keyword: Ranking, meaning: Ranking, timely: Ranking = (),
-         told: Collection[str] = ()) -> Ranking:
+         told: Collection[str] = (), unembedded: Collection[str] = ()) -> Ranking:
     """One ranking of both sides' (id, score) lists, best first: BM25 scores scaled by
     the best one (they have no fixed range), cosine similarities from the list's worst
     (0) to its best (1), then weighted and summed. Unlike reciprocal ranks, a strong hit
     on one side keeps its place against ids both sides ranked low. The memories of the
     time a question names (`timely`: (id, cosine)) gain TIME_WEIGHT; the candidates that
-    tell a time, when the question asks when (`told`), WHEN_WEIGHT."""
+    tell a time, when the question asks when (`told`), WHEN_WEIGHT. A keyword hit not
+    embedded yet (`unembedded`, given when the search ranks by meaning) takes its keyword
+    share on the meaning side too."""
     scores: dict[str, float] = {}
     for memory_id, share in _scaled(keyword, floor=0.0):
         scores[memory_id] = KEYWORD_WEIGHT * share
+        if memory_id in unembedded:
+            scores[memory_id] += (1 - KEYWORD_WEIGHT) * share
     worst = meaning[-1][1] if meaning else 0.0
     meaning_shares = dict(_scaled(meaning, floor=worst))
     for memory_id, share in meaning_shares.items():
@@ -266,6 +270,7 @@ class Traits:
     lexemes: dict[str, int] = field(default_factory=dict)
     asking: set[str] = field(default_factory=set)
     days: dict[str, date] = field(default_factory=dict)
+    unembedded: set[str] = field(default_factory=set)
 
     @classmethod
     def of(cls, rows: Sequence[Mapping[str, Any]]) -> "Traits":
@@ -273,7 +278,8 @@ class Traits:
         return cls([row["id"] for row in rows if row["told"]],
                    {row["id"]: row["lexemes"] for row in rows},
                    {row["id"] for row in rows if row["asks"]},
-                   {row["id"]: row["day"] for row in rows})
+                   {row["id"]: row["day"] for row in rows},
+                   {row["id"] for row in rows if row["unembedded"]})
 
     def update(self, other: "Traits") -> None:
         """Those of the other memories too."""
@@ -281,6 +287,7 @@ class Traits:
         self.lexemes.update(other.lexemes)
         self.asking |= other.asking
         self.days.update(other.days)
+        self.unembedded |= other.unembedded
 
 
 class MemorySearch(Protocol):
@@ -476,13 +483,18 @@ told AS (
         UNION SELECT id::uuid FROM timely)
         AND """ + TELLS_A_TIME + """
 )"""
+# Whether the memory of that id has no embedding yet (its text is still to be embedded):
+# a search by meaning cannot rank it, so a keyword hit takes its keyword share on the
+# meaning side too, rather than fall behind memories only like it in meaning.
+UNEMBEDDED = """NOT EXISTS (SELECT 1 FROM {{embeddings}} e
+        WHERE e.id = {id} AND NOT e.gone)"""
 # The day a memory (m) happened, for the spread of a ranking's best.
 DAY = "(coalesce(m.occurred_at, m.created_at) AT TIME ZONE 'UTC')::date"
 # Of memories ranked elsewhere: how many lexemes each holds, whether it tells a time,
 # whether it ends by asking, the day it happened.
 SELECT_TRAITS = """
 SELECT m.id::text AS id, length(m.tsv) AS lexemes, """ + TELLS_A_TIME + """ AS told,
-    m.asks, """ + DAY + """ AS day
+    m.asks, """ + DAY + """ AS day, """ + UNEMBEDDED.format(id="m.id") + """ AS unembedded
 FROM {items} m WHERE m.id = ANY(%(ids)s::uuid[]) AND m.owner_id = %(owner_id)s"""
 RANKINGS = "WITH " + ",".join([TERMS, KEYWORD, MEANING, TIMELY, TOLD])
 # Every side's ranking, one row per (side, memory), each side best first.
@@ -531,6 +543,11 @@ shares AS (
     SELECT k.id, %(keyword_weight)s * CASE WHEN scale.keyword_best > 0
         THEN k.score / scale.keyword_best ELSE 1 END AS share, k.lexemes, k.asks
     FROM keyword k, scale
+    UNION ALL
+    SELECT k.id, (1 - %(keyword_weight)s) * CASE WHEN scale.keyword_best > 0
+        THEN k.score / scale.keyword_best ELSE 1 END, k.lexemes, k.asks
+    FROM keyword k, scale
+    WHERE %(vector)s::halfvec IS NOT NULL AND """ + UNEMBEDDED.format(id="k.id::uuid") + """
     UNION ALL
     SELECT m.id, (1 - %(keyword_weight)s)
         * CASE WHEN scale.meaning_best > scale.meaning_worst

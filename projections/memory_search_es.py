@@ -427,7 +427,8 @@ class ElasticsearchMemorySearch:
         timely = self.postgres.timely_ranking(query, now)
         traits = self.postgres.traits(
             query, {memory_id for memory_id, _ in (*keyword, *meaning, *timely)})
-        fused = fuse(keyword, meaning, timely, traits.told)
+        fused = fuse(keyword, meaning, timely, traits.told,
+                     traits.unembedded if query.by_meaning else ())
         usual = usual_length(list(traits.lexemes.values()))
         ranking = fused
         if self.postgres.context_weight(query):

@@ -56,8 +56,10 @@ def found(search, system, text: str, owner_id: str = "u1", **filters) -> list[st
 def ranked_by_the_functions(search, query: MemoryQuery, now) -> tuple[list, list]:
     """What the search statement ranks, by the module's functions, as the Elasticsearch
     path fuses its sides: the ranking before the spread over days, and after it."""
-    fused = fuse(*search.rankings(query, now))
-    traits = search.traits(query, dict(fused))
+    sides = search.rankings(query, now)
+    traits = search.traits(query, {memory_id for side in sides[:3]
+                                   for memory_id, _ in side})
+    fused = fuse(*sides, traits.unembedded if query.by_meaning else ())
     usual = usual_length(list(traits.lexemes.values()))
     ranking = with_context(fused, search.neighbours(
         [memory_id for memory_id, _ in fused[:CONTEXT_DEPTH]], query, now), traits.asking)
@@ -169,6 +171,28 @@ def test_a_memory_ends_by_asking_when_its_content_ends_with_a_question(
     asking = postgres_search.traits(MemoryQuery("u10", "flat"), list(ids)).asking
     assert {ids[memory_id] for memory_id in asking} == {"asks", "smiles", "object",
                                                         "tagged"}
+
+
+def test_a_memory_not_embedded_yet_is_found_first_by_its_own_word(postgres_search, system,
+                                                                  stored):
+    """Under load its embedding can lag by a minute: until then its word alone must rank
+    it above memories merely like it in meaning, as the keyword side alone would."""
+    for n in range(6):
+        _, position = system.memory.upsert("u1", MemoryDraft(
+            key=f"note{n}", content=f"reader note zq{n}x{n * 7919}"), cause=SETUP)
+    item, position = system.memory.upsert("u1", MemoryDraft(
+        key="fresh", content="reader note zq9x52711"), cause=SETUP)
+    postgres_search.wait("memory", position, timeout=60)
+    with psycopg.connect(system.settings.database_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM memory_embeddings WHERE id = %s", (item.id,))
+    query = MemoryQuery("u1", "zq9x52711", limit=50)
+    rows, _ = postgres_search.search(query, system.clock())
+    assert [row["key"] for row in rows][:1] == ["fresh"]
+    assert {str(row["id"]): float(row["score"]) for row in rows} == pytest.approx(
+        dict(ranked_by_the_functions(postgres_search, query, system.clock())[1]))
+    keyword_only, _ = postgres_search.search(MemoryQuery("u1", "zq9x52711", mode="keyword"),
+                                             system.clock())
+    assert [row["key"] for row in keyword_only] == ["fresh"]
 
 
 def test_a_hybrid_search_ranks_a_memory_that_asks_below_the_answer_after_it(

@@ -132,3 +132,11 @@ def test_memories_of_one_day_keep_their_order():
     assert spread(ranking, {}, penalty=0.0) == ranking
     assert [memory_id for memory_id, _ in spread(ranking, {})] == [
         memory_id for memory_id, _ in ranking]
+
+
+def test_a_keyword_hit_not_embedded_yet_takes_its_keyword_share_on_the_meaning_side():
+    keyword, meaning = [("fresh", 10.0), ("old", 5.0)], [("old", 0.9), ("alike", 0.5)]
+    assert [memory_id for memory_id, _ in fuse(keyword, meaning)][0] == "old"
+    fused = dict(fuse(keyword, meaning, unembedded={"fresh"}))
+    assert fused["fresh"] == pytest.approx(1.0)
+    assert max(fused, key=fused.get) == "fresh"
