@@ -155,12 +155,10 @@ def fuse(keyword: Ranking, meaning: Ranking, timely: Ranking = (),
     time a question names (`timely`: (id, cosine)) gain TIME_WEIGHT; the candidates that
     tell a time, when the question asks when (`told`), WHEN_WEIGHT. A keyword hit not
     embedded yet (`unembedded`, given when the search ranks by meaning) takes its keyword
-    share on the meaning side too."""
+    share on the meaning side too: its whole weight."""
     scores: dict[str, float] = {}
     for memory_id, share in _scaled(keyword, floor=0.0):
-        scores[memory_id] = KEYWORD_WEIGHT * share
-        if memory_id in unembedded:
-            scores[memory_id] += (1 - KEYWORD_WEIGHT) * share
+        scores[memory_id] = (1.0 if memory_id in unembedded else KEYWORD_WEIGHT) * share
     worst = meaning[-1][1] if meaning else 0.0
     meaning_shares = dict(_scaled(meaning, floor=worst))
     for memory_id, share in meaning_shares.items():
@@ -540,14 +538,12 @@ scale AS (
         (SELECT min(score) FROM meaning) AS meaning_worst
 ),
 shares AS (
-    SELECT k.id, %(keyword_weight)s * CASE WHEN scale.keyword_best > 0
+    SELECT k.id, CASE WHEN %(vector)s::halfvec IS NOT NULL
+            AND """ + UNEMBEDDED.format(id="k.id::uuid") + """ THEN 1
+            ELSE %(keyword_weight)s END
+        * CASE WHEN scale.keyword_best > 0
         THEN k.score / scale.keyword_best ELSE 1 END AS share, k.lexemes, k.asks
     FROM keyword k, scale
-    UNION ALL
-    SELECT k.id, (1 - %(keyword_weight)s) * CASE WHEN scale.keyword_best > 0
-        THEN k.score / scale.keyword_best ELSE 1 END, k.lexemes, k.asks
-    FROM keyword k, scale
-    WHERE %(vector)s::halfvec IS NOT NULL AND """ + UNEMBEDDED.format(id="k.id::uuid") + """
     UNION ALL
     SELECT m.id, (1 - %(keyword_weight)s)
         * CASE WHEN scale.meaning_best > scale.meaning_worst
