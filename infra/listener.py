@@ -45,13 +45,19 @@ class Listener:
     def wakeups(self, channel: str) -> Iterator[threading.Event]:
         """An event set on every notification of `channel`, while the context lasts."""
         event = threading.Event()
-        with self._mutex:
-            self._waiters[channel].add(event.set)
-        try:
+        with self.calling(channel, event.set):
             yield event
+
+    @contextmanager
+    def calling(self, channel: str, callback: Callable[[], None]) -> Iterator[None]:
+        """Call `callback` (as `on_notify` does) while the context lasts."""
+        with self._mutex:
+            self._waiters[channel].add(callback)
+        try:
+            yield
         finally:
             with self._mutex:
-                self._waiters[channel].discard(event.set)
+                self._waiters[channel].discard(callback)
 
     def on_notify(self, channel: str, callback: Callable[[], None]) -> None:
         """Call `callback` (in the listener's thread: it must be quick) on every

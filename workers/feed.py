@@ -36,29 +36,34 @@ class EventFeed:
     """Yields batches of (domain event, tracking) after `after`, until stopped. An event
     at one of the `skipped` positions comes in a batch of its own, or, if it cannot be
     read, not at all. Given `topics`, it reads only events of those, and a batch that
-    reaches the head ends with (None, the head's tracking): the positions passed over."""
+    reaches the head ends with (None, the head's tracking): the positions passed over.
+    A NOTIFY on `hurried_by` (a read waiting for what the feed's reader writes) ends a
+    gather at once."""
 
     def __init__(self, app: Application, after: int, should_stop: Callable[[], bool],
                  listener: Listener | None = None, batch_size: int = BATCH_SIZE,
                  skipped: Container[int] = (), topics: Sequence[str] = (),
-                 gather_seconds: float = 0.0):
+                 gather_seconds: float = 0.0, hurried_by: str | None = None):
         self.app = app
         self.after = after
         self.skipped = skipped
         self.topics = list(topics)
         self.gather_seconds = gather_seconds
+        self.hurried_by = hurried_by
         self.should_stop = should_stop
         self.listener = listener  # the process's LISTEN connection; else it polls
         self.batch_size = batch_size
         self._closed = threading.Event()
+        self._hurried = threading.Event()  # set by close() too: it ends a gather
         self._at_head = False  # whether the last read found the log's end
         self._wakeup: threading.Event | None = None
 
     def batches(self) -> Iterator[list[tuple[Any, Tracking]]]:
-        with self._wakeups() as wakeup:
+        with self._wakeups() as wakeup, self._hurries():
             self._wakeup = wakeup
             while not (self._closed.is_set() or self.should_stop()):
                 wakeup.clear()  # before reading: a commit from now on wakes the wait
+                self._hurried.clear()  # and a read waiting from now on ends the gather
                 read_at = time.monotonic()
                 batch = self.next_batch()
                 if batch:
@@ -73,15 +78,19 @@ class EventFeed:
     def _gather(self, last_read_at: float) -> None:
         """While commits keep coming, read at most once every `gather_seconds`: each
         read, and each transaction of what it read, then carries the events of several
-        commits, for a fraction of the cost of one each."""
+        commits, for a fraction of the cost of one each. Unless a read waits: it is then
+        worth more than the cost saved."""
         pause = last_read_at + self.gather_seconds - time.monotonic()
-        if pause > 0:
-            self._closed.wait(pause)
+        # Closed before the loop cleared `_hurried`, it would not end the wait: hence the
+        # look (close() sets `_closed` first).
+        if pause > 0 and not self._closed.is_set():
+            self._hurried.wait(pause)
 
     def close(self) -> None:
         """End `batches()` (called from another thread): at once, even while it waits
         for new events."""
         self._closed.set()
+        self._hurried.set()
         if self._wakeup is not None:
             self._wakeup.set()
 
@@ -153,3 +162,8 @@ class EventFeed:
             return nullcontext(threading.Event())
         recorder: Any = self.app.recorder
         return self.listener.wakeups(recorder.channel_name)
+
+    def _hurries(self) -> AbstractContextManager[None]:
+        if self.listener is None or self.hurried_by is None:
+            return nullcontext()
+        return self.listener.calling(self.hurried_by, self._hurried.set)

@@ -10,7 +10,7 @@ from eventsourcing.persistence import Tracking
 from arqium.infra.connections import connection_lost
 from arqium.infra.locks import ACTIVE, REBUILD, WorkerLocks, worker_lock_name
 from arqium.infra.priority import run_this_thread_at
-from arqium.projections.base import BatchProjection, open_view
+from arqium.projections.base import BatchProjection, hurry_channel, open_view
 from arqium.projections.platform_modules import PlatformModulesProjection
 from arqium.system.modules import CachedModules, configured_requirements
 from arqium.workers.feed import EventFailed, EventFeed
@@ -82,7 +82,8 @@ class Projector:
                          lambda: (self.stopping.is_set() or locks.held_elsewhere(REBUILD)
                                   or not self._on(switched_on)), shared.listener,
                          topics=self.projection_class.topics(),
-                         gather_seconds=shared.settings.worker_gather_seconds)
+                         gather_seconds=shared.settings.worker_gather_seconds,
+                         hurried_by=hurry_channel(self.name))
         for batch in feed.batches():
             apply_batch(projection, batch)
             progressed()

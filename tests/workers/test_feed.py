@@ -6,10 +6,11 @@ import psycopg
 import pytest
 
 from arqium.domain.memory.application import MemoryDraft
+from arqium.infra.listener import Listener
 from arqium.projections.vaults import VaultsProjection
 from arqium.workers import feed as feed_module
 from arqium.workers.feed import EventFeed
-from tests.conftest import SETUP
+from tests.conftest import SETUP, eventually
 
 
 def test_close_ends_a_feed_that_waits_for_events_at_once(system, monkeypatch):
@@ -120,3 +121,35 @@ def test_a_feed_behind_the_log_reads_on_without_gathering(system):
     reader.join(10)
     assert read == [positions[:2], positions[2:4], positions[4:]]
     feed.close()
+
+
+def test_a_notify_on_its_hurry_channel_ends_a_feeds_gather_at_once(system):
+    """A read waiting for what the feed's reader writes asks it not to gather: the feed
+    reads the commit made meanwhile at once, not at the end of its gather time."""
+    def upsert(key: str) -> int:
+        return system.memory.upsert("u1", MemoryDraft(key=key, content=key),
+                                    cause=SETUP)[1]
+
+    listener = Listener(system.settings.database_url)
+    feed = EventFeed(system.memory, 0, lambda: False, listener, gather_seconds=60.0,
+                     hurried_by="arqium_awaited_test")
+    try:
+        # Listened to before the feed starts: LISTEN taking effect wakes it once too.
+        listener.on_notify("arqium_awaited_test", lambda: None)
+        eventually(lambda: listener.listening("arqium_awaited_test"))
+        upsert("a")
+        batches, read = feed.batches(), []
+        next(batches)
+        later = upsert("b")
+        reader = threading.Thread(target=lambda: read.append(next(batches)))
+        reader.start()
+        reader.join(0.5)  # gathering: a commit alone does not end it
+        assert read == []
+        with psycopg.connect(system.settings.database_url, autocommit=True) as conn:
+            conn.execute("NOTIFY arqium_awaited_test")
+        reader.join(10)
+        assert [[tracking.notification_id for _, tracking in batch] for batch in read
+                ] == [[later]]
+    finally:
+        feed.close()
+        listener.close()

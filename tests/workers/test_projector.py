@@ -1,5 +1,6 @@
 import os
 import threading
+import time
 
 import pytest
 
@@ -74,6 +75,17 @@ def test_a_second_projector_is_a_hot_standby(system, run_projector):
     view.wait("memory", write(system, 1, "b"), timeout=5)
     second_stop.set(), second.join()
     assert view.position("memory") == system.memory.recorder.max_notification_id()
+
+
+def test_a_read_waiting_for_a_write_hurries_a_gathering_projector(system, run_projector):
+    """Gathering commits saves work only while no read waits for them: a read waiting
+    for a write asks the projector to read it at once."""
+    view = system.views["memory_items"]
+    run_projector(worker_gather_seconds=60.0)
+    view.wait("memory", write(system, 1, "a"), timeout=5)
+    time.sleep(0.5)  # its LISTENs take effect, which wakes it once: it now idles
+    view.wait("memory", write(system, 1, "b"), timeout=5)  # then it gathers, for 60 s
+    view.wait("memory", write(system, 1, "c"), timeout=5)
 
 
 def worker_model(threads: int) -> Embedder | None:
