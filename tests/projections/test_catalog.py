@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from arqium.projections import MODULE_OF, projection_named
+from arqium.projections.base import SHADOW_SUFFIX, hurry_channel
 from arqium.projections.catalog import PROJECTIONS
 
 
@@ -29,3 +30,11 @@ def test_finding_a_projection_imports_no_other_read_model():
     assert "arqium.projections.memory_items" in imported
     for other in ("activity", "ledger_objects", "document_chunks", "catalog"):
         assert f"arqium.projections.{other}'" not in imported
+
+
+def test_every_read_models_hurry_channel_is_a_name_postgresql_takes_whole():
+    """pg_notify() refuses a channel of 64 bytes or more, where LISTEN would cut the name
+    short: a read waiting for such a read model would fail instead of hurrying it."""
+    names = [projection.name for projection in PROJECTIONS]
+    names += [name + SHADOW_SUFFIX for name in names]
+    assert max(len(hurry_channel(name).encode()) for name in names) < 64
