@@ -247,19 +247,29 @@ def sealed_sql(content: str = "content") -> str:
     return f"(jsonb_typeof({content}) = 'object' AND {content} ? '{SEALED}')"
 
 
+def memory_shown(row: str = "") -> str:
+    """SQL writing a memory as the native face shows it (api/common/memory.py,
+    memory_view), the JSON text to send, from the columns of `row` (an alias and a dot,
+    or none): building it in Python from the row's values took a third of the API's
+    processor time for a page of recent memories. Sealed content is null here: the
+    API's process opens it (`sealed_content_if_any`)."""
+    sealed = sealed_sql(f"{row}content")
+    return f"""json_build_object(
+    'id', {row}id, 'key', {row}key,
+    'content', CASE WHEN {sealed} THEN NULL ELSE {row}content END,
+    'layer', {row}layer, 'tags', {row}tags, 'metadata', {row}metadata,
+    'confidence', {row}confidence, 'session_id', {row}session_id,
+    'context_id', {row}context_id, 'created_at', {iso_sql(f"{row}created_at")},
+    'updated_at', {iso_sql(f"{row}updated_at")},
+    'expires_at', {iso_sql(f"{row}expires_at")})::text"""
+
+
+def sealed_content_if_any(row: str = "") -> str:
+    """SQL: the content of `row` if it is sealed, else null."""
+    return f"CASE WHEN {sealed_sql(f'{row}content')} THEN {row}content END"
+
+
 SEALED_CONTENT = sealed_sql()
-# A memory as the native face shows it (api/common/memory.py, memory_view), written by
-# PostgreSQL as the JSON text to send: building it in Python from the row's values took
-# a third of the API's processor time for a page of recent memories. Sealed content is
-# null here: the API's process opens it (SEALED_CONTENT_IF_ANY).
-MEMORY_SHOWN = f"""json_build_object(
-    'id', id, 'key', key,
-    'content', CASE WHEN {SEALED_CONTENT} THEN NULL ELSE content END,
-    'layer', layer, 'tags', tags, 'metadata', metadata, 'confidence', confidence,
-    'session_id', session_id, 'context_id', context_id,
-    'created_at', {iso_sql("created_at")}, 'updated_at', {iso_sql("updated_at")},
-    'expires_at', {iso_sql("expires_at")})::text"""
-SEALED_CONTENT_IF_ANY = f"CASE WHEN {SEALED_CONTENT} THEN content END"
 # A page of the owner's live memories, newest first (positions are unique: the order is
 # the same on every page), with how many there are in all, in one statement (one
 # snapshot): a page past the end is one row of NULLs that still carries the total.
@@ -274,7 +284,7 @@ FROM (
            AND gone_at IS NULL AND expires_at <= %(now)s) AS total
 ) AS counted
 LEFT JOIN LATERAL (
-    SELECT """ + MEMORY_SHOWN + " AS shown, " + SEALED_CONTENT_IF_ANY + """ AS sealed,
+    SELECT """ + memory_shown() + " AS shown, " + sealed_content_if_any() + """ AS sealed,
         updated_at, position
     FROM {table}
     WHERE owner_id = %(owner_id)s AND """ + LIVE + """
@@ -343,19 +353,20 @@ class MemoryItemsView(ReadModel):
     def recent_page_shown(self, owner_id: str, limit: int, offset: int, now: datetime
                           ) -> tuple[list[str | dict], int]:
         """A page of the owner's live memories, newest first, as the native face shows
-        them, and how many they are. Each memory is its JSON text (MEMORY_SHOWN), or,
-        where its content was sealed, that JSON read with the content opened."""
+        them (`shown_of`), and how many they are."""
         rows = self.query(SELECT_RECENT_PAGE, owner_id=owner_id, limit=limit,
                           offset=offset, now=now)
-        page = [row["shown"] if row["sealed"] is None
-                else self._opened_shown(owner_id, row["shown"], row["sealed"])
-                for row in rows if row["shown"] is not None]
+        page = [self.shown_of(owner_id, row) for row in rows if row["shown"] is not None]
         return page, rows[0]["total"]
 
-    def _opened_shown(self, owner_id: str, shown: str, sealed: dict) -> dict:
-        """A memory's JSON (MEMORY_SHOWN) read, with its sealed content opened."""
-        [opened] = self.opened(owner_id, [{"content": sealed}])
-        return {**json_loads(shown.encode()), "content": opened["content"]}
+    def shown_of(self, owner_id: str, row: dict) -> str | dict:
+        """A row's memory as the native face shows it: its JSON text (`shown`, from
+        `memory_shown`), or, where its content is sealed (`sealed`), that JSON read with
+        the content opened."""
+        if row["sealed"] is None:
+            return row["shown"]
+        [opened] = self.opened(owner_id, [{"content": row["sealed"]}])
+        return {**json_loads(row["shown"].encode()), "content": opened["content"]}
 
     def get(self, owner_id: str, item_id: Any, now: datetime) -> dict | None:
         """The owner's live memory with that id (None for anyone else's)."""

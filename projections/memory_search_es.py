@@ -443,7 +443,7 @@ class ElasticsearchMemorySearch:
         ranking = spread(ranking, traits.days, self.postgres.same_day_penalty(query))
         snippets = snippets_of(answers.values())
         rows = self.postgres.page_of(ranking[query.offset:], query.owner_id, query.limit,
-                                     now)
+                                     now, shown=query.shown)
         return ([{**row, "snippet": snippets.get(str(row["id"]))} for row in rows],
                 len(ranking))
 

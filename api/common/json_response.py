@@ -25,6 +25,15 @@ def as_json(value: Any) -> Any:
     return JsonText(value) if isinstance(value, str) else value
 
 
+def with_member(shown: str | dict, name: str, value: Any) -> Any:
+    """An object to render, given as JSON text a read model wrote or as a dict, with one
+    more member: the text is not read for it, only closed later."""
+    if isinstance(shown, dict):
+        return {**shown, name: value}
+    member = orjson.dumps(name) + b":" + orjson.dumps(value)
+    return JsonText(f"{shown.rstrip()[:-1]},{member.decode()}}}")
+
+
 class FastJSONResponse(JSONResponse):
     """A JSONResponse rendered by orjson, the same JSON but for its spacing."""
 

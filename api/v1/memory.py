@@ -10,7 +10,7 @@ from arqium.api.common.caller import CurrentCaller
 from arqium.api.common.deps import MemoryApp, MemoryItems, Now
 from arqium.api.common.documents import enveloped
 from arqium.api.common.envelope import Page, ok, page_or_limit, whole_list_page
-from arqium.api.common.json_response import as_json
+from arqium.api.common.json_response import as_json, with_member
 from arqium.api.common.memory import StoreMemoryRequest, memory_view, store_memory
 from arqium.api.common.search import MemorySearchDep, relevance, split_tags
 from arqium.api.common.shapes import iso
@@ -50,8 +50,8 @@ def search(caller: CurrentCaller, memories: MemorySearchDep, now: Now, page: Sea
     candidates): `total` is how many that ranking holds, pages past it are empty."""
     rows, total = memories.search(MemoryQuery(caller.user_id, q, mode=mode, layer=layer,
                                               tags=split_tags(tags), limit=page.limit,
-                                              offset=page.offset), now)
-    return ok({"items": [{**memory_view(row), "score": relevance(row["score"])}
+                                              offset=page.offset, shown=True), now)
+    return ok({"items": [with_member(row["shown"], "score", relevance(row["score"]))
                          for row in rows]}, pagination=page.meta(total))
 
 

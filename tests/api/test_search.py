@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.api.test_memory import SHOWN_ALIKE
 from tests.conftest import bearer, register
 
 MEMORIES = {
@@ -63,6 +64,29 @@ def test_a_hit_shows_the_memory_as_getting_it_does(client, user):
     one = client.get(f"/api/v1/memory/{hit['id']}", headers=user["headers"]).json()["data"]
     assert hit.pop("score") > 0
     assert hit == one  # session_id and context_id included
+
+
+def test_every_hit_shows_its_memory_exactly_as_getting_it_does(client, user, clock):
+    """The search's hits are written by PostgreSQL, one memory by Python: the same JSON,
+    times with and without microseconds, sealed content opened, numbers past 64 bits."""
+    position = None
+    for number, body in enumerate(SHOWN_ALIKE):
+        clock.now = clock.now.replace(microsecond=0 if number % 2 else 120000)
+        clock.advance(seconds=1)
+        written = client.post("/api/v1/memory/store", headers=user["headers"], json={
+            "content": "likes dark mode", **body, "key": f"alike-{number}",
+            "tags": [*body.get("tags", []), "alike"]})
+        assert written.status_code == 201, written.text
+        position = written.headers["X-Event-Position"]
+    hits = search(client, user, {"X-Min-Position": position}, "alike", mode="keyword",
+                  per_page=20)
+    assert len(hits) == len(SHOWN_ALIKE)
+    for hit in hits:
+        one = client.get(f"/api/v1/memory/{hit['id']}", headers=user["headers"]).json()
+        assert 0 < hit.pop("score") <= 1
+        assert hit == one["data"]
+    assert {hit["created_at"][-8:] for hit in hits} >= {".120000Z"}
+    assert any("." not in hit["created_at"] for hit in hits)
 
 
 def test_cerebro_search_answers_the_seed_shape(client, user, stored):

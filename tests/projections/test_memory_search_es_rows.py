@@ -2,10 +2,12 @@
 from the memory read model by the PostgreSQL search (real Postgres; no Elasticsearch
 needed)."""
 
+import json
 from types import SimpleNamespace
 
 import pytest
 
+from arqium.api.common.memory import memory_view
 from arqium.domain.memory.application import MemoryDraft
 from arqium.infra.eventstore import eventsourcing_env
 from arqium.projections.base import open_view
@@ -49,6 +51,18 @@ def test_a_page_has_the_rows_of_the_postgres_search_in_fused_order(postgres_sear
     assert {"id", "key", "content", "layer", "confidence", "tags", "updated_at",
             "score"} <= set(rows[0])
     assert rows[0]["id"] == stored["b"].id and rows[0]["total"] == 2
+
+
+def test_a_shown_page_has_each_memory_as_the_native_face_shows_it(postgres_search, system,
+                                                                 stored):
+    """The same page, each memory as the JSON the native face answers (its search asks
+    for it so), with its score."""
+    page = ranking(stored, "b", "a")
+    rows = postgres_search.page_of(page, "u1", 10, system.clock())
+    shown = postgres_search.page_of(page, "u1", 10, system.clock(), shown=True)
+    assert [json.loads(row["shown"]) for row in shown] == [
+        {**memory_view(row), "id": str(row["id"])} for row in rows]
+    assert [row["score"] for row in shown] == [row["score"] for row in rows]
 
 
 def test_a_page_never_shows_another_owners_memory(postgres_search, system, stored):
