@@ -26,10 +26,10 @@ HEAD_AND_POSITION = """
 SELECT (SELECT max(notification_id) FROM {head_table}) AS head,
        (SELECT max(notification_id) FROM {position_table}
         WHERE application_name = %(application)s) AS position"""
-# Whether the read model holds the position; if not, a NOTIFY that asks its projector to
-# read at once rather than gather more commits first (workers/feed.py).
+# Whether the read model holds the position; if not, and if asked, a NOTIFY that asks its
+# projector to read at once rather than gather more commits first (workers/feed.py).
 REACHED_OR_HURRY = """
-SELECT reached, CASE WHEN NOT reached THEN pg_notify(%(channel)s, '') END
+SELECT reached, CASE WHEN NOT reached AND %(hurry)s THEN pg_notify(%(channel)s, '') END
 FROM (SELECT coalesce(max(notification_id) >= %(position)s, false) AS reached
       FROM {tracking} WHERE application_name = %(application)s) AS tracking"""
 HURRY_PREFIX = "arqium_awaited_"
@@ -96,25 +96,27 @@ class ReadModel(PostgresTrackingRecorder):
     def wait(self, application_name: str, notification_id: int | None,
              timeout: float = 1.0, interrupt: Any = None) -> None:
         """Block until the read model has reached `notification_id`; TimeoutError if not.
-        Polls briskly: read-your-writes waits are usually a few milliseconds. Each look
-        that finds it behind hurries its projector."""
+        Polls briskly: read-your-writes waits are usually a few milliseconds. The first
+        look that finds it behind hurries its projector: one NOTIFY a wait, as PostgreSQL
+        commits the transactions that notify one at a time."""
         if notification_id is None:
             return
         deadline = time.monotonic() + timeout
-        pause = 0.002
-        while not self.reached_or_hurry(application_name, notification_id):
+        pause, hurry = 0.002, True
+        while not self.reached_or_hurry(application_name, notification_id, hurry):
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"read model {self.name!r} has not reached "
                                    f"{application_name} position {notification_id}")
             time.sleep(pause)
-            pause = min(pause * 2, 0.05)
+            pause, hurry = min(pause * 2, 0.05), False
 
-    def reached_or_hurry(self, application_name: str, notification_id: int) -> bool:
-        """Whether the read model holds `notification_id`; if not, its projector is
-        asked, in the same round trip, to read the log now."""
+    def reached_or_hurry(self, application_name: str, notification_id: int,
+                         hurry: bool = True) -> bool:
+        """Whether the read model holds `notification_id`; if not (and if `hurry`), its
+        projector is asked, in the same round trip, to read the log now."""
         return self.query(REACHED_OR_HURRY, {"tracking": self.tracking_table_name},
                           application=application_name, position=notification_id,
-                          channel=hurry_channel(self.name))[0]["reached"]
+                          hurry=hurry, channel=hurry_channel(self.name))[0]["reached"]
 
     def table_names(self) -> list[str]:
         """Every table this read model owns, tracking included (for drop and swap)."""
