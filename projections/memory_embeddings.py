@@ -11,7 +11,13 @@ from psycopg.types.json import Jsonb
 
 from arqium.domain.memory.application import MemoryApplication
 from arqium.domain.memory.domainmodel import MemoryItem, MemoryOwner, searchable_text
-from arqium.infra.embeddings import DIMENSIONS, Embedder, vector_literal, worker_embedder
+from arqium.infra.embeddings import (
+    DIMENSIONS,
+    Embedder,
+    EmbeddingModel,
+    vector_literal,
+    worker_embedder,
+)
 from arqium.infra.settings import Settings
 from arqium.projections.base import BatchProjection, ReadModel
 
@@ -88,7 +94,8 @@ class MemoryEmbeddingsProjection(BatchProjection):
 
     @classmethod
     def for_worker(cls, view: ReadModel, settings: Settings) -> BatchProjection:
-        return cls(view, worker_embedder(settings.embedding_threads))
+        return cls(view, worker_embedder(settings.embedding_threads,
+                                         EmbeddingModel.of(settings)))
 
     def process_batch(self, batch: Sequence[tuple[Any, Tracking]]) -> None:
         """Embed every text of the batch in a few inferences, outside any transaction

@@ -28,7 +28,7 @@ from tenacity import (
 
 from arqium.domain.memory.application import MemoryApplication
 from arqium.domain.memory.domainmodel import MemoryItem, MemoryOwner, searchable_text
-from arqium.infra.embeddings import DIMENSIONS, shared_embedder
+from arqium.infra.embeddings import DIMENSIONS, EmbeddingModel, shared_embedder
 from arqium.infra.settings import Settings
 from arqium.projections.base import BatchProjection, ReadModel
 from arqium.projections.memory_search import (
@@ -500,7 +500,7 @@ class EsMemorySearchProjection(BatchProjection):
         view.connect(open_client(self.settings.elasticsearch_url),
                      self.settings.elasticsearch_index)
         ensure_index(view.es, view.index)
-        self.embedder = shared_embedder()
+        self.embedder = shared_embedder(EmbeddingModel.of(self.settings))
 
     def process_batch(self, batch: Sequence[tuple[Any, Tracking]]) -> None:
         """Index the batch in Elasticsearch; once acknowledged, record the known fields

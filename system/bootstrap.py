@@ -25,6 +25,7 @@ from arqium.domain.platform.domainmodel import default_config
 from arqium.domain.sessions.application import SessionsApplication
 from arqium.domain.shared import Cause, Clock, system_clock
 from arqium.infra.blobs import BlobStore, open_blobs
+from arqium.infra.embeddings import EmbeddingModel
 from arqium.infra.eventstore import open_pool, shared_env
 from arqium.infra.idempotency import IdempotencyStore
 from arqium.infra.keys import MasterKey, OwnerKeys, lazy_master_key
@@ -136,7 +137,8 @@ def open_system(settings: Settings, clock: Clock = system_clock,
         identity.keys.create_table()
         identity.keys.wrap_raw_keys()
         IdempotencyStore(identity.recorder.datastore.get_connection, master).create_table()
-    query_embeddings = QueryEmbeddings(identity.recorder.datastore.get_connection)
+    query_embeddings = QueryEmbeddings(identity.recorder.datastore.get_connection,
+                                       EmbeddingModel.of(settings))
     worker_failures = WorkerFailures(identity.recorder.datastore.get_connection)
     if create_tables:
         query_embeddings.create_table()

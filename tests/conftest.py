@@ -30,7 +30,10 @@ warnings.filterwarnings("ignore", module="platformdirs")
 TEMPLATE = f"arqium_test_template{os.environ.get('PYTEST_XDIST_WORKER', '')}"
 # Real Argon2id hashes at a test's scale: a cheap cost for new hashes (each stored hash
 # names its own cost, so verification is the production code path).
-TEST_SCALE = {"password_hash_time_cost": 1, "password_hash_memory_kib": 1024}
+# One inference thread: the suite runs many embedding workers at once on its cores (the
+# default's two are tested in tests/workers/test_projector.py).
+TEST_SCALE = {"password_hash_time_cost": 1, "password_hash_memory_kib": 1024,
+              "embedding_threads": 1}
 SETUP = Cause(actor="test:setup")  # who acts when a test prepares data by commands
 JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 _numbers = itertools.count()

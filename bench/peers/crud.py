@@ -29,7 +29,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from arqium.api.common.memory import StoreMemoryRequest
-from arqium.infra.embeddings import shared_embedder, vector_literal
+from arqium.infra.embeddings import FLOAT_MODEL, shared_embedder, vector_literal
 
 MEMORIES = "peer_memories"  # written by POST /memories, read by /memories/recent
 SEARCHED = "peer_search"  # the search peer's table: the same memories, with vectors
@@ -90,7 +90,7 @@ def create_schema(conn) -> None:
 def create_app(database_url: str, pool_size: int, pool_max: int) -> FastAPI:
     pool = ConnectionPool(database_url, min_size=pool_size, max_size=pool_max,
                           kwargs={"autocommit": True, "row_factory": dict_row}, open=False)
-    embedder = shared_embedder()
+    embedder = shared_embedder(FLOAT_MODEL)
 
     async def lifespan(app: FastAPI):
         pool.open(wait=True)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from arqium.infra.embeddings import (
+    FLOAT_MODEL,
     MAX_GROUP,
     TOKEN_BUDGET,
     length_groups,
@@ -18,7 +19,7 @@ TEXTS = ["tea", "the deploy pipeline failed because the database migration timed
 
 @pytest.fixture(scope="module")
 def embedder():
-    return shared_embedder()
+    return shared_embedder(FLOAT_MODEL)
 
 
 def test_a_batch_of_mixed_lengths_gives_each_text_its_own_vector_in_order(embedder):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from arqium.infra.embeddings import shared_embedder
+from arqium.infra.embeddings import FLOAT_MODEL, shared_embedder
 from arqium.infra.query_embeddings import QueryEmbeddings
 
 
@@ -28,7 +28,7 @@ def test_another_process_finds_the_query_in_the_shared_cache(connect):
 
 def test_the_cached_vector_is_the_models(connect):
     vector = QueryEmbeddings(connect).vector("weekend hiking trip")
-    exact = shared_embedder().embed(["weekend hiking trip"])[0]
+    exact = shared_embedder(FLOAT_MODEL).embed(["weekend hiking trip"])[0]
     assert max(abs(a - b) for a, b in zip(vector, exact, strict=True)) < 1e-5
 
 

@@ -5,7 +5,8 @@ import time
 import pytest
 
 from arqium.domain.memory.application import MemoryDraft
-from arqium.infra.embeddings import Embedder, shared_embedder, worker_embedder
+from arqium.infra.embeddings import FLOAT_MODEL, Embedder, shared_embedder, worker_embedder
+from arqium.infra.settings import Settings
 from arqium.projections.memory_embeddings import MemoryEmbeddingsProjection
 from arqium.projections.memory_items import MemoryItemsProjection
 from arqium.workers.projector import Projector
@@ -90,7 +91,9 @@ def test_a_read_waiting_for_a_write_hurries_a_gathering_projector(system, run_pr
 
 def worker_model(threads: int) -> Embedder | None:
     """The embedding workers' model, once this process has made it."""
-    return worker_embedder(threads) if worker_embedder.cache_info().currsize else None
+    if not worker_embedder.cache_info().currsize:
+        return None
+    return worker_embedder(threads, FLOAT_MODEL)
 
 
 def test_the_embeddings_worker_loads_the_model_as_it_starts_not_on_its_first_memory(
@@ -109,8 +112,9 @@ def tasks() -> dict[int, int]:
 
 def test_the_embeddings_workers_model_runs_on_the_threads_set_at_the_lower_priority(
         settings, run_projector):
-    assert settings.embedding_threads == 1  # the default
-    queries = shared_embedder()  # the runtime's own threads, if any, start here
+    assert settings.embedding_threads == 1  # the suite's (TEST_SCALE): queries' model
+    assert Settings.model_fields["embedding_threads"].default == 2
+    queries = shared_embedder(FLOAT_MODEL)  # the runtime's own threads, if any, start now
     worker_embedder.cache_clear()
     before = tasks()
     run_projector(MemoryEmbeddingsProjection, embedding_threads=2)
