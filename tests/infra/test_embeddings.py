@@ -25,8 +25,8 @@ def embedder():
 def test_a_batch_of_mixed_lengths_gives_each_text_its_own_vector_in_order(embedder):
     together = np.array(embedder.embed(TEXTS))
     alone = np.array([embedder.embed([text])[0] for text in TEXTS])
-    # int8 activations are quantised per inference, so a text's vector moves a little
-    # with its group; it stays far closer to its own than to any other text's.
+    # A text's vector moves a little with its group (its padding reorders the float
+    # sums); it stays far closer to its own than to any other text's.
     similarity = together @ alone.T
     assert (np.diag(similarity) > 0.98).all()
     assert (similarity.argmax(axis=1) == np.arange(len(TEXTS))).all()
