@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500,
                         help="texts handed to the embedder at once")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2],
-                        help="ONNX intra-op threads to measure")
+                        help="inferences at once to measure, one thread each")
     parser.add_argument("--precision", nargs="+", default=["float"],
                         choices=["float", "int8"], help="how the model computes")
     args = parser.parse_args()

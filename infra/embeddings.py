@@ -5,10 +5,13 @@ its vendored tokenizer, mean pooling, L2 normalisation."""
 import hashlib
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
+
+from arqium.infra.priority import run_this_thread_at, this_threads_niceness
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -17,9 +20,11 @@ if TYPE_CHECKING:
 
 DIMENSIONS = 384
 MAX_TOKENS = 256
-# Tokens per inference, padding included: memory peaks past 1 GB at 32 × 256 tokens.
-# Texts are grouped by length, so a group of short memories holds many of them.
-TOKEN_BUDGET = 8 * MAX_TOKENS
+# Tokens per inference, padding included: the attention matrices grow with the group,
+# and past this they spill out of the processor's cache (2048 tokens embedded 15-17 %
+# fewer texts a second, at twice the memory; 1 GB at 32 × 256). Texts are grouped by
+# length, so a group of short memories still holds many, and the longest text fits.
+TOKEN_BUDGET = 2 * MAX_TOKENS
 MAX_GROUP = 128
 TOKENIZER = Path(__file__).parent / "data" / "minilm" / "tokenizer.json"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
@@ -70,10 +75,11 @@ FLOAT_MODEL = EmbeddingModel()
 
 
 class Embedder:
-    """Texts to unit vectors of 384 dimensions; thread-safe, one ONNX session."""
+    """Texts to unit vectors of 384 dimensions; thread-safe, one ONNX session running at
+    most `threads` inferences at once, each on one thread."""
 
     def __init__(self, threads: int = 1, model: EmbeddingModel = FLOAT_MODEL):
-        self.threads = threads  # each inference's
+        self.threads = threads
         self.model = model
         import onnxruntime
         from tokenizers import Tokenizer
@@ -82,14 +88,15 @@ class Embedder:
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.no_padding()  # the file pads to 128: groups are padded here
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
+        # One thread an inference, several inferences at once: a group's matrices are
+        # too small to split well between threads (2 threads: int8 409 texts/s on one
+        # inference, 589 on two at once; float 227, 281: bench/embeddings.py)
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
-        # Threads waiting for their next operator sleep rather than spin: on 2 threads,
-        # 1.63 cores busy instead of 1.99 for 2 % fewer texts a second (bench/embeddings.py)
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(str(model.path()), options,
                                                      providers=["CPUExecutionProvider"])
-        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(threads)
+        self._map = map if threads == 1 else _inference_pool(threads).map
         self.query = lru_cache(maxsize=4096)(self._query)
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
@@ -97,9 +104,11 @@ class Embedder:
         short text padded to a long one's length costs as much as the long one."""
         token_ids = [encoding.ids for encoding in self._tokenizer.encode_batch(list(texts))]
         vectors: list[list[float]] = [[] for _ in texts]
-        for group in length_groups(token_ids):
-            for index, vector in zip(group, self._embed_group([token_ids[i] for i in group]),
-                                     strict=True):
+        groups = length_groups(token_ids)
+        embedded = self._map(self._embed_group, [[token_ids[i] for i in group]
+                                                 for group in groups])
+        for group, group_vectors in zip(groups, embedded, strict=True):
+            for index, vector in zip(group, group_vectors, strict=True):
                 vectors[index] = vector
         return vectors
 
@@ -118,12 +127,20 @@ class Embedder:
             mask[row, :len(text_ids)] = 1
         inputs = {"input_ids": ids, "attention_mask": mask,
                   "token_type_ids": np.zeros_like(ids)}
-        with self._lock:
+        with self._slots:
             hidden = self._session.run(None, inputs)[0]
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.clip(norms, 1e-12, None)).tolist()
+
+
+def _inference_pool(threads: int) -> ThreadPoolExecutor:
+    """Threads for that many inferences at once, at the priority of the thread making
+    them (an embedding worker's: ARQIUM_EMBEDDING_NICENESS), whichever thread embeds."""
+    return ThreadPoolExecutor(threads, thread_name_prefix="embedding",
+                              initializer=run_this_thread_at,
+                              initargs=(this_threads_niceness(),))
 
 
 def length_groups(token_ids: Sequence[list[int]]) -> list[list[int]]:
@@ -169,15 +186,15 @@ def plain_tokenizer() -> "Tokenizer":
 @lru_cache(maxsize=2)
 def shared_embedder(model: EmbeddingModel) -> Embedder:
     """The model queries are embedded with, one per process, loaded on first use (23 MB,
-    ~0.3 s; seconds on a busy machine): the API asks for it as it starts. One thread an
-    inference: a query's few tokens cost more CPU on two threads than they save time."""
+    ~0.3 s; seconds on a busy machine): the API asks for it as it starts. One inference
+    at a time: a query is one small group, and the API's other requests want the rest."""
     return Embedder(model=model)
 
 
 @lru_cache(maxsize=2)
 def worker_embedder(threads: int, model: EmbeddingModel) -> Embedder:
-    """The model the embedding workers embed memories and documents with, each inference
-    on `threads` threads: on one, the queries' model (one per process). Else the first
+    """The model the embedding workers embed memories and documents with, `threads`
+    inferences at once: at one, the queries' model (one per process). Else the first
     embedding worker makes it as it starts, in its own thread: the inference threads
     take that thread's priority (ARQIUM_EMBEDDING_NICENESS)."""
     if threads == 1:

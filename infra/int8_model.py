@@ -11,6 +11,8 @@ float model's (cosine ~0.99 with them), so the two are never mixed in one search
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 FILE_PREFIX = "minilm-int8"
@@ -48,5 +50,24 @@ def _quantized(source: Path, work: Path) -> Path:
     fused = optimize_model(str(folded), model_type="bert", num_heads=HEADS,
                            hidden_size=HIDDEN, opt_level=0)
     quantized = work / "int8.onnx"
-    quantize_dynamic(fused.model, quantized, weight_type=QuantType.QInt8, per_channel=True)
+    with _without_preprocessing_advice():
+        quantize_dynamic(fused.model, quantized, weight_type=QuantType.QInt8,
+                         per_channel=True)
     return quantized
+
+
+class _PreprocessingAdvice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()
+
+
+@contextmanager
+def _without_preprocessing_advice() -> Iterator[None]:
+    """The quantizer warns on the root logger, at every start that makes the model, to
+    run its pre-processing: shape inference and the fusions done above already."""
+    advice = _PreprocessingAdvice()
+    logging.getLogger().addFilter(advice)
+    try:
+        yield
+    finally:
+        logging.getLogger().removeFilter(advice)

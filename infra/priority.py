@@ -22,6 +22,13 @@ def run_this_thread_at(niceness: int) -> None:
                     niceness, error)
 
 
+def this_threads_niceness() -> int:
+    """The calling thread's nice value (0 elsewhere than Linux)."""
+    if sys.platform != "linux":
+        return 0
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
 def _raise_niceness(thread: int, niceness: int) -> None:
     """Raise a thread's nice value to `niceness` unless it is that high already."""
     if os.getpriority(os.PRIO_PROCESS, thread) < niceness:

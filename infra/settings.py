@@ -136,8 +136,8 @@ class Settings(LoggingSettings):
     # their nice value (0-19; 0 = as any other). Embedding is the heaviest work there
     # is, and it can wait: requests and the other read models go first.
     embedding_niceness: int = Field(default=10, ge=0, le=19)
-    # Threads each inference of the embedding workers runs on (at that nice value): two
-    # embed a backlog about twice as fast as one where a core is idle, and cost the rest
+    # Inferences the embedding workers run at once, one thread each (at that nice value):
+    # two embed a backlog about twice as fast as one where a core is idle, and cost the rest
     # little where none is, as they take only what nobody else wants (README,
     # "Performance").
     embedding_threads: int = Field(default=2, ge=1, le=64)

@@ -8,6 +8,7 @@ from arqium.infra.embeddings import (
     FLOAT_MODEL,
     MAX_GROUP,
     TOKEN_BUDGET,
+    Embedder,
     length_groups,
     shared_embedder,
     vector_literal,
@@ -32,6 +33,12 @@ def test_a_batch_of_mixed_lengths_gives_each_text_its_own_vector_in_order(embedd
     assert (similarity.argmax(axis=1) == np.arange(len(TEXTS))).all()
 
 
+def test_inferences_at_once_give_the_vectors_of_one_at_a_time(embedder):
+    texts = TEXTS * 3 + [f"memory {n}: " + "words " * n for n in range(0, 300, 7)]
+    at_once = Embedder(threads=3, model=FLOAT_MODEL)
+    assert at_once.embed(texts) == embedder.embed(texts)
+
+
 def test_vectors_are_unit_length(embedder):
     norms = np.linalg.norm(np.array(embedder.embed(TEXTS)), axis=1)
     assert np.allclose(norms, 1.0, atol=1e-4)
@@ -41,7 +48,7 @@ def test_short_texts_are_embedded_many_at_a_time():
     token_ids = [[101, 2000, 102]] * 300 + [[101] + [2000] * 254 + [102]] * 3
     groups = length_groups(token_ids)
     assert sorted(i for group in groups for i in group) == list(range(len(token_ids)))
-    assert [len(group) for group in groups] == [MAX_GROUP, MAX_GROUP, 44, 3]
+    assert [len(group) for group in groups] == [MAX_GROUP, MAX_GROUP, 44, 2, 1]
     for group in groups:
         width = max(len(token_ids[i]) for i in group)
         assert len(group) * width <= TOKEN_BUDGET

@@ -1,6 +1,7 @@
 """ARQIUM_EMBEDDING_PRECISION=int8: the packaged model with integer matrix products, made
 once per data directory, embedding as the float model does within a small angle."""
 
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -63,6 +64,13 @@ def test_the_int8_model_is_made_once_and_whole(int8_folder):
     assert EmbeddingModel("int8", int8_folder).path() == made
     assert made.stat().st_mtime_ns == before
     assert made.name.startswith("minilm-int8-")
+
+
+def test_making_the_int8_model_says_so_and_warns_of_nothing(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    EmbeddingModel("int8", tmp_path).path()
+    assert "making the int8 embedding model" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
 
 
 def test_an_unknown_precision_is_refused_at_start(monkeypatch):

@@ -104,28 +104,23 @@ def test_the_embeddings_worker_loads_the_model_as_it_starts_not_on_its_first_mem
         "the worker did not load the model"
 
 
-def tasks() -> dict[int, int]:
-    """Each thread of this process, by its id, with its nice value."""
-    return {int(tid): os.getpriority(os.PRIO_PROCESS, int(tid))
-            for tid in os.listdir("/proc/self/task")}
-
-
 def test_the_embeddings_workers_model_runs_on_the_threads_set_at_the_lower_priority(
         settings, run_projector):
     assert settings.embedding_threads == 1  # the suite's (TEST_SCALE): queries' model
     assert Settings.model_fields["embedding_threads"].default == 2
     queries = shared_embedder(FLOAT_MODEL)  # the runtime's own threads, if any, start now
     worker_embedder.cache_clear()
-    before = tasks()
     run_projector(MemoryEmbeddingsProjection, embedding_threads=2)
     model = eventually(lambda: worker_model(2), every=0.05)
     assert model is not None, "the worker did not load the model"
     assert model.threads == 2
-    model.embed(["a text embedded on the worker's threads"] * 8)
-    started = {tid: nice for tid, nice in tasks().items() if tid not in before}
-    # The projector's thread, and the inference thread it started: both yield.
-    yielding = [tid for tid, nice in started.items() if nice == settings.embedding_niceness]
-    assert len(yielding) >= 2, started
+    before = set(threading.enumerate())  # with any other model's, on their way out
+    # Embedded from this thread, at its priority: three groups, two inferences at once.
+    model.embed(["a short text"] * 8 + ["a text too long to share a group " * 40] * 4)
+    inferring = [thread for thread in set(threading.enumerate()) - before
+                 if thread.name.startswith("embedding")]
+    assert len(inferring) == 2, inferring
+    assert {niceness(thread) for thread in inferring} == {settings.embedding_niceness}
     assert model is not queries and queries.threads == 1  # a query's inference: one thread
 
 
