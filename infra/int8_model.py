@@ -10,12 +10,18 @@ float model's (cosine ~0.99 with them), so the two are never mixed in one search
 
 import logging
 import os
+import shutil
 import tempfile
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 FILE_PREFIX = "minilm-int8"
+WORK_PREFIX = "making-"
+# Making the model takes seconds: a working folder this old was left by a process killed
+# as it made it (a younger one may be another process's, at work).
+ABANDONED_SECONDS = 3600
 HEADS, HIDDEN = 12, 384  # all-MiniLM-L6-v2's attention heads and hidden size
 
 log = logging.getLogger(__name__)
@@ -28,13 +34,24 @@ def int8_model(source: Path, source_sha256: str, folder: Path) -> Path:
 
     name = f"{FILE_PREFIX}-{source_sha256[:16]}-ort{onnxruntime.__version__}.onnx"
     target = folder / name
+    _remove_abandoned(folder)
     if not target.exists():
         folder.mkdir(parents=True, exist_ok=True)
         log.info("making the int8 embedding model %s (once, a few seconds)", target)
-        with tempfile.TemporaryDirectory(dir=folder) as work:
+        with tempfile.TemporaryDirectory(prefix=WORK_PREFIX, dir=folder) as work:
             made = _quantized(source, Path(work))
             os.replace(made, target)  # whole or not at all, whoever else makes it too
     return target
+
+
+def _remove_abandoned(folder: Path) -> None:
+    """Remove the working folders of makings that never ended (~90 MB each at least:
+    the model in float)."""
+    for work in folder.glob(WORK_PREFIX + "*"):
+        with suppress(OSError):  # gone meanwhile: another process removed it
+            if time.time() - work.stat().st_mtime > ABANDONED_SECONDS:
+                log.info("removing %s, left by an int8 model making that never ended", work)
+                shutil.rmtree(work)
 
 
 def _quantized(source: Path, work: Path) -> Path:

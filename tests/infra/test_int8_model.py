@@ -4,6 +4,7 @@ once per data directory, embedding as the float model does within a small angle.
 import logging
 import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +72,20 @@ def test_making_the_int8_model_says_so_and_warns_of_nothing(tmp_path, caplog):
     EmbeddingModel("int8", tmp_path).path()
     assert "making the int8 embedding model" in caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+
+
+def test_a_making_killed_midway_leaves_nothing_for_long(tmp_path, int8_folder):
+    with_model(tmp_path, int8_folder)
+    folder = tmp_path / "models"
+    abandoned, at_work = folder / "making-abandoned", folder / "making-at-work"
+    for work in (abandoned, at_work):
+        work.mkdir()
+        (work / "folded.onnx").write_bytes(b"half a model")
+    hours_ago = time.time() - 2 * 3600
+    os.utime(abandoned, (hours_ago, hours_ago))
+    EmbeddingModel("int8", folder).path()
+    assert not abandoned.exists()
+    assert (at_work / "folded.onnx").exists()  # another process's making, perhaps
 
 
 def test_an_unknown_precision_is_refused_at_start(monkeypatch):
