@@ -115,11 +115,12 @@ def test_the_embeddings_workers_model_runs_on_the_threads_set_at_the_lower_prior
     assert model is not None, "the worker did not load the model"
     assert model.threads == 2
     before = set(threading.enumerate())  # with any other model's, on their way out
-    # Embedded from this thread, at its priority: three groups, two inferences at once.
+    # Embedded from this thread, at its priority: three groups, up to two at once (the
+    # second thread starts unless the first is done with its group by then).
     model.embed(["a short text"] * 8 + ["a text too long to share a group " * 40] * 4)
     inferring = [thread for thread in set(threading.enumerate()) - before
                  if thread.name.startswith("embedding")]
-    assert len(inferring) == 2, inferring
+    assert 1 <= len(inferring) <= model.threads, inferring
     assert {niceness(thread) for thread in inferring} == {settings.embedding_niceness}
     assert model is not queries and queries.threads == 1  # a query's inference: one thread
 
