@@ -21,10 +21,11 @@ if TYPE_CHECKING:
 DIMENSIONS = 384
 MAX_TOKENS = 256
 # Tokens per inference, padding included: the attention matrices grow with the group,
-# and past this they spill out of the processor's cache (2048 tokens embedded 15-17 %
-# fewer texts a second, at twice the memory; 1 GB at 32 × 256). Texts are grouped by
-# length, so a group of short memories still holds many, and the longest text fits.
-TOKEN_BUDGET = 2 * MAX_TOKENS
+# and the better they stay in the processor's cache the faster (256 tokens embedded 2-8 %
+# more texts a second than 512, which embedded 15-20 % more than 2048; 1 GB of memory at
+# 32 × 256). Texts are grouped by length, so a group of short memories still holds many
+# of them, and the longest text fits.
+TOKEN_BUDGET = MAX_TOKENS
 MAX_GROUP = 128
 TOKENIZER = Path(__file__).parent / "data" / "minilm" / "tokenizer.json"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"

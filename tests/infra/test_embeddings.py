@@ -45,10 +45,11 @@ def test_vectors_are_unit_length(embedder):
 
 
 def test_short_texts_are_embedded_many_at_a_time():
-    token_ids = [[101, 2000, 102]] * 300 + [[101] + [2000] * 254 + [102]] * 3
+    token_ids = ([[101, 102]] * 300 + [[101, 2000, 102]] * 100
+                 + [[101] + [2000] * 254 + [102]] * 3)
     groups = length_groups(token_ids)
     assert sorted(i for group in groups for i in group) == list(range(len(token_ids)))
-    assert [len(group) for group in groups] == [MAX_GROUP, MAX_GROUP, 44, 2, 1]
+    assert [len(group) for group in groups] == [MAX_GROUP, MAX_GROUP, 85, 59, 1, 1, 1]
     for group in groups:
         width = max(len(token_ids[i]) for i in group)
         assert len(group) * width <= TOKEN_BUDGET
