@@ -22,7 +22,7 @@ DIMENSIONS = 384
 MAX_TOKENS = 256
 # Tokens per inference, padding included: the attention matrices grow with the group,
 # and the better they stay in the processor's cache the faster (256 tokens embedded 2-8 %
-# more texts a second than 512, which embedded 15-20 % more than 2048; 1 GB of memory at
+# more texts a second than 512, which embedded 17-23 % more than 2048; 1 GB of memory at
 # 32 × 256). Texts are grouped by length, so a group of short memories still holds many
 # of them, and the longest text fits.
 TOKEN_BUDGET = MAX_TOKENS
@@ -90,8 +90,8 @@ class Embedder:
         self._tokenizer.no_padding()  # the file pads to 128: groups are padded here
         options = onnxruntime.SessionOptions()
         # One thread an inference, several inferences at once: a group's matrices are
-        # too small to split well between threads (2 threads: int8 409 texts/s on one
-        # inference, 589 on two at once; float 227, 281: bench/embeddings.py)
+        # too small to split well between threads (2 threads, 512-token groups: int8 409
+        # texts/s on one inference, 589 on two at once; float 227, 281)
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         self._session = onnxruntime.InferenceSession(str(model.path()), options,

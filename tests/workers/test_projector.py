@@ -115,8 +115,9 @@ def test_the_embeddings_workers_model_runs_on_the_threads_set_at_the_lower_prior
     assert model is not None, "the worker did not load the model"
     assert model.threads == 2
     before = set(threading.enumerate())  # with any other model's, on their way out
-    # Embedded from this thread, at its priority: three groups, up to two at once (the
-    # second thread starts unless the first is done with its group by then).
+    # Embedded from this thread, at its priority: five groups (the short texts, then each
+    # long one alone), up to two at once (the second thread starts unless the first is
+    # done with its group by then).
     model.embed(["a short text"] * 8 + ["a text too long to share a group " * 40] * 4)
     inferring = [thread for thread in set(threading.enumerate()) - before
                  if thread.name.startswith("embedding")]
