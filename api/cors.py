@@ -4,9 +4,10 @@ where `*` stands for any host labels or any port."""
 import re
 
 from fastapi import FastAPI
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import PlainTextResponse, Response
+from starlette.types import Message, Receive, Scope, Send
 
 METHODS = ["GET", "POST", "PUT", "DELETE", "OPTIONS"]
 HEADERS = ["Authorization", "Content-Type", "X-Session-ID"]
@@ -36,6 +37,16 @@ class OriginsOnlyCors(CORSMiddleware):
     """Starlette's CORS, but a preflight from an origin not allowed is told nothing of
     what is allowed (Starlette sends its methods and headers to anyone)."""
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Most callers are no browser: without an Origin, an answer only varies by it.
+        # Starlette would look it up in a Headers view of every request (a missing key
+        # costs it an exception) and again at the response's start.
+        if scope["type"] == "http" and not any(name == b"origin"
+                                               for name, _ in scope["headers"]):
+            await self.app(scope, receive, varying_by_origin(send))
+        else:
+            await super().__call__(scope, receive, send)
+
     def preflight_response(self, request_headers: Headers) -> Response:
         if self.is_allowed_origin(origin=request_headers["origin"]):
             return super().preflight_response(request_headers)
@@ -50,3 +61,16 @@ def allow_browsers(app: FastAPI, origins: list[str]) -> None:
     app.add_middleware(OriginsOnlyCors, allow_origin_regex=origins_regex(origins),
                        allow_methods=METHODS, allow_headers=HEADERS,
                        expose_headers=EXPOSED)
+
+
+def varying_by_origin(send: Send) -> Send:
+    """`send` that adds Origin to the response's Vary, as Starlette's CORS does for a
+    request without one (a cache must not serve the answer to a browser's request)."""
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message.setdefault("headers", [])
+            headers = MutableHeaders(scope=message)
+            headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
+        await send(message)
+
+    return sending

@@ -24,7 +24,6 @@ from arqium.infra.heap import start_up_objects_frozen
 from arqium.infra.lifeline import end_with_parent, tie_to_this_process
 from arqium.infra.priority import run_this_process_at_lowest_priority
 from arqium.infra.settings import Settings
-from arqium.infra.stream import prepare_stream, shown_nats_url
 
 log = logging.getLogger("arqium")
 
@@ -34,7 +33,9 @@ READY_TIMEOUT_SECONDS = 30
 # --- up ---------------------------------------------------------------------------
 
 def cmd_up(args: argparse.Namespace) -> int:
+    # Here, not at the top: no other command needs them (the NATS client: 25 ms).
     from arqium.infra.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+    from arqium.infra.stream import prepare_stream, shown_nats_url
 
     settings = load_settings(data_dir=args.data_dir, host=args.host, port=args.port)
     data_dir = Path(settings.data_dir).resolve()

@@ -54,3 +54,38 @@ def test_the_allowed_origins_are_a_setting(settings, clock):
     with TestClient(app) as client:
         assert preflight(client, "https://a.example.org").status_code == 200
         assert preflight(client, "http://localhost:3000").status_code == 400
+
+
+def test_an_answer_to_a_caller_without_an_origin_varies_by_it_and_allows_none(client):
+    """Most callers are no browser: their answers carry no CORS headers, yet say that
+    they vary by Origin (a shared cache must not serve them to a browser), as Starlette's
+    CORS does."""
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.headers.get_list("Vary") == ["Origin"]
+    assert not [h for h in response.headers if h.lower().startswith("access-control-")]
+    # An OPTIONS without an Origin is no preflight: the route answers it, as any request.
+    options = client.options("/components", headers=PREFLIGHT)
+    assert options.status_code == 405
+    assert options.headers.get_list("Vary") == ["Origin"]
+    assert not [h for h in options.headers if h.lower().startswith("access-control-")]
+
+
+def test_origin_joins_a_vary_the_answer_already_has():
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from arqium.api.cors import allow_browsers
+
+    def varied(request):
+        return PlainTextResponse("ok", headers={"Vary": "Accept-Language"})
+
+    app = Starlette(routes=[Route("/", varied)])
+    allow_browsers(app, ["https://*.example.org"])
+    with TestClient(app) as client:
+        assert client.get("/").headers["Vary"] == "Accept-Language, Origin"
+        browser = client.get("/", headers={"Origin": "https://a.example.org"})
+        assert browser.headers["Vary"] == "Accept-Language, Origin"
+        assert browser.headers["Access-Control-Allow-Origin"] == "https://a.example.org"
