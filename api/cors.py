@@ -38,7 +38,7 @@ class OriginsOnlyCors(CORSMiddleware):
     what is allowed (Starlette sends its methods and headers to anyone)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Most callers are no browser: without an Origin, an answer only varies by it.
+        # Most callers are not browsers: without an Origin, an answer only varies by it.
         # Starlette would look it up in a Headers view of every request (a missing key
         # costs it an exception) and again at the response's start.
         if scope["type"] == "http" and not any(name == b"origin"

@@ -57,7 +57,7 @@ def test_the_allowed_origins_are_a_setting(settings, clock):
 
 
 def test_an_answer_to_a_caller_without_an_origin_varies_by_it_and_allows_none(client):
-    """Most callers are no browser: their answers carry no CORS headers, yet say that
+    """Most callers are not browsers: their answers carry no CORS headers, yet say that
     they vary by Origin (a shared cache must not serve them to a browser), as Starlette's
     CORS does."""
     response = client.get("/health")
