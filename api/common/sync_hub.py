@@ -42,6 +42,10 @@ RESUMED = {"event": "resumed", "data": {
     "message": "updates flow again; re-read what you show"}}
 START_WAIT_SECONDS = 2.0  # for NATS at start-up, before the hub connects in the background
 RETRY_SECONDS = 1.0
+# With no socket open this long, the process stops receiving the stream (every event,
+# parsed, cost ~5 % of the API's processor per write) until a socket opens again.
+IDLE_SECONDS = 30.0
+IDLE_CHECK_SECONDS = 5.0
 NATS_ERRORS = (OSError, asyncio.TimeoutError, nats.errors.Error)
 
 
@@ -62,7 +66,11 @@ class SyncHub:
 
     An update carries what changed, read once its read model has it (PushContents): each
     owner's updates wait in order for their read models, in a task of the owner's own,
-    so a late read model delays no other owner's updates and no update of the stream."""
+    so a late read model delays no other owner's updates and no update of the stream.
+
+    With no socket open for IDLE_SECONDS, it unsubscribes (it is idle); a socket opening
+    wakes it (`awake`) before its credentials are checked, so that it hears every event
+    that could end them, and every update, from then on."""
 
     def __init__(self, nats_url: str, stream: str, contents: PushContents,
                  credentials: SocketCredentials, nats_creds: Path | None = None,
@@ -82,10 +90,15 @@ class SyncHub:
         self._reconnected_since_subscribing = asyncio.Event()
         self._flowed = asyncio.Event()  # updates flowed once: start() waits no longer
         self._keeping: asyncio.Task | None = None
+        self._awake = asyncio.Event()  # whether it receives the stream (or tries to)
+        self._awake.set()
+        self._flowing_again = asyncio.Event()  # set whenever updates start to flow
+        self._used_at = 0.0  # when a socket last opened or was open (loop time)
 
     async def start(self) -> None:
         """Connect and subscribe; without NATS, keep trying in the background (the API
         serves the rest meanwhile) and let updates flow once it answers."""
+        self._used_at = asyncio.get_running_loop().time()
         self._keeping = asyncio.create_task(self._keep_updates_flowing())
         flowed = asyncio.create_task(self._flowed.wait())
         done, _ = await asyncio.wait({self._keeping, flowed}, timeout=START_WAIT_SECONDS,
@@ -116,8 +129,55 @@ class SyncHub:
                                reconnected_cb=self._reconnected,
                                **credentials_file(self.nats_creds))
         while True:
+            await self._awake.wait()
             await self._subscribe_until_done()
-            await self._reconnected_since_subscribing.wait()
+            if not await self._until_reconnected_or_idle():
+                await self._rest()
+
+    @property
+    def receiving(self) -> bool:
+        """Whether it is subscribed to the stream."""
+        return bool(self._subscriptions)
+
+    async def awake(self) -> None:
+        """Called as a socket opens, before its credentials are checked: an idle hub
+        subscribes again, and this waits until updates flow (at most START_WAIT_SECONDS:
+        then the socket is told they are delayed, as while NATS is down)."""
+        self._used_at = asyncio.get_running_loop().time()
+        if self._keeping is None or self._awake.is_set():
+            return  # no NATS configured, or awake (flowing, or NATS lost: no waiting)
+        self._flowing_again.clear()
+        self._awake.set()
+        with suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._flowing_again.wait(), START_WAIT_SECONDS)
+
+    async def _until_reconnected_or_idle(self) -> bool:
+        """True once NATS reconnected (to subscribe afresh), False once no socket has
+        been open for IDLE_SECONDS."""
+        while True:
+            with suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._reconnected_since_subscribing.wait(),
+                                       IDLE_CHECK_SECONDS)
+                return True
+            if self._idle():
+                return False
+
+    def _idle(self) -> bool:
+        now = asyncio.get_running_loop().time()
+        if self.listeners or self.credentials.watched or (
+                self.console is not None and self.console.users):
+            self._used_at = now
+        return now - self._used_at >= IDLE_SECONDS
+
+    async def _rest(self) -> None:
+        """Unsubscribe until a socket opens: no socket to tell (the Admin API's console
+        is told that updates stopped, which reaches none)."""
+        self._awake.clear()
+        await self._unsubscribe()
+        if self._flowing:
+            self._flowing = False
+            self._tell_every_listener(STREAM_LOST)
+        log.info("real-time sync idle: no socket open for %.0f s", IDLE_SECONDS)
 
     async def _subscribe_until_done(self) -> None:
         """Subscribe to what the stream receives from now on, then tell the listeners
@@ -130,6 +190,7 @@ class SyncHub:
         if not lost_meanwhile and not self._flowing:  # else the next round tells them
             self._flowing = True
             self._flowed.set()
+            self._flowing_again.set()
             self._tell_every_listener(RESUMED)
 
     async def _subscribed(self) -> bool:
@@ -143,15 +204,18 @@ class SyncHub:
 
     async def _subscribe(self) -> None:
         # Afresh: a restarted server has lost the consumers of the old subscriptions.
-        for subscription in self._subscriptions:
-            with suppress(*NATS_ERRORS):
-                await subscription.unsubscribe()
-        self._subscriptions = []
+        await self._unsubscribe()
         js = self._nc.jetstream()
         await ensure_stream(js, self.stream)
         self._subscriptions.append(await js.subscribe(
             EVERY_SUBJECT, cb=self._received, ordered_consumer=True,
             deliver_policy=DeliverPolicy.NEW))
+
+    async def _unsubscribe(self) -> None:
+        for subscription in self._subscriptions:
+            with suppress(*NATS_ERRORS):
+                await subscription.unsubscribe()
+        self._subscriptions = []
 
     def listen(self, owner_id: str, session_id: str | None) -> asyncio.Queue:
         """A queue of the owner's updates of that session (of every session: None)."""

@@ -50,6 +50,7 @@ class GraphQLContext(BaseContext):
 
     async def authenticate_socket(self) -> None:
         params = self.connection_params if isinstance(self.connection_params, dict) else {}
+        await self.request.app.state.sync_hub.awake()
         self._caller = await asyncio.to_thread(socket_caller, self.request, self.system,
                                                params)
         self._watched = self.request.app.state.socket_credentials.watch(

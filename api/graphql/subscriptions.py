@@ -106,6 +106,7 @@ async def updates(info: GraphQLInfo, event: str, session_id: str | None
     if info.context.credentials_ended:
         return
     hub: SyncHub = info.context.request.app.state.sync_hub
+    await hub.awake()
     listener = (caller.user_id, session_id, hub.listen(caller.user_id, session_id))
     info.context.listening.add(listener)
     try:

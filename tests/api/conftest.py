@@ -5,9 +5,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from arqium.api.common import sync_hub
 from arqium.infra.embedded import EmbeddedNats, free_port
 
 WAIT_SECONDS = 20
+
+
+@pytest.fixture
+def quickly_idle(monkeypatch):
+    """An API process with no socket open stops receiving the stream within a fraction
+    of a second (IDLE_SECONDS, 30 s otherwise). Asked for before the app starts."""
+    monkeypatch.setattr(sync_hub, "IDLE_SECONDS", 0.2)
+    monkeypatch.setattr(sync_hub, "IDLE_CHECK_SECONDS", 0.05)
 
 
 @pytest.fixture

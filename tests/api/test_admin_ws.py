@@ -7,8 +7,8 @@ from starlette.websockets import WebSocketDisconnect
 
 from arqium.api.app import create_app
 from arqium.system.bootstrap import make_admin, open_system
-from tests.api.conftest import next_message
-from tests.conftest import SETUP, bearer, register, token_claims
+from tests.api.conftest import WAIT_SECONDS, next_message
+from tests.conftest import SETUP, bearer, eventually, register, token_claims
 
 ADMIN_EMAIL, ADMIN_PASSWORD = "root@example.com", "admin password"
 
@@ -189,3 +189,18 @@ def test_losing_nats_tells_the_socket_updates_may_be_delayed_and_when_they_flow_
     assert resumed["data"]["notification"]["message"] == (
         "updates flow again; re-read what you show")
     assert session["data"]["session"]["action"] == "start"
+
+
+def test_an_admin_socket_opened_on_an_idle_process_hears_every_change_from_then_on(
+        quickly_idle, client, admin):
+    """An API process with no socket open stops receiving the stream; an admin's socket
+    subscribes it again before it opens: no "updates delayed", then "flow again"."""
+    hub = client.app.state.sync_hub
+    assert eventually(lambda: not hub.receiving, WAIT_SECONDS)
+    with client.websocket_connect(f"/api/ws?token={admin['access_token']}") as ws:
+        client.put("/api/config", headers=bearer(admin["access_token"]),
+                   json={"config": {"general": {"site_name": "Acme"}}})
+        told, before = next_of_type(ws, "notification")
+    assert told["data"]["notification"]["action"]["type"] == "PlatformConfig.ConfigUpdated"
+    assert {message["type"] for message in before} <= {"activity", "session",
+                                                        "status_update"}

@@ -128,3 +128,20 @@ def test_a_connection_without_valid_credentials_is_closed_as_forbidden(client):
           graphql_socket(client, {"Authorization": "Bearer not-a-token"}) as socket):
         socket.receive_json()
     assert refused.value.code == 4403
+
+
+def test_a_subscription_on_an_idle_process_pushes_every_memory_from_then_on(
+        quickly_idle, client, user):
+    """An API process with no socket open stops receiving the stream; a GraphQL socket
+    subscribes it again as it authenticates."""
+    hub = client.app.state.sync_hub
+    assert eventually(lambda: not hub.receiving, WAIT_SECONDS)
+    with graphql_socket(client, {"Authorization": f"Bearer {user['access_token']}"}
+                        ) as socket:
+        assert next_message(socket)["type"] == "connection_ack"
+        assert hub.receiving
+        subscribe(client, socket, user["user"]["id"], MEMORY_ADDED, "s-1", sessionId="s-1")
+        stored = client.post("/api/v1/memory/store", headers=user["headers"], json={
+            "key": "note", "content": "hello", "session_id": "s-1"}).json()["data"]
+        added = next_payload(socket)["data"]["onMemoryAdded"]
+    assert added["id"] == stored["id"]

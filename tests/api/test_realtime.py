@@ -3,6 +3,7 @@ the change was written through."""
 
 import asyncio
 import json
+import time
 
 import nats
 import pytest
@@ -11,8 +12,9 @@ from starlette.websockets import WebSocketDisconnect
 
 from arqium.api.app import create_app
 from arqium.system.bootstrap import open_system
+from tests.api.conftest import WAIT_SECONDS
 from tests.api.conftest import next_message as next_update
-from tests.conftest import bearer, register
+from tests.conftest import bearer, eventually, register
 
 
 @pytest.fixture
@@ -144,3 +146,21 @@ async def publish(nats_url: str, subject: str, envelope: dict) -> None:
         await connection.jetstream().publish(subject, json.dumps(envelope).encode())
     finally:
         await connection.close()
+
+
+def test_a_process_with_no_socket_open_stops_receiving_the_stream_until_one_opens(
+        quickly_idle, client, user):
+    """Every event reaching an API process for sockets it does not have cost ~5 % of its
+    processor per write: idle, it unsubscribes; a socket opening subscribes it again
+    before the socket is open, so that the socket hears every update from then on."""
+    hub = client.app.state.sync_hub
+    assert eventually(lambda: not hub.receiving, WAIT_SECONDS)
+    with client.websocket_connect(f"/ws/sync/s-1?token={user['access_token']}") as socket:
+        assert hub.receiving
+        stored = client.post("/api/v1/memory/store", headers=user["headers"], json={
+            "key": "note", "content": "hello", "session_id": "s-1"}).json()["data"]
+        update = next_update(socket)  # the first message: no "updates delayed" before it
+        assert (update["event"], update["data"]["id"]) == ("memory_added", stored["id"])
+        time.sleep(0.5)  # longer than IDLE_SECONDS: an open socket keeps it subscribed
+        assert hub.receiving
+    assert eventually(lambda: not hub.receiving, WAIT_SECONDS)

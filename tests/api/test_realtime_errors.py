@@ -8,7 +8,8 @@ from fastapi.testclient import TestClient
 from arqium.api.app import create_app
 from arqium.api.common.sync_hub import RESUMED, STREAM_LOST
 from arqium.system.bootstrap import open_system
-from tests.api.conftest import next_message
+from tests.api.conftest import WAIT_SECONDS, next_message
+from tests.conftest import eventually
 
 
 @pytest.fixture(autouse=True)
@@ -86,5 +87,22 @@ def test_an_api_started_while_nats_is_down_connects_once_it_is_back_and_tells_th
         own_nats.start()
         assert next_message(socket) == RESUMED
         store(started_without_nats, user)
+        update = next_message(socket)
+    assert (update["event"], update["data"]["key"]) == ("memory_added", "note")
+
+
+def test_a_socket_that_wakes_an_idle_process_while_nats_is_down_is_told_and_resumes(
+        quickly_idle, client, user, own_nats):
+    """Woken with NATS out of reach, the process cannot subscribe: the socket is told
+    its updates are delayed (within START_WAIT_SECONDS), then to re-read once they
+    flow."""
+    hub = client.app.state.sync_hub
+    assert eventually(lambda: not hub.receiving, WAIT_SECONDS)
+    own_nats.stop()
+    with connect(client, user) as socket:
+        assert next_message(socket) == STREAM_LOST
+        own_nats.start()
+        assert next_message(socket) == RESUMED
+        store(client, user)
         update = next_message(socket)
     assert (update["event"], update["data"]["key"]) == ("memory_added", "note")

@@ -191,3 +191,18 @@ def test_logging_out_closes_a_legacy_graphql_ws_socket_too(told_by_nats, client,
         assert next_message(socket)["type"] == "connection_ack"
         client.post("/api/v1/auth/logout", headers=user["headers"])
         assert close_code(socket) == 4401
+
+
+def test_a_socket_that_wakes_an_idle_process_still_ends_with_its_revoked_api_key(
+        quickly_idle, told_by_nats, client, user):
+    """The process subscribes again before the socket's credentials are checked: no
+    event that ends them passes unheard."""
+    hub = client.app.state.sync_hub
+    assert eventually(lambda: not hub.receiving, WAIT_SECONDS)
+    key = issue_key(client, user)
+    with client.websocket_connect("/ws/sync/s-1", headers={"X-API-Key": key["key"]}
+                                  ) as socket:
+        watched(client)
+        assert hub.receiving
+        client.delete(f"/api/v1/api-keys/{key['id']}", headers=user["headers"])
+        assert close_code(socket) == 4401
