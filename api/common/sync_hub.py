@@ -93,6 +93,7 @@ class SyncHub:
         self._awake = asyncio.Event()  # whether it receives the stream (or tries to)
         self._awake.set()
         self._flowing_again = asyncio.Event()  # set whenever updates start to flow
+        self._waking = False  # subscribing again for a socket: the next ones wait too
         self._used_at = 0.0  # when a socket last opened or was open (loop time)
 
     async def start(self) -> None:
@@ -144,12 +145,15 @@ class SyncHub:
         subscribes again, and this waits until updates flow (at most START_WAIT_SECONDS:
         then the socket is told they are delayed, as while NATS is down)."""
         self._used_at = asyncio.get_running_loop().time()
-        if self._keeping is None or self._awake.is_set():
-            return  # no NATS configured, or awake (flowing, or NATS lost: no waiting)
-        self._flowing_again.clear()
-        self._awake.set()
-        with suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._flowing_again.wait(), START_WAIT_SECONDS)
+        if self._keeping is None:
+            return  # no NATS configured
+        if not self._awake.is_set():
+            self._waking = True
+            self._flowing_again.clear()
+            self._awake.set()
+        if self._waking:  # else awake: flowing, or NATS lost (no waiting for it)
+            with suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._flowing_again.wait(), START_WAIT_SECONDS)
 
     async def _until_reconnected_or_idle(self) -> bool:
         """True once NATS reconnected (to subscribe afresh), False once no socket has
@@ -191,6 +195,7 @@ class SyncHub:
             self._flowing = True
             self._flowed.set()
             self._flowing_again.set()
+            self._waking = False
             self._tell_every_listener(RESUMED)
 
     async def _subscribed(self) -> bool:
