@@ -41,7 +41,6 @@ async def console_socket(websocket: WebSocket):
     `notification`: re-read what you show)."""
     console: Console = websocket.app.state.console
     credentials: SocketCredentials = websocket.app.state.socket_credentials
-    await websocket.app.state.sync_hub.awake()
     principal = await authenticate(websocket)
     if principal is None:
         return

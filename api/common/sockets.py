@@ -58,7 +58,9 @@ def client_error(sent: str | bytes) -> dict:
 
 
 async def authenticate(websocket: WebSocket) -> Principal | None:
-    """Who the caller is; refused credentials close the socket (policy violation)."""
+    """Who the caller is; refused credentials close the socket (policy violation). An
+    idle sync hub subscribes first: every event that could end them is heard."""
+    await websocket.app.state.sync_hub.awake()
     try:
         return await asyncio.to_thread(socket_principal, websocket)
     except DomainError as error:

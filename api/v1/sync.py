@@ -31,7 +31,6 @@ async def sync(websocket: WebSocket, session_id: str):
     the API key is revoked."""
     hub: SyncHub = websocket.app.state.sync_hub
     credentials: SocketCredentials = websocket.app.state.socket_credentials
-    await hub.awake()
     principal = await authenticate(websocket)
     if principal is None:
         return
