@@ -83,12 +83,7 @@ def test_an_api_started_while_nats_is_down_connects_once_it_is_back_and_tells_th
     app = create_app(settings, open_system=lambda s: open_system(s, clock=clock))
     with TestClient(app) as started_without_nats, connect(started_without_nats,
                                                           user) as socket:
-        assert next_message(socket) == STREAM_LOST
-        own_nats.start()
-        assert next_message(socket) == RESUMED
-        store(started_without_nats, user)
-        update = next_message(socket)
-    assert (update["event"], update["data"]["key"]) == ("memory_added", "note")
+        told_delayed_then_resumed_then_pushed(socket, started_without_nats, user, own_nats)
 
 
 def test_a_socket_that_wakes_an_idle_process_while_nats_is_down_is_told_and_resumes(
@@ -100,9 +95,15 @@ def test_a_socket_that_wakes_an_idle_process_while_nats_is_down_is_told_and_resu
     assert eventually(lambda: not hub.receiving, WAIT_SECONDS)
     own_nats.stop()
     with connect(client, user) as socket:
-        assert next_message(socket) == STREAM_LOST
-        own_nats.start()
-        assert next_message(socket) == RESUMED
-        store(client, user)
-        update = next_message(socket)
+        told_delayed_then_resumed_then_pushed(socket, client, user, own_nats)
+
+
+def told_delayed_then_resumed_then_pushed(socket, client, user, own_nats) -> None:
+    """A socket opened while NATS is down: told its updates are delayed, then, NATS
+    started, to re-read; then pushed a memory stored through `client`."""
+    assert next_message(socket) == STREAM_LOST
+    own_nats.start()
+    assert next_message(socket) == RESUMED
+    store(client, user)
+    update = next_message(socket)
     assert (update["event"], update["data"]["key"]) == ("memory_added", "note")
