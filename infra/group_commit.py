@@ -28,6 +28,9 @@ class _Append:
         self.done = False
         self.notification_ids: Sequence[int] | None = None
         self.error: BaseException | None = None
+        # Held until its caller is to wake: its append done, or the lead handed to it.
+        self.woken = threading.Lock()
+        self.woken.acquire()
 
     def has_extras(self) -> bool:
         return any(value is not None for value in self.kwargs.values())
@@ -44,7 +47,7 @@ class GroupCommitRecorder(ReceiptRecorder):
         self._queue: list[_Append] = []
         self._leading = False
         self.transactions = 0  # how many inserting transactions were committed
-        self._changed = threading.Condition()
+        self._mutex = threading.Lock()
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any
                       ) -> Sequence[int] | None:
@@ -52,21 +55,37 @@ class GroupCommitRecorder(ReceiptRecorder):
         # thread: never as the leader of a batch, where they would fail others' writes.
         run_checks_before_connecting()
         append = _Append(stored_events, with_receipt(stored_events, kwargs))
-        with self._changed:
+        with self._mutex:
             self._queue.append(append)
-            while self._leading and not append.done:
-                self._changed.wait()
-            if append.done:
-                return append.result()
-            self._leading = True
+            follows, self._leading = self._leading, True
+        if follows:
+            append.woken.acquire()
+        if not append.done:
+            self._lead()
+        return append.result()
+
+    def _lead(self) -> None:
+        """Commit every queued append, wake their callers, and hand the lead to the
+        first append queued meanwhile. Only those threads wake: the rest of the queue
+        sleeps on (a wake-up of every waiter on every commit cost each write one more
+        thread switch)."""
+        with self._mutex:
             batch, self._queue = self._queue, []
         try:
             self._commit(batch)
+        except BaseException as error:  # each append's own failure is caught: not this
+            for append in batch:
+                if not append.done:
+                    append.error, append.done = error, True
+            raise
         finally:
-            with self._changed:
-                self._leading = False
-                self._changed.notify_all()
-        return append.result()
+            with self._mutex:
+                successor = self._queue[0] if self._queue else None
+                self._leading = successor is not None
+            for append in batch:
+                append.woken.release()
+            if successor is not None:
+                successor.woken.release()
 
     def _commit(self, batch: list[_Append]) -> None:
         # Appends that carry extras (a process application's tracking, a keyed

@@ -1,7 +1,11 @@
 import contextvars
-from concurrent.futures import ThreadPoolExecutor
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 
+import psycopg
 from eventsourcing.persistence import IntegrityError
+from psycopg.sql import SQL, Identifier
 
 from arqium.domain.memory.application import MemoryDraft
 from arqium.domain.memory.domainmodel import MemoryItem
@@ -33,6 +37,57 @@ def test_concurrent_commands_share_transactions(system):
     with ThreadPoolExecutor(max_workers=16) as pool:
         list(pool.map(store, range(320)))
     assert system.memory.recorder.transactions < 320
+
+
+def test_appends_queued_behind_a_stalled_commit_are_committed_together(system, settings):
+    """While the leader's commit waits (the events table locked elsewhere), the appends
+    that arrive queue; once it commits, one of them leads and commits them all in one
+    transaction, and every caller gets its own position."""
+    recorder = system.memory.recorder
+
+    def store(n: int) -> int:
+        return system.memory.upsert("u1", MemoryDraft(key=f"k{n}", content=n),
+                                    cause=SETUP)[1]
+
+    with psycopg.connect(settings.database_url) as blocker:
+        blocker.execute(SQL("LOCK TABLE {0} IN EXCLUSIVE MODE").format(
+            Identifier(recorder.datastore.schema, recorder.events_table_name)))
+        first = in_a_thread(store, 0)
+        until(lambda: waiting_for_a_lock(blocker) == 1)
+        queued = [in_a_thread(store, n) for n in range(1, 8)]
+        until(lambda: len(recorder._queue) == 7)
+        blocker.rollback()  # the table lock goes: the stalled commit goes through
+        positions = [first.result(timeout=10), *(f.result(timeout=10) for f in queued)]
+    assert sorted(positions) == list(range(1, 9))
+    assert positions[0] == 1
+    assert recorder.transactions == 2
+
+
+def in_a_thread(function, *args) -> Future:
+    """`function(*args)` in a daemon thread: a caller never woken fails the test (its
+    result times out) rather than hanging it."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(function(*args))
+        except BaseException as error:
+            future.set_exception(error)
+
+    threading.Thread(target=run, daemon=True).start()
+    return future
+
+
+def waiting_for_a_lock(conn: psycopg.Connection) -> int:
+    return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type "
+                        "= 'Lock' AND datname = current_database()").fetchone()[0]
+
+
+def until(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
 def test_a_version_conflict_fails_only_the_conflicting_command(system, cause):
