@@ -47,6 +47,7 @@ class GroupCommitRecorder(ReceiptRecorder):
         self._queue: list[_Append] = []
         self._leading = False
         self.transactions = 0  # how many inserting transactions were committed
+        self._successor: _Append | None = None  # handed the lead, not yet leading
         self._mutex = threading.Lock()
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -59,10 +60,26 @@ class GroupCommitRecorder(ReceiptRecorder):
             self._queue.append(append)
             follows, self._leading = self._leading, True
         if follows:
-            append.woken.acquire()
+            self._wait_for_turn(append)
         if not append.done:
             self._lead()
         return append.result()
+
+    def _wait_for_turn(self, append: _Append) -> None:
+        """Sleep until the append is done or the lead is handed to it. A caller
+        interrupted meanwhile (a signal, in the main thread) withdraws its append if it
+        is still queued, and hands the lead on if it was handed it: the writers behind
+        it would otherwise wait for ever."""
+        try:
+            append.woken.acquire()
+        except BaseException:
+            with self._mutex:
+                if append in self._queue:
+                    self._queue.remove(append)
+                successor = self._next_leader() if self._successor is append else None
+            if successor is not None:
+                successor.woken.release()
+            raise
 
     def _lead(self) -> None:
         """Commit every queued append, wake their callers, and hand the lead to the
@@ -70,7 +87,7 @@ class GroupCommitRecorder(ReceiptRecorder):
         sleeps on (a wake-up of every waiter on every commit cost each write one more
         thread switch)."""
         with self._mutex:
-            batch, self._queue = self._queue, []
+            batch, self._queue, self._successor = self._queue, [], None
         try:
             self._commit(batch)
         except BaseException as error:  # each append's own failure is caught: not this
@@ -80,12 +97,18 @@ class GroupCommitRecorder(ReceiptRecorder):
             raise
         finally:
             with self._mutex:
-                successor = self._queue[0] if self._queue else None
-                self._leading = successor is not None
+                successor = self._next_leader()
             for append in batch:
                 append.woken.release()
             if successor is not None:
                 successor.woken.release()
+
+    def _next_leader(self) -> _Append | None:
+        """The first queued append, handed the lead (None: the lead is free). Called
+        holding the mutex."""
+        self._successor = self._queue[0] if self._queue else None
+        self._leading = self._successor is not None
+        return self._successor
 
     def _commit(self, batch: list[_Append]) -> None:
         # Appends that carry extras (a process application's tracking, a keyed

@@ -1,14 +1,16 @@
 import contextvars
+import signal
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import psycopg
+import pytest
 from eventsourcing.persistence import IntegrityError
 from psycopg.sql import SQL, Identifier
 
 from arqium.domain.memory.application import MemoryDraft
-from arqium.domain.memory.domainmodel import MemoryItem
+from arqium.domain.memory.domainmodel import MemoryItem, memory_id_for
 from arqium.domain.shared import Conflict
 from arqium.infra.eventstore import check_before_connecting
 from arqium.infra.group_commit import GroupCommitRecorder
@@ -61,6 +63,53 @@ def test_appends_queued_behind_a_stalled_commit_are_committed_together(system, s
     assert sorted(positions) == list(range(1, 9))
     assert positions[0] == 1
     assert recorder.transactions == 2
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_a_caller_interrupted_in_the_queue_withdraws_its_append_and_the_rest_commit(
+        system, settings):
+    """A caller interrupted while it waits its turn (a signal, in the main thread)
+    leaves nothing behind: its append is not committed, and the appends queued behind
+    it still are."""
+    recorder = system.memory.recorder
+
+    def store(n: int) -> int:
+        return system.memory.upsert("u1", MemoryDraft(key=f"k{n}", content=n),
+                                    cause=SETUP)[1]
+
+    def interrupt(signum, frame):
+        raise Interrupted
+
+    previous = signal.signal(signal.SIGUSR1, interrupt)
+    try:
+        with psycopg.connect(settings.database_url) as blocker:
+            blocker.execute(SQL("LOCK TABLE {0} IN EXCLUSIVE MODE").format(
+                Identifier(recorder.datastore.schema, recorder.events_table_name)))
+            first = in_a_thread(store, 0)
+            until(lambda: waiting_for_a_lock(blocker) == 1)
+
+            def meanwhile() -> Future:  # while this thread waits its turn
+                until(lambda: len(recorder._queue) == 1)
+                behind = in_a_thread(store, 2)
+                until(lambda: len(recorder._queue) == 2)
+                signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
+                until(lambda: len(recorder._queue) == 1)
+                blocker.rollback()
+                return behind
+
+            later = in_a_thread(meanwhile)
+            with pytest.raises(Interrupted):
+                store(1)
+            positions = [first.result(timeout=10), later.result(timeout=10).result(10)]
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    assert positions == [1, 2]
+    assert recorder.max_notification_id() == 2
+    assert memory_id_for("u1", "k1") not in system.memory.repository
+    assert memory_id_for("u1", "k2") in system.memory.repository
 
 
 def in_a_thread(function, *args) -> Future:
