@@ -69,8 +69,7 @@ def varying_by_origin(send: Send) -> Send:
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
             message.setdefault("headers", [])
-            headers = MutableHeaders(scope=message)
-            headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
+            MutableHeaders(scope=message).add_vary_header("Origin")
         await send(message)
 
     return sending
