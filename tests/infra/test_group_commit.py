@@ -1,8 +1,8 @@
 import contextvars
 import signal
 import threading
-import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 
 import psycopg
 import pytest
@@ -14,7 +14,7 @@ from arqium.domain.memory.domainmodel import MemoryItem, memory_id_for
 from arqium.domain.shared import Conflict
 from arqium.infra.eventstore import check_before_connecting
 from arqium.infra.group_commit import GroupCommitRecorder
-from tests.conftest import SETUP
+from tests.conftest import SETUP, eventually
 
 
 def test_the_applications_use_the_coalescing_recorder(system):
@@ -22,22 +22,14 @@ def test_the_applications_use_the_coalescing_recorder(system):
 
 
 def test_concurrent_commands_each_get_their_own_gap_free_position(system):
-    def store(n: int) -> int:
-        return system.memory.upsert("u1", MemoryDraft(key=f"k{n}", content=n),
-                                    cause=SETUP)[1]
-
     with ThreadPoolExecutor(max_workers=16) as pool:
-        positions = list(pool.map(store, range(200)))
+        positions = list(pool.map(partial(stored, system), range(200)))
     assert sorted(positions) == list(range(1, 201))
 
 
 def test_concurrent_commands_share_transactions(system):
-    def store(n: int) -> int:
-        return system.memory.upsert("u1", MemoryDraft(key=f"k{n}", content=n),
-                                    cause=SETUP)[1]
-
     with ThreadPoolExecutor(max_workers=16) as pool:
-        list(pool.map(store, range(320)))
+        list(pool.map(partial(stored, system), range(320)))
     assert system.memory.recorder.transactions < 320
 
 
@@ -46,18 +38,10 @@ def test_appends_queued_behind_a_stalled_commit_are_committed_together(system, s
     that arrive queue; once it commits, one of them leads and commits them all in one
     transaction, and every caller gets its own position."""
     recorder = system.memory.recorder
-
-    def store(n: int) -> int:
-        return system.memory.upsert("u1", MemoryDraft(key=f"k{n}", content=n),
-                                    cause=SETUP)[1]
-
     with psycopg.connect(settings.database_url) as blocker:
-        blocker.execute(SQL("LOCK TABLE {0} IN EXCLUSIVE MODE").format(
-            Identifier(recorder.datastore.schema, recorder.events_table_name)))
-        first = in_a_thread(store, 0)
-        until(lambda: waiting_for_a_lock(blocker) == 1)
-        queued = [in_a_thread(store, n) for n in range(1, 8)]
-        until(lambda: len(recorder._queue) == 7)
+        first = a_stalled_leader(system, blocker)
+        queued = [in_a_thread(stored, system, n) for n in range(1, 8)]
+        assert eventually(lambda: len(recorder._queue) == 7)
         blocker.rollback()  # the table lock goes: the stalled commit goes through
         positions = [first.result(timeout=10), *(f.result(timeout=10) for f in queued)]
     assert sorted(positions) == list(range(1, 9))
@@ -76,33 +60,26 @@ def test_a_caller_interrupted_in_the_queue_withdraws_its_append_and_the_rest_com
     it still are."""
     recorder = system.memory.recorder
 
-    def store(n: int) -> int:
-        return system.memory.upsert("u1", MemoryDraft(key=f"k{n}", content=n),
-                                    cause=SETUP)[1]
-
     def interrupt(signum, frame):
         raise Interrupted
 
     previous = signal.signal(signal.SIGUSR1, interrupt)
     try:
         with psycopg.connect(settings.database_url) as blocker:
-            blocker.execute(SQL("LOCK TABLE {0} IN EXCLUSIVE MODE").format(
-                Identifier(recorder.datastore.schema, recorder.events_table_name)))
-            first = in_a_thread(store, 0)
-            until(lambda: waiting_for_a_lock(blocker) == 1)
+            first = a_stalled_leader(system, blocker)
 
             def meanwhile() -> Future:  # while this thread waits its turn
-                until(lambda: len(recorder._queue) == 1)
-                behind = in_a_thread(store, 2)
-                until(lambda: len(recorder._queue) == 2)
+                assert eventually(lambda: len(recorder._queue) == 1)
+                behind = in_a_thread(stored, system, 2)
+                assert eventually(lambda: len(recorder._queue) == 2)
                 signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
-                until(lambda: len(recorder._queue) == 1)
+                assert eventually(lambda: len(recorder._queue) == 1)
                 blocker.rollback()
                 return behind
 
             later = in_a_thread(meanwhile)
             with pytest.raises(Interrupted):
-                store(1)
+                stored(system, 1)
             positions = [first.result(timeout=10), later.result(timeout=10).result(10)]
     finally:
         signal.signal(signal.SIGUSR1, previous)
@@ -110,6 +87,23 @@ def test_a_caller_interrupted_in_the_queue_withdraws_its_append_and_the_rest_com
     assert recorder.max_notification_id() == 2
     assert memory_id_for("u1", "k1") not in system.memory.repository
     assert memory_id_for("u1", "k2") in system.memory.repository
+
+
+def stored(system, n: int) -> int:
+    """The position of memory k<n>, stored."""
+    return system.memory.upsert("u1", MemoryDraft(key=f"k{n}", content=n),
+                                cause=SETUP)[1]
+
+
+def a_stalled_leader(system, blocker: psycopg.Connection) -> Future:
+    """Memory k0 stored in a thread of its own, leading a commit that waits for the
+    events table, which `blocker` locks (until it rolls back)."""
+    recorder = system.memory.recorder
+    blocker.execute(SQL("LOCK TABLE {0} IN EXCLUSIVE MODE").format(
+        Identifier(recorder.datastore.schema, recorder.events_table_name)))
+    leader = in_a_thread(stored, system, 0)
+    assert eventually(lambda: waiting_for_a_lock(blocker) == 1)
+    return leader
 
 
 def in_a_thread(function, *args) -> Future:
@@ -130,13 +124,6 @@ def in_a_thread(function, *args) -> Future:
 def waiting_for_a_lock(conn: psycopg.Connection) -> int:
     return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type "
                         "= 'Lock' AND datname = current_database()").fetchone()[0]
-
-
-def until(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 def test_a_version_conflict_fails_only_the_conflicting_command(system, cause):
