@@ -88,11 +88,12 @@ class SyncHub:
         self._subscriptions: list[Any] = []
         self._flowing = False
         self._reconnected_since_subscribing = asyncio.Event()
-        self._flowed = asyncio.Event()  # updates flowed once: start() waits no longer
+        # Set as updates start to flow, cleared as an idle hub wakes: start() and the
+        # sockets that wake it wait for it.
+        self._flowed = asyncio.Event()
         self._keeping: asyncio.Task | None = None
         self._awake = asyncio.Event()  # whether it receives the stream (or tries to)
         self._awake.set()
-        self._flowing_again = asyncio.Event()  # set whenever updates start to flow
         self._waking = False  # subscribing again for a socket: the next ones wait too
         self._used_at = 0.0  # when a socket last opened or was open (loop time)
 
@@ -149,11 +150,11 @@ class SyncHub:
             return  # no NATS configured
         if not self._awake.is_set():
             self._waking = True
-            self._flowing_again.clear()
+            self._flowed.clear()
             self._awake.set()
         if self._waking:  # else awake: flowing, or NATS lost (no waiting for it)
             with suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._flowing_again.wait(), START_WAIT_SECONDS)
+                await asyncio.wait_for(self._flowed.wait(), START_WAIT_SECONDS)
 
     async def _until_reconnected_or_idle(self) -> bool:
         """True once NATS reconnected (to subscribe afresh), False once no socket has
@@ -194,7 +195,6 @@ class SyncHub:
         if not lost_meanwhile and not self._flowing:  # else the next round tells them
             self._flowing = True
             self._flowed.set()
-            self._flowing_again.set()
             self._waking = False
             self._tell_every_listener(RESUMED)
 
