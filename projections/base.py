@@ -9,7 +9,7 @@ from functools import cache, lru_cache
 from typing import Any, ClassVar
 
 from eventsourcing.dispatch import singledispatchmethod
-from eventsourcing.persistence import InfrastructureFactory, Tracking
+from eventsourcing.persistence import InfrastructureFactory, IntegrityError, Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.projection import Projection
 from eventsourcing.utils import Environment
@@ -33,6 +33,16 @@ SELECT reached, CASE WHEN NOT reached AND %(hurry)s THEN pg_notify(%(channel)s, 
 FROM (SELECT coalesce(max(notification_id) >= %(position)s, false) AS reached
       FROM {tracking} WHERE application_name = %(application)s) AS tracking"""
 HURRY_PREFIX = "arqium_awaited_"
+# A position recorded alone, in one statement: the library's single-row tracking upsert
+# (moving forward only), committed without waiting for the disk as `writing()` does
+# (set_config(..., true) holds for the statement's own transaction).
+TRACK_ALONE = """
+INSERT INTO {tracking} (application_name, notification_id)
+SELECT %(application)s, %(position)s
+FROM (SELECT set_config('synchronous_commit', 'off', true)) AS asynchronous_commit
+ON CONFLICT (application_name) DO UPDATE SET notification_id = excluded.notification_id
+WHERE {tracking}.notification_id < excluded.notification_id
+RETURNING notification_id"""
 
 
 class ReadModel(PostgresTrackingRecorder):
@@ -80,6 +90,17 @@ class ReadModel(PostgresTrackingRecorder):
         result instead of the tracking's (psycopg 3.3), which stopped rebuilds."""
         with curs.connection.cursor(row_factory=curs.row_factory) as own:
             self._insert_tracking(own, tracking)
+
+    def track_alone(self, tracking: Tracking) -> None:
+        """Record the position in a transaction of its own, one round trip: what a
+        projector reading only its topics writes at most commits (none of them its
+        topics), where a batch's transaction took four (and most of its processor)."""
+        recorded = self.query(TRACK_ALONE, {"tracking": self.tracking_table_name},
+                              application=tracking.application_name,
+                              position=tracking.notification_id)
+        if not recorded:  # as the library's tracking: never back, nor in place
+            raise IntegrityError(f"Failed to record tracking for "
+                                 f"{tracking.application_name} {tracking.notification_id}")
 
     def head_and_position(self, application_name: str, events_table: str
                           ) -> tuple[int | None, int | None]:
@@ -176,6 +197,9 @@ class BatchProjection(Projection[Any]):
         """Apply events in order; record the last one's position in the same transaction.
         A None event stands for positions passed over, none of which the projection
         applies (see `topics`): only its tracking is recorded."""
+        if all(domain_event is None for domain_event, _ in batch):
+            self.view.track_alone(batch[-1][1])
+            return
         with self.view.writing() as curs:
             self.apply_all([(domain_event, tracking.notification_id)
                             for domain_event, tracking in batch

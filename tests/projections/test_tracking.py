@@ -3,10 +3,11 @@ sent through the pipeline before (psycopg 3.3 can hand a cursor that ran a big
 executemany() that statement's result when it fetches a later one's)."""
 
 import pytest
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 
 from arqium.infra.listener import Listener
-from arqium.projections.base import hurry_channel
+from arqium.projections import projection_named
+from arqium.projections.base import TRACK_ALONE, hurry_channel
 from tests.conftest import eventually
 
 ROWS = 500
@@ -53,3 +54,32 @@ def test_a_wait_hurries_the_projector_once_and_a_reached_position_not_at_all(sys
         assert heard == [channel, marker]
     finally:
         listener.close()
+
+
+def test_positions_passed_over_alone_are_recorded_forward_only(system):
+    """A batch of positions passed over (a projector reading only its topics, woken by
+    commits of other events) records its last one by itself, and, as the library's
+    tracking does, never back and never the same one twice (a second writer)."""
+    view = system.views["contexts"]
+    projection = projection_named("contexts").for_worker(view, system.settings)
+    projection.process_batch([(None, Tracking("scratch", 3)),
+                              (None, Tracking("scratch", 7))])
+    assert view.position("scratch") == 7
+    for behind in (5, 7):
+        with pytest.raises(IntegrityError):
+            projection.process_batch([(None, Tracking("scratch", behind))])
+    assert view.position("scratch") == 7
+    projection.process_batch([(None, Tracking("scratch", 9))])
+    assert view.position("scratch") == 9
+
+
+def test_recording_a_position_alone_leaves_its_connection_committing_durably(system):
+    """Its commit skips the wait for the disk for that statement alone: the pooled
+    connection, which other writes use next, commits durably again."""
+    view = system.views["contexts"]
+    with view.datastore.get_connection() as conn:
+        conn.execute(view.sql(TRACK_ALONE, tracking=view.tracking_table_name),
+                     {"application": "scratch", "position": 1})
+        setting = conn.execute("SHOW synchronous_commit").fetchone()
+        assert setting["synchronous_commit"] == "on"
+    assert view.position("scratch") == 1
