@@ -223,9 +223,18 @@ def _applied_topics(projection_class: type[BatchProjection]) -> tuple[str, ...]:
             or projection_class.process_batch is not BatchProjection.process_batch
             or not isinstance(apply, singledispatchmethod)):
         return ()
-    applied = [event_class for event_class in apply.dispatcher.registry
-               if event_class is not object]
-    return tuple(sorted({topic for event_class in applied
+    return topics_of(*dispatched_by(apply))
+
+
+def dispatched_by(apply: singledispatchmethod) -> list[type]:
+    """The event classes an `apply` singledispatchmethod was registered for."""
+    return [event_class for event_class in apply.dispatcher.registry
+            if event_class is not object]
+
+
+def topics_of(*event_classes: type) -> tuple[str, ...]:
+    """The stored topics of those events, and of every class they dispatch."""
+    return tuple(sorted({topic for event_class in event_classes
                          for dispatched in _and_subclasses(event_class)
                          for topic in stored_topics(dispatched)}))
 

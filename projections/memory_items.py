@@ -4,6 +4,7 @@ A `secret` or `pii` memory's content is kept sealed, as in its event: its row, s
 text and vocabulary hold no word of it. The view opens it for its owner on read."""
 
 import base64
+import inspect
 import math
 import re
 from collections.abc import Sequence
@@ -30,7 +31,7 @@ from arqium.domain.shared import SEALED, is_sealed
 from arqium.infra.json_reading import json_loads
 from arqium.infra.keys import NONCE_BYTES, OwnerKeys
 from arqium.infra.tokens import shared_token_counter
-from arqium.projections.base import BatchProjection, ReadModel
+from arqium.projections.base import BatchProjection, ReadModel, dispatched_by, topics_of
 from arqium.projections.storable import storable_json
 
 CREATE_TABLE = """
@@ -443,6 +444,15 @@ class MemoryItemsProjection(BatchProjection):
         # New memories' rows and words, by position, that `prepare` worked out ahead in
         # another thread; each is taken once, by the batch that writes it.
         self.ahead: dict[int, tuple[dict, set[tuple[str, str]]]] = {}
+
+    @classmethod
+    def topics(cls) -> tuple[str, ...]:
+        """Those of the events `apply` takes, and of new memories, which `apply_all`
+        writes itself: a working set's record, a context's or a vault's events are
+        neither read nor decoded here, and a batch of none of these only moves its
+        position (`BatchProjection.process_batch`)."""
+        return topics_of(MemoryItem.Upserted,
+                         *dispatched_by(inspect.getattr_static(cls, "apply")))
 
     def prepare(self, batch: Sequence[tuple[Any, Tracking]]) -> None:
         new = [(event, tracking.notification_id) for event, tracking in batch

@@ -5,10 +5,12 @@ import threading
 import time
 from collections.abc import Callable, Container, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from functools import lru_cache
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import Notification, Tracking
+from psycopg.sql import SQL, Composed, Identifier
 
 from arqium.infra.listener import Listener
 from arqium.infra.worker_failures import describe
@@ -20,6 +22,29 @@ IDLE_POLL_SECONDS = 0.5  # how long an idle feed waits, unwoken, before looking 
 # only a safety net, and ~25 feeds looking twice a second were most of an idle
 # system's queries.
 NOTIFIED_POLL_SECONDS = 2.0
+
+
+# The head, and the notifications of some topics after a position up to it: one row of
+# the head alone (NULLs besides) when there are none.
+HEAD_AND_TOPICS = """
+SELECT head.notification_id AS head, e.notification_id, e.originator_id,
+    e.originator_version, e.topic, e.state
+FROM (SELECT max(notification_id) AS notification_id FROM {events}) AS head
+LEFT JOIN LATERAL (
+    SELECT notification_id, originator_id, originator_version, topic, state FROM {events}
+    WHERE notification_id > %(after)s AND notification_id <= head.notification_id
+        AND topic = ANY(%(topics)s)
+    ORDER BY notification_id LIMIT %(limit)s
+) AS e ON true
+ORDER BY e.notification_id"""
+
+
+@lru_cache(maxsize=64)
+def _head_and_topics(schema: str, events_table: str) -> Composed:
+    """HEAD_AND_TOPICS on that table, composed once: the same text each time, which
+    psycopg then prepares."""
+    return Composed([SQL(SQL(HEAD_AND_TOPICS).format(
+        events=Identifier(schema, events_table)).as_string())])
 
 
 class EventFailed(Exception):
@@ -112,11 +137,10 @@ class EventFeed:
         events between are none a reader of these topics applies, yet a read that waits
         for the head must see it reached."""
         batch: list[tuple[Any, Tracking]] = []
-        while not batch and (head := self.app.recorder.max_notification_id() or 0
-                             ) > self.after:
-            notifications = self.app.recorder.select_notifications(
-                start=self.after, limit=self.batch_size, stop=head, topics=self.topics,
-                inclusive_of_start=False)
+        while not batch:
+            head, notifications = self._head_and_notifications()
+            if head <= self.after:
+                break
             batch = self._read(notifications)
             read_to_head = len(notifications) < self.batch_size and (
                 not notifications or self.after == notifications[-1].id)
@@ -126,6 +150,22 @@ class EventFeed:
                     batch.append((None, Tracking(self.app.name, head)))
                 self.after = head
         return batch
+
+    def _head_and_notifications(self) -> tuple[int, list[Notification]]:
+        """The log's head and the next notifications of the feed's topics up to it, in
+        one statement (one snapshot): a feed woken by commits of other topics costs one
+        round trip, as one reading every event does."""
+        recorder: Any = self.app.recorder
+        with recorder.datastore.get_connection() as conn:
+            rows = conn.execute(_head_and_topics(recorder.datastore.schema,
+                                                 recorder.events_table_name), {
+                "after": self.after, "topics": self.topics, "limit": self.batch_size,
+            }).fetchall()
+        return (rows[0]["head"] or 0), [
+            Notification(id=row["notification_id"], originator_id=row["originator_id"],
+                         originator_version=row["originator_version"], topic=row["topic"],
+                         state=bytes(row["state"]))
+            for row in rows if row["notification_id"] is not None]
 
     def _read(self, notifications: list[Any]) -> list[tuple[Any, Tracking]]:
         batch = []

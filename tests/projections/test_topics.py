@@ -7,6 +7,7 @@ import pytest
 
 from arqium.domain.memory.application import MemoryDraft
 from arqium.projections.catalog import PROJECTIONS
+from arqium.projections.memory_items import MemoryItemsProjection
 from tests.conftest import SETUP
 from tests.projections.replay import fed_copy
 from tests.projections.test_any_accepted_value import write_everything
@@ -17,7 +18,16 @@ READING_TOPICS = [projection for projection in PROJECTIONS if projection.topics(
 def test_the_projections_writing_through_apply_alone_read_only_their_topics():
     names = {projection.name for projection in READING_TOPICS}
     assert {"contexts", "vaults", "users", "chat_sessions", "components"} <= names
-    assert not names & {"memory_items", "memory_activity", "ledger_objects"}
+    assert not names & {"memory_activity", "ledger_objects"}
+
+
+def test_the_memory_read_model_reads_its_memories_events_alone():
+    """It writes new memories in `apply_all`, so its topics are declared, not found:
+    every memory event but a working set's record, which it never applies."""
+    topics = {topic.rpartition(":")[2] for topic in MemoryItemsProjection.topics()}
+    assert topics == {"MemoryItem.Upserted", "MemoryItem.Revised", "MemoryItem.Recreated",
+                      "MemoryItem.Promoted", "MemoryItem.Deleted", "MemoryItem.Expired",
+                      "MemoryOwner.Forgotten"}
 
 
 @pytest.mark.parametrize("projection_class", READING_TOPICS, ids=lambda p: p.name)
@@ -47,8 +57,9 @@ def write_history(system) -> None:
     system.platform.uninstall_module("analytics", cause=SETUP)
     system.platform.install_module("analytics", cause=SETUP)
     system.platform.rate_module("graphql", "u1", 5, cause=SETUP)
-    for key in "abc":  # events no topic-reading projection applies, last in the log
+    for key in "abc":  # events most topic-reading projections do not apply, last
         system.memory.upsert("u1", MemoryDraft(key=key, content=key), cause=SETUP)
+    system.memory.record_working_set("u1", "chat", [], 100, cause=SETUP)  # nor this
 
 
 def every_row(view) -> dict[str, list]:
