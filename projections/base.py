@@ -59,8 +59,8 @@ class ReadModel(PostgresTrackingRecorder):
 
     def sql(self, template: str, **names: str) -> Composed:
         """SQL with {table} and any other named identifiers filled in."""
-        return _filled(template, self.datastore.schema, self.name,
-                       tuple(sorted(names.items())))
+        return filled_sql(template, self.datastore.schema, self.name,
+                          tuple(sorted(names.items())))
 
     def query(self, template: str, /, identifiers: dict[str, str] | None = None,
               **params: Any) -> list[dict]:
@@ -150,11 +150,11 @@ def hurry_channel(read_model_name: str) -> str:
 
 
 @lru_cache(maxsize=1024)
-def _filled(template: str, schema: str, table: str, names: tuple[tuple[str, str], ...]
-            ) -> Composed:
-    """The template with its identifiers quoted in, rendered once: a projector runs the
-    same few statements for every event, and composing them again cost more than
-    some of the statements."""
+def filled_sql(template: str, schema: str, table: str,
+               names: tuple[tuple[str, str], ...] = ()) -> Composed:
+    """The template with {table} and the other identifiers quoted in, rendered once: a
+    projector runs the same few statements for every event, and composing them again
+    cost more than some of the statements."""
     identifiers = {key: Identifier(value) for key, value in names}
     filled = SQL(template).format(table=Identifier(schema, table), **identifiers)
     return Composed([SQL(filled.as_string())])

@@ -5,15 +5,14 @@ import threading
 import time
 from collections.abc import Callable, Container, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from functools import lru_cache
 from typing import Any
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification, Tracking
-from psycopg.sql import SQL, Composed, Identifier
 
 from arqium.infra.listener import Listener
 from arqium.infra.worker_failures import describe
+from arqium.projections.base import filled_sql
 
 log = logging.getLogger("arqium.feed")
 BATCH_SIZE = 500
@@ -29,22 +28,14 @@ NOTIFIED_POLL_SECONDS = 2.0
 HEAD_AND_TOPICS = """
 SELECT head.notification_id AS head, e.notification_id, e.originator_id,
     e.originator_version, e.topic, e.state
-FROM (SELECT max(notification_id) AS notification_id FROM {events}) AS head
+FROM (SELECT max(notification_id) AS notification_id FROM {table}) AS head
 LEFT JOIN LATERAL (
-    SELECT notification_id, originator_id, originator_version, topic, state FROM {events}
+    SELECT notification_id, originator_id, originator_version, topic, state FROM {table}
     WHERE notification_id > %(after)s AND notification_id <= head.notification_id
         AND topic = ANY(%(topics)s)
     ORDER BY notification_id LIMIT %(limit)s
 ) AS e ON true
 ORDER BY e.notification_id"""
-
-
-@lru_cache(maxsize=64)
-def _head_and_topics(schema: str, events_table: str) -> Composed:
-    """HEAD_AND_TOPICS on that table, composed once: the same text each time, which
-    psycopg then prepares."""
-    return Composed([SQL(SQL(HEAD_AND_TOPICS).format(
-        events=Identifier(schema, events_table)).as_string())])
 
 
 class EventFailed(Exception):
@@ -157,8 +148,8 @@ class EventFeed:
         round trip, as one reading every event does."""
         recorder: Any = self.app.recorder
         with recorder.datastore.get_connection() as conn:
-            rows = conn.execute(_head_and_topics(recorder.datastore.schema,
-                                                 recorder.events_table_name), {
+            rows = conn.execute(filled_sql(HEAD_AND_TOPICS, recorder.datastore.schema,
+                                           recorder.events_table_name), {
                 "after": self.after, "topics": self.topics, "limit": self.batch_size,
             }).fetchall()
         return (rows[0]["head"] or 0), [
