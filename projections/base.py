@@ -223,11 +223,12 @@ def _applied_topics(projection_class: type[BatchProjection]) -> tuple[str, ...]:
             or projection_class.process_batch is not BatchProjection.process_batch
             or not isinstance(apply, singledispatchmethod)):
         return ()
-    return topics_of(*dispatched_by(apply))
+    return topics_of(*applied_classes(projection_class))
 
 
-def dispatched_by(apply: singledispatchmethod) -> list[type]:
-    """The event classes an `apply` singledispatchmethod was registered for."""
+def applied_classes(projection_class: type[BatchProjection]) -> list[type]:
+    """The event classes its `apply` singledispatchmethod was registered for."""
+    apply = inspect.getattr_static(projection_class, "apply")
     return [event_class for event_class in apply.dispatcher.registry
             if event_class is not object]
 

@@ -4,7 +4,6 @@ A `secret` or `pii` memory's content is kept sealed, as in its event: its row, s
 text and vocabulary hold no word of it. The view opens it for its owner on read."""
 
 import base64
-import inspect
 import math
 import re
 from collections.abc import Sequence
@@ -31,7 +30,7 @@ from arqium.domain.shared import SEALED, is_sealed
 from arqium.infra.json_reading import json_loads
 from arqium.infra.keys import NONCE_BYTES, OwnerKeys
 from arqium.infra.tokens import shared_token_counter
-from arqium.projections.base import BatchProjection, ReadModel, dispatched_by, topics_of
+from arqium.projections.base import BatchProjection, ReadModel, applied_classes, topics_of
 from arqium.projections.storable import storable_json
 
 CREATE_TABLE = """
@@ -451,8 +450,7 @@ class MemoryItemsProjection(BatchProjection):
         writes itself: a working set's record, a context's or a vault's events are
         neither read nor decoded here, and a batch of none of these only moves its
         position (`BatchProjection.process_batch`)."""
-        return topics_of(MemoryItem.Upserted,
-                         *dispatched_by(inspect.getattr_static(cls, "apply")))
+        return topics_of(MemoryItem.Upserted, *applied_classes(cls))
 
     def prepare(self, batch: Sequence[tuple[Any, Tracking]]) -> None:
         new = [(event, tracking.notification_id) for event, tracking in batch
