@@ -32,7 +32,7 @@ from arqium.domain.sessions.application import SessionsApplication
 from arqium.domain.sessions.domainmodel import ChatSession, SessionsOwner
 from arqium.infra.tokens import shared_token_counter
 from arqium.projections.base import BatchProjection, ReadModel
-from arqium.projections.storable import storable_json
+from arqium.projections.rows import Rows
 
 CREATE_LOG = """
 CREATE TABLE IF NOT EXISTS {table} (
@@ -61,23 +61,27 @@ CREATE_OWNERS = """
 CREATE TABLE IF NOT EXISTS {owners} (id uuid PRIMARY KEY, owner_id text NOT NULL)"""
 
 # A batch's writes, one statement per table: its log entries, owners and counts, each
-# sent as one JSON document of rows (psycopg dumps arrays element by element in Python).
-INSERT_ACTIVITY = """
-INSERT INTO {table} (id, user_id, type, description, metadata, created_at, position)
+# sent as JSON documents of rows (projections/rows.py).
+ENTRIES = Rows(("id", "text"), ("user_id", "text"), ("type", "text"),
+               ("description", "text"), ("metadata", "jsonb"), ("at", "timestamptz"),
+               ("position", "bigint"))
+INSERT_ACTIVITY = f"""
+INSERT INTO {{table}} (id, user_id, type, description, metadata, created_at, position)
 SELECT id, user_id, type, description, metadata, at, position
-FROM json_to_recordset(%(rows)s::json) AS new (id text, user_id text, type text,
-    description text, metadata jsonb, at timestamptz, position bigint)
+FROM {ENTRIES.relation} AS new
 ON CONFLICT (id) DO NOTHING"""
-ADD_COUNTS = """
-INSERT INTO {counts} (owner_id, bucket, name, n)
+COUNTS = Rows(("owner_id", "text"), ("at", "timestamptz"), ("name", "text"),
+              ("n", "bigint"))
+ADD_COUNTS = f"""
+INSERT INTO {{counts}} (owner_id, bucket, name, n)
 SELECT owner_id, date_trunc('hour', at, 'UTC'), name, sum(n)
-FROM json_to_recordset(%(rows)s::json) AS counted (owner_id text, at timestamptz,
-    name text, n bigint)
+FROM {COUNTS.relation} AS counted
 GROUP BY 1, 2, 3
-ON CONFLICT (owner_id, bucket, name) DO UPDATE SET n = {counts}.n + EXCLUDED.n"""
-REMEMBER_OWNERS = """
-INSERT INTO {owners} (id, owner_id)
-SELECT id, owner_id FROM json_to_recordset(%(rows)s::json) AS new (id uuid, owner_id text)
+ON CONFLICT (owner_id, bucket, name) DO UPDATE SET n = {{counts}}.n + EXCLUDED.n"""
+OWNERS = Rows(("id", "uuid"), ("owner_id", "text"))
+REMEMBER_OWNERS = f"""
+INSERT INTO {{owners}} (id, owner_id)
+SELECT id, owner_id FROM {OWNERS.relation} AS new
 ON CONFLICT (id) DO NOTHING"""
 SELECT_OWNER = "SELECT owner_id FROM {owners} WHERE id = %(id)s"
 SELECT_ENTRY = """
@@ -175,10 +179,10 @@ class ActivityProjection(BatchProjection):
         pending, self.pending = self.pending, PendingActivity()
         owners = [{"id": aggregate_id, "owner_id": owner_id}
                   for aggregate_id, owner_id in pending.owners.items()]
-        for statement, rows in ((INSERT_ACTIVITY, pending.entries),
-                                (REMEMBER_OWNERS, owners), (ADD_COUNTS, pending.counts)):
-            if rows:
-                curs.execute(self.view.sql(statement), {"rows": storable_json(rows)})
+        for shape, statement, rows in ((ENTRIES, INSERT_ACTIVITY, pending.entries),
+                                       (OWNERS, REMEMBER_OWNERS, owners),
+                                       (COUNTS, ADD_COUNTS, pending.counts)):
+            shape.write(curs, self.view.sql(statement), rows)
 
 
 class IdentityActivityProjection(ActivityProjection):

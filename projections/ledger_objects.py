@@ -16,7 +16,7 @@ from arqium.domain.ledger.chain import canonical_json, exact_json
 from arqium.domain.ledger.domainmodel import LedgerObject, entry
 from arqium.domain.shared import merge_patch
 from arqium.projections.base import BatchProjection, ReadModel
-from arqium.projections.storable import storable_json
+from arqium.projections.rows import Rows
 
 CREATE_TABLE = """
 CREATE TABLE IF NOT EXISTS {table} (
@@ -59,37 +59,42 @@ CREATE TABLE IF NOT EXISTS {events} (
 CREATE_EVENTS_TIME_INDEX = """
 CREATE INDEX IF NOT EXISTS {index} ON {events} (recorded_at, type_name)"""
 
-# A batch's new objects, and its changed ones, each in one statement sent as one JSON
-# document (the C JSON encoder beats psycopg dumping each value of each row in Python).
-INSERT_OBJECTS = """
-INSERT INTO {table} (id, owner_id, type_name, data, status, version, transactions,
+# A batch's new objects, its changed ones and its events, each in one statement sent
+# as JSON documents of rows (projections/rows.py).
+NEW_OBJECTS = Rows(
+    ("id", "uuid"), ("owner_id", "text"), ("type_name", "text"), ("data", "text"),
+    ("status", "text"), ("version", "bigint"), ("transactions", "bigint"),
+    ("created_at", "timestamptz"), ("updated_at", "timestamptz"), ("position", "bigint"))
+INSERT_OBJECTS = f"""
+INSERT INTO {{table}} (id, owner_id, type_name, data, status, version, transactions,
     created_at, created_by, updated_at, position)
 SELECT id, owner_id, type_name, data, status, version, transactions, created_at, owner_id,
     updated_at, position
-FROM json_to_recordset(%(rows)s::json) AS new (id uuid, owner_id text, type_name text,
-    data text, status text, version bigint, transactions bigint, created_at timestamptz,
-    updated_at timestamptz, position bigint)
+FROM {NEW_OBJECTS.relation} AS new
 ON CONFLICT (id) DO NOTHING"""
 SELECT_OBJECTS_BY_ID = """
 SELECT id, owner_id, type_name, data, version FROM {table} WHERE id = ANY(%(ids)s)"""
-UPDATE_OBJECTS = """
-UPDATE {table} AS o SET data = new.data, status = new.status, version = new.version,
+CHANGED_OBJECTS = Rows(
+    ("id", "uuid"), ("data", "text"), ("status", "text"), ("version", "bigint"),
+    ("transactions", "bigint"), ("updated_at", "timestamptz"), ("position", "bigint"))
+UPDATE_OBJECTS = f"""
+UPDATE {{table}} AS o SET data = new.data, status = new.status, version = new.version,
     transactions = o.transactions + new.transactions, updated_at = new.updated_at,
     position = new.position
-FROM json_to_recordset(%(rows)s::json) AS new (id uuid, data text, status text,
-    version bigint, transactions bigint, updated_at timestamptz, position bigint)
+FROM {CHANGED_OBJECTS.relation} AS new
 WHERE o.id = new.id AND o.version < new.version"""
-# A batch's events in one statement, the same way.
-INSERT_EVENTS = """
-INSERT INTO {events} (object_id, version, position, owner_id, type_name, type,
+NEW_EVENTS = Rows(
+    ("object_id", "uuid"), ("version", "bigint"), ("position", "bigint"),
+    ("owner_id", "text"), ("type_name", "text"), ("type", "text"),
+    ("transaction_id", "uuid"), ("action", "text"), ("data", "text"), ("metadata", "text"),
+    ("actor", "text"), ("recorded_at", "text"), ("hash", "text"), ("prev_hash", "text"))
+INSERT_EVENTS = f"""
+INSERT INTO {{events}} (object_id, version, position, owner_id, type_name, type,
     transaction_id, action, data, metadata, actor, recorded_at, recorded_at_text, hash,
     prev_hash)
 SELECT object_id, version, position, owner_id, type_name, type, transaction_id, action,
     data, metadata, actor, recorded_at::timestamptz, recorded_at, hash, prev_hash
-FROM json_to_recordset(%(rows)s::json) AS new (object_id uuid, version bigint,
-    position bigint, owner_id text, type_name text, type text, transaction_id uuid,
-    action text, data text, metadata text, actor text, recorded_at text, hash text,
-    prev_hash text)
+FROM {NEW_EVENTS.relation} AS new
 ON CONFLICT (object_id, version) DO NOTHING"""
 
 # Readers: None as owner means the whole ledger (auditors and admins).
@@ -310,14 +315,13 @@ class LedgerObjectsProjection(BatchProjection):
                      "created_at": state["created_at"].isoformat()} if state["new"] else {})}
                 for object_id, state in objects.items()
                 if state["transactions"] or state["new"]]
-        for statement, new in ((INSERT_OBJECTS, True), (UPDATE_OBJECTS, False)):
-            chosen = [row for row in rows if row["new"] is new]
-            if chosen:
-                curs.execute(self.view.sql(statement), {"rows": storable_json(chosen)})
-        if history:
-            curs.execute(self.view.sql(INSERT_EVENTS), {"rows": storable_json([
-                {**row, "data": canonical_json(row["data"]),
-                 "metadata": canonical_json(row["metadata"])} for row in history])})
+        for shape, statement, new in ((NEW_OBJECTS, INSERT_OBJECTS, True),
+                                      (CHANGED_OBJECTS, UPDATE_OBJECTS, False)):
+            shape.write(curs, self.view.sql(statement),
+                        [row for row in rows if row["new"] is new])
+        NEW_EVENTS.write(curs, self.view.sql(INSERT_EVENTS), [
+            {**row, "data": canonical_json(row["data"]),
+             "metadata": canonical_json(row["metadata"])} for row in history])
 
 
 def fold_event(objects: dict[Any, dict], domain_event: Any, position: int) -> dict | None:

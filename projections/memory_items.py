@@ -31,7 +31,7 @@ from arqium.infra.json_reading import json_loads
 from arqium.infra.keys import NONCE_BYTES, OwnerKeys
 from arqium.infra.tokens import shared_token_counter
 from arqium.projections.base import BatchProjection, ReadModel, applied_classes, topics_of
-from arqium.projections.storable import storable_json
+from arqium.projections.rows import Rows
 
 CREATE_TABLE = """
 CREATE TABLE IF NOT EXISTS {table} (
@@ -138,9 +138,8 @@ ON CONFLICT (owner_id) DO UPDATE SET documents = o.documents + excluded.document
 
 
 # New memories, a run of them in one statement (most of what a rebuild, and a projector
-# behind a busy write path, write), sent as one JSON document: the C JSON encoder
-# beats psycopg dumping each value of each row in Python.
-NEW_ITEM_COLUMNS = (
+# behind a busy write path, write), sent as JSON documents (projections/rows.py).
+NEW_ITEMS = Rows(
     ("id", "uuid"), ("owner_id", "text"), ("key", "text"), ("content", "jsonb"),
     ("layer", "text"), ("confidence", "double precision"), ("sensitivity", "text"),
     ("tags", "jsonb"), ("metadata", "jsonb"), ("session_id", "text"),
@@ -155,8 +154,7 @@ INSERT INTO {{table}} (id, owner_id, key, content, layer, confidence, sensitivit
 SELECT id, owner_id, key, content, layer, confidence, sensitivity, tags, metadata,
     session_id, context_id, at, at, expires_at, version, position, actor, correlation_id,
     search_text, tokens, coalesce(occurred_at, at)
-FROM json_to_recordset(%(rows)s::json)
-    AS new ({", ".join(f"{name} {kind}" for name, kind in NEW_ITEM_COLUMNS)})
+FROM {NEW_ITEMS.relation} AS new
 ON CONFLICT (id) DO NOTHING
 RETURNING owner_id"""
 COUNTED_INSERT_ALL = counted(INSERT_ITEMS, 1)
@@ -480,8 +478,8 @@ class MemoryItemsProjection(BatchProjection):
         if None in prepared:
             prepared = self._new_rows(events)
         self._learn_words(set().union(*(words for _, words in prepared)), curs)
-        curs.execute(self.view.sql(COUNTED_INSERT_ALL),
-                     {"rows": storable_json([row for row, _ in prepared])})
+        NEW_ITEMS.write(curs, self.view.sql(COUNTED_INSERT_ALL),
+                        [row for row, _ in prepared])
 
     def _new_rows(self, events: list[tuple[Any, int]]
                   ) -> list[tuple[dict, set[tuple[str, str]]]]:
@@ -621,3 +619,4 @@ def _event_fields(domain_event: Any, position: int) -> dict:
         "position": position, "actor": domain_event.actor,
         "correlation_id": domain_event.correlation_id,
     }
+

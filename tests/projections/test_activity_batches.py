@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from arqium.domain.memory.application import MemoryDraft
 from arqium.domain.sessions.application import MessageDraft
+from arqium.projections import rows
 from arqium.projections.activity import MemoryActivityProjection, SessionsActivityProjection
 from tests.conftest import SETUP
 from tests.projections.replay import fed_copy
@@ -50,20 +51,25 @@ def replayed(system, settings, projection_class, application, name: str,
             for table, columns in order.items()}
 
 
-def replayed_both_ways(system, settings, projection_class, application) -> dict[str, list]:
+def replayed_both_ways(system, settings, projection_class, application,
+                       monkeypatch) -> dict[str, list]:
     """The read model fed one event at a time, once checked to be the same fed in big
-    batches."""
+    batches, their rows in one document a statement or in several."""
     one_by_one = replayed(system, settings, projection_class, application,
                           f"{projection_class.name}_one", batch_size=1)
     assert replayed(system, settings, projection_class, application,
                     f"{projection_class.name}_all", batch_size=500) == one_by_one
+    monkeypatch.setattr(rows, "MAX_DOCUMENT_CHARS", 400)  # a few rows a statement
+    assert replayed(system, settings, projection_class, application,
+                    f"{projection_class.name}_small", batch_size=500) == one_by_one
     return one_by_one
 
 
 def test_memory_activity_batched_is_the_same_as_one_event_at_a_time(system, settings,
-                                                                    clock):
+                                                                    clock, monkeypatch):
     write_history(system, clock)
-    tables = replayed_both_ways(system, settings, MemoryActivityProjection, system.memory)
+    tables = replayed_both_ways(system, settings, MemoryActivityProjection, system.memory,
+                                monkeypatch)
     log, counts = tables[""], tables["_counts"]
     assert [row["type"] for row in log if row["user_id"] == "u1"] == [
         "memory.stored", "memory.stored", "memory.stored", "memory.deleted"]
@@ -79,10 +85,10 @@ def test_memory_activity_batched_is_the_same_as_one_event_at_a_time(system, sett
 
 
 def test_sessions_activity_batched_is_the_same_as_one_event_at_a_time(system, settings,
-                                                                      clock):
+                                                                      clock, monkeypatch):
     write_history(system, clock)
     tables = replayed_both_ways(system, settings, SessionsActivityProjection,
-                                system.sessions)
+                                system.sessions, monkeypatch)
     counts = {row["name"]: row["n"] for row in tables["_counts"]}
     assert counts["chat_sessions"] == 1 and counts["chat_messages"] == 3
     assert counts["chat_tokens"] >= 3

@@ -10,6 +10,7 @@ from arqium.domain.memory.workingset import prompt_text
 from arqium.domain.shared import is_sealed
 from arqium.infra.embeddings import plain_tokenizer
 from arqium.infra.eventstore import open_pool, shared_env
+from arqium.projections import rows
 from arqium.projections.base import open_view
 from arqium.projections.memory_items import MemoryItemsProjection
 from arqium.workers.feed import EventFeed
@@ -59,6 +60,15 @@ def test_batches_give_the_same_read_model_as_one_event_at_a_time(system, setting
     rows = one_by_one[""]
     assert len(rows) == 36 and all(row["tokens"] > 0 for row in rows)
     assert {row["key"] for row in rows if row["gone_at"]} == set()  # b came back
+
+
+def test_batches_in_many_documents_give_the_same_read_model(system, settings, monkeypatch):
+    """A batch whose new memories are too large for one document writes them in several
+    statements (projections/rows.py), each counting its owners' memories."""
+    write_history(system)
+    one_by_one = replayed(system, settings, "memory_items_one", batch_size=1)
+    monkeypatch.setattr(rows, "MAX_DOCUMENT_CHARS", 2000)  # a few memories a statement
+    assert replayed(system, settings, "memory_items_small", batch_size=500) == one_by_one
 
 
 def test_batches_prepared_ahead_give_the_same_read_model(system, settings):
