@@ -5,6 +5,7 @@ import threading
 import time
 from collections.abc import Callable, Container, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from itertools import takewhile
 from typing import Any
 
 from eventsourcing.application import Application
@@ -16,6 +17,11 @@ from arqium.projections.base import filled_sql
 
 log = logging.getLogger("arqium.feed")
 BATCH_SIZE = 500
+# What a batch's stored events may weigh in all (one event alone may weigh more): a feed
+# behind 500 memories of a megabyte would hold them all at once, and a projector's rows
+# of them as much again, enough for a small container to be killed for its memory, at
+# the same batch every time it started again.
+BATCH_BYTES = 32 * 1024 * 1024
 IDLE_POLL_SECONDS = 0.5  # how long an idle feed waits, unwoken, before looking again
 # With the process's LISTEN connection, every commit wakes the feed: its own look is
 # only a safety net, and ~25 feeds looking twice a second were most of an idle
@@ -23,17 +29,29 @@ IDLE_POLL_SECONDS = 0.5  # how long an idle feed waits, unwoken, before looking 
 NOTIFIED_POLL_SECONDS = 2.0
 
 
-# The head, and the notifications of some topics after a position up to it: one row of
-# the head alone (NULLs besides) when there are none.
-HEAD_AND_TOPICS = """
+# The head, and the notifications after a position up to it (of some topics, or all):
+# one snapshot, so none is past the head. (Bounded by the head as well, they misled the
+# planner of a table without statistics, which then read every later event to sort
+# them.) One row of the head alone (NULLs besides) when there are none. Past the batch's
+# weight (the first row however heavy), rows come without their state: the sizes are
+# read, not the states, which a row stored out of line (TOAST) keeps there until sent.
+HEAD_AND_NOTIFICATIONS = """
 SELECT head.notification_id AS head, e.notification_id, e.originator_id,
-    e.originator_version, e.topic, e.state
+    e.originator_version, e.topic, e.within, CASE WHEN e.within THEN e.state END AS state
 FROM (SELECT max(notification_id) AS notification_id FROM {table}) AS head
-LEFT JOIN LATERAL (
-    SELECT notification_id, originator_id, originator_version, topic, state FROM {table}
-    WHERE notification_id > %(after)s AND notification_id <= head.notification_id
-        AND topic = ANY(%(topics)s)
-    ORDER BY notification_id LIMIT %(limit)s
+LEFT JOIN (
+    SELECT *, coalesce(weighed <= %(bytes)s OR weighed = octet_length(state), true)
+        AS within
+    FROM (
+        SELECT *, sum(octet_length(state)) OVER (ORDER BY notification_id) AS weighed
+        FROM (
+            SELECT notification_id, originator_id, originator_version, topic, state
+            FROM {table}
+            WHERE notification_id > %(after)s
+                AND (%(topics)s::text[] IS NULL OR topic = ANY(%(topics)s::text[]))
+            ORDER BY notification_id LIMIT %(limit)s
+        ) AS next
+    ) AS running
 ) AS e ON true
 ORDER BY e.notification_id"""
 
@@ -49,12 +67,13 @@ class EventFailed(Exception):
 
 
 class EventFeed:
-    """Yields batches of (domain event, tracking) after `after`, until stopped. An event
-    at one of the `skipped` positions comes in a batch of its own, or, if it cannot be
-    read, not at all. Given `topics`, it reads only events of those, and a batch that
-    reaches the head ends with (None, the head's tracking): the positions passed over.
-    A NOTIFY on `hurried_by` (a read waiting for what the feed's reader writes) ends a
-    gather at once."""
+    """Yields batches of (domain event, tracking) after `after`, until stopped: at most
+    `batch_size` events a batch, weighing at most BATCH_BYTES as stored (but for one
+    heavier event, which comes alone). An event at one of the `skipped` positions comes
+    in a batch of its own, or, if it cannot be read, not at all. Given `topics`, it
+    reads only events of those, and a batch that reaches the head ends with (None, the
+    head's tracking): the positions passed over. A NOTIFY on `hurried_by` (a read
+    waiting for what the feed's reader writes) ends a gather at once."""
 
     def __init__(self, app: Application, after: int, should_stop: Callable[[], bool],
                  listener: Listener | None = None, batch_size: int = BATCH_SIZE,
@@ -111,30 +130,19 @@ class EventFeed:
             self._wakeup.set()
 
     def next_batch(self) -> list[tuple[Any, Tracking]]:
-        """The next events; those before one that cannot be read (its topic unknown, its
-        upcast failing), then EventFailed at that one."""
-        if self.topics:
-            return self._next_batch_of_topics()
-        batch: list[tuple[Any, Tracking]] = []
-        notifications: list[Any] = []
-        while not batch and (notifications := self.app.recorder.select_notifications(
-                start=self.after, limit=self.batch_size, inclusive_of_start=False)):
-            batch = self._read(notifications)
-        self._at_head = len(notifications) < self.batch_size
-        return batch
-
-    def _next_batch_of_topics(self) -> list[tuple[Any, Tracking]]:
-        """The next events of the feed's topics up to the head, and then the head: the
-        events between are none a reader of these topics applies, yet a read that waits
-        for the head must see it reached."""
+        """The next events (of the feed's topics, if it has any) up to the head; those
+        before one that cannot be read (its topic unknown, its upcast failing), then
+        EventFailed at that one. With topics, a batch that reaches the head ends with the
+        head: the events between are none a reader of these topics applies, yet a read
+        that waits for the head must see it reached."""
         batch: list[tuple[Any, Tracking]] = []
         while not batch:
-            head, notifications = self._head_and_notifications()
+            head, notifications, whole = self._head_and_notifications()
             if head <= self.after:
                 break
             batch = self._read(notifications)
-            read_to_head = len(notifications) < self.batch_size and (
-                not notifications or self.after == notifications[-1].id)
+            read_to_head = whole and (not notifications
+                                      or self.after == notifications[-1].id)
             self._at_head = read_to_head
             if read_to_head:
                 if head > self.after:
@@ -142,21 +150,27 @@ class EventFeed:
                 self.after = head
         return batch
 
-    def _head_and_notifications(self) -> tuple[int, list[Notification]]:
-        """The log's head and the next notifications of the feed's topics up to it, in
-        one statement (one snapshot): a feed woken by commits of other topics costs one
-        round trip, as one reading every event does."""
+    def _head_and_notifications(self) -> tuple[int, list[Notification], bool]:
+        """The log's head, the next notifications up to it, and whether they are all
+        there were up to it; in one statement (one snapshot): a feed woken by commits of
+        other topics costs one round trip, as one reading every event does."""
         recorder: Any = self.app.recorder
+        statement = filled_sql(HEAD_AND_NOTIFICATIONS, recorder.datastore.schema,
+                               recorder.events_table_name)
         with recorder.datastore.get_connection() as conn:
-            rows = conn.execute(filled_sql(HEAD_AND_TOPICS, recorder.datastore.schema,
-                                           recorder.events_table_name), {
-                "after": self.after, "topics": self.topics, "limit": self.batch_size,
+            rows = conn.execute(statement, {
+                "after": self.after, "topics": self.topics or None,
+                "limit": self.batch_size, "bytes": BATCH_BYTES,
             }).fetchall()
-        return (rows[0]["head"] or 0), [
+        listed = [row for row in rows if row["notification_id"] is not None]
+        weighed = list(takewhile(lambda row: row["within"], listed))
+        notifications = [
             Notification(id=row["notification_id"], originator_id=row["originator_id"],
                          originator_version=row["originator_version"], topic=row["topic"],
-                         state=bytes(row["state"]))
-            for row in rows if row["notification_id"] is not None]
+                         state=bytes(row["state"] or b""))  # none: it cannot be read
+            for row in weighed]
+        whole = len(listed) < self.batch_size and len(weighed) == len(listed)
+        return (rows[0]["head"] or 0), notifications, whole
 
     def _read(self, notifications: list[Any]) -> list[tuple[Any, Tracking]]:
         batch = []

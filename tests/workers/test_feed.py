@@ -79,6 +79,41 @@ def test_a_feed_of_topics_reads_their_events_under_either_topic_then_the_head(sy
             ] == [(None, later)]
 
 
+@pytest.mark.parametrize("topics", [(), VaultsProjection.topics()])
+def test_a_batch_weighs_at_most_its_bytes_yet_holds_an_event_heavier_alone(
+        system, monkeypatch, topics):
+    """However large the events, a batch holds no more than BATCH_BYTES of them (one
+    heavier event comes alone) and the feed reads every one, in order, reaching the head
+    only after the last: a cut batch is not the log's end."""
+    monkeypatch.setattr(feed_module, "BATCH_BYTES", 6000)
+    sizes = [10, 2500, 2500, 2500, 9000, 10, 10, 2500]
+    for number, size in enumerate(sizes):
+        if topics:  # vaults, whose events the feed of topics reads, among memories
+            system.memory.create_vault("u1", f"vault {number}", "d" * size, cause=SETUP)
+        else:
+            system.memory.upsert("u1", MemoryDraft(key=f"k{number}", content="x" * size),
+                                 cause=SETUP)
+    head = system.memory.upsert("u1", MemoryDraft(key="last", content="."),
+                                cause=SETUP)[1]
+    with psycopg.connect(system.settings.database_url) as conn:
+        weights = dict(conn.execute(
+            "SELECT notification_id, octet_length(state) FROM memory_events "
+            "WHERE %(topics)s::text[] IS NULL OR topic = ANY(%(topics)s::text[]) "
+            "ORDER BY notification_id", {"topics": list(topics) or None}).fetchall())
+    feed = EventFeed(system.memory, 0, lambda: False, topics=topics)
+    batches = []
+    while batch := feed.next_batch():
+        batches.append([tracking.notification_id for event, tracking in batch
+                        if event is not None])
+        assert feed._at_head == (feed.after == head)
+    assert [position for batch in batches for position in batch] == list(weights)
+    assert all(sum(weights[position] for position in batch) <= 6000
+               for batch in batches if len(batch) > 1)
+    assert any(len(batch) == 1 and weights[batch[0]] > 6000 for batch in batches)
+    assert len(batches) > 3  # cut by weight: the batch size (500) would take them all
+    assert feed.after == head
+
+
 def test_a_feed_reads_what_commits_in_its_gather_time_at_once(system):
     """After a batch, a gathering feed reads again only once its gather time since the
     last read is over: commits made meanwhile come in one batch, not one each. Closing
