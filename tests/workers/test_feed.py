@@ -53,6 +53,23 @@ def test_a_feed_gives_a_skipped_event_alone_and_reads_on_past_one_it_cannot_read
     assert feed.after == p[4]
 
 
+def test_an_event_stored_without_state_stops_the_feed_at_its_position(system):
+    """The library's table allows a NULL state (it never writes one): the events before
+    it are read, then EventFailed names its position, which an operator can skip."""
+    p = [system.memory.upsert("u1", MemoryDraft(key=key, content=key), cause=SETUP)[1]
+         for key in "abc"]
+    with psycopg.connect(system.settings.database_url, autocommit=True) as conn:
+        conn.execute("UPDATE memory_events SET state = NULL WHERE notification_id = %s",
+                     (p[1],))
+    feed = EventFeed(system.memory, 0, lambda: False)
+    assert [tracking.notification_id for _, tracking in feed.next_batch()] == [p[0]]
+    with pytest.raises(feed_module.EventFailed) as failed:
+        feed.next_batch()
+    assert failed.value.position == p[1]
+    skipping = EventFeed(system.memory, 0, lambda: False, skipped={p[1]})
+    assert positions_read(skipping, 2) == [[p[0]], [p[2]]]
+
+
 def test_a_feed_of_topics_reads_their_events_under_either_topic_then_the_head(system):
     """Events of other topics are passed over, the head closing the batch that reaches
     it; a vault stored before the code was installed as `arqium` is read all the same."""
