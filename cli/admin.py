@@ -86,12 +86,22 @@ def cmd_projections_skip(args: argparse.Namespace) -> int:
 
 
 def cmd_projections_rebuild(args: argparse.Namespace) -> int:
+    from arqium.infra.worker_failures import describe
     from arqium.projections import projection_named
+    from arqium.workers.feed import EventFailed
     from arqium.workers.rebuild import rebuild
 
     settings = with_services(load_settings(data_dir=args.data_dir), nats=False)
-    position = rebuild(projection_named(args.name), settings,
-                       show_progress=not args.no_progress)
+    projection = projection_named(args.name)
+    try:
+        position = rebuild(projection, settings, show_progress=not args.no_progress)
+    except EventFailed as failed:
+        raise SystemExit(
+            f"arqium projections rebuild: {args.name} cannot apply the "
+            f"{projection.application.name} event at position {failed.position} "
+            f"({describe(failed.error)}); the live read model is unchanged. Fix the cause "
+            f"and rebuild again, or step over that event: arqium projections skip "
+            f"{args.name} --position {failed.position} --reason \"...\" --force") from None
     say("rebuild", f"{args.name} rebuilt up to position {position} and swapped in")
     return 0
 

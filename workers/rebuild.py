@@ -22,6 +22,7 @@ from arqium.infra.settings import Settings
 from arqium.infra.worker_failures import WorkerFailures, describe
 from arqium.projections.base import SHADOW_SUFFIX, BatchProjection, ReadModel, open_view
 from arqium.workers.feed import EventFeed
+from arqium.workers.projector import apply_batch
 
 log = logging.getLogger("arqium.rebuild")
 REPLAY_BATCH = 2000  # events a transaction: a replay's fixed cost per batch, spread
@@ -81,8 +82,8 @@ def _replay(feed: EventFeed, projection: BatchProjection, bar: tqdm) -> None:
             upcoming = reader.submit(_prepared_batch, feed, projection)
             if batch[0][1].notification_id in feed.skipped:
                 _apply_skipped(projection, batch)
-            else:
-                projection.process_batch(batch)
+            else:  # a batch that fails is applied one event at a time: EventFailed at it
+                apply_batch(projection, batch)
             bar.update(batch[-1][1].notification_id - bar.n)  # positions: topics skip some
 
 

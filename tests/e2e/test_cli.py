@@ -1,8 +1,10 @@
+import psycopg
 import pytest
 
 from arqium.cli.main import main
 from arqium.domain.memory.application import MemoryDraft
 from tests.conftest import SETUP
+from tests.workers.test_rebuild import REFUSING_POISON_IN_NEW_TABLES
 
 
 @pytest.fixture
@@ -36,6 +38,19 @@ def test_a_rebuild_needs_only_the_database(cli_env, system, capsys, monkeypatch,
     assert main(["projections", "rebuild", "memory_items", "--no-progress",
                  "--data-dir", str(tmp_path)]) == 0
     assert "rebuilt up to position 1" in capsys.readouterr().out
+
+
+def test_a_rebuild_that_cannot_apply_an_event_says_which_and_how_to_go_on(
+        cli_env, system, settings):
+    for key in ("before", "poison", "after"):
+        system.memory.upsert("u1", MemoryDraft(key=key, content="v"), cause=SETUP)
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(REFUSING_POISON_IN_NEW_TABLES)
+    with pytest.raises(SystemExit, match=r"memory_items cannot apply the memory event at "
+                                         r"position 2 \(IntegrityError: .*no_poison.*\); "
+                                         r"the live read model is unchanged.*arqium "
+                                         r"projections skip memory_items --position 2 "):
+        main(["projections", "rebuild", "memory_items", "--no-progress"])
 
 
 def test_rebuilding_an_unknown_projection_names_the_known_ones(cli_env):

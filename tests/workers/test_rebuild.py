@@ -1,10 +1,12 @@
 import psycopg
+import pytest
 
 from arqium.domain.memory.application import MemoryDraft
 from arqium.domain.sessions.application import MessageDraft
 from arqium.projections.chat_sessions import ChatSessionsProjection
 from arqium.projections.memory_items import MemoryItemsProjection
 from arqium.system.skips import skip_event
+from arqium.workers.feed import EventFailed
 from arqium.workers.rebuild import rebuild
 from tests.conftest import SETUP
 from tests.workers.test_feed import make_unreadable
@@ -97,6 +99,23 @@ def test_a_rebuild_steps_over_a_skipped_event_it_still_cannot_apply(
     assert keys_of(system, clock) == ["after0", "before0"]
     assert (f"the event at position {skipped}, skipped by an operator, still fails "
             "(IntegrityError: new row") in caplog.text
+
+
+def test_a_rebuild_stops_at_an_event_it_cannot_apply_naming_it(system, settings, clock):
+    """The rebuilt tables refuse a memory the live one holds: the rebuild names that
+    event (its batch applied one event at a time) and leaves the live read model as it
+    was."""
+    write(system, 1, "before")
+    poison = write(system, 1, "poison")
+    write(system, 30, "after")
+    rebuild(MemoryItemsProjection, settings, show_progress=False)
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(REFUSING_POISON_IN_NEW_TABLES)
+    with pytest.raises(EventFailed) as failed:
+        rebuild(MemoryItemsProjection, settings, show_progress=False)
+    assert failed.value.position == poison
+    assert "no_poison" in str(failed.value.error)
+    assert len(system.views["memory_items"].recent("u1", 100, clock())) == 32
 
 
 def test_a_rebuild_applies_a_skipped_event_that_it_now_can(system, settings, clock):
