@@ -619,4 +619,3 @@ def _event_fields(domain_event: Any, position: int) -> dict:
         "position": position, "actor": domain_event.actor,
         "correlation_id": domain_event.correlation_id,
     }
-
