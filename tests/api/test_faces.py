@@ -1,7 +1,11 @@
+import os
+from uuid import RFC_4122, UUID
+
 import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
+from arqium.api.requestinfo import new_id
 from arqium.workers.runner import worker_names
 from tests.conftest import eventually
 
@@ -67,6 +71,31 @@ def test_every_response_carries_a_request_id_that_matches_meta(client):
     response = client.get("/api/v1/health")
     assert response.headers["X-Request-ID"] == response.json()["meta"]["request_id"]
     assert response.json()["meta"]["trace_id"]
+
+
+def test_made_request_and_trace_ids_are_distinct_version_4_uuids(client):
+    responses = [client.get("/ping") for _ in range(20)]
+    ids = [UUID(r.headers[name]) for r in responses for name in ("X-Request-ID",
+                                                                  "X-Trace-ID")]
+    assert len(set(ids)) == len(ids)
+    assert {made.version for made in ids} == {4}
+    assert {made.variant for made in ids} == {RFC_4122}
+
+
+def test_a_forked_api_process_makes_other_ids_than_its_parent():
+    """The ids come from the `random` module, which a forked child reseeds: two API
+    processes never make the same sequence."""
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: its next ids, then out without running pytest's exit
+        os.write(write, "".join(new_id().hex for _ in range(8)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    with os.fdopen(read) as pipe:
+        theirs = pipe.read()
+    ours = "".join(new_id().hex for _ in range(8))
+    assert len(theirs) == len(ours) == 8 * 32 and theirs != ours
 
 
 def test_a_well_formed_incoming_request_id_is_kept(client):
