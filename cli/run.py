@@ -385,8 +385,9 @@ def add_run_commands(commands, data_dir: argparse.ArgumentParser) -> None:
                         help="leave this worker out (repeatable; with 'all')")
     worker.add_argument("--lowest-priority", action="store_true",
                         help="once started, run at the lowest processor priority (nice "
-                             "19, and so its scheduling group where Linux's autogroup is "
-                             "on: start it in a session of its own), taking only time "
+                             "19 and Linux's idle scheduling policy for every thread, "
+                             "nice 19 for its scheduling group where Linux's autogroup "
+                             "is on: start it in a session of its own), taking only time "
                              "nothing else wants; `arqium up` runs the embedding workers "
                              "so")
     worker.set_defaults(func=cmd_worker)

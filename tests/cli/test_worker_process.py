@@ -17,6 +17,12 @@ def niceness_of_group(pid: int) -> int | None:
     return int(path.read_text().split("nice")[1]) if path.exists() else None
 
 
+def threads_policies(pid: int) -> set[int]:
+    """The scheduling policies of the process's threads."""
+    return {os.sched_getscheduler(int(thread))
+            for thread in os.listdir(f"/proc/{pid}/task")}
+
+
 def threads_niceness(pid: int) -> set[int]:
     """The nice values of the process's threads."""
     return {os.getpriority(os.PRIO_PROCESS, int(thread))
@@ -45,13 +51,15 @@ def test_the_projectors_share_ups_session_in_a_process_group_of_their_own(proces
 
 def test_the_embedding_workers_run_alone_at_the_lowest_priority(processes):
     """In a session of their own (out of reach of Ctrl-C too), whose scheduling group,
-    like each of their threads, has nice 19 once started: they take only time nothing
-    else wants."""
+    like each of their threads, has nice 19 once started, the threads under the idle
+    policy: they take only time nothing else wants, and yield it at once."""
     embeddings = processes["embeddings"]
     pid = embeddings._process.pid
     assert os.getsid(pid) == pid != os.getsid(0)
     assert embeddings.arguments[:2] == ["memory_embeddings", "document_chunk_embeddings"]
     assert eventually(lambda: threads_niceness(pid) == {19}, 20)
+    assert eventually(lambda: threads_policies(pid) == {os.SCHED_IDLE}, 5)
+    assert threads_policies(processes["workers"]._process.pid) == {os.SCHED_OTHER}
     if niceness_of_group(0) is not None:
         assert niceness_of_group(pid) == 19
         assert niceness_of_group(os.getpid()) == 0
