@@ -35,6 +35,7 @@ of ONE owner: 10k memories over 10 users search as many per owner as 100k over 1
     python bench/compare.py --memories 10000 --users 10   # 1,000 per owner, as at 100k
     python bench/compare.py --memories 20000 --duration 10 --fresh
     python bench/compare.py --profile /tmp/prof # py-spy records ARQIUM's API (perturbs)
+    python bench/compare.py --memories 10000 --users 10 --writes-only   # A/B the writes
 """
 
 import argparse
@@ -576,6 +577,15 @@ def loads(args, server, peer, sides: Sides, users, writers) -> dict:
 
     # Reads first, on a settled system; then the writes, ARQIUM's last: its read models
     # and embeddings go on working long after the load (the lag is measured meanwhile).
+    if not args.writes_only:
+        out.update(read_loads(args, server, peer, sides, users, profile))
+    writes(args, server, peer, sides, writers, profile, run_id, out)
+    return out
+
+
+def read_loads(args, server, peer, sides: Sides, users, profile) -> dict:
+    """Search, recent and working set, each side's."""
+    out = {}
     searching = as_user(users, arqium_request("GET", search_path))
     with profiled(profile, "search", args):
         out["ARQIUM search"], _ = measured(sides, "ARQIUM search", server.url,
@@ -597,6 +607,12 @@ def loads(args, server, peer, sides: Sides, users, writers) -> dict:
         out["ARQIUM working set"], _ = measured(
             sides, "ARQIUM working set", server.url, args.read_clients, args,
             as_user(users, context))
+    return out
+
+
+def writes(args, server, peer, sides: Sides, writers, profile, run_id: str, out: dict
+           ) -> None:
+    """The raw INSERT rate, the peer's writes, ARQIUM's with the lag behind them."""
     progress(f"raw INSERT: {args.write_clients} connections, {args.duration:g} s")
     out["raw inserts/s"], _ = run_raw_inserts(server.database_url, args.write_clients,
                                               min(args.warmup, 2.0), args.duration)
@@ -631,8 +647,6 @@ def loads(args, server, peer, sides: Sides, users, writers) -> dict:
         watcher.stop()
     out["lag"] = lags(samples, sampler, watcher)
     out["caught up s"] = caught_up["s"]
-
-    return out
 
 
 def postgres_version(database_url: str) -> str:
@@ -726,6 +740,8 @@ def report(r: dict, args) -> str:
     lines += [head, "-" * len(head)]
     for name in ("ARQIUM writes", "peer writes", "ARQIUM search", "peer search",
                  "ARQIUM recent", "peer recent", "ARQIUM working set"):
+        if name not in r:  # --writes-only
+            continue
         x = r[name]
         server = x.cpu_ms("api") if name.startswith("ARQIUM") else x.cpu_ms("peer")
         workers = ((x.cpu["workers"] + x.cpu["nats"]) * 1000 / x.requests
@@ -738,8 +754,6 @@ def report(r: dict, args) -> str:
     lines.append(f"{'raw INSERT':<20}{raw:>9.1f}   (single-row commits, "
                  f"{args.write_clients} connections)")
     aw, pw = r["ARQIUM writes"], r["peer writes"]
-    search = ratio(r["ARQIUM search"].p95, r["peer search"].p95)
-    recent = ratio(r["ARQIUM recent"].p95, r["peer recent"].p95)
     rows = [
         ("writes: throughput ARQIUM/peer", ratio(aw.throughput, pw.throughput),
          verdict(ratio(aw.throughput, pw.throughput), TARGETS["write throughput"], True)),
@@ -747,17 +761,9 @@ def report(r: dict, args) -> str:
          verdict(ratio(aw.p99, pw.p99), TARGETS["write p99"])),
         ("writes: ARQIUM/raw INSERT", ratio(aw.throughput, raw), ""),
         ("writes: peer/raw INSERT", ratio(pw.throughput, raw), ""),
-        ("search: p95 ARQIUM/peer", search, verdict(search, TARGETS["search p95"])),
-        ("recent: p95 ARQIUM/peer", recent, verdict(recent, TARGETS["recent p95"])),
-        ("working set: p95 / peer search p95",
-         ratio(r["ARQIUM working set"].p95, r["peer search"].p95),
-         verdict(ratio(r["ARQIUM working set"].p95, r["peer search"].p95),
-                 TARGETS["working set p95"])),
         ("API CPU ms per write", aw.cpu_ms("api"),
          verdict(aw.cpu_ms("api"), TARGETS["API CPU write ms"])),
-        ("API CPU ms per search", r["ARQIUM search"].cpu_ms("api"),
-         verdict(r["ARQIUM search"].cpu_ms("api"), TARGETS["API CPU search ms"])),
-    ]
+    ] + (read_rows(r) if "ARQIUM search" in r else [])
     lines += ["", *(f"{name:<38}{fmt(value, 2):>8}   {note}" for name, value, note in rows)]
     lines += ["", f"lag under ARQIUM's write load, commit -> ... p95 (target < "
                   f"{TARGETS['lag p95 ms']:g} ms; all caught up {r['caught up s']:.1f} s "
@@ -768,6 +774,22 @@ def report(r: dict, args) -> str:
         lines.append(f"  {name:<20}{fmt(p95, 0, ' ms'):>10}   "
                      f"{verdict(p95, TARGETS['lag p95 ms'], below=True)}{note}")
     return "\n".join(lines)
+
+
+def read_rows(r: dict) -> list[tuple[str, float | None, str]]:
+    """The read loads' ratios and the API's CPU per search, against the targets."""
+    search = ratio(r["ARQIUM search"].p95, r["peer search"].p95)
+    recent = ratio(r["ARQIUM recent"].p95, r["peer recent"].p95)
+    return [
+        ("search: p95 ARQIUM/peer", search, verdict(search, TARGETS["search p95"])),
+        ("recent: p95 ARQIUM/peer", recent, verdict(recent, TARGETS["recent p95"])),
+        ("working set: p95 / peer search p95",
+         ratio(r["ARQIUM working set"].p95, r["peer search"].p95),
+         verdict(ratio(r["ARQIUM working set"].p95, r["peer search"].p95),
+                 TARGETS["working set p95"])),
+        ("API CPU ms per search", r["ARQIUM search"].cpu_ms("api"),
+         verdict(r["ARQIUM search"].cpu_ms("api"), TARGETS["API CPU search ms"])),
+    ]
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -804,6 +826,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="record ARQIUM's API process with py-spy during its write, "
                              "search, recent and working-set loads (raw stacks in DIR; "
                              "perturbs the figures)")
+    parser.add_argument("--writes-only", action="store_true",
+                        help="only the write loads (raw INSERT, the peer's, ARQIUM's with "
+                             "its lag): to compare two versions of the write path")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     args.memories = args.memories or (10_000 if args.quick else 100_000)
