@@ -21,7 +21,7 @@ def new_id() -> uuid.UUID:
     """A random (version 4) UUID from the `random` module, seeded by the OS (and again in
     a forked child). These ids must be unique, not secret, and uuid.uuid4() reads
     os.urandom(), which releases the GIL: the event loop then waits for a busy API
-    process's GIL to come back, twice a request (11-16 % of write throughput)."""
+    process's GIL to come back, twice a request (11-18 % of write throughput)."""
     return uuid.UUID(int=random.getrandbits(128), version=4)
 
 
