@@ -62,7 +62,7 @@ def run_this_process_at_lowest_priority() -> None:
             _raise_niceness(int(thread), LOWEST)
             _schedule_when_idle(int(thread))
         except OSError as error:  # the thread ended meanwhile, or a container forbids it
-            log.debug("could not lower thread %s to nice %d: %s", thread, LOWEST, error)
+            log.debug("could not lower thread %s's priority: %s", thread, error)
     if not os.path.exists(AUTOGROUP):
         return
     try:
