@@ -571,16 +571,14 @@ def copy_of(data_dir: Path, run_dir: Path) -> Path:
 
 
 def loads(args, server, peer, sides: Sides, users, writers) -> dict:
-    run_id, out = uuid.uuid4().hex[:8], {}
     profile = (Profiler(args.profile, server.process.pid, workers_pid(server.process.pid))
                if args.profile else None)
 
     # Reads first, on a settled system; then the writes, ARQIUM's last: its read models
     # and embeddings go on working long after the load (the lag is measured meanwhile).
-    if not args.writes_only:
-        out.update(read_loads(args, server, peer, sides, users, profile))
-    writes(args, server, peer, sides, writers, profile, run_id, out)
-    return out
+    reads = {} if args.writes_only else read_loads(args, server, peer, sides, users,
+                                                   profile)
+    return {**reads, **writes(args, server, peer, sides, writers, profile)}
 
 
 def read_loads(args, server, peer, sides: Sides, users, profile) -> dict:
@@ -610,9 +608,9 @@ def read_loads(args, server, peer, sides: Sides, users, profile) -> dict:
     return out
 
 
-def writes(args, server, peer, sides: Sides, writers, profile, run_id: str, out: dict
-           ) -> None:
+def writes(args, server, peer, sides: Sides, writers, profile) -> dict:
     """The raw INSERT rate, the peer's writes, ARQIUM's with the lag behind them."""
+    run_id, out = uuid.uuid4().hex[:8], {}
     progress(f"raw INSERT: {args.write_clients} connections, {args.duration:g} s")
     out["raw inserts/s"], _ = run_raw_inserts(server.database_url, args.write_clients,
                                               min(args.warmup, 2.0), args.duration)
@@ -647,6 +645,7 @@ def writes(args, server, peer, sides: Sides, writers, profile, run_id: str, out:
         watcher.stop()
     out["lag"] = lags(samples, sampler, watcher)
     out["caught up s"] = caught_up["s"]
+    return out
 
 
 def postgres_version(database_url: str) -> str:
