@@ -120,6 +120,9 @@ SELECT * FROM unnest(%(owner_ids)s::text[], %(words)s::text[])
 ON CONFLICT DO NOTHING"""
 # A vocabulary word: a run of letters, 3 to 40 of them (digits and marks split words).
 WORD = re.compile(r"[^\W\d_]+")
+# The same split for ASCII text (most of it), twice as fast as the expression: each byte
+# that is not a letter as a space. A lowered ASCII letter is a-z.
+NOT_A_LETTER_AS_SPACE = bytes(byte if 97 <= byte <= 122 else 32 for byte in range(256))
 KNOWN_WORDS_KEPT = 200_000  # (owner, word) pairs the projector remembers having written
 FORGET_WORDS = "DELETE FROM {words} WHERE owner_id = %(owner_id)s"
 
@@ -588,7 +591,10 @@ class MemoryItemsProjection(BatchProjection):
 
 def _words_of(owner_id: str, text: str) -> set[tuple[str, str]]:
     """The (owner, word) pairs of a text, for the owner's vocabulary."""
-    return {(owner_id, word) for word in WORD.findall(text.lower()) if 3 <= len(word) <= 40}
+    lowered = text.lower()
+    words = (lowered.encode().translate(NOT_A_LETTER_AS_SPACE).decode().split()
+             if lowered.isascii() else WORD.findall(lowered))
+    return {(owner_id, word) for word in words if 3 <= len(word) <= 40}
 
 
 def _as_json(fields: dict) -> dict:
