@@ -7,8 +7,9 @@ its own Idempotency-Key and X-Request-ID; a request that fails (5xx, no answer, 
 "still being answered") is sent again under the same key until it gets another answer or
 the drill ends (after STUCK_PATIENCE seconds of "still being answered" the client moves
 on). A prober reads lists and health on every face meanwhile, and a canary writes with a
-fresh key every 0.25 s. Each fault runs in turn; after each, once the read models and the
-stream hold what the event store holds (or SETTLE_TIMEOUT passed), one row says, for the
+fresh key every 0.25 s. Each fault runs in turn; after each, once the clients are done
+with the keys of its phase (answered, or given up) and the read models and the stream
+hold what the event store holds (or SETTLE_TIMEOUT passed), one row says, for the
 requests of that fault's phase: acknowledged (2xx), stored (requests whose events the
 event store holds, found by X-Request-ID = correlation id), projected (in the read
 models), published and distinct published (JetStream messages for them, and distinct
@@ -47,7 +48,7 @@ import psutil
 import psycopg
 from psycopg.conninfo import make_conninfo
 
-from arqium.infra.embedded import DATABASE, EmbeddedNats, EmbeddedPostgres, free_port
+from arqium.infra.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 
 READY_TIMEOUT = 120.0
 CLIENT_TIMEOUT = 10.0
@@ -518,14 +519,15 @@ class Drill:
         return projected_at, relayed_at
 
     def _settled(self, label: str) -> dict:
-        """The phase's counts once the read models and the stream hold every request the
-        event store holds (or the settle timeout passed), the load still running."""
+        """The phase's counts once its clients are done with its keys, and the read
+        models and the stream hold every request the event store holds (or the settle
+        timeout passed), the load still running."""
         deadline = time.monotonic() + SETTLE_TIMEOUT
         while True:
             counts = self._counts(label)
             caught_up = len(counts["projected"]) >= len(counts["stored"]) and len(
                 counts["distinct"]) >= len(counts["stored"])
-            if caught_up or time.monotonic() > deadline:
+            if (caught_up and not counts["retried"]) or time.monotonic() > deadline:
                 return counts
             time.sleep(2)
 
@@ -533,8 +535,14 @@ class Drill:
         writes = [a for a in self.journal.of_phase(label) if not a.kind.startswith("probe")]
         keys = {a.key for a in writes}
         last: dict[str, Attempt] = {}
+        still_since: dict[str, float] = {}  # when a key's answers became 409 "still ..."
         for attempt in sorted(writes, key=lambda a: a.started):
             last[attempt.key] = attempt
+            if not attempt.still_answered:
+                still_since.pop(attempt.key, None)
+            else:
+                still_since.setdefault(attempt.key, attempt.started)
+        now = time.monotonic()
         with self.services.database() as conn:
             events = {key: positions for key, positions in stored_events(conn).items()
                       if key in keys}
@@ -544,7 +552,11 @@ class Drill:
                 "stored": set(events), "twice": {k for k, p in events.items() if len(p) > 1},
                 "projected": in_models, "published": messages,
                 "distinct": {m[0] for m in messages},
-                "stuck": {k for k, a in last.items() if a.still_answered}}
+                "stuck": {k for k, a in last.items() if a.still_answered},
+                # A key its client still sends: its last answer is none, a 5xx, or a 409
+                # "still being answered" for less than the client's patience.
+                "retried": {k for k, a in last.items() if not 0 < a.status < 500 or (
+                    a.still_answered and now - still_since[k] <= STUCK_PATIENCE + 1)}}
 
     def _row(self, label: str, counts: dict, began: float, ended: float,
              recovered: float | None, moving: tuple[float | None, float | None]) -> str:
