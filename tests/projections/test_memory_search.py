@@ -1,15 +1,20 @@
 """The PostgreSQL memory search, without HTTP: each mode, each filter, snippets, the
 working set and read-your-writes, over real read models."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
+from psycopg import RawCursor
+from psycopg.rows import tuple_row
 
 from arqium.domain.memory.application import MemoryDraft
 from arqium.domain.memory.workingset import pack
+from arqium.infra.embeddings import DIMENSIONS, vector_literal
 from arqium.projections.memory_search import (
     CONTEXT_DEPTH,
+    GENERIC_PLAN,
+    SEARCH,
     SPREAD_WINDOW,
     MemoryQuery,
     fuse,
@@ -553,3 +558,37 @@ def test_a_neighbour_the_filters_leave_out_lifts_nothing_and_is_not_passed_over(
     assert postgres_search.neighbours(notes, MemoryQuery("u7", "anything",
                                                          key_prefix="note/"),
                                       system.clock()) == {}
+
+
+def test_a_search_reads_its_owners_embeddings_alone_through_their_index(system,
+                                                                         postgres_search):
+    """Even for an owner holding a tenth of them, where PostgreSQL's default costs had
+    every owner's embeddings scanned (2.4 of a 5 ms search; 0.7 through the index)."""
+    embeddings = postgres_search.embeddings
+    vector = vector_literal([0.05] * DIMENSIONS)
+    with embeddings.datastore.transaction(commit=True) as curs:
+        curs.execute(embeddings.sql(
+            "INSERT INTO {table} (id, owner_id, key, tags, embedding, position) "
+            "SELECT gen_random_uuid(), 'owner-' || mod(n, 10), 'k' || n, '[]', "
+            "%(vector)s::halfvec, n FROM generate_series(1, 5000) AS n"),
+            {"vector": vector})
+        curs.execute(embeddings.sql("ANALYZE {table}"))
+    query = MemoryQuery("owner-3", "tea in the garden", mode="hybrid")
+    parameters = postgres_search.search_parameters(query, datetime.now(UTC))
+    with embeddings.datastore.get_connection() as conn, \
+            RawCursor(conn, row_factory=tuple_row) as cursor:
+        statement, names = postgres_search._native(SEARCH, conn)
+        conn.execute(GENERIC_PLAN)
+        (plan,), = cursor.execute("EXPLAIN (FORMAT JSON) " + statement,
+                                  [parameters[name] for name in names]).fetchall()
+    nodes = list(plan_nodes(plan[0]["Plan"]))
+    assert not [node for node in nodes if node["Node Type"] == "Seq Scan"
+                and node["Relation Name"] == embeddings.name]
+    used = {node.get("Index Name") for node in nodes}
+    assert f"{embeddings.name}_owner_vectors_idx" in used
+
+
+def plan_nodes(node: dict):
+    yield node
+    for child in node.get("Plans", []):
+        yield from plan_nodes(child)
