@@ -695,10 +695,10 @@ ORDER BY packable.rank"""
 
 
 # A transaction of one statement, planned generically (one simple query: no pipeline).
-# Its planner costs a page read at random little more than one read in turn, as it is
-# on SSDs and for what the cache holds: with PostgreSQL's default (4, for spinning
-# disks), an owner holding a tenth of the memories had every embedding scanned rather
-# than the owner's through the covering index (2.4 -> 0.7 ms of a 5 ms search).
+# Its planner counts a page read at random as little more than one read in order, as it
+# is on SSDs and for pages in the cache: under PostgreSQL's default (4, for spinning
+# disks), an owner holding a tenth of the memories had every owner's embeddings scanned
+# rather than its own read through the covering index (2.4 -> 0.7 ms of a 5 ms search).
 GENERIC_PLAN = ("BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; "
                 "SET LOCAL random_page_cost = 1.1")
 PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
