@@ -19,14 +19,17 @@ def niceness_of_group(pid: int) -> int | None:
 
 def threads_policies(pid: int) -> set[int]:
     """The scheduling policies of the process's threads."""
-    return {os.sched_getscheduler(int(thread))
-            for thread in os.listdir(f"/proc/{pid}/task")}
+    return of_its_threads(pid, os.sched_getscheduler)
 
 
 def threads_niceness(pid: int) -> set[int]:
     """The nice values of the process's threads."""
-    return {os.getpriority(os.PRIO_PROCESS, int(thread))
-            for thread in os.listdir(f"/proc/{pid}/task")}
+    return of_its_threads(pid, lambda thread: os.getpriority(os.PRIO_PROCESS, thread))
+
+
+def of_its_threads(pid: int, read) -> set[int]:
+    """What `read` gives for each thread (by its id) of the process."""
+    return {read(int(thread)) for thread in os.listdir(f"/proc/{pid}/task")}
 
 
 @pytest.fixture
