@@ -336,6 +336,13 @@ def register(client, email: str = "ada@example.com", password: str = "correct ho
     return {**response.json()["data"], "position": response.headers["X-Event-Position"]}
 
 
+def memory_items_applied(system, position: int) -> None:
+    """Wait until the memory read model holds the memory event at `position`. A bound on
+    liveness, not on speed: on a loaded CI machine, a freshly started projector once
+    took longer than 10 s."""
+    system.views["memory_items"].wait("memory", position, timeout=60)
+
+
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 

@@ -3,7 +3,7 @@ counts once however often it changes, stops counting when deleted, counts again 
 comes back, and the count goes with its owner; a rebuild counts the same."""
 
 from arqium.domain.memory.application import MemoryDraft
-from tests.conftest import SETUP
+from tests.conftest import SETUP, memory_items_applied
 
 
 def documents(system, owner_id: str) -> int | None:
@@ -16,17 +16,13 @@ def stored(system, owner_id: str, key: str, text: str):
     return system.memory.upsert(owner_id, MemoryDraft(key=key, content=text), cause=SETUP)
 
 
-def applied(system, position: int) -> None:
-    system.views["memory_items"].wait("memory", position, timeout=10)
-
-
 def test_a_memory_counts_once_however_often_it_changes(system, workers):
     workers("memory_items")
     stored(system, "u1", "a", "tea")
     stored(system, "u1", "a", "green tea")
     _, position = stored(system, "u1", "b", "coffee")
-    applied(system, stored(system, "u2", "a", "rice")[1])
-    applied(system, position)
+    memory_items_applied(system, stored(system, "u2", "a", "rice")[1])
+    memory_items_applied(system, position)
     assert (documents(system, "u1"), documents(system, "u2")) == (2, 1)
 
 
@@ -36,16 +32,16 @@ def test_a_deleted_memory_stops_counting_and_counts_again_when_it_comes_back(sys
     item, _ = stored(system, "u1", "a", "tea")
     stored(system, "u1", "b", "coffee")
     _, position = system.memory.delete("u1", item.id, cause=SETUP)
-    applied(system, position)
+    memory_items_applied(system, position)
     assert documents(system, "u1") == 1
-    applied(system, stored(system, "u1", "a", "tea again")[1])
+    memory_items_applied(system, stored(system, "u1", "a", "tea again")[1])
     assert documents(system, "u1") == 2
 
 
 def test_a_forgotten_owners_count_goes(system, workers):
     workers("memory_items")
     stored(system, "u1", "a", "tea")
-    applied(system, system.memory.forget_owner("u1", cause=SETUP))
+    memory_items_applied(system, system.memory.forget_owner("u1", cause=SETUP))
     assert documents(system, "u1") is None
-    applied(system, stored(system, "u1", "b", "coffee")[1])
+    memory_items_applied(system, stored(system, "u1", "b", "coffee")[1])
     assert documents(system, "u1") == 1

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from arqium.domain.memory.application import MemoryDraft
 from arqium.projections.memory_items import WORD, _words_of
-from tests.conftest import SETUP
+from tests.conftest import SETUP, memory_items_applied
 
 
 def vocabulary(system, owner_id: str) -> list[str]:
@@ -23,34 +23,30 @@ def stored(system, owner_id: str, key: str, text: str) -> int:
     return position
 
 
-def applied(system, position: int) -> None:
-    system.views["memory_items"].wait("memory", position, timeout=10)
-
-
 def test_an_owners_words_are_learnt_once_each(system, workers):
     workers("memory_items")
     stored(system, "u1", "a", "Tea at 5, tea again? Ok: green tea")
-    applied(system, stored(system, "u1", "b", "green Tea 42"))
+    memory_items_applied(system, stored(system, "u1", "b", "green Tea 42"))
     assert vocabulary(system, "u1") == ["again", "green", "tea"]
 
 
 def test_a_forgotten_owners_words_go_and_are_learnt_again(system, workers):
     workers("memory_items")
     stored(system, "u1", "a", "jasmine tea")
-    applied(system, stored(system, "u2", "a", "jasmine rice"))
-    applied(system, system.memory.forget_owner("u1", cause=SETUP))
+    memory_items_applied(system, stored(system, "u2", "a", "jasmine rice"))
+    memory_items_applied(system, system.memory.forget_owner("u1", cause=SETUP))
     assert vocabulary(system, "u1") == []
     assert vocabulary(system, "u2") == ["jasmine", "rice"]
-    applied(system, stored(system, "u1", "b", "jasmine"))
+    memory_items_applied(system, stored(system, "u1", "b", "jasmine"))
     assert vocabulary(system, "u1") == ["jasmine"]
 
 
 def test_words_split_at_every_character_that_is_not_a_letter(system, workers):
     workers("memory_items")
     forty, forty_one = "w" * 40, "x" * 41
-    applied(system, stored(system, "u1", "k", f"snake_case2words it's {forty} {forty_one} "
-                                              "e-mail MiXeD"))
-    applied(system, stored(system, "u2", "k", "Crème brûlée_au café2 ½ ok"))
+    text = f"snake_case2words it's {forty} {forty_one} e-mail MiXeD"
+    memory_items_applied(system, stored(system, "u1", "k", text))
+    memory_items_applied(system, stored(system, "u2", "k", "Crème brûlée_au café2 ½ ok"))
     assert vocabulary(system, "u1") == ["case", "mail", "mixed", "snake", "words", forty]
     assert vocabulary(system, "u2") == ["brûlée", "café", "crème"]
 
