@@ -24,7 +24,7 @@ from arqium.domain.memory.domainmodel import (
     MemoryOwner,
     searchable_text,
 )
-from arqium.domain.memory.moments import TELLS_TIME, moment_of
+from arqium.domain.memory.moments import TELLS_TIME, TOLD_CHARACTERS, moment_of, tells_time
 from arqium.domain.memory.workingset import prompt_text
 from arqium.domain.shared import SEALED, is_sealed
 from arqium.infra.json_reading import json_loads
@@ -60,14 +60,16 @@ CREATE TABLE IF NOT EXISTS {table} (
 )"""
 # When the memory happened (domain.memory.moments): what a question naming a time finds.
 ADD_OCCURRED_AT = "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS occurred_at timestamptz"
-TOLD_WORDS = 1000  # the characters of a memory read for a time it tells
 # Whether the memory tells a time (domain.memory.moments), which a question asking when
 # favours: kept with the row, since matching the pattern at every search cost ~10 µs a
-# candidate. Adding it to an existing table rewrites the table once.
+# candidate. Adding it to an existing table rewrites the table once, filling it; then
+# it is an ordinary column, which the projector writes (its pattern costs less there).
 ADD_TELLS_TIME = ("""
 ALTER TABLE {table} ADD COLUMN IF NOT EXISTS tells_time boolean
 GENERATED ALWAYS AS (left(search_text, %d) ~* '%s') STORED"""
-                  % (TOLD_WORDS, TELLS_TIME.replace("{", "{{").replace("}", "}}")))
+                  % (TOLD_CHARACTERS, TELLS_TIME.replace("{", "{{").replace("}", "}}")))
+TELLS_TIME_WRITTEN = """
+ALTER TABLE {table} ALTER COLUMN tells_time DROP EXPRESSION IF EXISTS"""
 # Whether the memory ends by asking: its content's last words a question (a question
 # mark, then only quotes, brackets, spaces or emoji), which a hybrid search ranks lower.
 # Read from the end of the content's JSON text (so an object's last value, in jsonb's
@@ -149,14 +151,14 @@ NEW_ITEMS = Rows(
     ("context_id", "text"), ("at", "timestamptz"), ("expires_at", "timestamptz"),
     ("version", "bigint"), ("position", "bigint"), ("actor", "text"),
     ("correlation_id", "text"), ("search_text", "text"), ("tokens", "integer"),
-    ("occurred_at", "timestamptz"))
+    ("occurred_at", "timestamptz"), ("tells_time", "boolean"))
 INSERT_ITEMS = f"""
 INSERT INTO {{table}} (id, owner_id, key, content, layer, confidence, sensitivity, tags,
     metadata, session_id, context_id, created_at, updated_at, expires_at, version,
-    position, actor, correlation_id, search_text, tokens, occurred_at)
+    position, actor, correlation_id, search_text, tokens, occurred_at, tells_time)
 SELECT id, owner_id, key, content, layer, confidence, sensitivity, tags, metadata,
     session_id, context_id, at, at, expires_at, version, position, actor, correlation_id,
-    search_text, tokens, coalesce(occurred_at, at)
+    search_text, tokens, coalesce(occurred_at, at), tells_time
 FROM {NEW_ITEMS.relation} AS new
 ON CONFLICT (id) DO NOTHING
 RETURNING owner_id"""
@@ -167,7 +169,7 @@ UPDATE {table} SET content = %(content)s, confidence = %(confidence)s,
     sensitivity = %(sensitivity)s, tags = %(tags)s, metadata = %(metadata)s,
     updated_at = %(at)s, expires_at = %(expires_at)s, version = %(version)s,
     position = %(position)s, actor = %(actor)s, correlation_id = %(correlation_id)s,
-    search_text = %(search_text)s, tokens = %(tokens)s,
+    search_text = %(search_text)s, tokens = %(tokens)s, tells_time = %(tells_time)s,
     occurred_at = coalesce(%(occurred_at)s, created_at)
 WHERE id = %(id)s AND version < %(version)s"""
 
@@ -180,14 +182,15 @@ UPDATE {table} AS m SET content = %(content)s, layer = %(layer)s,
     updated_at = %(at)s, expires_at = %(expires_at)s, version = %(version)s,
     position = %(position)s, actor = %(actor)s, correlation_id = %(correlation_id)s,
     gone_at = NULL, search_text = %(search_text)s, tokens = %(tokens)s,
-    occurred_at = coalesce(%(occurred_at)s, %(at)s)
+    tells_time = %(tells_time)s, occurred_at = coalesce(%(occurred_at)s, %(at)s)
 FROM (SELECT gone_at IS NOT NULL AS was_gone FROM {table} WHERE id = %(id)s) AS before
 WHERE m.id = %(id)s AND m.version < %(version)s
 RETURNING CASE WHEN before.was_gone THEN m.owner_id END AS owner_id"""
 PROMOTE_ITEM = """
 UPDATE {table} SET layer = %(layer)s, content = %(content)s, expires_at = %(expires_at)s,
     updated_at = %(at)s, version = %(version)s, position = %(position)s, actor = %(actor)s,
-    correlation_id = %(correlation_id)s, search_text = %(search_text)s, tokens = %(tokens)s
+    correlation_id = %(correlation_id)s, search_text = %(search_text)s, tokens = %(tokens)s,
+    tells_time = %(tells_time)s
 WHERE id = %(id)s AND version < %(version)s"""
 # Deleted and expired memories keep their row (owner and key) for a later new life.
 MARK_GONE = """
@@ -323,7 +326,7 @@ class MemoryItemsView(ReadModel):
         self.owners = f"{self.name}_owners"
         self.sql_create_statements.extend([
             self.sql(CREATE_TABLE), self.sql(ADD_OCCURRED_AT), self.sql(ADD_TELLS_TIME),
-            self.sql(ADD_ASKS),
+            self.sql(TELLS_TIME_WRITTEN), self.sql(ADD_ASKS),
             self.sql(CREATE_SEQUENCE_INDEX, index=f"{self.name}_sequence_idx"),
             self.sql(DROP_INDEX, index=f"{self.name}_occurred_idx"),  # the one it replaces
             self.sql(CREATE_RECENT_INDEX, index=f"{self.name}_recent_idx"),
@@ -491,7 +494,8 @@ class MemoryItemsProjection(BatchProjection):
         rows = [{**_as_json(_event_fields(e, position)), "owner_id": e.owner_id,
                  "key": e.key, "content": e.content, "layer": e.layer,
                  "session_id": e.session_id, "context_id": e.context_id,
-                 "search_text": searchable_text(e.key, e.content, e.tags), "tokens": count}
+                 "search_text": (text := searchable_text(e.key, e.content, e.tags)),
+                 "tells_time": tells_time(text), "tokens": count}
                 for (e, position), count in zip(events, tokens, strict=True)]
         return [(row, _words_of(row["owner_id"], row["search_text"])) for row in rows]
 
@@ -561,6 +565,7 @@ class MemoryItemsProjection(BatchProjection):
         if row["owner_id"] is not None:
             self._learn_words(_words_of(row["owner_id"], search_text), curs)
         return {"content": Jsonb(content), "search_text": search_text,
+                "tells_time": tells_time(search_text),
                 "tokens": self._prompt_tokens_of([(row["key"], content)])[0]}
 
     def _learn_words(self, words: set[tuple[str, str]], curs: Cursor) -> None:

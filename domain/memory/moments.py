@@ -76,6 +76,18 @@ TELLS_TIME = (r"\m(yesterday|today|tonight|tomorrow|ago|weekend|christmas|easter
               + WEEKDAYS + "|" + MONTH_NAMES + r"|\d{1,2}(st|nd|rd|th)|(19|20)\d\d"
               r"|(last|next|this|that)\s+(night|week|month|year|spring|summer|autumn"
               r"|fall|winter|may))\M")
+TOLD_CHARACTERS = 1000  # the characters of a memory read for a time it tells
+# The same pattern for Python, read as PostgreSQL reads it (matched on the lowered text):
+# its \m and \M, a word's start and end, are \b around words, and its \d an ASCII digit.
+# The projector decides it with this one, in less than half the ~10 µs PostgreSQL took
+# a memory; PostgreSQL's still fills a table that gains the column (a migration).
+TELLS_TIME_HERE = re.compile(TELLS_TIME.replace(r"\m", r"\b").replace(r"\M", r"\b")
+                             .replace(r"\d", "[0-9]"))
+
+
+def tells_time(text: str) -> bool:
+    """Whether the text's first characters tell a time (TELLS_TIME, ignoring case)."""
+    return TELLS_TIME_HERE.search(text[:TOLD_CHARACTERS].lower()) is not None
 
 
 def moment_of(metadata: Any) -> datetime | None:
