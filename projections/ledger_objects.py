@@ -275,29 +275,55 @@ def status_of(data: Any) -> str | None:
     return None if status is None else str(status)
 
 
+# What a projector remembers of the objects it wrote (their data's canonical JSON, and
+# an allowance for each object's Python structures): a replay then reads back none of
+# the objects it folded, and a busy ledger few.
+KNOWN_OBJECTS_BYTES = 32 * 1024 * 1024
+KNOWN_OBJECT_OVERHEAD_BYTES = 1024
+
+
 class LedgerObjectsProjection(BatchProjection):
     name = "ledger_objects"
     application = LedgerApplication
     view_class = LedgerObjectsView
 
+    def __init__(self, view: LedgerObjectsView):
+        super().__init__(view)
+        # Objects as this projector last wrote them, with what each counts against
+        # KNOWN_OBJECTS_BYTES, the latest written last; it is the only writer while it
+        # is the active copy. Learnt once a batch has committed.
+        self.known: dict[Any, tuple[dict, int]] = {}
+        self.known_bytes = 0
+
     def process_batch(self, batch: Sequence[tuple[Any, Tracking]]) -> None:
-        """Fold the batch in memory (one read of the objects it touches, one write per
-        object and per event) and record its position, in one transaction: a replay
-        costs a few round trips per batch, not three per event."""
+        """Fold the batch in memory (one read of the objects it touches that the
+        projector does not remember, one write per object and per event) and record its
+        position, in one transaction: a replay costs a few round trips per batch, not
+        three per event."""
         events = [(event, tracking.notification_id) for event, tracking in batch
                   if isinstance(event, (LedgerObject.Created, LedgerObject.Transacted))]
+        written: list[tuple[Any, dict]] = []
         with self.view.writing() as curs:
             if events:
-                self._write(curs, *self._fold(curs, events))
+                objects, history = self._fold(curs, events)
+                written = object_rows(objects)
+                self._write(curs, [row for _, row in written], history)
             self.view.track(curs, batch[-1][1])
+        for object_id, row in written:
+            self._remember(object_id, objects[object_id], len(row["data"]))
 
     def _fold(self, curs: Cursor, events: list[tuple[Any, int]]
               ) -> tuple[dict[Any, dict], list[dict]]:
         """Each touched object's state after the batch, and the batch's history rows."""
-        touched = [e.originator_id for e, _ in events if isinstance(e, LedgerObject.Transacted)]
-        curs.execute(self.view.sql(SELECT_OBJECTS_BY_ID), {"ids": touched})
-        objects = {row["id"]: {**row, "data": exact_json(row["data"]), "new": False,
-                               "transactions": 0} for row in curs.fetchall()}
+        touched = {e.originator_id for e, _ in events
+                   if isinstance(e, LedgerObject.Transacted)}
+        objects = {object_id: {**self.known[object_id][0], "new": False, "transactions": 0}
+                   for object_id in touched if object_id in self.known}
+        if unknown := [object_id for object_id in touched if object_id not in objects]:
+            curs.execute(self.view.sql(SELECT_OBJECTS_BY_ID), {"ids": unknown})
+            objects.update({row["id"]: {**row, "data": exact_json(row["data"]),
+                                        "new": False, "transactions": 0}
+                            for row in curs.fetchall()})
         history = []
         for domain_event, position in events:
             state = fold_event(objects, domain_event, position)
@@ -306,15 +332,7 @@ class LedgerObjectsProjection(BatchProjection):
                                 "owner_id": state["owner_id"]})
         return objects, history
 
-    def _write(self, curs: Cursor, objects: dict[Any, dict], history: list[dict]) -> None:
-        rows = [{"id": str(object_id), "data": canonical_json(state["data"]),
-                 "status": status_of(state["data"]), "version": state["version"],
-                 "transactions": state["transactions"], "position": state["position"],
-                 "updated_at": state["updated_at"].isoformat(), "new": state["new"],
-                 **({"owner_id": state["owner_id"], "type_name": state["type_name"],
-                     "created_at": state["created_at"].isoformat()} if state["new"] else {})}
-                for object_id, state in objects.items()
-                if state["transactions"] or state["new"]]
+    def _write(self, curs: Cursor, rows: list[dict], history: list[dict]) -> None:
         for shape, statement, new in ((NEW_OBJECTS, INSERT_OBJECTS, True),
                                       (CHANGED_OBJECTS, UPDATE_OBJECTS, False)):
             shape.write(curs, self.view.sql(statement),
@@ -322,6 +340,29 @@ class LedgerObjectsProjection(BatchProjection):
         NEW_EVENTS.write(curs, self.view.sql(INSERT_EVENTS), [
             {**row, "data": canonical_json(row["data"]),
              "metadata": canonical_json(row["metadata"])} for row in history])
+
+    def _remember(self, object_id: Any, state: dict, data_bytes: int) -> None:
+        """Remember the object as written (the oldest forgotten past the bound)."""
+        if object_id in self.known:
+            self.known_bytes -= self.known.pop(object_id)[1]
+        size = data_bytes + KNOWN_OBJECT_OVERHEAD_BYTES
+        self.known[object_id] = ({name: state[name] for name in (
+            "owner_id", "type_name", "data", "version")}, size)
+        self.known_bytes += size
+        while self.known_bytes > KNOWN_OBJECTS_BYTES:
+            self.known_bytes -= self.known.pop(next(iter(self.known)))[1]
+
+
+def object_rows(objects: dict[Any, dict]) -> list[tuple[Any, dict]]:
+    """The row of each object the batch created or changed, by its id."""
+    return [(object_id, {
+        "id": str(object_id), "data": canonical_json(state["data"]),
+        "status": status_of(state["data"]), "version": state["version"],
+        "transactions": state["transactions"], "position": state["position"],
+        "updated_at": state["updated_at"].isoformat(), "new": state["new"],
+        **({"owner_id": state["owner_id"], "type_name": state["type_name"],
+            "created_at": state["created_at"].isoformat()} if state["new"] else {})})
+        for object_id, state in objects.items() if state["transactions"] or state["new"]]
 
 
 def fold_event(objects: dict[Any, dict], domain_event: Any, position: int) -> dict | None:

@@ -1,14 +1,21 @@
 """The ledger read model is the same whether its events come one at a time (a quiet
 projector) or in big batches (a rebuild, a projector behind a busy write path, where a
 batch's new objects, changed objects and events are each written in one statement, or
-in several when their rows are too large for one document): same objects, versions,
-transaction counts, states and history."""
+in several when their rows are too large for one document), and whether a batch reads
+the objects it changes from the table or from what the projector remembers of them:
+same objects, versions, transaction counts, states and history."""
 
 from datetime import timedelta
 from decimal import Decimal
 
-from arqium.projections import rows
+import psycopg
+import pytest
+
+from arqium.infra.eventstore import open_pool, shared_env
+from arqium.projections import ledger_objects, rows
+from arqium.projections.base import open_view
 from arqium.projections.ledger_objects import LedgerObjectsProjection
+from arqium.workers.feed import EventFeed
 from tests.conftest import SETUP
 from tests.projections.replay import fed_copy
 
@@ -53,3 +60,52 @@ def test_batches_in_one_or_many_documents_give_the_same_read_model(system, setti
     assert objects["invoice"]["status"] == "sent"
     assert '"amount":12.50' in objects["invoice"]["data"]  # exactly as it was sent
     assert objects["contract"]["data"].count("naïve 中文") == 1
+
+
+@pytest.mark.parametrize("remembered_bytes", [0, 1500])
+def test_objects_remembered_by_the_projector_or_read_again_give_the_same_read_model(
+        remembered_bytes, system, settings, clock, monkeypatch):
+    """Read from the table each time (0 bytes), or remembered one at a time, each
+    forgotten for the next (1,500 bytes): as when all are remembered."""
+    write_history(system, clock)
+    remembering_all = replayed(system, settings, "ledger_objects_all", batch_size=2)
+    monkeypatch.setattr(ledger_objects, "KNOWN_OBJECTS_BYTES", remembered_bytes)
+    assert replayed(system, settings, "ledger_objects_few", batch_size=2) == remembering_all
+
+
+def test_a_batch_that_fails_is_not_remembered(system, settings):
+    """Its objects are read again from the table when it is retried: remembered as the
+    failed batch left them, they would look written already."""
+    invoice, _ = system.ledger.create_object("u1", "invoice", {"status": "draft"},
+                                             cause=SETUP)
+    for status in ("sent", "paid"):
+        system.ledger.transact("u1", invoice.id, status, {"status": status}, {},
+                               cause=SETUP)
+    pool = open_pool(settings)
+    try:
+        view = open_view(LedgerObjectsProjection, shared_env(
+            settings, pool, create_tables=True), name="ledger_objects_refusing")
+        projection = LedgerObjectsProjection(view)
+        feed = EventFeed(system.ledger, 0, lambda: False, batch_size=2)
+        projection.process_batch(feed.next_batch())  # created, then sent
+        paid = feed.next_batch()
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            conn.execute(REFUSE_PAID)
+            with pytest.raises(Exception, match="refused"):
+                projection.process_batch(paid)
+            conn.execute("DROP TRIGGER refuse_paid ON ledger_objects_refusing")
+        projection.process_batch(paid)
+        assert view.query("SELECT status, version, transactions FROM {table}") == [
+            {"status": "paid", "version": 3, "transactions": 2}]
+    finally:
+        pool.close()
+
+
+REFUSE_PAID = """
+CREATE FUNCTION refuse_paid() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.status = 'paid' THEN RAISE EXCEPTION 'refused'; END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER refuse_paid BEFORE UPDATE ON ledger_objects_refusing
+FOR EACH ROW EXECUTE FUNCTION refuse_paid()"""
