@@ -5,7 +5,8 @@ column PostgreSQL still computes is migrated to one the projector writes."""
 
 import psycopg
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from arqium.domain.memory.application import MemoryDraft
@@ -35,7 +36,7 @@ def is_generated(conn: psycopg.Connection, column: str) -> bool:
     ).fetchone()[0]
 
 
-@settings(max_examples=400, deadline=None,
+@examples(max_examples=400, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=texts, filler=st.sampled_from([0, 990, 995, 1000]))
 def test_python_reads_the_pattern_as_postgresql_does(settings, text, filler):
