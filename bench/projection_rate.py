@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -114,6 +115,46 @@ def cpu_seconds(process: psutil.Process) -> float:
     return total
 
 
+class ServerCpu:
+    """The CPU a server's processes (the postmaster and its children) use while the
+    block runs, each read every 20 ms and counted up to its last reading: read only
+    before and after, a backend that ended in between, not yet reaped, was counted in
+    neither reading (a rebuild's backends end as it does)."""
+
+    def __init__(self, server: psutil.Process):
+        self.server = server
+        self.seconds = 0.0
+        self._first: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self._done = threading.Event()
+
+    def _read(self, first: bool) -> None:
+        for process in [self.server, *self.server.children(recursive=True)]:
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            self._first.setdefault(process.pid, times.user + times.system if first
+                                   else 0.0)
+            self._last[process.pid] = times.user + times.system
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.02):
+            self._read(first=False)
+
+    def __enter__(self) -> "ServerCpu":
+        self._read(first=True)
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._done.set()
+        self._thread.join()
+        self._read(first=False)
+        self.seconds = sum(last - self._first[pid] for pid, last in self._last.items())
+
+
 def rebuild_by_command(name: str, settings: Settings) -> int:
     """`arqium projections rebuild NAME`, run as a user runs it; the position it reached."""
     env = {**os.environ, "ARQIUM_DATABASE_URL": settings.database_url or ""}
@@ -162,15 +203,15 @@ def main() -> int:
               f"{'µs CPU/event: rebuild':>22} {'PostgreSQL':>11}")
         for projection in chosen:
             started = time.perf_counter()
-            cpu_before = cpu_seconds(bench), cpu_seconds(server)
-            position = (rebuild_by_command(projection.name, settings) if args.cli
-                        else rebuild(projection, settings, show_progress=True))
+            own_before = cpu_seconds(bench)
+            with ServerCpu(server) as server_cpu:
+                position = (rebuild_by_command(projection.name, settings) if args.cli
+                            else rebuild(projection, settings, show_progress=True))
             seconds = time.perf_counter() - started
-            own, server_cpu = (cpu_seconds(process) - before for process, before
-                             in zip((bench, server), cpu_before, strict=True))
+            own = cpu_seconds(bench) - own_before
             print(f"{projection.name:<20} {position:>8} {seconds:>8.1f} "
                   f"{position / seconds:>9.0f} {own * 1e6 / position:>22.0f} "
-                  f"{server_cpu * 1e6 / position:>11.0f}", flush=True)
+                  f"{server_cpu.seconds * 1e6 / position:>11.0f}", flush=True)
         return 0
     finally:
         postgres.stop()

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import psutil
-from projection_rate import cpu_seconds, postmaster, progress, store
+from projection_rate import ServerCpu, cpu_seconds, postmaster, progress, store
 
 from arqium.domain.memory.application import MemoryApplication
 from arqium.infra.embedded import EmbeddedNats, EmbeddedPostgres
@@ -72,12 +72,14 @@ def main() -> int:
         store(settings, args.events, owners=16, threads=4)
         progress("relaying them")
         nats_server = psutil.Process(int(nats.pid_file.read_text()))
-        processes = (psutil.Process(), nats_server, postmaster(postgres.pgdata))
+        processes = (psutil.Process(), nats_server)
         cpu_before = [cpu_seconds(process) for process in processes]
-        events, seconds, first = relayed(settings, args.timeout)
-        relay_cpu, nats_cpu, postgres_cpu = (
-            (cpu_seconds(process) - before) * 1e6 / events
-            for process, before in zip(processes, cpu_before, strict=True))
+        with ServerCpu(postmaster(postgres.pgdata)) as postgres_used:
+            events, seconds, first = relayed(settings, args.timeout)
+        relay_cpu, nats_cpu = ((cpu_seconds(process) - before) * 1e6 / events
+                               for process, before in zip(processes, cpu_before,
+                                                          strict=True))
+        postgres_cpu = postgres_used.seconds * 1e6 / events
         print(f"relay catch-up: {events} events in {seconds:.2f} s = "
               f"{events / seconds:.0f} events/s (start-up included; the first batch was "
               f"recorded {first:.2f} s after the start)")
