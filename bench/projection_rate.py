@@ -126,8 +126,9 @@ class ServerCpu:
     def __init__(self, server: psutil.Process):
         self.server = server.pid
         self.seconds = 0.0
-        self._first: dict[int, float] = {}
-        self._last: dict[int, float] = {}
+        # By (pid, start time): a pid may be another process's by the next reading.
+        self._first: dict[tuple[int, int], float] = {}
+        self._last: dict[tuple[int, int], float] = {}
         self._done = threading.Event()
 
     def _read(self, first: bool) -> None:
@@ -136,10 +137,10 @@ class ServerCpu:
         except OSError:
             children = ""
         for pid in [self.server, *map(int, children.split())]:
-            seconds = _cpu_of(pid)
-            if seconds is not None:
-                self._first.setdefault(pid, seconds if first else 0.0)
-                self._last[pid] = seconds
+            if (read := _cpu_of(pid)) is not None:
+                process, seconds = read
+                self._first.setdefault(process, seconds if first else 0.0)
+                self._last[process] = seconds
 
     def _sample(self) -> None:
         while not self._done.wait(0.02):
@@ -155,19 +156,22 @@ class ServerCpu:
         self._done.set()
         self._thread.join()
         self._read(first=False)
-        self.seconds = sum(last - self._first[pid] for pid, last in self._last.items())
+        self.seconds = sum(last - self._first[process]
+                           for process, last in self._last.items())
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_of(pid: int) -> float | None:
-    """A process's user and system CPU seconds (None once it is gone)."""
+def _cpu_of(pid: int) -> tuple[tuple[int, int], float] | None:
+    """A process's (pid, start time) and its user and system CPU seconds (None once it
+    is gone)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+    # After the command's name: utime, stime and starttime are the 12th, 13th and 20th.
+    return (pid, int(fields[19])), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def rebuild_by_command(name: str, settings: Settings) -> int:
