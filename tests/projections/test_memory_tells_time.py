@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from arqium.domain.memory.application import MemoryDraft
 from arqium.domain.memory.moments import TELLS_TIME, tells_time
+from arqium.projections.memory_items import ADD_TELLS_TIME
 from arqium.system.bootstrap import migrate
 from tests.conftest import SETUP, memory_items_applied
 
@@ -80,9 +81,7 @@ def test_a_table_whose_column_postgresql_computed_keeps_its_values_and_is_writte
     memory_items_applied(system, stored(system, "no", "We met in the hall")[1])
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
         conn.execute("ALTER TABLE memory_items DROP COLUMN tells_time")
-        conn.execute("ALTER TABLE memory_items ADD COLUMN tells_time boolean GENERATED "
-                     "ALWAYS AS (left(search_text, 1000) ~* %s) STORED"
-                     .replace("%s", "'" + TELLS_TIME.replace("'", "''") + "'"))
+        conn.execute(system.views["memory_items"].sql(ADD_TELLS_TIME))
         assert is_generated(conn, "tells_time")  # as an earlier version left it
         migrate(settings)
         assert not is_generated(conn, "tells_time")
