@@ -39,7 +39,10 @@ def run_projector(settings):
 
     yield start
     for stopping, thread, shared in started:
-        stopping.set(), thread.join(), shared.close()
+        # As a worker group stops its workers: the waits of their feeds end at once,
+        # a gather's too (one test's lasts 60 s).
+        stopping.set(), shared.listener.wake_all()
+        thread.join(), shared.close()
 
 
 def test_write_is_invisible_until_the_projector_has_run(system, run_projector, clock):
