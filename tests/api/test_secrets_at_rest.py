@@ -14,7 +14,7 @@ from arqium.projections.memory_items import MemoryItemsProjection
 from arqium.system.bootstrap import migrate
 from arqium.workers.rebuild import rebuild
 from arqium.workers.runner import worker_names
-from tests.conftest import bearer
+from tests.conftest import bearer, memory_items_applied
 
 MARKER = "quokkazanzibar"  # in the content only: never in a key or a tag
 # Digits are a lexeme of their own; eight of them never turn up by chance in a stored
@@ -69,7 +69,7 @@ def test_no_table_holds_a_secret_or_pii_memorys_plaintext(client, user, system):
     wait = {**user["headers"], "X-Min-Position": position}
     client.get("/api/v1/memory/search", params={"q": "bank"}, headers=wait)
     for name in MEMORY_READ_MODELS:
-        system.views[name].wait("memory", int(position.split(".")[1]), timeout=10)
+        system.views[name].wait("memory", int(position.split(".")[1]), timeout=60)
     assert "public.memory_items.key" in columns_holding(system, "passport")  # it sees
     assert columns_holding(system, MARKER) == []
     assert columns_holding(system, CODE) == []
@@ -163,7 +163,7 @@ def test_migrate_names_the_rebuild_that_seals_what_an_earlier_version_opened(
         client, user, system, settings, caplog):
     position = store(client, user, "pin", "secret", ["bank"])
     items = system.views["memory_items"]
-    items.wait("memory", int(position.split(".")[1]), timeout=10)
+    memory_items_applied(system, int(position.split(".")[1]))
     with system.pool.get_connection() as conn:  # as an earlier version projected it
         conn.execute("UPDATE memory_items SET content = %s WHERE key = 'pin'",
                      (Jsonb({"note": MARKER}),))
@@ -179,7 +179,7 @@ def test_opened_content_merely_holding_the_sealed_mark_counts_as_opened(client, 
     as a string is content in clear."""
     position = store(client, user, "pin", "secret", ["bank"])
     items = system.views["memory_items"]
-    items.wait("memory", int(position.split(".")[1]), timeout=10)
+    memory_items_applied(system, int(position.split(".")[1]))
     with system.pool.get_connection() as conn:  # as an earlier version projected it
         conn.execute("UPDATE memory_items SET content = %s WHERE key = 'pin'",
                      (Jsonb(["$sealed", MARKER]),))

@@ -26,7 +26,7 @@ from arqium.projections.memory_search import (
     with_prior,
 )
 from arqium.system.bootstrap import migrate
-from tests.conftest import SETUP
+from tests.conftest import SETUP, memory_items_applied
 
 MEMORIES = {  # key: (note, layer, confidence, metadata)
     "editor": ("prefers a dark theme in every code editor", "temporary", 0.9, {}),
@@ -446,7 +446,7 @@ def test_the_working_set_skips_a_memory_too_large_for_what_is_left_and_packs_sma
 def test_the_search_waits_for_the_embeddings_too(postgres_search, system, workers):
     workers("memory_items")
     _, position = system.memory.upsert("u1", MemoryDraft(key="k", content="words"), cause=SETUP)
-    system.views["memory_items"].wait("memory", position, timeout=10)
+    memory_items_applied(system, position)
     with pytest.raises(TimeoutError, match="memory_embeddings"):
         postgres_search.wait("memory", position, timeout=0.05)
 
