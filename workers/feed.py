@@ -10,6 +10,7 @@ from typing import Any
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification, Tracking
+from psycopg.rows import tuple_row
 
 from arqium.infra.listener import Listener
 from arqium.infra.worker_failures import describe
@@ -54,6 +55,7 @@ LEFT JOIN (
     ) AS running
 ) AS e ON true
 ORDER BY e.notification_id"""
+HEAD, POSITION, WITHIN = 0, 1, 5  # of its columns
 
 
 class EventFailed(Exception):
@@ -157,20 +159,23 @@ class EventFeed:
         recorder: Any = self.app.recorder
         statement = filled_sql(HEAD_AND_NOTIFICATIONS, recorder.datastore.schema,
                                recorder.events_table_name)
-        with recorder.datastore.get_connection() as conn:
-            rows = conn.execute(statement, {
+        # Rows as tuples: psycopg makes those in C, a dict per row in Python (about 1 of
+        # the 5 µs a notification costs this process to read).
+        with recorder.datastore.get_connection() as conn, \
+                conn.cursor(row_factory=tuple_row) as curs:
+            rows = curs.execute(statement, {
                 "after": self.after, "topics": self.topics or None,
                 "limit": self.batch_size, "bytes": BATCH_BYTES,
             }).fetchall()
-        listed = [row for row in rows if row["notification_id"] is not None]
-        weighed = list(takewhile(lambda row: row["within"], listed))
+        listed = [row for row in rows if row[POSITION] is not None]
+        weighed = list(takewhile(lambda row: row[WITHIN], listed))
         notifications = [
-            Notification(id=row["notification_id"], originator_id=row["originator_id"],
-                         originator_version=row["originator_version"], topic=row["topic"],
-                         state=bytes(row["state"] or b""))  # none: it cannot be read
-            for row in weighed]
+            Notification(id=position, originator_id=originator_id,
+                         originator_version=version, topic=topic,
+                         state=bytes(state or b""))  # none: it cannot be read
+            for _, position, originator_id, version, topic, _, state in weighed]
         whole = len(listed) < self.batch_size and len(weighed) == len(listed)
-        return (rows[0]["head"] or 0), notifications, whole
+        return (rows[0][HEAD] or 0), notifications, whole
 
     def _read(self, notifications: list[Any]) -> list[tuple[Any, Tracking]]:
         batch = []
