@@ -277,9 +277,9 @@ def cause() -> Iterator[Cause]:
 def apps_let_go() -> Iterator[None]:
     """After each test, FastAPI's caches let go of its apps. They remember up to 4,096
     endpoints and dependencies (its lru_caches of how each is called), and an app's
-    closures hold the app: over the suite, a worker kept hundreds of apps (10 million
-    objects, 3 GB, a full garbage collection of 9 s). A server builds one app; the suite
-    builds one a test."""
+    closures hold the app: over the API tests, a worker kept hundreds of apps (10
+    million objects, 3 GB, a full garbage collection of 9 s). A server builds one app;
+    the suite builds one a test."""
     yield
     from fastapi.dependencies import models
 
