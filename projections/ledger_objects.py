@@ -317,13 +317,14 @@ class LedgerObjectsProjection(BatchProjection):
         """Each touched object's state after the batch, and the batch's history rows."""
         touched = {e.originator_id for e, _ in events
                    if isinstance(e, LedgerObject.Transacted)}
-        objects = {object_id: {**self.known[object_id][0], "new": False, "transactions": 0}
-                   for object_id in touched if object_id in self.known}
-        if unknown := [object_id for object_id in touched if object_id not in objects]:
+        stored = {object_id: self.known[object_id][0]
+                  for object_id in touched if object_id in self.known}
+        if unknown := list(touched - stored.keys()):
             curs.execute(self.view.sql(SELECT_OBJECTS_BY_ID), {"ids": unknown})
-            objects.update({row["id"]: {**row, "data": exact_json(row["data"]),
-                                        "new": False, "transactions": 0}
-                            for row in curs.fetchall()})
+            stored.update({row["id"]: {**row, "data": exact_json(row["data"])}
+                           for row in curs.fetchall()})
+        objects = {object_id: {**state, "new": False, "transactions": 0}
+                   for object_id, state in stored.items()}
         history = []
         for domain_event, position in events:
             state = fold_event(objects, domain_event, position)

@@ -494,8 +494,7 @@ class MemoryItemsProjection(BatchProjection):
         rows = [{**_as_json(_event_fields(e, position)), "owner_id": e.owner_id,
                  "key": e.key, "content": e.content, "layer": e.layer,
                  "session_id": e.session_id, "context_id": e.context_id,
-                 "search_text": (text := searchable_text(e.key, e.content, e.tags)),
-                 "tells_time": tells_time(text), "tokens": count}
+                 **_searched(e.key, e.content, e.tags), "tokens": count}
                 for (e, position), count in zip(events, tokens, strict=True)]
         return [(row, _words_of(row["owner_id"], row["search_text"])) for row in rows]
 
@@ -561,11 +560,10 @@ class MemoryItemsProjection(BatchProjection):
                         curs: Cursor) -> dict:
         """Content (sealed content as sealed), its search text and its prompt tokens;
         the words of the text join the owner's vocabulary."""
-        search_text = searchable_text(row["key"], content, tags)
+        searched = _searched(row["key"], content, tags)
         if row["owner_id"] is not None:
-            self._learn_words(_words_of(row["owner_id"], search_text), curs)
-        return {"content": Jsonb(content), "search_text": search_text,
-                "tells_time": tells_time(search_text),
+            self._learn_words(_words_of(row["owner_id"], searched["search_text"]), curs)
+        return {"content": Jsonb(content), **searched,
                 "tokens": self._prompt_tokens_of([(row["key"], content)])[0]}
 
     def _learn_words(self, words: set[tuple[str, str]], curs: Cursor) -> None:
@@ -592,6 +590,12 @@ class MemoryItemsProjection(BatchProjection):
         """Owner, key and tags of a memory already in the read model."""
         curs.execute(self.view.sql(SELECT_ROW), {"id": item_id})
         return curs.fetchone() or {"owner_id": None, "key": "", "tags": []}
+
+
+def _searched(key: str, content: Any, tags: list[str]) -> dict:
+    """A memory's search text, and whether it tells a time."""
+    search_text = searchable_text(key, content, tags)
+    return {"search_text": search_text, "tells_time": tells_time(search_text)}
 
 
 def _words_of(owner_id: str, text: str) -> set[tuple[str, str]]:
