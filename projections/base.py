@@ -27,9 +27,13 @@ SELECT (SELECT max(notification_id) FROM {head_table}) AS head,
        (SELECT max(notification_id) FROM {position_table}
         WHERE application_name = %(application)s) AS position"""
 # Whether the read model holds the position; if not, and if asked, a NOTIFY that asks its
-# projector to read at once rather than gather more commits first (workers/feed.py).
+# projector to read at once rather than gather more commits first (workers/feed.py); and
+# if not, whether the database takes no writes (a standby, default_transaction_read_only),
+# so that its projector cannot catch up before it does again.
 REACHED_OR_HURRY = """
-SELECT reached, CASE WHEN NOT reached AND %(hurry)s THEN pg_notify(%(channel)s, '') END
+SELECT reached, CASE WHEN NOT reached AND %(hurry)s THEN pg_notify(%(channel)s, '') END,
+       NOT reached AND (current_setting('transaction_read_only')::boolean
+                        OR pg_is_in_recovery()) AS stuck
 FROM (SELECT coalesce(max(notification_id) >= %(position)s, false) AS reached
       FROM {tracking} WHERE application_name = %(application)s) AS tracking"""
 HURRY_PREFIX = "arqium_awaited_"
@@ -43,6 +47,11 @@ FROM (SELECT set_config('synchronous_commit', 'off', true)) AS asynchronous_comm
 ON CONFLICT (application_name) DO UPDATE SET notification_id = excluded.notification_id
 WHERE {tracking}.notification_id < excluded.notification_id
 RETURNING notification_id"""
+
+
+class ReadModelStuck(TimeoutError):
+    """A read model behind that cannot catch up for now: the database takes no writes.
+    A TimeoutError, so that a wait for it fails as one that ran out, only at once."""
 
 
 class ReadModel(PostgresTrackingRecorder):
@@ -116,10 +125,11 @@ class ReadModel(PostgresTrackingRecorder):
 
     def wait(self, application_name: str, notification_id: int | None,
              timeout: float = 1.0, interrupt: Any = None) -> None:
-        """Block until the read model has reached `notification_id`; TimeoutError if not.
-        Polls briskly: read-your-writes waits are usually a few milliseconds. The first
-        look that finds it behind hurries its projector: one NOTIFY a wait, as PostgreSQL
-        commits the transactions that notify one at a time."""
+        """Block until the read model has reached `notification_id`; TimeoutError if not
+        (at once while the database takes no writes: ReadModelStuck). Polls briskly:
+        read-your-writes waits are usually a few milliseconds. The first look that finds
+        it behind hurries its projector: one NOTIFY a wait, as PostgreSQL commits the
+        transactions that notify one at a time."""
         if notification_id is None:
             return
         deadline = time.monotonic() + timeout
@@ -134,10 +144,16 @@ class ReadModel(PostgresTrackingRecorder):
     def reached_or_hurry(self, application_name: str, notification_id: int,
                          hurry: bool = True) -> bool:
         """Whether the read model holds `notification_id`; if not (and if `hurry`), its
-        projector is asked, in the same round trip, to read the log now."""
-        return self.query(REACHED_OR_HURRY, {"tracking": self.tracking_table_name},
-                          application=application_name, position=notification_id,
-                          hurry=hurry, channel=hurry_channel(self.name))[0]["reached"]
+        projector is asked, in the same round trip, to read the log now. ReadModelStuck
+        if it does not while the database takes no writes: waiting would be in vain."""
+        row = self.query(REACHED_OR_HURRY, {"tracking": self.tracking_table_name},
+                         application=application_name, position=notification_id,
+                         hurry=hurry, channel=hurry_channel(self.name))[0]
+        if row["stuck"]:
+            raise ReadModelStuck(f"read model {self.name!r} cannot reach {application_name}"
+                                 f" position {notification_id} while the database takes "
+                                 "no writes")
+        return row["reached"]
 
     def table_names(self) -> list[str]:
         """Every table this read model owns, tracking included (for drop and swap)."""
