@@ -98,9 +98,13 @@ class EventFeed:
     def batches(self) -> Iterator[list[tuple[Any, Tracking]]]:
         with self._wakeups() as wakeup, self._hurries():
             self._wakeup = wakeup
-            while not (self._closed.is_set() or self.should_stop()):
+            while True:
                 wakeup.clear()  # before reading: a commit from now on wakes the wait
                 self._hurried.clear()  # and a read waiting from now on ends the gather
+                # Looked at after the clearing: a stop that comes later wakes the wait
+                # and ends the gather (close() and a worker group's stop set both).
+                if self._closed.is_set() or self.should_stop():
+                    return
                 read_at = time.monotonic()
                 batch = self.next_batch()
                 if batch:
@@ -118,9 +122,7 @@ class EventFeed:
         commits, for a fraction of the cost of one each. Unless a read waits: it is then
         worth more than the cost saved."""
         pause = last_read_at + self.gather_seconds - time.monotonic()
-        # Closed before the loop cleared `_hurried`, it would not end the wait: hence the
-        # look (close() sets `_closed` first).
-        if pause > 0 and not self._closed.is_set():
+        if pause > 0:
             self._hurried.wait(pause)
 
     def close(self) -> None:

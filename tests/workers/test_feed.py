@@ -160,6 +160,43 @@ def test_a_feed_reads_what_commits_in_its_gather_time_at_once(system):
     assert not ending.is_alive() and read[-1] is None
 
 
+def test_a_stop_just_after_a_feeds_look_at_it_ends_its_next_gather(system):
+    """A worker group stops its feeds by setting their stop event and waking their
+    waits. A stop that comes just after a feed looked at that event, before it read,
+    still ends the gather that follows the read, not 60 s later."""
+    positions = [system.memory.upsert("u1", MemoryDraft(key=key, content=key),
+                                      cause=SETUP)[1] for key in "abc"]
+    listener = Listener(system.settings.database_url)
+    stopping, looks = threading.Event(), []
+
+    def should_stop() -> bool:
+        looks.append(None)
+        if len(looks) == 2:  # the stop comes now, once the feed has looked
+            stopping.set()
+            listener.wake_all()
+            return False
+        return stopping.is_set()
+
+    # A full first batch (more is waiting: no gather), then the rest and a gather.
+    feed = EventFeed(system.memory, 0, should_stop, listener, batch_size=2,
+                     gather_seconds=60.0, hurried_by="arqium_awaited_test")
+    read: list = []
+    reader = threading.Thread(target=lambda: read.extend(
+        [tracking.notification_id for _, tracking in batch] for batch in feed.batches()))
+    try:
+        # Listened to before the feed starts: LISTEN taking effect wakes it once too.
+        listener.on_notify("arqium_awaited_test", lambda: None)
+        eventually(lambda: listener.listening("arqium_awaited_test"))
+        reader.start()
+        reader.join(10)
+        assert not reader.is_alive(), "the feed sat out its gather after the stop"
+        assert read == [positions[:2], positions[2:]]
+    finally:
+        feed.close()
+        reader.join(10)
+        listener.close()
+
+
 def test_a_feed_behind_the_log_reads_on_without_gathering(system):
     """A full batch says more is waiting: a projector or relay catching up reads the
     next one at once, at full speed, whatever its gather time."""
