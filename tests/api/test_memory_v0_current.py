@@ -104,6 +104,20 @@ def test_the_401_comes_before_the_body_is_read(client):
     assert_error(response, 401)
 
 
+@pytest.mark.parametrize("method,path", [("PATCH", "/v0/vaults"), ("TRACE", "/v0/vaults/x"),
+                                         ("PUT", "/v0/vaults/x/memories"),
+                                         ("HEAD", "/v0/vaults")])
+def test_a_method_served_nowhere_at_the_path_is_405_with_or_without_a_key(
+        client, method, path):
+    """As on every other face: the methods a path serves are no secret."""
+    for headers in ({}, {"Authorization": f"Bearer {api_key(client)}"}):
+        response = client.request(method, path, headers=headers)
+        assert response.status_code == 405
+        assert method not in response.headers["Allow"].split(", ")
+        if method != "HEAD":  # a HEAD answer has no body
+            assert_error(response, 405)
+
+
 def test_an_access_token_is_not_an_api_key_here(client):
     user = register(client)
     assert_error(client.get("/v0/vaults", headers=bearer(user["access_token"])), 401)

@@ -9,7 +9,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from arqium.api.common.deps import SystemDep
-from arqium.api.errors import DATABASE_UNAVAILABLE, database_unavailable, error_response
+from arqium.api.errors import (
+    DATABASE_UNAVAILABLE,
+    database_unavailable,
+    documented_methods,
+    error_response,
+)
 from arqium.api.memory_v0.access import V0User
 from arqium.api.middleware import HttpMiddleware
 from arqium.api.principals import AUTHENTICATED_ACTOR, verified_api_key
@@ -69,6 +74,13 @@ def account_dependency(request: Request, system: SystemDep) -> V0User:
 AccountDep = Annotated[V0User, Depends(account_dependency)]
 
 
+def served(request: Request) -> bool:
+    """Whether a route serves the request's method at its path, or no route has the path
+    (each route checks the key again, whatever this says)."""
+    methods = documented_methods(request).at(request.url.path)[1]
+    return not methods or request.method in methods
+
+
 class BearerKeyMiddleware(HttpMiddleware):
     """Refuses a request to the dialect's paths without a valid bearer key (401 in the
     dialect's shape) before the input limits, idempotency or the route read its body."""
@@ -79,6 +91,9 @@ class BearerKeyMiddleware(HttpMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope)
+        if not served(request):  # the router's 405, as on every face: it tells no secret
+            await self.app(scope, receive, send)
+            return
         try:
             await run_in_threadpool(account, request, request.app.state.system)
         except AuthenticationFailed as refusal:
