@@ -65,6 +65,12 @@ class ArqiumGraphQLRouter(GraphQLRouter):
             raise HTTPException(400, "Unable to parse request body as JSON") from None
         if not isinstance(parsed, (dict, list)):
             raise HTTPException(400, "The GraphQL request must be a JSON object")
+        # Strawberry looks at the name only after parsing the query: a query that does not
+        # parse would be answered 200 with its syntax error, whatever the name was.
+        if isinstance(parsed, dict) and not isinstance(parsed.get("operationName"),
+                                                       (str, type(None))):
+            raise HTTPException(400, "The GraphQL operation's `operationName` must be a "
+                                     "string or null, if provided.")
         return parsed
 
     async def on_ws_connect(self, context: GraphQLContext) -> None:

@@ -261,6 +261,18 @@ def test_a_body_that_is_not_json_is_a_400_graphql_error(client):
     assert response.json()["errors"][0]["extensions"]["code"] == "VALIDATION_ERROR"
 
 
+@pytest.mark.parametrize("name", [{}, 5, ["Me"]])
+def test_an_operation_name_that_is_no_string_is_a_400_graphql_error(client, user, name):
+    """Even with a query that does not parse (else answered 200 with its syntax error)."""
+    for query in ("0", "query Me { __typename }"):
+        response = client.post("/graphql", headers=user["headers"],
+                               json={"query": query, "operationName": name})
+        assert response.status_code == 400
+        error = response.json()["errors"][0]
+        assert "operationName" in error["message"]
+        assert error["extensions"]["code"] == "VALIDATION_ERROR"
+
+
 def test_a_mutation_over_get_is_refused_and_changes_nothing(client, user):
     response = client.get("/graphql", headers=user["headers"],
                           params={"query": "mutation { createSession { id } }"})
