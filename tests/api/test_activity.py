@@ -11,8 +11,9 @@ from tests.conftest import SETUP, bearer, register
 
 @pytest.fixture(autouse=True)
 def projectors(workers):
+    # The credentials' too: deleting a user waits until its credentials are gone.
     workers(*(p.name for p in ACTIVITY_PROJECTIONS), "memory_items", "ledger_objects",
-            "platform_modules", "platform_config")
+            "platform_modules", "platform_config", "login_sessions", "api_keys")
 
 
 def activity(client, caller, **params):

@@ -37,7 +37,8 @@ def test_an_expired_token_is_invalid_token(client, user, clock):
     assert error_code(sessions(client, user["headers"])) == "INVALID_TOKEN"
 
 
-def test_the_token_of_an_ended_session_is_invalid_token(client, user):
+def test_the_token_of_an_ended_session_is_invalid_token(client, user, workers):
+    workers("login_sessions")  # the logout waits until the session is seen ended
     client.post("/api/auth/logout", json={"token": user["access_token"]})
     assert error_code(sessions(client, user["headers"])) == "INVALID_TOKEN"
 

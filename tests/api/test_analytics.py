@@ -17,7 +17,8 @@ PROJECTORS = [p.name for p in ACTIVITY_PROJECTIONS]
 
 @pytest.fixture(autouse=True)
 def projectors(workers):
-    workers(*PROJECTORS, "memory_items", "ledger_objects")
+    # The credentials' too: deleting a user waits until its credentials are gone.
+    workers(*PROJECTORS, "memory_items", "ledger_objects", "login_sessions", "api_keys")
 
 
 def track(client, user, name="clicked", **body):

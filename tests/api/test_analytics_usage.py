@@ -38,7 +38,8 @@ def settings(settings):
 
 @pytest.fixture(autouse=True)
 def projectors(workers):
-    workers(*PROJECTORS)
+    # A user read by GraphQL; a user deleted: its credentials gone.
+    workers(*PROJECTORS, "users", "login_sessions", "api_keys")
 
 
 def search_v1(client, user, q="theme"):

@@ -65,7 +65,8 @@ def test_concurrent_retries_store_one_memory(client, user, system):
     assert system.memory.recorder.max_notification_id() == 1
 
 
-def test_a_retry_after_logout_is_refused_not_replayed(client, user):
+def test_a_retry_after_logout_is_refused_not_replayed(client, user, workers):
+    workers("login_sessions")  # the logout waits until the session is seen ended
     assert store(client, user, "before-logout").status_code == 201
     assert client.post("/api/v1/auth/logout", headers=user["headers"]).status_code == 200
     retry = store(client, user, "before-logout")

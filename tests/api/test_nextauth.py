@@ -145,7 +145,8 @@ def test_an_arqium_access_token_in_the_cookie_is_accepted(client, user):
     assert upsert(client, {COOKIE: user["access_token"]}).status_code == 200
 
 
-def test_an_ended_sessions_token_in_the_cookie_is_refused(client, user):
+def test_an_ended_sessions_token_in_the_cookie_is_refused(client, user, workers):
+    workers("login_sessions")  # the logout waits until the session is seen ended
     client.post("/api/v1/auth/logout", headers=user["headers"])
     refused(upsert(client, {COOKIE: user["access_token"]}))
 

@@ -102,7 +102,9 @@ def test_the_health_body_is_the_documented_one(client, workers, document):
     assert_documented(document, "/api/v1/health", "get", client.get("/api/v1/health"))
 
 
-def test_graphql_answers_the_documented_result_errors_included(client, user, document):
+def test_graphql_answers_the_documented_result_errors_included(client, user, document,
+                                                               workers):
+    workers("users")  # read by `user`
     for query in ("{ user { id email } }", "{ nosuchfield }"):
         assert_documented(document, "/graphql", "post", client.post(
             "/graphql", json={"query": query}, headers=user["headers"]))

@@ -70,7 +70,8 @@ def every_row(view) -> dict[str, list]:
 
 
 def test_a_projection_fed_only_its_topics_builds_the_same_read_model_up_to_the_head(
-        system, settings):
+        system, settings, workers):
+    workers("platform_config")  # a registration reads the password policy from it
     write_history(system)
     for projection_class in READING_TOPICS:
         application = next(app for app in system.applications()
