@@ -218,4 +218,12 @@ class EventFeed:
     def _hurries(self) -> AbstractContextManager[None]:
         if self.listener is None or self.hurried_by is None:
             return nullcontext()
-        return self.listener.calling(self.hurried_by, self._hurried.set)
+        return self.listener.calling(self.hurried_by, self._hurry)
+
+    def _hurry(self) -> None:
+        """A read waits for what the feed's reader writes, or a rebuild for the reader to
+        step aside: end a gather, and a wait for commits too (the commit's NOTIFY may
+        not have come yet; a rebuild's request is seen only by looking)."""
+        self._hurried.set()
+        if self._wakeup is not None:
+            self._wakeup.set()

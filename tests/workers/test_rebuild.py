@@ -1,3 +1,5 @@
+import threading
+
 import psycopg
 import pytest
 
@@ -6,9 +8,10 @@ from arqium.domain.sessions.application import MessageDraft
 from arqium.projections.chat_sessions import ChatSessionsProjection
 from arqium.projections.memory_items import MemoryItemsProjection
 from arqium.system.skips import skip_event
+from arqium.workers import feed as feed_module
 from arqium.workers.feed import EventFailed
 from arqium.workers.rebuild import rebuild
-from tests.conftest import SETUP
+from tests.conftest import SETUP, eventually
 from tests.workers.test_feed import make_unreadable
 
 
@@ -41,6 +44,23 @@ def test_the_live_projector_resumes_after_a_rebuild(system, settings, workers, c
     view = system.views["memory_items"]
     view.wait("memory", position, timeout=5)
     assert len(view.recent("u1", 100, clock())) == 20
+
+
+def test_an_idle_live_projector_steps_aside_for_a_rebuild_at_once(system, settings,
+                                                                   workers, monkeypatch):
+    """Not at its feed's next look for commits: here a minute away."""
+    monkeypatch.setattr(feed_module, "NOTIFIED_POLL_SECONDS", 60.0)
+    workers("memory_items")
+    position = write(system, 3, "k")
+    view = system.views["memory_items"]
+    # Looked at without hurrying it (as a read's wait would): idle from now on.
+    assert eventually(lambda: view.position("memory") >= position, 60)
+    done = []
+    rebuilding = threading.Thread(target=lambda: done.append(
+        rebuild(MemoryItemsProjection, settings, show_progress=False)))
+    rebuilding.start()
+    rebuilding.join(20)
+    assert done == [position], "the rebuild still waits for the live projector"
 
 
 def test_rebuild_works_when_no_projector_is_running(system, settings, clock):
