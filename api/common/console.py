@@ -156,21 +156,31 @@ class Console:
             await asyncio.wait({earlier})  # however it ended
         deadline = asyncio.get_running_loop().time() + self.wait_seconds
         try:
-            for user_id, update in await self._updates(envelope, deadline):
-                for queue in (self.admins if user_id is None
-                              else self.users.get(user_id, ())):
-                    push(queue, update)
+            # The admins' notification reads no read model: it goes before the updates
+            # that wait for one (a late activity read model would hold it back).
+            self._push_all(self._told(envelope))
+            self._push_all(await self._updates(envelope, deadline))
         except DATABASE_UNAVAILABLE as error:
             log.warning("an update for an admin socket was lost (%s)", error)
 
+    def _push_all(self, updates: list[tuple[str | None, dict]]) -> None:
+        for user_id, update in updates:
+            for queue in self.admins if user_id is None else self.users.get(user_id, ()):
+                push(queue, update)
+
+    def _told(self, envelope: dict) -> list[tuple[str | None, dict]]:
+        """The admins' notification of a platform event, if there is one."""
+        if envelope["id"].rpartition(":")[0] == "platform" and self.admins:
+            if (told := notification(envelope)) is not None:
+                return [(None, told)]
+        return []
+
     async def _updates(self, envelope: dict, deadline: float
                        ) -> list[tuple[str | None, dict]]:
-        """(to whom: a user id, None for the admins; what) for one event."""
+        """(to whom: a user id, None for the admins; what) for one event, but the
+        admins' notification (`_told`)."""
         updates: list[tuple[str | None, dict]] = []
         application, _, number = envelope["id"].rpartition(":")
-        if application == "platform" and self.admins:
-            if (told := notification(envelope)) is not None:
-                updates.append((None, told))
         if envelope["type"] in LOGGED.get(application, ()) and self._may_concern(envelope):
             row = await self._activity(application, envelope["id"], int(number), deadline)
             if row is not None and row["user_id"] in self.users:

@@ -47,6 +47,23 @@ def next_of_type(socket, wanted: str) -> tuple[dict, list[dict]]:
     return message, before
 
 
+@pytest.fixture
+def long_read_waits(settings):
+    """Pushes wait a minute for a late read model: longer than a test waits for one."""
+    settings.read_wait_seconds = 60
+
+
+def test_an_admins_notification_does_not_wait_for_a_late_activity_read_model(
+        long_read_waits, client, other_instance, admin):
+    """platform_activity does not run here: the change's activity entry waits for it,
+    the admins' notification, which reads nothing, goes at once."""
+    with other_instance.websocket_connect(f"/api/ws?token={admin['access_token']}") as ws:
+        client.put("/api/config", headers=bearer(admin["access_token"]),
+                   json={"config": {"general": {"site_name": "Acme"}}})
+        told, _ = next_of_type(ws, "notification")
+    assert told["data"]["notification"]["action"]["type"] == "PlatformConfig.ConfigUpdated"
+
+
 def test_an_admin_is_first_pushed_the_status(other_instance, admin):
     with other_instance.websocket_connect(f"/api/ws?token={admin['access_token']}") as ws:
         status, before = next_of_type(ws, "status_update")
