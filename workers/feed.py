@@ -129,9 +129,7 @@ class EventFeed:
         """End `batches()` (called from another thread): at once, even while it waits
         for new events."""
         self._closed.set()
-        self._hurried.set()
-        if self._wakeup is not None:
-            self._wakeup.set()
+        self._hurry()
 
     def next_batch(self) -> list[tuple[Any, Tracking]]:
         """The next events (of the feed's topics, if it has any) up to the head; those
