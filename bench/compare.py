@@ -106,6 +106,14 @@ def proc_table() -> dict[int, tuple[int, float, float, str]]:
     return table
 
 
+def stolen_seconds() -> float:
+    """The processor time the hypervisor has taken from this machine so far (`steal` in
+    /proc/stat, all CPUs): a virtual machine over its host's share stops whole, ~100 ms
+    at a time, whatever runs on it."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    return int(fields[8]) / TICK if len(fields) > 8 else 0.0
+
+
 def descendants(table: dict, root: int) -> list[int]:
     found, frontier = [], [root]
     while frontier:
@@ -376,18 +384,19 @@ class Result:
     p95: float | None
     p99: float | None
     cpu: dict[str, float]
+    stolen: float = 0.0  # seconds of the machine's processor the hypervisor took meanwhile
 
     def cpu_ms(self, group: str) -> float | None:
         return self.cpu[group] * 1000 / self.requests if self.requests else None
 
 
-def summarize(samples: list[Sample], measure_start: float, end: float, cpu: dict
-              ) -> Result:
+def summarize(samples: list[Sample], measure_start: float, end: float, cpu: dict,
+              stolen: float = 0.0) -> Result:
     measured = [s for s in samples if s.start >= measure_start]
     ok = sorted((s.end - s.start) * 1000 for s in measured if s.ok)
     return Result(requests=len(samples), throughput=len(ok) / (end - measure_start),
                   errors=len(measured) - len(ok), p50=percentile(ok, 50),
-                  p95=percentile(ok, 95), p99=percentile(ok, 99), cpu=cpu)
+                  p95=percentile(ok, 95), p99=percentile(ok, 99), cpu=cpu, stolen=stolen)
 
 
 def measured(sides: Sides, name: str, base_url: str, clients: int, args, request,
@@ -395,12 +404,14 @@ def measured(sides: Sides, name: str, base_url: str, clients: int, args, request
     """One load with the CPU of every process around it (`after` runs before the CPU
     is read again: work the load left behind, such as projections catching up)."""
     progress(f"{name}: {clients} clients, {args.warmup:g} s warm-up + {args.duration:g} s")
-    before = sides.cpu()
+    before, stolen_before = sides.cpu(), stolen_seconds()
     samples, measure_start, end = run_load(base_url, clients, args.warmup, args.duration,
                                            request)
+    stolen = stolen_seconds() - stolen_before
     if after:
         after()
-    return summarize(samples, measure_start, end, cpu_delta(before, sides.cpu())), samples
+    return summarize(samples, measure_start, end, cpu_delta(before, sides.cpu()),
+                     stolen), samples
 
 
 def arqium_request(method: str, path_of, body_of=None, expect: int = 200):
@@ -735,7 +746,8 @@ def report(r: dict, args) -> str:
              f"pool {r['setup']['pool']}; PostgreSQL {r['setup']['postgres']}; "
              f"{r['setup']['cpus']} CPUs shared by clients and servers", ""]
     head = (f"{'load':<20}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'err':>6}"
-            f"{'CPU ms/request: server':>25}{'workers+NATS':>14}{'PostgreSQL':>12}")
+            f"{'CPU ms/request: server':>25}{'workers+NATS':>14}{'PostgreSQL':>12}"
+            f"{'stolen ms':>11}")
     lines += [head, "-" * len(head)]
     for name in ("ARQIUM writes", "peer writes", "ARQIUM search", "peer search",
                  "ARQIUM recent", "peer recent", "ARQIUM working set"):
@@ -748,7 +760,7 @@ def report(r: dict, args) -> str:
         lines.append(f"{name:<20}{x.throughput:>9.1f}{fmt(x.p50):>9}{fmt(x.p95):>9}"
                      f"{fmt(x.p99):>9}{x.errors:>6}{fmt(server, 2):>25}"
                      f"{fmt(workers, 2) if name.startswith('ARQIUM') else '':>14}"
-                     f"{fmt(x.cpu_ms('postgres'), 2):>12}")
+                     f"{fmt(x.cpu_ms('postgres'), 2):>12}{fmt(x.stolen * 1000, 0):>11}")
     raw = r["raw inserts/s"]
     lines.append(f"{'raw INSERT':<20}{raw:>9.1f}   (single-row commits, "
                  f"{args.write_clients} connections)")
