@@ -4,13 +4,15 @@ its vendored tokenizer, mean pooling, L2 normalisation."""
 
 import hashlib
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from arqium.infra.headroom import Headroom, Pace
 from arqium.infra.priority import run_this_thread_at, this_threads_niceness
 
 if TYPE_CHECKING:
@@ -100,14 +102,17 @@ class Embedder:
         self._map = map if threads == 1 else _inference_pool(threads).map
         self.query = lru_cache(maxsize=4096)(self._query)
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+    def embed(self, texts: Sequence[str], headroom: Headroom | None = None
+              ) -> list[list[float]]:
         """Vectors in the order of `texts`, computed in groups of similar length: a
-        short text padded to a long one's length costs as much as the long one."""
+        short text padded to a long one's length costs as much as the long one. Each
+        inference paced by `headroom`, if given (work that can wait)."""
         token_ids = [encoding.ids for encoding in self._tokenizer.encode_batch(list(texts))]
         vectors: list[list[float]] = [[] for _ in texts]
         groups = length_groups(token_ids)
-        embedded = self._map(self._embed_group, [[token_ids[i] for i in group]
-                                                 for group in groups])
+        pace = headroom.pacing(self.threads) if headroom is not None else None
+        embedded = self._map(partial(self._embed_group, pace=pace),
+                             [[token_ids[i] for i in group] for group in groups])
         for group, group_vectors in zip(groups, embedded, strict=True):
             for index, vector in zip(group, group_vectors, strict=True):
                 vectors[index] = vector
@@ -117,7 +122,8 @@ class Embedder:
         """One query's embedding, cached (queries repeat)."""
         return tuple(self.embed([text])[0])
 
-    def _embed_group(self, token_ids: Sequence[list[int]]) -> list[list[float]]:
+    def _embed_group(self, token_ids: Sequence[list[int]], pace: Pace | None
+                     ) -> list[list[float]]:
         import numpy as np  # here: counting tokens needs this module's tokenizer only
 
         width = max(len(ids) for ids in token_ids)
@@ -129,7 +135,10 @@ class Embedder:
         inputs = {"input_ids": ids, "attention_mask": mask,
                   "token_type_ids": np.zeros_like(ids)}
         with self._slots:
-            hidden = self._session.run(None, inputs)[0]
+            started, cpu_started = time.monotonic(), time.thread_time()
+            hidden = self._session.run(None, inputs)[0]  # on this thread (one an inference)
+        if pace is not None:
+            pace(started, cpu_started)
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)

@@ -141,6 +141,11 @@ class Settings(LoggingSettings):
     # little where none is, as they take only what nobody else wants (README,
     # "Performance").
     embedding_threads: int = Field(default=2, ge=1, le=64)
+    # The share of the machine's processor the embedding workers leave idle: they pace
+    # their inferences by what the rest of the machine uses (Linux). A virtual machine
+    # busy on every CPU is held back by its host, all of it ~100 ms at a time (README,
+    # "Performance"). 0: no pacing, they take all the idle processor there is.
+    embedding_headroom: float = Field(default=0.1, ge=0, lt=1)
     # How the model computes: "float" as packaged, or "int8" (about twice as fast, its
     # vectors ~0.99 cosine of the float ones and its ranking a little worse: README,
     # "Performance"). The API and every worker must agree; rebuild the embedding read

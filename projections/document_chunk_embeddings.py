@@ -14,6 +14,7 @@ from arqium.infra.embeddings import (
     vector_literal,
     worker_embedder,
 )
+from arqium.infra.headroom import Headroom, processor_headroom
 from arqium.infra.settings import Settings
 from arqium.projections.base import BatchProjection, ReadModel
 from arqium.projections.document_chunks import (
@@ -55,12 +56,14 @@ class DocumentChunkEmbeddingsProjection(DocumentsProjection):
     view_class = DocumentChunkEmbeddingsView
 
     embedder: Embedder | None = None
+    headroom: Headroom | None = None
 
     @classmethod
     def for_worker(cls, view: ReadModel, settings: Settings) -> BatchProjection:
         projection = super().for_worker(view, settings)
         projection.embedder = worker_embedder(settings.embedding_threads,
                                               EmbeddingModel.of(settings))
+        projection.headroom = processor_headroom(settings.embedding_headroom)
         return projection
 
     def prepare(self, chunked: Chunked) -> Chunked:
@@ -69,7 +72,7 @@ class DocumentChunkEmbeddingsProjection(DocumentsProjection):
         if self.embedder is None:
             raise RuntimeError(f"{self.name} embeds: make it with "
                                "for_worker(view, settings)")
-        vectors = iter(self.embedder.embed([chunk.text for chunk in chunks]))
+        vectors = iter(self.embedder.embed([chunk.text for chunk in chunks], self.headroom))
         return {position: (file, [(chunk, next(vectors)) for chunk in file_chunks])
                 for position, (file, file_chunks) in chunked.items()}
 

@@ -18,6 +18,7 @@ from arqium.infra.embeddings import (
     vector_literal,
     worker_embedder,
 )
+from arqium.infra.headroom import Headroom, processor_headroom
 from arqium.infra.settings import Settings
 from arqium.projections.base import BatchProjection, ReadModel
 
@@ -88,14 +89,16 @@ class MemoryEmbeddingsProjection(BatchProjection):
     application = MemoryApplication
     view_class = MemoryEmbeddingsView
 
-    def __init__(self, view: MemoryEmbeddingsView, embedder: Embedder):
+    def __init__(self, view: MemoryEmbeddingsView, embedder: Embedder,
+                 headroom: Headroom | None = None):
         super().__init__(view)
-        self.embedder = embedder
+        self.embedder, self.headroom = embedder, headroom
 
     @classmethod
     def for_worker(cls, view: ReadModel, settings: Settings) -> BatchProjection:
         return cls(view, worker_embedder(settings.embedding_threads,
-                                         EmbeddingModel.of(settings)))
+                                         EmbeddingModel.of(settings)),
+                   processor_headroom(settings.embedding_headroom))
 
     def process_batch(self, batch: Sequence[tuple[Any, Tracking]]) -> None:
         """Embed every text of the batch in a few inferences, outside any transaction
@@ -106,7 +109,8 @@ class MemoryEmbeddingsProjection(BatchProjection):
             follow(event, rows)
             if item := self.text_of(event, tracking.notification_id, rows):
                 pending[tracking.notification_id] = item
-        vectors = self.embedder.embed([item["text"] for item in pending.values()])
+        vectors = self.embedder.embed([item["text"] for item in pending.values()],
+                                      self.headroom)
         for item, vector in zip(pending.values(), vectors, strict=True):
             item["row"]["embedding"] = vector_literal(vector)
         with self.view.writing() as curs:

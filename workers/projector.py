@@ -13,12 +13,16 @@ from arqium.infra.priority import run_this_thread_at
 from arqium.projections.base import BatchProjection, hurry_channel, open_view
 from arqium.projections.platform_modules import PlatformModulesProjection
 from arqium.system.modules import CachedModules, configured_requirements
-from arqium.workers.feed import EventFailed, EventFeed
+from arqium.workers.feed import BATCH_SIZE, EventFailed, EventFeed
 from arqium.workers.resources import WorkerResources
 
 log = logging.getLogger("arqium.projector")
 
 STANDBY_POLL_SECONDS = 0.5
+# An embedding worker's batches: its inferences are paced while the machine is busy
+# (ARQIUM_EMBEDDING_HEADROOM), and a batch is what it finishes before it stops or steps
+# aside for a rebuild.
+EMBEDDING_BATCH_SIZE = 32
 
 
 class Projector:
@@ -83,7 +87,9 @@ class Projector:
                                   or not self._on(switched_on)), shared.listener,
                          topics=self.projection_class.topics(),
                          gather_seconds=shared.settings.worker_gather_seconds,
-                         hurried_by=hurry_channel(self.name))
+                         hurried_by=hurry_channel(self.name),
+                         batch_size=(EMBEDDING_BATCH_SIZE if self.projection_class.embeds
+                                     else BATCH_SIZE))
         for batch in feed.batches():
             apply_batch(projection, batch)
             progressed()
