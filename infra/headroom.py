@@ -1,5 +1,5 @@
 """Work that can wait (embedding) paced so that it leaves a share of the machine's
-processor idle while other processes are busy.
+processor idle, and the rest to other processes when they are busy.
 
 Running only on idle processor (nice 19, SCHED_IDLE) yields to every other process,
 but it keeps every CPU busy: a virtual machine whose CPUs are all busy is held back by
@@ -46,7 +46,7 @@ class Headroom:
 
     def __init__(self, headroom: float, cores: int | None = None):
         self.headroom = headroom
-        self.cores = cores or len(os.sched_getaffinity(0))
+        self.cores = cores or usable_cores()
         self._lock = threading.Lock()
         # (when, the machine's busy processor seconds, this process's) at the last reading
         self._last: tuple[float, float, float] | None = None
@@ -102,6 +102,13 @@ class Pace:
             time.sleep(wait)
 
 
+def usable_cores() -> int:
+    """The CPUs this process may run on (all of the machine's where that is not told)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def machine_busy_seconds() -> float:
     """Processor seconds all CPUs spent at work since boot: /proc/stat's first line, all
     but idle, I/O wait and the time the host took (steal)."""
@@ -112,5 +119,6 @@ def machine_busy_seconds() -> float:
 
 @lru_cache(maxsize=4)
 def processor_headroom(headroom: float) -> Headroom:
-    """One Headroom a process (for a share): every paced thread of it counts as its own."""
+    """One Headroom a process (for a share): its readings leave the process's own
+    processor out, whichever of its threads is paced."""
     return Headroom(headroom)

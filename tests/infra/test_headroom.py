@@ -55,7 +55,9 @@ def test_a_headroom_of_nothing_never_waits():
 
 @pytest.mark.skipif(not Path("/proc/stat").exists(), reason="reads Linux's /proc/stat")
 def test_with_every_cpu_busy_elsewhere_the_work_slows_to_a_fraction_within_its_budget():
-    headroom = Headroom(0.1)
+    # Half the machine kept idle: the hogs' use, however much of it the suite's other
+    # processes take, leaves the work nothing but its least duty.
+    headroom = Headroom(0.5)
     hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
             for _ in range(headroom.cores)]
     try:
@@ -73,8 +75,7 @@ def test_with_every_cpu_busy_elsewhere_the_work_slows_to_a_fraction_within_its_b
         for hog in hogs:
             hog.kill()
             hog.wait()
-    # The hogs took (nearly) the whole machine: the work got a tenth of its time at most,
-    # until the call had paused its budget.
+    # The work got a tenth of its time at most, until the call had paused its budget.
     assert 0.1 / (took[0] + waits[0]) <= 0.1
     assert sum(waits) == pytest.approx(PAUSE_BUDGET_SECONDS, abs=0.1)
 
