@@ -41,9 +41,9 @@ from arqium.domain.shared import (
     system_clock,
 )
 
-# Ids remembered as stored (~10 MB at most), as the integers of their UUIDs: the garbage
-# collector walks every UUID object that lives on (one a write), never an integer, and
-# under the write load the API process collected in full every 0.8 s.
+# Ids remembered as stored (~10 MB at most), as the integers of their UUIDs: each full
+# garbage collection walks every UUID object that lives on (one a write, 65,536 once
+# the cache is full), never an integer.
 SEEN_MEMORIES = 65_536
 
 
