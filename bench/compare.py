@@ -56,6 +56,8 @@ from urllib.parse import quote
 
 import psycopg
 
+from arqium.infra.headroom import processor_times
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from search_memories import QUERIES, WORDS, sentence  # noqa: E402
@@ -107,11 +109,10 @@ def proc_table() -> dict[int, tuple[int, float, float, str]]:
 
 
 def stolen_seconds() -> float:
-    """The processor time the hypervisor has taken from this machine so far (`steal` in
-    /proc/stat, all CPUs): a virtual machine over its host's share stops whole, ~100 ms
-    at a time, whatever runs on it."""
-    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
-    return int(fields[8]) / TICK if len(fields) > 8 else 0.0
+    """The processor time the hypervisor has taken from this machine so far (all CPUs):
+    a virtual machine over its host's share stops whole, ~100 ms at a time, whatever
+    runs on it."""
+    return processor_times().get("steal", 0.0)
 
 
 def descendants(table: dict, root: int) -> list[int]:

@@ -109,12 +109,24 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
+# The first fields of /proc/stat's `cpu` line: processor seconds of all CPUs since boot.
+PROCESSOR_TIMES = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+BUSY = ("user", "nice", "system", "irq", "softirq")
+
+
+def processor_times() -> dict[str, float]:
+    """The machine's processor seconds since boot by kind (PROCESSOR_TIMES); `steal` is
+    the time its host took from it."""
+    ticks = PROC_STAT.read_text().split("\n", 1)[0].split()[1:]
+    per_second = os.sysconf("SC_CLK_TCK")
+    return {kind: int(value) / per_second for kind, value in zip(PROCESSOR_TIMES, ticks)}
+
+
 def machine_busy_seconds() -> float:
-    """Processor seconds all CPUs spent at work since boot: /proc/stat's first line, all
-    but idle, I/O wait and the time the host took (steal)."""
-    fields = [int(value) for value in PROC_STAT.read_text().split("\n", 1)[0].split()[1:]]
-    user, nice, system, _idle, _iowait, irq, softirq = fields[:7]
-    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+    """Processor seconds all CPUs spent at work since boot: all but idle, I/O wait and
+    the time the host took (steal)."""
+    times = processor_times()
+    return sum(times[kind] for kind in BUSY)
 
 
 @lru_cache(maxsize=4)
