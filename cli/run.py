@@ -28,6 +28,11 @@ from arqium.infra.settings import Settings
 log = logging.getLogger("arqium")
 
 READY_TIMEOUT_SECONDS = 30
+# A worker process that ended is started again at once, its read models lagging the
+# least; one that keeps ending soon after its start (a crash at start-up) is started
+# again after pauses that double, up to a minute, so that it cannot take the machine.
+STEADY_RUN_SECONDS = 60.0
+MAX_RESTART_PAUSE_SECONDS = 60.0
 
 
 # --- up ---------------------------------------------------------------------------
@@ -151,6 +156,7 @@ class WorkerProcess:
         self.own_session = own_session
         self._process: subprocess.Popen | None = None
         self._stopping = threading.Event()
+        self._spawning = threading.Lock()  # no start after stop() has ended the last
         self._watcher = threading.Thread(target=self._watch, daemon=True)
 
     def start(self) -> None:
@@ -165,25 +171,49 @@ class WorkerProcess:
         # is a scheduling group: the projectors stay in this session, the API's, to
         # share its processor; the embedding workers get a session of their own, whose
         # group they lower to nice 19, so that they take only time nobody else wants.
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "arqium.cli", "worker", *self.arguments], env=self.env,
-            **({"start_new_session": True} if self.own_session else {"process_group": 0}))
+        with self._spawning:
+            if self._stopping.is_set():
+                return
+            grouping = ({"start_new_session": True} if self.own_session
+                        else {"process_group": 0})
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "arqium.cli", "worker", *self.arguments],
+                env=self.env, **grouping)
         say(self.label, f"{self.what} (pid {self._process.pid})")
 
     def _watch(self) -> None:
-        while not self._stopping.wait(1.0):
-            if self._process.poll() is not None and not self._stopping.is_set():
-                say(self.label, f"exited with {self._process.returncode}; restarting")
-                time.sleep(1.0)
-                self._spawn()
+        quick_exits = 0
+        while True:
+            started = time.monotonic()
+            returncode = self._process.wait()
+            if self._stopping.is_set():
+                return
+            ran = time.monotonic() - started
+            quick_exits = quick_exits + 1 if ran < STEADY_RUN_SECONDS else 1
+            pause = restart_pause(quick_exits)
+            say(self.label, f"exited with {returncode}; restarting"
+                + (f" in {pause:g} s (it ended {quick_exits} times in a row within "
+                   f"{STEADY_RUN_SECONDS:g} s of its start)" if pause else ""))
+            if self._stopping.wait(pause):
+                return
+            self._spawn()
 
     def stop(self) -> None:
         from arqium.infra.embedded import terminate
 
-        self._stopping.set()
+        with self._spawning:
+            self._stopping.set()
         if self._process:
             terminate(self._process, timeout=15)
         say(self.label, "stopped")
+
+
+def restart_pause(quick_exits: int) -> float:
+    """Seconds before a worker process that ended is started again: none the first time
+    in a row it ended soon after its start, then 1, 2, 4 ... up to a minute."""
+    if quick_exits <= 1:
+        return 0.0
+    return min(2.0 ** (quick_exits - 2), MAX_RESTART_PAUSE_SECONDS)
 
 
 def worker_processes(settings: Settings) -> list[WorkerProcess]:

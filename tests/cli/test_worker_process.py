@@ -1,11 +1,13 @@
 """`arqium up`'s worker processes, as the scheduler and the terminal see them."""
 
 import os
+import signal
 from pathlib import Path
 
+import psutil
 import pytest
 
-from arqium.cli.run import chosen_workers, worker_processes
+from arqium.cli.run import chosen_workers, restart_pause, worker_processes
 from tests.conftest import eventually
 
 KNOWN = ["memory_items", "memory_embeddings", "contexts", "nats_relay"]
@@ -76,3 +78,25 @@ def test_workers_are_chosen_by_name_all_and_except():
     with pytest.raises(SystemExit, match="no worker left"):
         chosen_workers(["contexts"], ["contexts"], KNOWN)
 
+
+
+def test_a_worker_process_killed_outright_is_started_again_at_once_then_after_pauses(
+        processes, capsys):
+    """Killed once, the projectors' process is replaced without a pause (its read models
+    lag the least); ended again soon after its start, after a pause (a crash loop)."""
+    workers = processes["workers"]
+    first = workers._process.pid
+    os.kill(first, signal.SIGKILL)
+    assert eventually(lambda: workers._process.pid != first, 10)
+    second = workers._process.pid
+    os.kill(second, signal.SIGKILL)
+    assert eventually(lambda: workers._process.pid != second, 10)
+    assert psutil.Process(workers._process.pid).status() != psutil.STATUS_ZOMBIE
+    restarts = [line for line in capsys.readouterr().out.splitlines()
+                if "exited with -9" in line]
+    assert restarts[0].endswith("exited with -9; restarting")
+    assert "restarting in 1 s (it ended 2 times in a row" in restarts[1]
+
+
+def test_restarts_pause_more_the_more_often_a_worker_ends_soon_after_its_start():
+    assert [restart_pause(n) for n in range(1, 10)] == [0, 1, 2, 4, 8, 16, 32, 60, 60]
