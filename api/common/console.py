@@ -55,6 +55,13 @@ LOGGED = {name: activity_types(projection) for name, projection in
           ACTIVITY_BY_APPLICATION.items()}
 
 
+def stream_position(envelope: dict) -> tuple[str, int]:
+    """The application that stored a streamed event, and its position there (its id is
+    `<application>:<position>`)."""
+    application, _, number = envelope["id"].rpartition(":")
+    return application, int(number)
+
+
 def notification(envelope: dict) -> dict | None:
     """The SystemEvent an admin is pushed for a platform event (None: none)."""
     event_name = envelope["type"].rpartition(".")[2]
@@ -170,7 +177,7 @@ class Console:
 
     def _told(self, envelope: dict) -> list[tuple[str | None, dict]]:
         """The admins' notification of a platform event, if there is one."""
-        if envelope["id"].rpartition(":")[0] == "platform" and self.admins:
+        if stream_position(envelope)[0] == "platform" and self.admins:
             if (told := notification(envelope)) is not None:
                 return [(None, told)]
         return []
@@ -180,14 +187,14 @@ class Console:
         """(to whom: a user id, None for the admins; what) for one event, but the
         admins' notification (`_told`)."""
         updates: list[tuple[str | None, dict]] = []
-        application, _, number = envelope["id"].rpartition(":")
+        application, number = stream_position(envelope)
         if envelope["type"] in LOGGED.get(application, ()) and self._may_concern(envelope):
-            row = await self._activity(application, envelope["id"], int(number), deadline)
+            row = await self._activity(application, envelope["id"], number, deadline)
             if row is not None and row["user_id"] in self.users:
                 updates.append((row["user_id"], {
                     "type": "activity", "data": {"activity": activity_view(row)}}))
         if envelope["type"] in ("LoginSession.Started", "LoginSession.Ended"):
-            updates += await self._session(envelope, int(number), deadline)
+            updates += await self._session(envelope, number, deadline)
         if envelope["type"] == "User.ProfileUpdated" and envelope["subject"] in self.users:
             updates += await asyncio.to_thread(self._preferences, envelope)
         return updates
