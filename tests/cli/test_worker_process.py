@@ -79,7 +79,6 @@ def test_workers_are_chosen_by_name_all_and_except():
         chosen_workers(["contexts"], ["contexts"], KNOWN)
 
 
-
 def test_a_worker_process_killed_outright_is_started_again_at_once_then_after_pauses(
         processes, capsys):
     """Killed once, the projectors' process is replaced without a pause (its read models
