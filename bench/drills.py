@@ -139,7 +139,11 @@ class Up:
         """The living `arqium worker all` child of `up` (None between two of them)."""
         for child in psutil.Process(self.process.pid).children(recursive=True):
             try:
-                if "worker" in child.cmdline() and child.status() != psutil.STATUS_ZOMBIE:
+                command = child.cmdline()
+                # `worker all ...`: not the embedding workers' process, which names them
+                projectors = ("worker" in command
+                              and command[command.index("worker") + 1:][:1] == ["all"])
+                if projectors and child.status() != psutil.STATUS_ZOMBIE:
                     return child
             except psutil.Error:
                 continue  # ended meanwhile
