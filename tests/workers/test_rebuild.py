@@ -188,3 +188,16 @@ def test_a_rebuild_that_builds_indexes_after_the_load_ends_with_the_same_indexes
     assert {"memory_items_owner_tsv_idx", "memory_items_words_trgm_idx"} <= set(before)
     rows = view.query("SELECT count(*) AS n FROM {table} WHERE tsv @@ 'k0'::tsquery")
     assert rows[0]["n"] == 1
+
+
+def test_a_rebuilt_read_model_goes_live_with_its_statistics(system, settings, clock):
+    """Analyzed before the swap: queries are not planned on a guess of its rows until
+    autovacuum comes round to the new tables."""
+    for key, words in (("a", "quick brown fox"), ("b", "lazy dog sleeps")):
+        system.memory.upsert("u1", MemoryDraft(key=key, content=words), cause=SETUP)
+    rebuild(MemoryItemsProjection, settings, show_progress=False)
+    view = system.views["memory_items"]
+    rows = view.query("SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = "
+                      "%(schema)s AND tablename = ANY(%(tables)s)",
+                      schema=view.datastore.schema, tables=view.table_names())
+    assert {row["tablename"] for row in rows} == set(view.table_names())
