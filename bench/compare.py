@@ -286,10 +286,11 @@ def wait_for_read_models(database_url: str, timeout: float, quiet: bool = False)
 
 
 def vacuumed(database_url: str) -> None:
-    """Every table vacuumed and analyzed, as the peers' are once seeded and as autovacuum
-    keeps a database that has run a while: else ARQIUM's first loads ran beside
-    autovacuum's first pass over its seeded tables, and planned without statistics
-    (a page of recent memories: 0.93 ms a query without them, 0.40 with)."""
+    """Every table, ARQIUM's and the peers', vacuumed and analyzed before a run's loads,
+    as autovacuum keeps a database that has run a while: once only the peers' tables
+    were (at seeding), and ARQIUM's first loads ran beside autovacuum's first pass over
+    its seeded tables, planned without statistics (a page of recent memories: 0.93 ms
+    a query without them, 0.40 with)."""
     progress("VACUUM ANALYZE")
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
@@ -313,8 +314,6 @@ def seed_peer_tables(database_url: str, owners: list[str]) -> None:
                 e.embedding::vector
             FROM memory_items m JOIN memory_embeddings e USING (id)
             WHERE m.owner_id = ANY(%s) AND m.gone_at IS NULL""", (owners,))
-        conn.execute(f"VACUUM ANALYZE {MEMORIES}")
-        conn.execute(f"VACUUM ANALYZE {SEARCHED}")
 
 
 def prepared(args, server: ArqiumProcess) -> dict:
